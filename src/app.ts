@@ -1,0 +1,85 @@
+// The one place where the service is built from configuration; tests build it with their own.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express } from 'express';
+import { openSourceSystemDirectory, type SourceSystemDirectory } from './activation-registry/directory.js';
+import type { Config } from './config.js';
+import { openDatabase, type Database } from './db/database.js';
+import { createLogger, type Logger } from './logging.js';
+import { mountHealth } from './operations/health.js';
+import { inDatabaseIntake, type NotificationIntake } from './process-notifications/intake.js';
+import { mountProcessNotification, type EndpointDependencies } from './process-notifications/soap-endpoint.js';
+
+export interface AppOptions {
+  config: Config;
+  /** An open database; otherwise one is opened from the configuration (and closed with the app). */
+  database?: Database;
+  log?: Logger;
+  hooks?: Pick<EndpointDependencies, 'onReceived' | 'onRefused'>;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly express: Express;
+  readonly database: Database;
+  readonly directory: SourceSystemDirectory;
+  readonly intake: NotificationIntake;
+  readonly log: Logger;
+  /** Starts listening on config.port (0: any free port); resolves to the base URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function buildApp(options: AppOptions): Promise<App> {
+  const { config } = options;
+  const log = options.log ?? createLogger({ level: config.logLevel });
+  const ownsDatabase = options.database === undefined;
+  const database =
+    options.database ??
+    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: `${config.dataDir}/pglite` }));
+  const directory = await openSourceSystemDirectory(database, config.environment);
+  const intake = inDatabaseIntake(database);
+
+  const app = express();
+  app.disable('x-powered-by');
+  mountHealth(app, { database, config });
+  if (config.roles.has('ingest')) {
+    await mountProcessNotification(app, {
+      consumerHsaId: config.consumerHsaId,
+      directory,
+      intake,
+      log,
+      ...options.hooks,
+    });
+  }
+
+  let server: http.Server | undefined;
+  return {
+    config,
+    express: app,
+    database,
+    directory,
+    intake,
+    log,
+    async listen() {
+      server = http.createServer(app);
+      // EI's calls may carry up to 15 MB; keep-alive sockets are reused by the platform.
+      server.keepAliveTimeout = 65_000;
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.listen(config.port, '0.0.0.0', resolve);
+      });
+      const { port } = server.address() as AddressInfo;
+      return `http://127.0.0.1:${port}`;
+    },
+    async close() {
+      if (server) {
+        const closing = new Promise<void>((resolve) => server!.close(() => resolve()));
+        server.closeIdleConnections();
+        await closing;
+      }
+      await directory.close();
+      if (ownsDatabase) await database.close();
+    },
+  };
+}

@@ -1,0 +1,145 @@
+// Configuration is read and validated once at start (CONTRACT §1); a wrong value stops the start.
+import path from 'node:path';
+
+export type Environment = 'qa' | 'prod';
+export type Role = 'ingest' | 'worker' | 'sender' | 'web';
+export const ALL_ROLES: readonly Role[] = ['ingest', 'worker', 'sender', 'web'];
+
+export interface Config {
+  port: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  environment: Environment;
+  consumerHsaId: string;
+  ntjp: {
+    getBookingDetailsUrl: string | undefined;
+    tlsCert: string | undefined;
+    tlsKey: string | undefined;
+    tlsCa: string | undefined;
+  };
+  tls: {
+    cert: string | undefined;
+    key: string | undefined;
+    clientCa: string | undefined;
+    allowedClients: string[];
+  };
+  kafkaBrokers: string[];
+  smtp: { url: string | undefined; from: string };
+  twilio: { accountSid: string | undefined; authToken: string | undefined; from: string | undefined };
+  auth: { jwksUrl: string | undefined; jwtSecret: string | undefined };
+  rebookWindowSeconds: number;
+  notifyDigestSeconds: number;
+  smsQuietHours: { from: number; to: number } | undefined;
+  roles: Set<Role>;
+  oidc: { issuer: string | undefined; clientId: string | undefined; clientSecret: string | undefined };
+  nodeEnv: string;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function list(env: Env, name: string): string[] {
+  return (text(env, name) ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function quietHours(env: Env): { from: number; to: number } | undefined {
+  const raw = env.SMS_QUIET_HOURS;
+  if (raw === undefined) return { from: 21, to: 8 };
+  if (raw.trim() === '') return undefined;
+  const match = /^(\d{1,2})-(\d{1,2})$/.exec(raw.trim());
+  const from = Number(match?.[1]);
+  const to = Number(match?.[2]);
+  if (!match || from > 23 || to > 23 || from === to) {
+    throw new ConfigError(`SMS_QUIET_HOURS must look like "21-08" (hours 0-23), got "${raw}"`);
+  }
+  return { from, to };
+}
+
+function bothOrNeither(env: Env, a: string, b: string): void {
+  if ((text(env, a) === undefined) !== (text(env, b) === undefined)) {
+    throw new ConfigError(`${a} and ${b} must be set together`);
+  }
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const environment = text(env, 'APP_ENVIRONMENT') ?? 'qa';
+  if (environment !== 'qa' && environment !== 'prod') {
+    throw new ConfigError(`APP_ENVIRONMENT must be "qa" or "prod", got "${environment}"`);
+  }
+  const roleNames = list(env, 'ROLES');
+  for (const role of roleNames) {
+    if (!(ALL_ROLES as readonly string[]).includes(role)) {
+      throw new ConfigError(`ROLES may only contain ${ALL_ROLES.join(', ')}; got "${role}"`);
+    }
+  }
+  const databaseUrl = text(env, 'DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// URL');
+  }
+  bothOrNeither(env, 'NTJP_TLS_CERT', 'NTJP_TLS_KEY');
+  bothOrNeither(env, 'TLS_CERT', 'TLS_KEY');
+  const ntjpUrl = text(env, 'NTJP_GETBOOKINGDETAILS_URL');
+  if (ntjpUrl !== undefined && !/^https?:\/\//.test(ntjpUrl)) {
+    throw new ConfigError('NTJP_GETBOOKINGDETAILS_URL must be an http(s) URL');
+  }
+
+  return {
+    port: integer(env, 'PORT', 8080, 0, 65535),
+    dataDir: path.resolve(text(env, 'DATA_DIR') ?? './data'),
+    databaseUrl,
+    environment,
+    consumerHsaId: text(env, 'CONSUMER_HSA_ID') ?? 'SE-DEV-INBOX',
+    ntjp: {
+      getBookingDetailsUrl: ntjpUrl,
+      tlsCert: text(env, 'NTJP_TLS_CERT'),
+      tlsKey: text(env, 'NTJP_TLS_KEY'),
+      tlsCa: text(env, 'NTJP_TLS_CA'),
+    },
+    tls: {
+      cert: text(env, 'TLS_CERT'),
+      key: text(env, 'TLS_KEY'),
+      clientCa: text(env, 'TLS_CLIENT_CA'),
+      allowedClients: list(env, 'TLS_ALLOWED_CLIENTS'),
+    },
+    kafkaBrokers: list(env, 'KAFKA_BROKERS'),
+    smtp: { url: text(env, 'SMTP_URL'), from: text(env, 'MAIL_FROM') ?? '1177 Inkorgen <no-reply@1177.se>' },
+    twilio: {
+      accountSid: text(env, 'TWILIO_ACCOUNT_SID'),
+      authToken: text(env, 'TWILIO_AUTH_TOKEN'),
+      from: text(env, 'TWILIO_FROM'),
+    },
+    auth: { jwksUrl: text(env, 'AUTH_JWKS_URL'), jwtSecret: text(env, 'AUTH_JWT_SECRET') },
+    rebookWindowSeconds: integer(env, 'REBOOK_WINDOW_SECONDS', 120, 0, 86_400),
+    notifyDigestSeconds: integer(env, 'NOTIFY_DIGEST_SECONDS', 60, 0, 86_400),
+    smsQuietHours: quietHours(env),
+    roles: new Set<Role>(roleNames.length > 0 ? (roleNames as Role[]) : ALL_ROLES),
+    oidc: {
+      issuer: text(env, 'OIDC_ISSUER'),
+      clientId: text(env, 'OIDC_CLIENT_ID'),
+      clientSecret: text(env, 'OIDC_CLIENT_SECRET'),
+    },
+    nodeEnv: text(env, 'NODE_ENV') ?? 'development',
+    logLevel: text(env, 'LOG_LEVEL') ?? 'info',
+  };
+}

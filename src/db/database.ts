@@ -1,0 +1,113 @@
+// One typed database handle over either PostgreSQL (DATABASE_URL, driver `postgres`) or the embedded
+// PGlite under DATA_DIR. Migrations from drizzle/ are applied when the handle is opened.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SQL } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import * as schema from './schema.js';
+
+export type Schema = typeof schema;
+export type Orm = PgDatabase<PgQueryResultHKT, Schema>;
+
+/** Anything that can run a drizzle SQL query: the database itself or a transaction. */
+export interface Executor {
+  execute(query: SQL): PromiseLike<unknown>;
+}
+
+export interface Database {
+  readonly kind: 'embedded' | 'postgres';
+  readonly orm: Orm;
+  /** Runs `callback` for every NOTIFY on `channel` (from any process of the same database). */
+  listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const MIGRATIONS_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle');
+
+/** Rows of a raw query, whichever driver ran it (postgres-js answers an array, PGlite `{ rows }`). */
+export async function rows<T>(executor: Executor, query: SQL): Promise<T[]> {
+  const result = await executor.execute(query);
+  if (Array.isArray(result)) return result as T[];
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
+}
+
+export interface OpenOptions {
+  databaseUrl?: string | undefined;
+  /** Where PGlite keeps its files; undefined: in memory (tests). */
+  dataDir?: string | undefined;
+  /** Connections in the pool (PostgreSQL only). */
+  maxConnections?: number;
+  migrate?: boolean;
+}
+
+export async function openDatabase(options: OpenOptions): Promise<Database> {
+  const database = options.databaseUrl
+    ? await openPostgres(options.databaseUrl, options.maxConnections ?? 10)
+    : await openEmbedded(options.dataDir);
+  if (options.migrate !== false) await database.migrate();
+  return database;
+}
+
+async function openPostgres(url: string, max: number): Promise<Database & { migrate(): Promise<void> }> {
+  const { default: postgres } = await import('postgres');
+  const { drizzle } = await import('drizzle-orm/postgres-js');
+  const { migrate } = await import('drizzle-orm/postgres-js/migrator');
+  const client = postgres(url, {
+    max,
+    onnotice: () => {},
+    // Fail fast when the server is away, so the caller can answer soap:Server instead of hanging.
+    connect_timeout: 5,
+    connection: { application_name: 'ei-inbox' },
+  });
+  const orm = drizzle(client, { schema }) as unknown as Orm;
+  return {
+    kind: 'postgres',
+    orm,
+    async migrate() {
+      await migrate(drizzle(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
+    },
+    async listen(channel, callback) {
+      const subscription = await client.listen(channel, callback);
+      return () => subscription.unlisten();
+    },
+    async ping() {
+      await client`select 1`;
+    },
+    async close() {
+      await client.end({ timeout: 5 });
+    },
+  };
+}
+
+async function openEmbedded(dataDir: string | undefined): Promise<Database & { migrate(): Promise<void> }> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { drizzle } = await import('drizzle-orm/pglite');
+  const { migrate } = await import('drizzle-orm/pglite/migrator');
+  let client;
+  if (dataDir) {
+    fs.mkdirSync(dataDir, { recursive: true });
+    client = new PGlite(dataDir);
+  } else {
+    client = new PGlite();
+  }
+  await client.waitReady;
+  const orm = drizzle(client, { schema }) as unknown as Orm;
+  return {
+    kind: 'embedded',
+    orm,
+    async migrate() {
+      await migrate(drizzle(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
+    },
+    async listen(channel, callback) {
+      return client.listen(channel, callback);
+    },
+    async ping() {
+      await client.query('select 1');
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}

@@ -1,0 +1,4 @@
+// Every component's tables, gathered for drizzle-kit and for the typed query builder.
+export * from '../activation-registry/schema.js';
+export * from '../process-notifications/schema.js';
+export * from '../queue/schema.js';

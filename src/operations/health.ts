@@ -1,0 +1,41 @@
+// /healthz: the process answers. /readyz: the database answers (503 otherwise), and what waits.
+import type { Express } from 'express';
+import type { Config } from '../config.js';
+import type { Database } from '../db/database.js';
+
+const READY_TIMEOUT_MS = 2_000;
+
+export function mountHealth(app: Express, deps: { database: Database; config: Config }): void {
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const database = await withTimeout(deps.database.ping(), READY_TIMEOUT_MS)
+      .then(() => 'ok' as const)
+      .catch(() => 'unreachable' as const);
+    const checks = {
+      database,
+      queue: database === 'ok' ? 'ok' : 'unreachable',
+      // Without a GetBookingDetails address, notifications are stored and wait to be processed.
+      detailsFetcher: deps.config.ntjp.getBookingDetailsUrl ? 'configured' : 'not configured: processing waits',
+    };
+    res.status(database === 'ok' ? 200 : 503).json({ status: database === 'ok' ? 'ready' : 'not ready', checks });
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('timeout')), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

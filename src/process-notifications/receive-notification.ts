@@ -1,0 +1,100 @@
+// The ingest use case: check the address, sort each transaction into rejected / ignored / accepted,
+// store durably, answer. Slow work (details, messages, SMS) happens later, off the queue.
+import type { SourceSystemDirectory } from '../activation-registry/directory.js';
+import { checkTransaction, isBookingDomain, postKeyHash, transactionHash } from './engagement.js';
+import type { ParsedNotification } from './envelope-parser.js';
+import type { AcceptedTransaction, IntakeResult, NotificationIntake, RejectedTransaction } from './intake.js';
+
+export class SoapFault extends Error {
+  override name = 'SoapFault';
+  constructor(
+    readonly faultcode: 'Client' | 'Server' | 'VersionMismatch',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface ProcessNotificationAnswer {
+  ResultCode: 'OK' | 'ERROR';
+  comment: string;
+}
+
+export interface ReceiveOutcome {
+  answer: ProcessNotificationAnswer;
+  counts: { transactions: number; accepted: number; duplicates: number; ignored: number; rejected: number };
+  result: IntakeResult;
+}
+
+export interface ReceiveDependencies {
+  consumerHsaId: string;
+  directory: SourceSystemDirectory;
+  intake: NotificationIntake;
+}
+
+export async function receiveNotification(
+  deps: ReceiveDependencies,
+  notification: ParsedNotification,
+  correlationId: string | undefined,
+): Promise<ReceiveOutcome> {
+  if (notification.logicalAddress === undefined || notification.logicalAddress === '') {
+    throw new SoapFault('Client', 'The LogicalAddress header is missing');
+  }
+  if (notification.logicalAddress !== deps.consumerHsaId) {
+    throw new SoapFault('Client', `LogicalAddress ${notification.logicalAddress} is not this service (${deps.consumerHsaId})`);
+  }
+
+  const accepted: AcceptedTransaction[] = [];
+  const rejected: RejectedTransaction[] = [];
+  let ignored = 0;
+  for (const raw of notification.transactions) {
+    const check = checkTransaction(raw);
+    if (!check.ok) {
+      rejected.push({ position: raw.position, code: check.code, reason: check.reason, fields: { ...raw.fields, deleteFlag: raw.deleteFlag } });
+      continue;
+    }
+    const { engagement } = check.transaction;
+    if (!isBookingDomain(engagement) || deps.directory.modeOf(engagement.sourceSystem) === undefined) {
+      ignored++;
+      continue;
+    }
+    accepted.push({
+      position: raw.position,
+      keyHash: postKeyHash(engagement),
+      transactionHash: transactionHash(check.transaction),
+      transaction: check.transaction,
+    });
+  }
+
+  let result: IntakeResult;
+  try {
+    result = await deps.intake.record({
+      correlationId,
+      transactionCount: notification.transactions.length,
+      accepted,
+      rejected,
+      ignored,
+    });
+  } catch (error) {
+    // soap:Server makes EI retry; nothing was committed.
+    // The database's own words stay in the log: they may quote stored values.
+    throw new SoapFault('Server', 'The notification could not be stored; please retry', { cause: error });
+  }
+
+  const counts = {
+    transactions: notification.transactions.length,
+    accepted: accepted.length,
+    duplicates: result.duplicates,
+    ignored,
+    rejected: rejected.length,
+  };
+  let comment = `accepted ${counts.accepted} (already received ${counts.duplicates}), ignored ${ignored}, rejected ${rejected.length}`;
+  if (rejected.length > 0) {
+    // Every rejected position is named; the reasons of the first ten keep the answer readable.
+    const reasons = rejected.slice(0, 10).map((r) => `${r.position}: ${r.reason}`);
+    const more = rejected.length > reasons.length ? `; ${rejected.length - reasons.length} more in the rejected log` : '';
+    comment += `; rejected positions: ${rejected.map((r) => r.position).join(', ')} (${reasons.join('; ')}${more})`;
+  }
+  return { answer: { ResultCode: rejected.length > 0 ? 'ERROR' : 'OK', comment }, counts, result };
+}

@@ -1,0 +1,196 @@
+// POST /ProcessNotification/1/rivtabp21: the SOAP entry point EI calls, on express with the soap package.
+//
+// Three things the soap package (1.13) gets wrong for RIVTA, handled here:
+// - A WSDL whose input message also binds the LogicalAddress header part makes the server answer every
+//   correct call with a TypeError fault. soap is given a WSDL with only the body part; the complete
+//   WSDL is what `?wsdl` serves, and LogicalAddress is read from the parsed header.
+// - Errors it does not expect come out as a stack trace in plain text, or as a SOAP 1.2 fault. Every
+//   error here is turned into a SOAP 1.1 Fault (`{ Fault: { faultcode, faultstring } }`) before soap sees it.
+// - Its parser (sax-js) is slow and namespace-blind; the strict saxes reader in envelope-parser.ts
+//   takes its place (`wsdl.xmlToObject`).
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import soap from 'soap';
+import type { Logger } from 'pino';
+import { EnvelopeError, parseProcessNotificationEnvelope } from './envelope-parser.js';
+import { receiveNotification, SoapFault, type ReceiveDependencies, type ReceiveOutcome } from './receive-notification.js';
+
+export const PROCESS_NOTIFICATION_PATH = '/ProcessNotification/1/rivtabp21';
+/** The national platform's own limit on a message. */
+export const MAX_BODY_BYTES = 15 * 1024 * 1024;
+
+const WSDL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../wsdl/process-notification');
+const COMPLETE_WSDL = 'ProcessNotificationInteraction_1.0_RIVTABP21.wsdl';
+const BODY_ONLY_WSDL = 'ProcessNotificationInteraction_body-only.wsdl';
+const SCHEMAS = new Set(['ProcessNotificationResponder.xsd', 'engagementindex.xsd', 'registry.xsd']);
+
+export interface EndpointDependencies extends ReceiveDependencies {
+  log: Logger;
+  /** Told of every stored call (metrics, tests). */
+  onReceived?: (outcome: ReceiveOutcome) => void;
+  /** Told of every refused call. */
+  onRefused?: (fault: SoapFault) => void;
+}
+
+interface FaultBody {
+  Fault: { faultcode: string; faultstring: string; statusCode: number };
+}
+
+function toFault(fault: SoapFault): FaultBody {
+  // SOAP 1.1 over HTTP: a fault is answered with status 500.
+  return { Fault: { faultcode: `soap:${fault.faultcode}`, faultstring: fault.message, statusCode: 500 } };
+}
+
+// What the request pipeline hands from the body reader to the soap server.
+interface IngestRequest extends Request {
+  refusal?: SoapFault;
+  correlationId?: string;
+  startedAt?: number;
+}
+
+// The soap Server's internals this module hooks into (private in its typings).
+interface SoapServerInternals {
+  wsdl: { xmlToObject(xml: string): unknown };
+  _process(input: string, req: Request, res: Response, callback: (xml: string, status?: number) => void): void;
+  _sendError(fault: FaultBody['Fault'], callback: (xml: string, status?: number) => void): void;
+}
+
+export async function mountProcessNotification(app: Express, deps: EndpointDependencies): Promise<void> {
+  app.get(PROCESS_NOTIFICATION_PATH, (req, res, next) => {
+    const query = req.query;
+    if ('wsdl' in query) return void serveWsdl(req, res);
+    const xsd = typeof query.xsd === 'string' ? query.xsd : undefined;
+    if (xsd !== undefined && SCHEMAS.has(xsd)) {
+      res.type('application/xml').send(fs.readFileSync(path.join(WSDL_DIR, xsd), 'utf8'));
+      return;
+    }
+    next();
+  });
+
+  const readRaw = express.raw({ type: () => true, limit: MAX_BODY_BYTES, inflate: true });
+  app.post(PROCESS_NOTIFICATION_PATH, (req: IngestRequest, res, next: NextFunction) => {
+    req.startedAt = performance.now();
+    const platformId = req.get('x-skltp-correlation-id');
+    req.correlationId = platformId && platformId.length <= 128 ? platformId : randomUUID();
+    res.setHeader('x-correlation-id', req.correlationId);
+    readRaw(req, res, (error?: unknown) => {
+      const refusal = error ? bodyRefusal(error) : decodeBody(req);
+      if (refusal) {
+        req.refusal = refusal;
+        // soap reads the stream itself when the body is empty; a placeholder keeps it on our path.
+        req.body = ' ';
+      }
+      // soap echoes the request's content type; a SOAP 1.1 answer is text/xml.
+      req.headers['content-type'] = 'text/xml; charset=utf-8';
+      next();
+    });
+  });
+
+  const services = {
+    ProcessNotificationResponderService: {
+      ProcessNotificationResponderPort: {
+        ProcessNotification: async (args: unknown, _callback: unknown, _headers: unknown, req: IngestRequest) => {
+          try {
+            const outcome = await receiveNotification(deps, args as ReturnType<typeof parseProcessNotificationEnvelope>, req.correlationId);
+            deps.log.info(
+              {
+                correlationId: req.correlationId,
+                callId: outcome.result.callId,
+                ...outcome.counts,
+                ms: Math.round(performance.now() - (req.startedAt ?? 0)),
+              },
+              'ProcessNotification stored',
+            );
+            deps.onReceived?.(outcome);
+            return outcome.answer;
+          } catch (error) {
+            throw toFault(refuse(deps, req, error));
+          }
+        },
+      },
+    },
+  };
+
+  const server = await new Promise<SoapServerInternals>((resolve, reject) => {
+    const created = soap.listen(app, {
+      path: PROCESS_NOTIFICATION_PATH,
+      services,
+      xml: fs.readFileSync(path.join(WSDL_DIR, BODY_ONLY_WSDL), 'utf8'),
+      // Relative schemaLocations in the WSDL resolve against this.
+      uri: path.join(WSDL_DIR, BODY_ONLY_WSDL),
+      suppressStack: true,
+      callback: (error: unknown) => (error ? reject(error) : resolve(created as unknown as SoapServerInternals)),
+    });
+  });
+
+  server.wsdl.xmlToObject = (xml: string) => {
+    // EnvelopeError propagates to the _process hook below, which answers it as a fault.
+    const notification = parseProcessNotificationEnvelope(xml);
+    return { Header: { LogicalAddress: notification.logicalAddress }, Body: { ProcessNotification: notification } };
+  };
+  const process = server._process.bind(server);
+  server._process = (input, req, res, callback) => {
+    const ingestRequest = req as IngestRequest;
+    try {
+      if (ingestRequest.refusal) throw ingestRequest.refusal;
+      process(input, req, res, callback);
+    } catch (error) {
+      // Answered here rather than thrown: soap's own catch would add a WS-Security timestamp header.
+      const fault = (error as Partial<FaultBody>).Fault ?? toFault(refuse(deps, ingestRequest, error)).Fault;
+      server._sendError(fault, callback);
+    }
+  };
+
+  function serveWsdl(req: Request, res: Response): void {
+    const self = `${req.protocol}://${req.get('host') ?? 'localhost'}${PROCESS_NOTIFICATION_PATH}`;
+    const wsdl = fs
+      .readFileSync(path.join(WSDL_DIR, COMPLETE_WSDL), 'utf8')
+      .replace(/schemaLocation="([^"]+)"/g, (_match, file: string) => `schemaLocation="${self}?xsd=${file}"`)
+      .replace(/<soap:address location="[^"]*"/, `<soap:address location="${self}"`);
+    res.type('application/xml').send(wsdl);
+  }
+}
+
+/** Why a body could not even be read: too large, unreadable, or cut off. */
+function bodyRefusal(error: unknown): SoapFault {
+  const type = (error as { type?: string }).type;
+  if (type === 'entity.too.large') {
+    return new SoapFault('Client', `The message is larger than ${MAX_BODY_BYTES} bytes`);
+  }
+  if (type === 'encoding.unsupported') return new SoapFault('Client', 'Unsupported content encoding');
+  return new SoapFault('Client', 'The message could not be read');
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeBody(req: Request): SoapFault | undefined {
+  const body: unknown = req.body;
+  if (!Buffer.isBuffer(body) || body.length === 0) return new SoapFault('Client', 'The message is empty');
+  try {
+    req.body = utf8.decode(body);
+  } catch {
+    return new SoapFault('Client', 'The message is not valid UTF-8');
+  }
+  return undefined;
+}
+
+function refuse(deps: EndpointDependencies, req: IngestRequest, error: unknown): SoapFault {
+  let fault: SoapFault;
+  if (error instanceof SoapFault) fault = error;
+  else if (error instanceof EnvelopeError) fault = new SoapFault(error.faultcode, error.message);
+  else fault = new SoapFault('Client', 'Not a ProcessNotification request');
+  deps.log.warn(
+    {
+      correlationId: req.correlationId,
+      faultcode: fault.faultcode,
+      reason: fault.message,
+      cause: fault.cause instanceof Error ? fault.cause.message : undefined,
+    },
+    'ProcessNotification refused',
+  );
+  deps.onRefused?.(fault);
+  return fault;
+}

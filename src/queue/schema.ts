@@ -1,0 +1,31 @@
+// The in-database queue of accepted notifications (used when KAFKA_BROKERS is unset).
+import { sql } from 'drizzle-orm';
+import { bigint, bigserial, boolean, check, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { notificationCalls } from '../process-notifications/schema.js';
+
+export const inboundNotifications = pgTable(
+  'inbound_notification',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    callId: bigint('call_id', { mode: 'number' })
+      .notNull()
+      .references(() => notificationCalls.id),
+    position: integer('position').notNull(),
+    keyHash: text('key_hash').notNull(),
+    resident: text('resident').notNull(),
+    sourceSystem: text('source_system').notNull(),
+    deleteFlag: boolean('delete_flag').notNull(),
+    engagement: jsonb('engagement').notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+    status: text('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    availableAt: timestamp('available_at', { withTimezone: true }).notNull().defaultNow(),
+    lastError: text('last_error'),
+    processedAt: timestamp('processed_at', { withTimezone: true }),
+  },
+  (t) => [
+    check('inbound_notification_status_check', sql`${t.status} in ('pending', 'done', 'dead')`),
+    index('inbound_notification_pending_idx').on(t.id).where(sql`${t.status} = 'pending'`),
+    index('inbound_notification_resident_idx').on(t.resident, t.id),
+  ],
+);

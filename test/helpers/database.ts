@@ -1,0 +1,35 @@
+// A database of its own for each test file: a fresh in-memory PGlite, or, with DATABASE_URL, a fresh
+// PostgreSQL database created next to the given one (and dropped afterwards).
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { openDatabase, type Database } from '../../src/db/database.js';
+
+export interface TestDatabase extends Database {
+  /** The URL of this test's own PostgreSQL database; undefined on the embedded one. */
+  readonly url: string | undefined;
+}
+
+export async function openTestDatabase(): Promise<TestDatabase> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    const database = await openDatabase({});
+    return Object.assign(database, { url: undefined });
+  }
+  const name = `ei_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const database = await openDatabase({ databaseUrl: url.toString() });
+  const close = database.close.bind(database);
+  return Object.assign(database, {
+    url: url.toString(),
+    async close() {
+      await close();
+      const dropper = postgres(serverUrl, { max: 1, onnotice: () => {} });
+      await dropper.unsafe(`drop database if exists ${name} with (force)`);
+      await dropper.end();
+    },
+  });
+}
