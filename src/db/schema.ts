@@ -2,3 +2,5 @@
 export * from '../activation-registry/schema.js';
 export * from '../process-notifications/schema.js';
 export * from '../queue/schema.js';
+export * from '../inbox/schema.js';
+export * from '../channels/schema.js';

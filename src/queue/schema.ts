@@ -21,11 +21,15 @@ export const inboundNotifications = pgTable(
     attempts: integer('attempts').notNull().default(0),
     availableAt: timestamp('available_at', { withTimezone: true }).notNull().defaultNow(),
     lastError: text('last_error'),
+    /** A worker's claim; once it lapses (the worker died) another worker may take the item. */
+    leaseOwner: text('lease_owner'),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
     processedAt: timestamp('processed_at', { withTimezone: true }),
   },
   (t) => [
     check('inbound_notification_status_check', sql`${t.status} in ('pending', 'done', 'dead')`),
     index('inbound_notification_pending_idx').on(t.id).where(sql`${t.status} = 'pending'`),
-    index('inbound_notification_resident_idx').on(t.resident, t.id),
+    // Finds a citizen's earliest pending item: one citizen's notifications are processed in order.
+    index('inbound_notification_pending_resident_idx').on(t.resident, t.id).where(sql`${t.status} = 'pending'`),
   ],
 );

@@ -1,0 +1,111 @@
+// Tables of the inbox: what the engine knows of each EI post, held cancellations, the citizens' messages,
+// their care-unit relations, and security events.
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  index,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+/** The last state of each EI post as the engine saw it: the details survive the producer forgetting them. */
+export const bookingPosts = pgTable(
+  'booking_post',
+  {
+    keyHash: text('key_hash').primaryKey(),
+    resident: text('resident').notNull(),
+    sourceSystem: text('source_system').notNull(),
+    logicalAddress: text('logical_address').notNull(),
+    bookingId: text('booking_id').notNull(),
+    categorization: text('categorization').notNull(),
+    /** false once EI deleted the post; the row stays so that a cancellation can say what was cancelled. */
+    present: boolean('present').notNull(),
+    details: jsonb('details'),
+    startAt: timestamp('start_at', { withTimezone: true }),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('booking_post_resident_idx').on(t.resident, t.present)],
+);
+
+/** A delete held back for the rebooking window: merged into a rebooking, or released as a cancellation. */
+export const heldCancellations = pgTable(
+  'held_cancellation',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    resident: text('resident').notNull(),
+    sourceSystem: text('source_system').notNull(),
+    keyHash: text('key_hash').notNull(),
+    logicalAddress: text('logical_address').notNull(),
+    categorization: text('categorization').notNull(),
+    details: jsonb('details'),
+    /** When EI delivered the delete; the window runs from here. */
+    deletedAt: timestamp('deleted_at', { withTimezone: true }).notNull(),
+    dueAt: timestamp('due_at', { withTimezone: true }).notNull(),
+    status: text('status').notNull().default('held'),
+    sourceNotificationId: bigint('source_notification_id', { mode: 'number' }).notNull(),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+  },
+  (t) => [
+    check('held_cancellation_status_check', sql`${t.status} in ('held', 'merged', 'released', 'dropped')`),
+    index('held_cancellation_due_idx').on(t.dueAt).where(sql`${t.status} = 'held'`),
+    index('held_cancellation_citizen_idx').on(t.resident, t.sourceSystem).where(sql`${t.status} = 'held'`),
+  ],
+);
+
+export const inboxMessages = pgTable(
+  'inbox_message',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    resident: text('resident').notNull(),
+    kind: text('kind').notNull(),
+    subject: text('subject').notNull(),
+    body: text('body').notNull(),
+    careUnitHsaId: text('care_unit_hsa_id').notNull(),
+    careUnitName: text('care_unit_name'),
+    booking: jsonb('booking').notNull(),
+    keyHash: text('key_hash').notNull(),
+    /** What caused the message (e.g. `notification:123`, `held:45`): one message per cause, enforced here. */
+    cause: text('cause').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    readAt: timestamp('read_at', { withTimezone: true }),
+    /** The citizen's delete hides the message from them; the row stays for audit. */
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
+  },
+  (t) => [
+    check(
+      'inbox_message_kind_check',
+      sql`${t.kind} in ('invitation', 'booking_confirmation', 'cancellation', 'rebooking', 'invitation_updated')`,
+    ),
+    uniqueIndex('inbox_message_cause_unique').on(t.cause),
+    index('inbox_message_resident_idx').on(t.resident, t.id),
+  ],
+);
+
+export const careUnitRelations = pgTable(
+  'care_unit_relation',
+  {
+    resident: text('resident').notNull(),
+    careUnitHsaId: text('care_unit_hsa_id').notNull(),
+    careUnitName: text('care_unit_name'),
+    firstAt: timestamp('first_at', { withTimezone: true }).notNull().defaultNow(),
+    lastAt: timestamp('last_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.resident, t.careUnitHsaId] })],
+);
+
+export const securityEvents = pgTable('security_event', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  kind: text('kind').notNull(),
+  logicalAddress: text('logical_address').notNull(),
+  bookingId: text('booking_id').notNull(),
+  sourceNotificationId: bigint('source_notification_id', { mode: 'number' }),
+  detail: text('detail').notNull(),
+});
