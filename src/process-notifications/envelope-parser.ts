@@ -34,6 +34,14 @@ export const ENGAGEMENT_FIELDS = [
 export type EngagementField = (typeof ENGAGEMENT_FIELDS)[number];
 const ENGAGEMENT_FIELD_SET: ReadonlySet<string> = new Set(ENGAGEMENT_FIELDS);
 
+/**
+ * How deep elements may nest. A ProcessNotification needs 6 levels (Envelope, Body, ProcessNotification,
+ * engagementTransaction, engagement, field); the rest is room for extension elements. saxes resolves each
+ * element's namespace prefix by walking every open element, so without a limit 100,000 nested elements
+ * cost minutes of CPU (quadratic).
+ */
+export const MAX_DEPTH = 64;
+
 /** One engagementTransaction as read, before EI's field rules are applied. */
 export interface RawTransaction {
   /** 1-based position in the call. */
@@ -85,6 +93,8 @@ export function parseProcessNotificationEnvelope(xml: string): ParsedNotificatio
   let bodyChildren = 0;
   let sawBody = false;
   let skipDepth = 0;
+  // Open elements; counted at opentagstart, before saxes resolves the element's namespace.
+  let depth = 0;
 
   const fail = (message: string, faultcode?: 'Client' | 'VersionMismatch'): never => {
     throw new EnvelopeError(message, faultcode);
@@ -97,6 +107,12 @@ export function parseProcessNotificationEnvelope(xml: string): ParsedNotificatio
   });
   // No DTD is ever read, so no entity can be declared, expanded or fetched.
   parser.on('doctype', () => fail('A document type declaration (DTD) is not allowed'));
+  // SOAP 1.1 §3: a SOAP message must not contain processing instructions (the XML declaration is not one).
+  parser.on('processinginstruction', () => fail('A processing instruction is not allowed in a SOAP message'));
+  parser.on('opentagstart', () => {
+    depth++;
+    if (depth > MAX_DEPTH) fail(`Elements are nested deeper than ${MAX_DEPTH} levels`);
+  });
 
   parser.on('opentag', (tag) => {
     const node = tag as SaxesTagNS;
@@ -195,6 +211,7 @@ export function parseProcessNotificationEnvelope(xml: string): ParsedNotificatio
   });
 
   parser.on('closetag', () => {
+    depth--;
     const level = stack[stack.length - 1];
     if (level === 'skip') {
       skipDepth--;

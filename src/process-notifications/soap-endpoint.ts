@@ -136,6 +136,9 @@ export async function mountProcessNotification(app: Express, deps: EndpointDepen
     const ingestRequest = req as IngestRequest;
     try {
       if (ingestRequest.refusal) throw ingestRequest.refusal;
+      // The body decides the operation (the parser accepts only ProcessNotification). soap would
+      // dispatch on any other SOAPAction value by name and fail with a SOAP 1.2 TypeError fault.
+      delete req.headers.soapaction;
       process(input, req, res, callback);
     } catch (error) {
       // Answered here rather than thrown: soap's own catch would add a WS-Security timestamp header.
