@@ -32,6 +32,8 @@ export interface Config {
   smsQuietHours: { from: number; to: number } | undefined;
   roles: Set<Role>;
   oidc: { issuer: string | undefined; clientId: string | undefined; clientSecret: string | undefined };
+  /** SESSION_SECRET: protects the pages' session cookies; unset: generated into DATA_DIR/session-secret. */
+  session: { secret: string | undefined };
   nodeEnv: string;
   logLevel: string;
 }
@@ -139,6 +141,7 @@ export function loadConfig(env: Env = process.env): Config {
       clientId: text(env, 'OIDC_CLIENT_ID'),
       clientSecret: text(env, 'OIDC_CLIENT_SECRET'),
     },
+    session: { secret: text(env, 'SESSION_SECRET') },
     nodeEnv: text(env, 'NODE_ENV') ?? 'development',
     logLevel: text(env, 'LOG_LEVEL') ?? 'info',
   };
