@@ -1,0 +1,75 @@
+// Inbox messages rendered with Handlebars from templates/messages/<kind>.hbs, one file per kind, so that
+// the wording changes without touching code. A template's first line is the subject, then `---`, then
+// the text. Output is plain text: producers' values are escaped where the text ends up in HTML.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import { formatSwedishSpan } from '../time/swedish-format.js';
+import type { BookingSnapshot, MessageKind } from './decide.js';
+
+export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../templates');
+export const MESSAGE_KINDS: readonly MessageKind[] = [
+  'invitation',
+  'booking_confirmation',
+  'cancellation',
+  'rebooking',
+  'invitation_updated',
+];
+
+export interface RenderedMessage {
+  subject: string;
+  body: string;
+}
+
+export type MessageRenderer = (kind: MessageKind, details: BookingSnapshot, previous?: BookingSnapshot) => RenderedMessage;
+
+function when(details: BookingSnapshot | undefined): string | undefined {
+  if (!details?.start) return undefined;
+  return formatSwedishSpan(new Date(details.start), details.end ? new Date(details.end) : undefined);
+}
+
+/** What the templates see: display-ready values in the domain's words. */
+export function templateContext(details: BookingSnapshot, previous?: BookingSnapshot): Record<string, unknown> {
+  return {
+    careUnit: details.healthcareFacilityName ?? 'mottagningen',
+    when: when(details),
+    previousWhen: when(previous),
+    previousCareUnit:
+      previous && previous.healthcareFacility !== details.healthcareFacility ? previous.healthcareFacilityName : undefined,
+    careTypeName: details.careTypeName,
+    timeTypeName: details.timeTypeName,
+    performerName: details.performerName,
+    resourceName: details.resourceName,
+    cancelAllowed: details.cancelBookingAllowed === true,
+    rebookAllowed: details.rebookingAllowed === true,
+  };
+}
+
+export function loadMessageRenderer(templatesDir: string = TEMPLATES_DIR): MessageRenderer {
+  // Text output: no HTML escaping here (the page escapes), and no prototype access from templates.
+  const handlebars = Handlebars.create();
+  const partialsDir = path.join(templatesDir, 'partials');
+  for (const file of fs.readdirSync(partialsDir)) {
+    if (file.endsWith('.hbs')) handlebars.registerPartial(path.basename(file, '.hbs'), fs.readFileSync(path.join(partialsDir, file), 'utf8'));
+  }
+  const compiled = new Map<MessageKind, HandlebarsTemplateDelegate>();
+  for (const kind of MESSAGE_KINDS) {
+    const source = fs.readFileSync(path.join(templatesDir, 'messages', `${kind}.hbs`), 'utf8');
+    compiled.set(kind, handlebars.compile(source, { noEscape: true, strict: false }));
+  }
+  return (kind, details, previous) => {
+    const template = compiled.get(kind);
+    if (!template) throw new Error(`no template for message kind ${kind}`);
+    const text = template(templateContext(details, previous));
+    const divider = text.indexOf('\n---\n');
+    if (divider < 0) throw new Error(`template ${kind}.hbs must hold a subject line, then ---, then the text`);
+    return {
+      subject: text.slice(0, divider).trim(),
+      body: text
+        .slice(divider + 5)
+        .replace(/\n{3,}/g, '\n\n')
+        .trim(),
+    };
+  };
+}
