@@ -3,12 +3,20 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { openSourceSystemDirectory, type SourceSystemDirectory } from './activation-registry/directory.js';
+import { mountActivationRegistry } from './activation-registry/index.js';
+import { createAuthenticator } from './auth/index.js';
+import { citizenSettingsRouter } from './channels/settings.js';
+import { createDetailsFetcher, type DetailsFetcher } from './details-fetcher/index.js';
+import { deadLettersRouter } from './inbox/dead-letters-api.js';
+import { startMessageEngine, type EngineOptions, type MessageEngine } from './inbox/engine.js';
+import { loadMessageRenderer } from './inbox/render-message.js';
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { createLogger, type Logger } from './logging.js';
 import { mountHealth } from './operations/health.js';
 import { inDatabaseIntake, type NotificationIntake } from './process-notifications/intake.js';
 import { mountProcessNotification, type EndpointDependencies } from './process-notifications/soap-endpoint.js';
+import { createSessionManager, sessionOptionsOf } from './web/session.js';
 
 export interface AppOptions {
   config: Config;
@@ -16,6 +24,10 @@ export interface AppOptions {
   database?: Database;
   log?: Logger;
   hooks?: Pick<EndpointDependencies, 'onReceived' | 'onRefused'>;
+  /** The engine's tuning (tests); the rest comes from the configuration. */
+  engine?: Partial<Pick<EngineOptions, 'leaseMs' | 'pollMs' | 'concurrency' | 'maxAttempts' | 'now' | 'onSettled' | 'workerId'>>;
+  /** A details fetcher built by the caller (kept open on close); otherwise one from NTJP_GETBOOKINGDETAILS_URL. */
+  detailsFetcher?: DetailsFetcher;
 }
 
 export interface App {
@@ -24,6 +36,8 @@ export interface App {
   readonly database: Database;
   readonly directory: SourceSystemDirectory;
   readonly intake: NotificationIntake;
+  /** The message engine, when this process runs the `worker` role. */
+  readonly engine: MessageEngine | undefined;
   readonly log: Logger;
   /** Starts listening on config.port (0: any free port); resolves to the base URL. */
   listen(): Promise<string>;
@@ -52,6 +66,31 @@ export async function buildApp(options: AppOptions): Promise<App> {
       ...options.hooks,
     });
   }
+  if (config.roles.has('web')) {
+    // Bearer tokens for /api and the pages' sessions, shared by every web component.
+    const authenticator = createAuthenticator(config);
+    const sessions = createSessionManager(sessionOptionsOf(config));
+    app.use('/api/admin', deadLettersRouter({ database, authenticator, log }));
+    app.use('/api', citizenSettingsRouter({ database, authenticator, log }));
+    mountActivationRegistry(app, { config, database, directory, authenticator, sessions, log });
+  }
+
+  let engine: MessageEngine | undefined;
+  let ownedFetcher: DetailsFetcher | undefined;
+  if (config.roles.has('worker')) {
+    if (!options.detailsFetcher && config.ntjp.getBookingDetailsUrl) {
+      ownedFetcher = await createDetailsFetcher({ config, log });
+    }
+    engine = startMessageEngine({
+      database,
+      fetcher: options.detailsFetcher ?? ownedFetcher,
+      directory,
+      renderer: loadMessageRenderer(),
+      log,
+      rebookWindowMs: config.rebookWindowSeconds * 1000,
+      ...options.engine,
+    });
+  }
 
   let server: http.Server | undefined;
   return {
@@ -60,6 +99,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     database,
     directory,
     intake,
+    engine,
     log,
     async listen() {
       server = http.createServer(app);
@@ -78,6 +118,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
         server.closeIdleConnections();
         await closing;
       }
+      // Calls are no longer taken; the engine finishes the notification in hand, then stops.
+      await engine?.stop();
+      await ownedFetcher?.close();
       await directory.close();
       if (ownsDatabase) await database.close();
     },

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { lockEmbeddedDatabase } from './embedded-lock.js';
 import * as schema from './schema.js';
 
 export type Schema = typeof schema;
@@ -86,13 +87,20 @@ async function openEmbedded(dataDir: string | undefined): Promise<Database & { m
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
   let client;
+  let unlock = () => {};
   if (dataDir) {
     fs.mkdirSync(dataDir, { recursive: true });
+    unlock = lockEmbeddedDatabase(dataDir);
     client = new PGlite(dataDir);
   } else {
     client = new PGlite();
   }
-  await client.waitReady;
+  try {
+    await client.waitReady;
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const orm = drizzle(client, { schema }) as unknown as Orm;
   return {
     kind: 'embedded',
@@ -108,6 +116,7 @@ async function openEmbedded(dataDir: string | undefined): Promise<Database & { m
     },
     async close() {
       await client.close();
+      unlock();
     },
   };
 }

@@ -1,0 +1,116 @@
+// /api/admin/source-systems and /api/admin/audit (CONTRACT §4), for national administrators.
+import express, { type Request, type Router } from 'express';
+import { adminOf, type Authenticator } from '../auth/index.js';
+import { HttpError, jsonErrorHandler } from '../http/errors.js';
+import type { Logger } from '../logging.js';
+import { MAX_AUDIT_PAGE, RegistryError, type SourceSystemRegistry } from './registry.js';
+import { checkEnvironment, type FieldProblem } from './validation.js';
+
+const STATUS: Record<RegistryError['kind'], { status: number; code: string }> = {
+  invalid: { status: 400, code: 'invalid_request' },
+  not_found: { status: 404, code: 'not_found' },
+  duplicate: { status: 409, code: 'duplicate_source_system' },
+  deactivated: { status: 409, code: 'source_system_deactivated' },
+};
+
+function toHttpError(error: unknown): unknown {
+  if (!(error instanceof RegistryError)) return error;
+  const { status, code } = STATUS[error.kind];
+  return new HttpError(status, code, error.message, error.problems.length > 0 ? { problems: error.problems } : undefined);
+}
+
+/** An id from the path; anything that cannot be an id is simply not found. */
+function idOf(req: Request): number {
+  const raw = String(req.params.id ?? '');
+  const id = /^[1-9][0-9]{0,9}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(id) || id > 2_147_483_647) throw new HttpError(404, 'not_found', `No source system with id ${raw}`);
+  return id;
+}
+
+function queryText(req: Request, name: string): string | undefined {
+  const value = req.query[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new HttpError(400, 'invalid_request', `${name} may be given once, as text`);
+  return value;
+}
+
+function positiveInteger(req: Request, name: string, max: number): number | undefined {
+  const raw = queryText(req, name);
+  if (raw === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,15}$/.test(raw) || Number(raw) > max) {
+    throw new HttpError(400, 'invalid_request', `${name} must be a whole number from 1 to ${max}, got "${raw.slice(0, 20)}"`);
+  }
+  return Number(raw);
+}
+
+function invalid(problems: FieldProblem[]): HttpError {
+  return new HttpError(400, 'invalid_request', problems.map((p) => p.message).join('; '), { problems });
+}
+
+export function adminApiRouter(deps: { registry: SourceSystemRegistry; authenticator: Authenticator; log: Logger }): Router {
+  const { registry, log } = deps;
+  const router = express.Router();
+  router.use(deps.authenticator.requireAdmin);
+  router.use(express.json({ limit: '16kb', strict: false }));
+
+  router.get('/source-systems', async (req, res) => {
+    const environmentText = queryText(req, 'environment');
+    const problems: FieldProblem[] = [];
+    const environment = environmentText === undefined ? undefined : checkEnvironment(environmentText, problems);
+    if (problems.length > 0) throw invalid(problems);
+    const includeText = queryText(req, 'includeDeactivated');
+    if (includeText !== undefined && includeText !== 'true' && includeText !== 'false') {
+      throw new HttpError(400, 'invalid_request', 'includeDeactivated must be "true" or "false"');
+    }
+    const items = await registry.list({ ...(environment && { environment }), includeDeactivated: includeText === 'true' });
+    res.json({ items });
+  });
+
+  router.get('/source-systems/:id', async (req, res) => {
+    const id = idOf(req);
+    const system = await registry.find(id);
+    if (!system) throw new HttpError(404, 'not_found', `No source system with id ${id}`);
+    res.json(system);
+  });
+
+  router.post('/source-systems', async (req, res) => {
+    const actor = adminOf(res).name;
+    const system = await registry.register(actor, req.body).catch((error: unknown) => {
+      throw toHttpError(error);
+    });
+    log.info({ sourceSystemId: system.id, hsaId: system.hsaId, environment: system.environment, mode: system.mode, actor }, 'source system registered');
+    res.status(201).location(`${req.baseUrl}/source-systems/${system.id}`).json(system);
+  });
+
+  router.patch('/source-systems/:id', async (req, res) => {
+    const id = idOf(req);
+    const actor = adminOf(res).name;
+    const system = await registry.change(actor, id, req.body).catch((error: unknown) => {
+      throw toHttpError(error);
+    });
+    log.info({ sourceSystemId: id, mode: system.mode, actor }, 'source system changed');
+    res.json(system);
+  });
+
+  router.delete('/source-systems/:id', async (req, res) => {
+    const id = idOf(req);
+    const actor = adminOf(res).name;
+    const system = await registry.deactivate(actor, id).catch((error: unknown) => {
+      throw toHttpError(error);
+    });
+    log.info({ sourceSystemId: id, hsaId: system.hsaId, environment: system.environment, actor }, 'source system deactivated');
+    res.json(system);
+  });
+
+  router.get('/audit', async (req, res) => {
+    const limit = positiveInteger(req, 'limit', MAX_AUDIT_PAGE) ?? 100;
+    const before = positiveInteger(req, 'before', Number.MAX_SAFE_INTEGER);
+    const entity = queryText(req, 'entity');
+    const items = await registry.audit({ limit, ...(before !== undefined && { before }), ...(entity !== undefined && { entity }) });
+    // A full page may have more behind it: the next page starts below the last id.
+    res.json({ items, nextCursor: items.length === limit ? String(items.at(-1)!.id) : null });
+  });
+
+  router.use(jsonErrorHandler(log));
+  return router;
+}

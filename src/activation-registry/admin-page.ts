@@ -1,0 +1,356 @@
+// /admin: the national administrators' page for the registry, in Swedish, server-rendered, working
+// without JavaScript: list, register, change mode and deactivate booking systems per environment.
+// Forms post back and are answered with a redirect (POST/redirect/GET); every form carries the
+// session's CSRF token. Sign-in: the development sign-in ("Utvecklingsinloggning"), never in production.
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Environment } from '../config.js';
+import type { Logger } from '../logging.js';
+import { html, type SafeHtml } from '../web/html.js';
+import { sessionOf, type SessionManager } from '../web/session.js';
+import { RegistryError, type AuditEntry, type SourceSystem, type SourceSystemRegistry } from './registry.js';
+import { ENVIRONMENTS, MAX_HSA_ID_LENGTH, MAX_NAME_LENGTH, type FieldProblem } from './validation.js';
+
+export interface AdminPageDependencies {
+  registry: SourceSystemRegistry;
+  sessions: SessionManager;
+  /** false in production: the development sign-in is then refused. */
+  developmentSignIn: boolean;
+  log: Logger;
+}
+
+const ENVIRONMENT_LABEL: Record<Environment, string> = { qa: 'QA (test)', prod: 'Produktion' };
+const MODE_LABEL: Record<string, string> = { active: 'Aktivt', silent: 'Tyst' };
+const FIELD_LABEL: Record<string, string> = { environment: 'Miljö', hsaId: 'HSA-id', name: 'Namn', mode: 'Läge' };
+const ACTION_LABEL: Record<string, string> = {
+  'source_system.register': 'Lade till',
+  'source_system.change': 'Ändrade',
+  'source_system.deactivate': 'Avaktiverade',
+};
+const DONE: Record<string, string> = {
+  tillagt: 'Källsystemet har lagts till.',
+  andrat: 'Källsystemets läge har ändrats.',
+  avaktiverat: 'Källsystemet har avaktiverats. Det finns kvar i historiken.',
+};
+const MAX_ADMIN_NAME_LENGTH = 100;
+
+const dateFormat = new Intl.DateTimeFormat('sv-SE', {
+  timeZone: 'Europe/Stockholm',
+  dateStyle: 'short',
+  timeStyle: 'short',
+});
+
+function when(iso: string | null): string {
+  return iso ? dateFormat.format(new Date(iso)) : '';
+}
+
+function swedish(problem: FieldProblem): string {
+  const label = FIELD_LABEL[problem.field] ?? problem.field;
+  switch (problem.rule) {
+    case 'required':
+      return `${label} måste fyllas i.`;
+    case 'not_allowed_value':
+      return problem.field === 'environment' ? 'Välj miljö: QA eller produktion.' : 'Välj läge: aktivt eller tyst.';
+    case 'surrounding_white_space':
+      return `${label} får inte börja eller sluta med mellanslag.`;
+    case 'too_long':
+      return `${label} får vara högst ${problem.field === 'hsaId' ? MAX_HSA_ID_LENGTH : MAX_NAME_LENGTH} tecken.`;
+    case 'control_characters':
+      return `${label} innehåller otillåtna tecken.`;
+    default:
+      return 'Formuläret kunde inte tolkas. Ladda om sidan och försök igen.';
+  }
+}
+
+function layout(title: string, body: SafeHtml): string {
+  return html`<!doctype html>
+<html lang="sv">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} – 1177 Inkorgen</title>
+<style>
+  body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 72rem; padding: 1rem; line-height: 1.4; }
+  table { border-collapse: collapse; width: 100%; margin-bottom: 1.5rem; }
+  th, td { border-bottom: 1px solid #ccc; padding: .4rem; text-align: left; vertical-align: top; }
+  form.inline { display: inline-flex; gap: .3rem; align-items: center; margin: 0; }
+  .notice { border-left: .3rem solid #1a7f37; padding: .5rem 1rem; background: #eef8f0; }
+  .problem { border-left: .3rem solid #b3261e; padding: .5rem 1rem; background: #fdecea; }
+  .development { border: 2px dashed #b36b00; padding: .5rem 1rem; background: #fff6e5; }
+  fieldset { margin-bottom: 1.5rem; } label { display: block; margin-top: .5rem; }
+  header { display: flex; justify-content: space-between; align-items: baseline; }
+</style>
+</head>
+<body>
+${body}
+</body>
+</html>`.value;
+}
+
+function problemList(problems: string[]): SafeHtml {
+  if (problems.length === 0) return html``;
+  return html`<div class="problem" role="alert"><h2>Något behöver rättas</h2><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>`;
+}
+
+interface PageState {
+  done?: string;
+  problems?: string[];
+  form?: { environment?: string; hsaId?: string; name?: string; mode?: string };
+}
+
+function registryPage(
+  adminName: string,
+  csrf: string,
+  live: SourceSystem[],
+  deactivated: SourceSystem[],
+  audit: AuditEntry[],
+  state: PageState,
+): string {
+  const form = state.form ?? {};
+  const csrfField = html`<input type="hidden" name="_csrf" value="${csrf}">`;
+  const rows = live.map(
+    (system) => html`<tr>
+  <td>${ENVIRONMENT_LABEL[system.environment]}</td>
+  <td><code>${system.hsaId}</code></td>
+  <td>${system.name}</td>
+  <td>${MODE_LABEL[system.mode]}</td>
+  <td>${when(system.createdAt)}</td>
+  <td>
+    <form class="inline" method="post" action="/admin/kallsystem/${system.id}/lage">
+      ${csrfField}
+      <select id="mode-${system.id}" name="mode" aria-label="Läge för ${system.name}">
+        <option value="active"${system.mode === 'active' ? html` selected` : ''}>Aktivt</option>
+        <option value="silent"${system.mode === 'silent' ? html` selected` : ''}>Tyst</option>
+      </select>
+      <button type="submit">Spara läge</button>
+    </form>
+    <form class="inline" method="post" action="/admin/kallsystem/${system.id}/avaktivera">
+      ${csrfField}
+      <button type="submit">Avaktivera</button>
+    </form>
+  </td>
+</tr>`,
+  );
+  const history = deactivated.map(
+    (system) => html`<tr><td>${ENVIRONMENT_LABEL[system.environment]}</td><td><code>${system.hsaId}</code></td><td>${system.name}</td><td>${when(system.createdAt)}</td><td>${when(system.deactivatedAt)}</td></tr>`,
+  );
+  const changes = audit.map((entry) => {
+    const after = (entry.after ?? {}) as Partial<SourceSystem>;
+    const what = [after.hsaId, after.environment ? ENVIRONMENT_LABEL[after.environment] : undefined, after.mode ? MODE_LABEL[after.mode] : undefined]
+      .filter(Boolean)
+      .join(', ');
+    return html`<tr><td>${when(entry.at)}</td><td>${entry.actor}</td><td>${ACTION_LABEL[entry.action] ?? entry.action}</td><td>${what}</td></tr>`;
+  });
+
+  return layout(
+    'Källsystem',
+    html`<header>
+  <h1>Aktiverade källsystem</h1>
+  <form method="post" action="/admin/logga-ut">${csrfField}Inloggad som <strong>${adminName}</strong> <button type="submit">Logga ut</button></form>
+</header>
+<p>1177 skapar meddelanden i inkorgen bara för bokningssystem som är aktiverade här, per miljö, med det HSA-id
+systemet skickar som <code>sourceSystem</code>. Läget <strong>tyst</strong> tar emot och lagrar aviseringar men skapar
+inga meddelanden, SMS eller e-post – till exempel under systemets första inläsning.</p>
+${state.done ? html`<p class="notice" role="status">${state.done}</p>` : ''}
+${problemList(state.problems ?? [])}
+<main>
+<section aria-labelledby="live-heading">
+<h2 id="live-heading">Aktiva registreringar</h2>
+${live.length === 0
+  ? html`<p>Inga källsystem är aktiverade.</p>`
+  : html`<table>
+<thead><tr><th scope="col">Miljö</th><th scope="col">HSA-id</th><th scope="col">Namn</th><th scope="col">Läge</th><th scope="col">Tillagt</th><th scope="col">Åtgärder</th></tr></thead>
+<tbody>${rows}</tbody>
+</table>`}
+</section>
+<section aria-labelledby="add-heading">
+<h2 id="add-heading">Lägg till källsystem</h2>
+<form method="post" action="/admin/kallsystem">
+${csrfField}
+<fieldset>
+<legend>Nytt källsystem</legend>
+<label for="environment">Miljö</label>
+<select id="environment" name="environment" required>
+  ${ENVIRONMENTS.map((environment) => html`<option value="${environment}"${form.environment === environment ? html` selected` : ''}>${ENVIRONMENT_LABEL[environment]}</option>`)}
+</select>
+<label for="hsaId">HSA-id (som systemet skickar som sourceSystem)</label>
+<input id="hsaId" name="hsaId" required maxlength="${MAX_HSA_ID_LENGTH}" value="${form.hsaId ?? ''}">
+<label for="name">Namn</label>
+<input id="name" name="name" required maxlength="${MAX_NAME_LENGTH}" value="${form.name ?? ''}">
+<label for="mode">Läge</label>
+<select id="mode" name="mode">
+  <option value="active"${form.mode !== 'silent' ? html` selected` : ''}>Aktivt – skapar meddelanden</option>
+  <option value="silent"${form.mode === 'silent' ? html` selected` : ''}>Tyst – lagrar aviseringar utan meddelanden</option>
+</select>
+<p><button type="submit">Lägg till</button></p>
+</fieldset>
+</form>
+</section>
+<section aria-labelledby="history-heading">
+<h2 id="history-heading">Avaktiverade</h2>
+${history.length === 0
+  ? html`<p>Inga avaktiverade källsystem.</p>`
+  : html`<table><thead><tr><th scope="col">Miljö</th><th scope="col">HSA-id</th><th scope="col">Namn</th><th scope="col">Tillagt</th><th scope="col">Avaktiverat</th></tr></thead><tbody>${history}</tbody></table>`}
+</section>
+<section aria-labelledby="audit-heading">
+<h2 id="audit-heading">Senaste ändringar</h2>
+${changes.length === 0
+  ? html`<p>Inga ändringar ännu.</p>`
+  : html`<table><thead><tr><th scope="col">När</th><th scope="col">Vem</th><th scope="col">Vad</th><th scope="col">Källsystem</th></tr></thead><tbody>${changes}</tbody></table>`}
+</section>
+</main>`,
+  );
+}
+
+function signInPage(csrf: string, developmentSignIn: boolean, problems: string[]): string {
+  return layout(
+    'Logga in',
+    html`<main>
+<h1>Logga in som nationell administratör</h1>
+${problemList(problems)}
+${developmentSignIn
+  ? html`<section class="development" aria-labelledby="dev-heading">
+<h2 id="dev-heading">Utvecklingsinloggning</h2>
+<p>Endast för utveckling och test: vem som helst kan logga in här med valfritt namn. Den finns inte i produktion.</p>
+<form method="post" action="/admin/logga-in">
+<input type="hidden" name="_csrf" value="${csrf}">
+<label for="admin-name">Ditt namn (syns i ändringsloggen)</label>
+<input id="admin-name" name="name" required maxlength="${MAX_ADMIN_NAME_LENGTH}" autocomplete="name">
+<p><button type="submit">Logga in</button></p>
+</form>
+</section>`
+  : html`<p>Inloggning på sidan är inte tillgänglig i produktion. Använd API:t med en administratörstoken
+(<code>/api/admin/source-systems</code>) eller kommandoraden (<code>npm run admin</code>).</p>`}
+</main>`,
+  );
+}
+
+function send(res: Response, status: number, page: string): void {
+  // The page shows who is signed in and a CSRF token: never to be cached.
+  res.status(status).set('Cache-Control', 'no-store').type('html').send(page);
+}
+
+export function adminPageRouter(deps: AdminPageDependencies): Router {
+  const { registry, sessions, log } = deps;
+  const router = express.Router();
+  router.use(sessions.load);
+  router.use(express.urlencoded({ extended: false, limit: '16kb' }));
+  router.use(sessions.verifyCsrf);
+  router.use((_req, res, next) => {
+    res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
+    res.set('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+
+  router.get('/logga-in', (_req, res) => {
+    send(res, 200, signInPage(sessionOf(res).csrfToken, deps.developmentSignIn, []));
+  });
+
+  router.post('/logga-in', async (req, res) => {
+    if (!deps.developmentSignIn) {
+      send(res, 403, signInPage(sessionOf(res).csrfToken, false, ['Utvecklingsinloggningen finns inte i produktion.']));
+      return;
+    }
+    const body = req.body as Record<string, unknown>;
+    const name = typeof body.name === 'string' ? body.name.trim() : '';
+    if (name === '' || name.length > MAX_ADMIN_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(name)) {
+      send(res, 400, signInPage(sessionOf(res).csrfToken, true, [`Ange ditt namn (högst ${MAX_ADMIN_NAME_LENGTH} tecken).`]));
+      return;
+    }
+    await sessions.signIn(res, { kind: 'admin', name });
+    log.info({ admin: name, via: 'development sign-in' }, 'administrator signed in to /admin');
+    res.redirect(303, '/admin');
+  });
+
+  router.post('/logga-ut', async (_req, res) => {
+    await sessions.signOut(res);
+    res.redirect(303, '/admin/logga-in');
+  });
+
+  // Everything below needs a signed-in administrator.
+  router.use((_req: Request, res: Response, next: NextFunction) => {
+    if (sessionOf(res).identity?.kind !== 'admin') {
+      res.redirect(303, '/admin/logga-in');
+      return;
+    }
+    next();
+  });
+
+  function adminName(res: Response): string {
+    const identity = sessionOf(res).identity;
+    if (identity?.kind !== 'admin') throw new Error('not an administrator session');
+    return identity.name;
+  }
+
+  async function renderRegistry(res: Response, status: number, state: PageState): Promise<void> {
+    const [all, audit] = await Promise.all([registry.list({ includeDeactivated: true }), registry.audit({ limit: 20, entity: 'source_system' })]);
+    const live = all.filter((system) => system.deactivatedAt === null);
+    const deactivated = all.filter((system) => system.deactivatedAt !== null).sort((a, b) => b.deactivatedAt!.localeCompare(a.deactivatedAt!));
+    send(res, status, registryPage(adminName(res), sessionOf(res).csrfToken, live, deactivated, audit, state));
+  }
+
+  function refusal(error: unknown): { status: number; problems: string[] } {
+    if (!(error instanceof RegistryError)) throw error;
+    switch (error.kind) {
+      case 'invalid':
+        return { status: 400, problems: error.problems.map(swedish) };
+      case 'duplicate':
+        return { status: 409, problems: ['Det HSA-id:t är redan registrerat i den miljön. Ändra eller avaktivera den registreringen först.'] };
+      case 'deactivated':
+        return { status: 409, problems: ['Källsystemet är redan avaktiverat.'] };
+      case 'not_found':
+        return { status: 404, problems: ['Källsystemet finns inte.'] };
+    }
+  }
+
+  router.get('/', async (req, res) => {
+    const done = typeof req.query.klart === 'string' ? DONE[req.query.klart] : undefined;
+    await renderRegistry(res, 200, done ? { done } : {});
+  });
+
+  router.post('/kallsystem', async (req, res) => {
+    const body = req.body as Record<string, unknown>;
+    const form = {
+      environment: typeof body.environment === 'string' ? body.environment : undefined,
+      // A form field may carry stray blanks from copy and paste; the API refuses them, the page trims them.
+      hsaId: typeof body.hsaId === 'string' ? body.hsaId.trim() : undefined,
+      name: typeof body.name === 'string' ? body.name : undefined,
+      mode: typeof body.mode === 'string' ? body.mode : undefined,
+    };
+    try {
+      const system = await registry.register(adminName(res), form);
+      log.info({ sourceSystemId: system.id, hsaId: system.hsaId, environment: system.environment, actor: adminName(res) }, 'source system registered');
+      res.redirect(303, '/admin?klart=tillagt');
+    } catch (error) {
+      const { status, problems } = refusal(error);
+      await renderRegistry(res, status, { problems, form });
+    }
+  });
+
+  function idOf(req: Request): number {
+    const raw = String(req.params.id ?? '');
+    return /^[1-9][0-9]{0,8}$/.test(raw) ? Number(raw) : 0;
+  }
+
+  router.post('/kallsystem/:id/lage', async (req, res) => {
+    const body = req.body as Record<string, unknown>;
+    try {
+      await registry.change(adminName(res), idOf(req), { mode: body.mode });
+      res.redirect(303, '/admin?klart=andrat');
+    } catch (error) {
+      const { status, problems } = refusal(error);
+      await renderRegistry(res, status, { problems });
+    }
+  });
+
+  router.post('/kallsystem/:id/avaktivera', async (req, res) => {
+    try {
+      await registry.deactivate(adminName(res), idOf(req));
+      res.redirect(303, '/admin?klart=avaktiverat');
+    } catch (error) {
+      const { status, problems } = refusal(error);
+      await renderRegistry(res, status, { problems });
+    }
+  });
+
+  return router;
+}

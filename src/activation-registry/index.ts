@@ -1,0 +1,42 @@
+// The activation registry's interface: its use cases, its API and page, and the ingest's directory.
+import type { Express } from 'express';
+import type { Authenticator } from '../auth/index.js';
+import type { Config } from '../config.js';
+import type { Database } from '../db/database.js';
+import type { Logger } from '../logging.js';
+import type { SessionManager } from '../web/session.js';
+import { adminApiRouter } from './admin-api.js';
+import { adminPageRouter } from './admin-page.js';
+import type { SourceSystemDirectory } from './directory.js';
+import { createSourceSystemRegistry, type SourceSystemRegistry } from './registry.js';
+
+export { openSourceSystemDirectory, SOURCE_SYSTEM_CHANNEL, type SourceSystemDirectory, type SourceSystemMode } from './directory.js';
+export {
+  createSourceSystemRegistry,
+  RegistryError,
+  type AuditEntry,
+  type SourceSystem,
+  type SourceSystemRegistry,
+} from './registry.js';
+export { checkChange, checkRegistration, type FieldProblem } from './validation.js';
+
+export interface RegistryWebDependencies {
+  config: Pick<Config, 'nodeEnv'>;
+  database: Database;
+  /** This process's directory: refreshed at once after each change made here. */
+  directory: SourceSystemDirectory;
+  authenticator: Authenticator;
+  sessions: SessionManager;
+  log: Logger;
+}
+
+/** Mounts /api/admin/source-systems, /api/admin/audit and the /admin page. */
+export function mountActivationRegistry(app: Express, deps: RegistryWebDependencies): SourceSystemRegistry {
+  const registry = createSourceSystemRegistry(deps.database, { afterChange: () => deps.directory.refresh() });
+  app.use('/api/admin', adminApiRouter({ registry, authenticator: deps.authenticator, log: deps.log }));
+  app.use(
+    '/admin',
+    adminPageRouter({ registry, sessions: deps.sessions, developmentSignIn: deps.config.nodeEnv !== 'production', log: deps.log }),
+  );
+  return registry;
+}

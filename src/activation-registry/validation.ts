@@ -1,0 +1,150 @@
+// The registry's field rules, as pure functions shared by the API, the CLI and the /admin page.
+import type { Environment } from '../config.js';
+import type { SourceSystemMode } from './directory.js';
+
+export const ENVIRONMENTS: readonly Environment[] = ['qa', 'prod'];
+export const MODES: readonly SourceSystemMode[] = ['active', 'silent'];
+/** EI's limit on sourceSystem (CONTRACT §2). */
+export const MAX_HSA_ID_LENGTH = 64;
+export const MAX_NAME_LENGTH = 200;
+
+export type ProblemRule =
+  | 'not_an_object'
+  | 'required'
+  | 'not_allowed_value'
+  | 'surrounding_white_space'
+  | 'too_long'
+  | 'control_characters'
+  | 'unknown_field'
+  | 'nothing_to_change';
+
+export interface FieldProblem {
+  /** The field in the API's terms ("" for the request as a whole). */
+  field: string;
+  rule: ProblemRule;
+  message: string;
+}
+
+export interface Registration {
+  environment: Environment;
+  hsaId: string;
+  name: string;
+  mode: SourceSystemMode;
+}
+
+export interface Change {
+  name?: string;
+  mode?: SourceSystemMode;
+}
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; problems: FieldProblem[] };
+
+type Input = Record<string, unknown>;
+
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+function isObject(input: unknown): input is Input {
+  return typeof input === 'object' && input !== null && !Array.isArray(input);
+}
+
+export function checkEnvironment(value: unknown, problems: FieldProblem[]): Environment | undefined {
+  if (value === undefined || value === null || value === '') {
+    problems.push({ rule: 'required', field: 'environment', message: 'environment is required: "qa" or "prod"' });
+  } else if (!(ENVIRONMENTS as readonly unknown[]).includes(value)) {
+    problems.push({ rule: 'not_allowed_value', field: 'environment', message: `environment must be "qa" or "prod", got ${show(value)}` });
+  } else {
+    return value as Environment;
+  }
+  return undefined;
+}
+
+function checkHsaId(value: unknown, problems: FieldProblem[]): string | undefined {
+  if (typeof value !== 'string' || value === '') {
+    problems.push({ rule: 'required', field: 'hsaId', message: 'hsaId is required: the HSA-id the system sends as sourceSystem' });
+  } else if (value !== value.trim()) {
+    // What EI forwards is compared exactly; a stray blank would make the registration never match.
+    problems.push({ rule: 'surrounding_white_space', field: 'hsaId', message: 'hsaId must not start or end with white space' });
+  } else if (value.length > MAX_HSA_ID_LENGTH) {
+    problems.push({ rule: 'too_long', field: 'hsaId', message: `hsaId must be at most ${MAX_HSA_ID_LENGTH} characters, got ${value.length}` });
+  } else if (CONTROL_CHARACTERS.test(value)) {
+    problems.push({ rule: 'control_characters', field: 'hsaId', message: 'hsaId must not contain control characters' });
+  } else {
+    return value;
+  }
+  return undefined;
+}
+
+function checkName(value: unknown, problems: FieldProblem[]): string | undefined {
+  // Surrounding white space in a display name is layout, so it is trimmed rather than refused.
+  const name = typeof value === 'string' ? value.trim() : undefined;
+  if (name === undefined || name === '') {
+    problems.push({ rule: 'required', field: 'name', message: 'name is required: the booking system\'s name' });
+  } else if (name.length > MAX_NAME_LENGTH) {
+    problems.push({ rule: 'too_long', field: 'name', message: `name must be at most ${MAX_NAME_LENGTH} characters, got ${name.length}` });
+  } else if (CONTROL_CHARACTERS.test(name)) {
+    problems.push({ rule: 'control_characters', field: 'name', message: 'name must not contain control characters' });
+  } else {
+    return name;
+  }
+  return undefined;
+}
+
+function checkMode(value: unknown, problems: FieldProblem[]): SourceSystemMode | undefined {
+  if (!(MODES as readonly unknown[]).includes(value)) {
+    problems.push({ rule: 'not_allowed_value', field: 'mode', message: `mode must be "active" or "silent", got ${show(value)}` });
+    return undefined;
+  }
+  return value as SourceSystemMode;
+}
+
+function unknownFields(input: Input, allowed: string[], problems: FieldProblem[], hint: string): void {
+  for (const field of Object.keys(input)) {
+    if (!allowed.includes(field)) problems.push({ rule: 'unknown_field', field, message: `${field} is not a field here${hint}` });
+  }
+}
+
+/** A new registration: environment, hsaId, name, and mode (default "active"). */
+export function checkRegistration(input: unknown): Checked<Registration> {
+  if (!isObject(input)) {
+    return { ok: false, problems: [{ rule: 'not_an_object', field: '', message: 'expected a JSON object with environment, hsaId, name and mode' }] };
+  }
+  const problems: FieldProblem[] = [];
+  unknownFields(input, ['environment', 'hsaId', 'name', 'mode'], problems, ' (allowed: environment, hsaId, name, mode)');
+  const environment = checkEnvironment(input.environment, problems);
+  const hsaId = checkHsaId(input.hsaId, problems);
+  const name = checkName(input.name, problems);
+  const mode = input.mode === undefined ? 'active' : checkMode(input.mode, problems);
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, value: { environment: environment!, hsaId: hsaId!, name: name!, mode: mode! } };
+}
+
+/** A change of a live registration: name and/or mode. Environment and HSA-id are what identify it. */
+export function checkChange(input: unknown): Checked<Change> {
+  if (!isObject(input)) return { ok: false, problems: [{ rule: 'not_an_object', field: '', message: 'expected a JSON object with name and/or mode' }] };
+  const problems: FieldProblem[] = [];
+  unknownFields(
+    input,
+    ['name', 'mode'],
+    problems,
+    ' (only name and mode can be changed; to move a system, deactivate it and register it again)',
+  );
+  const change: Change = {};
+  if (input.name !== undefined) change.name = checkName(input.name, problems);
+  if (input.mode !== undefined) change.mode = checkMode(input.mode, problems);
+  if (problems.length === 0 && input.name === undefined && input.mode === undefined) {
+    problems.push({ rule: 'nothing_to_change', field: '', message: 'nothing to change: give name and/or mode' });
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, value: change };
+}
+
+/** "field: message; ..." for one-line answers. */
+export function describeProblems(problems: FieldProblem[]): string {
+  return problems.map((problem) => problem.message).join('; ');
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}
