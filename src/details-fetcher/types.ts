@@ -38,6 +38,8 @@ export interface DetailsRequest {
   bookingId: string;
   /** engagement.registeredResidentIdentification: the Actor (subject_of_care) and the expected subject_of_care. */
   resident: string;
+  /** Which attempt this is (1 for the first call); only sizes the suggested retryAfterMs. Default 1. */
+  attempt?: number;
 }
 
 export type DetailsOutcome =
