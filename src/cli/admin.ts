@@ -1,0 +1,205 @@
+// npm run admin -- <command>: the activation registry's operations from the command line, on the
+// database of the configuration (DATABASE_URL, or the embedded one under DATA_DIR), with the same rules
+// and audit as the API. The audit actor is cli:<operating system user>.
+import 'dotenv/config';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { createSourceSystemRegistry, RegistryError, type SourceSystem, type SourceSystemRegistry } from '../activation-registry/index.js';
+import { checkEnvironment, type FieldProblem } from '../activation-registry/validation.js';
+import { ConfigError, loadConfig, type Environment } from '../config.js';
+import { openDatabase, type Database } from '../db/database.js';
+import { DatabaseInUseError } from '../db/embedded-lock.js';
+
+const USAGE = `Usage: npm run admin -- <command> [options]
+
+  source-systems list   [--environment qa|prod] [--all] [--json]
+  source-systems add    --environment qa|prod --hsa-id <HSA-id> --name <name> [--mode active|silent] [--json]
+  source-systems change (--id <id> | --environment qa|prod --hsa-id <HSA-id>) [--name <name>] [--mode active|silent] [--json]
+  source-systems remove (--id <id> | --environment qa|prod --hsa-id <HSA-id>) [--json]
+  audit                 [--limit <n>] [--json]
+
+remove deactivates: the registration stays in the history. --all lists deactivated ones too.
+Exit codes: 0 done, 1 unexpected error, 2 wrong arguments or values, 3 not found,
+4 conflict (already registered, or deactivated), 5 database not available.`;
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, conflict: 4, unavailable: 5 } as const;
+
+class UsageError extends Error {}
+class DatabaseUnavailableError extends Error {}
+
+const OPTIONS = {
+  environment: { type: 'string' },
+  'hsa-id': { type: 'string' },
+  name: { type: 'string' },
+  mode: { type: 'string' },
+  id: { type: 'string' },
+  limit: { type: 'string' },
+  all: { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+function actor(): string {
+  let user: string | undefined;
+  try {
+    user = os.userInfo().username;
+  } catch {
+    // No passwd entry (some containers): fall back to the environment.
+  }
+  return `cli:${user || process.env.USER || 'unknown'}`;
+}
+
+function only(values: Values, allowed: (keyof Values)[], command: string): void {
+  for (const [key, value] of Object.entries(values)) {
+    if (value !== undefined && key !== 'json' && key !== 'help' && !allowed.includes(key as keyof Values)) {
+      throw new UsageError(`--${key} is not an option of "${command}"`);
+    }
+  }
+}
+
+function environmentOf(values: Values): Environment | undefined {
+  if (values.environment === undefined) return undefined;
+  const problems: FieldProblem[] = [];
+  const environment = checkEnvironment(values.environment, problems);
+  if (!environment) throw new UsageError(problems[0]!.message);
+  return environment;
+}
+
+/** The registration a change or remove is about: by --id, or by --environment and --hsa-id. */
+async function target(registry: SourceSystemRegistry, values: Values): Promise<number> {
+  if (values.id !== undefined) {
+    if (values['hsa-id'] !== undefined || values.environment !== undefined) throw new UsageError('give either --id, or --environment with --hsa-id');
+    if (!/^[1-9][0-9]{0,8}$/.test(values.id)) throw new UsageError(`--id must be a registration id (a whole number), got "${values.id}"`);
+    return Number(values.id);
+  }
+  const environment = environmentOf(values);
+  const hsaId = values['hsa-id'];
+  if (!environment || hsaId === undefined) throw new UsageError('give --id, or --environment with --hsa-id');
+  const live = await registry.findLive(environment, hsaId);
+  if (!live) throw new RegistryError('not_found', `${hsaId} is not registered (live) in ${environment}`);
+  return live.id;
+}
+
+function table(systems: SourceSystem[]): string {
+  if (systems.length === 0) return 'No source systems.';
+  const header = ['id', 'environment', 'hsaId', 'mode', 'name', 'deactivated'];
+  const lines = systems.map((s) => [String(s.id), s.environment, s.hsaId, s.mode, s.name, s.deactivatedAt ?? '']);
+  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)));
+  return [header, ...lines].map((line) => line.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+function describe(system: SourceSystem): string {
+  return `${system.hsaId} in ${system.environment} (id ${system.id}, ${system.mode}): ${system.name}`;
+}
+
+async function run(argv: string[], open: () => Promise<Database>): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  if (values.help || positionals.length === 0) {
+    console.log(USAGE);
+    return values.help ? EXIT.ok : EXIT.usage;
+  }
+  const command = positionals.join(' ');
+  const print = (value: unknown, text: string) => console.log(values.json ? JSON.stringify(value, null, 2) : text);
+
+  // Arguments are checked before the database is opened, so a typo costs nothing.
+  const known = ['source-systems list', 'source-systems add', 'source-systems change', 'source-systems remove', 'audit'];
+  if (!known.includes(command)) throw new UsageError(`unknown command "${command}"`);
+  let limit = 20;
+  if (command === 'source-systems list') {
+    only(values, ['environment', 'all'], command);
+    environmentOf(values);
+  } else if (command === 'source-systems add') {
+    only(values, ['environment', 'hsa-id', 'name', 'mode'], command);
+  } else if (command === 'source-systems change') {
+    only(values, ['id', 'environment', 'hsa-id', 'name', 'mode'], command);
+    if (values.name === undefined && values.mode === undefined) throw new UsageError('give --name and/or --mode to change');
+  } else if (command === 'source-systems remove') {
+    only(values, ['id', 'environment', 'hsa-id'], command);
+  } else {
+    only(values, ['limit'], command);
+    if (values.limit !== undefined) {
+      if (!/^[1-9][0-9]{0,3}$/.test(values.limit) || Number(values.limit) > 1000) throw new UsageError('--limit must be 1 to 1000');
+      limit = Number(values.limit);
+    }
+  }
+
+  const database = await open();
+  const registry = createSourceSystemRegistry(database);
+  try {
+    switch (command) {
+      case 'source-systems list': {
+        const environment = environmentOf(values);
+        const systems = await registry.list({ ...(environment && { environment }), includeDeactivated: values.all === true });
+        print(systems, table(systems));
+        break;
+      }
+      case 'source-systems add': {
+        const system = await registry.register(actor(), {
+          environment: values.environment,
+          hsaId: values['hsa-id'],
+          name: values.name,
+          ...(values.mode !== undefined && { mode: values.mode }),
+        });
+        print(system, `Registered ${describe(system)}`);
+        break;
+      }
+      case 'source-systems change': {
+        const id = await target(registry, values);
+        const system = await registry.change(actor(), id, {
+          ...(values.name !== undefined && { name: values.name }),
+          ...(values.mode !== undefined && { mode: values.mode }),
+        });
+        print(system, `Changed ${describe(system)}`);
+        break;
+      }
+      case 'source-systems remove': {
+        const id = await target(registry, values);
+        const system = await registry.deactivate(actor(), id);
+        print(system, `Deactivated ${describe(system)}; it stays in the history`);
+        break;
+      }
+      case 'audit': {
+        const entries = await registry.audit({ limit });
+        print(entries, entries.map((e) => `${e.at}  ${e.actor}  ${e.action}  ${e.entity} ${e.entityId}`).join('\n') || 'No changes yet.');
+        break;
+      }
+    }
+    return EXIT.ok;
+  } finally {
+    await database.close();
+  }
+}
+
+async function main(): Promise<number> {
+  try {
+    const config = loadConfig();
+    return await run(process.argv.slice(2), async () => {
+      try {
+        return await openDatabase({ databaseUrl: config.databaseUrl, dataDir: `${config.dataDir}/pglite`, maxConnections: 1 });
+      } catch (error) {
+        if (error instanceof DatabaseInUseError) throw error;
+        const where = config.databaseUrl ? new URL(config.databaseUrl).host : `${config.dataDir}/pglite`;
+        throw new DatabaseUnavailableError(`The database (${where}) is not available: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`admin: ${(error as Error).message}\n\n${USAGE}`);
+      return EXIT.usage;
+    }
+    if (error instanceof RegistryError) {
+      console.error(`admin: ${error.message}`);
+      return error.kind === 'invalid' ? EXIT.usage : error.kind === 'not_found' ? EXIT.notFound : EXIT.conflict;
+    }
+    if (error instanceof DatabaseInUseError || error instanceof DatabaseUnavailableError) {
+      console.error(`admin: ${error.message}`);
+      return EXIT.unavailable;
+    }
+    console.error('admin: failed:', error instanceof Error ? error.message : error);
+    return EXIT.failed;
+  }
+}
+
+main().then((code) => process.exit(code));
