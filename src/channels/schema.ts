@@ -2,7 +2,7 @@
 // adds one per new inbox message, in the same transaction as the message), the citizens' channel
 // settings, and what the sender did with the requests.
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, boolean, check, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, check, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 export const notificationRequests = pgTable(
   'notification_request',
@@ -11,8 +11,13 @@ export const notificationRequests = pgTable(
     resident: text('resident').notNull(),
     messageId: bigint('message_id', { mode: 'number' }).notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** When the sender took the request into deliveries (or found nothing to send); null: still waiting. */
+    plannedAt: timestamp('planned_at', { withTimezone: true }),
   },
-  (t) => [uniqueIndex('notification_request_message_unique').on(t.messageId)],
+  (t) => [
+    uniqueIndex('notification_request_message_unique').on(t.messageId),
+    index('notification_request_waiting_idx').on(t.resident, t.createdAt).where(sql`${t.plannedAt} is null`),
+  ],
 );
 
 /** Per citizen and channel: whether to be told, and where. No row: nothing enabled. */
@@ -32,4 +37,70 @@ export const citizenChannelSettings = pgTable(
     check('citizen_channel_settings_sms_check', sql`not ${t.smsEnabled} or ${t.smsPhone} is not null`),
     check('citizen_channel_settings_email_check', sql`not ${t.emailEnabled} or ${t.emailAddress} is not null`),
   ],
+);
+
+export const DELIVERY_STATUSES = [
+  'pending', // waiting for its time (digest, quiet hours, daily cap, backoff)
+  'sending', // claimed by a sender under a lease; the provider may be being called right now
+  'queued', // accepted by the provider, not yet sent on
+  'sent',
+  'delivered',
+  'undelivered',
+  'failed', // permanent: refused by the provider, or given up after retries
+  'cancelled', // the citizen turned the channel off before it was sent
+  'unknown', // a sender died while sending: it may or may not have gone out, so it is never sent again
+] as const;
+export type DeliveryState = (typeof DELIVERY_STATUSES)[number];
+
+/** One SMS or one e-mail to one citizen, covering one or more inbox messages (the digest). */
+export const notificationDeliveries = pgTable(
+  'notification_delivery',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    resident: text('resident').notNull(),
+    channel: text('channel').notNull().$type<'sms' | 'email'>(),
+    status: text('status').notNull().default('pending').$type<DeliveryState>(),
+    /** Not sent before this instant (end of the digest window, of the quiet hours, backoff). */
+    notBefore: timestamp('not_before', { withTimezone: true }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    leaseOwner: text('lease_owner'),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    /** Where it was sent (E.164 or e-mail address), set when claimed. */
+    recipient: text('recipient'),
+    /** The provider's id (Twilio Message SID, SMTP Message-ID). */
+    providerId: text('provider_id'),
+    /** The provider's own last status word (e.g. Twilio's `accepted`), for operators. */
+    providerStatus: text('provider_status'),
+    /** A code, never personal data: `twilio_21211`, `http_503`, `smtp_550`, `network`, `gave_up`... */
+    lastError: text('last_error'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    sentAt: timestamp('sent_at', { withTimezone: true }),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    check('notification_delivery_channel_check', sql`${t.channel} in ('sms', 'email')`),
+    check(
+      'notification_delivery_status_check',
+      sql.raw(`status in (${DELIVERY_STATUSES.map((s) => `'${s}'`).join(', ')})`),
+    ),
+    // At most one waiting delivery per citizen and channel: later messages join it (one SMS, not several).
+    uniqueIndex('notification_delivery_waiting_unique').on(t.resident, t.channel).where(sql`${t.status} = 'pending'`),
+    index('notification_delivery_due_idx').on(t.notBefore).where(sql`${t.status} = 'pending'`),
+    index('notification_delivery_lease_idx').on(t.leaseUntil).where(sql`${t.status} = 'sending'`),
+    uniqueIndex('notification_delivery_provider_unique').on(t.channel, t.providerId),
+    index('notification_delivery_citizen_sent_idx').on(t.resident, t.channel, t.sentAt),
+  ],
+);
+
+/** Which inbox messages a delivery tells of. One message, one channel, one delivery: never twice. */
+export const notificationDeliveryMessages = pgTable(
+  'notification_delivery_message',
+  {
+    messageId: bigint('message_id', { mode: 'number' }).notNull(),
+    channel: text('channel').notNull().$type<'sms' | 'email'>(),
+    deliveryId: bigint('delivery_id', { mode: 'number' })
+      .notNull()
+      .references(() => notificationDeliveries.id),
+  },
+  (t) => [primaryKey({ columns: [t.messageId, t.channel] }), index('notification_delivery_message_delivery_idx').on(t.deliveryId)],
 );
