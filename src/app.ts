@@ -7,6 +7,7 @@ import { mountActivationRegistry } from './activation-registry/index.js';
 import { createAuthenticator } from './auth/index.js';
 import { citizenSettingsRouter } from './channels/settings.js';
 import { createDetailsFetcher, type DetailsFetcher } from './details-fetcher/index.js';
+import { mountCitizenInbox } from './inbox/citizen-web.js';
 import { deadLettersRouter } from './inbox/dead-letters-api.js';
 import { startMessageEngine, type EngineOptions, type MessageEngine } from './inbox/engine.js';
 import { loadMessageRenderer } from './inbox/render-message.js';
@@ -73,6 +74,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     app.use('/api/admin', deadLettersRouter({ database, authenticator, log }));
     app.use('/api', citizenSettingsRouter({ database, authenticator, log }));
     mountActivationRegistry(app, { config, database, directory, authenticator, sessions, log });
+    mountCitizenInbox(app, { config, database, authenticator, sessions, log });
   }
 
   let engine: MessageEngine | undefined;

@@ -31,7 +31,17 @@ export interface Config {
   notifyDigestSeconds: number;
   smsQuietHours: { from: number; to: number } | undefined;
   roles: Set<Role>;
-  oidc: { issuer: string | undefined; clientId: string | undefined; clientSecret: string | undefined };
+  oidc: {
+    issuer: string | undefined;
+    clientId: string | undefined;
+    clientSecret: string | undefined;
+    /** OIDC_PERSONAL_NUMBER_CLAIM: the ID token / userinfo claim holding the personal identity number. */
+    personalNumberClaim: string;
+    /** OIDC_REDIRECT_URI: the callback registered at the provider; unset: derived from the request. */
+    redirectUri: string | undefined;
+  };
+  /** DEV_LOGIN: the pages' development sign-in; default on outside production, off in production. */
+  developmentSignIn: boolean;
   /** SESSION_SECRET: protects the pages' session cookies; unset: generated into DATA_DIR/session-secret. */
   session: { secret: string | undefined };
   nodeEnv: string;
@@ -106,6 +116,18 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('NTJP_GETBOOKINGDETAILS_URL must be an http(s) URL');
   }
 
+  if (text(env, 'OIDC_ISSUER') !== undefined && text(env, 'OIDC_CLIENT_ID') === undefined) {
+    throw new ConfigError('OIDC_ISSUER needs OIDC_CLIENT_ID');
+  }
+  const oidcRedirectUri = text(env, 'OIDC_REDIRECT_URI');
+  if (oidcRedirectUri !== undefined && !/^https?:\/\//.test(oidcRedirectUri)) {
+    throw new ConfigError('OIDC_REDIRECT_URI must be an http(s) URL');
+  }
+  const devLogin = text(env, 'DEV_LOGIN');
+  if (devLogin !== undefined && devLogin !== 'true' && devLogin !== 'false') {
+    throw new ConfigError(`DEV_LOGIN must be "true" or "false", got "${devLogin}"`);
+  }
+
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
     dataDir: path.resolve(text(env, 'DATA_DIR') ?? './data'),
@@ -140,7 +162,10 @@ export function loadConfig(env: Env = process.env): Config {
       issuer: text(env, 'OIDC_ISSUER'),
       clientId: text(env, 'OIDC_CLIENT_ID'),
       clientSecret: text(env, 'OIDC_CLIENT_SECRET'),
+      personalNumberClaim: text(env, 'OIDC_PERSONAL_NUMBER_CLAIM') ?? 'sub',
+      redirectUri: oidcRedirectUri,
     },
+    developmentSignIn: devLogin === undefined ? (text(env, 'NODE_ENV') ?? 'development') !== 'production' : devLogin === 'true',
     session: { secret: text(env, 'SESSION_SECRET') },
     nodeEnv: text(env, 'NODE_ENV') ?? 'development',
     logLevel: text(env, 'LOG_LEVEL') ?? 'info',

@@ -1,0 +1,455 @@
+// The OpenAPI 3.1 description of the whole JSON API (CONTRACT §4), served at /api/openapi.json.
+// test/inbox/openapi.test.ts keeps it true: every route registered under /api is described here and
+// every path here is registered, and the API's answers in the tests validate against these schemas.
+import type { Request, Response } from 'express';
+
+type Schema = Record<string, unknown>;
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const nullable = (type: string, extra: Schema = {}): Schema => ({ type: [type, 'null'], ...extra });
+
+const json = (schema: Schema, description: string) => ({ description, content: { 'application/json': { schema } } });
+const error = (description: string) => json(ref('Error'), description);
+
+const citizenErrors = {
+  '401': error('No bearer token, or not a valid one'),
+  '403': error('The token is not a citizen\'s (claim "sub" with 12 digits)'),
+};
+const adminErrors = {
+  '401': error('No bearer token, or not a valid one'),
+  '403': error('The token is not a national administrator\'s (claim "roles" with "national-admin")'),
+};
+
+const messageId = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'The message id. Another citizen\'s message answers 404, exactly like a message that does not exist.',
+  schema: { type: 'string', pattern: '^[0-9]+$' },
+};
+const numericId = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } };
+
+const schemas: Record<string, Schema> = {
+  Error: {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
+      },
+    },
+  },
+  CareUnitRef: {
+    type: 'object',
+    required: ['hsaId', 'name'],
+    additionalProperties: false,
+    properties: { hsaId: { type: 'string', description: 'The care unit\'s HSA-id' }, name: nullable('string') },
+  },
+  MessageBooking: {
+    type: 'object',
+    description: 'The booking or invitation the message is about. Producer text: escape it wherever it is shown as HTML.',
+    required: ['bookingId', 'categorization', 'start', 'end', 'careTypeName', 'timeTypeName', 'performerName', 'resourceName', 'cancelAllowed', 'rebookAllowed', 'messageAllowed'],
+    additionalProperties: false,
+    properties: {
+      bookingId: nullable('string'),
+      categorization: { type: ['string', 'null'], enum: ['Booking', 'Invitation', null] },
+      start: nullable('string', { format: 'date-time', description: 'null: an invitation without a set time' }),
+      end: nullable('string', { format: 'date-time' }),
+      previousStart: nullable('string', { format: 'date-time', description: 'Rebookings only: the time before' }),
+      previousEnd: nullable('string', { format: 'date-time' }),
+      careTypeName: nullable('string'),
+      timeTypeName: nullable('string'),
+      performerName: nullable('string'),
+      resourceName: nullable('string'),
+      cancelAllowed: { type: 'boolean', description: 'The producer allows the citizen to cancel the time' },
+      rebookAllowed: { type: 'boolean', description: 'The producer allows the citizen to rebook the time' },
+      messageAllowed: { type: 'boolean' },
+    },
+  },
+  Message: {
+    type: 'object',
+    required: ['id', 'kind', 'subject', 'body', 'createdAt', 'readAt', 'careUnit', 'booking'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'integer', minimum: 1 },
+      kind: { type: 'string', enum: ['invitation', 'booking_confirmation', 'cancellation', 'rebooking', 'invitation_updated'] },
+      subject: { type: 'string', description: 'Plain text (may contain producer text): escape it in HTML' },
+      body: { type: 'string', description: 'Plain text with line breaks (may contain producer text): escape it in HTML' },
+      createdAt: { type: 'string', format: 'date-time' },
+      readAt: nullable('string', { format: 'date-time' }),
+      careUnit: ref('CareUnitRef'),
+      booking: ref('MessageBooking'),
+    },
+  },
+  MessagePage: {
+    type: 'object',
+    required: ['items', 'nextCursor', 'unreadCount'],
+    additionalProperties: false,
+    properties: {
+      items: { type: 'array', items: ref('Message'), description: 'Newest first' },
+      nextCursor: nullable('string', { description: 'Opaque; valid only for the citizen it was given to. null on the last page.' }),
+      unreadCount: { type: 'integer', minimum: 0 },
+    },
+  },
+  UpcomingBooking: {
+    type: 'object',
+    required: ['bookingId', 'kind', 'start', 'end', 'careUnit', 'careTypeName', 'timeTypeName', 'performerName', 'resourceName', 'cancelAllowed', 'rebookAllowed', 'messageAllowed'],
+    additionalProperties: false,
+    properties: {
+      bookingId: { type: 'string' },
+      kind: { type: 'string', enum: ['booking', 'invitation'] },
+      start: { type: 'string', format: 'date-time' },
+      end: nullable('string', { format: 'date-time' }),
+      careUnit: ref('CareUnitRef'),
+      careTypeName: nullable('string'),
+      timeTypeName: nullable('string'),
+      performerName: nullable('string'),
+      resourceName: nullable('string'),
+      cancelAllowed: { type: 'boolean' },
+      rebookAllowed: { type: 'boolean' },
+      messageAllowed: { type: 'boolean' },
+    },
+  },
+  CareUnit: {
+    type: 'object',
+    required: ['hsaId', 'name', 'firstAt', 'lastAt'],
+    additionalProperties: false,
+    properties: {
+      hsaId: { type: 'string' },
+      name: nullable('string'),
+      firstAt: { type: 'string', format: 'date-time' },
+      lastAt: { type: 'string', format: 'date-time' },
+    },
+  },
+  CitizenSettings: {
+    type: 'object',
+    required: ['sms', 'email'],
+    additionalProperties: false,
+    properties: {
+      sms: {
+        type: 'object',
+        required: ['enabled', 'phone'],
+        additionalProperties: false,
+        properties: { enabled: { type: 'boolean' }, phone: nullable('string', { description: 'E.164, e.g. +46701234567' }) },
+      },
+      email: {
+        type: 'object',
+        required: ['enabled', 'address'],
+        additionalProperties: false,
+        properties: { enabled: { type: 'boolean' }, address: nullable('string', { format: 'email' }) },
+      },
+    },
+  },
+  CitizenSettingsInput: {
+    type: 'object',
+    description: 'Each channel may be left out and is then kept as it is.',
+    additionalProperties: false,
+    properties: {
+      sms: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { enabled: { type: 'boolean' }, phone: nullable('string') },
+      },
+      email: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { enabled: { type: 'boolean' }, address: nullable('string') },
+      },
+    },
+  },
+  SourceSystem: {
+    type: 'object',
+    required: ['id', 'environment', 'hsaId', 'name', 'mode', 'createdAt', 'updatedAt', 'deactivatedAt'],
+    properties: {
+      id: { type: 'integer' },
+      environment: { type: 'string', enum: ['qa', 'prod'] },
+      hsaId: { type: 'string', description: 'Exactly what the booking system sends as sourceSystem' },
+      name: { type: 'string' },
+      mode: { type: 'string', enum: ['active', 'silent'] },
+      createdAt: { type: 'string', format: 'date-time' },
+      updatedAt: { type: 'string', format: 'date-time' },
+      deactivatedAt: nullable('string', { format: 'date-time' }),
+    },
+  },
+  AuditEntry: {
+    type: 'object',
+    required: ['id', 'at', 'actor', 'action', 'entity', 'entityId'],
+    properties: {
+      id: { type: 'integer' },
+      at: { type: 'string', format: 'date-time' },
+      actor: { type: 'string' },
+      action: { type: 'string' },
+      entity: { type: 'string' },
+      entityId: { type: 'string' },
+      before: {},
+      after: {},
+    },
+  },
+  DeadLetter: {
+    type: 'object',
+    required: ['id', 'sourceSystem', 'logicalAddress', 'categorization', 'deleteFlag', 'attempts', 'lastError', 'receivedAt'],
+    properties: {
+      id: { type: 'integer' },
+      sourceSystem: { type: 'string' },
+      logicalAddress: { type: 'string' },
+      categorization: { type: 'string' },
+      deleteFlag: { type: 'boolean' },
+      attempts: { type: 'integer' },
+      lastError: nullable('string'),
+      receivedAt: { type: 'string', format: 'date-time' },
+    },
+  },
+};
+
+const citizen = [{ bearer: [] }];
+const admin = [{ bearer: [] }];
+
+export const OPENAPI_DOCUMENT = {
+  openapi: '3.1.0',
+  info: {
+    title: 'ei-inbox',
+    version: '1',
+    description:
+      'The 1177 inbox of booking messages built from Engagement Index notifications. Every call takes ' +
+      '`Authorization: Bearer <JWT>`: a citizen is the claim `sub` (12-digit personal identity number) and only ever ' +
+      'sees their own data; a national administrator has `roles` containing `national-admin`. Errors are ' +
+      '`{ "error": { "code", "message" } }`.',
+  },
+  servers: [{ url: '/api' }],
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    schemas,
+  },
+  paths: {
+    '/inbox/messages': {
+      get: {
+        tags: ['citizen'],
+        summary: 'The citizen\'s messages, newest first',
+        security: citizen,
+        parameters: [
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+          { name: 'cursor', in: 'query', description: 'nextCursor of the previous page', schema: { type: 'string' } },
+        ],
+        responses: {
+          '200': json(ref('MessagePage'), 'A page of messages'),
+          '400': error('A bad limit, or a cursor that was not given to this citizen (code invalid_cursor)'),
+          ...citizenErrors,
+        },
+      },
+    },
+    '/inbox/messages/{id}': {
+      get: {
+        tags: ['citizen'],
+        summary: 'One message (does not mark it read)',
+        security: citizen,
+        parameters: [messageId],
+        responses: { '200': json(ref('Message'), 'The message'), '404': error('No such message for this citizen'), ...citizenErrors },
+      },
+      delete: {
+        tags: ['citizen'],
+        summary: 'Deletes the message for the citizen (it is kept for audit)',
+        security: citizen,
+        parameters: [messageId],
+        responses: { '204': { description: 'Deleted' }, '404': error('No such message for this citizen'), ...citizenErrors },
+      },
+    },
+    '/inbox/messages/{id}/read': {
+      post: {
+        tags: ['citizen'],
+        summary: 'Marks the message read (the first reading time stays)',
+        security: citizen,
+        parameters: [messageId],
+        responses: { '200': json(ref('Message'), 'The message, read'), '404': error('No such message for this citizen'), ...citizenErrors },
+      },
+    },
+    '/citizen/bookings': {
+      get: {
+        tags: ['citizen'],
+        summary: 'Upcoming bookings and invitations with a set time, sorted by start',
+        description:
+          'Left out (seed 002): times already started, times without a start (so also open invitations, which the ' +
+          'citizen has as an inbox message), badly formatted start or end, no care unit, more than three years ahead.',
+        security: citizen,
+        responses: {
+          '200': json({ type: 'object', required: ['items'], additionalProperties: false, properties: { items: { type: 'array', items: ref('UpcomingBooking') } } }, 'The upcoming times'),
+          ...citizenErrors,
+        },
+      },
+    },
+    '/citizen/care-units': {
+      get: {
+        tags: ['citizen'],
+        summary: 'The citizen\'s care-unit relations, most recent first',
+        security: citizen,
+        responses: {
+          '200': json({ type: 'object', required: ['items'], additionalProperties: false, properties: { items: { type: 'array', items: ref('CareUnit') } } }, 'The care units'),
+          ...citizenErrors,
+        },
+      },
+    },
+    '/citizen/settings': {
+      get: {
+        tags: ['citizen'],
+        summary: 'The citizen\'s notification settings',
+        security: citizen,
+        responses: { '200': json(ref('CitizenSettings'), 'The settings'), ...citizenErrors },
+      },
+      put: {
+        tags: ['citizen'],
+        summary: 'Changes the notification settings',
+        security: citizen,
+        requestBody: { required: true, content: { 'application/json': { schema: ref('CitizenSettingsInput') } } },
+        responses: {
+          '200': json(ref('CitizenSettings'), 'The settings now in force'),
+          '400': error('A bad field (code invalid_settings; details.problems names each); nothing is stored'),
+          ...citizenErrors,
+        },
+      },
+    },
+    '/admin/source-systems': {
+      get: {
+        tags: ['admin'],
+        summary: 'Registered booking systems',
+        security: admin,
+        parameters: [
+          { name: 'environment', in: 'query', schema: { type: 'string', enum: ['qa', 'prod'] } },
+          { name: 'includeDeactivated', in: 'query', schema: { type: 'string', enum: ['true', 'false'] } },
+        ],
+        responses: {
+          '200': json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('SourceSystem') } } }, 'The registrations'),
+          '400': error('A bad query'),
+          ...adminErrors,
+        },
+      },
+      post: {
+        tags: ['admin'],
+        summary: 'Registers (activates) a booking system in an environment',
+        security: admin,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['environment', 'hsaId', 'name'],
+                properties: {
+                  environment: { type: 'string', enum: ['qa', 'prod'] },
+                  hsaId: { type: 'string' },
+                  name: { type: 'string' },
+                  mode: { type: 'string', enum: ['active', 'silent'], default: 'active' },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '201': json(ref('SourceSystem'), 'Registered'),
+          '400': error('A bad field'),
+          '409': error('That HSA-id is already registered in that environment'),
+          ...adminErrors,
+        },
+      },
+    },
+    '/admin/source-systems/{id}': {
+      get: {
+        tags: ['admin'],
+        summary: 'One registration',
+        security: admin,
+        parameters: [numericId],
+        responses: { '200': json(ref('SourceSystem'), 'The registration'), '404': error('No such registration'), ...adminErrors },
+      },
+      patch: {
+        tags: ['admin'],
+        summary: 'Changes name or mode',
+        security: admin,
+        parameters: [numericId],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: { type: 'object', properties: { name: { type: 'string' }, mode: { type: 'string', enum: ['active', 'silent'] } } },
+            },
+          },
+        },
+        responses: {
+          '200': json(ref('SourceSystem'), 'Changed'),
+          '400': error('A bad field'),
+          '404': error('No such registration'),
+          '409': error('The registration is deactivated'),
+          ...adminErrors,
+        },
+      },
+      delete: {
+        tags: ['admin'],
+        summary: 'Deactivates the registration (its history stays)',
+        security: admin,
+        parameters: [numericId],
+        responses: {
+          '200': json(ref('SourceSystem'), 'Deactivated'),
+          '404': error('No such registration'),
+          '409': error('Already deactivated'),
+          ...adminErrors,
+        },
+      },
+    },
+    '/admin/audit': {
+      get: {
+        tags: ['admin'],
+        summary: 'Who changed what, when (newest first)',
+        security: admin,
+        parameters: [
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1 } },
+          { name: 'before', in: 'query', description: 'nextCursor of the previous page', schema: { type: 'integer', minimum: 1 } },
+          { name: 'entity', in: 'query', schema: { type: 'string' } },
+        ],
+        responses: {
+          '200': json(
+            { type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: ref('AuditEntry') }, nextCursor: nullable('string') } },
+            'Audit entries',
+          ),
+          '400': error('A bad query'),
+          ...adminErrors,
+        },
+      },
+    },
+    '/admin/dead-letters': {
+      get: {
+        tags: ['admin'],
+        summary: 'Notifications the engine gave up on, with the reason',
+        security: admin,
+        responses: {
+          '200': json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('DeadLetter') } } }, 'Dead letters'),
+          ...adminErrors,
+        },
+      },
+    },
+    '/admin/dead-letters/{id}/retry': {
+      post: {
+        tags: ['admin'],
+        summary: 'Queues a dead letter again from the start',
+        security: admin,
+        parameters: [numericId],
+        responses: {
+          '200': json({ type: 'object', required: ['id', 'status'], properties: { id: { type: 'integer' }, status: { const: 'pending' } } }, 'Queued again'),
+          '404': error('No such dead letter'),
+          ...adminErrors,
+        },
+      },
+    },
+    '/openapi.json': {
+      get: {
+        tags: ['meta'],
+        summary: 'This description',
+        security: [],
+        responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
+      },
+    },
+  },
+} as const;
+
+/** GET /api/openapi.json: public, like any API description. */
+export function serveOpenApi(_req: Request, res: Response): void {
+  res.set('Cache-Control', 'no-cache').json(OPENAPI_DOCUMENT);
+}
