@@ -200,6 +200,7 @@ function readRequest(body: string, request: ProducerRequest): void {
   const stack: SaxesTagNS[] = [];
   let text = '';
   let sawCall = false;
+  let sawActor = false;
   parser.on('opentag', (tag) => {
     stack.push(tag);
     text = '';
@@ -209,7 +210,15 @@ function readRequest(body: string, request: ProducerRequest): void {
     stack.pop();
     const parent = stack.at(-1);
     const value = text.trim();
-    if (tag.uri === REGISTRY && tag.local === 'LogicalAddress' && parent?.local === 'Header') request.logicalAddress = value;
+    if (tag.uri === REGISTRY && tag.local === 'LogicalAddress' && parent?.local === 'Header') {
+      // A second one would mean headers leaking between calls: NTjP would route by either.
+      if (request.logicalAddress !== undefined) request.invalid = 'more than one LogicalAddress header';
+      request.logicalAddress = value;
+    }
+    if (tag.uri === HEADERS && tag.local === 'Actor' && parent?.local === 'Header') {
+      if (sawActor) request.invalid = 'more than one Actor header';
+      sawActor = true;
+    }
     if (tag.uri === HEADERS && parent?.uri === HEADERS && parent.local === 'Actor') {
       if (tag.local === 'actorId') request.actorId = value;
       if (tag.local === 'actorType') request.actorType = value;
@@ -227,7 +236,7 @@ function readRequest(body: string, request: ProducerRequest): void {
     request.invalid = `not well-formed XML: ${(error as Error).message}`;
     return;
   }
-  if (!sawCall) request.invalid = 'the SOAP Body holds no GetBookingDetails';
+  if (!sawCall) request.invalid ??= 'the SOAP Body holds no GetBookingDetails';
 }
 
 export async function startBookingProducer(options: BookingProducerOptions = {}): Promise<BookingProducer> {
