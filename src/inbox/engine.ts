@@ -5,7 +5,7 @@
 import { sql } from 'drizzle-orm';
 import type { SourceSystemDirectory } from '../activation-registry/directory.js';
 import { rows, type Database, type Executor } from '../db/database.js';
-import type { BookingDetails, DetailsFetcher, DetailsOutcome } from '../details-fetcher/types.js';
+import { backoffDelay, type BookingDetails, type DetailsFetcher, type DetailsOutcome } from '../details-fetcher/index.js';
 import type { Logger } from '../logging.js';
 import {
   claimNotifications,
@@ -98,12 +98,6 @@ export function toSnapshot(details: BookingDetails): BookingSnapshot {
   return snapshot;
 }
 
-/** Exponential backoff with full jitter: 1 s, 2 s, 4 s ... up to 5 minutes. */
-export function backoffMs(attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(SLOW_RETRY_MS, 1000 * 2 ** Math.min(attempt, 20));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
-
 function postOf(item: QueuedNotification): PostRef {
   const e = item.engagement;
   return {
@@ -127,7 +121,7 @@ function detailsResult(outcome: DetailsOutcome, attempts: number): DetailsResult
     case 'malformed':
       throw new Permanent(`malformed GetBookingDetails answer: ${outcome.reason}`);
     case 'transient':
-      throw new RetryLater(outcome.reason, outcome.retryAfterMs ?? backoffMs(attempts));
+      throw new RetryLater(outcome.reason, outcome.retryAfterMs ?? backoffDelay(attempts + 1));
     case 'configuration':
       // Fixed by ordering a route, not by hammering: tried every few minutes for a day, visible meanwhile.
       throw new RetryLater(`${outcome.code}: ${outcome.reason}`, outcome.retryAfterMs ?? SLOW_RETRY_MS, 300);
@@ -297,7 +291,7 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
     const stored = await loadStored(database.orm, item.keyHash);
     let details: DetailsResult | undefined;
     if (!item.deleteFlag) {
-      if (!options.fetcher) throw new RetryLater('GetBookingDetails is not configured', 30_000, Number.MAX_SAFE_INTEGER);
+      if (!options.fetcher) throw new RetryLater('GetBookingDetails is not configured', 30_000);
       details = detailsResult(
         await options.fetcher.fetch({ logicalAddress: post.logicalAddress, bookingId: post.bookingId, resident: post.resident }),
         item.attempts,
@@ -345,7 +339,7 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
           // Later items of the citizen go on: a dead letter waits for an operator.
           continue;
         } else {
-          const retry = error instanceof RetryLater ? error : new RetryLater((error as Error).message, backoffMs(item.attempts));
+          const retry = error instanceof RetryLater ? error : new RetryLater((error as Error).message, backoffDelay(item.attempts + 1));
           const result = await retryNotificationLater(database, item.id, workerId, retry.delayMs, retry.message, retry.maxAttempts ?? maxAttempts).catch(
             () => 'retry' as const,
           );
@@ -422,7 +416,8 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
           lastSweep = Date.now();
           await releaseDueHolds();
         }
-        busy = await runOnce();
+        // Without GetBookingDetails nothing can be processed in order: notifications wait (see /readyz).
+        if (options.fetcher) busy = await runOnce();
       } catch (error) {
         log.error({ err: error as Error }, 'message engine round failed; trying again');
       }

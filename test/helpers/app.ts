@@ -20,7 +20,7 @@ export interface TestApp {
 
 export async function startTestApp(
   env: Record<string, string> = {},
-  options: Pick<AppOptions, 'hooks'> = {},
+  options: Pick<AppOptions, 'hooks' | 'engine' | 'detailsFetcher'> = {},
 ): Promise<TestApp> {
   const database = await openTestDatabase();
   const config = loadConfig({ PORT: '0', CONSUMER_HSA_ID: TEST_CONSUMER_HSA_ID, DATA_DIR: '.tmp/test-data', ...env });
