@@ -5,7 +5,7 @@ import 'dotenv/config';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { createSourceSystemRegistry, RegistryError, type SourceSystem, type SourceSystemRegistry } from '../activation-registry/index.js';
-import { checkEnvironment, type FieldProblem } from '../activation-registry/validation.js';
+import { checkChange, checkEnvironment, checkRegistration, describeProblems, type FieldProblem } from '../activation-registry/validation.js';
 import { ConfigError, loadConfig, type Environment } from '../config.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { DatabaseInUseError } from '../db/embedded-lock.js';
@@ -82,6 +82,19 @@ async function target(registry: SourceSystemRegistry, values: Values): Promise<n
   return live.id;
 }
 
+function registrationOf(values: Values): Record<string, unknown> {
+  return {
+    environment: values.environment,
+    hsaId: values['hsa-id'],
+    name: values.name,
+    ...(values.mode !== undefined && { mode: values.mode }),
+  };
+}
+
+function changeOf(values: Values): Record<string, unknown> {
+  return { ...(values.name !== undefined && { name: values.name }), ...(values.mode !== undefined && { mode: values.mode }) };
+}
+
 function table(systems: SourceSystem[]): string {
   if (systems.length === 0) return 'No source systems.';
   const header = ['id', 'environment', 'hsaId', 'mode', 'name', 'deactivated'];
@@ -112,9 +125,12 @@ async function run(argv: string[], open: () => Promise<Database>): Promise<numbe
     environmentOf(values);
   } else if (command === 'source-systems add') {
     only(values, ['environment', 'hsa-id', 'name', 'mode'], command);
+    const checked = checkRegistration(registrationOf(values));
+    if (!checked.ok) throw new RegistryError('invalid', describeProblems(checked.problems), checked.problems);
   } else if (command === 'source-systems change') {
     only(values, ['id', 'environment', 'hsa-id', 'name', 'mode'], command);
-    if (values.name === undefined && values.mode === undefined) throw new UsageError('give --name and/or --mode to change');
+    const checked = checkChange(changeOf(values));
+    if (!checked.ok) throw new RegistryError('invalid', describeProblems(checked.problems), checked.problems);
   } else if (command === 'source-systems remove') {
     only(values, ['id', 'environment', 'hsa-id'], command);
   } else {
@@ -136,21 +152,13 @@ async function run(argv: string[], open: () => Promise<Database>): Promise<numbe
         break;
       }
       case 'source-systems add': {
-        const system = await registry.register(actor(), {
-          environment: values.environment,
-          hsaId: values['hsa-id'],
-          name: values.name,
-          ...(values.mode !== undefined && { mode: values.mode }),
-        });
+        const system = await registry.register(actor(), registrationOf(values));
         print(system, `Registered ${describe(system)}`);
         break;
       }
       case 'source-systems change': {
         const id = await target(registry, values);
-        const system = await registry.change(actor(), id, {
-          ...(values.name !== undefined && { name: values.name }),
-          ...(values.mode !== undefined && { mode: values.mode }),
-        });
+        const system = await registry.change(actor(), id, changeOf(values));
         print(system, `Changed ${describe(system)}`);
         break;
       }
