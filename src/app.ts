@@ -5,7 +5,7 @@ import express, { type Express } from 'express';
 import { openSourceSystemDirectory, type SourceSystemDirectory } from './activation-registry/directory.js';
 import { mountActivationRegistry } from './activation-registry/index.js';
 import { createAuthenticator } from './auth/index.js';
-import { citizenSettingsRouter } from './channels/settings.js';
+import { citizenSettingsRouter, mountTwilioStatus, startChannels, type ChannelSender, type ChannelsDependencies } from './channels/index.js';
 import { createDetailsFetcher, type DetailsFetcher } from './details-fetcher/index.js';
 import { mountCitizenInbox } from './inbox/citizen-web.js';
 import { deadLettersRouter } from './inbox/dead-letters-api.js';
@@ -29,6 +29,8 @@ export interface AppOptions {
   engine?: Partial<Pick<EngineOptions, 'leaseMs' | 'pollMs' | 'concurrency' | 'maxAttempts' | 'now' | 'onSettled' | 'workerId'>>;
   /** A details fetcher built by the caller (kept open on close); otherwise one from NTJP_GETBOOKINGDETAILS_URL. */
   detailsFetcher?: DetailsFetcher;
+  /** The channel sender's providers and tuning (tests); otherwise from the configuration. */
+  channels?: Pick<ChannelsDependencies, 'providers' | 'tuning'>;
 }
 
 export interface App {
@@ -39,6 +41,8 @@ export interface App {
   readonly intake: NotificationIntake;
   /** The message engine, when this process runs the `worker` role. */
   readonly engine: MessageEngine | undefined;
+  /** The SMS / e-mail sender, when this process runs the `sender` role. */
+  readonly sender: ChannelSender | undefined;
   readonly log: Logger;
   /** Starts listening on config.port (0: any free port); resolves to the base URL. */
   listen(): Promise<string>;
@@ -73,6 +77,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     const sessions = createSessionManager(sessionOptionsOf(config));
     app.use('/api/admin', deadLettersRouter({ database, authenticator, log }));
     app.use('/api', citizenSettingsRouter({ database, authenticator, log }));
+    mountTwilioStatus(app, { config, database, log });
     mountActivationRegistry(app, { config, database, directory, authenticator, sessions, log });
     mountCitizenInbox(app, { config, database, authenticator, sessions, log });
   }
@@ -94,6 +99,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     });
   }
 
+  // SMS and e-mail run from their own loop and tables: a provider outage never delays inbox messages.
+  const channels = config.roles.has('sender') ? startChannels({ config, database, log, ...options.channels }) : undefined;
+
   let server: http.Server | undefined;
   return {
     config,
@@ -102,6 +110,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     directory,
     intake,
     engine,
+    sender: channels?.sender,
     log,
     async listen() {
       server = http.createServer(app);
@@ -122,6 +131,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       }
       // Calls are no longer taken; the engine finishes the notification in hand, then stops.
       await engine?.stop();
+      await channels?.stop();
       await ownedFetcher?.close();
       await directory.close();
       if (ownsDatabase) await database.close();

@@ -25,10 +25,18 @@ export interface Config {
   };
   kafkaBrokers: string[];
   smtp: { url: string | undefined; from: string };
-  twilio: { accountSid: string | undefined; authToken: string | undefined; from: string | undefined };
+  twilio: {
+    accountSid: string | undefined;
+    authToken: string | undefined;
+    from: string | undefined;
+    /** TWILIO_STATUS_CALLBACK_URL: public URL of POST /channels/twilio/status; unset: no delivery reports. */
+    statusCallbackUrl: string | undefined;
+  };
   auth: { jwksUrl: string | undefined; jwtSecret: string | undefined };
   rebookWindowSeconds: number;
   notifyDigestSeconds: number;
+  /** SMS_DAILY_CAP: SMS per citizen per Swedish calendar day; more wait for the next day. */
+  smsDailyCap: number;
   smsQuietHours: { from: number; to: number } | undefined;
   roles: Set<Role>;
   oidc: {
@@ -86,6 +94,12 @@ function quietHours(env: Env): { from: number; to: number } | undefined {
     throw new ConfigError(`SMS_QUIET_HOURS must look like "21-08" (hours 0-23), got "${raw}"`);
   }
   return { from, to };
+}
+
+function httpUrl(env: Env, name: string): string | undefined {
+  const value = text(env, name);
+  if (value !== undefined && !/^https?:\/\/[^\s]+$/.test(value)) throw new ConfigError(`${name} must be an http(s) URL`);
+  return value;
 }
 
 function bothOrNeither(env: Env, a: string, b: string): void {
@@ -152,10 +166,12 @@ export function loadConfig(env: Env = process.env): Config {
       accountSid: text(env, 'TWILIO_ACCOUNT_SID'),
       authToken: text(env, 'TWILIO_AUTH_TOKEN'),
       from: text(env, 'TWILIO_FROM'),
+      statusCallbackUrl: httpUrl(env, 'TWILIO_STATUS_CALLBACK_URL'),
     },
     auth: { jwksUrl: text(env, 'AUTH_JWKS_URL'), jwtSecret: text(env, 'AUTH_JWT_SECRET') },
     rebookWindowSeconds: integer(env, 'REBOOK_WINDOW_SECONDS', 120, 0, 86_400),
     notifyDigestSeconds: integer(env, 'NOTIFY_DIGEST_SECONDS', 60, 0, 86_400),
+    smsDailyCap: integer(env, 'SMS_DAILY_CAP', 5, 1, 1000),
     smsQuietHours: quietHours(env),
     roles: new Set<Role>(roleNames.length > 0 ? (roleNames as Role[]) : ALL_ROLES),
     oidc: {

@@ -1,0 +1,98 @@
+// The channels component's interface: citizen settings, the providers chosen from configuration, the
+// sender loop, and Twilio's status reports.
+import type { Express } from 'express';
+import { ConfigError, type Config } from '../config.js';
+import type { Database } from '../db/database.js';
+import type { Logger } from '../logging.js';
+import { outboxEmail, outboxSms } from './providers/outbox.js';
+import { smtpEmail } from './providers/smtp-email.js';
+import { twilioSms } from './providers/twilio-sms.js';
+import type { EmailChannel, SmsChannel } from './providers/types.js';
+import { startChannelSender, type ChannelSender, type SenderOptions } from './sender.js';
+import { loadNotificationTexts } from './texts.js';
+import { twilioStatusRouter } from './twilio-status.js';
+
+export {
+  citizenSettingsRouter,
+  normaliseEmailAddress,
+  normalisePhoneNumber,
+  readCitizenSettings,
+  saveCitizenSettings,
+  SettingsError,
+  type CitizenSettings,
+  type CitizenSettingsInput,
+} from './settings.js';
+export { startChannelSender, type ChannelSender, type SenderOptions, type SenderRound } from './sender.js';
+export { ChannelError, type EmailChannel, type SmsChannel, type SentMessage, type ProviderStatus } from './providers/types.js';
+export { twilioSms } from './providers/twilio-sms.js';
+export { smtpEmail } from './providers/smtp-email.js';
+export { outboxEmail, outboxSms } from './providers/outbox.js';
+export { loadNotificationTexts, type NotificationTexts } from './texts.js';
+export { TWILIO_STATUS_PATH, twilioStatusRouter } from './twilio-status.js';
+
+type ChannelConfig = Pick<Config, 'smtp' | 'twilio' | 'dataDir'>;
+
+export interface ChannelProviders {
+  sms: SmsChannel;
+  email: EmailChannel;
+  close(): void;
+}
+
+/** Twilio when TWILIO_* is set, SMTP when SMTP_URL is set; otherwise the outbox files under DATA_DIR/outbox/. */
+export function channelProvidersOf(config: ChannelConfig, log: Logger): ChannelProviders {
+  const { accountSid, authToken, from, statusCallbackUrl } = config.twilio;
+  const twilioSet = [accountSid, authToken, from].filter((value) => value !== undefined).length;
+  if (twilioSet !== 0 && twilioSet !== 3) {
+    throw new ConfigError('TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM must be set together');
+  }
+  const sms =
+    accountSid && authToken && from
+      ? twilioSms({ accountSid, authToken, from, statusCallbackUrl })
+      : outboxSms({ dataDir: config.dataDir, log });
+  const email = config.smtp.url
+    ? smtpEmail({ url: config.smtp.url, from: config.smtp.from })
+    : outboxEmail({ dataDir: config.dataDir, from: config.smtp.from, log });
+  return { sms, email, close: () => email.close?.() };
+}
+
+export type SenderTuning = Partial<Pick<SenderOptions, 'now' | 'pollMs' | 'leaseMs' | 'maxAttempts' | 'backoffMs' | 'batchSize' | 'workerId'>>;
+
+export interface ChannelsDependencies {
+  config: Pick<Config, 'smtp' | 'twilio' | 'dataDir' | 'notifyDigestSeconds' | 'smsQuietHours' | 'smsDailyCap'>;
+  database: Database;
+  log: Logger;
+  /** Providers built by the caller (tests); otherwise from the configuration. */
+  providers?: Pick<ChannelProviders, 'sms' | 'email'>;
+  tuning?: SenderTuning;
+}
+
+/** The sender loop (role `sender`); stop it before the database closes. */
+export function startChannels(deps: ChannelsDependencies): { sender: ChannelSender; stop(): Promise<void> } {
+  const owned = deps.providers ? undefined : channelProvidersOf(deps.config, deps.log);
+  const providers = deps.providers ?? owned!;
+  const sender = startChannelSender({
+    database: deps.database,
+    log: deps.log,
+    sms: providers.sms,
+    email: providers.email,
+    texts: loadNotificationTexts(),
+    digestSeconds: deps.config.notifyDigestSeconds,
+    quietHours: deps.config.smsQuietHours,
+    smsDailyCap: deps.config.smsDailyCap,
+    ...deps.tuning,
+  });
+  return {
+    sender,
+    async stop() {
+      await sender.stop();
+      owned?.close();
+    },
+  };
+}
+
+/** `POST /channels/twilio/status`, when Twilio is configured (its auth token verifies the signatures). */
+export function mountTwilioStatus(app: Express, deps: { config: Pick<Config, 'twilio'>; database: Database; log: Logger }): void {
+  const { authToken, statusCallbackUrl } = deps.config.twilio;
+  if (!authToken) return;
+  app.use(twilioStatusRouter({ database: deps.database, log: deps.log, authToken, publicUrl: statusCallbackUrl }));
+}

@@ -1,0 +1,44 @@
+// Without SMTP or Twilio configuration, SMS and e-mail are written as files to DATA_DIR/outbox/ (and a
+// log line without personal data), so the embedded default works and a developer can read what went out.
+// One file per delivery reference, created exclusively: writing the same delivery again is a no-op.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../../logging.js';
+import type { EmailChannel, EmailMessage, SentMessage, SmsChannel, SmsMessage } from './types.js';
+
+async function writeOnce(dir: string, name: string, content: object, log: Logger, kind: string): Promise<SentMessage> {
+  await fs.mkdir(dir, { recursive: true });
+  const file = path.join(dir, name);
+  try {
+    await fs.writeFile(file, `${JSON.stringify(content, null, 2)}\n`, { flag: 'wx', mode: 0o600 });
+    log.info({ file: name }, `${kind} written to the outbox`);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    log.warn({ file: name }, `${kind} was already in the outbox; not written again`);
+  }
+  return { id: name, date: new Date(), status: 'sent', providerStatus: 'written' };
+}
+
+export function outboxSms(options: { dataDir: string; log: Logger }): SmsChannel {
+  const dir = path.join(options.dataDir, 'outbox');
+  return {
+    provider: 'outbox',
+    sendMessage: (message: SmsMessage) =>
+      writeOnce(dir, `sms-${message.reference}.json`, { channel: 'sms', ...message, writtenAt: new Date().toISOString() }, options.log, 'SMS'),
+  };
+}
+
+export function outboxEmail(options: { dataDir: string; from: string; log: Logger }): EmailChannel {
+  const dir = path.join(options.dataDir, 'outbox');
+  return {
+    provider: 'outbox',
+    sendMessage: (message: EmailMessage) =>
+      writeOnce(
+        dir,
+        `email-${message.reference}.json`,
+        { channel: 'email', from: options.from, ...message, writtenAt: new Date().toISOString() },
+        options.log,
+        'E-mail',
+      ),
+  };
+}

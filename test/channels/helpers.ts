@@ -1,0 +1,214 @@
+// Test fixtures of the channels: inbox messages as the engine stores them (with everything that must
+// never reach an SMS or e-mail), a clock to move by hand, a local server playing Twilio's Messages API,
+// and a real SMTP server.
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { sql } from 'drizzle-orm';
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { saveCitizenSettings } from '../../src/channels/settings.js';
+import { rows, type Database } from '../../src/db/database.js';
+import { createLogger, type Logger } from '../../src/logging.js';
+
+export const CARE_UNIT_NAME = 'Beroendemottagningen Sahlgrenska';
+export const CARE_UNIT_HSA_ID = 'SE2321000131-E000000000123';
+export const CARE_TYPE = 'Abortrådgivning';
+
+let messageCounter = 0;
+
+/** An inbox message and its notification request, as the message engine writes them in one transaction. */
+export async function insertMessage(database: Database, resident: string, at: Date): Promise<number> {
+  messageCounter++;
+  const [row] = await rows<{ id: number }>(
+    database.orm,
+    sql`insert into inbox_message (resident, kind, subject, body, care_unit_hsa_id, care_unit_name, booking, key_hash, cause, created_at)
+        values (${resident}, 'booking_confirmation', ${`Bokningsbekräftelse: ${CARE_TYPE}`},
+                ${`Du har en bokad tid hos ${CARE_UNIT_NAME}, tisdag 3 mars 2026 kl. 14:30. Besöket gäller ${CARE_TYPE}. Personnummer ${resident}.`},
+                ${CARE_UNIT_HSA_ID}, ${CARE_UNIT_NAME},
+                ${JSON.stringify({ start: '2026-03-03T13:30:00Z', careType: CARE_TYPE })}::jsonb,
+                ${`key-${messageCounter}`}, ${`test:${process.pid}:${messageCounter}:${Math.random()}`}, ${at})
+        returning id`,
+  );
+  const id = Number(row!.id);
+  await database.orm.execute(
+    sql`insert into notification_request (resident, message_id, created_at) values (${resident}, ${id}, ${at})`,
+  );
+  return id;
+}
+
+export async function enableChannels(
+  database: Database,
+  resident: string,
+  channels: { phone?: string; email?: string },
+): Promise<void> {
+  await saveCitizenSettings(database, resident, {
+    sms: { enabled: channels.phone !== undefined, phone: channels.phone ?? null },
+    email: { enabled: channels.email !== undefined, address: channels.email ?? null },
+  });
+}
+
+export interface DeliveryRow {
+  id: number;
+  resident: string;
+  channel: string;
+  status: string;
+  attempts: number;
+  provider_id: string | null;
+  last_error: string | null;
+  not_before: Date;
+  messages: number;
+}
+
+export async function deliveries(database: Database): Promise<DeliveryRow[]> {
+  const found = await rows<DeliveryRow>(
+    database.orm,
+    sql`select d.id, d.resident, d.channel, d.status, d.attempts, d.provider_id, d.last_error, d.not_before,
+               (select count(*) from notification_delivery_message m where m.delivery_id = d.id) as messages
+          from notification_delivery d order by d.id`,
+  );
+  return found.map((d) => ({ ...d, id: Number(d.id), attempts: Number(d.attempts), messages: Number(d.messages), not_before: new Date(d.not_before) }));
+}
+
+/** A clock the test moves by hand. */
+export function manualClock(start: string): { now: () => Date; set(iso: string): void; advance(ms: number): void } {
+  let current = new Date(start);
+  return {
+    now: () => new Date(current),
+    set(iso) {
+      current = new Date(iso);
+    },
+    advance(ms) {
+      current = new Date(current.getTime() + ms);
+    },
+  };
+}
+
+/** A logger whose lines the test can read. */
+export function capturedLogger(): { log: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { log: createLogger({ level: 'debug', destination }), lines };
+}
+
+export function temporaryDirectory(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'ei-channels-'));
+}
+
+export interface TwilioRequest {
+  method: string;
+  url: string;
+  authorization: string | undefined;
+  form: URLSearchParams;
+}
+
+/** A local HTTP server playing Twilio's Messages endpoint; `script` answers the next calls (default 201). */
+export async function startFakeTwilio(): Promise<{
+  url: string;
+  requests: TwilioRequest[];
+  script: Array<{ status: number; body: object }>;
+  close(): Promise<void>;
+}> {
+  const requests: TwilioRequest[] = [];
+  const script: Array<{ status: number; body: object }> = [];
+  let counter = 0;
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+    req.on('end', () => {
+      const form = new URLSearchParams(raw);
+      requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, form });
+      const scripted = script.shift();
+      const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(req.url ?? '');
+      res.setHeader('content-type', 'application/json');
+      if (scripted) {
+        res.statusCode = scripted.status;
+        res.end(JSON.stringify(scripted.body));
+        return;
+      }
+      if (req.method !== 'POST' || !match) {
+        res.statusCode = 404;
+        res.end(JSON.stringify({ code: 20404, message: 'The requested resource was not found', status: 404 }));
+        return;
+      }
+      counter++;
+      res.statusCode = 201;
+      res.end(
+        JSON.stringify({
+          sid: `SM${String(counter).padStart(32, '0')}`,
+          account_sid: match[1],
+          to: form.get('To'),
+          from: form.get('From'),
+          body: form.get('Body'),
+          status: 'queued',
+          date_created: new Date().toUTCString(),
+          num_segments: '1',
+          direction: 'outbound-api',
+          api_version: '2010-04-01',
+        }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    script,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export interface ReceivedMail {
+  envelopeFrom: string;
+  envelopeTo: string[];
+  parsed: ParsedMail;
+  raw: string;
+}
+
+/** A real SMTP server (smtp-server) on `port` (0: any free one), keeping what it receives. */
+export async function startSmtpServer(
+  port = 0,
+  options: Partial<SMTPServerOptions> = {},
+): Promise<{ port: number; received: ReceivedMail[]; close(): Promise<void> }> {
+  const received: ReceivedMail[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    ...options,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        simpleParser(raw)
+          .then((parsed) => {
+            received.push({
+              envelopeFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+              envelopeTo: session.envelope.rcptTo.map((r) => r.address),
+              parsed,
+              raw,
+            });
+            callback();
+          })
+          .catch(callback);
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const address = server.server.address() as AddressInfo;
+  return {
+    port: address.port,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
