@@ -95,6 +95,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       renderer: loadMessageRenderer(),
       log,
       rebookWindowMs: config.rebookWindowSeconds * 1000,
+      leaseMs: config.workerLeaseSeconds * 1000,
       ...options.engine,
     });
   }

@@ -34,6 +34,8 @@ export interface Config {
   };
   auth: { jwksUrl: string | undefined; jwtSecret: string | undefined };
   rebookWindowSeconds: number;
+  /** How long a worker's claim on a notification lasts; after a crash, others take over once it lapses. */
+  workerLeaseSeconds: number;
   notifyDigestSeconds: number;
   /** SMS_DAILY_CAP: SMS per citizen per Swedish calendar day; more wait for the next day. */
   smsDailyCap: number;
@@ -170,6 +172,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     auth: { jwksUrl: text(env, 'AUTH_JWKS_URL'), jwtSecret: text(env, 'AUTH_JWT_SECRET') },
     rebookWindowSeconds: integer(env, 'REBOOK_WINDOW_SECONDS', 120, 0, 86_400),
+    workerLeaseSeconds: integer(env, 'WORKER_LEASE_SECONDS', 60, 1, 3600),
     notifyDigestSeconds: integer(env, 'NOTIFY_DIGEST_SECONDS', 60, 0, 86_400),
     smsDailyCap: integer(env, 'SMS_DAILY_CAP', 5, 1, 1000),
     smsQuietHours: quietHours(env),
