@@ -233,6 +233,14 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
   const { registry, sessions, log } = deps;
   const router = express.Router();
   router.use(sessions.load);
+  // Refused before anything is read: in production there is no development sign-in to protect.
+  router.post('/logga-in', (_req, res, next) => {
+    if (deps.developmentSignIn) {
+      next();
+      return;
+    }
+    send(res, 403, signInPage(sessionOf(res).csrfToken, false, ['Utvecklingsinloggningen finns inte i produktion.']));
+  });
   router.use(express.urlencoded({ extended: false, limit: '16kb' }));
   router.use(sessions.verifyCsrf);
   router.use((_req, res, next) => {
@@ -246,10 +254,6 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
   });
 
   router.post('/logga-in', async (req, res) => {
-    if (!deps.developmentSignIn) {
-      send(res, 403, signInPage(sessionOf(res).csrfToken, false, ['Utvecklingsinloggningen finns inte i produktion.']));
-      return;
-    }
     const body = req.body as Record<string, unknown>;
     const name = typeof body.name === 'string' ? body.name.trim() : '';
     if (name === '' || name.length > MAX_ADMIN_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(name)) {
