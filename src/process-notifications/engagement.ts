@@ -169,11 +169,11 @@ export function postKeyHash(e: Engagement): string {
 }
 
 /** Everything the transaction says, so that an unchanged re-send hashes the same. */
-export function transactionHash(t: EngagementTransaction): string {
+export function transactionHash(t: EngagementTransaction, keyHash: string = postKeyHash(t.engagement)): string {
   const e = t.engagement;
   return digest([
     t.deleteFlag ? 'D' : 'U',
-    postKeyHash(e),
+    keyHash,
     e.mostRecentContent,
     e.creationTime,
     e.updateTime,

@@ -59,10 +59,11 @@ export async function receiveNotification(
       ignored++;
       continue;
     }
+    const keyHash = postKeyHash(engagement);
     accepted.push({
       position: raw.position,
-      keyHash: postKeyHash(engagement),
-      transactionHash: transactionHash(check.transaction),
+      keyHash,
+      transactionHash: transactionHash(check.transaction, keyHash),
       transaction: check.transaction,
     });
   }
