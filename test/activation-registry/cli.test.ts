@@ -13,7 +13,8 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const ACTOR = `cli:${os.userInfo().username}`;
-const SLOW = 90_000;
+// Each run starts tsx and opens the database (on PGlite: a fresh one is created first): slow on a busy machine.
+const SLOW = 180_000;
 
 let t: TestApp | undefined;
 let dataDir: string;
@@ -39,7 +40,7 @@ async function admin(...args: string[]): Promise<Result> {
   if (t?.database.url) env.DATABASE_URL = t.database.url;
   else delete env.DATABASE_URL;
   try {
-    const { stdout, stderr } = await run('npx', ['tsx', 'src/cli/admin.ts', ...args], { cwd: ROOT, env, timeout: 60_000 });
+    const { stdout, stderr } = await run('npx', ['tsx', 'src/cli/admin.ts', ...args], { cwd: ROOT, env, timeout: 120_000 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
