@@ -27,6 +27,8 @@ export interface LoadReport {
   wallMs: number;
   /** Transactions the answers said were accepted and new. */
   acceptedNew: number;
+  /** CPU time of this load generator, ms. */
+  cpuMs: number;
 }
 
 const SOAP_ACTION = '"urn:riv:itintegration:engagementindex:ProcessNotificationResponder:1:ProcessNotification"';
@@ -55,7 +57,8 @@ function post(agent: http.Agent, url: URL, body: Buffer): Promise<{ status: numb
 export async function runLoad(order: LoadOrder): Promise<LoadReport> {
   const url = new URL(order.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: order.callers });
-  const report: LoadReport = { calls: 0, failures: 0, failureSamples: [], latencies: [], wallMs: 0, acceptedNew: 0 };
+  const report: LoadReport = { calls: 0, failures: 0, failureSamples: [], latencies: [], wallMs: 0, acceptedNew: 0, cpuMs: 0 };
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const deadline = started + order.seconds * 1000;
   let serial = 0;
@@ -90,6 +93,8 @@ export async function runLoad(order: LoadOrder): Promise<LoadReport> {
 
   await Promise.all(Array.from({ length: order.callers }, (_, id) => caller(id)));
   report.wallMs = lastEnd - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  report.cpuMs = (cpu.user + cpu.system) / 1000;
   agent.destroy();
   return report;
 }
