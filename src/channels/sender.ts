@@ -13,7 +13,7 @@
 // One message never leads to the same SMS or e-mail twice: notification_delivery_message holds one row per
 // message and channel (primary key), and a delivery leaves `pending` only through a claim.
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { rows, type Database, type Executor } from '../db/database.js';
 import type { Logger } from '../logging.js';
 import { ChannelError, type EmailChannel, type SentMessage, type SmsChannel } from './providers/types.js';
@@ -68,6 +68,11 @@ export interface ChannelSender {
 
 export const DEFAULT_SMS_DAILY_CAP = 5;
 
+/** A timestamptz parameter; ISO text, because the postgres driver (under drizzle) does not take a Date. */
+export function instant(value: Date): SQL {
+  return sql`${value.toISOString()}::timestamptz`;
+}
+
 export function defaultBackoffMs(attempts: number): number {
   return Math.min(30_000 * 2 ** Math.max(0, attempts - 1), 30 * 60_000);
 }
@@ -111,8 +116,8 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
     const expired = await rows<{ id: number; channel: string }>(
       database.orm,
       sql`update notification_delivery
-             set status = 'unknown', last_error = 'lease_expired', lease_owner = null, lease_until = null, updated_at = ${at}
-           where status = 'sending' and lease_until < ${at}
+             set status = 'unknown', last_error = 'lease_expired', lease_owner = null, lease_until = null, updated_at = ${instant(at)}
+           where status = 'sending' and lease_until < ${instant(at)}
        returning id, channel`,
     );
     for (const row of expired) {
@@ -141,7 +146,7 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
       const [created] = await rows<{ id: number }>(
         executor,
         sql`insert into notification_delivery (resident, channel, status, not_before, created_at, updated_at)
-            values (${resident}, ${channel}, 'pending', ${at}, ${at}, ${at})
+            values (${resident}, ${channel}, 'pending', ${instant(at)}, ${instant(at)}, ${instant(at)})
             on conflict (resident, channel) where status = 'pending' do nothing
             returning id`,
       );
@@ -164,7 +169,7 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
       sql`select resident from notification_request
            where planned_at is null
         group by resident
-          having min(created_at) <= ${windowStart}
+          having min(created_at) <= ${instant(windowStart)}
            limit 200`,
     );
     let planned = 0;
@@ -191,7 +196,7 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
         }
         const ids = requests.map((r) => Number(r.id));
         await tx.execute(
-          sql`update notification_request set planned_at = ${at}
+          sql`update notification_request set planned_at = ${instant(at)}
                where id in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`,
         );
         return requests.length;
@@ -206,17 +211,18 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
       sql`select count(*) as count from notification_delivery
            where resident = ${resident} and channel = 'sms'
              and status in ('sending', 'queued', 'sent', 'delivered', 'undelivered', 'unknown')
-             and coalesce(sent_at, updated_at) >= ${startOfSwedishDay(at)}`,
+             and coalesce(sent_at, updated_at) >= ${instant(startOfSwedishDay(at))}`,
     );
     return Number(row?.count ?? 0);
   }
 
   async function claim(at: Date, round: SenderRound): Promise<ClaimedDelivery[]> {
     return database.orm.transaction(async (tx) => {
-      const due = await rows<{ id: number; resident: string; channel: Channel; attempts: number; created_at: Date | string }>(
+      const due = await rows<{ id: number; resident: string; channel: Channel; attempts: number; created_ms: number | string }>(
         tx,
-        sql`select id, resident, channel, attempts, created_at from notification_delivery
-             where status = 'pending' and not_before <= ${at}
+        sql`select id, resident, channel, attempts, floor(extract(epoch from created_at) * 1000)::bigint as created_ms
+              from notification_delivery
+             where status = 'pending' and not_before <= ${instant(at)}
              order by not_before, id
              limit ${batchSize}
              for update skip locked`,
@@ -228,7 +234,7 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
         if (target === null) {
           // Turned off (or the address removed) after the message came: the citizen's latest wish wins.
           await tx.execute(
-            sql`update notification_delivery set status = 'cancelled', last_error = 'channel_off', updated_at = ${at} where id = ${id}`,
+            sql`update notification_delivery set status = 'cancelled', last_error = 'channel_off', updated_at = ${instant(at)} where id = ${id}`,
           );
           round.cancelled++;
           log.info({ delivery: id, channel: delivery.channel }, 'notification cancelled: the channel is turned off');
@@ -246,7 +252,7 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
           }
           if (holdUntil) {
             await tx.execute(
-              sql`update notification_delivery set not_before = ${holdUntil}, last_error = ${reason}, updated_at = ${at} where id = ${id}`,
+              sql`update notification_delivery set not_before = ${instant(holdUntil)}, last_error = ${reason}, updated_at = ${instant(at)} where id = ${id}`,
             );
             round.held++;
             log.info({ delivery: id, channel: 'sms', reason, until: holdUntil.toISOString() }, 'SMS held');
@@ -260,7 +266,7 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
         await tx.execute(
           sql`update notification_delivery
                  set status = 'sending', attempts = attempts + 1, lease_owner = ${workerId},
-                     lease_until = ${new Date(at.getTime() + leaseMs)}, recipient = ${target}, updated_at = ${at}
+                     lease_until = ${instant(new Date(at.getTime() + leaseMs))}, recipient = ${target}, updated_at = ${instant(at)}
                where id = ${id}`,
         );
         claimed.push({
@@ -268,7 +274,7 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
           channel: delivery.channel,
           recipient: target,
           attempts: Number(delivery.attempts) + 1,
-          reference: deliveryReference(id, new Date(delivery.created_at)),
+          reference: deliveryReference(id, new Date(Number(delivery.created_ms))),
           messageCount: Number(count?.count ?? 1),
         });
       }
@@ -284,8 +290,8 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
       sql`update notification_delivery
              set status = case when status in ('sending', 'unknown') then ${sent.status} else status end,
                  provider_status = case when status in ('sending', 'unknown') then ${sent.providerStatus} else provider_status end,
-                 provider_id = ${sent.id}, sent_at = ${at}, lease_owner = null, lease_until = null,
-                 last_error = null, updated_at = ${at}
+                 provider_id = ${sent.id}, sent_at = ${instant(at)}, lease_owner = null, lease_until = null,
+                 last_error = null, updated_at = ${instant(at)}
            where id = ${delivery.id}`,
     );
   }
@@ -296,7 +302,7 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
       const code = failure.kind === 'permanent' ? failure.code : `gave_up:${failure.code}`;
       await database.orm.execute(
         sql`update notification_delivery
-               set status = 'failed', last_error = ${code}, lease_owner = null, lease_until = null, updated_at = ${at}
+               set status = 'failed', last_error = ${code}, lease_owner = null, lease_until = null, updated_at = ${instant(at)}
              where id = ${delivery.id} and status = 'sending'`,
       );
       return 'failed';
@@ -317,8 +323,8 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
       }
       await tx.execute(
         sql`update notification_delivery
-               set status = 'pending', not_before = ${retryAt}, last_error = ${failure.code},
-                   lease_owner = null, lease_until = null, updated_at = ${at}
+               set status = 'pending', not_before = ${instant(retryAt)}, last_error = ${failure.code},
+                   lease_owner = null, lease_until = null, updated_at = ${instant(at)}
              where id = ${delivery.id} and status = 'sending'`,
       );
     });

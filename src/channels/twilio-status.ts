@@ -10,7 +10,7 @@ import { sendError } from '../http/errors.js';
 import type { Logger } from '../logging.js';
 import { mapTwilioStatus } from './providers/twilio-sms.js';
 import type { ProviderStatus } from './providers/types.js';
-import { deliveryIdOf } from './sender.js';
+import { deliveryIdOf, instant } from './sender.js';
 
 export const TWILIO_STATUS_PATH = '/channels/twilio/status';
 
@@ -73,7 +73,7 @@ export function twilioStatusRouter(deps: TwilioStatusDependencies): Router {
       await deps.database.orm.execute(
         sql`update notification_delivery
                set status = ${status}, provider_status = ${twilioStatus}, provider_id = coalesce(provider_id, ${sid}),
-                   last_error = coalesce(${errorCode}, last_error), updated_at = ${now()},
+                   last_error = coalesce(${errorCode}, last_error), updated_at = ${instant(now())},
                    lease_owner = null, lease_until = null
              where id = ${id}`,
       );

@@ -30,12 +30,12 @@ export async function insertMessage(database: Database, resident: string, at: Da
                 ${`Du har en bokad tid hos ${CARE_UNIT_NAME}, tisdag 3 mars 2026 kl. 14:30. Besöket gäller ${CARE_TYPE}. Personnummer ${resident}.`},
                 ${CARE_UNIT_HSA_ID}, ${CARE_UNIT_NAME},
                 ${JSON.stringify({ start: '2026-03-03T13:30:00Z', careType: CARE_TYPE })}::jsonb,
-                ${`key-${messageCounter}`}, ${`test:${process.pid}:${messageCounter}:${Math.random()}`}, ${at})
+                ${`key-${messageCounter}`}, ${`test:${process.pid}:${messageCounter}:${Math.random()}`}, ${at.toISOString()}::timestamptz)
         returning id`,
   );
   const id = Number(row!.id);
   await database.orm.execute(
-    sql`insert into notification_request (resident, message_id, created_at) values (${resident}, ${id}, ${at})`,
+    sql`insert into notification_request (resident, message_id, created_at) values (${resident}, ${id}, ${at.toISOString()}::timestamptz)`,
   );
   return id;
 }
@@ -66,11 +66,12 @@ export interface DeliveryRow {
 export async function deliveries(database: Database): Promise<DeliveryRow[]> {
   const found = await rows<DeliveryRow>(
     database.orm,
-    sql`select d.id, d.resident, d.channel, d.status, d.attempts, d.provider_id, d.last_error, d.not_before,
+    sql`select d.id, d.resident, d.channel, d.status, d.attempts, d.provider_id, d.last_error,
+               floor(extract(epoch from d.not_before) * 1000)::bigint as not_before,
                (select count(*) from notification_delivery_message m where m.delivery_id = d.id) as messages
           from notification_delivery d order by d.id`,
   );
-  return found.map((d) => ({ ...d, id: Number(d.id), attempts: Number(d.attempts), messages: Number(d.messages), not_before: new Date(d.not_before) }));
+  return found.map((d) => ({ ...d, id: Number(d.id), attempts: Number(d.attempts), messages: Number(d.messages), not_before: new Date(Number(d.not_before)) }));
 }
 
 /** A clock the test moves by hand. */

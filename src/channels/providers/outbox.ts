@@ -9,12 +9,17 @@ import type { EmailChannel, EmailMessage, SentMessage, SmsChannel, SmsMessage } 
 async function writeOnce(dir: string, name: string, content: object, log: Logger, kind: string): Promise<SentMessage> {
   await fs.mkdir(dir, { recursive: true });
   const file = path.join(dir, name);
+  // Written aside, then linked into place: readers never see half a file, and link() refuses to replace.
+  const temporary = path.join(dir, `.${name}.${process.pid}.${Date.now()}.tmp`);
+  await fs.writeFile(temporary, `${JSON.stringify(content, null, 2)}\n`, { mode: 0o600 });
   try {
-    await fs.writeFile(file, `${JSON.stringify(content, null, 2)}\n`, { flag: 'wx', mode: 0o600 });
+    await fs.link(temporary, file);
     log.info({ file: name }, `${kind} written to the outbox`);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     log.warn({ file: name }, `${kind} was already in the outbox; not written again`);
+  } finally {
+    await fs.rm(temporary, { force: true });
   }
   return { id: name, date: new Date(), status: 'sent', providerStatus: 'written' };
 }
