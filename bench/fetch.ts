@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const cap = DETAILS_FETCHER_DEFAULTS.maxInFlightPerAddress;
   console.log(`GetBookingDetails bench: producer latency ${LATENCY_MS} ms (separate process), in-flight cap ${cap} per address, ${SECONDS} s per scenario`);
   console.log(`machine: ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at start`);
-  console.log('addresses  callers  calls   calls/s  ceiling/s  of ceiling  p50 ms  p99 ms  errors');
+  console.log('addresses  callers  calls   calls/s  ceiling/s  of ceiling  p50 ms  p99 ms  errors  CPU ms/call');
 
   for (const addresses of [1, 4]) {
     // Callers: 8 per address (exactly the cap) would leave no call waiting; 32 keep the queue full.
@@ -82,8 +82,12 @@ async function main(): Promise<void> {
     };
     await run(1); // warm-up: connections, JIT
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const { latencies, errors } = await run(SECONDS);
     const elapsed = (performance.now() - started) / 1_000;
+    const cpu = process.cpuUsage(cpuBefore);
+    // This process's CPU per call: what the client costs, apart from the producer's process.
+    const cpuMsPerCall = (cpu.user + cpu.system) / 1_000 / Math.max(1, latencies.length + errors);
     latencies.sort((a, b) => a - b);
     const rate = latencies.length / elapsed;
     const ceiling = (addresses * cap) / (LATENCY_MS / 1_000);
@@ -98,6 +102,7 @@ async function main(): Promise<void> {
         percentile(latencies, 50).toFixed(1).padStart(7),
         percentile(latencies, 99).toFixed(1).padStart(7),
         String(errors).padStart(7),
+        cpuMsPerCall.toFixed(2).padStart(12),
       ].join(' '),
     );
   }
