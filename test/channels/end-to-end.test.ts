@@ -7,7 +7,10 @@ import { sql } from 'drizzle-orm';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/app.js';
+import express from 'express';
+import type { AddressInfo } from 'node:net';
 import { outboxEmail, outboxSms } from '../../src/channels/providers/outbox.js';
+import { twilioStatusRouter } from '../../src/channels/twilio-status.js';
 import { loadConfig } from '../../src/config.js';
 import { rows } from '../../src/db/database.js';
 import { citizenToken, bearer } from '../helpers/auth.js';
@@ -259,5 +262,31 @@ describe('Twilio status callbacks', () => {
     expect(tampered.status).toBe(403);
     expect((await statusOf(id)).status).toBe('queued');
     expect(lines.filter((l) => String(l.msg).includes('signature missing or wrong'))).toHaveLength(3);
+  });
+
+  it('When TWILIO_STATUS_CALLBACK_URL is set (behind a proxy), then the signature is checked against that public URL', async () => {
+    const publicUrl = 'https://inkorg.example.se/channels/twilio/status';
+    const behindProxy = express();
+    behindProxy.use(twilioStatusRouter({ database, log, authToken: AUTH_TOKEN, publicUrl }));
+    const server = behindProxy.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const local = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const { id, reference } = await delivery('SM55555555555555555555555555555555');
+      const params = { MessageSid: 'SM55555555555555555555555555555555', MessageStatus: 'sent' };
+      const post = (signature: string) =>
+        fetch(`${local}/channels/twilio/status?delivery=${reference}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+          body: new URLSearchParams(params).toString(),
+        });
+      const signedForLocal = twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${local}/channels/twilio/status?delivery=${reference}`, params);
+      expect((await post(signedForLocal)).status).toBe(403);
+      const signedForPublic = twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${publicUrl}?delivery=${reference}`, params);
+      expect((await post(signedForPublic)).status).toBe(204);
+      expect((await statusOf(id)).status).toBe('sent');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
