@@ -39,8 +39,8 @@ export const DEFAULT_CONFIGURATION_FAULT_CODES: readonly string[] = ['VP004', 'V
 export interface ClassifyOptions {
   configurationFaultCodes: ReadonlySet<string>;
   notFoundFaultPatterns: readonly RegExp[];
-  /** Suggested wait after a transient failure (the fetcher computes it from the attempt). */
-  transientRetryMs: number;
+  /** Suggested wait after a transient failure; undefined leaves the choice to the caller. */
+  transientRetryMs: number | undefined;
   /** Suggested wait after a configuration error. */
   configurationRetryMs: number;
 }
@@ -54,6 +54,11 @@ function shorten(text: string): string {
   return oneLine.length > MAX_REASON_TEXT ? `${oneLine.slice(0, MAX_REASON_TEXT)}...` : oneLine;
 }
 
+/** A transient outcome; retryAfterMs only when there is one to suggest (absent, not undefined). */
+export function transient(reason: string, retryAfterMs: number | undefined): Extract<DetailsOutcome, { kind: 'transient' }> {
+  return retryAfterMs === undefined ? { kind: 'transient', reason } : { kind: 'transient', reason, retryAfterMs };
+}
+
 export function classifyFault(faultcode: string, faultstring: string, options: ClassifyOptions): DetailsOutcome {
   const text = shorten(faultstring);
   const vpCode = VP_CODE.exec(faultstring)?.[1];
@@ -61,19 +66,19 @@ export function classifyFault(faultcode: string, faultstring: string, options: C
     if (options.configurationFaultCodes.has(vpCode)) {
       return { kind: 'configuration', code: vpCode, reason: `platform fault: ${text}`, retryAfterMs: options.configurationRetryMs };
     }
-    return { kind: 'transient', reason: `platform fault: ${text}`, retryAfterMs: options.transientRetryMs };
+    return transient(`platform fault: ${text}`, options.transientRetryMs);
   }
   if (options.notFoundFaultPatterns.some((pattern) => pattern.test(faultstring))) {
     return { kind: 'not-found', reason: `the producer does not have the booking (fault: ${text})` };
   }
-  return { kind: 'transient', reason: `producer fault ${shorten(faultcode)}: ${text}`, retryAfterMs: options.transientRetryMs };
+  return transient(`producer fault ${shorten(faultcode)}: ${text}`, options.transientRetryMs);
 }
 
 export function classifyHttpAnswer(status: number, body: string, request: DetailsRequest, options: ClassifyOptions): DetailsOutcome {
   const answer = readGetBookingDetailsAnswer(body);
   if (answer.kind === 'fault') return classifyFault(answer.faultcode, answer.faultstring, options);
   if (status >= 500 || status === 408 || status === 429) {
-    return { kind: 'transient', reason: `HTTP ${status} without a SOAP fault`, retryAfterMs: options.transientRetryMs };
+    return transient(`HTTP ${status} without a SOAP fault`, options.transientRetryMs);
   }
   if (status < 200 || status >= 300) {
     return {

@@ -30,6 +30,7 @@ import {
   classifyHttpAnswer,
   DEFAULT_CONFIGURATION_FAULT_CODES,
   NOT_FOUND_FAULT_PATTERNS,
+  transient,
   type ClassifyOptions,
 } from './classify.js';
 import type { DetailsFetcher, DetailsOutcome, DetailsRequest } from './types.js';
@@ -71,7 +72,7 @@ export interface DetailsFetcherOptions {
     /** Open for this long, then one trial call. Default 30 s. */
     coolDownMs?: number;
   };
-  /** The suggested retryAfterMs of transient outcomes (see backoffDelay). */
+  /** The suggested retryAfterMs of transient outcomes, for requests that carry `attempt` (see backoffDelay). */
   backoff?: BackoffOptions;
   /** The suggested retryAfterMs of configuration outcomes. Default 15 min. */
   configurationRetryMs?: number;
@@ -161,9 +162,14 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
   const classifyOptions = (request: DetailsRequest): ClassifyOptions => ({
     configurationFaultCodes,
     notFoundFaultPatterns,
-    transientRetryMs: backoffDelay(request.attempt ?? 1, options.backoff),
+    transientRetryMs: transientRetryMs(request),
     configurationRetryMs,
   });
+
+  // Only a caller that says which attempt this is gets a backoff suggestion; otherwise the caller's
+  // own schedule applies (a fixed first-attempt suggestion would override it on every retry).
+  const transientRetryMs = (request: DetailsRequest): number | undefined =>
+    request.attempt === undefined ? undefined : backoffDelay(request.attempt, options.backoff);
 
   const calls = new Set<AbortController>();
   let closed = false;
@@ -174,11 +180,11 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
       case 'circuit-open':
         return { kind: 'transient', reason: `circuit open for ${address}: its producer failed repeatedly`, retryAfterMs: refusal.retryAfterMs };
       case 'queue-full':
-        return { kind: 'transient', reason: `too many calls waiting for ${address}`, retryAfterMs: backoffDelay(request.attempt ?? 1, options.backoff) };
+        return transient(`too many calls waiting for ${address}`, transientRetryMs(request));
       case 'queue-timeout':
-        return { kind: 'transient', reason: `no free slot for ${address} within ${timeoutMs} ms`, retryAfterMs: backoffDelay(request.attempt ?? 1, options.backoff) };
+        return transient(`no free slot for ${address} within ${timeoutMs} ms`, transientRetryMs(request));
       case 'closed':
-        return { kind: 'transient', reason: 'the details fetcher is closed', retryAfterMs: backoffDelay(request.attempt ?? 1, options.backoff) };
+        return transient('the details fetcher is closed', transientRetryMs(request));
     }
   }
 
@@ -223,16 +229,16 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
   }
 
   function transportFailure(error: TransportError, timedOut: boolean, request: DetailsRequest): DetailsOutcome {
-    const retryAfterMs = backoffDelay(request.attempt ?? 1, options.backoff);
-    if (timedOut) return { kind: 'transient', reason: `no answer within ${timeoutMs} ms`, retryAfterMs };
-    if (closed) return { kind: 'transient', reason: 'the details fetcher was closed during the call', retryAfterMs };
+    const retryAfterMs = transientRetryMs(request);
+    if (timedOut) return transient(`no answer within ${timeoutMs} ms`, retryAfterMs);
+    if (closed) return transient('the details fetcher was closed during the call', retryAfterMs);
     const code = error.code ?? 'unknown';
     const message = (error.message ?? '').split('\n')[0] ?? '';
     if (/maxContentLength/.test(message)) return { kind: 'malformed', reason: `answer longer than ${maxAnswerBytes} bytes` };
     if (TLS_REFUSAL.test(code) || /certificate|alert/i.test(message)) {
       return { kind: 'configuration', code: 'TLS', reason: `TLS refused (${code}: ${message})`, retryAfterMs: configurationRetryMs };
     }
-    return { kind: 'transient', reason: `network error (${code}: ${message})`, retryAfterMs };
+    return transient(`network error (${code}: ${message})`, retryAfterMs);
   }
 
   function logOutcome(request: DetailsRequest, outcome: DetailsOutcome, elapsedMs: number): void {

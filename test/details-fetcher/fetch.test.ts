@@ -231,11 +231,12 @@ describe('failures', () => {
     expect(outcome.kind === 'transient' && outcome.retryAfterMs).toBeLessThanOrEqual(4_000);
   });
 
-  it('When HTTP 503 comes with an empty body, then the outcome is transient', async () => {
+  it('When HTTP 503 comes with an empty body and the caller gave no attempt, then the outcome is transient and leaves the wait to the caller', async () => {
     producer.handle(() => ({ status: 503 }));
     const outcome = await (await fetcher()).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
 
-    expect(outcome).toMatchObject({ kind: 'transient', reason: 'HTTP 503 without a SOAP fault' });
+    expect(outcome).toEqual({ kind: 'transient', reason: 'HTTP 503 without a SOAP fault' });
+    expect('retryAfterMs' in outcome).toBe(false);
   });
 
   it('When nothing listens at the URL, then the outcome is transient (connection refused)', async () => {
