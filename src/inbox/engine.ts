@@ -1,32 +1,24 @@
-// The message engine: receive a queued notification -> fetch details -> decide -> store -> notify.
-// Each notification's effects (post state, held cancellation, message, care-unit relation, channel
-// request) are written in one transaction together with marking it done, so a crash at any point
-// leads to each effect exactly once.
+// The message engine: receive queued notifications -> fetch details -> decide -> store -> notify.
+// A batch's effects (post state, held cancellations, messages, care-unit relations, channel requests)
+// are written in one transaction together with marking its notifications done, so a crash at any point
+// leads to each effect exactly once. One citizen's notifications are decided in order, each seeing the
+// state the previous one left.
 import { sql } from 'drizzle-orm';
 import type { SourceSystemDirectory } from '../activation-registry/directory.js';
-import { rows, type Database, type Executor } from '../db/database.js';
+import { rows, type Database } from '../db/database.js';
 import { backoffDelay, type BookingDetails, type DetailsFetcher, type DetailsOutcome } from '../details-fetcher/index.js';
 import type { Logger } from '../logging.js';
 import {
   claimNotifications,
-  completeNotification,
+  completeNotifications,
   deadLetterNotification,
   newWorkerId,
   releaseNotifications,
   retryNotificationLater,
   type QueuedNotification,
 } from '../queue/in-database.js';
-import {
-  decide,
-  decideRelease,
-  type Action,
-  type BookingSnapshot,
-  type Categorization,
-  type DetailsResult,
-  type HeldDelete,
-  type PostRef,
-  type StoredPost,
-} from './decide.js';
+import { decide, decideRelease, type BookingSnapshot, type Categorization, type DetailsResult, type HeldDelete, type PostRef } from './decide.js';
+import { BatchEffects, citizenSystem, loadHeldDeletes, loadStoredPosts, StaleState, toHeld, writeEffects, type HeldRow } from './effects.js';
 import type { MessageRenderer } from './render-message.js';
 
 export interface EngineOptions {
@@ -39,8 +31,12 @@ export interface EngineOptions {
   rebookWindowMs: number;
   workerId?: string;
   leaseMs?: number;
-  /** Citizens handled side by side. */
+  /** Citizens claimed per round (each with up to 20 consecutive notifications). */
   concurrency?: number;
+  /** GetBookingDetails calls in flight at once per round, over all care units (each also has its own cap). */
+  fetchConcurrency?: number;
+  /** Rounds in flight at once in this process (default 2). */
+  parallelRounds?: number;
   pollMs?: number;
   /** Tries before a transiently failing notification becomes a dead letter. */
   maxAttempts?: number;
@@ -51,7 +47,7 @@ export interface EngineOptions {
 
 export interface MessageEngine {
   /** Claims and processes one round; resolves to the number of notifications settled. */
-  runOnce(): Promise<number>;
+  runOnce(workerId?: string): Promise<number>;
   /** Releases held deletes whose window ended; resolves to the number released. */
   releaseDueHolds(): Promise<number>;
   stop(): Promise<void>;
@@ -67,6 +63,19 @@ class RetryLater extends Error {
   }
 }
 class Permanent extends Error {}
+
+/**
+ * What an unexpected error may say in logs and in the dead-letter reason: the database driver's own
+ * message and code, never the failed query's text and parameters (which hold identity numbers).
+ */
+export function describeError(error: unknown): string {
+  const cause = (error as { cause?: unknown }).cause;
+  const inner = cause instanceof Error ? cause : error instanceof Error ? error : undefined;
+  if (!inner) return 'unknown error';
+  const code = (inner as { code?: unknown }).code;
+  const message = inner.message.split('\n')[0]!.replace(/^Failed query:.*$/, 'database query failed');
+  return typeof code === 'string' ? `${message} (${code})` : message;
+}
 class LostLease extends Error {}
 
 const SLOW_RETRY_MS = 5 * 60_000;
@@ -128,249 +137,175 @@ function detailsResult(outcome: DetailsOutcome, attempts: number): DetailsResult
   }
 }
 
-async function loadStored(db: Executor, keyHash: string): Promise<StoredPost | undefined> {
-  const [row] = await rows<{
-    key_hash: string;
-    resident: string;
-    source_system: string;
-    logical_address: string;
-    booking_id: string;
-    categorization: Categorization;
-    present: boolean;
-    details: BookingSnapshot | string | null;
-  }>(db, sql`select * from booking_post where key_hash = ${keyHash}`);
-  if (!row) return undefined;
-  const details = typeof row.details === 'string' ? (JSON.parse(row.details) as BookingSnapshot) : row.details;
-  return {
-    keyHash: row.key_hash,
-    resident: row.resident,
-    sourceSystem: row.source_system,
-    logicalAddress: row.logical_address,
-    bookingId: row.booking_id,
-    categorization: row.categorization,
-    present: row.present,
-    ...(details ? { details } : {}),
-  };
-}
-
-interface HeldRow {
-  id: string | number;
-  key_hash: string;
-  resident: string;
-  source_system: string;
-  logical_address: string;
-  categorization: Categorization;
-  details: BookingSnapshot | string | null;
-  deleted_at: Date | string;
-  due_at: Date | string;
-}
-
-function toHeld(row: HeldRow): HeldDelete {
-  const details = typeof row.details === 'string' ? (JSON.parse(row.details) as BookingSnapshot) : row.details;
-  return {
-    id: Number(row.id),
-    keyHash: row.key_hash,
-    logicalAddress: row.logical_address,
-    categorization: row.categorization,
-    ...(details ? { details } : {}),
-    deletedAt: new Date(row.deleted_at),
-    dueAt: new Date(row.due_at),
-  };
-}
-
-async function loadHeld(db: Executor, resident: string, sourceSystem: string): Promise<HeldDelete[]> {
-  const found = await rows<HeldRow>(
-    db,
-    sql`select * from held_cancellation where resident = ${resident} and source_system = ${sourceSystem} and status = 'held' order by id`,
-  );
-  return found.map(toHeld);
-}
-
-function bookingJson(post: PostRef, details: BookingSnapshot, previous?: BookingSnapshot): Record<string, unknown> {
-  return {
-    bookingId: post.bookingId,
-    categorization: post.categorization,
-    start: details.start ?? null,
-    end: details.end ?? null,
-    ...(previous ? { previousStart: previous.start ?? null, previousEnd: previous.end ?? null } : {}),
-    careTypeName: details.careTypeName ?? null,
-    timeTypeName: details.timeTypeName ?? null,
-    performerName: details.performerName ?? null,
-    resourceName: details.resourceName ?? null,
-    cancelAllowed: details.cancelBookingAllowed ?? false,
-    rebookAllowed: details.rebookingAllowed ?? false,
-    messageAllowed: details.messageAllowed ?? false,
-  };
-}
-
-/** Writes a decision's actions; `cause` names what caused them (one message per cause). */
-async function applyActions(
-  tx: Executor,
-  actions: readonly Action[],
-  cause: string,
-  sourceNotificationId: number,
-  renderer: MessageRenderer,
-): Promise<number[]> {
-  const messageIds: number[] = [];
-  for (const action of actions) {
-    switch (action.type) {
-      case 'store-post': {
-        const p = action.post;
-        const details = p.details ? JSON.stringify(p.details) : null;
-        await tx.execute(sql`
-          insert into booking_post (key_hash, resident, source_system, logical_address, booking_id, categorization, present, details, start_at, updated_at)
-          values (${p.keyHash}, ${p.resident}, ${p.sourceSystem}, ${p.logicalAddress}, ${p.bookingId}, ${p.categorization}, ${p.present},
-                  ${details}::jsonb, ${p.details?.start ?? null}::timestamptz, now())
-          on conflict (key_hash) do update set present = excluded.present, details = excluded.details,
-            start_at = excluded.start_at, logical_address = excluded.logical_address, updated_at = now()`);
-        break;
-      }
-      case 'hold-delete': {
-        const p = action.post;
-        await tx.execute(sql`
-          insert into held_cancellation (resident, source_system, key_hash, logical_address, categorization, details, deleted_at, due_at, source_notification_id)
-          values (${p.resident}, ${p.sourceSystem}, ${p.keyHash}, ${p.logicalAddress}, ${p.categorization},
-                  ${action.details ? JSON.stringify(action.details) : null}::jsonb, ${action.deletedAt.toISOString()}::timestamptz,
-                  ${action.dueAt.toISOString()}::timestamptz, ${sourceNotificationId})`);
-        break;
-      }
-      case 'resolve-held': {
-        const resolved = await rows<{ id: number }>(
-          tx,
-          sql`update held_cancellation set status = ${action.status}, resolved_at = now() where id = ${action.id} and status = 'held' returning id`,
-        );
-        // Someone else resolved it meanwhile: start over with fresh state.
-        if (resolved.length !== 1) throw new LostLease(`held delete ${action.id} was resolved meanwhile`);
-        break;
-      }
-      case 'create-message': {
-        const rendered = renderer(action.kind, action.details, action.previous);
-        const inserted = await rows<{ id: string | number }>(
-          tx,
-          sql`insert into inbox_message (resident, kind, subject, body, care_unit_hsa_id, care_unit_name, booking, key_hash, cause)
-              values (${action.post.resident}, ${action.kind}, ${rendered.subject}, ${rendered.body}, ${action.details.healthcareFacility},
-                      ${action.details.healthcareFacilityName ?? null}, ${JSON.stringify(bookingJson(action.post, action.details, action.previous))}::jsonb,
-                      ${action.post.keyHash}, ${cause})
-              on conflict (cause) do nothing returning id`,
-        );
-        for (const row of inserted) {
-          messageIds.push(Number(row.id));
-          await tx.execute(
-            sql`insert into notification_request (resident, message_id) values (${action.post.resident}, ${Number(row.id)}) on conflict (message_id) do nothing`,
-          );
-        }
-        break;
-      }
-      case 'record-care-unit':
-        await tx.execute(sql`
-          insert into care_unit_relation (resident, care_unit_hsa_id, care_unit_name) values (${action.resident}, ${action.hsaId}, ${action.name ?? null})
-          on conflict (resident, care_unit_hsa_id) do update
-            set last_at = now(), care_unit_name = coalesce(excluded.care_unit_name, care_unit_relation.care_unit_name)`);
-        break;
-      case 'security-event':
-        await tx.execute(sql`
-          insert into security_event (kind, logical_address, booking_id, source_notification_id, detail)
-          values (${action.kind}, ${action.post.logicalAddress}, ${action.post.bookingId}, ${sourceNotificationId}, ${action.detail})`);
-        break;
-    }
-  }
-  return messageIds;
-}
 
 export function startMessageEngine(options: EngineOptions): MessageEngine {
   const { database, directory, renderer, log } = options;
-  const workerId = options.workerId ?? newWorkerId();
+  const primaryWorkerId = options.workerId ?? newWorkerId();
+  // Rounds run side by side, each as a worker of its own: one fetches while another writes.
+  const parallelRounds = Math.max(1, options.parallelRounds ?? 2);
   const leaseMs = options.leaseMs ?? 60_000;
-  const concurrency = options.concurrency ?? 32;
+  const citizensPerRound = options.concurrency ?? 256;
+  const fetchConcurrency = options.fetchConcurrency ?? 256;
   const maxAttempts = options.maxAttempts ?? 15;
   const now = options.now ?? (() => new Date());
   let stopped = false;
 
-  async function processOne(item: QueuedNotification): Promise<string> {
-    const post = postOf(item);
-    const stored = await loadStored(database.orm, item.keyHash);
-    let details: DetailsResult | undefined;
-    if (!item.deleteFlag) {
-      if (!options.fetcher) throw new RetryLater('GetBookingDetails is not configured', 30_000);
-      details = detailsResult(
-        await options.fetcher.fetch({ logicalAddress: post.logicalAddress, bookingId: post.bookingId, resident: post.resident }),
-        item.attempts,
-      );
+  /** Details for every new or updated post of the round, each distinct booking asked for once. */
+  async function fetchAll(items: readonly QueuedNotification[]): Promise<Map<number, DetailsOutcome>> {
+    const fetcher = options.fetcher!;
+    const byBooking = new Map<string, QueuedNotification[]>();
+    for (const item of items) {
+      if (item.deleteFlag) continue;
+      const post = postOf(item);
+      const key = `${post.logicalAddress}\u001f${post.bookingId}\u001f${post.resident}`;
+      byBooking.set(key, [...(byBooking.get(key) ?? []), item]);
     }
-    const held = await loadHeld(database.orm, post.resident, post.sourceSystem);
-    const decision = decide({
-      notification: { id: item.id, deleteFlag: item.deleteFlag, post, receivedAt: item.receivedAt },
-      ...(details ? { details } : {}),
-      ...(stored ? { stored } : {}),
-      held,
-      mode: directory.modeOf(post.sourceSystem) ?? 'active',
-      now: now(),
-      rebookWindowMs: options.rebookWindowMs,
-    });
-    await database.orm.transaction(async (tx) => {
-      if (!(await completeNotification(tx, item.id, workerId))) throw new LostLease(`notification ${item.id} is no longer ours`);
-      await applyActions(tx, decision.actions, `notification:${item.id}`, item.id, renderer);
-    });
-    if (decision.actions.some((action) => action.type === 'security-event')) {
-      log.warn({ notificationId: item.id, logicalAddress: post.logicalAddress }, 'subject_of_care mismatch: nothing shown, security event recorded');
-    }
-    return decision.because;
-  }
-
-  /** One citizen's claimed items, in order; the first failure leaves the rest for later. */
-  async function processCitizen(items: QueuedNotification[]): Promise<number> {
-    let settled = 0;
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i]!;
-      try {
-        const because = await processOne(item);
-        settled++;
-        options.onSettled?.({ id: item.id, result: 'done', because });
-      } catch (error) {
-        const rest = items.slice(i + 1).map((next) => next.id);
-        if (error instanceof LostLease) {
-          log.info({ notificationId: item.id, reason: error.message }, 'notification taken over; will be picked up again');
-          await releaseNotifications(database, [item.id, ...rest], workerId).catch(() => {});
-        } else if (error instanceof Permanent) {
-          await deadLetterNotification(database, item.id, workerId, error.message);
-          log.error({ notificationId: item.id, reason: error.message }, 'notification dead-lettered');
-          options.onSettled?.({ id: item.id, result: 'dead', because: error.message });
-          settled++;
-          // Later items of the citizen go on: a dead letter waits for an operator.
-          continue;
-        } else {
-          const retry = error instanceof RetryLater ? error : new RetryLater((error as Error).message, backoffDelay(item.attempts + 1));
-          const result = await retryNotificationLater(database, item.id, workerId, retry.delayMs, retry.message, retry.maxAttempts ?? maxAttempts).catch(
-            () => 'retry' as const,
-          );
-          log.warn({ notificationId: item.id, attempts: item.attempts + 1, reason: retry.message, result }, 'notification not processed');
-          options.onSettled?.({ id: item.id, result, because: retry.message });
-          if (result === 'dead') settled++;
-        }
-        await releaseNotifications(database, rest, workerId).catch(() => {});
-        break;
-      }
-    }
-    return settled;
-  }
-
-  async function runOnce(): Promise<number> {
-    const claimed = await claimNotifications(database, { workerId, citizens: concurrency * 4, perCitizen: 20, leaseMs });
-    if (claimed.length === 0) return 0;
-    const byCitizen = new Map<string, QueuedNotification[]>();
-    for (const item of claimed) {
-      const list = byCitizen.get(item.resident);
-      if (list) list.push(item);
-      else byCitizen.set(item.resident, [item]);
-    }
-    const queue = [...byCitizen.values()];
-    let settled = 0;
+    const outcomes = new Map<number, DetailsOutcome>();
+    const work = [...byBooking.values()];
     await Promise.all(
-      Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-        for (let items = queue.shift(); items; items = queue.shift()) settled += await processCitizen(items);
+      Array.from({ length: Math.min(fetchConcurrency, work.length) }, async () => {
+        for (let group = work.shift(); group; group = work.shift()) {
+          const post = postOf(group[0]!);
+          const outcome = await fetcher
+            .fetch({ logicalAddress: post.logicalAddress, bookingId: post.bookingId, resident: post.resident })
+            .catch((error: unknown): DetailsOutcome => ({ kind: 'transient', reason: describeError(error) }));
+          for (const item of group) outcomes.set(item.id, outcome);
+        }
       }),
     );
+    return outcomes;
+  }
+
+  /**
+   * Decides and writes the given citizens' notifications (each list in order) in one transaction. A
+   * notification whose details cannot be had now is put back for later, and the citizen's later ones
+   * wait behind it; a permanent failure becomes a dead letter and the citizen's next ones go on.
+   */
+  async function settle(groups: readonly QueuedNotification[][], outcomes: Map<number, DetailsOutcome>, workerId: string): Promise<number> {
+    const items = groups.flat();
+    const stored = await loadStoredPosts(database.orm, [...new Set(items.map((item) => item.keyHash))]);
+    const held = await loadHeldDeletes(database.orm, [...new Set(items.map((item) => item.resident))]);
+    const effects = new BatchEffects(renderer);
+    const done: { item: QueuedNotification; because: string }[] = [];
+    const later: { item: QueuedNotification; error: RetryLater | Permanent }[] = [];
+    const waiting: number[] = [];
+    const moment = now();
+
+    for (const group of groups) {
+      for (let i = 0; i < group.length; i++) {
+        const item = group[i]!;
+        let details: DetailsResult | undefined;
+        if (!item.deleteFlag) {
+          try {
+            details = detailsResult(outcomes.get(item.id) ?? { kind: 'transient', reason: 'no answer fetched' }, item.attempts);
+          } catch (error) {
+            later.push({ item, error: error as RetryLater | Permanent });
+            if (error instanceof Permanent) continue;
+            waiting.push(...group.slice(i + 1).map((next) => next.id));
+            break;
+          }
+        }
+        const post = postOf(item);
+        const key = citizenSystem(post.resident, post.sourceSystem);
+        const heldOfCitizen = held.get(key) ?? [];
+        held.set(key, heldOfCitizen);
+        const storedPost = stored.get(item.keyHash);
+        const decision = decide({
+          notification: { id: item.id, deleteFlag: item.deleteFlag, post, receivedAt: item.receivedAt },
+          ...(details ? { details } : {}),
+          ...(storedPost ? { stored: storedPost } : {}),
+          held: heldOfCitizen,
+          mode: directory.modeOf(post.sourceSystem) ?? 'active',
+          now: moment,
+          rebookWindowMs: options.rebookWindowMs,
+        });
+        effects.add(decision.actions, `notification:${item.id}`, item.id, stored, heldOfCitizen);
+        done.push({ item, because: decision.because });
+      }
+    }
+
+    if (done.length > 0) {
+      await database.orm.transaction(async (tx) => {
+        if (!(await completeNotifications(tx, done.map(({ item }) => item.id), workerId))) {
+          throw new LostLease('a notification of the batch is no longer ours');
+        }
+        await writeEffects(tx, effects);
+      });
+    }
+    for (const event of effects.securityEvents) {
+      log.warn({ notificationId: event.sourceNotificationId, logicalAddress: event.logicalAddress }, 'subject_of_care mismatch: nothing shown, security event recorded');
+    }
+    for (const { item, because } of done) options.onSettled?.({ id: item.id, result: 'done', because });
+
+    let settled = done.length;
+    for (const { item, error } of later) {
+      if (error instanceof Permanent) {
+        await deadLetterNotification(database, item.id, workerId, error.message);
+        log.error({ notificationId: item.id, reason: error.message }, 'notification dead-lettered');
+        options.onSettled?.({ id: item.id, result: 'dead', because: error.message });
+        settled++;
+        continue;
+      }
+      const result = await retryNotificationLater(database, item.id, workerId, error.delayMs, error.message, error.maxAttempts ?? maxAttempts);
+      log.warn({ notificationId: item.id, attempts: item.attempts + 1, reason: error.message, result }, 'notification not processed yet');
+      options.onSettled?.({ id: item.id, result, because: error.message });
+      if (result === 'dead') settled++;
+    }
+    await releaseNotifications(database, waiting, workerId);
     return settled;
+  }
+
+  async function runOnce(workerId: string = primaryWorkerId): Promise<number> {
+    const claimed = await claimNotifications(database, { workerId, citizens: citizensPerRound, perCitizen: 20, leaseMs });
+    if (claimed.length === 0) return 0;
+    const byCitizen = new Map<string, QueuedNotification[]>();
+    for (const item of claimed) byCitizen.set(item.resident, [...(byCitizen.get(item.resident) ?? []), item]);
+    const groups = [...byCitizen.values()];
+    const outcomes = await fetchAll(claimed);
+    try {
+      return await settle(groups, outcomes, workerId);
+    } catch (error) {
+      if (error instanceof LostLease) {
+        log.info({ reason: error.message }, 'batch taken over; it will be picked up again');
+        await releaseNotifications(database, claimed.map((item) => item.id), workerId).catch(() => {});
+        return 0;
+      }
+      // A batch that cannot be written whole is written one notification at a time, so that one bad
+      // notification cannot hold up everybody else's.
+      log.warn({ reason: describeError(error), notifications: claimed.length }, 'batch not written whole; writing one by one');
+      let settled = 0;
+      for (const group of groups) {
+        for (let i = 0; i < group.length; i++) {
+          const item = group[i]!;
+          try {
+            settled += await settle([[item]], outcomes, workerId);
+            if ((await pendingAndOurs(item.id)) === false) continue;
+            // Put back for later (details not available now): the rest of the citizen waits.
+            await releaseNotifications(database, group.slice(i + 1).map((next) => next.id), workerId);
+            break;
+          } catch (single) {
+            const stale = single instanceof StaleState || single instanceof LostLease;
+            const reason = describeError(single);
+            const result = stale
+              ? 'retry'
+              : await retryNotificationLater(database, item.id, workerId, backoffDelay(item.attempts + 1), reason, maxAttempts).catch(() => 'retry' as const);
+            log.warn({ notificationId: item.id, reason, result }, 'notification not processed');
+            await releaseNotifications(database, group.slice(i).map((next) => next.id), workerId).catch(() => {});
+            break;
+          }
+        }
+      }
+      return settled;
+    }
+  }
+
+  /** Whether an item is still pending under our lease (it was put back for a retry). */
+  async function pendingAndOurs(id: number): Promise<boolean> {
+    const [row] = await rows<{ n: number }>(
+      database.orm,
+      sql`select count(*)::int as n from inbound_notification where id = ${id} and status = 'pending' and available_at > now()`,
+    );
+    return Number(row?.n ?? 0) > 0;
   }
 
   async function releaseDueHolds(): Promise<number> {
@@ -384,11 +319,14 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
               and not exists (
                 select 1 from inbound_notification n
                 where n.status = 'pending' and n.resident = h.resident and n.source_system = h.source_system and n.received_at < h.due_at)
-            order by h.due_at limit 200
+            order by h.due_at limit 500
             for update of h skip locked`,
       );
+      if (due.length === 0) return 0;
+      const effects = new BatchEffects(renderer);
+      const moment = now();
       for (const row of due) {
-        const held = toHeld(row);
+        const held: HeldDelete = toHeld(row);
         const post: PostRef = {
           keyHash: row.key_hash,
           resident: row.resident,
@@ -397,47 +335,54 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
           bookingId: row.booking_id ?? held.details?.bookingId ?? '',
           categorization: row.categorization,
         };
-        const decision = decideRelease({ ...held, post }, now());
-        await applyActions(tx, decision.actions, `held:${held.id}`, held.id, renderer);
+        const decision = decideRelease({ ...held, post }, moment);
+        effects.add(decision.actions, `held:${held.id}`, held.id, new Map(), [held]);
       }
+      await writeEffects(tx, effects);
       return due.length;
     });
   }
 
   const pollMs = options.pollMs ?? 200;
-  let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
-  loop = (async () => {
-    let lastSweep = 0;
-    while (!stopped) {
-      let busy = 0;
-      try {
-        if (Date.now() - lastSweep >= 1000) {
-          lastSweep = Date.now();
-          await releaseDueHolds();
+  const wakers = new Set<() => void>();
+  const pause = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        wakers.delete(done);
+        resolve();
+      };
+      wakers.add(done);
+      setTimeout(done, pollMs);
+    });
+  let loops: Promise<void> | undefined = Promise.all(
+    Array.from({ length: parallelRounds }, async (_, index) => {
+      const workerId = index === 0 ? primaryWorkerId : `${primaryWorkerId}/${index}`;
+      let lastSweep = 0;
+      while (!stopped) {
+        let busy = 0;
+        try {
+          if (index === 0 && Date.now() - lastSweep >= 1000) {
+            lastSweep = Date.now();
+            await releaseDueHolds();
+          }
+          // Without GetBookingDetails nothing can be processed in order: notifications wait (see /readyz).
+          if (options.fetcher) busy = await runOnce(workerId);
+        } catch (error) {
+          log.error({ reason: describeError(error) }, 'message engine round failed; trying again');
         }
-        // Without GetBookingDetails nothing can be processed in order: notifications wait (see /readyz).
-        if (options.fetcher) busy = await runOnce();
-      } catch (error) {
-        log.error({ err: error as Error }, 'message engine round failed; trying again');
+        if (busy === 0 && !stopped) await pause();
       }
-      if (busy === 0 && !stopped) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, pollMs);
-        });
-      }
-    }
-  })();
+    }),
+  ).then(() => undefined);
 
   return {
     runOnce,
     releaseDueHolds,
     async stop() {
       stopped = true;
-      wake?.();
-      await loop;
-      loop = undefined;
+      for (const wake of wakers) wake();
+      await loops;
+      loops = undefined;
     },
   };
 }

@@ -88,16 +88,16 @@ export async function claimNotifications(database: Database, options: ClaimOptio
 }
 
 /**
- * Marks an item done inside the transaction that holds its effects. False: the lease was lost (another
+ * Marks items done inside the transaction that holds their effects. False: a lease was lost (another
  * worker took over after it lapsed), and the caller must roll back.
  */
-export async function completeNotification(tx: Executor, id: number, workerId: string): Promise<boolean> {
+export async function completeNotifications(tx: Executor, ids: readonly number[], workerId: string): Promise<boolean> {
   const done = await rows<{ id: number }>(
     tx,
     sql`update inbound_notification set status = 'done', processed_at = now(), lease_owner = null, lease_until = null, last_error = null
-        where id = ${id} and status = 'pending' and lease_owner = ${workerId} returning id`,
+        where id = any(${`{${ids.join(',')}}`}::bigint[]) and status = 'pending' and lease_owner = ${workerId} returning id`,
   );
-  return done.length === 1;
+  return done.length === ids.length;
 }
 
 /** Puts an item back for a later try; after the last allowed try it becomes a dead letter. */

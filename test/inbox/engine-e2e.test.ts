@@ -373,25 +373,33 @@ describe('message engine, end to end', () => {
     expect((await fetch(`${t.url}/api/admin/dead-letters/${dead!.id}/retry`, { method: 'POST', headers: bearer(token) })).status).toBe(404);
   });
 
-  it('When one call holds a citizen\'s booking and two rebookings of it, then three messages in order', async () => {
+  it('When one call holds a booking and two rebookings of it, then one confirmation with the time the producer has now', async () => {
+    // The producer knows only the latest state: what the citizen is told is the time that holds.
     const resident = newCitizen();
     const bookingId = `BOK-O-${resident}`;
-    const times = ['20270301080000', '20270302080000', '20270303080000'];
-    let version = 0;
-    producer.handle((request) =>
-      request.bookingId === bookingId ? { details: slot(resident, { healthcareFacility: UNIT, startTimeInclusive: times[Math.min(version++, 2)], endTimeExclusive: undefined }) } : undefined,
-    );
-    try {
-      const booking = post(resident, { businessObjectInstanceIdentifier: bookingId });
-      const second = updated(booking);
-      await send(booking, second, updated(second));
-      await settled(resident);
-    } finally {
-      producer.handle(undefined);
-    }
+    producer.addBooking(UNIT, bookingId, slot(resident, { startTimeInclusive: '20270303080000', endTimeExclusive: undefined }));
+    const booking = post(resident, { businessObjectInstanceIdentifier: bookingId });
+    const second = updated(booking);
+    await send(booking, second, updated(second));
+    await settled(resident);
     const messages = await messagesOf(resident);
-    expect(messages.map((m) => m.kind)).toEqual(['booking_confirmation', 'rebooking', 'rebooking']);
-    expect(messages.map((m) => m.booking.start)).toEqual(['2027-03-01T07:00:00.000Z', '2027-03-02T07:00:00.000Z', '2027-03-03T07:00:00.000Z']);
+    expect(messages.map((m) => m.kind)).toEqual(['booking_confirmation']);
+    expect(messages[0]!.booking.start).toBe('2027-03-03T07:00:00.000Z');
+  });
+
+  it('When a citizen has notifications in several calls, then they are decided in order: confirmation, then rebooking', async () => {
+    const resident = newCitizen();
+    const bookingId = `BOK-Q-${resident}`;
+    producer.addBooking(UNIT, bookingId, slot(resident, { startTimeInclusive: '20270301080000', endTimeExclusive: undefined }));
+    const booking = post(resident, { businessObjectInstanceIdentifier: bookingId });
+    await send(booking);
+    await settled(resident);
+    producer.addBooking(UNIT, bookingId, slot(resident, { startTimeInclusive: '20270302080000', endTimeExclusive: undefined }));
+    await send(updated(booking));
+    await settled(resident);
+    const messages = await messagesOf(resident);
+    expect(messages.map((m) => m.kind)).toEqual(['booking_confirmation', 'rebooking']);
+    expect(messages.map((m) => m.booking.start)).toEqual(['2027-03-01T07:00:00.000Z', '2027-03-02T07:00:00.000Z']);
   });
 
   it('When messages are created, then each has exactly one channel notification request', async () => {

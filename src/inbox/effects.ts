@@ -1,0 +1,323 @@
+// The engine's view of stored state, and the writing of decisions. Decisions of a whole batch are
+// collected in memory (one citizen's in order, each seeing the state the previous left) and written
+// with a handful of set-based statements in one transaction: a round trip per batch, not per message.
+import { sql } from 'drizzle-orm';
+import { rows, type Executor } from '../db/database.js';
+import type { Action, BookingSnapshot, Categorization, HeldDelete, MessageKind, PostRef, StoredPost } from './decide.js';
+import type { MessageRenderer } from './render-message.js';
+
+const json = (value: unknown) => JSON.stringify(value);
+const parsed = <T>(value: T | string | null): T | null => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
+
+export async function loadStoredPosts(db: Executor, keyHashes: readonly string[]): Promise<Map<string, StoredPost>> {
+  const found = await rows<{
+    key_hash: string;
+    resident: string;
+    source_system: string;
+    logical_address: string;
+    booking_id: string;
+    categorization: Categorization;
+    present: boolean;
+    details: BookingSnapshot | string | null;
+  }>(db, sql`select * from booking_post where key_hash in (select jsonb_array_elements_text(${json(keyHashes)}::jsonb))`);
+  const posts = new Map<string, StoredPost>();
+  for (const row of found) {
+    const details = parsed(row.details);
+    posts.set(row.key_hash, {
+      keyHash: row.key_hash,
+      resident: row.resident,
+      sourceSystem: row.source_system,
+      logicalAddress: row.logical_address,
+      bookingId: row.booking_id,
+      categorization: row.categorization,
+      present: row.present,
+      ...(details ? { details } : {}),
+    });
+  }
+  return posts;
+}
+
+export interface HeldRow {
+  id: string | number;
+  key_hash: string;
+  resident: string;
+  source_system: string;
+  logical_address: string;
+  categorization: Categorization;
+  details: BookingSnapshot | string | null;
+  deleted_at: Date | string;
+  due_at: Date | string;
+}
+
+export function toHeld(row: HeldRow): HeldDelete {
+  const details = parsed(row.details);
+  return {
+    id: Number(row.id),
+    keyHash: row.key_hash,
+    logicalAddress: row.logical_address,
+    categorization: row.categorization,
+    ...(details ? { details } : {}),
+    deletedAt: new Date(row.deleted_at),
+    dueAt: new Date(row.due_at),
+  };
+}
+
+export const citizenSystem = (resident: string, sourceSystem: string) => `${resident}\u001f${sourceSystem}`;
+
+/** Unresolved held deletes of these citizens, by citizen and source system. */
+export async function loadHeldDeletes(db: Executor, residents: readonly string[]): Promise<Map<string, HeldDelete[]>> {
+  const found = await rows<HeldRow>(
+    db,
+    sql`select * from held_cancellation where status = 'held' and resident in (select jsonb_array_elements_text(${json(residents)}::jsonb)) order by id`,
+  );
+  const held = new Map<string, HeldDelete[]>();
+  for (const row of found) {
+    const key = citizenSystem(row.resident, row.source_system);
+    const list = held.get(key) ?? [];
+    list.push(toHeld(row));
+    held.set(key, list);
+  }
+  return held;
+}
+
+interface NewHold {
+  post: PostRef;
+  details?: BookingSnapshot;
+  deletedAt: Date;
+  dueAt: Date;
+  sourceNotificationId: number;
+  status: 'held' | 'merged' | 'released' | 'dropped';
+}
+
+interface NewMessage {
+  cause: string;
+  kind: MessageKind;
+  post: PostRef;
+  details: BookingSnapshot;
+  subject: string;
+  body: string;
+  booking: Record<string, unknown>;
+}
+
+/**
+ * What a batch of decisions writes. Holds made inside the batch get negative ids, so that a delete and
+ * the new post that completes it in the same batch (one call, use case 7) find each other.
+ */
+export class BatchEffects {
+  readonly posts = new Map<string, StoredPost>();
+  readonly newHolds = new Map<number, NewHold>();
+  readonly resolvedHolds = new Map<number, 'merged' | 'released' | 'dropped'>();
+  readonly messages: NewMessage[] = [];
+  readonly careUnits = new Map<string, { resident: string; hsaId: string; name?: string }>();
+  readonly securityEvents: { kind: string; logicalAddress: string; bookingId: string; sourceNotificationId: number; detail: string }[] = [];
+  private nextTemporaryId = -1;
+
+  constructor(private readonly renderer: MessageRenderer) {}
+
+  /**
+   * Adds one decision. `heldOfCitizen` is the live list of the citizen's unresolved holds for the
+   * source system; it is updated here, as is `stored`, so that the next decision sees them.
+   */
+  add(
+    actions: readonly Action[],
+    cause: string,
+    sourceNotificationId: number,
+    stored: Map<string, StoredPost>,
+    heldOfCitizen: HeldDelete[],
+  ): void {
+    for (const action of actions) {
+      switch (action.type) {
+        case 'store-post':
+          this.posts.set(action.post.keyHash, action.post);
+          stored.set(action.post.keyHash, action.post);
+          break;
+        case 'hold-delete': {
+          const id = this.nextTemporaryId--;
+          this.newHolds.set(id, {
+            post: action.post,
+            ...(action.details ? { details: action.details } : {}),
+            deletedAt: action.deletedAt,
+            dueAt: action.dueAt,
+            sourceNotificationId,
+            status: 'held',
+          });
+          heldOfCitizen.push({
+            id,
+            keyHash: action.post.keyHash,
+            logicalAddress: action.post.logicalAddress,
+            categorization: action.post.categorization,
+            ...(action.details ? { details: action.details } : {}),
+            deletedAt: action.deletedAt,
+            dueAt: action.dueAt,
+          });
+          break;
+        }
+        case 'resolve-held': {
+          const created = this.newHolds.get(action.id);
+          if (created) created.status = action.status;
+          else this.resolvedHolds.set(action.id, action.status);
+          const index = heldOfCitizen.findIndex((held) => held.id === action.id);
+          if (index >= 0) heldOfCitizen.splice(index, 1);
+          break;
+        }
+        case 'create-message': {
+          const rendered = this.renderer(action.kind, action.details, action.previous);
+          this.messages.push({
+            cause,
+            kind: action.kind,
+            post: action.post,
+            details: action.details,
+            subject: rendered.subject,
+            body: rendered.body,
+            booking: bookingJson(action.post, action.details, action.previous),
+          });
+          break;
+        }
+        case 'record-care-unit': {
+          const key = `${action.resident}\u001f${action.hsaId}`;
+          const known = this.careUnits.get(key);
+          this.careUnits.set(key, { resident: action.resident, hsaId: action.hsaId, ...((action.name ?? known?.name) ? { name: action.name ?? known!.name! } : {}) });
+          break;
+        }
+        case 'security-event':
+          this.securityEvents.push({
+            kind: action.kind,
+            logicalAddress: action.post.logicalAddress,
+            bookingId: action.post.bookingId,
+            sourceNotificationId,
+            detail: action.detail,
+          });
+          break;
+      }
+    }
+  }
+}
+
+export function bookingJson(post: PostRef, details: BookingSnapshot, previous?: BookingSnapshot): Record<string, unknown> {
+  return {
+    bookingId: post.bookingId,
+    categorization: post.categorization,
+    start: details.start ?? null,
+    end: details.end ?? null,
+    ...(previous ? { previousStart: previous.start ?? null, previousEnd: previous.end ?? null } : {}),
+    careTypeName: details.careTypeName ?? null,
+    timeTypeName: details.timeTypeName ?? null,
+    performerName: details.performerName ?? null,
+    resourceName: details.resourceName ?? null,
+    cancelAllowed: details.cancelBookingAllowed ?? false,
+    rebookAllowed: details.rebookingAllowed ?? false,
+    messageAllowed: details.messageAllowed ?? false,
+  };
+}
+
+export class StaleState extends Error {
+  override name = 'StaleState';
+}
+
+/** Writes the effects inside the caller's transaction. Throws StaleState when a held delete was resolved meanwhile. */
+export async function writeEffects(tx: Executor, effects: BatchEffects): Promise<{ messageIds: number[] }> {
+  if (effects.posts.size > 0) {
+    const posts = [...effects.posts.values()].map((p) => ({
+      key_hash: p.keyHash,
+      resident: p.resident,
+      source_system: p.sourceSystem,
+      logical_address: p.logicalAddress,
+      booking_id: p.bookingId,
+      categorization: p.categorization,
+      present: p.present,
+      details: p.details ?? null,
+      start_at: p.details?.start ?? null,
+    }));
+    await tx.execute(sql`
+      insert into booking_post (key_hash, resident, source_system, logical_address, booking_id, categorization, present, details, start_at, updated_at)
+      select p.key_hash, p.resident, p.source_system, p.logical_address, p.booking_id, p.categorization, p.present, p.details, p.start_at, now()
+      from jsonb_to_recordset(${json(posts)}::jsonb) as p(key_hash text, resident text, source_system text, logical_address text,
+        booking_id text, categorization text, present boolean, details jsonb, start_at timestamptz)
+      order by p.key_hash
+      on conflict (key_hash) do update set present = excluded.present, details = excluded.details, start_at = excluded.start_at,
+        logical_address = excluded.logical_address, updated_at = now()`);
+  }
+  if (effects.resolvedHolds.size > 0) {
+    const resolved = [...effects.resolvedHolds.entries()].map(([id, status]) => ({ id, status }));
+    const updated = await rows<{ id: number }>(
+      tx,
+      sql`update held_cancellation h set status = r.status, resolved_at = now()
+          from jsonb_to_recordset(${json(resolved)}::jsonb) as r(id bigint, status text)
+          where h.id = r.id and h.status = 'held' returning h.id`,
+    );
+    if (updated.length !== resolved.length) throw new StaleState('a held delete was resolved meanwhile');
+  }
+  if (effects.newHolds.size > 0) {
+    const holds = [...effects.newHolds.values()].map((h) => ({
+      resident: h.post.resident,
+      source_system: h.post.sourceSystem,
+      key_hash: h.post.keyHash,
+      logical_address: h.post.logicalAddress,
+      categorization: h.post.categorization,
+      details: h.details ?? null,
+      deleted_at: h.deletedAt.toISOString(),
+      due_at: h.dueAt.toISOString(),
+      status: h.status,
+      source_notification_id: h.sourceNotificationId,
+    }));
+    await tx.execute(sql`
+      insert into held_cancellation (resident, source_system, key_hash, logical_address, categorization, details, deleted_at, due_at, status, source_notification_id, resolved_at)
+      select h.resident, h.source_system, h.key_hash, h.logical_address, h.categorization, h.details, h.deleted_at, h.due_at, h.status,
+             h.source_notification_id, case when h.status = 'held' then null else now() end
+      from jsonb_to_recordset(${json(holds)}::jsonb) as h(resident text, source_system text, key_hash text, logical_address text,
+        categorization text, details jsonb, deleted_at timestamptz, due_at timestamptz, status text, source_notification_id bigint)`);
+  }
+  let messageIds: number[] = [];
+  if (effects.messages.length > 0) {
+    const messages = effects.messages.map((m) => ({
+      resident: m.post.resident,
+      kind: m.kind,
+      subject: m.subject,
+      body: m.body,
+      care_unit_hsa_id: m.details.healthcareFacility,
+      care_unit_name: m.details.healthcareFacilityName ?? null,
+      booking: m.booking,
+      key_hash: m.post.keyHash,
+      cause: m.cause,
+    }));
+    // One message per cause (unique), and one channel request per message, in the same statement.
+    const inserted = await rows<{ id: string | number }>(
+      tx,
+      sql`with created as (
+            insert into inbox_message (resident, kind, subject, body, care_unit_hsa_id, care_unit_name, booking, key_hash, cause)
+            select m.resident, m.kind, m.subject, m.body, m.care_unit_hsa_id, m.care_unit_name, m.booking, m.key_hash, m.cause
+            from jsonb_to_recordset(${json(messages)}::jsonb) as m(resident text, kind text, subject text, body text,
+              care_unit_hsa_id text, care_unit_name text, booking jsonb, key_hash text, cause text)
+            on conflict (cause) do nothing
+            returning id, resident
+          ), requested as (
+            insert into notification_request (resident, message_id) select resident, id from created returning message_id
+          )
+          select message_id as id from requested order by message_id`,
+    );
+    messageIds = inserted.map((row) => Number(row.id));
+  }
+  if (effects.careUnits.size > 0) {
+    const units = [...effects.careUnits.values()].map((u) => ({ resident: u.resident, hsa_id: u.hsaId, name: u.name ?? null }));
+    await tx.execute(sql`
+      insert into care_unit_relation (resident, care_unit_hsa_id, care_unit_name)
+      select u.resident, u.hsa_id, u.name from jsonb_to_recordset(${json(units)}::jsonb) as u(resident text, hsa_id text, name text)
+      order by u.resident, u.hsa_id
+      on conflict (resident, care_unit_hsa_id) do update
+        set last_at = now(), care_unit_name = coalesce(excluded.care_unit_name, care_unit_relation.care_unit_name)`);
+  }
+  if (effects.securityEvents.length > 0) {
+    const events = effects.securityEvents.map((e) => ({
+      kind: e.kind,
+      logical_address: e.logicalAddress,
+      booking_id: e.bookingId,
+      source_notification_id: e.sourceNotificationId,
+      detail: e.detail,
+    }));
+    await tx.execute(sql`
+      insert into security_event (kind, logical_address, booking_id, source_notification_id, detail)
+      select e.kind, e.logical_address, e.booking_id, e.source_notification_id, e.detail
+      from jsonb_to_recordset(${json(events)}::jsonb) as e(kind text, logical_address text, booking_id text, source_notification_id bigint, detail text)`);
+  }
+  return { messageIds };
+}
