@@ -48,6 +48,8 @@ export interface EngineOptions {
 export interface MessageEngine {
   /** Claims and processes one round; resolves to the number of notifications settled. */
   runOnce(workerId?: string): Promise<number>;
+  /** Processes notifications already claimed under `workerId` (in id order; one citizen's in order). */
+  processClaimed(claimed: readonly QueuedNotification[], workerId: string): Promise<number>;
   /** Releases held deletes whose window ended; resolves to the number released. */
   releaseDueHolds(): Promise<number>;
   stop(): Promise<void>;
@@ -257,6 +259,11 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
 
   async function runOnce(workerId: string = primaryWorkerId): Promise<number> {
     const claimed = await claimNotifications(database, { workerId, citizens: citizensPerRound, perCitizen: 20, leaseMs });
+    return processClaimed(claimed, workerId);
+  }
+
+  /** Processes notifications this worker holds the lease of (claimed from the table, or handed over by Kafka). */
+  async function processClaimed(claimed: readonly QueuedNotification[], workerId: string): Promise<number> {
     if (claimed.length === 0) return 0;
     const byCitizen = new Map<string, QueuedNotification[]>();
     for (const item of claimed) byCitizen.set(item.resident, [...(byCitizen.get(item.resident) ?? []), item]);
@@ -377,6 +384,7 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
 
   return {
     runOnce,
+    processClaimed,
     releaseDueHolds,
     async stop() {
       stopped = true;
