@@ -43,6 +43,8 @@ export interface EngineOptions {
   now?: () => Date;
   /** Told after each notification is settled (metrics, tests). */
   onSettled?: (outcome: { id: number; result: 'done' | 'retry' | 'dead'; because: string }) => void;
+  /** Told of the kinds of the inbox messages a committed write created (metrics). */
+  onMessagesCreated?: (kinds: readonly string[]) => void;
 }
 
 export interface MessageEngine {
@@ -134,8 +136,8 @@ function detailsResult(outcome: DetailsOutcome, attempts: number): DetailsResult
     case 'transient':
       throw new RetryLater(outcome.reason, outcome.retryAfterMs ?? backoffDelay(attempts + 1));
     case 'configuration':
-      // Fixed by ordering a route, not by hammering: tried every few minutes for a day, visible meanwhile.
-      throw new RetryLater(`${outcome.code}: ${outcome.reason}`, outcome.retryAfterMs ?? SLOW_RETRY_MS, 300);
+      // Fixed by ordering a route, not by hammering: tried every 15 minutes for a day, visible meanwhile.
+      throw new RetryLater(`${outcome.code}: ${outcome.reason}`, outcome.retryAfterMs ?? SLOW_RETRY_MS, 96);
   }
 }
 
@@ -233,6 +235,7 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
         }
         await writeEffects(tx, effects);
       });
+      if (effects.messages.length > 0) options.onMessagesCreated?.(effects.messages.map((message) => message.kind));
     }
     for (const event of effects.securityEvents) {
       log.warn({ notificationId: event.sourceNotificationId, logicalAddress: event.logicalAddress }, 'subject_of_care mismatch: nothing shown, security event recorded');
@@ -329,7 +332,7 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
             order by h.due_at limit 500
             for update of h skip locked`,
       );
-      if (due.length === 0) return 0;
+      if (due.length === 0) return { released: 0, kinds: [] as string[] };
       const effects = new BatchEffects(renderer);
       const moment = now();
       for (const row of due) {
@@ -346,7 +349,10 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
         effects.add(decision.actions, `held:${held.id}`, held.id, new Map(), [held]);
       }
       await writeEffects(tx, effects);
-      return due.length;
+      return { released: due.length, kinds: effects.messages.map((message) => message.kind) };
+    }).then(({ released, kinds }) => {
+      if (kinds.length > 0) options.onMessagesCreated?.(kinds);
+      return released;
     });
   }
 
