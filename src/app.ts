@@ -1,5 +1,6 @@
 // The one place where the service is built from configuration; tests build it with their own.
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { openSourceSystemDirectory, type SourceSystemDirectory } from './activation-registry/directory.js';
@@ -15,8 +16,11 @@ import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { createLogger, type Logger } from './logging.js';
 import { mountHealth } from './operations/health.js';
+import { createMetrics, mountMetrics, type ServiceMetrics } from './operations/metrics.js';
+import { requestLogging } from './operations/request-log.js';
+import { httpsOptionsOf, requireClientCertificate } from './operations/tls.js';
 import { inDatabaseIntake, type NotificationIntake } from './process-notifications/intake.js';
-import { mountProcessNotification, type EndpointDependencies } from './process-notifications/soap-endpoint.js';
+import { mountProcessNotification, PROCESS_NOTIFICATION_PATH, type EndpointDependencies } from './process-notifications/soap-endpoint.js';
 import { createSessionManager, sessionOptionsOf } from './web/session.js';
 
 export interface AppOptions {
@@ -31,6 +35,8 @@ export interface AppOptions {
   detailsFetcher?: DetailsFetcher;
   /** The channel sender's providers and tuning (tests); otherwise from the configuration. */
   channels?: Pick<ChannelsDependencies, 'providers' | 'tuning'>;
+  /** How long close() lets calls in flight finish before it cuts their connections. Default 20 s. */
+  shutdownTimeoutMs?: number;
 }
 
 export interface App {
@@ -44,6 +50,8 @@ export interface App {
   /** The SMS / e-mail sender, when this process runs the `sender` role. */
   readonly sender: ChannelSender | undefined;
   readonly log: Logger;
+  /** This app's Prometheus registry and recorders (GET /metrics). */
+  readonly metrics: ServiceMetrics;
   /** Starts listening on config.port (0: any free port); resolves to the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -59,16 +67,49 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const directory = await openSourceSystemDirectory(database, config.environment);
   const intake = inDatabaseIntake(database);
 
+  // Read at start, so that a wrong certificate path stops the start rather than the first call.
+  const httpsOptions = httpsOptionsOf(config.tls);
+  const metrics = createMetrics({ database, log });
+
   const app = express();
   app.disable('x-powered-by');
+  let closing = false;
+  app.use((_req, res, next) => {
+    // While stopping: calls in flight finish, their connections close after the answer, new ones are
+    // refused (503 makes the platform retry later, elsewhere).
+    if (closing) {
+      res.setHeader('connection', 'close');
+      if (!res.locals.inFlight) return void res.status(503).type('text/plain').send('Shutting down');
+    }
+    res.locals.inFlight = true;
+    next();
+  });
+  app.use(requestLogging(log));
   mountHealth(app, { database, config });
+  mountMetrics(app, metrics);
   if (config.roles.has('ingest')) {
+    if (httpsOptions?.requestCert) {
+      app.use(
+        PROCESS_NOTIFICATION_PATH,
+        requireClientCertificate({ allowedClients: config.tls.allowedClients, log, onRefused: (reason) => metrics.tlsRefused(reason) }),
+      );
+      if (config.tls.allowedClients.length === 0) log.warn('TLS_ALLOWED_CLIENTS is empty: any certificate signed by TLS_CLIENT_CA may call ProcessNotification');
+    } else if (config.environment === 'prod') {
+      log.warn('TLS_CERT / TLS_KEY / TLS_CLIENT_CA not all set: ProcessNotification takes calls without a client certificate');
+    }
     await mountProcessNotification(app, {
       consumerHsaId: config.consumerHsaId,
       directory,
       intake,
       log,
-      ...options.hooks,
+      onReceived: (outcome) => {
+        metrics.received(outcome);
+        options.hooks?.onReceived?.(outcome);
+      },
+      onRefused: (fault) => {
+        metrics.refused(fault);
+        options.hooks?.onRefused?.(fault);
+      },
     });
   }
   if (config.roles.has('web')) {
@@ -80,6 +121,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     mountTwilioStatus(app, { config, database, log });
     mountActivationRegistry(app, { config, database, directory, authenticator, sessions, log });
     mountCitizenInbox(app, { config, database, authenticator, sessions, log });
+    // Last: an /api path nobody answered is a JSON 404, not express's HTML page.
   }
 
   let engine: MessageEngine | undefined;
@@ -88,22 +130,42 @@ export async function buildApp(options: AppOptions): Promise<App> {
     if (!options.detailsFetcher && config.ntjp.getBookingDetailsUrl) {
       ownedFetcher = await createDetailsFetcher({ config, log });
     }
+    const fetcher = options.detailsFetcher ?? ownedFetcher;
     engine = startMessageEngine({
       database,
-      fetcher: options.detailsFetcher ?? ownedFetcher,
+      fetcher: fetcher && metrics.instrumentFetcher(fetcher),
       directory,
       renderer: loadMessageRenderer(),
       log,
       rebookWindowMs: config.rebookWindowSeconds * 1000,
       leaseMs: config.workerLeaseSeconds * 1000,
       ...options.engine,
+      onSettled: (outcome) => {
+        metrics.settled(outcome);
+        options.engine?.onSettled?.(outcome);
+      },
+      onMessagesCreated: (kinds) => metrics.messagesCreated(kinds),
     });
   }
 
   // SMS and e-mail run from their own loop and tables: a provider outage never delays inbox messages.
-  const channels = config.roles.has('sender') ? startChannels({ config, database, log, ...options.channels }) : undefined;
+  const channels = config.roles.has('sender')
+    ? startChannels({
+        config,
+        database,
+        log,
+        ...options.channels,
+        tuning: {
+          ...options.channels?.tuning,
+          onSent: (event) => {
+            metrics.sent(event);
+            options.channels?.tuning?.onSent?.(event);
+          },
+        },
+      })
+    : undefined;
 
-  let server: http.Server | undefined;
+  let server: http.Server | https.Server | undefined;
   return {
     config,
     express: app,
@@ -113,8 +175,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     engine,
     sender: channels?.sender,
     log,
+    metrics,
     async listen() {
-      server = http.createServer(app);
+      server = httpsOptions ? https.createServer(httpsOptions, app) : http.createServer(app);
       // EI's calls may carry up to 15 MB; keep-alive sockets are reused by the platform.
       server.keepAliveTimeout = 65_000;
       await new Promise<void>((resolve, reject) => {
@@ -122,13 +185,22 @@ export async function buildApp(options: AppOptions): Promise<App> {
         server!.listen(config.port, '0.0.0.0', resolve);
       });
       const { port } = server.address() as AddressInfo;
-      return `http://127.0.0.1:${port}`;
+      return `${httpsOptions ? 'https' : 'http'}://127.0.0.1:${port}`;
     },
     async close() {
+      closing = true;
       if (server) {
-        const closing = new Promise<void>((resolve) => server!.close(() => resolve()));
-        server.closeIdleConnections();
-        await closing;
+        const listening = server;
+        const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
+        listening.closeIdleConnections();
+        // Keep-alive sockets close once their answer is out (connection: close above); whatever still
+        // hangs after the timeout is cut.
+        const timer = setTimeout(() => {
+          log.warn('calls still in flight at the shutdown timeout: connections closed');
+          listening.closeAllConnections();
+        }, options.shutdownTimeoutMs ?? 20_000);
+        await closed;
+        clearTimeout(timer);
       }
       // Calls are no longer taken; the engine finishes the notification in hand, then stops.
       await engine?.stop();

@@ -8,7 +8,8 @@ export type { Logger };
 // and HSA-ids (whose third digit pair is 20 or more) stay readable for operators.
 const PERSONAL_NUMBER = /(?<![0-9])(?:19|20)?[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]|[6-8][0-9]|9[01])[-+]?[0-9pPtTfF][0-9]{3}(?![0-9])/g;
 // Swedish mobile numbers as typed, and any international number in E.164.
-const PHONE = /(?:(?<![0-9])(?:\+46|0046|0)7[0-9](?:[ -]?[0-9]){7}(?![0-9]))|(?:\+[1-9][0-9]{7,14}(?![0-9]))/g;
+// "+46 70-123 45 67" and "+46 (0)70..." too: the international prefix may be followed by a separator.
+const PHONE = /(?:(?<![0-9])(?:(?:\+46|0046)[ -]?(?:\(0\)[ -]?)?|0)7[0-9](?:[ -]?[0-9]){7}(?![0-9]))|(?:\+[1-9][0-9]{7,14}(?![0-9]))/g;
 const EMAIL = /[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}/g;
 
 /** Replaces identity numbers, phone numbers and e-mail addresses in free text. */
@@ -28,6 +29,13 @@ const REDACTED_KEYS = [
   'subject',
   'text',
   'html',
+  // The channels' and the details fetcher's names for the same data.
+  'recipient',
+  'to',
+  'actorId',
+  'subjectOfCare',
+  'phoneNumber',
+  'emailAddress',
 ];
 
 export function createLogger(options: { level?: string; destination?: pino.DestinationStream } = {}): Logger {

@@ -4,6 +4,9 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logging.js';
 
+/** The whole shutdown, calls in flight included (app.close cuts those at 20 s). */
+const SHUTDOWN_LIMIT_MS = 30_000;
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -28,8 +31,21 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'ei-inbox stopping');
-    await app.close();
-    process.exit(0);
+    // Bounded: a hung database or provider must not keep a stopping pod forever (the platform would
+    // SIGKILL it anyway; this exits first, with a line saying so). Nothing acknowledged is lost either way.
+    const limit = setTimeout(() => {
+      log.error({ signal }, 'ei-inbox did not stop in time; exiting');
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS);
+    limit.unref();
+    try {
+      await app.close();
+      log.info({ signal }, 'ei-inbox stopped');
+      process.exit(0);
+    } catch (error) {
+      log.error({ reason: error instanceof Error ? error.message : String(error) }, 'ei-inbox stopped with an error');
+      process.exit(1);
+    }
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));

@@ -55,7 +55,7 @@ export function channelProvidersOf(config: ChannelConfig, log: Logger): ChannelP
   return { sms, email, close: () => email.close?.() };
 }
 
-export type SenderTuning = Partial<Pick<SenderOptions, 'now' | 'pollMs' | 'leaseMs' | 'maxAttempts' | 'backoffMs' | 'batchSize' | 'workerId'>>;
+export type SenderTuning = Partial<Pick<SenderOptions, 'now' | 'pollMs' | 'leaseMs' | 'maxAttempts' | 'backoffMs' | 'batchSize' | 'workerId' | 'onSent'>>;
 
 export interface ChannelsDependencies {
   config: Pick<Config, 'smtp' | 'twilio' | 'dataDir' | 'notifyDigestSeconds' | 'smsQuietHours' | 'smsDailyCap'>;

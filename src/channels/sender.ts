@@ -47,6 +47,8 @@ export interface SenderOptions {
   /** Deliveries claimed per round. Default 20. */
   batchSize?: number;
   workerId?: string;
+  /** Told of each hand-over to a provider: its status, or `retried` / `failed` (metrics). */
+  onSent?: (event: { channel: Channel; status: string }) => void;
 }
 
 export interface SenderRound {
@@ -349,6 +351,7 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
       }
       await recordSent(delivery, sent);
       round.sent++;
+      options.onSent?.({ channel: delivery.channel, status: sent.status });
       log.info(
         { delivery: delivery.id, channel: delivery.channel, status: sent.status, attempt: delivery.attempts, messages: delivery.messageCount },
         'notification handed to the provider',
@@ -360,6 +363,7 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
           : new ChannelError('transient', 'internal', error instanceof Error ? error.message : 'unexpected failure');
       const outcome = await recordFailure(delivery, failure);
       round[outcome]++;
+      options.onSent?.({ channel: delivery.channel, status: outcome });
       const level = outcome === 'failed' ? 'warn' : 'info';
       log[level](
         { delivery: delivery.id, channel: delivery.channel, code: failure.code, kind: failure.kind, attempt: delivery.attempts },

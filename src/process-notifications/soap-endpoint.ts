@@ -74,7 +74,9 @@ export async function mountProcessNotification(app: Express, deps: EndpointDepen
   app.post(PROCESS_NOTIFICATION_PATH, (req: IngestRequest, res, next: NextFunction) => {
     req.startedAt = performance.now();
     const platformId = req.get('x-skltp-correlation-id');
-    req.correlationId = platformId && platformId.length <= 128 ? platformId : randomUUID();
+    // The app's request logging may have given the request its id already (src/operations/request-log.ts).
+    const assigned = (res.locals as { correlationId?: unknown }).correlationId;
+    req.correlationId = typeof assigned === 'string' ? assigned : platformId && platformId.length <= 128 ? platformId : randomUUID();
     res.setHeader('x-correlation-id', req.correlationId);
     readRaw(req, res, (error?: unknown) => {
       const refusal = error ? bodyRefusal(error) : decodeBody(req);

@@ -1,0 +1,237 @@
+// Prometheus metrics at GET /metrics. One registry per app, so that tests can run several apps in one
+// process. Labels are bounded sets (outcomes, fault codes, kinds, channels, statuses): never a resident,
+// a booking id or a logical address.
+import { sql } from 'drizzle-orm';
+import type { Express } from 'express';
+import client from 'prom-client';
+import { rows, type Database } from '../db/database.js';
+import type { DetailsFetcher, DetailsOutcome, DetailsRequest } from '../details-fetcher/index.js';
+import type { AddressStatus } from '../details-fetcher/index.js';
+import type { Logger } from '../logging.js';
+import type { ReceiveOutcome, SoapFault } from '../process-notifications/receive-notification.js';
+
+export const METRICS_PATH = '/metrics';
+
+export interface ServiceMetrics {
+  readonly registry: client.Registry;
+  /** EndpointDependencies.onReceived */
+  received(outcome: ReceiveOutcome): void;
+  /** EndpointDependencies.onRefused */
+  refused(fault: Pick<SoapFault, 'faultcode'>): void;
+  /** A call refused before SOAP: no or an unlisted client certificate. */
+  tlsRefused(reason: 'no-certificate' | 'not-allowed'): void;
+  /** EngineOptions.onSettled */
+  settled(outcome: { result: 'done' | 'retry' | 'dead' }): void;
+  /** EngineOptions.onMessagesCreated */
+  messagesCreated(kinds: readonly string[]): void;
+  /** SenderOptions.onSent */
+  sent(event: { channel: string; status: string }): void;
+  /** Wraps a details fetcher: latency and outcome of each call, breaker states on scrape. */
+  instrumentFetcher<T extends DetailsFetcher>(fetcher: T): T;
+}
+
+// Outcomes of one GetBookingDetails: its kind, or `refused` when the guard did not send it (open circuit,
+// full queue) — told apart so that the rate of calls that reach the producer can be read.
+const FETCH_OUTCOMES = ['found', 'not-found', 'subject-mismatch', 'malformed', 'transient', 'configuration', 'refused', 'error'] as const;
+
+export function createMetrics(deps: { database: Database; log: Logger; prefix?: string }): ServiceMetrics {
+  const registry = new client.Registry();
+  const p = deps.prefix ?? 'ei_';
+  client.collectDefaultMetrics({ register: registry, prefix: p });
+
+  const calls = new client.Counter({
+    name: `${p}ingest_calls_total`,
+    help: 'ProcessNotification calls answered, by result: ok (ResultCode OK), error (ResultCode ERROR), fault (refused with a SOAP fault)',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const transactions = new client.Counter({
+    name: `${p}ingest_transactions_total`,
+    help: 'engagementTransactions in stored calls, by outcome: received (all), accepted (new, queued), duplicate (already received), ignored, rejected',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const refusedCalls = new client.Counter({
+    name: `${p}ingest_refused_total`,
+    help: 'ProcessNotification calls refused with a SOAP fault, by faultcode (Client: bad input, Server: could not store, retry)',
+    labelNames: ['faultcode'],
+    registers: [registry],
+  });
+  const tlsRefused = new client.Counter({
+    name: `${p}ingest_tls_refused_total`,
+    help: 'Calls to the SOAP endpoint refused for their client certificate, by reason (no-certificate, not-allowed)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const result of ['ok', 'error', 'fault']) calls.inc({ result }, 0);
+  for (const outcome of ['received', 'accepted', 'duplicate', 'ignored', 'rejected']) transactions.inc({ outcome }, 0);
+  for (const faultcode of ['Client', 'Server']) refusedCalls.inc({ faultcode }, 0);
+
+  const queryFailures = new client.Counter({
+    name: `${p}metrics_query_failures_total`,
+    help: 'Scrapes whose queue query failed (the database did not answer); the queue gauges then keep their last value',
+    registers: [registry],
+  });
+  let lastQueue = { pending: 0, oldestAgeSeconds: 0 };
+  let queueRead: Promise<void> | undefined;
+  // Both queue gauges come from one query per scrape; both indexed on the pending rows.
+  const readQueue = () =>
+    (queueRead ??= rows<{ pending: number; oldest: string | Date | null }>(
+      deps.database.orm,
+      sql`select (select count(*)::int from inbound_notification where status = 'pending') as pending,
+                 (select received_at from inbound_notification where status = 'pending' order by id limit 1) as oldest`,
+    )
+      .then(([row]) => {
+        const oldest = row?.oldest ? new Date(row.oldest) : undefined;
+        lastQueue = {
+          pending: Number(row?.pending ?? 0),
+          oldestAgeSeconds: oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : 0,
+        };
+      })
+      .catch((error: unknown) => {
+        queryFailures.inc();
+        deps.log.warn({ reason: error instanceof Error ? error.message.split('\n')[0] : 'unknown' }, 'metrics: queue query failed');
+      })
+      .finally(() => {
+        queueRead = undefined;
+      }));
+  new client.Gauge({
+    name: `${p}queue_pending`,
+    help: 'Accepted notifications waiting to be processed (in-database queue)',
+    registers: [registry],
+    async collect() {
+      await readQueue();
+      this.set(lastQueue.pending);
+    },
+  });
+  new client.Gauge({
+    name: `${p}queue_oldest_pending_age_seconds`,
+    help: 'Age of the oldest waiting notification (0 when none waits)',
+    registers: [registry],
+    async collect() {
+      await readQueue();
+      this.set(lastQueue.oldestAgeSeconds);
+    },
+  });
+
+  const fetchDuration = new client.Histogram({
+    name: `${p}details_fetch_duration_seconds`,
+    help: 'GetBookingDetails calls, from the request to the classified outcome (including waiting for a slot)',
+    labelNames: ['outcome'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const fetches = new client.Counter({
+    name: `${p}details_fetch_total`,
+    help: 'GetBookingDetails outcomes by kind; refused: not sent (circuit open, queue full); error: the fetcher threw',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  for (const outcome of FETCH_OUTCOMES) fetches.inc({ outcome }, 0);
+  // Logical addresses seen, to ask the guard for their breaker on scrape (bounded by the care units).
+  const addresses = new Set<string>();
+  let breakerSource: ((address: string) => AddressStatus) | undefined;
+  new client.Gauge({
+    name: `${p}details_breakers`,
+    help: 'Logical addresses whose GetBookingDetails circuit breaker is open or half-open',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const counts = { open: 0, 'half-open': 0 };
+      if (breakerSource) {
+        for (const address of addresses) {
+          const state = breakerSource(address).breaker;
+          if (state !== 'closed') counts[state]++;
+        }
+      }
+      this.set({ state: 'open' }, counts.open);
+      this.set({ state: 'half-open' }, counts['half-open']);
+    },
+  });
+
+  const settled = new client.Counter({
+    name: `${p}engine_notifications_total`,
+    help: 'Notifications settled by the message engine: done, retry (put back for later), dead (dead letter)',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  for (const result of ['done', 'retry', 'dead']) settled.inc({ result }, 0);
+  const deadLetters = new client.Counter({
+    name: `${p}dead_letters_total`,
+    help: 'Notifications that became dead letters (GET /api/admin/dead-letters lists them)',
+    registers: [registry],
+  });
+  const messages = new client.Counter({
+    name: `${p}messages_created_total`,
+    help: 'Inbox messages created, by kind',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  for (const kind of ['invitation', 'booking_confirmation', 'cancellation', 'rebooking', 'invitation_updated']) messages.inc({ kind }, 0);
+  const sends = new client.Counter({
+    name: `${p}channel_sends_total`,
+    help: 'SMS and e-mail hand-overs to the provider, by channel and status (provider status, or retried / failed)',
+    labelNames: ['channel', 'status'],
+    registers: [registry],
+  });
+
+  const SAFE_LABEL = /^[a-z_-]{1,32}$/;
+  const bounded = (value: string) => (SAFE_LABEL.test(value) ? value : 'other');
+
+  return {
+    registry,
+    received(outcome) {
+      calls.inc({ result: outcome.answer.ResultCode === 'OK' ? 'ok' : 'error' });
+      const c = outcome.counts;
+      transactions.inc({ outcome: 'received' }, c.transactions);
+      transactions.inc({ outcome: 'accepted' }, Math.max(0, c.accepted - c.duplicates));
+      transactions.inc({ outcome: 'duplicate' }, c.duplicates);
+      transactions.inc({ outcome: 'ignored' }, c.ignored);
+      transactions.inc({ outcome: 'rejected' }, c.rejected);
+    },
+    refused(fault) {
+      calls.inc({ result: 'fault' });
+      refusedCalls.inc({ faultcode: fault.faultcode });
+    },
+    tlsRefused(reason) {
+      calls.inc({ result: 'fault' });
+      tlsRefused.inc({ reason });
+    },
+    settled(outcome) {
+      settled.inc({ result: outcome.result });
+      if (outcome.result === 'dead') deadLetters.inc();
+    },
+    messagesCreated(kinds) {
+      for (const kind of kinds) messages.inc({ kind: bounded(kind) });
+    },
+    sent(event) {
+      sends.inc({ channel: bounded(event.channel), status: bounded(event.status) });
+    },
+    instrumentFetcher<T extends DetailsFetcher>(fetcher: T): T {
+      const status = (fetcher as Partial<{ status(address: string): AddressStatus }>).status;
+      if (typeof status === 'function') breakerSource = status.bind(fetcher);
+      const fetch = async (request: DetailsRequest): Promise<DetailsOutcome> => {
+        addresses.add(request.logicalAddress);
+        const end = fetchDuration.startTimer();
+        let label: (typeof FETCH_OUTCOMES)[number] = 'error';
+        try {
+          const outcome = await fetcher.fetch(request);
+          // The guard answers at once without a call: its reasons are the fetcher's own texts.
+          label = outcome.kind === 'transient' && /^(circuit open|too many calls waiting|no free slot)/.test(outcome.reason) ? 'refused' : outcome.kind;
+          return outcome;
+        } finally {
+          fetches.inc({ outcome: label });
+          if (label !== 'refused') end({ outcome: label });
+        }
+      };
+      // The fetcher's other members (close, status) are reached through the prototype.
+      return Object.assign(Object.create(fetcher) as T, { fetch });
+    },
+  };
+}
+
+export function mountMetrics(app: Express, metrics: ServiceMetrics): void {
+  app.get(METRICS_PATH, async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+}
