@@ -74,14 +74,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const app = express();
   app.disable('x-powered-by');
   let closing = false;
+  const inFlight = new Set<express.Response>();
   app.use((_req, res, next) => {
-    // While stopping: calls in flight finish, their connections close after the answer, new ones are
-    // refused (503 makes the platform retry later, elsewhere).
-    if (closing) {
-      res.setHeader('connection', 'close');
-      if (!res.locals.inFlight) return void res.status(503).type('text/plain').send('Shutting down');
-    }
-    res.locals.inFlight = true;
+    // While stopping: calls in flight finish and their connections close after the answer; new calls
+    // on a kept-alive connection are refused (503 makes the platform retry later, elsewhere).
+    if (closing) return void res.setHeader('connection', 'close').status(503).type('text/plain').send('Shutting down');
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
     next();
   });
   app.use(requestLogging(log));
@@ -189,6 +188,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     },
     async close() {
       closing = true;
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
       if (server) {
         const listening = server;
         const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
