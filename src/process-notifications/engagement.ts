@@ -82,7 +82,9 @@ export function checkTransaction(raw: RawTransaction): TransactionCheck {
       return { ok: false, code: 'missing-field', reason: `${name} is missing or empty` };
     }
   }
-  for (const [name, value] of Object.entries(fields) as [EngagementField, string][]) {
+  for (const key in fields) {
+    const name = key as EngagementField;
+    const value = fields[name]!;
     if (value.length > MAX_LENGTH[name]) {
       return { ok: false, code: 'too-long', reason: `${name} is longer than ${MAX_LENGTH[name]} characters` };
     }
@@ -168,19 +170,21 @@ export function postKeyHash(e: Engagement): string {
   ]);
 }
 
-/** Everything the transaction says, so that an unchanged re-send hashes the same. */
-export function transactionHash(t: EngagementTransaction, keyHash: string = postKeyHash(t.engagement)): string {
+/**
+ * What one transaction says about its post beyond the key: delete or update, and its times. Within a
+ * post this tells its transactions apart, and an unchanged re-send gives the same text. Not hashed (one
+ * hash less per transaction): the times are validated 14-digit values, so the text is short, unambiguous
+ * ('-' for an absent time) and holds no personal data.
+ */
+export function transactionState(t: EngagementTransaction): string {
   const e = t.engagement;
-  return digest([
-    t.deleteFlag ? 'D' : 'U',
-    keyHash,
-    e.mostRecentContent,
-    e.creationTime,
-    e.updateTime,
-  ]);
+  return `${t.deleteFlag ? 'D' : 'U'}${e.mostRecentContent ?? '-'}${e.creationTime ?? '-'}${e.updateTime ?? '-'}`;
 }
 
-/** The hash of what one call says about one post, in order. */
-export function sequenceHash(transactionHashes: readonly string[]): string {
-  return transactionHashes.length === 1 ? transactionHashes[0]! : digest(transactionHashes);
+/**
+ * The fingerprint of what one call says about one post, in order: the single transaction's state as it
+ * is (43 characters), or a hash of several (32 characters, so the two forms never meet).
+ */
+export function sequenceHash(transactionStates: readonly string[]): string {
+  return transactionStates.length === 1 ? transactionStates[0]! : digest(transactionStates);
 }

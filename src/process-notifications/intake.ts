@@ -2,14 +2,15 @@
 // check and the queueing of what is new, all or nothing. The in-database implementation does it in a
 // single SQL statement (one round trip, one commit); a Kafka implementation replaces the queueing part.
 import { sql } from 'drizzle-orm';
-import { rows, type Database } from '../db/database.js';
+import { rows, type Database, type Executor } from '../db/database.js';
 import type { EngagementTransaction, RejectionCode } from './engagement.js';
 import { sequenceHash } from './engagement.js';
 
 export interface AcceptedTransaction {
   position: number;
   keyHash: string;
-  transactionHash: string;
+  /** What the transaction says about its post (engagement.ts transactionState). */
+  state: string;
   transaction: EngagementTransaction;
 }
 
@@ -41,81 +42,107 @@ export interface NotificationIntake {
   record(call: IntakeCall): Promise<IntakeResult>;
 }
 
-/** What a call says about each post: its transactions' hashes in order, one entry per post. */
+/** What a call says about each post: its transactions' states in order, one entry per post. */
 export function postSequences(accepted: readonly AcceptedTransaction[]): { key_hash: string; sequence_hash: string }[] {
   const byPost = new Map<string, string[]>();
   for (const item of accepted) {
     const list = byPost.get(item.keyHash);
-    if (list) list.push(item.transactionHash);
-    else byPost.set(item.keyHash, [item.transactionHash]);
+    if (list) list.push(item.state);
+    else byPost.set(item.keyHash, [item.state]);
   }
   // Sorted, so that concurrent calls lock shared posts in one order and cannot deadlock.
   return [...byPost.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([key, hashes]) => ({ key_hash: key, sequence_hash: sequenceHash(hashes) }));
+    .map(([key, states]) => ({ key_hash: key, sequence_hash: sequenceHash(states) }));
+}
+
+/** A notification the intake statement queued: its id and the citizen it belongs to. */
+export interface QueuedRef {
+  id: number;
+  resident: string;
+}
+
+/**
+ * Runs the intake statement on `executor` (the database, or a transaction the caller commits). With
+ * `listQueued`, the ids and citizens of the queued notifications come back too (for the Kafka intake).
+ */
+export async function runIntakeStatement(
+  executor: Executor,
+  call: IntakeCall,
+  listQueued = false,
+): Promise<IntakeResult & { queuedRefs: QueuedRef[] }> {
+  const posts = postSequences(call.accepted);
+  const transactions = call.accepted.map((item) => ({
+    position: item.position,
+    key_hash: item.keyHash,
+    resident: item.transaction.engagement.registeredResidentIdentification,
+    source_system: item.transaction.engagement.sourceSystem,
+    delete_flag: item.transaction.deleteFlag,
+    engagement: item.transaction.engagement,
+  }));
+  const rejected = call.rejected.map((item) => ({
+    position: item.position,
+    code: item.code,
+    reason: item.reason,
+    fields: item.fields,
+  }));
+  // A post whose stored sequence equals this call's is left alone and nothing is queued for it.
+  // Foreign keys to notification_call are checked at the end of the statement, when the call row exists.
+  const [result] = await rows<{ call_id: string | number; queued: number; queued_refs: QueuedRef[] | string | null }>(
+    executor,
+    sql`
+    with call_id as (
+      select nextval(pg_get_serial_sequence('notification_call', 'id')) as id
+    ), changed as (
+      insert into ingest_post as p (key_hash, sequence_hash)
+      select k.key_hash, k.sequence_hash
+      from jsonb_to_recordset(${JSON.stringify(posts)}::jsonb) as k(key_hash text, sequence_hash text)
+      order by k.key_hash
+      on conflict (key_hash) do update set sequence_hash = excluded.sequence_hash, updated_at = now()
+        where p.sequence_hash <> excluded.sequence_hash
+      returning p.key_hash
+    ), queued as (
+      insert into inbound_notification (call_id, position, key_hash, resident, source_system, delete_flag, engagement)
+      select call_id.id, t.position, t.key_hash, t.resident, t.source_system, t.delete_flag, t.engagement
+      from call_id, jsonb_to_recordset(${JSON.stringify(transactions)}::jsonb)
+        as t(position int, key_hash text, resident text, source_system text, delete_flag boolean, engagement jsonb)
+      where t.key_hash in (select key_hash from changed)
+      order by t.position
+      returning id, resident
+    ), rejected as (
+      insert into rejected_transaction (call_id, position, code, reason, fields)
+      select call_id.id, r.position, r.code, r.reason, r.fields
+      from call_id, jsonb_to_recordset(${JSON.stringify(rejected)}::jsonb)
+        as r(position int, code text, reason text, fields jsonb)
+      returning 1
+    ), queued_count as (
+      select count(*)::int as n from queued
+    ), call as (
+      insert into notification_call (id, correlation_id, transactions, accepted, duplicates, ignored, rejected)
+      select call_id.id, ${call.correlationId ?? null}, ${call.transactionCount}, ${call.accepted.length},
+             ${call.accepted.length} - queued_count.n, ${call.ignored}, (select count(*)::int from rejected)
+      from call_id, queued_count
+      returning id
+    )
+    select (select id from call) as call_id, (select n from queued_count) as queued,
+      ${listQueued ? sql`(select json_agg(json_build_object('id', id, 'resident', resident) order by id) from queued)` : sql`null`} as queued_refs`,
+  );
+  if (!result) throw new Error('intake statement returned no row');
+  const queued = Number(result.queued);
+  const refs = typeof result.queued_refs === 'string' ? (JSON.parse(result.queued_refs) as QueuedRef[]) : (result.queued_refs ?? []);
+  return {
+    callId: Number(result.call_id),
+    queued,
+    duplicates: call.accepted.length - queued,
+    queuedRefs: refs.map((ref) => ({ id: Number(ref.id), resident: ref.resident })),
+  };
 }
 
 export function inDatabaseIntake(database: Database): NotificationIntake {
   return {
     async record(call) {
-      const posts = postSequences(call.accepted);
-      const transactions = call.accepted.map((item) => ({
-        position: item.position,
-        key_hash: item.keyHash,
-        resident: item.transaction.engagement.registeredResidentIdentification,
-        source_system: item.transaction.engagement.sourceSystem,
-        delete_flag: item.transaction.deleteFlag,
-        engagement: item.transaction.engagement,
-      }));
-      const rejected = call.rejected.map((item) => ({
-        position: item.position,
-        code: item.code,
-        reason: item.reason,
-        fields: item.fields,
-      }));
-      // A post whose stored sequence equals this call's is left alone and nothing is queued for it.
-      // Foreign keys to notification_call are checked at the end of the statement, when the call row exists.
-      const [result] = await rows<{ call_id: string | number; queued: number }>(
-        database.orm,
-        sql`
-        with call_id as (
-          select nextval(pg_get_serial_sequence('notification_call', 'id')) as id
-        ), changed as (
-          insert into ingest_post as p (key_hash, sequence_hash)
-          select k.key_hash, k.sequence_hash
-          from jsonb_to_recordset(${JSON.stringify(posts)}::jsonb) as k(key_hash text, sequence_hash text)
-          order by k.key_hash
-          on conflict (key_hash) do update set sequence_hash = excluded.sequence_hash, updated_at = now()
-            where p.sequence_hash <> excluded.sequence_hash
-          returning p.key_hash
-        ), queued as (
-          insert into inbound_notification (call_id, position, key_hash, resident, source_system, delete_flag, engagement)
-          select call_id.id, t.position, t.key_hash, t.resident, t.source_system, t.delete_flag, t.engagement
-          from call_id, jsonb_to_recordset(${JSON.stringify(transactions)}::jsonb)
-            as t(position int, key_hash text, resident text, source_system text, delete_flag boolean, engagement jsonb)
-          where t.key_hash in (select key_hash from changed)
-          order by t.position
-          returning 1
-        ), rejected as (
-          insert into rejected_transaction (call_id, position, code, reason, fields)
-          select call_id.id, r.position, r.code, r.reason, r.fields
-          from call_id, jsonb_to_recordset(${JSON.stringify(rejected)}::jsonb)
-            as r(position int, code text, reason text, fields jsonb)
-          returning 1
-        ), queued_count as (
-          select count(*)::int as n from queued
-        ), call as (
-          insert into notification_call (id, correlation_id, transactions, accepted, duplicates, ignored, rejected)
-          select call_id.id, ${call.correlationId ?? null}, ${call.transactionCount}, ${call.accepted.length},
-                 ${call.accepted.length} - queued_count.n, ${call.ignored}, (select count(*)::int from rejected)
-          from call_id, queued_count
-          returning id
-        )
-        select (select id from call) as call_id, (select n from queued_count) as queued`,
-      );
-      if (!result) throw new Error('intake statement returned no row');
-      const queued = Number(result.queued);
-      return { callId: Number(result.call_id), queued, duplicates: call.accepted.length - queued };
+      const result = await runIntakeStatement(database.orm, call);
+      return { callId: result.callId, queued: result.queued, duplicates: result.duplicates };
     },
   };
 }

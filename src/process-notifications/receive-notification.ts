@@ -1,7 +1,7 @@
 // The ingest use case: check the address, sort each transaction into rejected / ignored / accepted,
 // store durably, answer. Slow work (details, messages, SMS) happens later, off the queue.
 import type { SourceSystemDirectory } from '../activation-registry/directory.js';
-import { checkTransaction, isBookingDomain, postKeyHash, transactionHash } from './engagement.js';
+import { checkTransaction, isBookingDomain, postKeyHash, transactionState } from './engagement.js';
 import type { ParsedNotification } from './envelope-parser.js';
 import type { AcceptedTransaction, IntakeResult, NotificationIntake, RejectedTransaction } from './intake.js';
 
@@ -59,11 +59,10 @@ export async function receiveNotification(
       ignored++;
       continue;
     }
-    const keyHash = postKeyHash(engagement);
     accepted.push({
       position: raw.position,
-      keyHash,
-      transactionHash: transactionHash(check.transaction, keyHash),
+      keyHash: postKeyHash(engagement),
+      state: transactionState(check.transaction),
       transaction: check.transaction,
     });
   }

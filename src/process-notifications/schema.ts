@@ -30,7 +30,7 @@ export const rejectedTransactions = pgTable(
   (t) => [index('rejected_transaction_call_idx').on(t.callId)],
 );
 
-// The EI key of a post, hashed, with a hash of the transaction sequence last accepted for it. A call
+// The EI key of a post, hashed, with a fingerprint of the transaction sequence last accepted for it. A call
 // whose sequence for a post equals the stored one changes nothing (a redelivery or an unchanged re-send);
 // create, delete, create again with identical fields differs from the stored sequence at each step.
 export const ingestPosts = pgTable('ingest_post', {

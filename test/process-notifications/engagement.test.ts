@@ -6,7 +6,7 @@ import {
   isValidTimestamp,
   postKeyHash,
   sequenceHash,
-  transactionHash,
+  transactionState,
   type Engagement,
 } from '../../src/process-notifications/engagement.js';
 import type { RawTransaction } from '../../src/process-notifications/envelope-parser.js';
@@ -99,10 +99,26 @@ describe('checkTransaction', () => {
 describe('post key and hashes', () => {
   const base: Engagement = { ...(FIELDS as unknown as Engagement), mostRecentContent: '20261122093000' };
 
-  it('When only times change, then the post key stays and the transaction hash changes', () => {
+  it('When only times change, then the post key stays and the transaction state changes', () => {
     const later = { ...base, mostRecentContent: '20261122100000', updateTime: '20261122100000' };
     expect(postKeyHash(later)).toBe(postKeyHash(base));
-    expect(transactionHash({ deleteFlag: false, engagement: later })).not.toBe(transactionHash({ deleteFlag: false, engagement: base }));
+    expect(transactionState({ deleteFlag: false, engagement: later })).not.toBe(transactionState({ deleteFlag: false, engagement: base }));
+  });
+
+  // Each time may be absent; which one is given must still tell states apart.
+  const times: [Partial<Engagement>, Partial<Engagement>][] = [
+    [{ mostRecentContent: '20261122100000' }, { creationTime: '20261122100000' }],
+    [{ creationTime: '20261122100000' }, { updateTime: '20261122100000' }],
+    [{ mostRecentContent: '20261122100000', updateTime: undefined }, { mostRecentContent: undefined, updateTime: '20261122100000' }],
+  ];
+  it.each(times)('When the same time moves to another field (%o vs %o), then the states differ', (a, b) => {
+    const of = (times: Partial<Engagement>) =>
+      transactionState({ deleteFlag: false, engagement: { ...base, mostRecentContent: undefined, ...times } });
+    expect(of(a)).not.toBe(of(b));
+  });
+
+  it('When a state is built, then it holds only the flag and the times, no personal data', () => {
+    expect(transactionState({ deleteFlag: true, engagement: { ...base, updateTime: '20261122100000' } })).toBe('D20261122093000-20261122100000');
   });
 
   const keyFields: (keyof Engagement)[] = [
@@ -126,15 +142,16 @@ describe('post key and hashes', () => {
     );
   });
 
-  it('When a post is deleted, then its transaction hash differs from its creation', () => {
-    expect(transactionHash({ deleteFlag: true, engagement: base })).not.toBe(transactionHash({ deleteFlag: false, engagement: base }));
+  it('When a post is deleted, then its transaction state differs from its creation', () => {
+    expect(transactionState({ deleteFlag: true, engagement: base })).not.toBe(transactionState({ deleteFlag: false, engagement: base }));
   });
 
-  it('When a sequence is create-delete-create, then it hashes apart from a single create and keeps order', () => {
-    const create = transactionHash({ deleteFlag: false, engagement: base });
-    const remove = transactionHash({ deleteFlag: true, engagement: base });
+  it('When a sequence is create-delete-create, then its fingerprint differs from a single create and keeps order', () => {
+    const create = transactionState({ deleteFlag: false, engagement: base });
+    const remove = transactionState({ deleteFlag: true, engagement: base });
     expect(sequenceHash([create])).toBe(create);
     expect(sequenceHash([create, remove, create])).not.toBe(create);
+    expect(sequenceHash([create, remove, create])).toHaveLength(32);
     expect(sequenceHash([create, remove])).not.toBe(sequenceHash([remove, create]));
   });
 
