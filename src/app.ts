@@ -21,6 +21,9 @@ import { requestLogging } from './operations/request-log.js';
 import { httpsOptionsOf, requireClientCertificate } from './operations/tls.js';
 import { inDatabaseIntake, type NotificationIntake } from './process-notifications/intake.js';
 import { mountProcessNotification, PROCESS_NOTIFICATION_PATH, type EndpointDependencies } from './process-notifications/soap-endpoint.js';
+import { kafkaIntake } from './process-notifications/kafka-intake.js';
+import { newWorkerId } from './queue/in-database.js';
+import { createKafka, kafkaNames, pingKafka, startNotificationConsumer, startNotificationPublisher, type NotificationConsumer } from './queue/kafka.js';
 import { createSessionManager, sessionOptionsOf } from './web/session.js';
 
 export interface AppOptions {
@@ -65,7 +68,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
     options.database ??
     (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: `${config.dataDir}/pglite` }));
   const directory = await openSourceSystemDirectory(database, config.environment);
-  const intake = inDatabaseIntake(database);
+  // With KAFKA_BROKERS, Kafka hands the fresh work to the workers; the database stays the ledger of what
+  // was accepted and what is done (docs/ARCHITECTURE.md, "Kafka").
+  const kafka = config.kafkaBrokers.length > 0 ? createKafka(config.kafkaBrokers, log) : undefined;
+  const names = kafkaNames(config.kafkaTopicPrefix);
+  const publisher = kafka && config.roles.has('ingest') ? await startNotificationPublisher(kafka, names) : undefined;
+  const intake = publisher ? kafkaIntake(database, publisher) : inDatabaseIntake(database);
 
   // Read at start, so that a wrong certificate path stops the start rather than the first call.
   const httpsOptions = httpsOptionsOf(config.tls);
@@ -84,7 +92,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     next();
   });
   app.use(requestLogging(log));
-  mountHealth(app, { database, config });
+  mountHealth(app, { database, config, ...(kafka ? { pingKafka: () => pingKafka(kafka) } : {}) });
   mountMetrics(app, metrics);
   if (config.roles.has('ingest')) {
     if (httpsOptions?.requestCert) {
@@ -126,14 +134,19 @@ export async function buildApp(options: AppOptions): Promise<App> {
   let engine: MessageEngine | undefined;
   let ownedFetcher: DetailsFetcher | undefined;
   if (config.roles.has('worker')) {
+  let consumer: NotificationConsumer | undefined;
     if (!options.detailsFetcher && config.ntjp.getBookingDetailsUrl) {
       ownedFetcher = await createDetailsFetcher({ config, log });
     }
     const fetcher = options.detailsFetcher ?? ownedFetcher;
     engine = startMessageEngine({
       database,
+    const workerId = options.engine?.workerId ?? newWorkerId();
       fetcher: fetcher && metrics.instrumentFetcher(fetcher),
       directory,
+      workerId,
+      // With Kafka the table loop takes only retries, stragglers and what a dead worker held.
+      ...(kafka ? { pollMs: 1_000, claimMinAgeMs: 10_000 } : {}),
       renderer: loadMessageRenderer(),
       log,
       rebookWindowMs: config.rebookWindowSeconds * 1000,
@@ -147,6 +160,18 @@ export async function buildApp(options: AppOptions): Promise<App> {
     });
   }
 
+    // Without GetBookingDetails nothing can be processed: the records wait in Kafka, the rows in the table.
+    if (kafka && fetcher) {
+      consumer = await startNotificationConsumer({
+        kafka,
+        names,
+        database,
+        log,
+        workerId,
+        leaseMs: options.engine?.leaseMs ?? config.workerLeaseSeconds * 1000,
+        process: engine.processClaimed,
+      });
+    }
   // SMS and e-mail run from their own loop and tables: a provider outage never delays inbox messages.
   const channels = config.roles.has('sender')
     ? startChannels({
@@ -204,7 +229,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
       }
       // Calls are no longer taken; the engine finishes the notification in hand, then stops.
       await engine?.stop();
+      await publisher?.close();
       await channels?.stop();
+      await consumer?.stop();
       await ownedFetcher?.close();
       await directory.close();
       if (ownsDatabase) await database.close();

@@ -24,6 +24,8 @@ export interface Config {
     allowedClients: string[];
   };
   kafkaBrokers: string[];
+  /** KAFKA_TOPIC_PREFIX: names the topic (`<prefix>.notifications`) and the workers' consumer group (`<prefix>.workers`). */
+  kafkaTopicPrefix: string;
   smtp: { url: string | undefined; from: string };
   twilio: {
     accountSid: string | undefined;
@@ -76,6 +78,13 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+function kafkaTopicPrefix(env: Env): string {
+  const prefix = text(env, 'KAFKA_TOPIC_PREFIX') ?? 'ei-inbox';
+  // Kafka's own rule for topic names (the suffix is added to it).
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(prefix)) throw new ConfigError('KAFKA_TOPIC_PREFIX may only hold letters, digits, ".", "_" and "-"');
+  return prefix;
 }
 
 function list(env: Env, name: string): string[] {
@@ -163,6 +172,7 @@ export function loadConfig(env: Env = process.env): Config {
       allowedClients: list(env, 'TLS_ALLOWED_CLIENTS'),
     },
     kafkaBrokers: list(env, 'KAFKA_BROKERS'),
+    kafkaTopicPrefix: kafkaTopicPrefix(env),
     smtp: { url: text(env, 'SMTP_URL'), from: text(env, 'MAIL_FROM') ?? '1177 Inkorgen <no-reply@1177.se>' },
     twilio: {
       accountSid: text(env, 'TWILIO_ACCOUNT_SID'),

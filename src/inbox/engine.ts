@@ -38,6 +38,8 @@ export interface EngineOptions {
   /** Rounds in flight at once in this process (default 2). */
   parallelRounds?: number;
   pollMs?: number;
+  /** The table loop takes only notifications at least this old (Kafka mode: fresh ones come via Kafka). */
+  claimMinAgeMs?: number;
   /** Tries before a transiently failing notification becomes a dead letter. */
   maxAttempts?: number;
   now?: () => Date;
@@ -261,7 +263,13 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
   }
 
   async function runOnce(workerId: string = primaryWorkerId): Promise<number> {
-    const claimed = await claimNotifications(database, { workerId, citizens: citizensPerRound, perCitizen: 20, leaseMs });
+    const claimed = await claimNotifications(database, {
+      workerId,
+      citizens: citizensPerRound,
+      perCitizen: 20,
+      leaseMs,
+      ...(options.claimMinAgeMs ? { minAgeMs: options.claimMinAgeMs } : {}),
+    });
     return processClaimed(claimed, workerId);
   }
 

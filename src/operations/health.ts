@@ -1,11 +1,15 @@
-// /healthz: the process answers. /readyz: the database answers (503 otherwise), and what waits.
+// /healthz: the process answers. /readyz: the database (and with KAFKA_BROKERS a Kafka broker) answers
+// (503 otherwise), and what waits.
 import type { Express } from 'express';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 
 const READY_TIMEOUT_MS = 2_000;
 
-export function mountHealth(app: Express, deps: { database: Database; config: Config }): void {
+export function mountHealth(
+  app: Express,
+  deps: { database: Database; config: Config; /** Set with KAFKA_BROKERS: rejects when no broker answers. */ pingKafka?: () => Promise<void> },
+): void {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -14,13 +18,20 @@ export function mountHealth(app: Express, deps: { database: Database; config: Co
     const database = await withTimeout(deps.database.ping(), READY_TIMEOUT_MS)
       .then(() => 'ok' as const)
       .catch(() => 'unreachable' as const);
+    const kafka = deps.pingKafka
+      ? await withTimeout(deps.pingKafka(), READY_TIMEOUT_MS)
+          .then(() => 'ok' as const)
+          .catch(() => 'unreachable' as const)
+      : undefined;
+    const ready = database === 'ok' && kafka !== 'unreachable';
     const checks = {
       database,
       queue: database === 'ok' ? 'ok' : 'unreachable',
+      ...(kafka ? { kafka } : {}),
       // Without a GetBookingDetails address, notifications are stored and wait to be processed.
       detailsFetcher: deps.config.ntjp.getBookingDetailsUrl ? 'configured' : 'not configured: processing waits',
     };
-    res.status(database === 'ok' ? 200 : 503).json({ status: database === 'ok' ? 'ready' : 'not ready', checks });
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
   });
 }
 

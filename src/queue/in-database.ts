@@ -53,6 +53,11 @@ export interface ClaimOptions {
   /** How many consecutive items of one citizen per claim. */
   perCitizen: number;
   leaseMs: number;
+  /**
+   * Only items received at least this long ago (Kafka mode: fresh items come through the consumer
+   * group; the table loop takes retries, stragglers and items of workers that died).
+   */
+  minAgeMs?: number;
 }
 
 /** Claims the next items: the earliest pending item of up to `citizens` citizens, with their followers. */
@@ -65,6 +70,7 @@ export async function claimNotifications(database: Database, options: ClaimOptio
       select n.id, n.resident from inbound_notification n
       where n.status = 'pending' and n.available_at <= now()
         and (n.lease_until is null or n.lease_until < now())
+        ${options.minAgeMs ? sql`and n.received_at <= now() - make_interval(secs => ${options.minAgeMs / 1000})` : sql``}
         and not exists (
           select 1 from inbound_notification e
           where e.status = 'pending' and e.resident = n.resident and e.id < n.id)
@@ -85,6 +91,52 @@ export async function claimNotifications(database: Database, options: ClaimOptio
     returning n.id, n.key_hash, n.resident, n.source_system, n.delete_flag, n.engagement, n.received_at, n.attempts`,
   );
   return claimed.map(toQueued).sort((a, b) => a.id - b.id);
+}
+
+/**
+ * Claims the given items (handed over by Kafka) under `workerId`, by the ordering rule of
+ * claimNotifications: an item is claimed only when it is pending, due, not leased by a live worker, and
+ * every earlier pending item of its citizen is claimed with it. The rest is left to the table loop.
+ */
+export async function claimNotificationsById(
+  database: Database,
+  ids: readonly number[],
+  workerId: string,
+  leaseMs: number,
+): Promise<QueuedNotification[]> {
+  if (ids.length === 0) return [];
+  const claimed = await rows<QueueRow>(
+    database.orm,
+    sql`
+    with candidate as (
+      select n.id, n.resident from inbound_notification n
+      where n.id = any(${`{${ids.join(',')}}`}::bigint[]) and n.status = 'pending' and n.available_at <= now()
+        and (n.lease_until is null or n.lease_until < now())
+      order by n.id
+      for update skip locked
+    ), blocked as (
+      select c.id from candidate c
+      where exists (
+        select 1 from inbound_notification e
+        where e.status = 'pending' and e.resident = c.resident and e.id < c.id
+          and e.id not in (select id from candidate))
+    )
+    update inbound_notification n
+    set lease_owner = ${workerId}, lease_until = now() + make_interval(secs => ${leaseMs / 1000})
+    from candidate c where n.id = c.id and c.id not in (select id from blocked)
+    returning n.id, n.key_hash, n.resident, n.source_system, n.delete_flag, n.engagement, n.received_at, n.attempts`,
+  );
+  return claimed.map(toQueued).sort((a, b) => a.id - b.id);
+}
+
+/** Which of the given items exist (are committed and visible). */
+export async function existingNotificationIds(database: Database, ids: readonly number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const found = await rows<{ id: string | number }>(
+    database.orm,
+    sql`select id from inbound_notification where id = any(${`{${ids.join(',')}}`}::bigint[])`,
+  );
+  return new Set(found.map((row) => Number(row.id)));
 }
 
 /**
