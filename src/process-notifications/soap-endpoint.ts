@@ -78,8 +78,7 @@ export async function mountProcessNotification(app: Express, deps: EndpointDepen
     const assigned = (res.locals as { correlationId?: unknown }).correlationId;
     req.correlationId = typeof assigned === 'string' ? assigned : platformId && platformId.length <= 128 ? platformId : randomUUID();
     res.setHeader('x-correlation-id', req.correlationId);
-    readRaw(req, res, (error?: unknown) => {
-      const refusal = error ? bodyRefusal(error) : decodeBody(req);
+    const hand = (refusal: SoapFault | undefined) => {
       if (refusal) {
         req.refusal = refusal;
         // soap reads the stream itself when the body is empty; a placeholder keeps it on our path.
@@ -88,7 +87,14 @@ export async function mountProcessNotification(app: Express, deps: EndpointDepen
       // soap echoes the request's content type; a SOAP 1.1 answer is text/xml.
       req.headers['content-type'] = 'text/xml; charset=utf-8';
       next();
-    });
+    };
+    // A declared size over the limit is refused at once, without reading the body: body-parser would
+    // first read it all (and throw it away). Node discards the unread rest once the answer is sent.
+    const declared = Number(req.get('content-length'));
+    if (declared > MAX_BODY_BYTES && !req.get('content-encoding')) {
+      return hand(bodyRefusal({ type: 'entity.too.large' }));
+    }
+    readRaw(req, res, (error?: unknown) => hand(error ? bodyRefusal(error) : decodeBody(req)));
   });
 
   const services = {
