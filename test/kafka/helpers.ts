@@ -178,6 +178,8 @@ export interface TrafficReport {
   calls: number;
   /** Answers other than OK (soap:Server while Kafka is away), each retried like EI does. */
   refused: number;
+  /** The faultcodes of the refused answers, each once (no fault: the connection failed). */
+  faultcodes: string[];
 }
 
 /**
@@ -189,16 +191,22 @@ export async function sendTraffic(ingestUrl: () => string, citizens: number, opt
   const perBlock = options.perBlock ?? 100;
   const callers = options.callers ?? 4;
   const first = options.first ?? 0;
-  const report: TrafficReport = { calls: 0, refused: 0 };
+  const report: TrafficReport = { calls: 0, refused: 0, faultcodes: [] };
   const blocks = Math.ceil(citizens / perBlock);
   let next = 0;
   async function call(transactions: EngagementInput[]): Promise<void> {
     const body = notificationEnvelope(transactions);
     for (let attempt = 0; ; attempt++) {
       report.calls++;
-      const answer = await postNotification(ingestUrl(), body).catch((error: unknown) => ({ resultCode: undefined, faultstring: String(error) }));
+      const answer = await postNotification(ingestUrl(), body).catch((error: unknown) => ({
+        resultCode: undefined,
+        faultcode: 'no answer',
+        faultstring: String(error),
+      }));
       if (answer.resultCode === 'OK') return;
       report.refused++;
+      const faultcode = answer.faultcode ?? 'no fault';
+      if (!report.faultcodes.includes(faultcode)) report.faultcodes.push(faultcode);
       if (attempt > 600) throw new Error(`a call was refused ${attempt} times: ${answer.faultstring ?? ''}`);
       await sleep(250);
     }

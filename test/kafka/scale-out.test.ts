@@ -4,12 +4,16 @@
 // 3,334 citizens = 10,002 notifications per scenario. Needs KAFKA_BROKERS and DATABASE_URL (README,
 // "Running with Kafka"); without them the file says why it skips, and in CI it fails.
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { sql as sqlTag } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBookingProducer, type BookingProducer } from '../helpers/booking-producer.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
 import {
   answerBookings,
   BROKER_SCRIPT,
+  ROOT,
   kafkaSetup,
   newTopicPrefix,
   outcome,
@@ -26,6 +30,31 @@ import {
 
 const setup = kafkaSetup();
 const CITIZENS = 3334;
+// The restart test stops and starts the broker with test/kafka/broker.sh, so it must be the one running.
+const brokerPort = setup.ready ? (setup.brokers.split(',')[0]!.split(':')[1] ?? '') : '';
+const brokerManaged = fs.existsSync(path.join(ROOT, 'test/kafka/run/broker.pid'));
+if (setup.ready && !brokerManaged) {
+  if (process.env.CI) throw new Error('CI: the broker must be started with test/kafka/broker.sh (the restart test stops and starts it)');
+  console.warn('[Kafka restart test skipped] KAFKA_BROKERS is not a broker started by test/kafka/broker.sh');
+}
+
+function broker(command: 'start' | 'stop'): void {
+  execFileSync(BROKER_SCRIPT, [command], { env: { ...process.env, KAFKA_PORT: brokerPort }, stdio: 'ignore', timeout: 90_000 });
+}
+
+async function count(query: string): Promise<number> {
+  const result = (await database!.orm.execute(sqlText(query))) as unknown as { count: number }[] | { rows: { count: number }[] };
+  const list = Array.isArray(result) ? result : result.rows;
+  return Number(list[0]?.count ?? 0);
+}
+
+async function until(probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await sleep(100);
+  }
+}
 
 let producer: BookingProducer;
 let services: Service[] = [];
@@ -47,6 +76,8 @@ afterEach(async () => {
 afterAll(async () => {
   await producer?.close();
 });
+
+const sqlText = (query: string) => sqlTag.raw(query);
 
 async function scenario(): Promise<ServiceEnvironment> {
   if (!setup.ready) throw new Error('unreachable');
@@ -94,5 +125,62 @@ describe.skipIf(!setup.ready)(`scale-out on Kafka${setup.ready ? '' : ` (skipped
     const progress = await topicProgress(setup.ready ? setup.brokers : '', environment.topicPrefix);
     expect(progress).toEqual({ written: 3 * CITIZENS, committed: 3 * CITIZENS, members: 2 });
     console.log(`10,002 notifications, 1 ingest + 2 workers: all messages ${(waited / 1000).toFixed(1)} s after the last call`);
+  }, 400_000);
+
+  it.skipIf(!brokerManaged)('When the broker is stopped and restarted in the middle, then ingest answers soap:Server meanwhile and every accepted notification gives its messages exactly once', async () => {
+    const environment = await scenario();
+    const ingest = await start('ingest', environment);
+    await start('worker', environment);
+    await start('worker', environment);
+
+    const traffic = sendTraffic(() => ingest.url, CITIZENS);
+    await until(async () => (await count('select count(*)::int as count from inbound_notification')) >= CITIZENS, 120_000);
+    broker('stop');
+    // While it is away, EI's calls are refused (and retried by the traffic, as EI does).
+    const refusedAnswer = await fetch(`${ingest.url}/readyz`).then((r) => r.status);
+    expect(refusedAnswer).toBe(503);
+    await sleep(3000);
+    broker('start');
+    const report = await traffic;
+    expect(report.refused).toBeGreaterThan(0);
+    expect(report.faultcodes).toEqual(['soap:Server']);
+    await waitForMessages(database!, CITIZENS, 240_000);
+    await sleep(1500);
+    expectExactlyOnceInOrder(await outcome(database!));
+    const progress = await topicProgress(setup.ready ? setup.brokers : '', environment.topicPrefix);
+    expect(progress.members).toBe(2);
+    // Every accepted notification is on the topic (a refused call's records may be there too, unclaimed).
+    expect(progress.written).toBeGreaterThanOrEqual(3 * CITIZENS);
+    expect(progress.committed).toBe(progress.written);
+    console.log(`broker restart: ${report.refused} calls refused while it was away, all retried and accepted`);
+  }, 400_000);
+
+  it('When one of two workers is killed with SIGKILL in the middle, then every message still exists exactly once and in order', async () => {
+    const environment = await scenario();
+    const ingest = await start('ingest', environment);
+    await start('worker', environment, { WORKER_LEASE_SECONDS: '5' });
+    const victim = await start('worker', environment, { WORKER_LEASE_SECONDS: '5' });
+
+    const traffic = sendTraffic(() => ingest.url, CITIZENS);
+    await until(async () => (await count('select count(*)::int as count from inbox_message')) >= CITIZENS / 2, 120_000);
+    // Leased rows in its hands at the moment of death: they wait for the lease, then another takes them.
+    const leased = await count(`select count(*)::int as count from inbound_notification where status = 'pending' and lease_owner is not null`);
+    await stopService(victim, 'SIGKILL');
+    const report = await traffic;
+    expect(report.refused).toBe(0);
+    await waitForMessages(database!, CITIZENS, 240_000);
+    await sleep(1500);
+    expectExactlyOnceInOrder(await outcome(database!));
+    // The group notices the death after its session timeout; the survivor takes the dead one's
+    // partitions and works through (claims nothing, all done) what was left uncommitted there.
+    let progress = await topicProgress(setup.ready ? setup.brokers : '', environment.topicPrefix);
+    const deadline = Date.now() + 60_000;
+    while ((progress.members !== 1 || progress.committed !== progress.written) && Date.now() < deadline) {
+      await sleep(500);
+      progress = await topicProgress(setup.ready ? setup.brokers : '', environment.topicPrefix);
+    }
+    expect(progress).toEqual({ written: 3 * CITIZENS, committed: 3 * CITIZENS, members: 1 });
+    expectExactlyOnceInOrder(await outcome(database!));
+    console.log(`worker killed with ${leased} notifications leased (both workers); the survivor finished`);
   }, 400_000);
 });
