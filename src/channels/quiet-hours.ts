@@ -1,6 +1,6 @@
 // Swedish local time for the SMS rules: quiet hours (SMS_QUIET_HOURS, default 21-08) and the daily cap,
-// whose day is the Swedish calendar day. Instants inside; Europe/Stockholm only here.
-const ZONE = 'Europe/Stockholm';
+// whose day is the Swedish calendar day. Instants inside; the wall clock comes from src/time.
+import { swedishWallClock } from '../time/swedish-time.js';
 
 export interface QuietHours {
   /** First quiet hour (e.g. 21). */
@@ -9,30 +9,7 @@ export interface QuietHours {
   to: number;
 }
 
-const wallClock = new Intl.DateTimeFormat('en-GB', {
-  timeZone: ZONE,
-  hourCycle: 'h23',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-});
-
-interface WallClock {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-}
-
-function wallClockOf(instant: Date): WallClock & { asUtcMs: number } {
-  const part: Record<string, number> = {};
-  for (const { type, value } of wallClock.formatToParts(instant)) if (type !== 'literal') part[type] = Number(value);
-  const { year = NaN, month = NaN, day = NaN, hour = NaN, minute = 0, second = 0 } = part;
-  return { year, month, day, hour, asUtcMs: Date.UTC(year, month - 1, day, hour, minute, second) };
-}
+const wallClockOf = swedishWallClock;
 
 /** The instant when Swedish clocks show `hour`:00 on the given day (which is normalised, e.g. day 32). */
 function instantAt(year: number, month: number, day: number, hour: number): Date {

@@ -23,13 +23,29 @@ const wallClockFormat = new Intl.DateTimeFormat('en-GB', {
   second: '2-digit',
 });
 
-/** The Swedish wall-clock time of an instant, as if it were UTC (epoch ms), for comparisons. */
-function swedishWallClockMs(instantMs: number): number {
+export interface SwedishWallClock {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  /** The wall-clock time read as if it were UTC (epoch ms), for comparisons and arithmetic. */
+  asUtcMs: number;
+}
+
+/** What Swedish clocks show at an instant. */
+export function swedishWallClock(instant: Date): SwedishWallClock {
   const part: Record<string, number> = {};
-  for (const { type, value } of wallClockFormat.formatToParts(new Date(instantMs))) {
+  for (const { type, value } of wallClockFormat.formatToParts(instant)) {
     if (type !== 'literal') part[type] = Number(value);
   }
-  return Date.UTC(part.year ?? NaN, (part.month ?? NaN) - 1, part.day, part.hour, part.minute, part.second);
+  const { year = NaN, month = NaN, day = NaN, hour = NaN, minute = NaN, second = NaN } = part;
+  return { year, month, day, hour, minute, second, asUtcMs: Date.UTC(year, month - 1, day, hour, minute, second) };
+}
+
+function swedishWallClockMs(instantMs: number): number {
+  return swedishWallClock(new Date(instantMs)).asUtcMs;
 }
 
 /**
