@@ -1,8 +1,8 @@
 // npm run bench:kafka: end-to-end notifications/s over Kafka with one worker process and with two, side by
 // side, each run on a fresh PostgreSQL database and fresh topic. The service runs as real processes of
 // src/main.ts (one `ingest`, N `worker`); a GetBookingDetails producer answers every call after 20 ms in a
-// process of its own. Traffic: BENCH_KAFKA_CITIZENS citizens (default 3334), each a new booking in one
-// call, then a delete of it and a new booking in a later call (3 notifications each, 10,002 in all);
+// process of its own. Traffic: BENCH_KAFKA_CITIZENS citizens (default 10,000), each a new booking in one
+// call, then a delete of it and a new booking in a later call (3 notifications each, 30,000 in all);
 // calls of 100 citizens, 4 callers. Figure: notifications / (first call -> last message stored).
 //
 //   test/kafka/broker.sh start   (once; KAFKA_BROKERS defaults to 127.0.0.1:19092)
@@ -29,7 +29,7 @@ import {
 const LATENCY_MS = 20;
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:19092';
-const CITIZENS = Number(process.env.BENCH_KAFKA_CITIZENS ?? 3334);
+const CITIZENS = Number(process.env.BENCH_KAFKA_CITIZENS ?? 10_000);
 
 async function producerProcess(): Promise<void> {
   const producer = await startBookingProducer();

@@ -10,7 +10,7 @@
 // takes it. Nothing is lost (a row stays pending until its effects are committed) and nothing happens
 // twice (the effects transaction is fenced on status 'pending' and the lease).
 import { createHash } from 'node:crypto';
-import { Kafka, logLevel, type Consumer, type LogEntry, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Consumer, type LogEntry, type Producer } from 'kafkajs';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logging.js';
 import type { QueuedRef } from '../process-notifications/intake.js';
@@ -108,6 +108,8 @@ export interface NotificationPublisher {
 
 export async function startNotificationPublisher(kafka: Kafka, names: KafkaNames): Promise<NotificationPublisher> {
   const producer: Producer = kafka.producer({
+    // Java-compatible murmur2 on the key: the same citizen lands in the same partition as with other clients.
+    createPartitioner: Partitioners.DefaultPartitioner,
     idempotent: true,
     // Required for the idempotent producer to keep order across retries.
     maxInFlightRequests: 1,
@@ -206,7 +208,13 @@ export async function startNotificationConsumer(options: NotificationConsumerOpt
           if (id === undefined) log.warn({ partition: batch.partition, offset: message.offset }, 'kafka record without a notification id: skipped');
           else ids.push(id);
         }
-        await handle(ids, workerId);
+        // kafkajs heartbeats only when asked: keep the membership while a slow producer holds the chunk.
+        const beat = setInterval(() => void heartbeat().catch(() => {}), 2_000);
+        try {
+          await handle(ids, workerId);
+        } finally {
+          clearInterval(beat);
+        }
         // Only now: the chunk's effects are committed (or its items are back in the table for later).
         const last = chunk[chunk.length - 1]!.offset;
         resolveOffset(last);
