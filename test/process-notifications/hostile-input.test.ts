@@ -377,6 +377,29 @@ describe('ProcessNotification under hostile input', () => {
     });
   });
 
+  describe('markup floods under 15 MB', () => {
+    const extension = (inner: string) =>
+      goodEnvelope().replace('</soapenv:Header>', `<x:a xmlns:x="urn:example:extension">${inner}</x:a></soapenv:Header>`);
+
+    it('When one element carries 500,000 attributes, then the call is refused quickly', async () => {
+      const attributes = Array.from({ length: 500_000 }, (_, i) => `a${i}="1"`).join(' ');
+      await expectRefused(post(extension(`<x:b ${attributes}/>`)), { reason: /attributes/ });
+    });
+
+    it('When an element carries more than 64 attributes, then the call is refused', async () => {
+      const attributes = Array.from({ length: 65 }, (_, i) => `a${i}="1"`).join(' ');
+      await expectRefused(post(extension(`<x:b ${attributes}/>`)), { reason: /more than 64 attributes/ });
+    });
+
+    it('When 2.4 million empty elements fill an extension, then the call is refused quickly', async () => {
+      await expectRefused(post(extension('<x:b/>'.repeat(2_400_000))), { reason: /more than 1000000 elements/ });
+    });
+
+    it('When 2.9 million entity references fill an extension, then the call is refused quickly', async () => {
+      await expectRefused(post(extension('&amp;'.repeat(2_900_000))), { reason: /entity or character references/ });
+    });
+  });
+
   it('When every hostile call has been refused, then the service is still healthy and ready', async () => {
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
