@@ -20,10 +20,10 @@ import { createMetrics, mountMetrics, type ServiceMetrics } from './operations/m
 import { requestLogging } from './operations/request-log.js';
 import { httpsOptionsOf, requireClientCertificate } from './operations/tls.js';
 import { inDatabaseIntake, type NotificationIntake } from './process-notifications/intake.js';
-import { mountProcessNotification, PROCESS_NOTIFICATION_PATH, type EndpointDependencies } from './process-notifications/soap-endpoint.js';
 import { kafkaIntake } from './process-notifications/kafka-intake.js';
 import { newWorkerId } from './queue/in-database.js';
 import { createKafka, kafkaNames, pingKafka, startNotificationConsumer, startNotificationPublisher, type NotificationConsumer } from './queue/kafka.js';
+import { mountProcessNotification, PROCESS_NOTIFICATION_PATH, type EndpointDependencies } from './process-notifications/soap-endpoint.js';
 import { createSessionManager, sessionOptionsOf } from './web/session.js';
 
 export interface AppOptions {
@@ -132,21 +132,21 @@ export async function buildApp(options: AppOptions): Promise<App> {
   }
 
   let engine: MessageEngine | undefined;
+  let consumer: NotificationConsumer | undefined;
   let ownedFetcher: DetailsFetcher | undefined;
   if (config.roles.has('worker')) {
-  let consumer: NotificationConsumer | undefined;
     if (!options.detailsFetcher && config.ntjp.getBookingDetailsUrl) {
       ownedFetcher = await createDetailsFetcher({ config, log });
     }
     const fetcher = options.detailsFetcher ?? ownedFetcher;
+    const workerId = options.engine?.workerId ?? newWorkerId();
     engine = startMessageEngine({
       database,
-    const workerId = options.engine?.workerId ?? newWorkerId();
-      fetcher: fetcher && metrics.instrumentFetcher(fetcher),
-      directory,
       workerId,
       // With Kafka the table loop takes only retries, stragglers and what a dead worker held.
       ...(kafka ? { pollMs: 1_000, claimMinAgeMs: 10_000 } : {}),
+      fetcher: fetcher && metrics.instrumentFetcher(fetcher),
+      directory,
       renderer: loadMessageRenderer(),
       log,
       rebookWindowMs: config.rebookWindowSeconds * 1000,
@@ -158,8 +158,6 @@ export async function buildApp(options: AppOptions): Promise<App> {
       },
       onMessagesCreated: (kinds) => metrics.messagesCreated(kinds),
     });
-  }
-
     // Without GetBookingDetails nothing can be processed: the records wait in Kafka, the rows in the table.
     if (kafka && fetcher) {
       consumer = await startNotificationConsumer({
@@ -172,6 +170,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
         process: engine.processClaimed,
       });
     }
+  }
+
   // SMS and e-mail run from their own loop and tables: a provider outage never delays inbox messages.
   const channels = config.roles.has('sender')
     ? startChannels({
@@ -227,11 +227,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
         await closed;
         clearTimeout(timer);
       }
-      // Calls are no longer taken; the engine finishes the notification in hand, then stops.
-      await engine?.stop();
       await publisher?.close();
-      await channels?.stop();
+      // Calls are no longer taken; the engine finishes the notification in hand, then stops.
       await consumer?.stop();
+      await engine?.stop();
+      await channels?.stop();
       await ownedFetcher?.close();
       await directory.close();
       if (ownsDatabase) await database.close();
