@@ -6,6 +6,7 @@ import express, { type Express } from 'express';
 import { openSourceSystemDirectory, type SourceSystemDirectory } from './activation-registry/directory.js';
 import { mountActivationRegistry } from './activation-registry/index.js';
 import { createAuthenticator } from './auth/index.js';
+import { jsonNotFound } from './http/errors.js';
 import { citizenSettingsRouter, mountTwilioStatus, startChannels, type ChannelSender, type ChannelsDependencies } from './channels/index.js';
 import { createDetailsFetcher, type DetailsFetcher } from './details-fetcher/index.js';
 import { mountCitizenInbox } from './inbox/citizen-web.js';
@@ -129,6 +130,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     mountActivationRegistry(app, { config, database, directory, authenticator, sessions, log });
     mountCitizenInbox(app, { config, database, authenticator, sessions, log });
     // Last: an /api path nobody answered is a JSON 404, not express's HTML page.
+    app.use('/api', jsonNotFound);
   }
 
   let engine: MessageEngine | undefined;
