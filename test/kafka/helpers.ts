@@ -187,11 +187,16 @@ export interface TrafficReport {
  * bookings, then (after its answer) one call with each citizen's delete of A and new booking B; `callers`
  * blocks at a time. A refused call is retried after a short pause, as EI does, until it is accepted.
  */
-export async function sendTraffic(ingestUrl: () => string, citizens: number, options: { perBlock?: number; callers?: number; first?: number } = {}): Promise<TrafficReport> {
+export async function sendTraffic(
+  ingestUrl: () => string,
+  citizens: number,
+  /** `report`: filled in as the traffic goes, so that a test can watch it. */
+  options: { perBlock?: number; callers?: number; first?: number; report?: TrafficReport } = {},
+): Promise<TrafficReport> {
   const perBlock = options.perBlock ?? 100;
   const callers = options.callers ?? 4;
   const first = options.first ?? 0;
-  const report: TrafficReport = { calls: 0, refused: 0, faultcodes: [] };
+  const report: TrafficReport = options.report ?? { calls: 0, refused: 0, faultcodes: [] };
   const blocks = Math.ceil(citizens / perBlock);
   let next = 0;
   async function call(transactions: EngagementInput[]): Promise<void> {

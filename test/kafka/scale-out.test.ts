@@ -26,6 +26,7 @@ import {
   waitForMessages,
   type Service,
   type ServiceEnvironment,
+  type TrafficReport,
 } from './helpers.js';
 
 const setup = kafkaSetup();
@@ -133,15 +134,19 @@ describe.skipIf(!setup.ready)(`scale-out on Kafka${setup.ready ? '' : ` (skipped
     await start('worker', environment);
     await start('worker', environment);
 
-    const traffic = sendTraffic(() => ingest.url, CITIZENS);
-    await until(async () => (await count('select count(*)::int as count from inbound_notification')) >= CITIZENS, 120_000);
+    // A third of the citizens before the outage, the rest sent while the broker is away (and retried
+    // by the traffic, as EI does), so that the outage always falls in the middle of the traffic.
+    const before = Math.floor(CITIZENS / 3);
+    const report: TrafficReport = { calls: 0, refused: 0, faultcodes: [] };
+    await sendTraffic(() => ingest.url, before, { report });
     broker('stop');
-    // While it is away, EI's calls are refused (and retried by the traffic, as EI does).
     const refusedAnswer = await fetch(`${ingest.url}/readyz`).then((r) => r.status);
     expect(refusedAnswer).toBe(503);
-    await sleep(3000);
+    const traffic = sendTraffic(() => ingest.url, CITIZENS - before, { first: before, report });
+    await until(async () => report.refused > 0, 60_000);
+    await sleep(2000);
     broker('start');
-    const report = await traffic;
+    await traffic;
     expect(report.refused).toBeGreaterThan(0);
     expect(report.faultcodes).toEqual(['soap:Server']);
     await waitForMessages(database!, CITIZENS, 240_000);
