@@ -47,6 +47,14 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
+  // A bug that escapes every handler: one structured, masked line, then exit for the supervisor to
+  // restart. Nothing acknowledged is lost: all state is in the database (or Kafka).
+  const fatal = (kind: string) => (error: unknown) => {
+    log.fatal({ kind, reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }, 'ei-inbox stopping on an unhandled error');
+    process.exit(1);
+  };
+  process.on('uncaughtException', fatal('uncaughtException'));
+  process.on('unhandledRejection', fatal('unhandledRejection'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }
