@@ -167,7 +167,7 @@ afterAll(async () => {
   if (ENABLED) console.log(`resilience figures (${LONG ? 'long' : 'short'} form, ${testDatabase ? 'PostgreSQL' : 'embedded'}):\n${JSON.stringify(figures, null, 2)}`);
 });
 
-describe.runIf(ENABLED)('resilience', () => {
+describe.runIf(ENABLED)(`resilience${ENABLED ? '' : ' (skipped: minutes of child processes; RESILIENCE=1 or npm run resilience runs it, CI in its own step)'}`, () => {
   // A failed scenario may leave the service stopped; the next one starts it again.
   beforeEach(async () => {
     if (!service) await start();
