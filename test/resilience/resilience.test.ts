@@ -23,6 +23,7 @@ const execFileAsync = promisify(execFile);
 const LONG = process.env.RESILIENCE_LONG === '1';
 // Minutes of child processes: run when asked (CI's own step, `npm run resilience`), not in every `npm test`.
 const ENABLED = LONG || process.env.RESILIENCE === '1';
+if (!ENABLED) console.log('[resilience suite skipped] it runs minutes of child processes: RESILIENCE=1 npx vitest run test/resilience, or npm run resilience (CI runs it in its own step)');
 const PG_RESTART = process.env.RESILIENCE_PG_RESTART === '1' && Boolean(process.env.DATABASE_URL);
 const SECRET = 'resilience-secret-0123456789abcdef0123456789';
 const UNIT = 'SE2321000016-VR1';
