@@ -11,6 +11,7 @@
 //   - starts more than three years from now.
 // What is left is sorted by start (then booking id, for a stable order).
 import type { BookingSnapshot } from './decide.js';
+import { bookingFacts, type BookingFacts } from './booking-facts.js';
 
 export type Categorization = 'Booking' | 'Invitation';
 
@@ -21,20 +22,13 @@ export interface StoredBookingPost {
   details: BookingSnapshot | null | undefined;
 }
 
-export interface UpcomingBooking {
+export interface UpcomingBooking extends BookingFacts {
   bookingId: string;
   /** `booking` (a booked time) or `invitation` (a "kallelse" with a set time). */
   kind: 'booking' | 'invitation';
   start: string;
   end: string | null;
   careUnit: { hsaId: string; name: string | null };
-  careTypeName: string | null;
-  timeTypeName: string | null;
-  performerName: string | null;
-  resourceName: string | null;
-  cancelAllowed: boolean;
-  rebookAllowed: boolean;
-  messageAllowed: boolean;
 }
 
 export type LeftOutReason = 'passed' | 'no_start' | 'bad_time' | 'no_care_unit' | 'too_far_ahead';
@@ -81,13 +75,7 @@ function toUpcoming(post: StoredBookingPost): UpcomingBooking {
     start: instant(details.start)!.toISOString(),
     end: details.end ? instant(details.end)!.toISOString() : null,
     careUnit: { hsaId: details.healthcareFacility.trim(), name: details.healthcareFacilityName ?? null },
-    careTypeName: details.careTypeName ?? null,
-    timeTypeName: details.timeTypeName ?? null,
-    performerName: details.performerName ?? null,
-    resourceName: details.resourceName ?? null,
-    cancelAllowed: details.cancelBookingAllowed ?? false,
-    rebookAllowed: details.rebookingAllowed ?? false,
-    messageAllowed: details.messageAllowed ?? false,
+    ...bookingFacts(details),
   };
 }
 

@@ -4,6 +4,7 @@
 import { sql } from 'drizzle-orm';
 import { rows, type Executor } from '../db/database.js';
 import type { Action, BookingSnapshot, Categorization, HeldDelete, MessageKind, PostRef, StoredPost } from './decide.js';
+import { bookingFacts } from './booking-facts.js';
 import type { MessageRenderer } from './render-message.js';
 
 const json = (value: unknown) => JSON.stringify(value);
@@ -200,13 +201,7 @@ export function bookingJson(post: PostRef, details: BookingSnapshot, previous?: 
     start: details.start ?? null,
     end: details.end ?? null,
     ...(previous ? { previousStart: previous.start ?? null, previousEnd: previous.end ?? null } : {}),
-    careTypeName: details.careTypeName ?? null,
-    timeTypeName: details.timeTypeName ?? null,
-    performerName: details.performerName ?? null,
-    resourceName: details.resourceName ?? null,
-    cancelAllowed: details.cancelBookingAllowed ?? false,
-    rebookAllowed: details.rebookingAllowed ?? false,
-    messageAllowed: details.messageAllowed ?? false,
+    ...bookingFacts(details),
   };
 }
 

@@ -6,10 +6,11 @@ import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { and, count, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { upcomingBookings, type UpcomingBooking } from './bookings.js';
+import type { BookingFacts } from './booking-facts.js';
 import type { BookingSnapshot, MessageKind } from './decide.js';
 import { bookingPosts, careUnitRelations, inboxMessages } from './schema.js';
 
-export interface MessageBooking {
+export interface MessageBooking extends BookingFacts {
   bookingId: string | null;
   categorization: string | null;
   start: string | null;
@@ -17,13 +18,6 @@ export interface MessageBooking {
   /** Only on a rebooking: the time before. */
   previousStart?: string | null;
   previousEnd?: string | null;
-  careTypeName: string | null;
-  timeTypeName: string | null;
-  performerName: string | null;
-  resourceName: string | null;
-  cancelAllowed: boolean;
-  rebookAllowed: boolean;
-  messageAllowed: boolean;
 }
 
 export interface InboxMessage {

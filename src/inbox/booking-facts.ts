@@ -1,0 +1,25 @@
+// What a citizen is shown about a booking besides its time and place, the same in a message and in the
+// list of upcoming bookings: absent values are null, permissions false unless the producer allows.
+import type { BookingSnapshot } from './decide.js';
+
+export interface BookingFacts {
+  careTypeName: string | null;
+  timeTypeName: string | null;
+  performerName: string | null;
+  resourceName: string | null;
+  cancelAllowed: boolean;
+  rebookAllowed: boolean;
+  messageAllowed: boolean;
+}
+
+export function bookingFacts(details: BookingSnapshot): BookingFacts {
+  return {
+    careTypeName: details.careTypeName ?? null,
+    timeTypeName: details.timeTypeName ?? null,
+    performerName: details.performerName ?? null,
+    resourceName: details.resourceName ?? null,
+    cancelAllowed: details.cancelBookingAllowed ?? false,
+    rebookAllowed: details.rebookingAllowed ?? false,
+    messageAllowed: details.messageAllowed ?? false,
+  };
+}
