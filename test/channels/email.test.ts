@@ -1,6 +1,5 @@
 // E-mail with nodemailer against a real SMTP server (smtp-server) started here: what arrives, an SMTP
 // server down and then up, and a refused mailbox.
-import net from 'node:net';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { outboxSms } from '../../src/channels/providers/outbox.js';
@@ -20,6 +19,7 @@ import {
   startSmtpServer,
   temporaryDirectory,
 } from './helpers.js';
+import { freePort } from '../helpers/net.js';
 
 const FROM = '1177 Inkorgen <no-reply@1177.se>';
 const MINUTE = 60_000;
@@ -65,13 +65,6 @@ function sender(smtpPort: number, clock: { now: () => Date }) {
   };
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('e-mail through SMTP', () => {
   it('When a citizen with e-mail gets a message, then one generic e-mail arrives with text and HTML and no health information', async () => {

@@ -3,7 +3,6 @@
 // exactly once. Runs on the embedded database (DATA_DIR) and on PostgreSQL (DATABASE_URL).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -13,6 +12,7 @@ import { openDatabase, rows, type Database } from '../../src/db/database.js';
 import { startBookingProducer, sampleTimeslot, type BookingProducer } from '../helpers/booking-producer.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { engagement, notificationEnvelope, postNotification } from '../helpers/soap.js';
+import { freePort } from '../helpers/net.js';
 
 const SECRET = 'crash-test-secret-crash-test-secret-0123456789';
 const CITIZENS = 240;
@@ -24,14 +24,6 @@ let testDatabase: TestDatabase | undefined;
 let dataDir: string;
 let children: ChildProcess[] = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function citizen(i: number): string {
   return `19700101${String(i).padStart(4, '0')}`;

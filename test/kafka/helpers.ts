@@ -2,7 +2,6 @@
 // service as real child processes of src/main.ts with ROLES, and the scenario's traffic and checks.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
@@ -12,6 +11,7 @@ import { rows, type Database } from '../../src/db/database.js';
 import { kafkaNames } from '../../src/queue/kafka.js';
 import { sampleTimeslot, type BookingProducer } from '../helpers/booking-producer.js';
 import { engagement, notificationEnvelope, postNotification, type EngagementInput } from '../helpers/soap.js';
+import { freePort } from '../helpers/net.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BROKER_SCRIPT = path.join(ROOT, 'test/kafka/broker.sh');
@@ -38,14 +38,7 @@ export function kafkaSetup(): KafkaSetup {
   return { ready: false, reason };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
