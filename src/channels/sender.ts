@@ -166,6 +166,19 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
 
   async function plan(at: Date): Promise<number> {
     const windowStart = new Date(at.getTime() - options.digestSeconds * 1000);
+    // Most citizens have no channel turned on: their requests are settled in one statement, so that a
+    // bulk of messages (a care unit's initial load, a busy hour) does not queue up behind them.
+    const [silent] = await rows<{ count: number | string }>(
+      database.orm,
+      sql`with settled as (
+            update notification_request r set planned_at = ${instant(at)}
+             where r.planned_at is null and r.created_at <= ${instant(windowStart)}
+               and not exists (select 1 from citizen_channel_settings s
+                                where s.resident = r.resident and (s.sms_enabled or s.email_enabled))
+            returning 1)
+          select count(*) as count from settled`,
+    );
+    const settledWithoutChannel = Number(silent?.count ?? 0);
     const citizens = await rows<{ resident: string }>(
       database.orm,
       sql`select resident from notification_request
@@ -204,7 +217,7 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
         return requests.length;
       });
     }
-    return planned;
+    return planned + settledWithoutChannel;
   }
 
   async function smsSentToday(executor: Executor, resident: string, at: Date): Promise<number> {
@@ -395,12 +408,15 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
   let timer: NodeJS.Timeout | undefined;
   async function loop(): Promise<void> {
     if (stopped) return;
+    let busy = false;
     try {
-      await runOnce();
+      const done = await runOnce();
+      // A round that found work may have left more: go on at once rather than after pollMs.
+      busy = done.planned > 0 || done.sent + done.retried + done.failed + done.cancelled + done.held >= batchSize;
     } catch (error) {
       log.error({ err: error }, 'sender round failed; trying again');
     }
-    if (!stopped) timer = setTimeout(() => void loop(), pollMs);
+    if (!stopped) timer = setTimeout(() => void loop(), busy ? 0 : pollMs);
   }
   if (pollMs > 0) timer = setTimeout(() => void loop(), 0);
 

@@ -7,6 +7,7 @@ import { outboxEmail } from '../../src/channels/providers/outbox.js';
 import type { SmsChannel } from '../../src/channels/providers/types.js';
 import { startChannelSender, type SenderOptions } from '../../src/channels/sender.js';
 import { loadNotificationTexts } from '../../src/channels/texts.js';
+import { rows } from '../../src/db/database.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
 import {
   CARE_UNIT_NAME,
@@ -142,6 +143,23 @@ describe('SMS through Twilio', () => {
     const found = await deliveries(database);
     expect(found).toHaveLength(1);
     expect(found[0]!.messages).toBe(3);
+  });
+
+  it('When 1,000 citizens without any channel and one with SMS get messages, then one round settles them all and sends the one SMS', async () => {
+    const clock = manualClock(MORNING);
+    const withSms = nextResident();
+    await enableChannels(database, withSms, { phone: '+46731234568' });
+    const without = Array.from({ length: 1000 }, () => nextResident());
+    const { sender: s } = sender(clock);
+    stopAll.push(s.stop);
+    for (const resident of without) await insertMessage(database, resident, clock.now());
+    await insertMessage(database, withSms, clock.now());
+    clock.advance(61_000);
+    const round = await s.runOnce();
+    expect(round.planned).toBe(1001);
+    expect(twilio.requests).toHaveLength(1);
+    const [waiting] = await rows<{ n: number }>(database.orm, sql`select count(*)::int as n from notification_request where planned_at is null`);
+    expect(Number(waiting!.n)).toBe(0);
   });
 
   it('When Twilio answers 429 and then 500, then the SMS is retried with backoff and sent once', async () => {
