@@ -10,10 +10,7 @@
 //   3. reload: BENCH_RELOAD_POSTS (default 100,000) posts loaded silently (as operators do for an
 //      initial load), the system switched to active, then EI re-sends them all unchanged: messages
 //      produced (must be 0), the time it takes and the peak memory (RSS) of the service process.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { sourceSystems } from '../src/activation-registry/schema.js';
@@ -21,7 +18,8 @@ import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase, rows, type Database } from '../src/db/database.js';
 import { createLogger } from '../src/logging.js';
-import { sampleTimeslot, startBookingProducer } from '../test/helpers/booking-producer.js';
+import { sampleTimeslot } from '../test/helpers/booking-producer.js';
+import { isProducerProcess, serveProducer, startProducerProcess } from './producer-process.js';
 import { engagement, notificationEnvelope, postNotification, type EngagementInput } from '../test/helpers/soap.js';
 
 const LATENCY_MS = 20;
@@ -34,16 +32,6 @@ const SYSTEM = 'SE-BENCH-PAS';
 const RELOAD_SYSTEM = 'SE-BENCH-RELOAD';
 const TARGETS = { perSecond: 1000, p99Ms: 2000 };
 
-async function startProducerProcess(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--producer'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`producer process ended (${code})`)));
-  });
-  return { url, child };
-}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -97,7 +85,7 @@ async function main(): Promise<void> {
   await admin.unsafe(`create database ${name}`);
   const url = new URL(SERVER_URL);
   url.pathname = `/${name}`;
-  const producer = await startProducerProcess();
+  const producer = await startProducerProcess(import.meta.url);
   const database = await openDatabase({ databaseUrl: url.toString(), maxConnections: 20 });
   try {
     await database.orm.insert(sourceSystems).values([
@@ -191,10 +179,9 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv.includes('--producer')) {
-  // The producer process: every booking exists, for whoever asks, answered after LATENCY_MS.
-  const producer = await startBookingProducer();
-  producer.handle((request) => ({
+if (isProducerProcess()) {
+  // Every booking exists, for whoever asks, answered after LATENCY_MS.
+  await serveProducer((request) => ({
     delayMs: LATENCY_MS,
     details: sampleTimeslot({
       healthcareFacility: request.logicalAddress,
@@ -204,10 +191,6 @@ if (process.argv.includes('--producer')) {
       endTimeExclusive: '20271015100000',
     }),
   }));
-  setInterval(() => producer.reset(), 1_000).unref();
-  process.stdout.write(`${producer.url}\n`);
-  process.stdin.on('end', () => void producer.close().then(() => process.exit(0)));
-  process.stdin.resume();
 } else {
   await main();
 }

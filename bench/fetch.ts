@@ -5,52 +5,32 @@
 //
 //   npm run bench:fetch                 # 5 s per scenario
 //   BENCH_SECONDS=10 npm run bench:fetch
-import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { createDetailsFetcher, DETAILS_FETCHER_DEFAULTS } from '../src/details-fetcher/index.js';
-import { sampleTimeslot, startBookingProducer } from '../test/helpers/booking-producer.js';
+import { sampleTimeslot } from '../test/helpers/booking-producer.js';
+import { isProducerProcess, serveProducer, startProducerProcess } from './producer-process.js';
 
 const LATENCY_MS = 20;
 const RESIDENT = '191212121212';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 
-if (process.argv.includes('--producer')) {
-  // The producer process: every booking exists, every answer comes after LATENCY_MS.
-  const producer = await startBookingProducer();
-  producer.handle((request) => ({
+if (isProducerProcess()) {
+  // Every booking exists, every answer comes after LATENCY_MS.
+  await serveProducer((request) => ({
     delayMs: LATENCY_MS,
     details: sampleTimeslot({ healthcareFacility: request.logicalAddress, bookingId: request.bookingId, subjectOfCare: RESIDENT }),
   }));
-  // Recorded requests would grow without end here.
-  setInterval(() => producer.reset(), 1_000).unref();
-  process.stdout.write(`${producer.url}\n`);
-  process.stdin.on('end', () => void producer.close().then(() => process.exit(0)));
-  process.stdin.resume();
 } else {
   await main();
 }
 
-async function startProducerProcess(): Promise<{ url: string; child: ChildProcess }> {
-  // Same file, same loader (tsx puts itself in execArgv).
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--producer'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`producer process ended (${code})`)));
-  });
-  return { url, child };
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 }
 
 async function main(): Promise<void> {
-  const { url, child } = await startProducerProcess();
+  const { url, child } = await startProducerProcess(import.meta.url);
   const fetcher = await createDetailsFetcher({
     config: { consumerHsaId: 'SE-BENCH-INBOX', ntjp: { getBookingDetailsUrl: url, tlsCert: undefined, tlsKey: undefined, tlsCa: undefined } },
   });

@@ -7,10 +7,7 @@
 //
 //   test/kafka/broker.sh start   (once; KAFKA_BROKERS defaults to 127.0.0.1:19092)
 //   npm run bench:kafka          (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test)
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { openDatabase } from '../src/db/database.js';
 import { startBookingProducer } from '../test/helpers/booking-producer.js';
@@ -25,6 +22,7 @@ import {
   waitForMessages,
   type Service,
 } from '../test/kafka/helpers.js';
+import { startProducerProcess } from './producer-process.js';
 
 const LATENCY_MS = 20;
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -37,14 +35,6 @@ async function producerProcess(): Promise<void> {
   console.log(producer.url);
 }
 
-async function startProducerProcess(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--producer'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`producer process ended (${code})`)));
-  });
-  return { url, child };
-}
 
 interface RunResult {
   workers: number;
@@ -86,7 +76,7 @@ async function run(workers: number, producerUrl: string): Promise<RunResult> {
 }
 
 async function main(): Promise<void> {
-  const producer = await startProducerProcess();
+  const producer = await startProducerProcess(import.meta.url);
   try {
     console.log(`bench:kafka: broker ${BROKERS}; PostgreSQL ${SERVER_URL}; producer latency ${LATENCY_MS} ms; ${CITIZENS} citizens x 3 notifications`);
     console.log('workers  notifications  seconds  notifications/s  ingest alone s  exactly once, in order');
