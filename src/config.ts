@@ -1,5 +1,6 @@
 // Configuration is read and validated once at start (CONTRACT §1); a wrong value stops the start.
 import path from 'node:path';
+import { templateProblem } from './inbox/booking-service.js';
 
 export type Environment = 'qa' | 'prod';
 export type Role = 'ingest' | 'worker' | 'sender' | 'web';
@@ -56,6 +57,11 @@ export interface Config {
   developmentSignIn: boolean;
   /** SESSION_SECRET: protects the pages' session cookies; unset: generated into DATA_DIR/session-secret. */
   session: { secret: string | undefined };
+  /**
+   * BOOKING_SERVICE_URL_QA / BOOKING_SERVICE_URL_PROD (the one of APP_ENVIRONMENT), else BOOKING_SERVICE_URL:
+   * the template of the booking service's link ({careUnit}, {bookingId}, optional {action}); unset: no links.
+   */
+  bookingServiceUrl: string | undefined;
   nodeEnv: string;
   logLevel: string;
 }
@@ -148,6 +154,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (oidcRedirectUri !== undefined && !/^https?:\/\//.test(oidcRedirectUri)) {
     throw new ConfigError('OIDC_REDIRECT_URI must be an http(s) URL');
   }
+  const bookingServiceVariable = [`BOOKING_SERVICE_URL_${environment.toUpperCase()}`, 'BOOKING_SERVICE_URL'].find((name) => text(env, name) !== undefined);
+  const bookingServiceUrl = bookingServiceVariable === undefined ? undefined : text(env, bookingServiceVariable);
+  if (bookingServiceUrl !== undefined) {
+    const problem = templateProblem(bookingServiceUrl, (text(env, 'NODE_ENV') ?? 'development') === 'production' || environment === 'prod');
+    if (problem !== undefined) throw new ConfigError(`${bookingServiceVariable} ${problem}`);
+  }
   const devLogin = text(env, 'DEV_LOGIN');
   if (devLogin !== undefined && devLogin !== 'true' && devLogin !== 'false') {
     throw new ConfigError(`DEV_LOGIN must be "true" or "false", got "${devLogin}"`);
@@ -196,6 +208,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     developmentSignIn: devLogin === undefined ? (text(env, 'NODE_ENV') ?? 'development') !== 'production' : devLogin === 'true',
     session: { secret: text(env, 'SESSION_SECRET') },
+    bookingServiceUrl,
     nodeEnv: text(env, 'NODE_ENV') ?? 'development',
     logLevel: text(env, 'LOG_LEVEL') ?? 'info',
   };

@@ -12,7 +12,7 @@ import { ConfigError, type Config } from '../config.js';
 
 export type SessionIdentity =
   | { kind: 'admin'; name: string }
-  | { kind: 'citizen'; /** Never log it. */ personalNumber: string };
+  | { kind: 'citizen'; /** Never log it. */ personalNumber: string; /** From the sign-in's name claims, for the page header. */ name?: string };
 
 export interface Session {
   readonly identity: SessionIdentity | undefined;
@@ -75,7 +75,13 @@ function isIdentity(value: unknown): value is SessionIdentity {
   if (typeof value !== 'object' || value === null) return false;
   const identity = value as Record<string, unknown>;
   if (identity.kind === 'admin') return typeof identity.name === 'string' && identity.name !== '';
-  if (identity.kind === 'citizen') return typeof identity.personalNumber === 'string' && /^\d{12}$/.test(identity.personalNumber);
+  if (identity.kind === 'citizen') {
+    return (
+      typeof identity.personalNumber === 'string' &&
+      /^\d{12}$/.test(identity.personalNumber) &&
+      (identity.name === undefined || (typeof identity.name === 'string' && identity.name.length <= 100))
+    );
+  }
   return false;
 }
 
