@@ -6,6 +6,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Environment } from '../config.js';
 import type { Logger } from '../logging.js';
 import { html, type SafeHtml } from '../web/html.js';
+import { pageFrame } from '../web/page-frame.js';
 import { sessionOf, type SessionManager } from '../web/session.js';
 import { RegistryError, type AuditEntry, type SourceSystem, type SourceSystemRegistry } from './registry.js';
 import { ENVIRONMENTS, MAX_HSA_ID_LENGTH, MAX_NAME_LENGTH, type FieldProblem } from './validation.js';
@@ -61,29 +62,14 @@ function swedish(problem: FieldProblem): string {
   }
 }
 
-function layout(title: string, body: SafeHtml): string {
-  return html`<!doctype html>
-<html lang="sv">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} – 1177 Inkorgen</title>
-<style>
-  body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 72rem; padding: 1rem; line-height: 1.4; }
-  table { border-collapse: collapse; width: 100%; margin-bottom: 1.5rem; }
-  th, td { border-bottom: 1px solid #ccc; padding: .4rem; text-align: left; vertical-align: top; }
-  form.inline { display: inline-flex; gap: .3rem; align-items: center; margin: 0; }
-  .notice { border-left: .3rem solid #1a7f37; padding: .5rem 1rem; background: #eef8f0; }
-  .problem { border-left: .3rem solid #b3261e; padding: .5rem 1rem; background: #fdecea; }
-  .development { border: 2px dashed #b36b00; padding: .5rem 1rem; background: #fff6e5; }
-  fieldset { margin-bottom: 1.5rem; } label { display: block; margin-top: .5rem; }
-  header { display: flex; justify-content: space-between; align-items: baseline; }
-</style>
-</head>
-<body>
-${body}
-</body>
-</html>`.value;
+// The service's shared frame (skip link, banner, main, footer); the tables scroll inside their own region
+// on a narrow screen, so the page itself never does (WCAG 1.4.10 allows it for data tables).
+function layout(title: string, body: SafeHtml, account?: SafeHtml): string {
+  return pageFrame({ title, service: 'Administration', home: '/admin', wide: true, main: body, ...(account && { account }) });
+}
+
+function scrollingTable(labelledBy: string, table: SafeHtml): SafeHtml {
+  return html`<div class="table-scroll" role="region" aria-labelledby="${labelledBy}" tabindex="0">${table}</div>`;
 }
 
 function problemList(problems: string[]): SafeHtml {
@@ -143,24 +129,20 @@ function registryPage(
 
   return layout(
     'Källsystem',
-    html`<header>
-  <h1>Aktiverade källsystem</h1>
-  <form method="post" action="/admin/logga-ut">${csrfField}Inloggad som <strong>${adminName}</strong> <button type="submit">Logga ut</button></form>
-</header>
+    html`<h1>Aktiverade källsystem</h1>
 <p>1177 skapar meddelanden i inkorgen bara för bokningssystem som är aktiverade här, per miljö, med det HSA-id
 systemet skickar som <code>sourceSystem</code>. Läget <strong>tyst</strong> tar emot och lagrar aviseringar men skapar
 inga meddelanden, SMS eller e-post – till exempel under systemets första inläsning.</p>
 ${state.done ? html`<p class="notice" role="status">${state.done}</p>` : ''}
 ${problemList(state.problems ?? [])}
-<main>
 <section aria-labelledby="live-heading">
 <h2 id="live-heading">Aktiva registreringar</h2>
 ${live.length === 0
   ? html`<p>Inga källsystem är aktiverade.</p>`
-  : html`<table>
+  : scrollingTable('live-heading', html`<table>
 <thead><tr><th scope="col">Miljö</th><th scope="col">HSA-id</th><th scope="col">Namn</th><th scope="col">Läge</th><th scope="col">Tillagt</th><th scope="col">Åtgärder</th></tr></thead>
 <tbody>${rows}</tbody>
-</table>`}
+</table>`)}
 </section>
 <section aria-labelledby="add-heading">
 <h2 id="add-heading">Lägg till källsystem</h2>
@@ -189,23 +171,22 @@ ${csrfField}
 <h2 id="history-heading">Avaktiverade</h2>
 ${history.length === 0
   ? html`<p>Inga avaktiverade källsystem.</p>`
-  : html`<table><thead><tr><th scope="col">Miljö</th><th scope="col">HSA-id</th><th scope="col">Namn</th><th scope="col">Tillagt</th><th scope="col">Avaktiverat</th></tr></thead><tbody>${history}</tbody></table>`}
+  : scrollingTable('history-heading', html`<table><thead><tr><th scope="col">Miljö</th><th scope="col">HSA-id</th><th scope="col">Namn</th><th scope="col">Tillagt</th><th scope="col">Avaktiverat</th></tr></thead><tbody>${history}</tbody></table>`)}
 </section>
 <section aria-labelledby="audit-heading">
 <h2 id="audit-heading">Senaste ändringar</h2>
 ${changes.length === 0
   ? html`<p>Inga ändringar ännu.</p>`
-  : html`<table><thead><tr><th scope="col">När</th><th scope="col">Vem</th><th scope="col">Vad</th><th scope="col">Källsystem</th></tr></thead><tbody>${changes}</tbody></table>`}
-</section>
-</main>`,
+  : scrollingTable('audit-heading', html`<table><thead><tr><th scope="col">När</th><th scope="col">Vem</th><th scope="col">Vad</th><th scope="col">Källsystem</th></tr></thead><tbody>${changes}</tbody></table>`)}
+</section>`,
+    html`<form class="account" method="post" action="/admin/logga-ut">${csrfField}<span>Inloggad som <strong>${adminName}</strong></span> <button type="submit">Logga ut</button></form>`,
   );
 }
 
 function signInPage(csrf: string, developmentSignIn: boolean, problems: string[]): string {
   return layout(
     'Logga in',
-    html`<main>
-<h1>Logga in som nationell administratör</h1>
+    html`<h1>Logga in som nationell administratör</h1>
 ${problemList(problems)}
 ${developmentSignIn
   ? html`<section class="development" aria-labelledby="dev-heading">
@@ -219,8 +200,7 @@ ${developmentSignIn
 </form>
 </section>`
   : html`<p>Inloggning på sidan är inte tillgänglig i produktion. Använd API:t med en administratörstoken
-(<code>/api/admin/source-systems</code>) eller kommandoraden (<code>npm run admin</code>).</p>`}
-</main>`,
+(<code>/api/admin/source-systems</code>) eller kommandoraden (<code>npm run admin</code>).</p>`}`,
   );
 }
 
