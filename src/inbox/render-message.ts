@@ -37,6 +37,28 @@ function when(details: BookingSnapshot | undefined): string | undefined {
   return formatSwedishSpan(new Date(details.start), details.end ? new Date(details.end) : undefined);
 }
 
+/**
+ * The descriptive facts, each value once: producers often repeat one word in several fields (purpose
+ * "Provtagning", care type "Provtagning"); the first field that says it keeps it.
+ */
+export function distinctFacts(details: Pick<BookingSnapshot, 'purpose' | 'reason' | 'careTypeName' | 'timeTypeName' | 'performerName' | 'resourceName'>) {
+  const seen = new Set<string>();
+  const once = (value: string | undefined) => {
+    const key = value?.trim().toLowerCase();
+    if (!key || seen.has(key)) return undefined;
+    seen.add(key);
+    return value;
+  };
+  return {
+    purpose: once(details.purpose),
+    reason: once(details.reason),
+    careTypeName: once(details.careTypeName),
+    timeTypeName: once(details.timeTypeName),
+    performerName: once(details.performerName),
+    resourceName: once(details.resourceName),
+  };
+}
+
 /** What the templates see: display-ready values in the domain's words. */
 export function templateContext(details: BookingSnapshot, previous?: BookingSnapshot, options: RenderOptions = {}): Record<string, unknown> {
   const cancelAllowed = details.cancelBookingAllowed === true;
@@ -46,17 +68,12 @@ export function templateContext(details: BookingSnapshot, previous?: BookingSnap
     bookingService: options.bookingService === true,
     changeText: CHANGE_TEXT[changeable.join(',')],
     newTimeOnline: offeredActions({ careUnit: details.healthcareFacility, bookingId: null, state: 'cancelled', cancelAllowed, rebookAllowed }).length > 0,
-    purpose: details.purpose,
-    reason: details.reason,
+    ...distinctFacts(details),
     careUnit: details.healthcareFacilityName ?? 'mottagningen',
     when: when(details),
     previousWhen: when(previous),
     previousCareUnit:
       previous && previous.healthcareFacility !== details.healthcareFacility ? previous.healthcareFacilityName : undefined,
-    careTypeName: details.careTypeName,
-    timeTypeName: details.timeTypeName,
-    performerName: details.performerName,
-    resourceName: details.resourceName,
   };
 }
 

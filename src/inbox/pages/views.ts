@@ -84,8 +84,16 @@ function actionLinks(actions: BookingActions, context: string): SafeHtml[] {
   ];
 }
 
+/** A booking's facts, each value once (as in the message texts: the first field that says it keeps it). */
 function facts(rows: [string, string | null | undefined][]): SafeHtml {
-  return html`<dl class="facts">${rows.filter(([, value]) => value).map(([term, value]) => html`<dt>${term}</dt><dd>${value}</dd>`)}</dl>`;
+  const seen = new Set<string>();
+  const shown = rows.filter(([, value]) => {
+    const key = value?.trim().toLowerCase();
+    if (!key || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return html`<dl class="facts">${shown.map(([term, value]) => html`<dt>${term}</dt><dd>${value}</dd>`)}</dl>`;
 }
 
 export interface UpcomingItem {
