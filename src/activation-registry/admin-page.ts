@@ -68,8 +68,9 @@ function layout(title: string, body: SafeHtml, account?: SafeHtml): string {
   return pageFrame({ title, service: 'Administration', home: '/admin', wide: true, main: body, ...(account && { account }) });
 }
 
-function scrollingTable(labelledBy: string, table: SafeHtml): SafeHtml {
-  return html`<div class="table-scroll" role="region" aria-labelledby="${labelledBy}" tabindex="0">${table}</div>`;
+/** `label`: names the scrolling region (keyboard users scroll it after focusing it), not the section. */
+function scrollingTable(label: string, table: SafeHtml): SafeHtml {
+  return html`<div class="table-scroll" role="region" aria-label="${label}" tabindex="0">${table}</div>`;
 }
 
 function problemList(problems: string[]): SafeHtml {
@@ -139,7 +140,7 @@ ${problemList(state.problems ?? [])}
 <h2 id="live-heading">Aktiva registreringar</h2>
 ${live.length === 0
   ? html`<p>Inga källsystem är aktiverade.</p>`
-  : scrollingTable('live-heading', html`<table>
+  : scrollingTable('Tabell över aktiva registreringar', html`<table>
 <thead><tr><th scope="col">Miljö</th><th scope="col">HSA-id</th><th scope="col">Namn</th><th scope="col">Läge</th><th scope="col">Tillagt</th><th scope="col">Åtgärder</th></tr></thead>
 <tbody>${rows}</tbody>
 </table>`)}
@@ -171,13 +172,13 @@ ${csrfField}
 <h2 id="history-heading">Avaktiverade</h2>
 ${history.length === 0
   ? html`<p>Inga avaktiverade källsystem.</p>`
-  : scrollingTable('history-heading', html`<table><thead><tr><th scope="col">Miljö</th><th scope="col">HSA-id</th><th scope="col">Namn</th><th scope="col">Tillagt</th><th scope="col">Avaktiverat</th></tr></thead><tbody>${history}</tbody></table>`)}
+  : scrollingTable('Tabell över avaktiverade', html`<table><thead><tr><th scope="col">Miljö</th><th scope="col">HSA-id</th><th scope="col">Namn</th><th scope="col">Tillagt</th><th scope="col">Avaktiverat</th></tr></thead><tbody>${history}</tbody></table>`)}
 </section>
 <section aria-labelledby="audit-heading">
 <h2 id="audit-heading">Senaste ändringar</h2>
 ${changes.length === 0
   ? html`<p>Inga ändringar ännu.</p>`
-  : scrollingTable('audit-heading', html`<table><thead><tr><th scope="col">När</th><th scope="col">Vem</th><th scope="col">Vad</th><th scope="col">Källsystem</th></tr></thead><tbody>${changes}</tbody></table>`)}
+  : scrollingTable('Tabell över senaste ändringar', html`<table><thead><tr><th scope="col">När</th><th scope="col">Vem</th><th scope="col">Vad</th><th scope="col">Källsystem</th></tr></thead><tbody>${changes}</tbody></table>`)}
 </section>`,
     html`<form class="account" method="post" action="/admin/logga-ut">${csrfField}<span>Inloggad som <strong>${adminName}</strong></span> <button type="submit">Logga ut</button></form>`,
   );

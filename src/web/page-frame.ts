@@ -28,7 +28,7 @@ export const ACCESSIBILITY_PATH = '/tillganglighet';
 const STYLE = `
 *, *::before, *::after { box-sizing: border-box; }
 html { -webkit-text-size-adjust: 100%; }
-body { margin: 0; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; line-height: 1.5; color: #1b1b1b; background: #f4f5f7; overflow-wrap: anywhere; }
+body { margin: 0; font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Liberation Sans", "DejaVu Sans", Arial, sans-serif; line-height: 1.5; color: #1b1b1b; background: #f4f5f7; overflow-wrap: anywhere; }
 a { color: #14487f; text-underline-offset: .15em; }
 a:hover { text-decoration-thickness: 2px; }
 :focus-visible { outline: 3px solid #14487f; outline-offset: 2px; }
@@ -86,6 +86,9 @@ dl.facts dt { font-weight: bold; } dl.facts dd { margin: 0; }
   .site-header .bar, .site-header nav ul, .page, .site-footer .inner { padding-left: .75rem; padding-right: .75rem; }
 }
 .table-scroll { overflow-x: auto; max-width: 100%; margin-bottom: 1.5rem; }
+/* Inside a scrolling region words keep whole: the table grows and scrolls, the page does not. */
+.table-scroll table { overflow-wrap: normal; }
+.table-scroll th, .table-scroll td { min-width: 6rem; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border-bottom: 1px solid #c8c8c8; padding: .4rem; text-align: left; vertical-align: top; }
 `;

@@ -77,9 +77,10 @@ export interface BookingActions {
 
 function actionLinks(actions: BookingActions, context: string): SafeHtml[] {
   return [
-    ...actions.links.map((link) => html`<li><a class="button" href="${link.href}" rel="noopener">${link.label}<span class="visually-hidden"> ${context}</span> i bokningstjänsten</a></li>`),
+    // The visible words come first in the accessible name (WCAG 2.5.3), the time after them for screen readers.
+    ...actions.links.map((link) => html`<li><a class="button" href="${link.href}" rel="noopener">${link.label} i bokningstjänsten${context ? html`<span class="visually-hidden">, ${context}</span>` : ''}</a></li>`),
     ...(actions.calendarHref
-      ? [html`<li><a class="button secondary" href="${actions.calendarHref}" download>Lägg till i kalendern<span class="visually-hidden"> ${context}</span></a></li>`]
+      ? [html`<li><a class="button secondary" href="${actions.calendarHref}" download>Lägg till i kalendern${context ? html`<span class="visually-hidden">, ${context}</span>` : ''}</a></li>`]
       : []),
   ];
 }
