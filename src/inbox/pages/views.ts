@@ -63,7 +63,7 @@ function careUnitName(careUnit: { hsaId: string; name: string | null }): string 
 function messageItem(message: InboxMessage): SafeHtml {
   const unread = message.readAt === null;
   return html`<li${unread ? html` class="unread"` : ''}>
-<a href="/inbox/meddelanden/${message.id}">${unread ? html`<span class="mark">Oläst<span class="visually-hidden">:</span></span> ` : ''}<span class="subject">${message.subject}</span></a>
+<a href="/inbox/meddelanden/${message.id}">${unread ? html`<span class="mark">Oläst</span> ` : ''}<span class="subject">${message.subject}</span></a>
 <div class="meta">${KIND_LABEL[message.kind] ?? message.kind} · ${careUnitName(message.careUnit)} · <time datetime="${message.createdAt}">${when(message.createdAt)}</time></div>
 </li>`;
 }
