@@ -208,26 +208,35 @@ describe.skipIf(!available)('Every page in Chromium at 320, 390 and 1280 px', ()
     await page.close();
   });
 
-  it('When the citizen tabs through a page, then every focused control shows a ring of at least 3:1 against what is behind it', async () => {
-    const page = await citizen.newPage();
-    await page.setViewportSize({ width: 1280, height: 900 });
-    await page.goto(`${t.url}/inbox/meddelanden/${ids.invitation}`);
-    const seen: string[] = [];
-    for (let i = 0; i < 30; i++) {
-      await page.keyboard.press('Tab');
-      const ring = await focusRing(page);
-      // Past the last control, focus goes back to the document.
-      if (ring.tag === 'BODY') break;
-      seen.push(ring.text);
-      expect(ring.style, ring.text).not.toBe('none');
-      expect(ring.width, ring.text).toBeGreaterThanOrEqual(2);
-      expect(contrast(ring.outline, ring.behind), `${ring.text}: ${ring.outline} on ${ring.behind}`).toBeGreaterThanOrEqual(3);
+  it('When someone tabs through the message, settings and /admin pages, then every focused control shows a ring of at least 3:1 against what is behind it', async () => {
+    const walks: { context: BrowserContext; path: string; expected: string[] }[] = [
+      { context: citizen, path: `/inbox/meddelanden/${ids.invitation}`, expected: ['Logga ut', 'Markera som oläst', 'Ta bort meddelandet', 'Tillgänglighetsredogörelse'] },
+      { context: citizen, path: '/inbox/installningar', expected: ['Aviseringar', 'Spara aviseringar', 'Hjälp och kontakt'] },
+      { context: admin, path: '/admin', expected: ['Logga ut', 'Spara läge', 'Avaktivera', 'Lägg till'] },
+    ];
+    for (const walk of walks) {
+      const page = await walk.context.newPage();
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.goto(`${t.url}${walk.path}`);
+      const seen: string[] = [];
+      for (let i = 0; i < 60; i++) {
+        await page.keyboard.press('Tab');
+        const ring = await focusRing(page);
+        // Past the last control, focus goes back to the document.
+        if (ring.tag === 'BODY') break;
+        seen.push(ring.text);
+        const where = `${walk.path}: ${ring.tag} "${ring.text.slice(0, 40)}"`;
+        expect(ring.style, where).not.toBe('none');
+        expect(ring.width, where).toBeGreaterThanOrEqual(2);
+        expect(contrast(ring.outline, ring.behind), `${where}: ${ring.outline} on ${ring.behind}`).toBeGreaterThanOrEqual(3);
+      }
+      expect(seen, walk.path).toEqual(expect.arrayContaining(walk.expected));
+      if (walk.path.startsWith('/inbox/meddelanden')) {
+        expect(seen.some((text) => text.startsWith('Avboka tiden i bokningstjänsten'))).toBe(true);
+        expect(seen.some((text) => text.startsWith('Lägg till i kalendern'))).toBe(true);
+      }
+      await page.close();
     }
-    // The walk covered the banner, the booking actions, the message actions and the footer.
-    expect(seen).toEqual(expect.arrayContaining(['Logga ut', 'Markera som oläst', 'Ta bort meddelandet', 'Tillgänglighetsredogörelse']));
-    expect(seen.some((text) => text.startsWith('Avboka tiden i bokningstjänsten'))).toBe(true);
-    expect(seen.some((text) => text.startsWith('Lägg till i kalendern'))).toBe(true);
-    await page.close();
   });
 
   it('When the citizen uses only the keyboard, then they open a message, mark it unread, delete another after confirming, and save the settings', async () => {
