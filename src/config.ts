@@ -27,6 +27,8 @@ export interface Config {
   /** KAFKA_TOPIC_PREFIX: names the topic (`<prefix>.notifications`) and the workers' consumer group (`<prefix>.workers`). */
   kafkaTopicPrefix: string;
   smtp: { url: string | undefined; from: string };
+  /** INBOX_URL: the inbox link in every SMS and e-mail; differs per environment (QA notices must not point at production). */
+  inboxUrl: string;
   twilio: {
     accountSid: string | undefined;
     authToken: string | undefined;
@@ -54,11 +56,16 @@ export interface Config {
   };
   /** DEV_LOGIN: the pages' development sign-in; default on outside production, off in production. */
   developmentSignIn: boolean;
+  /** DEMO: the built-in development GetBookingDetails producer, demo source system and sample notifications. Never in production. */
+  demo: boolean;
   /** SESSION_SECRET: protects the pages' session cookies; unset: generated into DATA_DIR/session-secret. */
   session: { secret: string | undefined };
   nodeEnv: string;
   logLevel: string;
 }
+
+/** The production 1177 inbox: the default link in SMS and e-mail. */
+export const DEFAULT_INBOX_URL = 'https://www.1177.se/inkorg';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -153,6 +160,18 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`DEV_LOGIN must be "true" or "false", got "${devLogin}"`);
   }
 
+  const demo = text(env, 'DEMO');
+  if (demo !== undefined && demo !== 'true' && demo !== 'false') {
+    throw new ConfigError(`DEMO must be "true" or "false", got "${demo}"`);
+  }
+  if (demo === 'true') {
+    if (environment === 'prod' || text(env, 'NODE_ENV') === 'production') {
+      throw new ConfigError('DEMO=true is for development only: refused with APP_ENVIRONMENT=prod or NODE_ENV=production');
+    }
+    if (ntjpUrl !== undefined) throw new ConfigError('DEMO=true brings its own GetBookingDetails producer: unset NTJP_GETBOOKINGDETAILS_URL');
+    if (text(env, 'TLS_CERT') !== undefined) throw new ConfigError('DEMO=true runs on plain HTTP: unset TLS_CERT and TLS_KEY');
+  }
+
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
     dataDir: path.resolve(text(env, 'DATA_DIR') ?? './data'),
@@ -174,6 +193,7 @@ export function loadConfig(env: Env = process.env): Config {
     kafkaBrokers: list(env, 'KAFKA_BROKERS'),
     kafkaTopicPrefix: kafkaTopicPrefix(env),
     smtp: { url: text(env, 'SMTP_URL'), from: text(env, 'MAIL_FROM') ?? '1177 Inkorgen <no-reply@1177.se>' },
+    inboxUrl: httpUrl(env, 'INBOX_URL') ?? DEFAULT_INBOX_URL,
     twilio: {
       accountSid: text(env, 'TWILIO_ACCOUNT_SID'),
       authToken: text(env, 'TWILIO_AUTH_TOKEN'),
@@ -195,6 +215,7 @@ export function loadConfig(env: Env = process.env): Config {
       redirectUri: oidcRedirectUri,
     },
     developmentSignIn: devLogin === undefined ? (text(env, 'NODE_ENV') ?? 'development') !== 'production' : devLogin === 'true',
+    demo: demo === 'true',
     session: { secret: text(env, 'SESSION_SECRET') },
     nodeEnv: text(env, 'NODE_ENV') ?? 'development',
     logLevel: text(env, 'LOG_LEVEL') ?? 'info',
