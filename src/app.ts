@@ -28,7 +28,8 @@ import { mountProcessNotification, PROCESS_NOTIFICATION_PATH, type EndpointDepen
 import { createSessionManager, sessionOptionsOf } from './web/session.js';
 import { mountStartPage, swedishNotFound } from './web/start-page.js';
 import { demoAdminPanel, mountDemo, startDemo, type Demo } from './demo/index.js';
-import { pendingNotificationCount } from './queue/pending.js';
+import { pendingNotificationCount } from './queue/index.js';
+import { startRetentionJob, type RetentionJob } from './operations/retention.js';
 
 export interface AppOptions {
   config: Config;
@@ -59,6 +60,8 @@ export interface App {
   readonly log: Logger;
   /** This app's Prometheus registry and recorders (GET /metrics). */
   readonly metrics: ServiceMetrics;
+  /** The purge of expired data, when this process runs the `worker` role. */
+  readonly retention: RetentionJob | undefined;
   /** The development demonstration (DEMO=true). */
   readonly demo: Demo | undefined;
   /** Starts listening on config.port (0: any free port); resolves to the base URL. */
@@ -209,6 +212,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     }
   }
 
+  // Data is kept only as long as needed: the workers purge what is past its retention period.
+  const retention = config.roles.has('worker') ? startRetentionJob({ database, retention: config.retention, log }) : undefined;
+
   // A worker without GetBookingDetails says so at start and, while notifications wait, every 5 minutes.
   let waitingTimer: NodeJS.Timeout | undefined;
   if (willWait) {
@@ -252,6 +258,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     sender: channels?.sender,
     log,
     metrics,
+    retention,
     demo,
     async listen() {
       server = httpsOptions ? https.createServer(httpsOptions, app) : http.createServer(app);
@@ -284,6 +291,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       // Calls are no longer taken; the engine finishes the notification in hand, then stops.
       await consumer?.stop();
       await engine?.stop();
+      await retention?.stop();
       await channels?.stop();
       await ownedFetcher?.close();
       clearInterval(waitingTimer);

@@ -60,8 +60,33 @@ export interface Config {
   demo: boolean;
   /** SESSION_SECRET: protects the pages' session cookies; unset: generated into DATA_DIR/session-secret. */
   session: { secret: string | undefined };
+  /** How long each kind of data is kept (days), and how the purge job runs (docs/OPERATIONS.md, "Retention"). */
+  retention: Retention;
   nodeEnv: string;
   logLevel: string;
+}
+
+export interface Retention {
+  /** RETENTION_QUEUE_DAYS: processed notifications (the queue's done rows). */
+  queueDays: number;
+  /** RETENTION_DEAD_LETTER_DAYS: notifications the engine gave up on, kept for operators to retry. */
+  deadLetterDays: number;
+  /** RETENTION_CALL_DAYS: records of ProcessNotification calls and the redelivery fingerprints of posts. */
+  callDays: number;
+  /** RETENTION_REJECTED_DAYS: rejected transactions (they hold the identity number). */
+  rejectedDays: number;
+  /** RETENTION_POST_DAYS: posts deleted or long past, and settled held cancellations. */
+  postDays: number;
+  /** RETENTION_MESSAGE_DAYS: read or hidden inbox messages, and care-unit relations not renewed. */
+  messageDays: number;
+  /** RETENTION_DELIVERY_DAYS: finished SMS / e-mail deliveries and planned notification requests. */
+  deliveryDays: number;
+  /** RETENTION_AUDIT_DAYS: the registry's audit log and security events. */
+  auditDays: number;
+  /** RETENTION_INTERVAL_MINUTES: how often the worker purges; 0 turns the purge off. */
+  intervalMinutes: number;
+  /** RETENTION_BATCH_SIZE: rows looked at per statement. */
+  batchSize: number;
 }
 
 /** The production 1177 inbox: the default link in SMS and e-mail. */
@@ -217,6 +242,18 @@ export function loadConfig(env: Env = process.env): Config {
     developmentSignIn: devLogin === undefined ? (text(env, 'NODE_ENV') ?? 'development') !== 'production' : devLogin === 'true',
     demo: demo === 'true',
     session: { secret: text(env, 'SESSION_SECRET') },
+    retention: {
+      queueDays: integer(env, 'RETENTION_QUEUE_DAYS', 7, 1, 36_500),
+      deadLetterDays: integer(env, 'RETENTION_DEAD_LETTER_DAYS', 90, 1, 36_500),
+      callDays: integer(env, 'RETENTION_CALL_DAYS', 30, 1, 36_500),
+      rejectedDays: integer(env, 'RETENTION_REJECTED_DAYS', 30, 1, 36_500),
+      postDays: integer(env, 'RETENTION_POST_DAYS', 90, 1, 36_500),
+      messageDays: integer(env, 'RETENTION_MESSAGE_DAYS', 730, 1, 36_500),
+      deliveryDays: integer(env, 'RETENTION_DELIVERY_DAYS', 90, 1, 36_500),
+      auditDays: integer(env, 'RETENTION_AUDIT_DAYS', 1825, 1, 36_500),
+      intervalMinutes: integer(env, 'RETENTION_INTERVAL_MINUTES', 60, 0, 10_080),
+      batchSize: integer(env, 'RETENTION_BATCH_SIZE', 1000, 10, 100_000),
+    },
     nodeEnv: text(env, 'NODE_ENV') ?? 'development',
     logLevel: text(env, 'LOG_LEVEL') ?? 'info',
   };

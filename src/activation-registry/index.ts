@@ -20,6 +20,7 @@ export {
   type SourceSystemRegistry,
 } from './registry.js';
 export { checkChange, checkRegistration, type FieldProblem } from './validation.js';
+export { purgeAuditLog } from './retention.js';
 
 export interface RegistryWebDependencies {
   config: Pick<Config, 'nodeEnv'>;

@@ -96,3 +96,5 @@ export function mountTwilioStatus(app: Express, deps: { config: Pick<Config, 'tw
   if (!authToken) return;
   app.use(twilioStatusRouter({ database: deps.database, log: deps.log, authToken, publicUrl: statusCallbackUrl }));
 }
+
+export { purgeChannels, type ChannelRetention } from './retention.js';

@@ -12,7 +12,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import { HttpError, jsonErrorHandler } from '../http/errors.js';
 import type { Logger } from '../logging.js';
-import { pendingNotificationCount } from '../queue/pending.js';
+import { pendingNotificationCount } from '../queue/index.js';
 import { html, type SafeHtml } from '../web/html.js';
 import { sessionOf, type SessionManager } from '../web/session.js';
 import { startDemoProducer, type DemoProducer } from './producer.js';
