@@ -148,6 +148,21 @@ describe('With DEMO=true', () => {
     expect(Number(left!.n)).toBe(0);
   });
 
+  it('When a notification names a booking the producer does not have, then a log line says the producer is why nothing was made', async () => {
+    const answer = await postNotification(
+      t.url,
+      notificationEnvelope([engagement({ sourceSystem: DEMO_SOURCE_SYSTEM, logicalAddress: 'SE0000000000-DEMOVC1', businessObjectInstanceIdentifier: 'NOT-THERE' })]),
+    );
+    expect(answer.resultCode).toBe('OK');
+    let line: Record<string, unknown> | undefined;
+    for (let tries = 0; tries < 200 && !line; tries++) {
+      line = t.logs.find((entry) => entry.msg === 'notification processed' && String(entry.because).includes('producer'));
+      if (!line) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(line).toBeDefined();
+    expect(JSON.stringify(line)).not.toContain(DEMO_RESIDENT);
+  });
+
   it('When / is opened, then the start page says the demo is running', async () => {
     await expect((await fetch(`${t.url}/`)).text()).resolves.toContain('Demonstrationsläge');
   });

@@ -261,6 +261,30 @@ describe('Retention', () => {
   });
 });
 
+describe('Retention over several slices of every kind of key', () => {
+  it('When tables keyed by text and by ctid hold more expired rows than one slice, then all of them go and the rest stay', async () => {
+    database = await openTestDatabase();
+    try {
+      for (let i = 0; i < 25; i++) {
+        await database.orm.insert(ingestPosts).values({ keyHash: `old-${String(i).padStart(2, '0')}`, sequenceHash: 'x', updatedAt: ago(40) });
+        await database.orm.insert(careUnitRelations).values({ resident: RESIDENT, careUnitHsaId: `SE-OLD-${i}`, firstAt: ago(900), lastAt: ago(800) });
+      }
+      for (let i = 0; i < 7; i++) {
+        await database.orm.insert(ingestPosts).values({ keyHash: `new-${i}`, sequenceHash: 'x', updatedAt: ago(1) });
+        await database.orm.insert(careUnitRelations).values({ resident: RESIDENT, careUnitHsaId: `SE-NEW-${i}`, firstAt: ago(900), lastAt: ago(1) });
+      }
+      const report = await purgeExpired(database, { ...loadConfig({}).retention, batchSize: 10 }, NOW);
+      expect(report.ingest_post).toBe(25);
+      expect(report.care_unit_relation).toBe(25);
+      await expect(count('ingest_post')).resolves.toBe(7);
+      await expect(count('care_unit_relation', sql`care_unit_hsa_id like 'SE-NEW-%'`)).resolves.toBe(7);
+      await expect(count('care_unit_relation')).resolves.toBe(7);
+    } finally {
+      await database.close();
+    }
+  }, 60_000);
+});
+
 describe('Retention in the worker role', () => {
   let t: TestApp;
   afterAll(async () => {
