@@ -40,6 +40,19 @@ describe('DEMO configuration', () => {
     expect(loadConfig({}).demo).toBe(false);
     expect(loadConfig({ DEMO: 'true' }).demo).toBe(true);
   });
+
+  it('When INBOX_URL is set, then SMS and e-mail link there; it must be an http(s) URL; unset, the production inbox', () => {
+    expect(loadConfig({}).inboxUrl).toBe('https://www.1177.se/inkorg');
+    expect(loadConfig({ INBOX_URL: 'https://qa.example.se/inkorg' }).inboxUrl).toBe('https://qa.example.se/inkorg');
+    expect(() => loadConfig({ INBOX_URL: 'javascript:alert(1)' })).toThrow(/INBOX_URL must be an http\(s\) URL/);
+  });
+
+  it('When retention periods are configured, then whole days of at least 1 are taken and anything else stops the start', () => {
+    expect(loadConfig({}).retention).toMatchObject({ queueDays: 7, deadLetterDays: 90, callDays: 30, rejectedDays: 30, postDays: 90, messageDays: 730, deliveryDays: 90, auditDays: 1825, intervalMinutes: 60, batchSize: 1000 });
+    expect(loadConfig({ RETENTION_MESSAGE_DAYS: '365', RETENTION_INTERVAL_MINUTES: '0' }).retention).toMatchObject({ messageDays: 365, intervalMinutes: 0 });
+    expect(() => loadConfig({ RETENTION_QUEUE_DAYS: '0' })).toThrow(ConfigError);
+    expect(() => loadConfig({ RETENTION_POST_DAYS: '1.5' })).toThrow(/whole number/);
+  });
 });
 
 describe('Without the demo and without a producer', () => {
