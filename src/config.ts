@@ -1,4 +1,4 @@
-// Configuration is read and validated once at start (CONTRACT §1); a wrong value stops the start.
+// Configuration is read and validated once at start (every variable: docs/OPERATIONS.md, "Configuration"); a wrong value stops the start.
 import path from 'node:path';
 
 export type Environment = 'qa' | 'prod';

@@ -1,6 +1,6 @@
 // The generic notification texts, rendered with Handlebars from templates/notifications/. They only say
 // that new messages are waiting (and how many): never the care unit, a time, a care type or an identity
-// number (CONTRACT §5). The templates see nothing else, so they cannot leak what they are not given.
+// number (docs/RULES.md). The templates see nothing else, so they cannot leak what they are not given.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
