@@ -443,6 +443,14 @@ describe('outage: a producer down for a while (short form of the resilience scen
                    (select count(*)::int from inbox_message m where m.booking->>'bookingId' like 'OUT-%') as messages`,
       );
       expect(during).toEqual({ dead: 0, messages: 0 });
+      // Operators see what waits, per logical address, and for how long.
+      const metrics = await (await fetch(`${t.url}/metrics`)).text();
+      expect(metrics).toContain(`ei_queue_waiting_for_producer{logical_address="${OUTAGE_UNIT}"} ${residents.length}`);
+      const age = Number(new RegExp(`ei_queue_waiting_for_producer_oldest_age_seconds\\{logical_address="${OUTAGE_UNIT}"\\} (\\d+)`).exec(metrics)?.[1]);
+      expect(age).toBeGreaterThanOrEqual(14);
+      const ready = (await (await fetch(`${t.url}/readyz`)).json()) as { status: string; checks: { waitingForProducer: { byAddress: { logicalAddress: string; waiting: number }[] } } };
+      expect(ready.status).toBe('ready');
+      expect(ready.checks.waitingForProducer.byAddress).toContainEqual(expect.objectContaining({ logicalAddress: OUTAGE_UNIT, waiting: residents.length }));
     } finally {
       down = false;
       producer.handle(undefined);
