@@ -105,7 +105,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
     } else if (config.environment === 'prod') {
       log.warn('TLS_CERT / TLS_KEY / TLS_CLIENT_CA not all set: ProcessNotification takes calls without a client certificate');
     }
+    if (config.environment === 'prod' && config.publicBaseUrl === undefined) {
+      log.warn('PUBLIC_BASE_URL is not set: the WSDL\'s soap:address is built from a plain Host header');
+    }
     await mountProcessNotification(app, {
+      publicBaseUrl: config.publicBaseUrl,
       consumerHsaId: config.consumerHsaId,
       directory,
       intake,
