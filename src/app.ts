@@ -127,7 +127,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   if (config.roles.has('web')) {
     // Bearer tokens for /api and the pages' sessions, shared by every web component.
     const authenticator = createAuthenticator(config);
-    const sessions = createSessionManager(sessionOptionsOf(config));
+    const sessions = createSessionManager(sessionOptionsOf(config), { database });
     app.use('/api/admin', deadLettersRouter({ database, authenticator, log }));
     app.use('/api', citizenSettingsRouter({ database, authenticator, log }));
     mountTwilioStatus(app, { config, database, log });
