@@ -6,7 +6,7 @@ import express, { type Express } from 'express';
 import { openSourceSystemDirectory, type SourceSystemDirectory } from './activation-registry/directory.js';
 import { mountActivationRegistry } from './activation-registry/index.js';
 import { createAuthenticator } from './auth/index.js';
-import { jsonNotFound } from './http/errors.js';
+import { jsonErrorHandler, jsonNotFound } from './http/errors.js';
 import { citizenSettingsRouter, mountTwilioStatus, startChannels, type ChannelSender, type ChannelsDependencies } from './channels/index.js';
 import { createDetailsFetcher, type DetailsFetcher } from './details-fetcher/index.js';
 import { mountCitizenInbox } from './inbox/citizen-web.js';
@@ -25,6 +25,7 @@ import { kafkaIntake } from './process-notifications/kafka-intake.js';
 import { newWorkerId } from './queue/in-database.js';
 import { createKafka, kafkaNames, pingKafka, startNotificationConsumer, startNotificationPublisher, type NotificationConsumer } from './queue/kafka.js';
 import { mountProcessNotification, PROCESS_NOTIFICATION_PATH, type EndpointDependencies } from './process-notifications/soap-endpoint.js';
+import { htmlErrorHandler } from './web/error-page.js';
 import { createSessionManager, sessionOptionsOf } from './web/session.js';
 
 export interface AppOptions {
@@ -128,6 +129,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // Bearer tokens for /api and the pages' sessions, shared by every web component.
     const authenticator = createAuthenticator(config);
     const sessions = createSessionManager(sessionOptionsOf(config), { database });
+    if (config.developmentSignIn) {
+      log.warn(
+        { environment: config.environment },
+        'development sign-in is ON (DEV_LOGIN): anyone can sign in to /inbox as any citizen and to /admin as an administrator; never in production',
+      );
+    }
     app.use('/api/admin', deadLettersRouter({ database, authenticator, log }));
     app.use('/api', citizenSettingsRouter({ database, authenticator, log }));
     mountTwilioStatus(app, { config, database, log });
@@ -136,6 +143,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // Last: an /api path nobody answered is a JSON 404, not express's HTML page.
     app.use('/api', jsonNotFound);
   }
+  // Whatever a route let through: JSON under /api, the masked Swedish page elsewhere; never express's
+  // default handler, which writes the stack trace to the answer and stderr.
+  app.use('/api', jsonErrorHandler(log));
+  app.use(htmlErrorHandler(log));
 
   let engine: MessageEngine | undefined;
   let consumer: NotificationConsumer | undefined;

@@ -43,6 +43,7 @@ const SIGN_IN_PROBLEM: Record<SignInError['reason'], string> = {
   no_sign_in_in_progress: 'Inloggningen hade gått ut eller startades i en annan flik. Försök igen.',
   invalid_response: 'Inloggningen kunde inte slutföras. Försök igen.',
   no_personal_number: 'Inloggningstjänsten lämnade inget personnummer. Inkorgen kan inte visas.',
+  not_an_administrator: 'Inloggningen kunde inte slutföras. Försök igen.',
   provider_unavailable: 'Inloggningstjänsten svarar inte just nu. Försök igen om en stund.',
 };
 
