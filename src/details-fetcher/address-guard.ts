@@ -194,6 +194,8 @@ export class AddressGuard {
         if (trial) state.trialInFlight = false;
         this.record(logicalAddress, state, result, trial);
         this.handOver(logicalAddress, state);
+        // Addresses that were all busy at once may have gone past the bound: back under it as they idle.
+        if (this.states.size > this.maxAddresses) this.evictIdle(this.now(), this.states.size - this.maxAddresses);
       },
     };
   }
