@@ -187,10 +187,12 @@ export function loadConfig(env: Env = process.env): Config {
   const developmentSignIn =
     devLogin === undefined ? databaseUrl === undefined && environment !== 'prod' && nodeEnv !== 'production' : devLogin === 'true';
 
-  const publicBaseUrl = httpUrl(env, 'PUBLIC_BASE_URL')?.replace(/\/+$/, '');
+  let publicBaseUrl = httpUrl(env, 'PUBLIC_BASE_URL');
+  // Trailing slashes off (a loop: `/\/+$/` would backtrack quadratically on a long run of slashes).
+  while (publicBaseUrl?.endsWith('/')) publicBaseUrl = publicBaseUrl.slice(0, -1);
   if (publicBaseUrl !== undefined) {
-    const url = new URL(publicBaseUrl);
-    if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    const url = URL.canParse(publicBaseUrl) ? new URL(publicBaseUrl) : undefined;
+    if (url === undefined || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
       throw new ConfigError('PUBLIC_BASE_URL must be a plain http(s) URL (scheme, host, optional port and path)');
     }
   }
