@@ -129,6 +129,16 @@ describe('Finding 2: anyone could become national administrator without NODE_ENV
     expect((await page.post('/inbox/logga-in', { personalNumber: '191212121212' })).status).toBe(403);
   });
 
+  it('When the development sign-in is on (embedded defaults), then a warning says so at start; in production there is none', async () => {
+    const newcomer = await startTestApp({ ROLES: 'web' });
+    try {
+      expect(newcomer.logs.some((line) => line.level === 40 && String(line.msg).startsWith('development sign-in is ON'))).toBe(true);
+    } finally {
+      await newcomer.close();
+    }
+    expect(t.logs.some((line) => String(line.msg).startsWith('development sign-in is ON'))).toBe(false);
+  });
+
   it('When DEV_LOGIN=true is combined with APP_ENVIRONMENT=prod, then the service refuses to start (exit code 2)', () => {
     expect(() => loadConfig({ APP_ENVIRONMENT: 'prod', DEV_LOGIN: 'true' })).toThrow(ConfigError);
     expect(loadConfig({ APP_ENVIRONMENT: 'prod' }).developmentSignIn).toBe(false);

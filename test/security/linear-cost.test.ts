@@ -9,12 +9,14 @@ import { checkChange, checkRegistration } from '../../src/activation-registry/va
 import { mergeSettings, normaliseEmailAddress, normalisePhoneNumber } from '../../src/channels/settings.js';
 import { classifyFault, DEFAULT_CONFIGURATION_FAULT_CODES, NOT_FOUND_FAULT_PATTERNS } from '../../src/details-fetcher/classify.js';
 import { readGetBookingDetailsAnswer } from '../../src/details-fetcher/answer-reader.js';
+import { escapeXmlAttribute, plainHost } from '../../src/http/public-url.js';
 import { errorForLog, logSafe, maskPersonalData } from '../../src/logging.js';
 import { checkTransaction, isValidTimestamp } from '../../src/process-notifications/engagement.js';
 import { parseProcessNotificationEnvelope } from '../../src/process-notifications/envelope-parser.js';
+import { soap11ContentTypeRefusal } from '../../src/process-notifications/soap-endpoint.js';
 import { parseSwedishLocalTime } from '../../src/time/swedish-time.js';
 import { escapeHtml } from '../../src/web/html.js';
-import { personalNumberOf } from '../../src/web/oidc.js';
+import { claimHoldsRole, personalNumberOf } from '../../src/web/oidc.js';
 
 const MB = 1024 * 1024;
 
@@ -129,6 +131,10 @@ const SUBJECTS: Record<string, (input: string) => unknown> = {
   },
   readGetBookingDetailsAnswer: (input) => readGetBookingDetailsAnswer(answer(input)),
   classifyFault: (input) => classifyFault(input, input, classify),
+  plainHost,
+  escapeXmlAttribute,
+  soap11ContentTypeRefusal,
+  claimHoldsRole: (input) => claimHoldsRole(input, 'national-admin'),
 };
 
 describe('Linear cost of masking and validation', () => {
