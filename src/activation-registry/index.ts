@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logging.js';
 import { ADMIN_ROLE } from '../auth/authenticator.js';
+import type { SafeHtml } from '../web/html.js';
 import { createAdminOidc } from '../web/oidc.js';
 import type { SessionManager } from '../web/session.js';
 import { adminApiRouter } from './admin-api.js';
@@ -21,6 +22,7 @@ export {
   type SourceSystemRegistry,
 } from './registry.js';
 export { checkChange, checkRegistration, type FieldProblem } from './validation.js';
+export { purgeAuditLog } from './retention.js';
 
 export interface RegistryWebDependencies {
   config: Pick<Config, 'developmentSignIn' | 'adminOidc' | 'publicBaseUrl'>;
@@ -30,6 +32,8 @@ export interface RegistryWebDependencies {
   authenticator: Authenticator;
   sessions: SessionManager;
   log: Logger;
+  /** A further section of /admin (the development demo's button). */
+  extraSection?: (csrfToken: string) => SafeHtml;
 }
 
 /** Mounts /api/admin/source-systems, /api/admin/audit and the /admin page. */
@@ -57,6 +61,7 @@ export function mountActivationRegistry(app: Express, deps: RegistryWebDependenc
       // Configured, never from the request's Host header (loadConfig requires one of the two).
       redirectUri: adminOidc.redirectUri ?? (publicBaseUrl !== undefined ? `${publicBaseUrl}/admin/logga-in/callback` : undefined),
       log: deps.log,
+      ...(deps.extraSection ? { extraSection: deps.extraSection } : {}),
     }),
   );
   return registry;
