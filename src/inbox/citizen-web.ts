@@ -18,7 +18,7 @@ export { upcomingBookings, leftOutReason, type UpcomingBooking } from './booking
 export { OPENAPI_DOCUMENT } from './openapi.js';
 
 export interface CitizenWebDependencies {
-  config: Pick<Config, 'oidc' | 'developmentSignIn' | 'session' | 'dataDir' | 'bookingServiceUrl'>;
+  config: Pick<Config, 'oidc' | 'developmentSignIn' | 'session' | 'dataDir' | 'publicBaseUrl' | 'bookingServiceUrl'>;
   database: Database;
   authenticator: Authenticator;
   sessions: SessionManager;
@@ -51,7 +51,8 @@ export function mountCitizenInbox(app: Express, deps: CitizenWebDependencies): I
       sessions: deps.sessions,
       oidc,
       developmentSignIn: config.developmentSignIn,
-      redirectUri: config.oidc.redirectUri,
+      // Configured, never taken from the request's Host header (loadConfig requires one of the two).
+      redirectUri: config.oidc.redirectUri ?? (config.publicBaseUrl !== undefined ? `${config.publicBaseUrl}/inbox/logga-in/callback` : undefined),
       bookingServiceUrl: config.bookingServiceUrl,
       log,
     }),
