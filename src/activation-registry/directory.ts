@@ -12,9 +12,10 @@ import { careUnitGuards, careUnitLoads, sourceSystems } from './schema.js';
 export type SourceSystemMode = 'active' | 'silent';
 
 /**
- * How a notification was delivered, decided when EI delivered it and stored with it: `active` (messages
- * as usual), `silent` (state only: a silent source system or a care unit's silent loading period), `held`
- * (messages made but held back by the flood guard until an administrator decides).
+ * The mode stamped on each queued notification when EI delivers it; the engine uses only the stamp, so a
+ * bulk load delivered in silent mode stays silent when it is processed after the switch to active.
+ * `active`: messages as usual; `silent`: state only (a silent source system, or a care unit's silent
+ * loading period); `held`: messages made but held back by the flood guard until an administrator decides.
  */
 export const DELIVERY_MODES = ['active', 'silent', 'held'] as const;
 export type DeliveryMode = (typeof DELIVERY_MODES)[number];

@@ -177,17 +177,18 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
   const calls = new Set<AbortController>();
   let closed = false;
 
+  // A refusal is no call at the producer: marked notSent, so that it spends no try of the notification.
   function refused(refusal: Refusal, request: DetailsRequest): Extract<DetailsOutcome, { kind: 'transient' }> {
     const address = request.logicalAddress;
     switch (refusal.reason) {
       case 'circuit-open':
-        return { kind: 'transient', reason: `circuit open for ${address}: its producer failed repeatedly`, retryAfterMs: refusal.retryAfterMs };
+        return { kind: 'transient', reason: `circuit open for ${address}: its producer failed repeatedly`, retryAfterMs: refusal.retryAfterMs, notSent: true };
       case 'queue-full':
-        return transient(`too many calls waiting for ${address}`, transientRetryMs(request));
+        return { ...transient(`too many calls waiting for ${address}`, transientRetryMs(request)), notSent: true };
       case 'queue-timeout':
-        return transient(`no free slot for ${address} within ${timeoutMs} ms`, transientRetryMs(request));
+        return { ...transient(`no free slot for ${address} within ${timeoutMs} ms`, transientRetryMs(request)), notSent: true };
       case 'closed':
-        return transient('the details fetcher is closed', transientRetryMs(request));
+        return { ...transient('the details fetcher is closed', transientRetryMs(request)), notSent: true };
     }
   }
 
@@ -270,9 +271,14 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
         return outcome;
       } finally {
         const closedDuringCall = closed && outcome.kind === 'transient';
-        acquired.release(
-          closedDuringCall ? 'neutral' : outcome.kind === 'transient' ? 'transient-failure' : outcome.kind === 'configuration' ? 'neutral' : 'success',
-        );
+        // Transport failures and HTTP 5xx without a fault count towards the breaker; a per-booking fault does not.
+        const breakerResult =
+          closedDuringCall || outcome.kind === 'configuration' || (outcome.kind === 'transient' && outcome.perBooking)
+            ? 'neutral'
+            : outcome.kind === 'transient'
+              ? 'transient-failure'
+              : 'success';
+        acquired.release(breakerResult);
         logOutcome(request, outcome, performance.now() - started);
       }
     },
