@@ -4,13 +4,21 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { openSourceSystemDirectory, type SourceSystemDirectory } from './activation-registry/directory.js';
-import { mountActivationRegistry } from './activation-registry/index.js';
+import {
+  createCareUnitAdministration,
+  createFloodGuard,
+  mountActivationRegistry,
+  startHoldWatch,
+  type FloodGuard,
+  type HoldWatch,
+} from './activation-registry/index.js';
 import { createAuthenticator } from './auth/index.js';
 import { jsonNotFound } from './http/errors.js';
 import { citizenSettingsRouter, mountTwilioStatus, startChannels, type ChannelSender, type ChannelsDependencies } from './channels/index.js';
 import { createDetailsFetcher, type DetailsFetcher } from './details-fetcher/index.js';
 import { mountCitizenInbox } from './inbox/citizen-web.js';
 import { deadLettersRouter } from './inbox/dead-letters-api.js';
+import { heldCounts, startHeldMessageSweeper, type HeldMessageSweeper } from './inbox/held-messages.js';
 import { startMessageEngine, type EngineOptions, type MessageEngine } from './inbox/engine.js';
 import { loadMessageRenderer } from './inbox/render-message.js';
 import type { Config } from './config.js';
@@ -56,6 +64,10 @@ export interface App {
   readonly log: Logger;
   /** This app's Prometheus registry and recorders (GET /metrics). */
   readonly metrics: ServiceMetrics;
+  /** The flood guard at the ingest, when this process runs the `ingest` role. */
+  readonly floodGuard: FloodGuard | undefined;
+  /** Settles held messages after a decision, and watches how long holds wait (the `worker` role). */
+  readonly heldMessages: { sweeper: HeldMessageSweeper; watch: HoldWatch } | undefined;
   /** Starts listening on config.port (0: any free port); resolves to the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -96,6 +108,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   app.use(requestLogging(log));
   mountHealth(app, { database, config, ...(kafka ? { pingKafka: () => pingKafka(kafka) } : {}) });
   mountMetrics(app, metrics);
+  let floodGuard: FloodGuard | undefined;
   if (config.roles.has('ingest')) {
     if (httpsOptions?.requestCert) {
       app.use(
@@ -106,10 +119,24 @@ export async function buildApp(options: AppOptions): Promise<App> {
     } else if (config.environment === 'prod') {
       log.warn('TLS_CERT / TLS_KEY / TLS_CLIENT_CA not all set: ProcessNotification takes calls without a client certificate');
     }
+    floodGuard = createFloodGuard({
+      database,
+      environment: config.environment,
+      settings: {
+        threshold: config.floodGuard.threshold,
+        windowMs: config.floodGuard.windowSeconds * 1000,
+        watchMs: config.floodGuard.watchHours * 3600_000,
+        dormantMs: config.floodGuard.dormantDays * 86_400_000,
+      },
+      log,
+      afterTrip: () => directory.refresh(),
+      onTrip: () => metrics.floodGuardTripped(),
+    });
     await mountProcessNotification(app, {
       consumerHsaId: config.consumerHsaId,
       directory,
       intake,
+      floodGuard,
       log,
       onReceived: (outcome) => {
         metrics.received(outcome);
@@ -128,13 +155,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
     app.use('/api/admin', deadLettersRouter({ database, authenticator, log }));
     app.use('/api', citizenSettingsRouter({ database, authenticator, log }));
     mountTwilioStatus(app, { config, database, log });
-    mountActivationRegistry(app, { config, database, directory, authenticator, sessions, log });
+    mountActivationRegistry(app, { config, database, directory, authenticator, sessions, log, heldCounts: () => heldCounts(database.orm) });
     mountCitizenInbox(app, { config, database, authenticator, sessions, log });
     // Last: an /api path nobody answered is a JSON 404, not express's HTML page.
     app.use('/api', jsonNotFound);
   }
 
   let engine: MessageEngine | undefined;
+  let heldMessages: { sweeper: HeldMessageSweeper; watch: HoldWatch } | undefined;
   let consumer: NotificationConsumer | undefined;
   let ownedFetcher: DetailsFetcher | undefined;
   if (config.roles.has('worker')) {
@@ -161,6 +189,24 @@ export async function buildApp(options: AppOptions): Promise<App> {
         options.engine?.onSettled?.(outcome);
       },
       onMessagesCreated: (kinds) => metrics.messagesCreated(kinds),
+    });
+    // Held messages: settled after an administrator's decision; holds that wait too long raise the alarm.
+    const careUnits = createCareUnitAdministration(database, { afterChange: () => directory.refresh(), heldCounts: () => heldCounts(database.orm) });
+    heldMessages = {
+      sweeper: startHeldMessageSweeper({ database, directory, log, onSettled: (result) => metrics.heldSettled(result) }),
+      watch: startHoldWatch({
+        directory,
+        careUnits,
+        environment: config.environment,
+        alertMs: config.floodGuard.alertHours * 3600_000,
+        expireMs: config.floodGuard.expireDays * 86_400_000,
+        log,
+      }),
+    };
+    const watch = heldMessages.watch;
+    metrics.watchHolds({
+      held: () => [...directory.holds().values()].filter((hold) => hold.status === 'holding').length,
+      overdue: () => watch.overdue().length,
     });
     // Without GetBookingDetails nothing can be processed: the records wait in Kafka, the rows in the table.
     if (kafka && fetcher) {
@@ -204,6 +250,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     sender: channels?.sender,
     log,
     metrics,
+    floodGuard,
+    heldMessages,
     async listen() {
       server = httpsOptions ? https.createServer(httpsOptions, app) : http.createServer(app);
       // EI's calls may carry up to 15 MB; keep-alive sockets are reused by the platform.
@@ -235,6 +283,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
       // Calls are no longer taken; the engine finishes the notification in hand, then stops.
       await consumer?.stop();
       await engine?.stop();
+      heldMessages?.watch.stop();
+      await heldMessages?.sweeper.stop();
       await channels?.stop();
       await ownedFetcher?.close();
       await directory.close();

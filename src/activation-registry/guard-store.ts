@@ -22,6 +22,22 @@ export interface UnitTraffic {
   announced: boolean;
 }
 
+/** A call's accepted transactions per care unit: new posts, all notifications, announced or not. */
+export function unitTraffic(
+  transactions: readonly { mode: string; deleteFlag: boolean; engagement: { logicalAddress: string } }[],
+): Map<string, UnitTraffic> {
+  const traffic = new Map<string, UnitTraffic>();
+  for (const { mode, deleteFlag, engagement } of transactions) {
+    let unit = traffic.get(engagement.logicalAddress);
+    if (!unit) traffic.set(engagement.logicalAddress, (unit = { newPosts: 0, notifications: 0, announced: true }));
+    unit.notifications++;
+    if (!deleteFlag) unit.newPosts++;
+    // Announced only when everything of the unit in the call is silent (a silent system or loading period).
+    if (mode !== 'silent') unit.announced = false;
+  }
+  return traffic;
+}
+
 export interface FloodGuard {
   /**
    * Records what one call brought per care unit and answers the units whose notifications are held.
