@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm';
 import type { Environment } from '../config.js';
 import { rows, type Database } from '../db/database.js';
 import type { Logger } from '../logging.js';
+import { holdPendingOfUnits } from '../queue/in-database.js';
 import { SOURCE_SYSTEM_CHANNEL } from './directory.js';
 import { judgeUnit, type GuardSettings, type HoldStatus, type Observation, type UnitRecord } from './flood-guard.js';
 import { auditLog } from './schema.js';
@@ -102,6 +103,7 @@ export function createFloodGuard(options: FloodGuardOptions): FloodGuard {
     if (due.length === 0) return held;
     const addresses = JSON.stringify(due);
     const tripped: { address: string; because: string; record: UnitRecord }[] = [];
+    let heldEarlier = new Map<string, number>();
     await database.orm.transaction(async (tx) => {
       // A unit seen for the first time is created as new (its watch starts with this call); concurrent
       // calls for it meet at the row lock below.
@@ -165,12 +167,23 @@ export function createFloodGuard(options: FloodGuardOptions): FloodGuard {
         });
       }
       if (tripped.length > 0) {
+        // What the unit sent earlier in the window and is still queued is held with the rest.
+        heldEarlier = await holdPendingOfUnits(
+          tx,
+          tripped.map((trip) => ({ logicalAddress: trip.address, since: trip.record.windowStartedAt ?? at })),
+        );
+        if (heldEarlier.size > 0) {
+          await tx.execute(sql`
+            update care_unit_guard g set held_posts = g.held_posts + e.n
+            from jsonb_to_recordset(${JSON.stringify([...heldEarlier].map(([address, n]) => ({ address, n })))}::jsonb) as e(address text, n int)
+            where g.environment = ${environment} and g.logical_address = e.address`);
+        }
         await tx.execute(sql`select pg_notify(${SOURCE_SYSTEM_CHANNEL}, ${JSON.stringify({ guard: environment })})`);
       }
     });
     for (const trip of tripped) {
       log.warn(
-        { logicalAddress: trip.address, environment, windowPosts: trip.record.windowPosts, threshold: settings.threshold },
+        { logicalAddress: trip.address, environment, windowPosts: trip.record.windowPosts, threshold: settings.threshold, heldEarlier: heldEarlier.get(trip.address) ?? 0 },
         'flood guard: unannounced burst from a care unit; its messages are held until an administrator releases or drops them (/admin)',
       );
       options.onTrip?.(trip.address);
