@@ -61,9 +61,14 @@ export function planRetry(failure: Failure, context: RetryContext): RetryPlan {
   let spendTry = true;
   switch (failure.kind) {
     case 'not-sent':
-      // A refusal costs the producer nothing: wait out the breaker's cool-down (spread a little), keep the backoff.
+      // A refusal costs the producer nothing and spends no try. It waits out the breaker's cool-down, or
+      // half as long as the notification has waited so far (the doubling of the backoff, counted in time,
+      // up to 5 minutes) if that is longer: a unit down all night is not polled every cool-down by each of
+      // its notifications, and is found again within 5 minutes of its return.
       spendTry = false;
-      delayMs = Math.max(failure.retryAfterMs ?? MIN_DELAY_MS, MIN_DELAY_MS) + Math.round(random() * MIN_DELAY_MS);
+      delayMs =
+        Math.max(failure.retryAfterMs ?? MIN_DELAY_MS, MIN_DELAY_MS, Math.min(DEFAULT_BACKOFF.maxMs, (now - context.receivedAt.getTime()) / 2)) +
+        Math.round(random() * MIN_DELAY_MS);
       break;
     case 'configuration':
       delayMs = failure.retryAfterMs ?? CONFIGURATION_RETRY_MS;

@@ -169,9 +169,14 @@ export function claimableTogether<T extends { id: number; keyHash: string; resid
   for (const candidate of sorted) {
     const post = byPost.get(candidate.keyHash)!;
     const leasedElsewhere = post.some((item) => item.leased);
-    // An earlier item not taken with this one: it must go first, unless this is a delete and it waits for a retry.
+    // A delete taken here settles its post's earlier items that wait for a retry (they are superseded).
+    const passedBy = Math.max(
+      -1,
+      ...post.filter((item) => item.candidate && item.deleteFlag && item.id <= candidate.id && !blocked.has(item.id)).map((item) => item.id),
+    );
+    // An earlier item not taken with this one must go first, unless it waits for a retry and a delete passes it.
     const earlierFirst = post.some(
-      (item) => item.id < candidate.id && (!item.candidate || blocked.has(item.id)) && (!candidate.deleteFlag || item.due),
+      (item) => item.id < candidate.id && (!item.candidate || blocked.has(item.id)) && (item.due || item.id > passedBy),
     );
     const earlierDelete =
       !candidate.deleteFlag &&
@@ -389,4 +394,37 @@ export async function holdPendingOfUnits(
         select address, count(*)::int as n from held group by address`,
   );
   return new Map(updated.map((row) => [row.address, Number(row.n)]));
+}
+
+export interface WaitingAddress {
+  /** A care unit's logical address, or `other` for the addresses beyond the listed ones. */
+  logicalAddress: string;
+  waiting: number;
+  oldestAgeSeconds: number;
+}
+
+/**
+ * Notifications waiting for their producer (put back after a failure or a refusal), per logical address:
+ * the `top` addresses with the most, and the rest summed up as `other`, so that the set stays bounded
+ * however many care units fail at once (for /metrics labels and /readyz).
+ */
+export async function waitingByAddress(database: Database, top = 10): Promise<WaitingAddress[]> {
+  const found = await rows<{ address: string; waiting: number; oldest: Date | string }>(
+    database.orm,
+    sql`select engagement->>'logicalAddress' as address, count(*)::int as waiting, min(received_at) as oldest
+        from inbound_notification where status = 'pending' and last_error is not null
+        group by 1 order by 2 desc, 1 limit 1000`,
+  );
+  const now = Date.now();
+  const age = (oldest: Date | string) => Math.max(0, Math.round((now - new Date(oldest).getTime()) / 1000));
+  const listed = found.slice(0, top).map((row) => ({ logicalAddress: row.address, waiting: Number(row.waiting), oldestAgeSeconds: age(row.oldest) }));
+  const rest = found.slice(top);
+  if (rest.length > 0) {
+    listed.push({
+      logicalAddress: 'other',
+      waiting: rest.reduce((sum, row) => sum + Number(row.waiting), 0),
+      oldestAgeSeconds: Math.max(...rest.map((row) => age(row.oldest))),
+    });
+  }
+  return listed;
 }
