@@ -167,7 +167,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   let ownedFetcher: DetailsFetcher | undefined;
   if (config.roles.has('worker')) {
     if (!options.detailsFetcher && config.ntjp.getBookingDetailsUrl) {
-      ownedFetcher = await createDetailsFetcher({ config, log });
+      ownedFetcher = await createDetailsFetcher({ config, log, maxCallsPerSecondPerAddress: config.ntjpMaxCallsPerSecond });
     }
     const fetcher = options.detailsFetcher ?? ownedFetcher;
     const workerId = options.engine?.workerId ?? newWorkerId();

@@ -84,11 +84,19 @@ export async function claimNotifications(database: Database, options: ClaimOptio
   const claimed = await rows<QueueRow>(
     database.orm,
     sql`
-    with heads as (
-      select n.id, n.key_hash, n.resident, n.source_system from inbound_notification n
+    with candidates as materialized (
+      -- The oldest due items, walked in id order on the pending index (not every pending row: a backlog
+      -- of a million must not make each claim read a million rows).
+      select n.id from inbound_notification n
       where n.status = 'pending' and n.available_at <= now()
         and (n.lease_until is null or n.lease_until < now())
         ${options.minAgeMs ? sql`and n.received_at <= now() - make_interval(secs => ${options.minAgeMs / 1000})` : sql``}
+      order by n.id
+      limit ${options.posts * 8}
+    ), heads as (
+      select n.id, n.key_hash, n.resident, n.source_system from inbound_notification n
+      where n.id in (select id from candidates) and n.status = 'pending'
+        and (n.lease_until is null or n.lease_until < now())
         -- one worker per post at a time
         and not exists (
           select 1 from inbound_notification e
