@@ -8,7 +8,7 @@ import type { Environment } from '../config.js';
 import type { Logger } from '../logging.js';
 import { html, type SafeHtml } from '../web/html.js';
 import { sessionOf, type SessionManager } from '../web/session.js';
-import { MAX_NOTE_LENGTH, type CareUnitAdministration, type CareUnitLoad, type GuardedUnit } from './care-units.js';
+import { MAX_LOAD_DAYS, MAX_NOTE_LENGTH, type CareUnitAdministration, type CareUnitLoad, type GuardedUnit } from './care-units.js';
 import { RegistryError, type AuditEntry, type SourceSystem, type SourceSystemRegistry } from './registry.js';
 import { ENVIRONMENTS, MAX_HSA_ID_LENGTH, MAX_NAME_LENGTH, type FieldProblem } from './validation.js';
 
@@ -80,7 +80,7 @@ function swedish(problem: FieldProblem): string {
       if (problem.field === 'environment') return 'Välj miljö: QA eller produktion.';
       if (problem.field === 'mode') return 'Välj läge: aktivt eller tyst.';
       if (problem.field === 'from') return 'Från får inte ligga bakåt i tiden (lämna tomt för att börja nu).';
-      if (problem.field === 'until') return `Till måste vara senare än från och än nu, och högst ${31} dagar fram (svensk tid, t.ex. 2026-12-01 14:00).`;
+      if (problem.field === 'until') return `Till måste vara senare än från och än nu, och högst ${MAX_LOAD_DAYS} dagar efter från (svensk tid, t.ex. 2026-12-01 14:00).`;
       return `${label} har ett otillåtet värde.`;
     case 'surrounding_white_space':
       return `${label} får inte börja eller sluta med mellanslag.`;

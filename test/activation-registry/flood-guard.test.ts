@@ -104,7 +104,7 @@ const rows: Row[] = [
     because: /unit is held/,
   },
   {
-    when: 'a held unit sends in an announced period: still held (the administrator decides)',
+    when: 'a held unit sends in an announced period: its hold goes on (the ingest delivers those silent, which leaves nothing to hold)',
     previous: seen({ holdStatus: 'holding', holdStartedAt: at(-300), heldPosts: 10 }),
     observation: traffic(2, { announced: true }),
     held: true,
