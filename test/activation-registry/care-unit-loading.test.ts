@@ -60,7 +60,7 @@ async function api(method: string, urlPath: string, body?: unknown): Promise<{ s
 }
 
 /** Signs in to /admin with the development sign-in; posts forms with the page's CSRF token. */
-async function adminPage(): Promise<{ html: string; post(path: string, form?: Record<string, string>): Promise<{ status: number; location: string | null }> }> {
+async function adminPage(): Promise<{ html: string; post(path: string, form?: Record<string, string>): Promise<{ status: number; location: string | null; html: string }> }> {
   let cookie = '';
   const request = async (method: string, urlPath: string, form?: Record<string, string>) => {
     const response = await fetch(`${t.url}${urlPath}`, {
@@ -186,6 +186,26 @@ describe('care units: silent loading and the flood guard, end to end', () => {
     const past = await api('POST', '/api/admin/care-unit-loads', { environment: 'qa', logicalAddress: 'SE-X', until: '2020-01-01T10:00' });
     expect(past.status).toBe(400);
     expect((await api('GET', '/api/admin/care-unit-loads?includeEnded=true')).json.items.filter((l: { logicalAddress: string }) => l.logicalAddress === 'SE-X')).toEqual([]);
+  });
+
+  it('When an administrator sets and ends a loading period on /admin (Swedish local time), then it applies and is listed; a bad time is refused in Swedish', async () => {
+    const page = await adminPage();
+    const until = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Stockholm', dateStyle: 'short', timeStyle: 'short' })
+      .format(new Date(Date.now() + 2 * 3600_000))
+      .replace(' ', 'T');
+    const added = await page.post('/admin/vardenheter/inlasning', { environment: 'qa', logicalAddress: ' SE2321000016-PAGE1 ', until, note: 'grundladdning' });
+    expect(added).toMatchObject({ status: 303, location: '/admin?klart=inlasning' });
+    expect(t.app.directory.isLoading('SE2321000016-PAGE1')).toBe(true);
+    const listed = await adminPage();
+    expect(listed.html).toContain('<code>SE2321000016-PAGE1</code>');
+    expect(listed.html).toContain('grundladdning');
+    const id = /action="\/admin\/vardenheter\/inlasning\/(\d+)\/avsluta"/.exec(listed.html)![1]!;
+    expect(await listed.post(`/admin/vardenheter/inlasning/${id}/avsluta`)).toMatchObject({ status: 303, location: '/admin?klart=inlasningavslutad' });
+    expect(t.app.directory.isLoading('SE2321000016-PAGE1')).toBe(false);
+    const bad = await listed.post('/admin/vardenheter/inlasning', { environment: 'qa', logicalAddress: 'SE2321000016-PAGE2', until: '2020-01-01T10:00' });
+    expect(bad.status).toBe(400);
+    expect(bad.html).toContain('Till måste vara senare än från och än nu');
+    expect(bad.html).toContain('value="SE2321000016-PAGE2"');
   });
 
   async function unannouncedBurst(unit: string): Promise<{ citizens: string[]; posts: EngagementInput[] }> {
