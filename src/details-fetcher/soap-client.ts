@@ -183,18 +183,26 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
   const calls = new Set<AbortController>();
   let closed = false;
 
-  // Per address, calls are spaced at least 1/rate apart; a call that would wait longer than the slot wait
-  // allows is not sent (a refusal, no try spent). Entries of addresses that are idle are dropped.
-  const spacingMs = 1000 / positive(options.maxCallsPerSecondPerAddress, DETAILS_FETCHER_DEFAULTS.maxCallsPerSecondPerAddress, 'maxCallsPerSecondPerAddress');
+  // Per address, a token bucket: up to `rate` calls at once after a quiet spell, then `rate` calls a second.
+  // A call that would wait longer than the slot wait allows is not sent (a refusal, no try spent). Entries
+  // of addresses whose bucket is full again are dropped, so the map holds only busy addresses.
+  const rate = positive(options.maxCallsPerSecondPerAddress, DETAILS_FETCHER_DEFAULTS.maxCallsPerSecondPerAddress, 'maxCallsPerSecondPerAddress');
   const queueTimeoutMs = options.queueTimeoutMs ?? timeoutMs;
-  const nextStart = new Map<string, number>();
+  const buckets = new Map<string, { tokens: number; at: number }>();
   async function paced(logicalAddress: string): Promise<boolean> {
     const now = performance.now();
-    const start = Math.max(now, nextStart.get(logicalAddress) ?? now);
-    if (start - now > queueTimeoutMs) return false;
-    nextStart.set(logicalAddress, start + spacingMs);
-    if (nextStart.size > 1000) for (const [address, at] of nextStart) if (at < now) nextStart.delete(address);
-    if (start > now) await new Promise((resolve) => setTimeout(resolve, start - now));
+    const bucket = buckets.get(logicalAddress) ?? { tokens: rate, at: now };
+    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) * rate) / 1000);
+    bucket.at = now;
+    // Tokens may go below zero: calls already promised a later start.
+    const waitMs = bucket.tokens >= 1 ? 0 : ((1 - bucket.tokens) * 1000) / rate;
+    if (waitMs > queueTimeoutMs) return false;
+    bucket.tokens -= 1;
+    buckets.set(logicalAddress, bucket);
+    if (buckets.size > 1000) {
+      for (const [address, other] of buckets) if (other.tokens + ((now - other.at) * rate) / 1000 >= rate) buckets.delete(address);
+    }
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
     return true;
   }
 
@@ -281,7 +289,7 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
       }
       const started = performance.now();
       if (!(await paced(request.logicalAddress))) {
-        return { ...transient(`more than ${Math.round(1000 / spacingMs)} calls a second to ${request.logicalAddress}`, transientRetryMs(request)), notSent: true };
+        return { ...transient(`more than ${rate} calls a second to ${request.logicalAddress}`, transientRetryMs(request)), notSent: true };
       }
       const acquired = await guard.acquire(request.logicalAddress);
       if (isRefusal(acquired)) {

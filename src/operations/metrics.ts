@@ -297,8 +297,8 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
         let label: (typeof FETCH_OUTCOMES)[number] = 'error';
         try {
           const outcome = await fetcher.fetch(request);
-          // The guard answers at once without a call: its reasons are the fetcher's own texts.
-          label = outcome.kind === 'transient' && /^(circuit open|too many calls waiting|no free slot)/.test(outcome.reason) ? 'refused' : outcome.kind;
+          // Not sent (open circuit, full queue, the per-unit call cap): marked so by the fetcher.
+          label = outcome.kind === 'transient' && outcome.notSent ? 'refused' : outcome.kind;
           return outcome;
         } finally {
           fetches.inc({ outcome: label });

@@ -92,7 +92,7 @@ export async function claimNotifications(database: Database, options: ClaimOptio
         and (n.lease_until is null or n.lease_until < now())
         ${options.minAgeMs ? sql`and n.received_at <= now() - make_interval(secs => ${options.minAgeMs / 1000})` : sql``}
       order by n.id
-      limit ${options.posts * 8}
+      limit ${options.posts * 3}
     ), heads as (
       select n.id, n.key_hash, n.resident, n.source_system from inbound_notification n
       where n.id in (select id from candidates) and n.status = 'pending'

@@ -376,6 +376,29 @@ describe('6. one care unit down or one poison booking delays nothing else', () =
     expect((await upcoming(resident)).map((item) => item.split('@')[0])).toEqual([`D6-${resident}`, `D6B-${resident}`, `G6-${resident}`]);
   }, 150_000);
 
+  it('When one call deletes a booking and adds one at a unit that is down, then the cancellation is told on time and the new booking once its unit answers', async () => {
+    const resident = newCitizen();
+    const id = `C61-${resident}`;
+    producer.addBooking(UNIT, id, slot(resident));
+    await send(post(resident, { businessObjectInstanceIdentifier: id }));
+    await settled(resident);
+    let down = true;
+    producer.handle((request) => (down && request.logicalAddress === OTHER_UNIT ? { status: 503, body: 'down' } : undefined));
+    try {
+      producer.removeBooking(UNIT, id);
+      producer.addBooking(OTHER_UNIT, `D61-${resident}`, slot(resident, NEW_TIME));
+      await send(post(resident, { businessObjectInstanceIdentifier: `D61-${resident}`, logicalAddress: OTHER_UNIT }), { ...post(resident, { businessObjectInstanceIdentifier: id }), deleteFlag: true });
+      expect(await waitFor(() => kindsOf(resident), (list) => list.length === 2, 20_000)).toEqual(['booking_confirmation', 'cancellation']);
+      expect(await pendingOf(resident)).toBe(1);
+    } finally {
+      down = false;
+      producer.handle(undefined);
+    }
+    await waitFor(() => kindsOf(resident), (list) => list.length === 3, 100_000);
+    expect(await kindsOf(resident)).toEqual(['booking_confirmation', 'cancellation', 'booking_confirmation']);
+    expect((await upcoming(resident)).map((item) => item.split('@')[0])).toEqual([`D61-${resident}`]);
+  }, 150_000);
+
   it('When one booking keeps faulting, then the care unit breaker stays closed and another booking there (same citizen too) is confirmed', async () => {
     const resident = newCitizen();
     const poison = Array.from({ length: 7 }, (_, i) => `P6-${i}-${resident}`);
