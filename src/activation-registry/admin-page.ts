@@ -19,6 +19,8 @@ export interface AdminPageDependencies {
   /** false in production: the development sign-in is then refused. */
   developmentSignIn: boolean;
   log: Logger;
+  /** A further section of the page (the development demo's button), given the session's CSRF token. */
+  extraSection?: (csrfToken: string) => SafeHtml;
 }
 
 const ENVIRONMENT_LABEL: Record<Environment, string> = { qa: 'QA (test)', prod: 'Produktion' };
@@ -209,6 +211,7 @@ function registryPage(
   loads: CareUnitLoad[],
   guarded: GuardedUnit[],
   state: PageState,
+  extraSection?: SafeHtml,
 ): string {
   const form = state.form ?? {};
   const csrfField = html`<input type="hidden" name="_csrf" value="${csrf}">`;
@@ -258,6 +261,7 @@ inga meddelanden, SMS eller e-post – till exempel under systemets första inl�
 ${state.done ? html`<p class="notice" role="status">${state.done}</p>` : ''}
 ${problemList(state.problems ?? [])}
 <main>
+${extraSection ?? ''}
 <section aria-labelledby="live-heading">
 <h2 id="live-heading">Aktiva registreringar</h2>
 ${live.length === 0
@@ -400,7 +404,8 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
     ]);
     const live = all.filter((system) => system.deactivatedAt === null);
     const deactivated = all.filter((system) => system.deactivatedAt !== null).sort((a, b) => b.deactivatedAt!.localeCompare(a.deactivatedAt!));
-    send(res, status, registryPage(adminName(res), sessionOf(res).csrfToken, live, deactivated, audit, loads, guarded, state));
+    const csrf = sessionOf(res).csrfToken;
+    send(res, status, registryPage(adminName(res), csrf, live, deactivated, audit, loads, guarded, state, deps.extraSection?.(csrf)));
   }
 
   function refusal(error: unknown): { status: number; problems: string[] } {

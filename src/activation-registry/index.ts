@@ -4,6 +4,7 @@ import type { Authenticator } from '../auth/index.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logging.js';
+import type { SafeHtml } from '../web/html.js';
 import type { SessionManager } from '../web/session.js';
 import { adminApiRouter } from './admin-api.js';
 import { adminPageRouter } from './admin-page.js';
@@ -40,6 +41,7 @@ export {
   type SourceSystemRegistry,
 } from './registry.js';
 export { checkChange, checkRegistration, type FieldProblem } from './validation.js';
+export { purgeAuditLog } from './retention.js';
 
 export interface RegistryWebDependencies {
   config: Pick<Config, 'nodeEnv'>;
@@ -51,6 +53,8 @@ export interface RegistryWebDependencies {
   log: Logger;
   /** Messages held per care unit (the inbox's), for the counts the API and page show. */
   heldCounts?: () => Promise<Map<string, HeldCounts>>;
+  /** A further section of /admin (the development demo's button). */
+  extraSection?: (csrfToken: string) => SafeHtml;
 }
 
 /** Mounts /api/admin/source-systems, /api/admin/audit, /api/admin/care-unit-loads, /api/admin/care-units and the /admin page. */
@@ -66,7 +70,14 @@ export function mountActivationRegistry(
   app.use('/api/admin', adminApiRouter({ registry, careUnits, authenticator: deps.authenticator, log: deps.log }));
   app.use(
     '/admin',
-    adminPageRouter({ registry, careUnits, sessions: deps.sessions, developmentSignIn: deps.config.nodeEnv !== 'production', log: deps.log }),
+    adminPageRouter({
+      registry,
+      careUnits,
+      sessions: deps.sessions,
+      developmentSignIn: deps.config.nodeEnv !== 'production',
+      log: deps.log,
+      ...(deps.extraSection ? { extraSection: deps.extraSection } : {}),
+    }),
   );
   return { registry, careUnits };
 }
