@@ -20,7 +20,7 @@ import { sourceSystems } from '../src/activation-registry/schema.js';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase, rows, type Database } from '../src/db/database.js';
-import { heldCounts } from '../src/inbox/held-messages.js';
+import { heldCounts } from '../src/inbox/index.js';
 import { createLogger } from '../src/logging.js';
 import { sampleTimeslot } from '../test/helpers/booking-producer.js';
 import { isProducerProcess, serveProducer, startProducerProcess } from './producer-process.js';

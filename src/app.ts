@@ -18,7 +18,7 @@ import { citizenSettingsRouter, mountTwilioStatus, startChannels, type ChannelSe
 import { createDetailsFetcher, type DetailsFetcher } from './details-fetcher/index.js';
 import { mountCitizenInbox } from './inbox/citizen-web.js';
 import { deadLettersRouter } from './inbox/dead-letters-api.js';
-import { heldCounts, startHeldMessageSweeper, type HeldMessageSweeper } from './inbox/held-messages.js';
+import { heldCounts, startHeldMessageSweeper, type HeldMessageSweeper } from './inbox/index.js';
 import { startMessageEngine, type EngineOptions, type MessageEngine } from './inbox/engine.js';
 import { loadMessageRenderer } from './inbox/render-message.js';
 import type { Config } from './config.js';

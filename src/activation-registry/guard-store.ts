@@ -8,7 +8,7 @@ import { sql } from 'drizzle-orm';
 import type { Environment } from '../config.js';
 import { rows, type Database } from '../db/database.js';
 import type { Logger } from '../logging.js';
-import { holdPendingOfUnits } from '../queue/in-database.js';
+import { holdPendingOfUnits } from '../queue/index.js';
 import { SOURCE_SYSTEM_CHANNEL } from './directory.js';
 import { judgeUnit, type GuardSettings, type HoldStatus, type Observation, type UnitRecord } from './flood-guard.js';
 import { auditLog } from './schema.js';

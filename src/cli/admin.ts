@@ -15,7 +15,7 @@ import {
 } from '../activation-registry/index.js';
 import { checkLoad } from '../activation-registry/care-units.js';
 import { checkChange, checkEnvironment, checkRegistration, describeProblems, type FieldProblem } from '../activation-registry/validation.js';
-import { heldCounts } from '../inbox/held-messages.js';
+import { heldCounts } from '../inbox/index.js';
 import { ConfigError, loadConfig, type Environment } from '../config.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { DatabaseInUseError } from '../db/embedded-lock.js';
