@@ -4,7 +4,9 @@ import type { Authenticator } from '../auth/index.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logging.js';
+import { ADMIN_ROLE } from '../auth/authenticator.js';
 import type { SafeHtml } from '../web/html.js';
+import { createAdminOidc } from '../web/oidc.js';
 import type { SessionManager } from '../web/session.js';
 import { adminApiRouter } from './admin-api.js';
 import { adminPageRouter } from './admin-page.js';
@@ -44,7 +46,7 @@ export { checkChange, checkRegistration, type FieldProblem } from './validation.
 export { purgeAuditLog } from './retention.js';
 
 export interface RegistryWebDependencies {
-  config: Pick<Config, 'nodeEnv'>;
+  config: Pick<Config, 'developmentSignIn' | 'adminOidc' | 'publicBaseUrl'>;
   database: Database;
   /** This process's directory: refreshed at once after each change made here. */
   directory: SourceSystemDirectory;
@@ -68,13 +70,27 @@ export function mountActivationRegistry(
     ...(deps.heldCounts ? { heldCounts: deps.heldCounts } : {}),
   });
   app.use('/api/admin', adminApiRouter({ registry, careUnits, authenticator: deps.authenticator, log: deps.log }));
+  const { adminOidc, publicBaseUrl, developmentSignIn } = deps.config;
+  const oidc =
+    adminOidc.issuer !== undefined && adminOidc.clientId !== undefined
+      ? createAdminOidc({
+          issuer: adminOidc.issuer,
+          clientId: adminOidc.clientId,
+          clientSecret: adminOidc.clientSecret,
+          roleClaim: adminOidc.roleClaim,
+          role: ADMIN_ROLE,
+        })
+      : undefined;
   app.use(
     '/admin',
     adminPageRouter({
       registry,
       careUnits,
       sessions: deps.sessions,
-      developmentSignIn: deps.config.nodeEnv !== 'production',
+      developmentSignIn,
+      oidc,
+      // Configured, never from the request's Host header (loadConfig requires one of the two).
+      redirectUri: adminOidc.redirectUri ?? (publicBaseUrl !== undefined ? `${publicBaseUrl}/admin/logga-in/callback` : undefined),
       log: deps.log,
       ...(deps.extraSection ? { extraSection: deps.extraSection } : {}),
     }),

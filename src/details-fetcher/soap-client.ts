@@ -88,11 +88,17 @@ export interface DetailsFetcherOptions {
   notFoundFaultPatterns?: readonly RegExp[];
   /** Longer answers are malformed. Default 1 MiB. */
   maxAnswerBytes?: number;
+  /** Logical addresses whose guard state is kept at most (idle ones beyond are forgotten). Default 10,000. */
+  maxAddresses?: number;
+  /** An address with nothing in flight is forgotten this long after its last call. Default 10 minutes. */
+  idleAddressMs?: number;
 }
 
 /** The fetcher as built here: the shared interface plus a look at one address's guard (tests, health). */
 export interface GuardedDetailsFetcher extends DetailsFetcher {
   status(logicalAddress: string): AddressStatus;
+  /** Remembered addresses whose breaker is open or half-open (metrics), and how many are remembered. */
+  breakers(): { open: number; halfOpen: number; addresses: number };
 }
 
 export class DetailsFetcherSetupError extends Error {
@@ -160,6 +166,8 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
     queueTimeoutMs: positive(options.queueTimeoutMs, timeoutMs, 'queueTimeoutMs'),
     failureThreshold: positive(options.breaker?.failureThreshold, DETAILS_FETCHER_DEFAULTS.failureThreshold, 'breaker.failureThreshold'),
     coolDownMs: positive(options.breaker?.coolDownMs, DETAILS_FETCHER_DEFAULTS.coolDownMs, 'breaker.coolDownMs'),
+    ...(options.maxAddresses !== undefined && { maxAddresses: positive(options.maxAddresses, 1, 'maxAddresses') }),
+    ...(options.idleAddressMs !== undefined && { idleEvictMs: positive(options.idleAddressMs, 1, 'idleAddressMs') }),
     onBreakerChange: (logicalAddress, state, consecutiveFailures) => {
       const level = state === 'open' ? 'warn' : 'info';
       log?.[level]({ logicalAddress, breaker: state, consecutiveFailures }, `GetBookingDetails circuit ${state} for ${logicalAddress}`);
@@ -317,6 +325,10 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
 
     status(logicalAddress: string): AddressStatus {
       return guard.status(logicalAddress);
+    },
+
+    breakers() {
+      return { ...guard.breakerCounts(), addresses: guard.size };
     },
 
     async close(): Promise<void> {
