@@ -4,13 +4,21 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { openSourceSystemDirectory, type SourceSystemDirectory } from './activation-registry/directory.js';
-import { mountActivationRegistry } from './activation-registry/index.js';
+import {
+  createCareUnitAdministration,
+  createFloodGuard,
+  mountActivationRegistry,
+  startHoldWatch,
+  type FloodGuard,
+  type HoldWatch,
+} from './activation-registry/index.js';
 import { createAuthenticator } from './auth/index.js';
 import { jsonErrorHandler, jsonNotFound } from './http/errors.js';
 import { citizenSettingsRouter, mountTwilioStatus, startChannels, type ChannelSender, type ChannelsDependencies } from './channels/index.js';
 import { createDetailsFetcher, type DetailsFetcher } from './details-fetcher/index.js';
 import { mountCitizenInbox } from './inbox/citizen-web.js';
 import { deadLettersRouter } from './inbox/dead-letters-api.js';
+import { heldCounts, startHeldMessageSweeper, type HeldMessageSweeper } from './inbox/index.js';
 import { startMessageEngine, type EngineOptions, type MessageEngine } from './inbox/engine.js';
 import { loadMessageRenderer } from './inbox/render-message.js';
 import type { Config } from './config.js';
@@ -61,6 +69,10 @@ export interface App {
   readonly log: Logger;
   /** This app's Prometheus registry and recorders (GET /metrics). */
   readonly metrics: ServiceMetrics;
+  /** The flood guard at the ingest, when this process runs the `ingest` role. */
+  readonly floodGuard: FloodGuard | undefined;
+  /** Settles held messages after a decision, and watches how long holds wait (the `worker` role). */
+  readonly heldMessages: { sweeper: HeldMessageSweeper; watch: HoldWatch } | undefined;
   /** The purge of expired data, when this process runs the `worker` role. */
   readonly retention: RetentionJob | undefined;
   /** The development demonstration (DEMO=true). */
@@ -113,6 +125,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const healthConfig = demo ? { ...config, ntjp: { ...config.ntjp, getBookingDetailsUrl } } : config;
   mountHealth(app, { database, config: healthConfig, ...(kafka ? { pingKafka: () => pingKafka(kafka) } : {}) });
   mountMetrics(app, metrics);
+  let floodGuard: FloodGuard | undefined;
   if (config.roles.has('ingest')) {
     if (httpsOptions?.requestCert) {
       app.use(
@@ -123,6 +136,19 @@ export async function buildApp(options: AppOptions): Promise<App> {
     } else if (config.environment === 'prod') {
       log.warn('TLS_CERT / TLS_KEY / TLS_CLIENT_CA not all set: ProcessNotification takes calls without a client certificate');
     }
+    floodGuard = createFloodGuard({
+      database,
+      environment: config.environment,
+      settings: {
+        threshold: config.floodGuard.threshold,
+        windowMs: config.floodGuard.windowSeconds * 1000,
+        watchMs: config.floodGuard.watchHours * 3600_000,
+        dormantMs: config.floodGuard.dormantDays * 86_400_000,
+      },
+      log,
+      afterTrip: () => directory.refresh(),
+      onTrip: () => metrics.floodGuardTripped(),
+    });
     if (config.environment === 'prod' && config.publicBaseUrl === undefined) {
       log.warn('PUBLIC_BASE_URL is not set: the WSDL\'s soap:address is built from a plain Host header');
     }
@@ -131,6 +157,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       consumerHsaId: config.consumerHsaId,
       directory,
       intake,
+      floodGuard,
       log,
       onReceived: (outcome) => {
         metrics.received(outcome);
@@ -171,6 +198,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       authenticator,
       sessions,
       log,
+      heldCounts: () => heldCounts(database.orm),
       ...(demo ? { extraSection: (csrf: string) => demoAdminPanel(demo, csrf) } : {}),
     });
     mountCitizenInbox(app, { config, database, authenticator, sessions, log });
@@ -185,6 +213,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   app.use(htmlErrorHandler(log));
 
   let engine: MessageEngine | undefined;
+  let heldMessages: { sweeper: HeldMessageSweeper; watch: HoldWatch } | undefined;
   let consumer: NotificationConsumer | undefined;
   let ownedFetcher: DetailsFetcher | undefined;
   if (config.roles.has('worker')) {
@@ -219,6 +248,24 @@ export async function buildApp(options: AppOptions): Promise<App> {
         options.engine?.onSettled?.(outcome);
       },
       onMessagesCreated: (kinds) => metrics.messagesCreated(kinds),
+    });
+    // Held messages: settled after an administrator's decision; holds that wait too long raise the alarm.
+    const careUnits = createCareUnitAdministration(database, { afterChange: () => directory.refresh(), heldCounts: () => heldCounts(database.orm) });
+    heldMessages = {
+      sweeper: startHeldMessageSweeper({ database, directory, log, onSettled: (result) => metrics.heldSettled(result) }),
+      watch: startHoldWatch({
+        directory,
+        careUnits,
+        environment: config.environment,
+        alertMs: config.floodGuard.alertHours * 3600_000,
+        expireMs: config.floodGuard.expireDays * 86_400_000,
+        log,
+      }),
+    };
+    const watch = heldMessages.watch;
+    metrics.watchHolds({
+      held: () => [...directory.holds().values()].filter((hold) => hold.status === 'holding').length,
+      overdue: () => watch.overdue().length,
     });
     // Without GetBookingDetails nothing can be processed: the records wait in Kafka, the rows in the table.
     if (kafka && fetcher) {
@@ -280,6 +327,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     sender: channels?.sender,
     log,
     metrics,
+    floodGuard,
+    heldMessages,
     retention,
     demo,
     async listen() {
@@ -313,6 +362,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
       // Calls are no longer taken; the engine finishes the notification in hand, then stops.
       await consumer?.stop();
       await engine?.stop();
+      heldMessages?.watch.stop();
+      await heldMessages?.sweeper.stop();
       await retention?.stop();
       await channels?.stop();
       await ownedFetcher?.close();

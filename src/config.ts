@@ -59,6 +59,8 @@ export interface Config {
   /** SMS_DAILY_CAP: SMS per citizen per Swedish calendar day; more wait for the next day. */
   smsDailyCap: number;
   smsQuietHours: { from: number; to: number } | undefined;
+  /** The flood guard for unannounced bulk loads of a care unit (activation-registry/flood-guard.ts). */
+  floodGuard: FloodGuardSettings;
   roles: Set<Role>;
   oidc: {
     issuer: string | undefined;
@@ -97,6 +99,21 @@ export interface Config {
   retention: Retention;
   nodeEnv: string;
   logLevel: string;
+}
+
+export interface FloodGuardSettings {
+  /** FLOOD_GUARD_THRESHOLD: more new posts than this within one window hold a watched unit's messages; 0 turns the guard off. */
+  threshold: number;
+  /** FLOOD_GUARD_WINDOW_SECONDS: the counting window. */
+  windowSeconds: number;
+  /** FLOOD_GUARD_WATCH_HOURS: how long a unit is watched after it (re)appears. */
+  watchHours: number;
+  /** FLOOD_GUARD_DORMANT_DAYS: a unit silent this long is watched again, like a new one. */
+  dormantDays: number;
+  /** FLOOD_GUARD_ALERT_HOURS: held messages waiting longer raise the alert metric and a log line. */
+  alertHours: number;
+  /** FLOOD_GUARD_EXPIRE_DAYS: held messages waiting longer are dropped (state kept), audited as the system. */
+  expireDays: number;
 }
 
 export interface Retention {
@@ -307,6 +324,14 @@ export function loadConfig(env: Env = process.env): Config {
     notifyDigestSeconds: integer(env, 'NOTIFY_DIGEST_SECONDS', 60, 0, 86_400),
     smsDailyCap: integer(env, 'SMS_DAILY_CAP', 5, 1, 1000),
     smsQuietHours: quietHours(env),
+    floodGuard: {
+      threshold: integer(env, 'FLOOD_GUARD_THRESHOLD', 50, 0, 1_000_000),
+      windowSeconds: integer(env, 'FLOOD_GUARD_WINDOW_SECONDS', 900, 1, 86_400),
+      watchHours: integer(env, 'FLOOD_GUARD_WATCH_HOURS', 24, 1, 24 * 365),
+      dormantDays: integer(env, 'FLOOD_GUARD_DORMANT_DAYS', 30, 1, 3650),
+      alertHours: integer(env, 'FLOOD_GUARD_ALERT_HOURS', 4, 1, 24 * 365),
+      expireDays: integer(env, 'FLOOD_GUARD_EXPIRE_DAYS', 14, 1, 3650),
+    },
     roles: new Set<Role>(roleNames.length > 0 ? (roleNames as Role[]) : ALL_ROLES),
     oidc: {
       issuer: text(env, 'OIDC_ISSUER'),

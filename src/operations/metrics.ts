@@ -26,6 +26,12 @@ export interface ServiceMetrics {
   messagesCreated(kinds: readonly string[]): void;
   /** SenderOptions.onSent */
   sent(event: { channel: string; status: string }): void;
+  /** A flood-guard hold started. */
+  floodGuardTripped(): void;
+  /** Held messages settled after a decision (released / dropped). */
+  heldSettled(result: { released: number; created: number; kinds: readonly string[]; dropped: number }): void;
+  /** Where the flood guard's gauges read from: units held now, and units waiting longer than the alert limit. */
+  watchHolds(source: { held(): number; overdue(): number }): void;
   /** Wraps a details fetcher: latency and outcome of each call, breaker states on scrape. */
   instrumentFetcher<T extends DetailsFetcher>(fetcher: T): T;
 }
@@ -201,6 +207,36 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
     registers: [registry],
   });
 
+  const guardTrips = new client.Counter({
+    name: `${p}flood_guard_holds_total`,
+    help: 'Care units whose messages the flood guard started to hold (an unannounced burst from a new or returning unit)',
+    registers: [registry],
+  });
+  const heldMessages = new client.Counter({
+    name: `${p}held_messages_settled_total`,
+    help: 'Messages held by the flood guard and settled after a decision: released (became messages; a passed time makes none) or dropped',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  for (const result of ['released', 'dropped']) heldMessages.inc({ result }, 0);
+  let holdSource: { held(): number; overdue(): number } | undefined;
+  new client.Gauge({
+    name: `${p}flood_guard_held_units`,
+    help: 'Care units whose messages are held now, waiting for an administrator (/admin)',
+    registers: [registry],
+    collect() {
+      this.set(holdSource?.held() ?? 0);
+    },
+  });
+  new client.Gauge({
+    name: `${p}flood_guard_overdue_units`,
+    help: 'Care units whose messages have been held longer than FLOOD_GUARD_ALERT_HOURS: alert on > 0',
+    registers: [registry],
+    collect() {
+      this.set(holdSource?.overdue() ?? 0);
+    },
+  });
+
   const SAFE_LABEL = /^[a-z_-]{1,32}$/;
   const bounded = (value: string) => (SAFE_LABEL.test(value) ? value : 'other');
 
@@ -229,6 +265,17 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
     },
     messagesCreated(kinds) {
       for (const kind of kinds) messages.inc({ kind: bounded(kind) });
+    },
+    floodGuardTripped() {
+      guardTrips.inc();
+    },
+    heldSettled(result) {
+      heldMessages.inc({ result: 'released' }, result.released);
+      heldMessages.inc({ result: 'dropped' }, result.dropped);
+      for (const kind of result.kinds) messages.inc({ kind: bounded(kind) });
+    },
+    watchHolds(source) {
+      holdSource = source;
     },
     sent(event) {
       sends.inc({ channel: bounded(event.channel), status: bounded(event.status) });
