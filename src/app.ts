@@ -7,7 +7,7 @@ import { openSourceSystemDirectory, type SourceSystemDirectory } from './activat
 import { mountActivationRegistry } from './activation-registry/index.js';
 import { createAuthenticator } from './auth/index.js';
 import { jsonNotFound } from './http/errors.js';
-import { citizenSettingsRouter, mountTwilioStatus, startChannels, type ChannelSender, type ChannelsDependencies } from './channels/index.js';
+import { citizenSettingsRouter, mountTwilioStatus, releaseDeadSenders, startChannels, type ChannelSender, type ChannelsDependencies } from './channels/index.js';
 import { createDetailsFetcher, type DetailsFetcher } from './details-fetcher/index.js';
 import { mountCitizenInbox } from './inbox/citizen-web.js';
 import { deadLettersRouter } from './inbox/dead-letters-api.js';
@@ -23,6 +23,7 @@ import { httpsOptionsOf, requireClientCertificate } from './operations/tls.js';
 import { inDatabaseIntake, type NotificationIntake } from './process-notifications/intake.js';
 import { kafkaIntake } from './process-notifications/kafka-intake.js';
 import { newWorkerId } from './queue/in-database.js';
+import { notificationLeases, startLiveness, type Liveness } from './queue/liveness.js';
 import { createKafka, kafkaNames, pingKafka, startNotificationConsumer, startNotificationPublisher, type NotificationConsumer } from './queue/kafka.js';
 import { mountProcessNotification, PROCESS_NOTIFICATION_PATH, type EndpointDependencies } from './process-notifications/soap-endpoint.js';
 import { createSessionManager, sessionOptionsOf } from './web/session.js';
@@ -133,6 +134,25 @@ export async function buildApp(options: AppOptions): Promise<App> {
     app.use('/api', jsonNotFound);
   }
 
+  // Processes that hold leases write heartbeats; each also releases at once the claims of a process whose
+  // heartbeat stopped (a SIGKILL, a lost machine), so its work is taken over in seconds, not after the lease.
+  const processId = options.engine?.workerId ?? newWorkerId();
+  const liveness: Liveness | undefined =
+    config.roles.has('worker') || config.roles.has('sender')
+      ? await startLiveness({
+          database,
+          processId,
+          roles: [...config.roles].filter((role) => role === 'worker' || role === 'sender'),
+          log,
+          heartbeatMs: config.workerHeartbeatSeconds * 1000,
+          deadAfterMs: config.workerDeadAfterSeconds * 1000,
+          releasers: [notificationLeases, releaseDeadSenders],
+          // Only one process can open the embedded database: whoever registered before us is gone.
+          exclusive: ownsDatabase && database.kind === 'embedded',
+          onReaped: (event) => metrics.reaped(event),
+        })
+      : undefined;
+
   let engine: MessageEngine | undefined;
   let consumer: NotificationConsumer | undefined;
   let ownedFetcher: DetailsFetcher | undefined;
@@ -141,7 +161,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       ownedFetcher = await createDetailsFetcher({ config, log });
     }
     const fetcher = options.detailsFetcher ?? ownedFetcher;
-    const workerId = options.engine?.workerId ?? newWorkerId();
+    const workerId = processId;
     engine = startMessageEngine({
       database,
       workerId,
@@ -182,10 +202,17 @@ export async function buildApp(options: AppOptions): Promise<App> {
         log,
         ...options.channels,
         tuning: {
+          // The sender's leases are owned under this process's id: the liveness releases them if it dies.
+          workerId: `${processId}/sender`,
+          ...(liveness ? { mayHandOver: liveness.fresh } : {}),
           ...options.channels?.tuning,
           onSent: (event) => {
             metrics.sent(event);
             options.channels?.tuning?.onSent?.(event);
+          },
+          onDoubtSettled: (event) => {
+            metrics.doubtSettled(event);
+            options.channels?.tuning?.onDoubtSettled?.(event);
           },
         },
       })
@@ -234,6 +261,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
       await consumer?.stop();
       await engine?.stop();
       await channels?.stop();
+      // Last of the lease holders: a clean stop leaves no heartbeat row behind to be reaped.
+      await liveness?.stop();
       await ownedFetcher?.close();
       await directory.close();
       if (ownsDatabase) await database.close();

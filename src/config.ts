@@ -33,11 +33,17 @@ export interface Config {
     from: string | undefined;
     /** TWILIO_STATUS_CALLBACK_URL: public URL of POST /channels/twilio/status; unset: no delivery reports. */
     statusCallbackUrl: string | undefined;
+    /** TWILIO_API_URL: Twilio's API base (a regional edge, or a local test server); unset: https://api.twilio.com. */
+    apiUrl: string | undefined;
   };
   auth: { jwksUrl: string | undefined; jwtSecret: string | undefined };
   rebookWindowSeconds: number;
-  /** How long a worker's claim on a notification lasts; after a crash, others take over once it lapses. */
+  /** How long a worker's claim on a notification lasts; the backstop when a dead process is not noticed by its heartbeat. */
   workerLeaseSeconds: number;
+  /** WORKER_HEARTBEAT_SECONDS: how often a worker / sender process writes its heartbeat and looks for dead ones. */
+  workerHeartbeatSeconds: number;
+  /** WORKER_DEAD_AFTER_SECONDS: a process silent this long is dead, and its claims are released. */
+  workerDeadAfterSeconds: number;
   notifyDigestSeconds: number;
   /** SMS_DAILY_CAP: SMS per citizen per Swedish calendar day; more wait for the next day. */
   smsDailyCap: number;
@@ -153,6 +159,12 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`DEV_LOGIN must be "true" or "false", got "${devLogin}"`);
   }
 
+  const heartbeat = { every: integer(env, 'WORKER_HEARTBEAT_SECONDS', 1, 1, 60), deadAfter: integer(env, 'WORKER_DEAD_AFTER_SECONDS', 5, 2, 600) };
+  if (heartbeat.deadAfter < 2 * heartbeat.every) {
+    // One late heartbeat (a busy event loop, a slow write) must not make a live process look dead.
+    throw new ConfigError('WORKER_DEAD_AFTER_SECONDS must be at least twice WORKER_HEARTBEAT_SECONDS');
+  }
+
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
     dataDir: path.resolve(text(env, 'DATA_DIR') ?? './data'),
@@ -179,10 +191,13 @@ export function loadConfig(env: Env = process.env): Config {
       authToken: text(env, 'TWILIO_AUTH_TOKEN'),
       from: text(env, 'TWILIO_FROM'),
       statusCallbackUrl: httpUrl(env, 'TWILIO_STATUS_CALLBACK_URL'),
+      apiUrl: httpUrl(env, 'TWILIO_API_URL'),
     },
     auth: { jwksUrl: text(env, 'AUTH_JWKS_URL'), jwtSecret: text(env, 'AUTH_JWT_SECRET') },
     rebookWindowSeconds: integer(env, 'REBOOK_WINDOW_SECONDS', 120, 0, 86_400),
     workerLeaseSeconds: integer(env, 'WORKER_LEASE_SECONDS', 60, 1, 3600),
+    workerHeartbeatSeconds: heartbeat.every,
+    workerDeadAfterSeconds: heartbeat.deadAfter,
     notifyDigestSeconds: integer(env, 'NOTIFY_DIGEST_SECONDS', 60, 0, 86_400),
     smsDailyCap: integer(env, 'SMS_DAILY_CAP', 5, 1, 1000),
     smsQuietHours: quietHours(env),
