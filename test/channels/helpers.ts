@@ -136,6 +136,11 @@ export interface FakeTwilio {
   messages: FakeTwilioMessage[];
   /** Milliseconds to hold each answer to a create after the message is recorded (a slow Twilio). */
   answerDelayMs: number;
+  /**
+   * Every second create instead waits this long before it is recorded (a request still in transit), and
+   * is not recorded at all if the client went away meanwhile (it never reached Twilio).
+   */
+  transitDelayMs: number;
   close(): Promise<void>;
 }
 
@@ -149,7 +154,8 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
   const script: Array<{ status: number; body: object }> = [];
   const messages: FakeTwilioMessage[] = [];
   let counter = 0;
-  const fake = { answerDelayMs: 0 };
+  let creates = 0;
+  const fake = { answerDelayMs: 0, transitDelayMs: 0 };
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
@@ -182,28 +188,41 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
         res.end(JSON.stringify({ code: 20404, message: 'The requested resource was not found', status: 404 }));
         return;
       }
-      counter++;
-      const messagingService = form.get('MessagingServiceSid');
-      const message: FakeTwilioMessage = {
-        sid: `SM${String(counter).padStart(32, '0')}`,
-        account_sid: match[1]!,
-        to: form.get('To'),
-        from: form.get('From') ?? (messagingService ? '+46700000001' : null),
-        messaging_service_sid: messagingService,
-        body: form.get('Body'),
-        status: 'queued',
-        direction: 'outbound-api',
-        date_created: new Date().toUTCString(),
-        date_sent: null,
-        statusCallback: form.get('StatusCallback'),
+      const accountSid = match[1]!;
+      const create = () => {
+        counter++;
+        const messagingService = form.get('MessagingServiceSid');
+        const message: FakeTwilioMessage = {
+          sid: `SM${String(counter).padStart(32, '0')}`,
+          account_sid: accountSid,
+          to: form.get('To'),
+          from: form.get('From') ?? (messagingService ? '+46700000001' : null),
+          messaging_service_sid: messagingService,
+          body: form.get('Body'),
+          status: 'queued',
+          direction: 'outbound-api',
+          date_created: new Date().toUTCString(),
+          date_sent: null,
+          statusCallback: form.get('StatusCallback'),
+        };
+        messages.push(message);
+        const answer = () => {
+          res.statusCode = 201;
+          res.end(JSON.stringify({ ...message, num_segments: '1', api_version: '2010-04-01' }));
+        };
+        if (fake.answerDelayMs > 0) setTimeout(answer, fake.answerDelayMs);
+        else answer();
       };
-      messages.push(message);
-      const answer = () => {
-        res.statusCode = 201;
-        res.end(JSON.stringify({ ...message, num_segments: '1', api_version: '2010-04-01' }));
-      };
-      if (fake.answerDelayMs > 0) setTimeout(answer, fake.answerDelayMs);
-      else answer();
+      creates++;
+      if (fake.transitDelayMs > 0 && creates % 2 === 0) {
+        let gone = false;
+        req.socket.once('close', () => (gone = true));
+        setTimeout(() => {
+          if (!gone) create();
+        }, fake.transitDelayMs);
+        return;
+      }
+      create();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -218,6 +237,12 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     },
     set answerDelayMs(value: number) {
       fake.answerDelayMs = value;
+    },
+    get transitDelayMs() {
+      return fake.transitDelayMs;
+    },
+    set transitDelayMs(value: number) {
+      fake.transitDelayMs = value;
     },
     close: () =>
       new Promise<void>((resolve) => {
