@@ -139,8 +139,7 @@ export const releaseDeadSenders: LeaseReleaser = {
     const released = await rows<{ id: number }>(
       tx,
       sql`update notification_delivery
-             set not_before = case when status = 'sending' then coalesce(claimed_at, not_before) else not_before end,
-                 last_error = case when status = 'sending' then 'sender_stopped' else last_error end,
+             set last_error = case when status = 'sending' then 'sender_stopped' else last_error end,
                  status = 'in_doubt', lease_owner = null, lease_until = null
            where status in ('sending', 'in_doubt') and lease_owner is not null and ${ownedBy(sql.raw('lease_owner'), deadProcesses)}
        returning id`,
@@ -164,8 +163,7 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
     const expired = await rows<{ id: number; channel: string }>(
       database.orm,
       sql`update notification_delivery
-             set status = 'in_doubt', last_error = 'lease_expired', lease_owner = null, lease_until = null,
-                 not_before = coalesce(claimed_at, not_before), updated_at = ${instant(at)}
+             set status = 'in_doubt', last_error = 'lease_expired', lease_owner = null, lease_until = null, updated_at = ${instant(at)}
            where status = 'sending' and lease_until < ${instant(at)}
        returning id, channel`,
     );
@@ -219,13 +217,16 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
     });
   }
 
-  /** Back to `pending`, due now, to be claimed and sent again (a newer waiting delivery is folded into it). */
+  /**
+   * Back to `pending` to be claimed and sent again (a newer waiting delivery is folded into it). Its
+   * not_before is still the one it was first due at: it goes ahead of deliveries that came later.
+   */
   async function sendAgain(delivery: InDoubtDelivery, settled: DoubtSettlement, at: Date): Promise<void> {
     await database.orm.transaction(async (tx) => {
       await foldWaiting(tx, delivery.id);
       await tx.execute(
         sql`update notification_delivery
-               set status = 'pending', not_before = ${instant(at)}, doubt_settled_by = ${settled},
+               set status = 'pending', doubt_settled_by = ${settled},
                    lease_owner = null, lease_until = null, updated_at = ${instant(at)}
              where id = ${delivery.id} and status = 'in_doubt' and lease_owner = ${workerId}`,
       );
