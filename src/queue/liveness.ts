@@ -127,7 +127,9 @@ export async function startLiveness(options: LivenessOptions): Promise<Liveness>
   timer.unref();
 
   return {
-    fresh: () => Date.now() - lastBeat < deadAfterMs - heartbeatMs,
+    // One heartbeat short of the limit: a process that cannot write its heartbeat stops handing over
+    // before others can take it for dead.
+    fresh: () => Date.now() - lastBeat < Math.max(deadAfterMs - heartbeatMs, deadAfterMs / 2),
     beat,
     async stop() {
       stopped = true;
