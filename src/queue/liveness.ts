@@ -74,13 +74,17 @@ export async function startLiveness(options: LivenessOptions): Promise<Liveness>
   const heartbeatMs = options.heartbeatMs ?? 1000;
   const deadAfterMs = options.deadAfterMs ?? 5000;
   let lastBeat = 0;
+  /** Since when this process's heartbeats have come without a gap as long as the dead limit. */
+  let beatingSince = 0;
 
   async function heartbeat(): Promise<void> {
     await database.orm.execute(
       sql`insert into lease_holder (process_id, roles) values (${processId}, ${options.roles.join(',')})
           on conflict (process_id) do update set heartbeat_at = now()`,
     );
-    lastBeat = Date.now();
+    const at = Date.now();
+    if (at - lastBeat >= deadAfterMs) beatingSince = at;
+    lastBeat = at;
   }
 
   async function reap(everyOther: boolean): Promise<void> {
@@ -110,10 +114,14 @@ export async function startLiveness(options: LivenessOptions): Promise<Liveness>
 
   async function beat(): Promise<void> {
     await heartbeat();
-    await reap(false);
+    // After a gap of our own (the database was away, or this process stalled), everybody else missed
+    // theirs too: they get a full period to write one again before anyone is taken for dead.
+    if (Date.now() - beatingSince >= deadAfterMs) await reap(false);
   }
 
   await heartbeat();
+  // Just started: others had no reason to miss a beat on our account; a dead one is dead.
+  beatingSince = 0;
   if (options.exclusive) await reap(true);
 
   let stopped = false;

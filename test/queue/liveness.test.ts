@@ -116,6 +116,30 @@ describe('liveness of lease holders', () => {
     expect(await claimNotifications(database, { workerId: 'host-i:1:iiiiii', citizens: 1, perCitizen: 1, leaseMs: HOUR })).toHaveLength(1);
   });
 
+  it('When this process itself could not beat for a while (the database was away for everyone), then it gives the others a period to beat again before it takes anyone for dead', async () => {
+    await queue(['191212121212']);
+    const deadAfterMs = 1_000;
+    const survivor = await live('host-k:1:kkkkkk', { deadAfterMs });
+    await database.orm.execute(sql`insert into lease_holder (process_id, roles) values ('host-l:1:llllll', 'worker')`);
+    await claimNotifications(database, { workerId: 'host-l:1:llllll', citizens: 1, perCitizen: 1, leaseMs: HOUR });
+    // Both silent for longer than the limit (as in a database outage).
+    await new Promise((resolve) => setTimeout(resolve, deadAfterMs + 100));
+    await silence('host-l:1:llllll', 2);
+    const claim = () => claimNotifications(database, { workerId: 'host-k:1:kkkkkk', citizens: 1, perCitizen: 1, leaseMs: HOUR });
+    await survivor.beat();
+    expect(await claim()).toHaveLength(0);
+    // Beating again every 100 ms: the other is taken for dead only once a whole period has passed.
+    const started = Date.now();
+    let beats = 0;
+    for (let taken = 0; taken === 0; taken = (await claim()).length) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await survivor.beat();
+      beats++;
+    }
+    expect(beats).toBeGreaterThan(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(deadAfterMs - 150);
+  });
+
   it('When a process stops cleanly, then it leaves no heartbeat to be reaped', async () => {
     const liveness = await live('host-j:1:jjjjjj');
     expect(liveness.fresh()).toBe(true);
