@@ -159,6 +159,11 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`DEV_LOGIN must be "true" or "false", got "${devLogin}"`);
   }
 
+  const twilioApiUrl = httpUrl(env, 'TWILIO_API_URL');
+  if (twilioApiUrl !== undefined && !twilioApiUrl.startsWith('https://') && text(env, 'NODE_ENV') === 'production') {
+    // The account's credentials go with every request: never in clear text in production.
+    throw new ConfigError('TWILIO_API_URL must be an https URL in production');
+  }
   const heartbeat = { every: integer(env, 'WORKER_HEARTBEAT_SECONDS', 1, 1, 60), deadAfter: integer(env, 'WORKER_DEAD_AFTER_SECONDS', 5, 2, 600) };
   if (heartbeat.deadAfter < 2 * heartbeat.every) {
     // One late heartbeat (a busy event loop, a slow write) must not make a live process look dead.
@@ -191,7 +196,7 @@ export function loadConfig(env: Env = process.env): Config {
       authToken: text(env, 'TWILIO_AUTH_TOKEN'),
       from: text(env, 'TWILIO_FROM'),
       statusCallbackUrl: httpUrl(env, 'TWILIO_STATUS_CALLBACK_URL'),
-      apiUrl: httpUrl(env, 'TWILIO_API_URL'),
+      apiUrl: twilioApiUrl,
     },
     auth: { jwksUrl: text(env, 'AUTH_JWKS_URL'), jwtSecret: text(env, 'AUTH_JWT_SECRET') },
     rebookWindowSeconds: integer(env, 'REBOOK_WINDOW_SECONDS', 120, 0, 86_400),

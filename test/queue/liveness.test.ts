@@ -151,5 +151,8 @@ describe('liveness of lease holders', () => {
   it('When the dead limit is shorter than two heartbeats, then the configuration is refused', () => {
     expect(() => loadConfig({ WORKER_HEARTBEAT_SECONDS: '3', WORKER_DEAD_AFTER_SECONDS: '5' })).toThrow(ConfigError);
     expect(loadConfig({})).toMatchObject({ workerHeartbeatSeconds: 1, workerDeadAfterSeconds: 5 });
+    // Twilio's API elsewhere (tests, a regional edge): never in clear text in production.
+    expect(() => loadConfig({ NODE_ENV: 'production', TWILIO_API_URL: 'http://127.0.0.1:1234' })).toThrow(/https/);
+    expect(loadConfig({ TWILIO_API_URL: 'http://127.0.0.1:1234' }).twilio.apiUrl).toBe('http://127.0.0.1:1234');
   });
 });
