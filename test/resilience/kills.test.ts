@@ -362,7 +362,11 @@ describe.runIf(ENABLED)(`kills${ENABLED ? '' : ' (skipped: RESILIENCE=1 runs the
         await sleep(200);
       }
       const reaped = services.flatMap(reapings);
+      const logged = services.flatMap((service) => service.lines).join('\n');
       await stopAll();
+      // Settling deliveries in doubt logs no number or address.
+      expect(logged).toContain('a delivery in doubt is settled');
+      expect(logged).not.toMatch(/\+4670\d{7}|citizen\d+@example\.se/);
 
       const smsPerCitizen = new Map<string, number>();
       for (const message of twilio.messages) smsPerCitizen.set(message.to ?? '', (smsPerCitizen.get(message.to ?? '') ?? 0) + 1);
