@@ -60,7 +60,7 @@ export type SenderTuning = Partial<
 >;
 
 export interface ChannelsDependencies {
-  config: Pick<Config, 'smtp' | 'twilio' | 'dataDir' | 'notifyDigestSeconds' | 'smsQuietHours' | 'smsDailyCap'>;
+  config: Pick<Config, 'smtp' | 'twilio' | 'dataDir' | 'notifyDigestSeconds' | 'smsQuietHours' | 'smsDailyCap' | 'inboxUrl'>;
   database: Database;
   log: Logger;
   /** Providers built by the caller (tests); otherwise from the configuration. */
@@ -77,7 +77,7 @@ export function startChannels(deps: ChannelsDependencies): { sender: ChannelSend
     log: deps.log,
     sms: providers.sms,
     email: providers.email,
-    texts: loadNotificationTexts(),
+    texts: loadNotificationTexts({ inboxUrl: deps.config.inboxUrl }),
     digestSeconds: deps.config.notifyDigestSeconds,
     quietHours: deps.config.smsQuietHours,
     smsDailyCap: deps.config.smsDailyCap,
@@ -98,3 +98,5 @@ export function mountTwilioStatus(app: Express, deps: { config: Pick<Config, 'tw
   if (!authToken) return;
   app.use(twilioStatusRouter({ database: deps.database, log: deps.log, authToken, publicUrl: statusCallbackUrl }));
 }
+
+export { purgeChannels, type ChannelRetention } from './retention.js';
