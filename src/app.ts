@@ -23,13 +23,12 @@ import { httpsOptionsOf, requireClientCertificate } from './operations/tls.js';
 import { inDatabaseIntake, type NotificationIntake } from './process-notifications/intake.js';
 import { kafkaIntake } from './process-notifications/kafka-intake.js';
 import { newWorkerId } from './queue/in-database.js';
-import { notificationLeases, startLiveness, type Liveness } from './queue/liveness.js';
 import { createKafka, kafkaNames, pingKafka, startNotificationConsumer, startNotificationPublisher, type NotificationConsumer } from './queue/kafka.js';
 import { mountProcessNotification, PROCESS_NOTIFICATION_PATH, type EndpointDependencies } from './process-notifications/soap-endpoint.js';
 import { createSessionManager, sessionOptionsOf } from './web/session.js';
 import { mountStartPage, swedishNotFound } from './web/start-page.js';
 import { demoAdminPanel, mountDemo, startDemo, type Demo } from './demo/index.js';
-import { pendingNotificationCount } from './queue/index.js';
+import { notificationLeases, pendingNotificationCount, startLiveness, type Liveness } from './queue/index.js';
 import { startRetentionJob, type RetentionJob } from './operations/retention.js';
 
 export interface AppOptions {

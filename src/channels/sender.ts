@@ -23,7 +23,7 @@ import { ChannelError, type EmailChannel, type SentMessage, type SmsChannel } fr
 import { endOfQuietHours, isQuiet, nextSwedishDayForSms, startOfSwedishDay, type QuietHours } from './quiet-hours.js';
 import type { DoubtSettlement } from './schema.js';
 import type { NotificationTexts } from './texts.js';
-import { ownedBy, type LeaseReleaser } from '../queue/liveness.js';
+import { ownedBy, type LeaseReleaser } from '../queue/index.js';
 
 export type Channel = 'sms' | 'email';
 
