@@ -154,6 +154,12 @@ describe.skipIf(!available)('Every page in Chromium at 320, 390 and 1280 px', ()
     await adminSignIn.getByLabel('Namn', { exact: true }).fill('Webbokning Region Exempel');
     await adminSignIn.getByRole('button', { name: 'Lägg till' }).click();
     await adminSignIn.waitForURL(/klart=tillagt/);
+    // A silent loading period, so that its table is on the page too.
+    await adminSignIn.getByLabel('Vårdenhetens HSA-id').fill('SE2321000016-VARDENHET-MED-ETT-LANGT-HSA-ID');
+    await adminSignIn.getByLabel('Till (svensk tid)').fill(`${new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10)}T12:00`);
+    await adminSignIn.getByRole('button', { name: 'Registrera tyst inläsning' }).click();
+    await adminSignIn.waitForLoadState();
+    await expect(adminSignIn.getByRole('region', { name: 'Tabell över tysta inläsningar' }).count()).resolves.toBe(1);
     await adminSignIn.close();
   }, 120_000);
 
