@@ -33,6 +33,8 @@ a { color: #14487f; text-underline-offset: .15em; }
 a:hover { text-decoration-thickness: 2px; }
 :focus-visible { outline: 3px solid #14487f; outline-offset: 2px; }
 a:focus, button:focus, input:focus, select:focus, summary:focus, [tabindex]:focus { outline: 3px solid #14487f; outline-offset: 2px; }
+/* Date and time fields take focus in their parts: the ring goes round the whole field. */
+input:focus-within { outline: 3px solid #14487f; outline-offset: 2px; }
 .skip-link { position: absolute; left: .5rem; top: -10rem; z-index: 10; background: #fff; color: #14487f; padding: .6rem 1rem; border: 3px solid #14487f; font-weight: bold; }
 .skip-link:focus { top: .5rem; }
 .site-header { background: #13365f; color: #fff; }

@@ -150,7 +150,7 @@ describe.skipIf(!available)('Every page in Chromium at 320, 390 and 1280 px', ()
     await adminSignIn.getByLabel('Ditt namn').fill('Dagny Admin');
     await adminSignIn.getByRole('button', { name: 'Logga in' }).click();
     await adminSignIn.waitForURL(`${t.url}/admin`);
-    await adminSignIn.getByLabel('HSA-id').fill('SE2321000016-WEBBOKNINGSSYSTEM-MED-LANGT-ID');
+    await adminSignIn.getByLabel('HSA-id (som systemet skickar som sourceSystem)').fill('SE2321000016-WEBBOKNINGSSYSTEM-MED-LANGT-ID');
     await adminSignIn.getByLabel('Namn', { exact: true }).fill('Webbokning Region Exempel');
     await adminSignIn.getByRole('button', { name: 'Lägg till' }).click();
     await adminSignIn.waitForURL(/klart=tillagt/);
