@@ -38,7 +38,7 @@ export interface AppOptions {
   log?: Logger;
   hooks?: Pick<EndpointDependencies, 'onReceived' | 'onRefused'>;
   /** The engine's tuning (tests); the rest comes from the configuration. */
-  engine?: Partial<Pick<EngineOptions, 'leaseMs' | 'pollMs' | 'concurrency' | 'maxAttempts' | 'now' | 'onSettled' | 'workerId'>>;
+  engine?: Partial<Pick<EngineOptions, 'leaseMs' | 'pollMs' | 'concurrency' | 'retryPeriodMs' | 'releaseGraceMs' | 'now' | 'onSettled' | 'workerId'>>;
   /** A details fetcher built by the caller (kept open on close); otherwise one from NTJP_GETBOOKINGDETAILS_URL. */
   detailsFetcher?: DetailsFetcher;
   /** The channel sender's providers and tuning (tests); otherwise from the configuration. */
@@ -85,7 +85,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const kafka = config.kafkaBrokers.length > 0 ? createKafka(config.kafkaBrokers, log) : undefined;
   const names = kafkaNames(config.kafkaTopicPrefix);
   const publisher = kafka && config.roles.has('ingest') ? await startNotificationPublisher(kafka, names) : undefined;
-  const intake = publisher ? kafkaIntake(database, publisher) : inDatabaseIntake(database);
+  const intakeOptions = { redeliveryWindowSeconds: config.redeliveryWindowSeconds };
+  const intake = publisher ? kafkaIntake(database, publisher, intakeOptions) : inDatabaseIntake(database, intakeOptions);
 
   // Read at start, so that a wrong certificate path stops the start rather than the first call.
   const httpsOptions = httpsOptionsOf(config.tls);
@@ -173,7 +174,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
   let ownedFetcher: DetailsFetcher | undefined;
   if (config.roles.has('worker')) {
     if (!options.detailsFetcher && getBookingDetailsUrl) {
-      ownedFetcher = await createDetailsFetcher({ config, log, url: getBookingDetailsUrl });
+      ownedFetcher = await createDetailsFetcher({
+        config,
+        log,
+        url: getBookingDetailsUrl,
+        maxCallsPerSecondPerAddress: config.ntjpMaxCallsPerSecond,
+      });
     }
     const fetcher = options.detailsFetcher ?? ownedFetcher;
     const workerId = options.engine?.workerId ?? newWorkerId();
@@ -188,6 +194,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       log,
       rebookWindowMs: config.rebookWindowSeconds * 1000,
       leaseMs: config.workerLeaseSeconds * 1000,
+      retryPeriodMs: config.notificationRetryHours * 3600_000,
       ...options.engine,
       onSettled: (outcome) => {
         metrics.settled(outcome);

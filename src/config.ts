@@ -38,6 +38,12 @@ export interface Config {
   };
   auth: { jwksUrl: string | undefined; jwtSecret: string | undefined };
   rebookWindowSeconds: number;
+  /** REDELIVERY_WINDOW_SECONDS: an identical delivery of a post within this is EI's redelivery and queues nothing. */
+  redeliveryWindowSeconds: number;
+  /** NOTIFICATION_RETRY_HOURS: how long a notification waits for a producer that is down before it is a dead letter. */
+  notificationRetryHours: number;
+  /** NTJP_MAX_CALLS_PER_SECOND: GetBookingDetails calls started per second to one logical address at most. */
+  ntjpMaxCallsPerSecond: number;
   /** How long a worker's claim on a notification lasts; after a crash, others take over once it lapses. */
   workerLeaseSeconds: number;
   notifyDigestSeconds: number;
@@ -227,6 +233,9 @@ export function loadConfig(env: Env = process.env): Config {
     },
     auth: { jwksUrl: text(env, 'AUTH_JWKS_URL'), jwtSecret: text(env, 'AUTH_JWT_SECRET') },
     rebookWindowSeconds: integer(env, 'REBOOK_WINDOW_SECONDS', 120, 0, 86_400),
+    redeliveryWindowSeconds: integer(env, 'REDELIVERY_WINDOW_SECONDS', 300, 0, 86_400),
+    notificationRetryHours: integer(env, 'NOTIFICATION_RETRY_HOURS', 48, 1, 24 * 30),
+    ntjpMaxCallsPerSecond: integer(env, 'NTJP_MAX_CALLS_PER_SECOND', 100, 1, 100_000),
     workerLeaseSeconds: integer(env, 'WORKER_LEASE_SECONDS', 60, 1, 3600),
     notifyDigestSeconds: integer(env, 'NOTIFY_DIGEST_SECONDS', 60, 0, 86_400),
     smsDailyCap: integer(env, 'SMS_DAILY_CAP', 5, 1, 1000),

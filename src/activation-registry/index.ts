@@ -11,7 +11,14 @@ import { adminPageRouter } from './admin-page.js';
 import type { SourceSystemDirectory } from './directory.js';
 import { createSourceSystemRegistry, type SourceSystemRegistry } from './registry.js';
 
-export { openSourceSystemDirectory, SOURCE_SYSTEM_CHANNEL, type SourceSystemDirectory, type SourceSystemMode } from './directory.js';
+export {
+  DELIVERY_MODES,
+  openSourceSystemDirectory,
+  SOURCE_SYSTEM_CHANNEL,
+  type DeliveryMode,
+  type SourceSystemDirectory,
+  type SourceSystemMode,
+} from './directory.js';
 export {
   createSourceSystemRegistry,
   RegistryError,

@@ -71,7 +71,8 @@ export function classifyFault(faultcode: string, faultstring: string, options: C
   if (options.notFoundFaultPatterns.some((pattern) => pattern.test(faultstring))) {
     return { kind: 'not-found', reason: `the producer does not have the booking (fault: ${text})` };
   }
-  return transient(`producer fault ${shorten(faultcode)}: ${text}`, options.transientRetryMs);
+  // The producer answered (about this booking): one poison booking must not open its care unit's breaker.
+  return { ...transient(`producer fault ${shorten(faultcode)}: ${text}`, options.transientRetryMs), perBooking: true };
 }
 
 export function classifyHttpAnswer(status: number, body: string, request: DetailsRequest, options: ClassifyOptions): DetailsOutcome {

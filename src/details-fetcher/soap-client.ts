@@ -46,6 +46,7 @@ export const DETAILS_FETCHER_DEFAULTS = {
   timeoutMs: 10_000,
   maxInFlightPerAddress: 8,
   maxQueuedPerAddress: 256,
+  maxCallsPerSecondPerAddress: 100,
   failureThreshold: 5,
   coolDownMs: 30_000,
   configurationRetryMs: 15 * 60_000,
@@ -66,6 +67,11 @@ export interface DetailsFetcherOptions {
   maxQueuedPerAddress?: number;
   /** How long a call may wait for a slot. Default: timeoutMs. */
   queueTimeoutMs?: number;
+  /**
+   * Calls started per second to one logical address at most (NTJP_MAX_CALLS_PER_SECOND). Default 100. What
+   * bounds the load on one booking system when EI reloads: every re-sent post is fetched once.
+   */
+  maxCallsPerSecondPerAddress?: number;
   breaker?: {
     /** Consecutive transient failures of one address that open its breaker. Default 5. */
     failureThreshold?: number;
@@ -177,17 +183,33 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
   const calls = new Set<AbortController>();
   let closed = false;
 
+  // Per address, calls are spaced at least 1/rate apart; a call that would wait longer than the slot wait
+  // allows is not sent (a refusal, no try spent). Entries of addresses that are idle are dropped.
+  const spacingMs = 1000 / positive(options.maxCallsPerSecondPerAddress, DETAILS_FETCHER_DEFAULTS.maxCallsPerSecondPerAddress, 'maxCallsPerSecondPerAddress');
+  const queueTimeoutMs = options.queueTimeoutMs ?? timeoutMs;
+  const nextStart = new Map<string, number>();
+  async function paced(logicalAddress: string): Promise<boolean> {
+    const now = performance.now();
+    const start = Math.max(now, nextStart.get(logicalAddress) ?? now);
+    if (start - now > queueTimeoutMs) return false;
+    nextStart.set(logicalAddress, start + spacingMs);
+    if (nextStart.size > 1000) for (const [address, at] of nextStart) if (at < now) nextStart.delete(address);
+    if (start > now) await new Promise((resolve) => setTimeout(resolve, start - now));
+    return true;
+  }
+
+  // A refusal is no call at the producer: marked notSent, so that it spends no try of the notification.
   function refused(refusal: Refusal, request: DetailsRequest): Extract<DetailsOutcome, { kind: 'transient' }> {
     const address = request.logicalAddress;
     switch (refusal.reason) {
       case 'circuit-open':
-        return { kind: 'transient', reason: `circuit open for ${address}: its producer failed repeatedly`, retryAfterMs: refusal.retryAfterMs };
+        return { kind: 'transient', reason: `circuit open for ${address}: its producer failed repeatedly`, retryAfterMs: refusal.retryAfterMs, notSent: true };
       case 'queue-full':
-        return transient(`too many calls waiting for ${address}`, transientRetryMs(request));
+        return { ...transient(`too many calls waiting for ${address}`, transientRetryMs(request)), notSent: true };
       case 'queue-timeout':
-        return transient(`no free slot for ${address} within ${timeoutMs} ms`, transientRetryMs(request));
+        return { ...transient(`no free slot for ${address} within ${timeoutMs} ms`, transientRetryMs(request)), notSent: true };
       case 'closed':
-        return transient('the details fetcher is closed', transientRetryMs(request));
+        return { ...transient('the details fetcher is closed', transientRetryMs(request)), notSent: true };
     }
   }
 
@@ -258,6 +280,9 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
         }
       }
       const started = performance.now();
+      if (!(await paced(request.logicalAddress))) {
+        return { ...transient(`more than ${Math.round(1000 / spacingMs)} calls a second to ${request.logicalAddress}`, transientRetryMs(request)), notSent: true };
+      }
       const acquired = await guard.acquire(request.logicalAddress);
       if (isRefusal(acquired)) {
         const outcome = refused(acquired, request);
@@ -270,9 +295,14 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
         return outcome;
       } finally {
         const closedDuringCall = closed && outcome.kind === 'transient';
-        acquired.release(
-          closedDuringCall ? 'neutral' : outcome.kind === 'transient' ? 'transient-failure' : outcome.kind === 'configuration' ? 'neutral' : 'success',
-        );
+        // Transport failures and HTTP 5xx without a fault count towards the breaker; a per-booking fault does not.
+        const breakerResult =
+          closedDuringCall || outcome.kind === 'configuration' || (outcome.kind === 'transient' && outcome.perBooking)
+            ? 'neutral'
+            : outcome.kind === 'transient'
+              ? 'transient-failure'
+              : 'success';
+        acquired.release(breakerResult);
         logOutcome(request, outcome, performance.now() - started);
       }
     },

@@ -8,6 +8,7 @@ import { rows, type Database } from '../db/database.js';
 import type { DetailsFetcher, DetailsOutcome, DetailsRequest } from '../details-fetcher/index.js';
 import type { AddressStatus } from '../details-fetcher/index.js';
 import type { Logger } from '../logging.js';
+import { waitingByAddress } from '../queue/in-database.js';
 import type { ReceiveOutcome, SoapFault } from '../process-notifications/receive-notification.js';
 
 export const METRICS_PATH = '/metrics';
@@ -95,6 +96,39 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
       .finally(() => {
         queueRead = undefined;
       }));
+  // Notifications waiting for their producer, per logical address (the top 10 and `other`: bounded labels).
+  const readWaiting = () =>
+    waitingByAddress(deps.database).catch((error: unknown) => {
+      queryFailures.inc();
+      deps.log.warn({ reason: error instanceof Error ? error.message.split('\n')[0] : 'unknown' }, 'metrics: waiting query failed');
+      return undefined;
+    });
+  let waitingRead: ReturnType<typeof readWaiting> | undefined;
+  const sharedWaiting = () => (waitingRead ??= readWaiting().finally(() => (waitingRead = undefined)));
+  new client.Gauge({
+    name: `${p}queue_waiting_for_producer`,
+    help: 'Notifications waiting for their producer (down, refusing or faulting), by logical address (the 10 with most; the rest as other)',
+    labelNames: ['logical_address'],
+    registers: [registry],
+    async collect() {
+      const waiting = await sharedWaiting();
+      if (!waiting) return;
+      this.reset();
+      for (const row of waiting) this.set({ logical_address: row.logicalAddress }, row.waiting);
+    },
+  });
+  new client.Gauge({
+    name: `${p}queue_waiting_for_producer_oldest_age_seconds`,
+    help: 'Age of the oldest notification waiting for its producer, by logical address (as queue_waiting_for_producer)',
+    labelNames: ['logical_address'],
+    registers: [registry],
+    async collect() {
+      const waiting = await sharedWaiting();
+      if (!waiting) return;
+      this.reset();
+      for (const row of waiting) this.set({ logical_address: row.logicalAddress }, row.oldestAgeSeconds);
+    },
+  });
   new client.Gauge({
     name: `${p}queue_pending`,
     help: 'Accepted notifications waiting to be processed (in-database queue)',
@@ -216,8 +250,8 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
         let label: (typeof FETCH_OUTCOMES)[number] = 'error';
         try {
           const outcome = await fetcher.fetch(request);
-          // The guard answers at once without a call: its reasons are the fetcher's own texts.
-          label = outcome.kind === 'transient' && /^(circuit open|too many calls waiting|no free slot)/.test(outcome.reason) ? 'refused' : outcome.kind;
+          // Not sent (open circuit, full queue, the per-unit call cap): marked so by the fetcher.
+          label = outcome.kind === 'transient' && outcome.notSent ? 'refused' : outcome.kind;
           return outcome;
         } finally {
           fetches.inc({ outcome: label });

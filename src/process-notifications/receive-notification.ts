@@ -55,12 +55,15 @@ export async function receiveNotification(
       continue;
     }
     const { engagement } = check.transaction;
-    if (!isBookingDomain(engagement) || deps.directory.modeOf(engagement.sourceSystem) === undefined) {
+    // The mode at delivery is stamped on the notification: it, not the mode at processing, decides.
+    const deliveredMode = isBookingDomain(engagement) ? deps.directory.deliveryMode(engagement.sourceSystem, engagement.logicalAddress) : undefined;
+    if (deliveredMode === undefined) {
       ignored++;
       continue;
     }
     accepted.push({
       position: raw.position,
+      deliveredMode,
       keyHash: postKeyHash(engagement),
       state: transactionState(check.transaction),
       transaction: check.transaction,
