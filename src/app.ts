@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { openSourceSystemDirectory, type SourceSystemDirectory } from './activation-registry/directory.js';
 import { mountActivationRegistry } from './activation-registry/index.js';
+import { createSourceActivity } from './source-activity/index.js';
 import { createAuthenticator } from './auth/index.js';
 import { jsonNotFound } from './http/errors.js';
 import { citizenSettingsRouter, mountTwilioStatus, startChannels, type ChannelSender, type ChannelsDependencies } from './channels/index.js';
@@ -91,6 +92,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   // Read at start, so that a wrong certificate path stops the start rather than the first call.
   const httpsOptions = httpsOptionsOf(config.tls);
   const metrics = createMetrics({ database, log });
+  // Per-source-system counters (what each booking system sends and what comes of it) for /admin.
+  const activity = createSourceActivity(database, config.environment, log);
 
   const app = express();
   app.disable('x-powered-by');
@@ -126,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       consumerHsaId: config.consumerHsaId,
       directory,
       intake,
+      activity,
       log,
       onReceived: (outcome) => {
         metrics.received(outcome);
@@ -195,12 +199,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
       rebookWindowMs: config.rebookWindowSeconds * 1000,
       leaseMs: config.workerLeaseSeconds * 1000,
       retryPeriodMs: config.notificationRetryHours * 3600_000,
+      activity,
       ...options.engine,
       onSettled: (outcome) => {
         metrics.settled(outcome);
-        // Why a notification made nothing is worth a line when the producer is the reason.
-        if (outcome.result === 'done' && outcome.because.includes('producer')) log.info({ notificationId: outcome.id, because: outcome.because }, 'notification processed');
-        else log.debug({ notificationId: outcome.id, result: outcome.result, because: outcome.because }, 'notification settled');
+        // Each decision has its own info line ("decision", engine.ts); this is the settling's detail.
+        log.debug({ notificationId: outcome.id, result: outcome.result, because: outcome.because }, 'notification settled');
         options.engine?.onSettled?.(outcome);
       },
       onMessagesCreated: (kinds) => metrics.messagesCreated(kinds),

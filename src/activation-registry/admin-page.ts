@@ -8,7 +8,7 @@ import type { Logger } from '../logging.js';
 import { html, type SafeHtml } from '../web/html.js';
 import { sessionOf, type SessionManager } from '../web/session.js';
 import { RegistryError, type AuditEntry, type SourceSystem, type SourceSystemRegistry } from './registry.js';
-import { ENVIRONMENTS, MAX_HSA_ID_LENGTH, MAX_NAME_LENGTH, type FieldProblem } from './validation.js';
+import { ENVIRONMENTS, HSA_ID_EXAMPLE, MAX_HSA_ID_LENGTH, MAX_NAME_LENGTH, type FieldProblem } from './validation.js';
 
 export interface AdminPageDependencies {
   registry: SourceSystemRegistry;
@@ -58,6 +58,8 @@ function swedish(problem: FieldProblem): string {
       return `${label} får vara högst ${problem.field === 'hsaId' ? MAX_HSA_ID_LENGTH : MAX_NAME_LENGTH} tecken.`;
     case 'control_characters':
       return `${label} innehåller otillåtna tecken.`;
+    case 'not_an_hsa_id':
+      return `HSA-id måste skrivas som SE, organisationsnumret (10 siffror, ibland med 16 före), bindestreck och en lokal del av bokstäver A–Z och siffror, till exempel ${HSA_ID_EXAMPLE}.`;
     default:
       return 'Formuläret kunde inte tolkas. Ladda om sidan och försök igen.';
   }

@@ -78,9 +78,10 @@ export async function openSourceSystemDirectory(
   timer.unref();
 
   return {
-    modeOf: (hsaId) => modes.get(hsaId),
+    // HSA-ids are stored upper-case and compared without regard to case (EI forwards what the system sent).
+    modeOf: (hsaId) => modes.get(hsaId.toUpperCase()),
     // Per source system today; the care unit is part of the interface for per-unit rules.
-    deliveryMode: (sourceSystem, _logicalAddress) => modes.get(sourceSystem),
+    deliveryMode: (sourceSystem, _logicalAddress) => modes.get(sourceSystem.toUpperCase()),
     refresh,
     async close() {
       clearInterval(timer);

@@ -165,7 +165,7 @@ export function createSourceSystemRegistry(database: Database, options: Registry
       const [row] = await orm
         .select()
         .from(sourceSystems)
-        .where(and(eq(sourceSystems.environment, environment), eq(sourceSystems.hsaId, hsaId), isNull(sourceSystems.deactivatedAt)));
+        .where(and(eq(sourceSystems.environment, environment), eq(sourceSystems.hsaId, hsaId.toUpperCase()), isNull(sourceSystems.deactivatedAt)));
       return row ? toSourceSystem(row) : undefined;
     },
 
