@@ -7,7 +7,7 @@ import type { Logger } from '../logging.js';
 import type { SafeHtml } from '../web/html.js';
 import type { SessionManager } from '../web/session.js';
 import { adminApiRouter } from './admin-api.js';
-import { adminPageRouter } from './admin-page.js';
+import { adminPageRouter, type AdminConsoleHooks } from './admin-page.js';
 import type { SourceSystemDirectory } from './directory.js';
 import { createSourceSystemRegistry, type SourceSystemRegistry } from './registry.js';
 
@@ -28,6 +28,9 @@ export {
 } from './registry.js';
 export { checkChange, checkRegistration, type FieldProblem } from './validation.js';
 export { purgeAuditLog } from './retention.js';
+export { layout as adminLayout, problemList as adminProblemList, type AdminConsoleHooks, type AdminPageHelpers, type AdminSession } from './admin-page.js';
+export { recordAudit } from './registry.js';
+export { normaliseHsaId, HSA_ID_PATTERN } from './validation.js';
 
 export interface RegistryWebDependencies {
   config: Pick<Config, 'nodeEnv'>;
@@ -39,6 +42,8 @@ export interface RegistryWebDependencies {
   log: Logger;
   /** A further section of /admin (the development demo's button). */
   extraSection?: (csrfToken: string) => SafeHtml;
+  /** The administrators' console's sections and routes on /admin (src/admin-console). */
+  console?: (registry: SourceSystemRegistry) => AdminConsoleHooks;
 }
 
 /** Mounts /api/admin/source-systems, /api/admin/audit and the /admin page. */
@@ -47,7 +52,7 @@ export function mountActivationRegistry(app: Express, deps: RegistryWebDependenc
   app.use('/api/admin', adminApiRouter({ registry, authenticator: deps.authenticator, log: deps.log }));
   app.use(
     '/admin',
-    adminPageRouter({ registry, sessions: deps.sessions, developmentSignIn: deps.config.nodeEnv !== 'production', log: deps.log, ...(deps.extraSection ? { extraSection: deps.extraSection } : {}) }),
+    adminPageRouter({ registry, sessions: deps.sessions, developmentSignIn: deps.config.nodeEnv !== 'production', log: deps.log, ...(deps.extraSection ? { extraSection: deps.extraSection } : {}), ...(deps.console ? { console: deps.console(registry) } : {}) }),
   );
   return registry;
 }

@@ -11,7 +11,7 @@ import { readOrCreateSecretFile } from '../auth/secret-file.js';
 import { ConfigError, type Config } from '../config.js';
 
 export type SessionIdentity =
-  | { kind: 'admin'; name: string }
+  | { kind: 'admin'; name: string; /** May trace by personal identity number. */ support?: boolean }
   | { kind: 'citizen'; /** Never log it. */ personalNumber: string };
 
 export interface Session {
