@@ -6,6 +6,7 @@ import express, { type Express } from 'express';
 import { openSourceSystemDirectory, type SourceSystemDirectory } from './activation-registry/directory.js';
 import { mountActivationRegistry } from './activation-registry/index.js';
 import { createSourceActivity } from './source-activity/index.js';
+import { adminConsoleApi, adminConsolePage } from './admin-console/index.js';
 import { createAuthenticator } from './auth/index.js';
 import { jsonNotFound } from './http/errors.js';
 import { citizenSettingsRouter, mountTwilioStatus, startChannels, type ChannelSender, type ChannelsDependencies } from './channels/index.js';
@@ -155,6 +156,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     mountStartPage(app, { demo: demo !== undefined });
     if (demo) mountDemo(app, { demo, authenticator, sessions, log });
     app.use('/api/admin', deadLettersRouter({ database, authenticator, log }));
+    const consoleData = { database, activity, environment: config.environment };
     app.use('/api', citizenSettingsRouter({ database, authenticator, log }));
     mountTwilioStatus(app, { config, database, log });
     mountActivationRegistry(app, {
@@ -165,6 +167,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
       sessions,
       log,
       ...(demo ? { extraSection: (csrf: string) => demoAdminPanel(demo, csrf) } : {}),
+      console: (registry) => {
+        app.use('/api/admin', adminConsoleApi({ ...consoleData, registry, authenticator, log }));
+        return adminConsolePage({ ...consoleData, log })(registry);
+      },
     });
     mountCitizenInbox(app, { config, database, authenticator, sessions, log });
     // Last: an /api path nobody answered is a JSON 404, not express's HTML page.

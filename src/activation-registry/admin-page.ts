@@ -106,6 +106,7 @@ export function layout(title: string, body: SafeHtml): string {
   .problem { border-left: .3rem solid #b3261e; padding: .5rem 1rem; background: #fdecea; }
   .confirm { border-left: .3rem solid #b36b00; padding: .5rem 1rem; background: #fff6e5; }
   .scroll { overflow-x: auto; }
+  .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
   .development { border: 2px dashed #b36b00; padding: .5rem 1rem; background: #fff6e5; }
   fieldset { margin-bottom: 1.5rem; } label { display: block; margin-top: .5rem; }
   header { display: flex; justify-content: space-between; align-items: baseline; }
