@@ -181,7 +181,7 @@ function traceForms(session: AdminSession, values: { kallsystem?: string; boknin
 <h2 id="trace-heading">Spåra en bokning</h2>
 <p>Se varje avisering för bokningen, vad tjänsten beslutade och varför, meddelandet som skapades och hur SMS och e-post gick.</p>
 <form method="get" action="/admin/sparning">
-<label for="trace-system">Källsystemets HSA-id</label>
+<label for="trace-system">Källsystem (sourceSystem)</label>
 <input id="trace-system" name="kallsystem" required maxlength="64" value="${values.kallsystem ?? ''}">
 <label for="trace-booking">Boknings-id</label>
 <input id="trace-booking" name="bokning" required maxlength="200" value="${values.bokning ?? ''}">
