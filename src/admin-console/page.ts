@@ -9,6 +9,7 @@ import type { DeliveryState } from '../channels/schema.js';
 import type { Environment } from '../config.js';
 import { retryDeadLettersOfSystem, retryOneDeadLetter } from '../inbox/dead-letters-api.js';
 import { bookingsOfPerson, traceBooking, type BookingTrace, type TraceEvent } from '../inbox/trace.js';
+import { becauseInSwedish } from '../inbox/trace-words.js';
 import type { Logger } from '../logging.js';
 import { listDeadLetters } from '../queue/in-database.js';
 import { MESSAGE_COUNTERS, type Counts } from '../source-activity/index.js';
@@ -128,7 +129,7 @@ async function sections(deps: ConsolePageDependencies, registry: SourceSystemReg
   <td><a href="/admin/sparning?kallsystem=${encodeURIComponent(letter.sourceSystem)}&amp;bokning=${encodeURIComponent(letter.bookingId)}">${letter.bookingId}</a></td>
   <td>${when(letter.receivedAt)}</td>
   <td>${String(letter.attempts)}</td>
-  <td>${letter.lastError ?? ''}</td>
+  <td>${letter.lastError ? becauseInSwedish(letter.lastError) : ''}</td>
   <td><form class="inline" method="post" action="/admin/doda-brev/${letter.id}/forsok-igen">${csrfField}<button type="submit">Försök igen</button></form></td>
 </tr>`,
   );

@@ -69,8 +69,24 @@ export interface SourceActivity {
   statistics(environment?: Environment): Promise<SourceStatistics[]>;
   /** Unregistered systems seen, leaving out those registered now (`registered`: environment -> upper-case HSA-ids). */
   unregistered(registered: ReadonlyMap<Environment, ReadonlySet<string>>, environment?: Environment): Promise<UnregisteredSystem[]>;
-  /** Deletes counters and sightings older than the retention. */
-  purge(before?: Date): Promise<number>;
+}
+
+/** Deletes hourly counters and unregistered sightings not seen since `before` (default: ACTIVITY_RETENTION_DAYS ago). */
+export async function purgeSourceActivity(
+  database: Database,
+  before: Date = new Date(Date.now() - ACTIVITY_RETENTION_DAYS * 86_400_000),
+): Promise<{ source_activity_hourly: number; unregistered_sighting: number }> {
+  const at = before.toISOString();
+  // Small tables (per hour and system; per system and care unit): one statement each.
+  const hourly = await rows<{ n: number }>(
+    database.orm,
+    sql`with d as (delete from source_activity_hourly where hour < ${at}::timestamptz returning 1) select count(*)::int as n from d`,
+  );
+  const sightings = await rows<{ n: number }>(
+    database.orm,
+    sql`with d as (delete from unregistered_sighting where last_seen_at < ${at}::timestamptz returning 1) select count(*)::int as n from d`,
+  );
+  return { source_activity_hourly: Number(hourly[0]?.n ?? 0), unregistered_sighting: Number(sightings[0]?.n ?? 0) };
 }
 
 const column = (counter: ActivityCounter) => counter; // the columns are named as the counters
@@ -217,18 +233,6 @@ export function createSourceActivity(database: Database, environment: Environmen
         }));
     },
 
-    async purge(before = new Date(Date.now() - ACTIVITY_RETENTION_DAYS * 86_400_000)) {
-      const at = before.toISOString();
-      const hourly = await rows<{ n: number }>(
-        database.orm,
-        sql`with d as (delete from source_activity_hourly where hour < ${at}::timestamptz returning 1) select count(*)::int as n from d`,
-      );
-      const sightings = await rows<{ n: number }>(
-        database.orm,
-        sql`with d as (delete from unregistered_sighting where last_seen_at < ${at}::timestamptz returning 1) select count(*)::int as n from d`,
-      );
-      return Number(hourly[0]?.n ?? 0) + Number(sightings[0]?.n ?? 0);
-    },
   };
 }
 

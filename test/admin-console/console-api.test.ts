@@ -10,6 +10,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevelopmentToken } from '../../src/auth/index.js';
 import { rows } from '../../src/db/database.js';
+import type { Counts } from '../../src/source-activity/index.js';
 import { saveCitizenSettings } from '../../src/channels/settings.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { startBookingProducer, sampleTimeslot, type BookingProducer, type TimeslotInput } from '../helpers/booking-producer.js';
@@ -90,8 +91,8 @@ interface Stats {
   environment: string;
   sourceSystem: string;
   registration: { name: string; mode: string } | null;
-  last24h: Record<string, number>;
-  last7d: Record<string, number>;
+  last24h: Counts;
+  last7d: Counts;
   deadLettersNow: number;
   lastSeenAt: string | null;
 }
@@ -193,7 +194,7 @@ describe('statistics per source system', () => {
     expect(after.last24h.dead_letters - before.last24h.dead_letters).toBe(1);
     expect(after.deadLettersNow).toBe(1);
     // 7 days include the last 24 hours.
-    for (const [counter, value] of Object.entries(after.last24h)) expect(after.last7d[counter]).toBeGreaterThanOrEqual(value);
+    for (const [counter, value] of Object.entries(after.last24h)) expect(after.last7d[counter as keyof Counts]).toBeGreaterThanOrEqual(value);
     expect(Date.parse(after.lastSeenAt!)).toBeGreaterThan(Date.now() - 60_000);
   });
 
