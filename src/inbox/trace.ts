@@ -5,6 +5,7 @@
 // or message text). Every look-up goes through an index: decisions by (source system, booking id).
 import { sql } from 'drizzle-orm';
 import { rows, type Database } from '../db/database.js';
+import { maskPersonalData } from '../logging.js';
 import { becauseInSwedish } from './trace-words.js';
 
 export interface TraceDelivery {
@@ -132,7 +133,7 @@ export async function traceBooking(database: Database, sourceSystemInput: string
       {
         id: Number(m.id),
         kind: m.kind,
-        subject: m.subject,
+        subject: maskPersonalData(m.subject),
         createdAt: iso(m.created_at)!,
         readAt: iso(m.read_at),
         notice: !m.requested ? 'none' : m.planned_at ? 'planned' : 'waiting',
@@ -166,7 +167,7 @@ export async function traceBooking(database: Database, sourceSystemInput: string
       status: n.status,
       attempts: n.attempts,
       // The queue's reason is the engine's or the producer's words, never personal data (engine.ts describeError).
-      lastError: n.status === 'done' ? null : n.last_error,
+      lastError: n.status === 'done' || n.last_error === null ? null : maskPersonalData(n.last_error),
       deliveredMode: n.delivered_mode,
       decision: d ? toDecision(d) : null,
       sortAt: new Date(n.received_at).getTime(),

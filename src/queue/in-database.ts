@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { sql } from 'drizzle-orm';
+import { maskPersonalData } from '../logging.js';
 import { DELIVERY_MODES, type DeliveryMode } from '../activation-registry/directory.js';
 import { rows, type Database, type Executor } from '../db/database.js';
 import type { Engagement } from '../process-notifications/engagement.js';
@@ -366,10 +367,11 @@ export async function listDeadLetters(database: Database, limit = 100, sourceSys
       sourceSystem: row.source_system,
       logicalAddress: engagement.logicalAddress,
       categorization: engagement.categorization,
-      bookingId: engagement.businessObjectInstanceIdentifier,
+      // A booking id is the producer's own; one that looks like an identity number is masked all the same.
+      bookingId: maskPersonalData(engagement.businessObjectInstanceIdentifier),
       deleteFlag: row.delete_flag,
       attempts: row.attempts,
-      lastError: row.last_error,
+      lastError: row.last_error === null ? null : maskPersonalData(row.last_error),
       receivedAt: new Date(row.received_at).toISOString(),
     };
   });
