@@ -8,7 +8,7 @@ import { mountActivationRegistry } from './activation-registry/index.js';
 import { createSourceActivity } from './source-activity/index.js';
 import { adminConsoleApi, adminConsolePage } from './admin-console/index.js';
 import { createAuthenticator } from './auth/index.js';
-import { jsonNotFound } from './http/errors.js';
+import { jsonErrorHandler, jsonNotFound } from './http/errors.js';
 import { citizenSettingsRouter, mountTwilioStatus, startChannels, type ChannelSender, type ChannelsDependencies } from './channels/index.js';
 import { createDetailsFetcher, type DetailsFetcher } from './details-fetcher/index.js';
 import { mountCitizenInbox } from './inbox/citizen-web.js';
@@ -27,6 +27,7 @@ import { kafkaIntake } from './process-notifications/kafka-intake.js';
 import { newWorkerId } from './queue/in-database.js';
 import { createKafka, kafkaNames, pingKafka, startNotificationConsumer, startNotificationPublisher, type NotificationConsumer } from './queue/kafka.js';
 import { mountProcessNotification, PROCESS_NOTIFICATION_PATH, type EndpointDependencies } from './process-notifications/soap-endpoint.js';
+import { htmlErrorHandler } from './web/error-page.js';
 import { createSessionManager, sessionOptionsOf } from './web/session.js';
 import { mountStartPage, swedishNotFound } from './web/start-page.js';
 import { demoAdminPanel, mountDemo, startDemo, type Demo } from './demo/index.js';
@@ -126,7 +127,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
     } else if (config.environment === 'prod') {
       log.warn('TLS_CERT / TLS_KEY / TLS_CLIENT_CA not all set: ProcessNotification takes calls without a client certificate');
     }
+    if (config.environment === 'prod' && config.publicBaseUrl === undefined) {
+      log.warn('PUBLIC_BASE_URL is not set: the WSDL\'s soap:address is built from a plain Host header');
+    }
     await mountProcessNotification(app, {
+      publicBaseUrl: config.publicBaseUrl,
       consumerHsaId: config.consumerHsaId,
       directory,
       intake,
@@ -152,7 +157,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
   if (config.roles.has('web')) {
     // Bearer tokens for /api and the pages' sessions, shared by every web component.
     const authenticator = createAuthenticator(config);
-    const sessions = createSessionManager(sessionOptionsOf(config));
+    const sessions = createSessionManager(sessionOptionsOf(config), { database });
+    if (config.developmentSignIn) {
+      log.warn(
+        { environment: config.environment },
+        'development sign-in is ON (DEV_LOGIN): anyone can sign in to /inbox as any citizen and to /admin as an administrator; never in production',
+      );
+    }
     mountStartPage(app, { demo: demo !== undefined });
     if (demo) mountDemo(app, { demo, authenticator, sessions, log });
     app.use('/api/admin', deadLettersRouter({ database, authenticator, log }));
@@ -178,6 +189,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // Any other path nobody answered: a Swedish page, not express's "Cannot GET".
     app.use(swedishNotFound);
   }
+  // Whatever a route let through: JSON under /api, the masked Swedish page elsewhere; never express's
+  // default handler, which writes the stack trace to the answer and stderr.
+  app.use('/api', jsonErrorHandler(log));
+  app.use(htmlErrorHandler(log));
 
   let engine: MessageEngine | undefined;
   let consumer: NotificationConsumer | undefined;

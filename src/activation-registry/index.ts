@@ -4,7 +4,9 @@ import type { Authenticator } from '../auth/index.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logging.js';
+import { ADMIN_ROLE } from '../auth/authenticator.js';
 import type { SafeHtml } from '../web/html.js';
+import { createAdminOidc } from '../web/oidc.js';
 import type { SessionManager } from '../web/session.js';
 import { adminApiRouter } from './admin-api.js';
 import { adminPageRouter, type AdminConsoleHooks } from './admin-page.js';
@@ -33,7 +35,7 @@ export { recordAudit } from './registry.js';
 export { normaliseHsaId, HSA_ID_PATTERN } from './validation.js';
 
 export interface RegistryWebDependencies {
-  config: Pick<Config, 'nodeEnv'>;
+  config: Pick<Config, 'developmentSignIn' | 'adminOidc' | 'publicBaseUrl'>;
   database: Database;
   /** This process's directory: refreshed at once after each change made here. */
   directory: SourceSystemDirectory;
@@ -50,9 +52,30 @@ export interface RegistryWebDependencies {
 export function mountActivationRegistry(app: Express, deps: RegistryWebDependencies): SourceSystemRegistry {
   const registry = createSourceSystemRegistry(deps.database, { afterChange: () => deps.directory.refresh() });
   app.use('/api/admin', adminApiRouter({ registry, authenticator: deps.authenticator, log: deps.log }));
+  const { adminOidc, publicBaseUrl, developmentSignIn } = deps.config;
+  const oidc =
+    adminOidc.issuer !== undefined && adminOidc.clientId !== undefined
+      ? createAdminOidc({
+          issuer: adminOidc.issuer,
+          clientId: adminOidc.clientId,
+          clientSecret: adminOidc.clientSecret,
+          roleClaim: adminOidc.roleClaim,
+          role: ADMIN_ROLE,
+        })
+      : undefined;
   app.use(
     '/admin',
-    adminPageRouter({ registry, sessions: deps.sessions, developmentSignIn: deps.config.nodeEnv !== 'production', log: deps.log, ...(deps.extraSection ? { extraSection: deps.extraSection } : {}), ...(deps.console ? { console: deps.console(registry) } : {}) }),
+    adminPageRouter({
+      registry,
+      sessions: deps.sessions,
+      developmentSignIn,
+      oidc,
+      // Configured, never from the request's Host header (loadConfig requires one of the two).
+      redirectUri: adminOidc.redirectUri ?? (publicBaseUrl !== undefined ? `${publicBaseUrl}/admin/logga-in/callback` : undefined),
+      log: deps.log,
+      ...(deps.extraSection ? { extraSection: deps.extraSection } : {}),
+      ...(deps.console ? { console: deps.console(registry) } : {}),
+    }),
   );
   return registry;
 }

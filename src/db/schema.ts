@@ -5,3 +5,4 @@ export * from '../queue/schema.js';
 export * from '../inbox/schema.js';
 export * from '../channels/schema.js';
 export * from '../source-activity/schema.js';
+export * from '../web/schema.js';

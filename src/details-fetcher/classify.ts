@@ -19,7 +19,7 @@
 //   leaves `start`/`end` absent but keeps `startRaw`/`endRaw`; a boolean that is not an xs:boolean
 //   ("true", "false", "1", "0") is absent: an optional field written badly does not cost the citizen
 //   the message.
-import { maskPersonalData } from '../logging.js';
+import { logSafe } from '../logging.js';
 import { parseSwedishLocalTime } from '../time/swedish-time.js';
 import { readGetBookingDetailsAnswer, type TimeslotField } from './answer-reader.js';
 import type { BookingDetails, DetailsOutcome, DetailsRequest } from './types.js';
@@ -50,7 +50,7 @@ const VP_CODE = /^\s*(VP\d{3})\b/;
 const MAX_REASON_TEXT = 200;
 
 function shorten(text: string): string {
-  const oneLine = maskPersonalData(text.replace(/\s+/g, ' ').trim());
+  const oneLine = logSafe(text.replace(/\s+/g, ' ').trim());
   return oneLine.length > MAX_REASON_TEXT ? `${oneLine.slice(0, MAX_REASON_TEXT)}...` : oneLine;
 }
 

@@ -88,11 +88,17 @@ export interface DetailsFetcherOptions {
   notFoundFaultPatterns?: readonly RegExp[];
   /** Longer answers are malformed. Default 1 MiB. */
   maxAnswerBytes?: number;
+  /** Logical addresses whose guard state is kept at most (idle ones beyond are forgotten). Default 10,000. */
+  maxAddresses?: number;
+  /** An address with nothing in flight is forgotten this long after its last call. Default 10 minutes. */
+  idleAddressMs?: number;
 }
 
 /** The fetcher as built here: the shared interface plus a look at one address's guard (tests, health). */
 export interface GuardedDetailsFetcher extends DetailsFetcher {
   status(logicalAddress: string): AddressStatus;
+  /** Remembered addresses whose breaker is open or half-open (metrics), and how many are remembered. */
+  breakers(): { open: number; halfOpen: number; addresses: number };
 }
 
 export class DetailsFetcherSetupError extends Error {
@@ -160,6 +166,8 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
     queueTimeoutMs: positive(options.queueTimeoutMs, timeoutMs, 'queueTimeoutMs'),
     failureThreshold: positive(options.breaker?.failureThreshold, DETAILS_FETCHER_DEFAULTS.failureThreshold, 'breaker.failureThreshold'),
     coolDownMs: positive(options.breaker?.coolDownMs, DETAILS_FETCHER_DEFAULTS.coolDownMs, 'breaker.coolDownMs'),
+    ...(options.maxAddresses !== undefined && { maxAddresses: positive(options.maxAddresses, 1, 'maxAddresses') }),
+    ...(options.idleAddressMs !== undefined && { idleEvictMs: positive(options.idleAddressMs, 1, 'idleAddressMs') }),
     onBreakerChange: (logicalAddress, state, consecutiveFailures) => {
       const level = state === 'open' ? 'warn' : 'info';
       log?.[level]({ logicalAddress, breaker: state, consecutiveFailures }, `GetBookingDetails circuit ${state} for ${logicalAddress}`);
@@ -183,18 +191,26 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
   const calls = new Set<AbortController>();
   let closed = false;
 
-  // Per address, calls are spaced at least 1/rate apart; a call that would wait longer than the slot wait
-  // allows is not sent (a refusal, no try spent). Entries of addresses that are idle are dropped.
-  const spacingMs = 1000 / positive(options.maxCallsPerSecondPerAddress, DETAILS_FETCHER_DEFAULTS.maxCallsPerSecondPerAddress, 'maxCallsPerSecondPerAddress');
+  // Per address, a token bucket: up to `rate` calls at once after a quiet spell, then `rate` calls a second.
+  // A call that would wait longer than the slot wait allows is not sent (a refusal, no try spent). Entries
+  // of addresses whose bucket is full again are dropped, so the map holds only busy addresses.
+  const rate = positive(options.maxCallsPerSecondPerAddress, DETAILS_FETCHER_DEFAULTS.maxCallsPerSecondPerAddress, 'maxCallsPerSecondPerAddress');
   const queueTimeoutMs = options.queueTimeoutMs ?? timeoutMs;
-  const nextStart = new Map<string, number>();
+  const buckets = new Map<string, { tokens: number; at: number }>();
   async function paced(logicalAddress: string): Promise<boolean> {
     const now = performance.now();
-    const start = Math.max(now, nextStart.get(logicalAddress) ?? now);
-    if (start - now > queueTimeoutMs) return false;
-    nextStart.set(logicalAddress, start + spacingMs);
-    if (nextStart.size > 1000) for (const [address, at] of nextStart) if (at < now) nextStart.delete(address);
-    if (start > now) await new Promise((resolve) => setTimeout(resolve, start - now));
+    const bucket = buckets.get(logicalAddress) ?? { tokens: rate, at: now };
+    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) * rate) / 1000);
+    bucket.at = now;
+    // Tokens may go below zero: calls already promised a later start.
+    const waitMs = bucket.tokens >= 1 ? 0 : ((1 - bucket.tokens) * 1000) / rate;
+    if (waitMs > queueTimeoutMs) return false;
+    bucket.tokens -= 1;
+    buckets.set(logicalAddress, bucket);
+    if (buckets.size > 1000) {
+      for (const [address, other] of buckets) if (other.tokens + ((now - other.at) * rate) / 1000 >= rate) buckets.delete(address);
+    }
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
     return true;
   }
 
@@ -281,7 +297,7 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
       }
       const started = performance.now();
       if (!(await paced(request.logicalAddress))) {
-        return { ...transient(`more than ${Math.round(1000 / spacingMs)} calls a second to ${request.logicalAddress}`, transientRetryMs(request)), notSent: true };
+        return { ...transient(`more than ${rate} calls a second to ${request.logicalAddress}`, transientRetryMs(request)), notSent: true };
       }
       const acquired = await guard.acquire(request.logicalAddress);
       if (isRefusal(acquired)) {
@@ -309,6 +325,10 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
 
     status(logicalAddress: string): AddressStatus {
       return guard.status(logicalAddress);
+    },
+
+    breakers() {
+      return { ...guard.breakerCounts(), addresses: guard.size };
     },
 
     async close(): Promise<void> {

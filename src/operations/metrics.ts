@@ -6,7 +6,6 @@ import type { Express } from 'express';
 import client from 'prom-client';
 import { rows, type Database } from '../db/database.js';
 import type { DetailsFetcher, DetailsOutcome, DetailsRequest } from '../details-fetcher/index.js';
-import type { AddressStatus } from '../details-fetcher/index.js';
 import type { Logger } from '../logging.js';
 import { waitingByAddress } from '../queue/in-database.js';
 import type { ReceiveOutcome, SoapFault } from '../process-notifications/receive-notification.js';
@@ -162,24 +161,17 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
     registers: [registry],
   });
   for (const outcome of FETCH_OUTCOMES) fetches.inc({ outcome }, 0);
-  // Logical addresses seen, to ask the guard for their breaker on scrape (bounded by the care units).
-  const addresses = new Set<string>();
-  let breakerSource: ((address: string) => AddressStatus) | undefined;
+  // The guard counts its own breakers: no list of addresses is kept here (they come from outside).
+  let breakerSource: (() => { open: number; halfOpen: number }) | undefined;
   new client.Gauge({
     name: `${p}details_breakers`,
     help: 'Logical addresses whose GetBookingDetails circuit breaker is open or half-open',
     labelNames: ['state'],
     registers: [registry],
     collect() {
-      const counts = { open: 0, 'half-open': 0 };
-      if (breakerSource) {
-        for (const address of addresses) {
-          const state = breakerSource(address).breaker;
-          if (state !== 'closed') counts[state]++;
-        }
-      }
+      const counts = breakerSource?.() ?? { open: 0, halfOpen: 0 };
       this.set({ state: 'open' }, counts.open);
-      this.set({ state: 'half-open' }, counts['half-open']);
+      this.set({ state: 'half-open' }, counts.halfOpen);
     },
   });
 
@@ -242,10 +234,9 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
       sends.inc({ channel: bounded(event.channel), status: bounded(event.status) });
     },
     instrumentFetcher<T extends DetailsFetcher>(fetcher: T): T {
-      const status = (fetcher as Partial<{ status(address: string): AddressStatus }>).status;
-      if (typeof status === 'function') breakerSource = status.bind(fetcher);
+      const breakers = (fetcher as Partial<{ breakers(): { open: number; halfOpen: number } }>).breakers;
+      if (typeof breakers === 'function') breakerSource = breakers.bind(fetcher);
       const fetch = async (request: DetailsRequest): Promise<DetailsOutcome> => {
-        addresses.add(request.logicalAddress);
         const end = fetchDuration.startTimer();
         let label: (typeof FETCH_OUTCOMES)[number] = 'error';
         try {

@@ -45,7 +45,9 @@ export async function receiveNotification(
     throw new SoapFault('Client', 'The LogicalAddress header is missing');
   }
   if (notification.logicalAddress !== deps.consumerHsaId) {
-    throw new SoapFault('Client', `LogicalAddress ${notification.logicalAddress} is not this service (${deps.consumerHsaId})`);
+    // The value is the caller's: quoted cut to EI's own limit (64), never whole (it may be a megabyte).
+    const given = notification.logicalAddress.length > 64 ? `${notification.logicalAddress.slice(0, 64)}... (${notification.logicalAddress.length} characters)` : notification.logicalAddress;
+    throw new SoapFault('Client', `LogicalAddress ${given} is not this service (${deps.consumerHsaId})`);
   }
 
   const accepted: AcceptedTransaction[] = [];

@@ -85,28 +85,27 @@ export async function claimNotifications(database: Database, options: ClaimOptio
   const claimed = await rows<QueueRow>(
     database.orm,
     sql`
-    with candidates as materialized (
-      -- The oldest due items, walked in id order on the pending index (not every pending row: a backlog
-      -- of a million must not make each claim read a million rows).
-      select n.id from inbound_notification n
-      where n.status = 'pending' and n.available_at <= now()
+    with horizon as materialized (
+      -- How far to look: up to the oldest 3 x posts due items, walked in id order on the pending index (not
+      -- every pending row: a backlog of a million must not make each claim read a million rows).
+      select max(c.id) as id from (
+        select n.id from inbound_notification n
+        where n.status = 'pending' and n.available_at <= now()
+          and (n.lease_until is null or n.lease_until < now())
+          ${options.minAgeMs ? sql`and n.received_at <= now() - make_interval(secs => ${options.minAgeMs / 1000})` : sql``}
+        order by n.id
+        limit ${options.posts * 3}) c
+    ), heads as (
+      -- In id order on the pending index, stopping at the wanted number of posts.
+      select n.id, n.key_hash, n.resident, n.source_system from inbound_notification n
+      where n.status = 'pending' and n.id <= (select id from horizon) and n.available_at <= now()
         and (n.lease_until is null or n.lease_until < now())
         ${options.minAgeMs ? sql`and n.received_at <= now() - make_interval(secs => ${options.minAgeMs / 1000})` : sql``}
-      order by n.id
-      limit ${options.posts * 8}
-    ), heads as (
-      select n.id, n.key_hash, n.resident, n.source_system from inbound_notification n
-      where n.id in (select id from candidates) and n.status = 'pending'
-        and (n.lease_until is null or n.lease_until < now())
-        -- one worker per post at a time
+        -- one worker per post at a time, and the post's order (a delete passes earlier items that wait for a retry)
         and not exists (
           select 1 from inbound_notification e
-          where e.status = 'pending' and e.key_hash = n.key_hash and e.id <> n.id and e.lease_until >= now())
-        -- the post's order; a delete passes earlier items that wait for a retry
-        and not exists (
-          select 1 from inbound_notification e
-          where e.status = 'pending' and e.key_hash = n.key_hash and e.id < n.id
-            and (not n.delete_flag or e.available_at <= now()))
+          where e.status = 'pending' and e.key_hash = n.key_hash and e.id <> n.id
+            and (e.lease_until >= now() or (e.id < n.id and (not n.delete_flag or e.available_at <= now()))))
         -- a new or updated post comes after its citizen's earlier deletes at the source system
         and (n.delete_flag or not exists (
           select 1 from inbound_notification d
