@@ -44,6 +44,7 @@ CREATE TABLE "unregistered_sighting" (
 	CONSTRAINT "unregistered_sighting_environment_check" CHECK ("unregistered_sighting"."environment" in ('qa', 'prod'))
 );
 --> statement-breakpoint
+ALTER TABLE "web_session" ADD COLUMN "support" boolean DEFAULT false NOT NULL;--> statement-breakpoint
 CREATE INDEX "engine_decision_booking_idx" ON "engine_decision" USING btree ("source_system","booking_id","id");--> statement-breakpoint
 CREATE INDEX "engine_decision_post_idx" ON "engine_decision" USING btree ("key_hash","id");--> statement-breakpoint
 CREATE INDEX "engine_decision_at_idx" ON "engine_decision" USING btree ("at");--> statement-breakpoint

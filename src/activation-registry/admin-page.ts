@@ -349,9 +349,9 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
     }
     const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
     try {
-      const { name } = await deps.oidc.finish(query, sessionOf(res).pending);
-      await sessions.signIn(res, { kind: 'admin', name });
-      log.info({ admin: name, via: 'oidc' }, 'administrator signed in to /admin');
+      const { name, support } = await deps.oidc.finish(query, sessionOf(res).pending);
+      await sessions.signIn(res, { kind: 'admin', name, ...(support ? { support: true } : {}) });
+      log.info({ admin: name, support, via: 'oidc' }, 'administrator signed in to /admin');
       res.redirect(303, '/admin');
     } catch (error) {
       if (!(error instanceof SignInError)) throw error;

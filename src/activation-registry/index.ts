@@ -4,7 +4,7 @@ import type { Authenticator } from '../auth/index.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logging.js';
-import { ADMIN_ROLE } from '../auth/authenticator.js';
+import { ADMIN_ROLE, SUPPORT_ROLE } from '../auth/authenticator.js';
 import type { SafeHtml } from '../web/html.js';
 import { createAdminOidc } from '../web/oidc.js';
 import type { SessionManager } from '../web/session.js';
@@ -61,6 +61,7 @@ export function mountActivationRegistry(app: Express, deps: RegistryWebDependenc
           clientSecret: adminOidc.clientSecret,
           roleClaim: adminOidc.roleClaim,
           role: ADMIN_ROLE,
+          supportRole: SUPPORT_ROLE,
         })
       : undefined;
   app.use(
