@@ -154,7 +154,10 @@ export async function traceBooking(database: Database, sourceSystemInput: string
   const decisionOf = new Map<number, DecisionRow>();
   for (const d of decisions) if (d.notification_id !== null) decisionOf.set(Number(d.notification_id), d);
 
-  const events: (TraceEvent & { sortAt: number })[] = notifications.map((n) => {
+  // Sorted by when the notification came (or, without one, when the decision was taken); one notification's
+  // decisions in the order they were taken.
+  const receivedOf = new Map(notifications.map((n) => [Number(n.id), new Date(n.received_at).getTime()]));
+  const events: (TraceEvent & { sortAt: number; order: number })[] = notifications.map((n) => {
     const d = decisionOf.get(Number(n.id));
     return {
       type: 'notification',
@@ -171,12 +174,14 @@ export async function traceBooking(database: Database, sourceSystemInput: string
       deliveredMode: n.delivered_mode,
       decision: d ? toDecision(d) : null,
       sortAt: new Date(n.received_at).getTime(),
+      order: d ? Number(d.id) : Number.MAX_SAFE_INTEGER,
     };
   });
-  // A decided notification whose queue row has been purged still shows its decision.
+  // A decided notification whose queue row has been purged still shows its decision, and a notification
+  // decided twice (given up, then retried by an operator) shows the earlier decision as a line of its own.
   const shown = new Set(notifications.map((n) => Number(n.id)));
   for (const d of decisions) {
-    if (d.notification_id !== null && shown.has(Number(d.notification_id))) continue;
+    if (d.notification_id !== null && shown.has(Number(d.notification_id)) && decisionOf.get(Number(d.notification_id)) === d) continue;
     events.push({
       type: d.held_id !== null ? 'window_ended' : 'notification',
       notificationId: d.notification_id !== null ? Number(d.notification_id) : null,
@@ -190,11 +195,12 @@ export async function traceBooking(database: Database, sourceSystemInput: string
       lastError: null,
       deliveredMode: null,
       decision: toDecision(d),
-      sortAt: new Date(d.at).getTime(),
+      sortAt: (d.notification_id !== null ? receivedOf.get(Number(d.notification_id)) : undefined) ?? new Date(d.at).getTime(),
+      order: Number(d.id),
     });
   }
-  events.sort((a, b) => a.sortAt - b.sortAt || (a.notificationId ?? 0) - (b.notificationId ?? 0));
-  return { sourceSystem, bookingId, events: events.map(({ sortAt: _sortAt, ...event }) => event) };
+  events.sort((a, b) => a.sortAt - b.sortAt || (a.notificationId ?? 0) - (b.notificationId ?? 0) || a.order - b.order);
+  return { sourceSystem, bookingId, events: events.map(({ sortAt: _sortAt, order: _order, ...event }) => event) };
 }
 
 /** The bookings (source system, booking id) the engine knows for a citizen; the caller audits the look-up. */

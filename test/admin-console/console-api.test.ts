@@ -214,8 +214,9 @@ describe('statistics per source system', () => {
     const audit = await api<{ items: any[] }>('GET', '/audit?entity=dead_letter', admin);
     expect(audit.json.items[0]).toMatchObject({ actor: 'Ada Admin', action: 'retry_all', entityId: TEST_SOURCE_SYSTEM, after: { notifications: 1 } });
     const again = await api<{ events: any[] }>('GET', `/trace?sourceSystem=${TEST_SOURCE_SYSTEM}&bookingId=STAT-BAD`, admin);
-    expect(again.json.events.map((e) => e.decision?.outcome)).toEqual(['message']);
-    expect(again.json.events[0].decision.messageKind).toBe('booking_confirmation');
+    // The earlier decision (given up) stays in the history, before the one after the retry.
+    expect(again.json.events.map((e) => e.decision?.outcome)).toEqual(['dead', 'message']);
+    expect(again.json.events[1]).toMatchObject({ status: 'done', decision: { messageKind: 'booking_confirmation' } });
   });
 });
 
