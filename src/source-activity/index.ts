@@ -58,6 +58,8 @@ export interface UnregisteredSystem {
 }
 
 export const MAX_LISTED_UNITS = 20;
+/** Care units kept per unregistered system (a bound on the table, whatever EI forwards). */
+export const MAX_UNITS_PER_SYSTEM = 1000;
 /** Counters are kept this long; the page shows at most 7 days. */
 export const ACTIVITY_RETENTION_DAYS = 35;
 
@@ -149,6 +151,9 @@ export function createSourceActivity(database: Database, environment: Environmen
             insert into unregistered_sighting as u (environment, source_system, logical_address, notifications, first_seen_at, last_seen_at)
             select ${environment}, t.source_system, t.logical_address, t.n, now(), now()
             from jsonb_to_recordset(${JSON.stringify(items)}::jsonb) as t(source_system text, logical_address text, n bigint)
+            -- Bounded: care units of a system beyond MAX_UNITS_PER_SYSTEM are not kept (its 'ignored' counter still counts them).
+            where exists (select 1 from unregistered_sighting k where k.environment = ${environment} and k.source_system = t.source_system and k.logical_address = t.logical_address)
+               or (select count(*) from unregistered_sighting k where k.environment = ${environment} and k.source_system = t.source_system) < ${MAX_UNITS_PER_SYSTEM}
             order by t.source_system, t.logical_address
             on conflict (environment, source_system, logical_address) do update
               set notifications = u.notifications + excluded.notifications, last_seen_at = excluded.last_seen_at`);
