@@ -29,6 +29,8 @@ const REGISTRY_STATUS: Record<RegistryError['kind'], { status: number; code: str
   not_found: { status: 404, code: 'not_found' },
   duplicate: { status: 409, code: 'duplicate_source_system' },
   deactivated: { status: 409, code: 'source_system_deactivated' },
+  not_held: { status: 409, code: 'care_unit_not_held' },
+  load_ended: { status: 409, code: 'care_unit_load_ended' },
 };
 
 export function adminConsoleApi(deps: ConsoleData & { registry: SourceSystemRegistry; authenticator: Authenticator; log: Logger }): Router {

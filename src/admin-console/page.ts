@@ -36,8 +36,9 @@ const DELIVERY_LABEL: Record<DeliveryState, string> = {
   failed: 'Misslyckades',
   cancelled: 'Inte skickat (kanalen avstängd)',
   unknown: 'Okänt (avsändaren avbröts)',
+  in_doubt: 'Osäkert – kontrolleras hos leverantören',
 };
-const MODE_LABEL: Record<string, string> = { active: 'Aktivt', silent: 'Tyst' };
+const MODE_LABEL: Record<string, string> = { active: 'Aktivt', silent: 'Tyst', held: 'Hållen (flodskyddet)' };
 const MAX_DEAD_LETTERS_SHOWN = 50;
 
 const dateFormat = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Stockholm', dateStyle: 'short', timeStyle: 'short' });

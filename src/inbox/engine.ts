@@ -257,16 +257,18 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
         const heldOfCitizen = held.get(key) ?? [];
         held.set(key, heldOfCitizen);
         const storedPost = stored.get(item.keyHash);
+        // Held by the flood guard: decided as active, its messages wait in held_message (held-messages.ts).
+        const mode = deliveredMode(item);
         const decision = decide({
           notification: { id: item.id, deleteFlag: item.deleteFlag, post, receivedAt: item.receivedAt },
           ...(details ? { details } : {}),
           ...(storedPost ? { stored: storedPost } : {}),
           held: heldOfCitizen,
-          mode: deliveredMode(item),
+          mode: mode === 'held' ? 'active' : mode,
           now: moment,
           rebookWindowMs: options.rebookWindowMs,
         });
-        effects.add(decision.actions, `notification:${item.id}`, item.id, stored, heldOfCitizen);
+        effects.add(decision.actions, `notification:${item.id}`, item.id, stored, heldOfCitizen, mode === 'held');
         done.push({ item, because: decision.because });
         decisions.push(decisionRecord({ notificationId: item.id, post, decision, cause: `notification:${item.id}` }));
       }
@@ -437,7 +439,8 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
           categorization: row.categorization,
         };
         const decision = decideRelease({ ...held, post }, moment);
-        effects.add(decision.actions, `held:${held.id}`, held.id, new Map(), [held]);
+        // A cancellation at a care unit the flood guard holds waits with the unit's other messages.
+        effects.add(decision.actions, `held:${held.id}`, held.id, new Map(), [held], directory.holdOf(row.logical_address)?.status === 'holding');
         decisions.push(decisionRecord({ heldId: held.id, post, decision, cause: `held:${held.id}` }));
       }
       await writeEffects(tx, effects);
