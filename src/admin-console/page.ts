@@ -229,7 +229,9 @@ function eventRow(event: TraceEvent): SafeHtml {
       ? message.deliveries.map(
           (d) => html`${d.channel === 'sms' ? 'SMS' : 'E-post'}: ${DELIVERY_LABEL[d.status as DeliveryState] ?? d.status}${d.providerStatus ? ` (${d.providerStatus})` : ''}${d.sentAt ? `, ${when(d.sentAt)}` : ''}<br>`,
         )
-      : message.notice === 'waiting'
+      : message.notice === 'held'
+        ? 'Hålls av flodskyddet (inte i inkorgen förrän meddelandena släpps)'
+        : message.notice === 'waiting'
         ? 'Väntar på utskick'
         : 'Inget SMS eller e-post (inte valt av invånaren)'
     : '–'}</td>

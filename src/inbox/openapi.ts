@@ -333,7 +333,7 @@ const schemas: Record<string, Schema> = {
                     subject: { type: 'string' },
                     createdAt: { type: 'string', format: 'date-time' },
                     readAt: nullable('string', { format: 'date-time' }),
-                    notice: { type: 'string', enum: ['waiting', 'planned', 'none'] },
+                    notice: { type: 'string', enum: ['waiting', 'planned', 'none', 'held'] },
                     deliveries: {
                       type: 'array',
                       items: {

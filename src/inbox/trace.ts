@@ -23,8 +23,11 @@ export interface TraceMessage {
   subject: string;
   createdAt: string;
   readAt: string | null;
-  /** Waiting for the sender to plan SMS/e-mail (or nothing to send: no channel chosen). */
-  notice: 'waiting' | 'planned' | 'none';
+  /**
+   * Waiting for the sender to plan SMS/e-mail, planned, nothing to send (no channel chosen), or held by the
+   * flood guard (not shown to the citizen until an administrator releases it).
+   */
+  notice: 'waiting' | 'planned' | 'none' | 'held';
   deliveries: TraceDelivery[];
 }
 
@@ -118,6 +121,11 @@ export async function traceBooking(database: Database, sourceSystemInput: string
         from inbox_message m left join notification_request r on r.message_id = m.id
         where m.cause = any(${`{${causes.map((c) => `"${c}"`).join(',')}}`}::text[])`,
   );
+  // Messages the flood guard holds for their care unit (not in the inbox until released).
+  const held = await rows<{ id: string | number; kind: string; subject: string; held_at: Date | string; cause: string }>(
+    orm,
+    sql`select id, kind, subject, held_at, cause from held_message where cause = any(${`{${causes.map((c) => `"${c}"`).join(',')}}`}::text[])`,
+  );
   const messageIds = messages.map((m) => Number(m.id));
   const deliveries = await rows<{ message_id: string | number; channel: string; status: string; provider_status: string | null; attempts: number; created_at: Date | string; sent_at: Date | string | null }>(
     orm,
@@ -127,7 +135,7 @@ export async function traceBooking(database: Database, sourceSystemInput: string
         order by d.id`,
   );
 
-  const messageByCause = new Map(
+  const messageByCause = new Map<string, TraceMessage>(
     messages.map((m) => [
       m.cause,
       {
@@ -143,6 +151,10 @@ export async function traceBooking(database: Database, sourceSystemInput: string
       } satisfies TraceMessage,
     ]),
   );
+  for (const m of held) {
+    if (messageByCause.has(m.cause)) continue;
+    messageByCause.set(m.cause, { id: Number(m.id), kind: m.kind, subject: maskPersonalData(m.subject), createdAt: iso(m.held_at)!, readAt: null, notice: 'held', deliveries: [] });
+  }
   const toDecision = (d: DecisionRow): TraceDecision => ({
     at: iso(d.at)!,
     outcome: d.outcome,

@@ -167,6 +167,19 @@ describe('the trace of a booking', () => {
     expect(decisions.map((line) => line.kind ?? line.outcome)).toEqual(expect.arrayContaining(['booking_confirmation', 'rebooking', 'no_message', 'cancellation']));
   });
 
+  it('When the flood guard holds the care unit, then the trace shows the message as held, not in the inbox', async () => {
+    const unit = 'SE2321000016-VC6';
+    await t.database.orm.execute(sql`insert into care_unit_guard (environment, logical_address, first_seen_at, last_seen_at, hold_status, hold_started_at)
+      values ('qa', ${unit}, now(), now(), 'holding', now())`);
+    await t.app.directory.refresh();
+    producer.addBooking(unit, 'HELD-1', slot({ startTimeInclusive: '20270401093000', endTimeExclusive: '20270401100000' }));
+    await send(post('HELD-1', { logicalAddress: unit }));
+    await settled();
+    const trace = await api<{ events: any[] }>('GET', `/trace?sourceSystem=${TEST_SOURCE_SYSTEM}&bookingId=HELD-1`, admin);
+    expect(trace.json.events).toHaveLength(1);
+    expect(trace.json.events[0]).toMatchObject({ deliveredMode: 'held', decision: { outcome: 'message', messageKind: 'booking_confirmation', message: { notice: 'held', deliveries: [] } } });
+  });
+
   it('When a booking was never received, then the trace is empty; without a booking id it is a 400', async () => {
     expect((await api('GET', `/trace?sourceSystem=${TEST_SOURCE_SYSTEM}&bookingId=NEVER`, admin)).json.events).toEqual([]);
     expect((await api('GET', `/trace?sourceSystem=${TEST_SOURCE_SYSTEM}`, admin)).status).toBe(400);
@@ -279,14 +292,14 @@ describe('the trace by personal identity number', () => {
       reason: 'Ärende 4711: patienten fick ingen bekräftelse',
     });
     expect(answer.status).toBe(200);
-    expect(answer.json.items.map((item) => item.bookingId).sort()).toEqual(['SPAR-1', 'STAT-1', 'STAT-BAD']);
+    expect(answer.json.items.map((item) => item.bookingId).sort()).toEqual(['HELD-1', 'SPAR-1', 'STAT-1', 'STAT-BAD']);
     expect(answer.json.items.find((item) => item.bookingId === 'SPAR-1')!.events).toHaveLength(5);
     const audit = await api<{ items: any[] }>('GET', '/audit?entity=citizen', support);
     expect(audit.json.items[0]).toMatchObject({
       actor: 'Siv Support',
       action: 'trace.by_person',
       entityId: RESIDENT,
-      after: { reason: 'Ärende 4711: patienten fick ingen bekräftelse', bookings: 3 },
+      after: { reason: 'Ärende 4711: patienten fick ingen bekräftelse', bookings: 4 },
     });
     // Other administrators see that it happened, not whom it was about.
     const seenByAdmin = await api<{ items: any[] }>('GET', '/audit?entity=citizen', admin);
