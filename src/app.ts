@@ -14,7 +14,7 @@ import {
 } from './activation-registry/index.js';
 import { createAuthenticator } from './auth/index.js';
 import { jsonErrorHandler, jsonNotFound } from './http/errors.js';
-import { citizenSettingsRouter, mountTwilioStatus, startChannels, type ChannelSender, type ChannelsDependencies } from './channels/index.js';
+import { citizenSettingsRouter, mountTwilioStatus, releaseDeadSenders, startChannels, type ChannelSender, type ChannelsDependencies } from './channels/index.js';
 import { createDetailsFetcher, type DetailsFetcher } from './details-fetcher/index.js';
 import { mountCitizenInbox } from './inbox/citizen-web.js';
 import { deadLettersRouter } from './inbox/dead-letters-api.js';
@@ -37,7 +37,7 @@ import { htmlErrorHandler } from './web/error-page.js';
 import { createSessionManager, sessionOptionsOf } from './web/session.js';
 import { mountStartPage, swedishNotFound } from './web/start-page.js';
 import { demoAdminPanel, mountDemo, startDemo, type Demo } from './demo/index.js';
-import { pendingNotificationCount } from './queue/index.js';
+import { notificationLeases, pendingNotificationCount, startLiveness, type Liveness } from './queue/index.js';
 import { startRetentionJob, type RetentionJob } from './operations/retention.js';
 
 export interface AppOptions {
@@ -212,6 +212,25 @@ export async function buildApp(options: AppOptions): Promise<App> {
   app.use('/api', jsonErrorHandler(log));
   app.use(htmlErrorHandler(log));
 
+  // Processes that hold leases write heartbeats; each also releases at once the claims of a process whose
+  // heartbeat stopped (a SIGKILL, a lost machine), so its work is taken over in seconds, not after the lease.
+  const processId = options.engine?.workerId ?? newWorkerId();
+  const liveness: Liveness | undefined =
+    config.roles.has('worker') || config.roles.has('sender')
+      ? await startLiveness({
+          database,
+          processId,
+          roles: [...config.roles].filter((role) => role === 'worker' || role === 'sender'),
+          log,
+          heartbeatMs: config.workerHeartbeatSeconds * 1000,
+          deadAfterMs: config.workerDeadAfterSeconds * 1000,
+          releasers: [notificationLeases, releaseDeadSenders],
+          // Only one process can open the embedded database: whoever registered before us is gone.
+          exclusive: ownsDatabase && database.kind === 'embedded',
+          onReaped: (event) => metrics.reaped(event),
+        })
+      : undefined;
+
   let engine: MessageEngine | undefined;
   let heldMessages: { sweeper: HeldMessageSweeper; watch: HoldWatch } | undefined;
   let consumer: NotificationConsumer | undefined;
@@ -226,7 +245,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       });
     }
     const fetcher = options.detailsFetcher ?? ownedFetcher;
-    const workerId = options.engine?.workerId ?? newWorkerId();
+    const workerId = processId;
     engine = startMessageEngine({
       database,
       workerId,
@@ -307,10 +326,17 @@ export async function buildApp(options: AppOptions): Promise<App> {
         log,
         ...options.channels,
         tuning: {
+          // The sender's leases are owned under this process's id: the liveness releases them if it dies.
+          workerId: `${processId}/sender`,
+          ...(liveness ? { mayHandOver: liveness.fresh } : {}),
           ...options.channels?.tuning,
           onSent: (event) => {
             metrics.sent(event);
             options.channels?.tuning?.onSent?.(event);
+          },
+          onDoubtSettled: (event) => {
+            metrics.doubtSettled(event);
+            options.channels?.tuning?.onDoubtSettled?.(event);
           },
         },
       })
@@ -366,6 +392,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
       await heldMessages?.sweeper.stop();
       await retention?.stop();
       await channels?.stop();
+      // Last of the lease holders: a clean stop leaves no heartbeat row behind to be reaped.
+      await liveness?.stop();
       await ownedFetcher?.close();
       clearInterval(waitingTimer);
       await demo?.close();

@@ -35,6 +35,8 @@ export interface Config {
     from: string | undefined;
     /** TWILIO_STATUS_CALLBACK_URL: public URL of POST /channels/twilio/status; unset: no delivery reports. */
     statusCallbackUrl: string | undefined;
+    /** TWILIO_API_URL: Twilio's API base (a regional edge, or a local test server); unset: https://api.twilio.com. */
+    apiUrl: string | undefined;
   };
   auth: {
     jwksUrl: string | undefined;
@@ -53,8 +55,12 @@ export interface Config {
   notificationRetryHours: number;
   /** NTJP_MAX_CALLS_PER_SECOND: GetBookingDetails calls started per second to one logical address at most. */
   ntjpMaxCallsPerSecond: number;
-  /** How long a worker's claim on a notification lasts; after a crash, others take over once it lapses. */
+  /** How long a worker's claim on a notification lasts; the backstop when a dead process is not noticed by its heartbeat. */
   workerLeaseSeconds: number;
+  /** WORKER_HEARTBEAT_SECONDS: how often a worker / sender process writes its heartbeat and looks for dead ones. */
+  workerHeartbeatSeconds: number;
+  /** WORKER_DEAD_AFTER_SECONDS: a process silent this long is dead, and its claims are released. */
+  workerDeadAfterSeconds: number;
   notifyDigestSeconds: number;
   /** SMS_DAILY_CAP: SMS per citizen per Swedish calendar day; more wait for the next day. */
   smsDailyCap: number;
@@ -268,6 +274,16 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('AUTH_JWKS_URL needs AUTH_JWT_AUDIENCE and AUTH_JWT_ISSUER');
   }
 
+  const twilioApiUrl = httpUrl(env, 'TWILIO_API_URL');
+  if (twilioApiUrl !== undefined && !twilioApiUrl.startsWith('https://') && text(env, 'NODE_ENV') === 'production') {
+    // The account's credentials go with every request: never in clear text in production.
+    throw new ConfigError('TWILIO_API_URL must be an https URL in production');
+  }
+  const heartbeat = { every: integer(env, 'WORKER_HEARTBEAT_SECONDS', 1, 1, 60), deadAfter: integer(env, 'WORKER_DEAD_AFTER_SECONDS', 5, 2, 600) };
+  if (heartbeat.deadAfter < 2 * heartbeat.every) {
+    // One late heartbeat (a busy event loop, a slow write) must not make a live process look dead.
+    throw new ConfigError('WORKER_DEAD_AFTER_SECONDS must be at least twice WORKER_HEARTBEAT_SECONDS');
+  }
   const demo = text(env, 'DEMO');
   if (demo !== undefined && demo !== 'true' && demo !== 'false') {
     throw new ConfigError(`DEMO must be "true" or "false", got "${demo}"`);
@@ -313,6 +329,7 @@ export function loadConfig(env: Env = process.env): Config {
       authToken: text(env, 'TWILIO_AUTH_TOKEN'),
       from: text(env, 'TWILIO_FROM'),
       statusCallbackUrl: httpUrl(env, 'TWILIO_STATUS_CALLBACK_URL'),
+      apiUrl: twilioApiUrl,
     },
     auth: { jwksUrl, jwtSecret: text(env, 'AUTH_JWT_SECRET'), audience, issuer },
     publicBaseUrl,
@@ -321,6 +338,8 @@ export function loadConfig(env: Env = process.env): Config {
     notificationRetryHours: integer(env, 'NOTIFICATION_RETRY_HOURS', 48, 1, 24 * 30),
     ntjpMaxCallsPerSecond: integer(env, 'NTJP_MAX_CALLS_PER_SECOND', 100, 1, 100_000),
     workerLeaseSeconds: integer(env, 'WORKER_LEASE_SECONDS', 60, 1, 3600),
+    workerHeartbeatSeconds: heartbeat.every,
+    workerDeadAfterSeconds: heartbeat.deadAfter,
     notifyDigestSeconds: integer(env, 'NOTIFY_DIGEST_SECONDS', 60, 0, 86_400),
     smsDailyCap: integer(env, 'SMS_DAILY_CAP', 5, 1, 1000),
     smsQuietHours: quietHours(env),

@@ -32,6 +32,10 @@ export interface ServiceMetrics {
   heldSettled(result: { released: number; created: number; kinds: readonly string[]; dropped: number }): void;
   /** Where the flood guard's gauges read from: units held now, and units waiting longer than the alert limit. */
   watchHolds(source: { held(): number; overdue(): number }): void;
+  /** SenderOptions.onDoubtSettled */
+  doubtSettled(event: { channel: string; settled: string }): void;
+  /** LivenessOptions.onReaped: dead processes found, and their claims released (per kind). */
+  reaped(event: { processes: readonly string[]; released: Record<string, number> }): void;
   /** Wraps a details fetcher: latency and outcome of each call, breaker states on scrape. */
   instrumentFetcher<T extends DetailsFetcher>(fetcher: T): T;
 }
@@ -236,6 +240,24 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
       this.set(holdSource?.overdue() ?? 0);
     },
   });
+  const doubts = new client.Counter({
+    name: `${p}channel_in_doubt_settled_total`,
+    help: 'SMS and e-mail deliveries in doubt (their sender stopped mid-hand-over), by channel and how each was settled: found (the provider had it), not_found (sent again), resent (SMTP: sent again, same Message-ID), gave_up',
+    labelNames: ['channel', 'settled'],
+    registers: [registry],
+  });
+  const deadProcesses = new client.Counter({
+    name: `${p}dead_processes_total`,
+    help: 'Worker / sender processes taken for dead (no heartbeat for WORKER_DEAD_AFTER_SECONDS) and reaped by this process',
+    registers: [registry],
+  });
+  const leasesReleased = new client.Counter({
+    name: `${p}leases_released_total`,
+    help: 'Claims of dead processes released at once by this process, by kind (notifications, deliveries)',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  for (const kind of ['notifications', 'deliveries']) leasesReleased.inc({ kind }, 0);
 
   const SAFE_LABEL = /^[a-z_-]{1,32}$/;
   const bounded = (value: string) => (SAFE_LABEL.test(value) ? value : 'other');
@@ -279,6 +301,13 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
     },
     sent(event) {
       sends.inc({ channel: bounded(event.channel), status: bounded(event.status) });
+    },
+    doubtSettled(event) {
+      doubts.inc({ channel: bounded(event.channel), settled: bounded(event.settled) });
+    },
+    reaped(event) {
+      deadProcesses.inc(event.processes.length);
+      for (const [kind, count] of Object.entries(event.released)) leasesReleased.inc({ kind: bounded(kind) }, count);
     },
     instrumentFetcher<T extends DetailsFetcher>(fetcher: T): T {
       const breakers = (fetcher as Partial<{ breakers(): { open: number; halfOpen: number } }>).breakers;

@@ -90,7 +90,8 @@ export interface ServiceEnvironment {
 
 /** The real service (src/main.ts) as a child process with the given ROLES; resolves once /readyz answers 200. */
 export async function startService(roles: string, environment: ServiceEnvironment): Promise<Service> {
-  const port = await freePort();
+  // A PORT in `extra` is kept (a process started again where EI calls it); otherwise any free port.
+  const port = Number(environment.extra?.PORT ?? 0) || (await freePort());
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     PORT: String(port),
