@@ -145,7 +145,8 @@ export function adminApiRouter(deps: {
   });
 
   router.delete('/care-unit-loads/:id', async (req, res) => {
-    const raw = String(req.params.id ?? '');
+    // Cut before the pattern sees it: an id has at most 10 digits.
+    const raw = String(req.params.id ?? '').slice(0, 12);
     const id = /^[1-9][0-9]{0,8}$/.test(raw) ? Number(raw) : 0;
     const actor = adminOf(res).name;
     const load = await careUnits.endLoad(actor, id).catch((error: unknown) => {
