@@ -150,9 +150,9 @@ describe.skipIf(!available)('Every page in Chromium at 320, 390 and 1280 px', ()
     await adminSignIn.getByLabel('Ditt namn').fill('Dagny Admin');
     await adminSignIn.getByRole('button', { name: 'Logga in' }).click();
     await adminSignIn.waitForURL(`${t.url}/admin`);
-    await adminSignIn.getByLabel('HSA-id (som systemet skickar som sourceSystem)').fill('SE2321000016-WEBBOKNINGSSYSTEM-MED-LANGT-ID');
+    await adminSignIn.getByLabel('HSA-id (som systemet skickar som sourceSystem)').fill('SE2321000016-WEBBOKNING');
     await adminSignIn.getByLabel('Namn', { exact: true }).fill('Webbokning Region Exempel');
-    await adminSignIn.getByRole('button', { name: 'Lägg till' }).click();
+    await adminSignIn.getByRole('button', { name: 'Lägg till', exact: true }).click();
     await adminSignIn.waitForURL(/klart=tillagt/);
     // A silent loading period, so that its table is on the page too.
     await adminSignIn.getByLabel('Vårdenhetens HSA-id').fill('SE2321000016-VARDENHET-MED-ETT-LANGT-HSA-ID');
@@ -220,14 +220,14 @@ describe.skipIf(!available)('Every page in Chromium at 320, 390 and 1280 px', ()
     const walks: { context: BrowserContext; path: string; expected: string[] }[] = [
       { context: citizen, path: `/inbox/meddelanden/${ids.invitation}`, expected: ['Logga ut', 'Markera som oläst', 'Ta bort meddelandet', 'Tillgänglighetsredogörelse'] },
       { context: citizen, path: '/inbox/installningar', expected: ['Aviseringar', 'Spara aviseringar', 'Hjälp och kontakt'] },
-      { context: admin, path: '/admin', expected: ['Logga ut', 'Spara läge', 'Avaktivera', 'Lägg till'] },
+      { context: admin, path: '/admin', expected: ['Logga ut', 'Spara läge', 'Avaktivera…', 'Lägg till', 'Registrera tyst inläsning'] },
     ];
     for (const walk of walks) {
       const page = await walk.context.newPage();
       await page.setViewportSize({ width: 1280, height: 900 });
       await page.goto(`${t.url}${walk.path}`);
       const seen: string[] = [];
-      for (let i = 0; i < 60; i++) {
+      for (let i = 0; i < 200; i++) {
         await page.keyboard.press('Tab');
         const ring = await focusRing(page);
         // Past the last control, focus goes back to the document.
