@@ -3,7 +3,6 @@
 // the LogicalAddress header), one ProcessNotification call, and the answer printed as "ResultCode=...".
 package se.inera.eiinbox.interop;
 
-import jakarta.xml.ws.BindingProvider;
 import java.net.URL;
 import riv.itintegration.engagementindex._1.EngagementTransactionType;
 import riv.itintegration.engagementindex._1.EngagementType;
@@ -20,9 +19,8 @@ public final class NotifyBooking {
       System.exit(2);
     }
     String wsdlUrl = args[0];
-    // The service as described by the served WSDL (its soap:address included).
+    // The service as the served WSDL describes it: its soap:address is where the call goes.
     ProcessNotificationResponderInterface port = new ProcessNotificationResponderService(new URL(wsdlUrl)).getProcessNotificationResponderPort();
-    System.out.println("address=" + ((BindingProvider) port).getRequestContext().get(BindingProvider.ENDPOINT_ADDRESS_PROPERTY));
 
     EngagementType engagement = new EngagementType();
     engagement.setRegisteredResidentIdentification(args[3]);
