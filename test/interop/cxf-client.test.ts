@@ -12,7 +12,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rows } from '../../src/db/database.js';
 import { startTestApp, TEST_CONSUMER_HSA_ID, type TestApp } from '../helpers/app.js';
-import { javaPrerequisites, requireOrSkip } from '../helpers/java.js';
+import { javaPrerequisites, requireOrSkip } from '../helpers/prerequisites.js';
 import { TEST_SOURCE_SYSTEM } from '../helpers/soap.js';
 
 const execFileAsync = promisify(execFile);

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { javaPrerequisites } from '../helpers/java.js';
+import { javaPrerequisites } from '../helpers/prerequisites.js';
 import type { KafkaProvided } from './setup.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));

@@ -1,6 +1,8 @@
-// Whether Java and Maven are on this machine, for the tests that run real Java parts (the Kafka broker,
-// the Apache CXF client). Without them such a test cannot run: it says why, and in CI it fails.
+// Whether the real outside parts some tests drive are on this machine: Java and Maven (the Kafka broker,
+// the Apache CXF client), Chromium (the browser tests). Without them such a test cannot run: it skips and
+// says why, and in CI (CI set) it fails instead, so that a CI run never passes by skipping.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 
 export type Prerequisites = { ready: true } | { ready: false; reason: string };
 
@@ -16,6 +18,13 @@ export function javaPrerequisites(needs: { java?: boolean; maven?: boolean }): P
     ...(needs.maven && !runs('mvn', ['-v']) ? ['mvn (Apache Maven; Debian: maven)'] : []),
   ];
   return missing.length === 0 ? { ready: true } : { ready: false, reason: `not found: ${missing.join('; ')}` };
+}
+
+/** Debian's chromium package; the browser tests drive it with playwright-core. */
+export const CHROMIUM = '/usr/bin/chromium';
+
+export function chromiumPrerequisites(): Prerequisites {
+  return fs.existsSync(CHROMIUM) ? { ready: true } : { ready: false, reason: `not found: ${CHROMIUM} (Debian: apt-get install chromium)` };
 }
 
 /** Skips (saying why) outside CI; in CI a missing part is an error, never a silent skip. */
