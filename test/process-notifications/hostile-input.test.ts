@@ -1,6 +1,6 @@
 // Hostile and malformed input to ProcessNotification over real HTTP: every call is refused with a SOAP 1.1
-// Fault for less than 1 s of CPU time, nothing is stored, no DTD or entity is ever resolved or fetched, and the process stays
-// up (health answers and a good call is still accepted afterwards).
+// Fault for less than 1 s of CPU time, nothing is stored, no DTD or entity is ever resolved or fetched,
+// and the process stays up (health answers and a good call is still accepted afterwards).
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
