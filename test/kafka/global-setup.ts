@@ -84,7 +84,7 @@ async function prepare(): Promise<{ provided: KafkaProvided; teardown?: () => vo
   }
   if (!fetched) {
     console.log('[Kafka tests] fetching the Kafka broker with Maven (once, into test/kafka/lib)');
-    const mvn = spawnSync('mvn', ['-B', '-q', 'dependency:copy-dependencies', '-DoutputDirectory=lib'], { cwd: HERE, stdio: 'inherit', timeout: 900_000 });
+    const mvn = spawnSync('mvn', ['-B', '-q', '-Dstyle.color=never', 'dependency:copy-dependencies', '-DoutputDirectory=lib'], { cwd: HERE, stdio: 'inherit', timeout: 900_000 });
     if (mvn.status !== 0) return { provided: { ready: false, reason: 'Maven could not fetch the Kafka broker (mvn dependency:copy-dependencies in test/kafka failed)' } };
     fs.writeFileSync(LIB_COMPLETE, `${new Date().toISOString()}\n`);
   }
