@@ -26,6 +26,10 @@ import { newWorkerId } from './queue/in-database.js';
 import { createKafka, kafkaNames, pingKafka, startNotificationConsumer, startNotificationPublisher, type NotificationConsumer } from './queue/kafka.js';
 import { mountProcessNotification, PROCESS_NOTIFICATION_PATH, type EndpointDependencies } from './process-notifications/soap-endpoint.js';
 import { createSessionManager, sessionOptionsOf } from './web/session.js';
+import { mountStartPage, swedishNotFound } from './web/start-page.js';
+import { demoAdminPanel, mountDemo, startDemo, type Demo } from './demo/index.js';
+import { pendingNotificationCount } from './queue/index.js';
+import { startRetentionJob, type RetentionJob } from './operations/retention.js';
 
 export interface AppOptions {
   config: Config;
@@ -56,6 +60,10 @@ export interface App {
   readonly log: Logger;
   /** This app's Prometheus registry and recorders (GET /metrics). */
   readonly metrics: ServiceMetrics;
+  /** The purge of expired data, when this process runs the `worker` role. */
+  readonly retention: RetentionJob | undefined;
+  /** The development demonstration (DEMO=true). */
+  readonly demo: Demo | undefined;
   /** Starts listening on config.port (0: any free port); resolves to the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -69,6 +77,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     options.database ??
     (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: `${config.dataDir}/pglite` }));
   const directory = await openSourceSystemDirectory(database, config.environment);
+  // DEMO=true (development only): a built-in producer takes NTjP's place for the demo source system.
+  const demo = config.demo ? await startDemo({ config, database, directory, log }) : undefined;
+  const getBookingDetailsUrl = demo?.producer.url ?? config.ntjp.getBookingDetailsUrl;
   // With KAFKA_BROKERS, Kafka hands the fresh work to the workers; the database stays the ledger of what
   // was accepted and what is done (docs/ARCHITECTURE.md, "Kafka").
   const kafka = config.kafkaBrokers.length > 0 ? createKafka(config.kafkaBrokers, log) : undefined;
@@ -83,6 +94,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const app = express();
   app.disable('x-powered-by');
   let closing = false;
+  // Told at once when this process accepts notifications it cannot process (no GetBookingDetails).
+  let warnedWaitingAt = 0;
+  const willWait = config.roles.has('worker') && !options.detailsFetcher && !getBookingDetailsUrl;
   const inFlight = new Set<express.Response>();
   app.use((_req, res, next) => {
     // While stopping: calls in flight finish and their connections close after the answer; new calls
@@ -93,7 +107,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     next();
   });
   app.use(requestLogging(log));
-  mountHealth(app, { database, config, ...(kafka ? { pingKafka: () => pingKafka(kafka) } : {}) });
+  // With the demo, /readyz reports its producer as the configured GetBookingDetails.
+  const healthConfig = demo ? { ...config, ntjp: { ...config.ntjp, getBookingDetailsUrl } } : config;
+  mountHealth(app, { database, config: healthConfig, ...(kafka ? { pingKafka: () => pingKafka(kafka) } : {}) });
   mountMetrics(app, metrics);
   if (config.roles.has('ingest')) {
     if (httpsOptions?.requestCert) {
@@ -112,6 +128,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
       log,
       onReceived: (outcome) => {
         metrics.received(outcome);
+        if (willWait && outcome.counts.accepted > 0 && Date.now() - warnedWaitingAt > 60_000) {
+          warnedWaitingAt = Date.now();
+          log.warn(
+            { accepted: outcome.counts.accepted },
+            'notifications accepted but not processed: NTJP_GETBOOKINGDETAILS_URL is not set, so no booking details can be fetched and no message is made (they wait; for a demonstration run npm run demo)',
+          );
+        }
         options.hooks?.onReceived?.(outcome);
       },
       onRefused: (fault) => {
@@ -124,21 +147,33 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // Bearer tokens for /api and the pages' sessions, shared by every web component.
     const authenticator = createAuthenticator(config);
     const sessions = createSessionManager(sessionOptionsOf(config));
+    mountStartPage(app, { demo: demo !== undefined });
+    if (demo) mountDemo(app, { demo, authenticator, sessions, log });
     app.use('/api/admin', deadLettersRouter({ database, authenticator, log }));
     app.use('/api', citizenSettingsRouter({ database, authenticator, log }));
     mountTwilioStatus(app, { config, database, log });
-    mountActivationRegistry(app, { config, database, directory, authenticator, sessions, log });
+    mountActivationRegistry(app, {
+      config,
+      database,
+      directory,
+      authenticator,
+      sessions,
+      log,
+      ...(demo ? { extraSection: (csrf: string) => demoAdminPanel(demo, csrf) } : {}),
+    });
     mountCitizenInbox(app, { config, database, authenticator, sessions, log });
     // Last: an /api path nobody answered is a JSON 404, not express's HTML page.
     app.use('/api', jsonNotFound);
+    // Any other path nobody answered: a Swedish page, not express's "Cannot GET".
+    app.use(swedishNotFound);
   }
 
   let engine: MessageEngine | undefined;
   let consumer: NotificationConsumer | undefined;
   let ownedFetcher: DetailsFetcher | undefined;
   if (config.roles.has('worker')) {
-    if (!options.detailsFetcher && config.ntjp.getBookingDetailsUrl) {
-      ownedFetcher = await createDetailsFetcher({ config, log });
+    if (!options.detailsFetcher && getBookingDetailsUrl) {
+      ownedFetcher = await createDetailsFetcher({ config, log, url: getBookingDetailsUrl });
     }
     const fetcher = options.detailsFetcher ?? ownedFetcher;
     const workerId = options.engine?.workerId ?? newWorkerId();
@@ -156,6 +191,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
       ...options.engine,
       onSettled: (outcome) => {
         metrics.settled(outcome);
+        // Why a notification made nothing is worth a line when the producer is the reason.
+        if (outcome.result === 'done' && outcome.because.includes('producer')) log.info({ notificationId: outcome.id, because: outcome.because }, 'notification processed');
+        else log.debug({ notificationId: outcome.id, result: outcome.result, because: outcome.because }, 'notification settled');
         options.engine?.onSettled?.(outcome);
       },
       onMessagesCreated: (kinds) => metrics.messagesCreated(kinds),
@@ -172,6 +210,24 @@ export async function buildApp(options: AppOptions): Promise<App> {
         process: engine.processClaimed,
       });
     }
+  }
+
+  // Data is kept only as long as needed: the workers purge what is past its retention period.
+  const retention = config.roles.has('worker') ? startRetentionJob({ database, retention: config.retention, log }) : undefined;
+
+  // A worker without GetBookingDetails says so at start and, while notifications wait, every 5 minutes.
+  let waitingTimer: NodeJS.Timeout | undefined;
+  if (willWait) {
+    log.warn('NTJP_GETBOOKINGDETAILS_URL is not set: accepted notifications are stored and wait; no inbox messages are made (npm run demo starts a demonstration with a built-in producer)');
+    waitingTimer = setInterval(() => {
+      pendingNotificationCount(database).then(
+        (pending) => {
+          if (pending > 0) log.warn({ pending }, 'notifications wait for GetBookingDetails: NTJP_GETBOOKINGDETAILS_URL is not set');
+        },
+        () => undefined,
+      );
+    }, 300_000);
+    waitingTimer.unref();
   }
 
   // SMS and e-mail run from their own loop and tables: a provider outage never delays inbox messages.
@@ -202,6 +258,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     sender: channels?.sender,
     log,
     metrics,
+    retention,
+    demo,
     async listen() {
       server = httpsOptions ? https.createServer(httpsOptions, app) : http.createServer(app);
       // EI's calls may carry up to 15 MB; keep-alive sockets are reused by the platform.
@@ -233,8 +291,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
       // Calls are no longer taken; the engine finishes the notification in hand, then stops.
       await consumer?.stop();
       await engine?.stop();
+      await retention?.stop();
       await channels?.stop();
       await ownedFetcher?.close();
+      clearInterval(waitingTimer);
+      await demo?.close();
       await directory.close();
       if (ownsDatabase) await database.close();
     },

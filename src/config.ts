@@ -1,4 +1,4 @@
-// Configuration is read and validated once at start (CONTRACT §1); a wrong value stops the start.
+// Configuration is read and validated once at start (every variable: docs/OPERATIONS.md, "Configuration"); a wrong value stops the start.
 import path from 'node:path';
 
 export type Environment = 'qa' | 'prod';
@@ -27,6 +27,8 @@ export interface Config {
   /** KAFKA_TOPIC_PREFIX: names the topic (`<prefix>.notifications`) and the workers' consumer group (`<prefix>.workers`). */
   kafkaTopicPrefix: string;
   smtp: { url: string | undefined; from: string };
+  /** INBOX_URL: the inbox link in every SMS and e-mail; differs per environment (QA notices must not point at production). */
+  inboxUrl: string;
   twilio: {
     accountSid: string | undefined;
     authToken: string | undefined;
@@ -54,11 +56,41 @@ export interface Config {
   };
   /** DEV_LOGIN: the pages' development sign-in; default on outside production, off in production. */
   developmentSignIn: boolean;
+  /** DEMO: the built-in development GetBookingDetails producer, demo source system and sample notifications. Never in production. */
+  demo: boolean;
   /** SESSION_SECRET: protects the pages' session cookies; unset: generated into DATA_DIR/session-secret. */
   session: { secret: string | undefined };
+  /** How long each kind of data is kept (days), and how the purge job runs (docs/OPERATIONS.md, "Retention"). */
+  retention: Retention;
   nodeEnv: string;
   logLevel: string;
 }
+
+export interface Retention {
+  /** RETENTION_QUEUE_DAYS: processed notifications (the queue's done rows). */
+  queueDays: number;
+  /** RETENTION_DEAD_LETTER_DAYS: notifications the engine gave up on, kept for operators to retry. */
+  deadLetterDays: number;
+  /** RETENTION_CALL_DAYS: records of ProcessNotification calls and the redelivery fingerprints of posts. */
+  callDays: number;
+  /** RETENTION_REJECTED_DAYS: rejected transactions (they hold the identity number). */
+  rejectedDays: number;
+  /** RETENTION_POST_DAYS: posts deleted or long past, and settled held cancellations. */
+  postDays: number;
+  /** RETENTION_MESSAGE_DAYS: read or hidden inbox messages, and care-unit relations not renewed. */
+  messageDays: number;
+  /** RETENTION_DELIVERY_DAYS: finished SMS / e-mail deliveries and planned notification requests. */
+  deliveryDays: number;
+  /** RETENTION_AUDIT_DAYS: the registry's audit log and security events. */
+  auditDays: number;
+  /** RETENTION_INTERVAL_MINUTES: how often the worker purges; 0 turns the purge off. */
+  intervalMinutes: number;
+  /** RETENTION_BATCH_SIZE: rows looked at per statement. */
+  batchSize: number;
+}
+
+/** The production 1177 inbox: the default link in SMS and e-mail. */
+export const DEFAULT_INBOX_URL = 'https://www.1177.se/inkorg';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -153,6 +185,18 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`DEV_LOGIN must be "true" or "false", got "${devLogin}"`);
   }
 
+  const demo = text(env, 'DEMO');
+  if (demo !== undefined && demo !== 'true' && demo !== 'false') {
+    throw new ConfigError(`DEMO must be "true" or "false", got "${demo}"`);
+  }
+  if (demo === 'true') {
+    if (environment === 'prod' || text(env, 'NODE_ENV') === 'production') {
+      throw new ConfigError('DEMO=true is for development only: refused with APP_ENVIRONMENT=prod or NODE_ENV=production');
+    }
+    if (ntjpUrl !== undefined) throw new ConfigError('DEMO=true brings its own GetBookingDetails producer: unset NTJP_GETBOOKINGDETAILS_URL');
+    if (text(env, 'TLS_CERT') !== undefined) throw new ConfigError('DEMO=true runs on plain HTTP: unset TLS_CERT and TLS_KEY');
+  }
+
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
     dataDir: path.resolve(text(env, 'DATA_DIR') ?? './data'),
@@ -174,6 +218,7 @@ export function loadConfig(env: Env = process.env): Config {
     kafkaBrokers: list(env, 'KAFKA_BROKERS'),
     kafkaTopicPrefix: kafkaTopicPrefix(env),
     smtp: { url: text(env, 'SMTP_URL'), from: text(env, 'MAIL_FROM') ?? '1177 Inkorgen <no-reply@1177.se>' },
+    inboxUrl: httpUrl(env, 'INBOX_URL') ?? DEFAULT_INBOX_URL,
     twilio: {
       accountSid: text(env, 'TWILIO_ACCOUNT_SID'),
       authToken: text(env, 'TWILIO_AUTH_TOKEN'),
@@ -195,7 +240,20 @@ export function loadConfig(env: Env = process.env): Config {
       redirectUri: oidcRedirectUri,
     },
     developmentSignIn: devLogin === undefined ? (text(env, 'NODE_ENV') ?? 'development') !== 'production' : devLogin === 'true',
+    demo: demo === 'true',
     session: { secret: text(env, 'SESSION_SECRET') },
+    retention: {
+      queueDays: integer(env, 'RETENTION_QUEUE_DAYS', 7, 1, 36_500),
+      deadLetterDays: integer(env, 'RETENTION_DEAD_LETTER_DAYS', 90, 1, 36_500),
+      callDays: integer(env, 'RETENTION_CALL_DAYS', 30, 1, 36_500),
+      rejectedDays: integer(env, 'RETENTION_REJECTED_DAYS', 30, 1, 36_500),
+      postDays: integer(env, 'RETENTION_POST_DAYS', 90, 1, 36_500),
+      messageDays: integer(env, 'RETENTION_MESSAGE_DAYS', 730, 1, 36_500),
+      deliveryDays: integer(env, 'RETENTION_DELIVERY_DAYS', 90, 1, 36_500),
+      auditDays: integer(env, 'RETENTION_AUDIT_DAYS', 1825, 1, 36_500),
+      intervalMinutes: integer(env, 'RETENTION_INTERVAL_MINUTES', 60, 0, 10_080),
+      batchSize: integer(env, 'RETENTION_BATCH_SIZE', 1000, 10, 100_000),
+    },
     nodeEnv: text(env, 'NODE_ENV') ?? 'development',
     logLevel: text(env, 'LOG_LEVEL') ?? 'info',
   };

@@ -25,6 +25,12 @@ async function main(): Promise<void> {
     { url, environment: config.environment, database: app.database.kind, roles: [...config.roles] },
     'ei-inbox started',
   );
+  if (config.demo) {
+    log.info(
+      { start: `http://localhost:${new URL(url).port}/` },
+      'DEMO: send the sample notifications with npm run demo:send (or the button on /admin), then read them at /inbox as the test person (see README)',
+    );
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {

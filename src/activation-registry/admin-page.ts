@@ -16,6 +16,8 @@ export interface AdminPageDependencies {
   /** false in production: the development sign-in is then refused. */
   developmentSignIn: boolean;
   log: Logger;
+  /** A further section of the page (the development demo's button), given the session's CSRF token. */
+  extraSection?: (csrfToken: string) => SafeHtml;
 }
 
 const ENVIRONMENT_LABEL: Record<Environment, string> = { qa: 'QA (test)', prod: 'Produktion' };
@@ -104,6 +106,7 @@ function registryPage(
   deactivated: SourceSystem[],
   audit: AuditEntry[],
   state: PageState,
+  extraSection?: SafeHtml,
 ): string {
   const form = state.form ?? {};
   const csrfField = html`<input type="hidden" name="_csrf" value="${csrf}">`;
@@ -153,6 +156,7 @@ inga meddelanden, SMS eller e-post – till exempel under systemets första inl�
 ${state.done ? html`<p class="notice" role="status">${state.done}</p>` : ''}
 ${problemList(state.problems ?? [])}
 <main>
+${extraSection ?? ''}
 <section aria-labelledby="live-heading">
 <h2 id="live-heading">Aktiva registreringar</h2>
 ${live.length === 0
@@ -289,7 +293,8 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
     const [all, audit] = await Promise.all([registry.list({ includeDeactivated: true }), registry.audit({ limit: 20, entity: 'source_system' })]);
     const live = all.filter((system) => system.deactivatedAt === null);
     const deactivated = all.filter((system) => system.deactivatedAt !== null).sort((a, b) => b.deactivatedAt!.localeCompare(a.deactivatedAt!));
-    send(res, status, registryPage(adminName(res), sessionOf(res).csrfToken, live, deactivated, audit, state));
+    const csrf = sessionOf(res).csrfToken;
+    send(res, status, registryPage(adminName(res), csrf, live, deactivated, audit, state, deps.extraSection?.(csrf)));
   }
 
   function refusal(error: unknown): { status: number; problems: string[] } {

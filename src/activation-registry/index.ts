@@ -4,6 +4,7 @@ import type { Authenticator } from '../auth/index.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logging.js';
+import type { SafeHtml } from '../web/html.js';
 import type { SessionManager } from '../web/session.js';
 import { adminApiRouter } from './admin-api.js';
 import { adminPageRouter } from './admin-page.js';
@@ -19,6 +20,7 @@ export {
   type SourceSystemRegistry,
 } from './registry.js';
 export { checkChange, checkRegistration, type FieldProblem } from './validation.js';
+export { purgeAuditLog } from './retention.js';
 
 export interface RegistryWebDependencies {
   config: Pick<Config, 'nodeEnv'>;
@@ -28,6 +30,8 @@ export interface RegistryWebDependencies {
   authenticator: Authenticator;
   sessions: SessionManager;
   log: Logger;
+  /** A further section of /admin (the development demo's button). */
+  extraSection?: (csrfToken: string) => SafeHtml;
 }
 
 /** Mounts /api/admin/source-systems, /api/admin/audit and the /admin page. */
@@ -36,7 +40,7 @@ export function mountActivationRegistry(app: Express, deps: RegistryWebDependenc
   app.use('/api/admin', adminApiRouter({ registry, authenticator: deps.authenticator, log: deps.log }));
   app.use(
     '/admin',
-    adminPageRouter({ registry, sessions: deps.sessions, developmentSignIn: deps.config.nodeEnv !== 'production', log: deps.log }),
+    adminPageRouter({ registry, sessions: deps.sessions, developmentSignIn: deps.config.nodeEnv !== 'production', log: deps.log, ...(deps.extraSection ? { extraSection: deps.extraSection } : {}) }),
   );
   return registry;
 }

@@ -58,7 +58,7 @@ export function channelProvidersOf(config: ChannelConfig, log: Logger): ChannelP
 export type SenderTuning = Partial<Pick<SenderOptions, 'now' | 'pollMs' | 'leaseMs' | 'maxAttempts' | 'backoffMs' | 'batchSize' | 'workerId' | 'onSent'>>;
 
 export interface ChannelsDependencies {
-  config: Pick<Config, 'smtp' | 'twilio' | 'dataDir' | 'notifyDigestSeconds' | 'smsQuietHours' | 'smsDailyCap'>;
+  config: Pick<Config, 'smtp' | 'twilio' | 'dataDir' | 'notifyDigestSeconds' | 'smsQuietHours' | 'smsDailyCap' | 'inboxUrl'>;
   database: Database;
   log: Logger;
   /** Providers built by the caller (tests); otherwise from the configuration. */
@@ -75,7 +75,7 @@ export function startChannels(deps: ChannelsDependencies): { sender: ChannelSend
     log: deps.log,
     sms: providers.sms,
     email: providers.email,
-    texts: loadNotificationTexts(),
+    texts: loadNotificationTexts({ inboxUrl: deps.config.inboxUrl }),
     digestSeconds: deps.config.notifyDigestSeconds,
     quietHours: deps.config.smsQuietHours,
     smsDailyCap: deps.config.smsDailyCap,
@@ -96,3 +96,5 @@ export function mountTwilioStatus(app: Express, deps: { config: Pick<Config, 'tw
   if (!authToken) return;
   app.use(twilioStatusRouter({ database: deps.database, log: deps.log, authToken, publicUrl: statusCallbackUrl }));
 }
+
+export { purgeChannels, type ChannelRetention } from './retention.js';

@@ -1,14 +1,13 @@
 // The generic notification texts, rendered with Handlebars from templates/notifications/. They only say
 // that new messages are waiting (and how many): never the care unit, a time, a care type or an identity
-// number (CONTRACT §5). The templates see nothing else, so they cannot leak what they are not given.
+// number (docs/RULES.md). The templates see nothing else, so they cannot leak what they are not given.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
+import { DEFAULT_INBOX_URL } from '../config.js';
 
 const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../templates');
-
-export const INBOX_URL = 'https://www.1177.se/inkorg';
 
 export interface NotificationTexts {
   sms(count: number): string;
@@ -17,7 +16,7 @@ export interface NotificationTexts {
 
 export function loadNotificationTexts(options: { templatesDir?: string; inboxUrl?: string } = {}): NotificationTexts {
   const dir = path.join(options.templatesDir ?? TEMPLATES_DIR, 'notifications');
-  const inboxUrl = options.inboxUrl ?? INBOX_URL;
+  const inboxUrl = options.inboxUrl ?? DEFAULT_INBOX_URL;
   // Plain-text outputs are not HTML-escaped; the HTML body is (the default).
   const plain = (name: string) =>
     Handlebars.compile(fs.readFileSync(path.join(dir, `${name}.hbs`), 'utf8'), { noEscape: true, strict: true });

@@ -1,4 +1,4 @@
-// The citizen's upcoming bookings and invitations ("Bokade tider", seed 002), from the engine's stored
+// The citizen's upcoming bookings and invitations ("Bokade tider"; the rules: docs/RULES.md, "Upcoming bookings"), from the engine's stored
 // state of each EI post. Pure: the rules are table-tested in test/inbox/bookings.test.ts.
 //
 // Seed 002 leaves out every time that
@@ -79,7 +79,7 @@ function toUpcoming(post: StoredBookingPost): UpcomingBooking {
   };
 }
 
-/** The upcoming bookings and invitations among `posts`, by seed 002's rules, sorted by start. */
+/** The upcoming bookings and invitations among `posts`, by the rules of docs/RULES.md, sorted by start. */
 export function upcomingBookings(posts: readonly StoredBookingPost[], now: Date): UpcomingBooking[] {
   return posts
     .filter((post) => leftOutReason(post, now) === undefined)

@@ -269,7 +269,7 @@ export const OPENAPI_DOCUMENT = {
         tags: ['citizen'],
         summary: 'Upcoming bookings and invitations with a set time, sorted by start',
         description:
-          'Left out (seed 002): times already started, times without a start (so also open invitations, which the ' +
+          'Left out: times already started, times without a start (so also open invitations, which the ' +
           'citizen has as an inbox message), badly formatted start or end, no care unit, more than three years ahead.',
         security: citizen,
         responses: {

@@ -1,0 +1,41 @@
+// The channels' retention: notification requests already planned and deliveries that are finished
+// (sent, delivered, failed, cancelled, unknown...) go after their period, with the rows that tie them to
+// messages. A waiting request and a delivery still pending or being sent are never deleted. The
+// citizens' settings stay until the citizen changes them.
+import { sql } from 'drizzle-orm';
+import type { Database } from '../db/database.js';
+import { purgeInSlices, type PurgeOptions } from '../db/purge.js';
+
+export interface ChannelRetention {
+  deliveriesBefore: Date;
+}
+
+export async function purgeChannels(
+  database: Database,
+  rules: ChannelRetention,
+  options: PurgeOptions,
+): Promise<{ notification_request: number; notification_delivery: number }> {
+  const before = rules.deliveriesBefore.toISOString();
+  const requests = await purgeInSlices(
+    database.orm,
+    {
+      table: 'notification_request',
+      key: { column: 'id', type: 'bigint' },
+      condition: sql`planned_at < ${before}::timestamptz`,
+      stopAt: { column: 'created_at', before: rules.deliveriesBefore },
+    },
+    options,
+  );
+  const deliveries = await purgeInSlices(
+    database.orm,
+    {
+      table: 'notification_delivery',
+      key: { column: 'id', type: 'bigint' },
+      condition: sql`status not in ('pending', 'sending') and updated_at < ${before}::timestamptz`,
+      stopAt: { column: 'created_at', before: rules.deliveriesBefore },
+      dependents: [{ table: 'notification_delivery_message', column: 'delivery_id' }],
+    },
+    options,
+  );
+  return { notification_request: requests, notification_delivery: deliveries };
+}

@@ -1,0 +1,72 @@
+// Deleting old rows in small slices, for each component's retention (the components own the tables and
+// the rules; this is only the walking). A round visits a table in order of its key, one slice of
+// `sliceSize` keys per statement, and deletes the rows of the slice that meet the condition: every
+// statement is short (its own transaction, few locks), the table is read once per round, and no extra
+// index is needed. For tables whose key grows with time (bigserial ids), the walk stops at the first
+// slice that holds no row older than the cutoff: newer rows are never read.
+import { sql, type SQL } from 'drizzle-orm';
+import { rows, type Executor } from './database.js';
+
+export interface PurgeSpec {
+  /** Table name (a constant of the calling component, never input). */
+  table: string;
+  /** The key walked: `id` (bigint, grows with time), a text primary key, or `ctid` (composite keys). */
+  key: { column: string; type: 'bigint' | 'text' | 'tid' };
+  /** Which rows of a slice go (SQL over the table's columns; values as parameters). */
+  condition: SQL;
+  /** With a time-ordered key: the walk stops at a slice where no row has this column before `before`. */
+  stopAt?: { column: string; before: Date };
+  /** Rows of the same component that reference a deleted row (foreign key `column` -> key): deleted with it. */
+  dependents?: { table: string; column: string }[];
+}
+
+export interface PurgeOptions {
+  sliceSize: number;
+  /** Bound on one round; what is left waits for the next round. */
+  maxSlices: number;
+}
+
+interface SliceRow {
+  last: string | null;
+  seen: number | string;
+  deleted: number | string;
+  older: number | string | null;
+}
+
+/** Deletes, slice by slice, the rows meeting the condition; returns how many were deleted. */
+export async function purgeInSlices(executor: Executor, spec: PurgeSpec, options: PurgeOptions): Promise<number> {
+  const table = sql.raw(spec.table);
+  const key = sql.raw(spec.key.column);
+  const keyType = sql.raw(spec.key.type);
+  const olderCount = spec.stopAt
+    ? sql`(select count(*) from ${table} t where t.${key} in (select k from slice) and t.${sql.raw(spec.stopAt.column)} < ${spec.stopAt.before.toISOString()}::timestamptz)`
+    : sql`null`;
+  let last: string | undefined;
+  let deleted = 0;
+  for (let slice = 0; slice < options.maxSlices; slice++) {
+    const [row] = await rows<SliceRow>(
+      executor,
+      sql`with slice as (
+            select ${key} as k from ${table}
+            ${last === undefined ? sql`` : sql`where ${key} > ${last}::${keyType}`}
+            order by ${key} limit ${options.sliceSize}
+          ), doomed as (
+            select ${key} as k from ${table} where ${key} in (select k from slice) and (${spec.condition})
+          )${sql.join(
+            (spec.dependents ?? []).map((dependent, index) => sql`, dependent_${sql.raw(String(index))} as (
+            delete from ${sql.raw(dependent.table)} where ${sql.raw(dependent.column)} in (select k from doomed))`),
+          )}, gone as (
+            -- Referencing rows go in the same statement: the foreign keys are checked at its end.
+            delete from ${table} where ${key} in (select k from doomed) returning 1
+          )
+          select (select max(k)::text from slice) as last, (select count(*) from slice) as seen,
+                 (select count(*) from gone) as deleted, ${olderCount} as older`,
+    );
+    deleted += Number(row?.deleted ?? 0);
+    const seen = Number(row?.seen ?? 0);
+    if (seen < options.sliceSize || !row?.last) break;
+    if (spec.stopAt && Number(row.older ?? 0) === 0) break;
+    last = row.last;
+  }
+  return deleted;
+}
