@@ -7,10 +7,17 @@
 //      each, sent in 1000-transaction calls; notifications/s from the first call to the last message;
 //   2. latency: 200 notifications/s (20-transaction calls every 100 ms) for BENCH_SECONDS (default 20);
 //      delay from each call's answer to the stored message, p50/p99;
-//   3. reload: BENCH_RELOAD_POSTS (default 100,000) posts loaded silently (as operators do for an
-//      initial load), the system switched to active, then EI re-sends them all unchanged: messages
-//      produced (must be 0), the time it takes and the peak memory (RSS) of the service process.
+//   3. reload: the service in a process of its own (src/main.ts; this process is the load generator).
+//      BENCH_RELOAD_POSTS (default 100,000; the issue's figure is 1,000,000) posts loaded silently (as
+//      operators do for an initial load), the system switched to active, then, after the redelivery window
+//      (BENCH_REDELIVERY_WINDOW_SECONDS, default 10), EI re-sends them all unchanged: each is fetched again
+//      and compared. Messages produced (must be 0), the time it takes, GetBookingDetails calls per second
+//      to each care unit (the most any unit got in one second, bounded by NTJP_MAX_CALLS_PER_SECOND) and
+//      the peak memory (VmHWM) of the service process.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { createInterface } from 'node:readline';
 import { eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { sourceSystems } from '../src/activation-registry/schema.js';
@@ -21,12 +28,15 @@ import { createLogger } from '../src/logging.js';
 import { sampleTimeslot } from '../test/helpers/booking-producer.js';
 import { isProducerProcess, serveProducer, startProducerProcess } from './producer-process.js';
 import { engagement, notificationEnvelope, postNotification, type EngagementInput } from '../test/helpers/soap.js';
+import { freePort } from '../test/helpers/net.js';
 
 const LATENCY_MS = 20;
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const NOTIFICATIONS = Number(process.env.BENCH_E2E_NOTIFICATIONS ?? 20_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const RELOAD_POSTS = Number(process.env.BENCH_RELOAD_POSTS ?? 100_000);
+const REDELIVERY_WINDOW_SECONDS = Number(process.env.BENCH_REDELIVERY_WINDOW_SECONDS ?? 10);
+const MAX_CALLS_PER_SECOND = Number(process.env.NTJP_MAX_CALLS_PER_SECOND ?? 100);
 const UNITS = 50;
 const SYSTEM = 'SE-BENCH-PAS';
 const RELOAD_SYSTEM = 'SE-BENCH-RELOAD';
@@ -85,7 +95,7 @@ async function main(): Promise<void> {
   await admin.unsafe(`create database ${name}`);
   const url = new URL(SERVER_URL);
   url.pathname = `/${name}`;
-  const producer = await startProducerProcess(import.meta.url);
+  const producer = await startCountingProducer();
   const database = await openDatabase({ databaseUrl: url.toString(), maxConnections: 20 });
   try {
     await database.orm.insert(sourceSystems).values([
@@ -146,31 +156,61 @@ async function main(): Promise<void> {
       `latency at 200 notifications/s for ${SECONDS} s: ${delays.length} messages; answer -> stored message p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (target p99 <= ${TARGETS.p99Ms} ms)`,
     );
 
-    // 3. Reload.
-    const loadStart = performance.now();
-    await sendAll(base, 2_000_000, RELOAD_POSTS, 1000, 2, 'RL', RELOAD_SYSTEM);
-    await waitUntil(async () => (await count(database, sql`select count(*)::int as n from inbound_notification where status = 'pending'`)) === 0, 1_800_000);
-    const loadSeconds = (performance.now() - loadStart) / 1000;
-    await database.orm.update(sourceSystems).set({ mode: 'active' }).where(eq(sourceSystems.hsaId, RELOAD_SYSTEM));
-    await app.directory.refresh();
-    const messagesBefore = await count(database, sql`select count(*)::int as n from inbox_message`);
-    const queuedBefore = await count(database, sql`select count(*)::int as n from inbound_notification`);
-    let peakRss = process.memoryUsage().rss;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-    const reloadStart = performance.now();
-    await sendAll(base, 2_000_000, RELOAD_POSTS, 1000, 2, 'RL', RELOAD_SYSTEM);
-    await waitUntil(async () => (await count(database, sql`select count(*)::int as n from inbound_notification where status = 'pending'`)) === 0, 600_000);
-    const reloadSeconds = (performance.now() - reloadStart) / 1000;
-    clearInterval(sampler);
-    await sleep(1000);
-    const messagesAfter = await count(database, sql`select count(*)::int as n from inbox_message`);
-    const queuedAfter = await count(database, sql`select count(*)::int as n from inbound_notification`);
-    console.log(
-      `reload: ${RELOAD_POSTS} posts loaded silently in ${loadSeconds.toFixed(1)} s; re-sent unchanged with the system active in ` +
-        `${reloadSeconds.toFixed(1)} s (${(RELOAD_POSTS / reloadSeconds).toFixed(0)} posts/s): ${messagesAfter - messagesBefore} messages, ` +
-        `${queuedAfter - queuedBefore} queued; peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MiB`,
-    );
     await app.close();
+
+    // 3. Reload, with the service in a process of its own.
+    const port = await freePort();
+    const service = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        DATABASE_URL: url.toString(),
+        ROLES: 'ingest,worker',
+        CONSUMER_HSA_ID: 'SE-TEST-INBOX',
+        NTJP_GETBOOKINGDETAILS_URL: producer.url,
+        REDELIVERY_WINDOW_SECONDS: String(REDELIVERY_WINDOW_SECONDS),
+        NTJP_MAX_CALLS_PER_SECOND: String(MAX_CALLS_PER_SECOND),
+        DATA_DIR: '.tmp/bench-e2e',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const serviceBase = `http://127.0.0.1:${port}`;
+    if (!(await waitUntil(() => fetch(`${serviceBase}/readyz`).then((r) => r.ok).catch(() => false), 60_000))) throw new Error('the service process did not start');
+    const vmHwm = () => Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${service.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    const pending = () => count(database, sql`select count(*)::int as n from inbound_notification where status = 'pending'`);
+    try {
+      const loadStart = performance.now();
+      await sendAll(serviceBase, 2_000_000, RELOAD_POSTS, 1000, 2, 'RL', RELOAD_SYSTEM);
+      await waitUntil(async () => (await pending()) === 0, 3_600_000);
+      const loadSeconds = (performance.now() - loadStart) / 1000;
+      const rssAfterLoad = vmHwm();
+      await database.orm.update(sourceSystems).set({ mode: 'active' }).where(eq(sourceSystems.hsaId, RELOAD_SYSTEM));
+      // The service follows the registry by NOTIFY; then the redelivery window of the load must pass.
+      await sleep(REDELIVERY_WINDOW_SECONDS * 1000 + 1000);
+      const messagesBefore = await count(database, sql`select count(*)::int as n from inbox_message`);
+      const queuedBefore = await count(database, sql`select count(*)::int as n from inbound_notification`);
+      producer.resetStats();
+      const reloadStart = performance.now();
+      await sendAll(serviceBase, 2_000_000, RELOAD_POSTS, 1000, 2, 'RL', RELOAD_SYSTEM);
+      const sentSeconds = (performance.now() - reloadStart) / 1000;
+      await waitUntil(async () => (await pending()) === 0, 3_600_000);
+      const reloadSeconds = (performance.now() - reloadStart) / 1000;
+      await sleep(1500);
+      const messagesAfter = await count(database, sql`select count(*)::int as n from inbox_message`);
+      const queuedAfter = await count(database, sql`select count(*)::int as n from inbound_notification`);
+      const stats = producer.stats();
+      console.log(
+        `reload: ${RELOAD_POSTS} posts loaded silently in ${loadSeconds.toFixed(1)} s; after the redelivery window (${REDELIVERY_WINDOW_SECONDS} s) ` +
+          `re-sent unchanged with the system active: answered in ${sentSeconds.toFixed(1)} s, all processed in ${reloadSeconds.toFixed(1)} s ` +
+          `(${(RELOAD_POSTS / reloadSeconds).toFixed(0)} posts/s): ${messagesAfter - messagesBefore} messages, ${queuedAfter - queuedBefore} queued; ` +
+          `GetBookingDetails calls ${stats.total} (${(stats.total / reloadSeconds).toFixed(0)}/s over ${UNITS} units; the most one unit got in one second: ${stats.peakPerAddress}, ` +
+          `cap ${MAX_CALLS_PER_SECOND}); service process peak RSS ${vmHwm().toFixed(0)} MiB (${rssAfterLoad.toFixed(0)} MiB after the silent load)`,
+      );
+    } finally {
+      service.kill('SIGTERM');
+      await new Promise((resolve) => service.once('exit', resolve));
+    }
   } finally {
     producer.child.stdin?.end();
     await database.close();
@@ -179,9 +219,36 @@ async function main(): Promise<void> {
   }
 }
 
+/** The producer process, with its calls counted per logical address and second (reported as JSON lines). */
+async function startCountingProducer() {
+  const producer = await startProducerProcess(import.meta.url);
+  let total = 0;
+  let peakPerAddress = 0;
+  createInterface({ input: producer.child.stdout! }).on('line', (line) => {
+    if (!line.startsWith('{')) return;
+    const second = JSON.parse(line) as { total: number; maxPerAddress: number };
+    total += second.total;
+    peakPerAddress = Math.max(peakPerAddress, second.maxPerAddress);
+  });
+  return {
+    ...producer,
+    resetStats() {
+      total = 0;
+      peakPerAddress = 0;
+    },
+    stats: () => ({ total, peakPerAddress }),
+  };
+}
+
 if (isProducerProcess()) {
-  // Every booking exists, for whoever asks, answered after LATENCY_MS.
-  await serveProducer((request) => ({
+  // Every booking exists, for whoever asks, answered after LATENCY_MS. Calls are counted per care unit.
+  let perAddress = new Map<string, number>();
+  setInterval(() => {
+    const counts = [...perAddress.values()];
+    perAddress = new Map();
+    if (counts.length > 0) process.stdout.write(`${JSON.stringify({ total: counts.reduce((a, b) => a + b, 0), maxPerAddress: Math.max(...counts) })}\n`);
+  }, 1000).unref();
+  await serveProducer((request) => (perAddress.set(request.logicalAddress ?? '', (perAddress.get(request.logicalAddress ?? '') ?? 0) + 1), {
     delayMs: LATENCY_MS,
     details: sampleTimeslot({
       healthcareFacility: request.logicalAddress,

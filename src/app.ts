@@ -6,7 +6,7 @@ import express, { type Express } from 'express';
 import { openSourceSystemDirectory, type SourceSystemDirectory } from './activation-registry/directory.js';
 import { mountActivationRegistry } from './activation-registry/index.js';
 import { createAuthenticator } from './auth/index.js';
-import { jsonNotFound } from './http/errors.js';
+import { jsonErrorHandler, jsonNotFound } from './http/errors.js';
 import { citizenSettingsRouter, mountTwilioStatus, startChannels, type ChannelSender, type ChannelsDependencies } from './channels/index.js';
 import { createDetailsFetcher, type DetailsFetcher } from './details-fetcher/index.js';
 import { mountCitizenInbox } from './inbox/citizen-web.js';
@@ -25,6 +25,7 @@ import { kafkaIntake } from './process-notifications/kafka-intake.js';
 import { newWorkerId } from './queue/in-database.js';
 import { createKafka, kafkaNames, pingKafka, startNotificationConsumer, startNotificationPublisher, type NotificationConsumer } from './queue/kafka.js';
 import { mountProcessNotification, PROCESS_NOTIFICATION_PATH, type EndpointDependencies } from './process-notifications/soap-endpoint.js';
+import { htmlErrorHandler } from './web/error-page.js';
 import { createSessionManager, sessionOptionsOf } from './web/session.js';
 import { mountStartPage, swedishNotFound } from './web/start-page.js';
 import { demoAdminPanel, mountDemo, startDemo, type Demo } from './demo/index.js';
@@ -38,7 +39,7 @@ export interface AppOptions {
   log?: Logger;
   hooks?: Pick<EndpointDependencies, 'onReceived' | 'onRefused'>;
   /** The engine's tuning (tests); the rest comes from the configuration. */
-  engine?: Partial<Pick<EngineOptions, 'leaseMs' | 'pollMs' | 'concurrency' | 'maxAttempts' | 'now' | 'onSettled' | 'workerId'>>;
+  engine?: Partial<Pick<EngineOptions, 'leaseMs' | 'pollMs' | 'concurrency' | 'retryPeriodMs' | 'releaseGraceMs' | 'now' | 'onSettled' | 'workerId'>>;
   /** A details fetcher built by the caller (kept open on close); otherwise one from NTJP_GETBOOKINGDETAILS_URL. */
   detailsFetcher?: DetailsFetcher;
   /** The channel sender's providers and tuning (tests); otherwise from the configuration. */
@@ -85,7 +86,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const kafka = config.kafkaBrokers.length > 0 ? createKafka(config.kafkaBrokers, log) : undefined;
   const names = kafkaNames(config.kafkaTopicPrefix);
   const publisher = kafka && config.roles.has('ingest') ? await startNotificationPublisher(kafka, names) : undefined;
-  const intake = publisher ? kafkaIntake(database, publisher) : inDatabaseIntake(database);
+  const intakeOptions = { redeliveryWindowSeconds: config.redeliveryWindowSeconds };
+  const intake = publisher ? kafkaIntake(database, publisher, intakeOptions) : inDatabaseIntake(database, intakeOptions);
 
   // Read at start, so that a wrong certificate path stops the start rather than the first call.
   const httpsOptions = httpsOptionsOf(config.tls);
@@ -121,7 +123,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
     } else if (config.environment === 'prod') {
       log.warn('TLS_CERT / TLS_KEY / TLS_CLIENT_CA not all set: ProcessNotification takes calls without a client certificate');
     }
+    if (config.environment === 'prod' && config.publicBaseUrl === undefined) {
+      log.warn('PUBLIC_BASE_URL is not set: the WSDL\'s soap:address is built from a plain Host header');
+    }
     await mountProcessNotification(app, {
+      publicBaseUrl: config.publicBaseUrl,
       consumerHsaId: config.consumerHsaId,
       directory,
       intake,
@@ -146,7 +152,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
   if (config.roles.has('web')) {
     // Bearer tokens for /api and the pages' sessions, shared by every web component.
     const authenticator = createAuthenticator(config);
-    const sessions = createSessionManager(sessionOptionsOf(config));
+    const sessions = createSessionManager(sessionOptionsOf(config), { database });
+    if (config.developmentSignIn) {
+      log.warn(
+        { environment: config.environment },
+        'development sign-in is ON (DEV_LOGIN): anyone can sign in to /inbox as any citizen and to /admin as an administrator; never in production',
+      );
+    }
     mountStartPage(app, { demo: demo !== undefined });
     if (demo) mountDemo(app, { demo, authenticator, sessions, log });
     app.use('/api/admin', deadLettersRouter({ database, authenticator, log }));
@@ -167,13 +179,22 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // Any other path nobody answered: a Swedish page, not express's "Cannot GET".
     app.use(swedishNotFound);
   }
+  // Whatever a route let through: JSON under /api, the masked Swedish page elsewhere; never express's
+  // default handler, which writes the stack trace to the answer and stderr.
+  app.use('/api', jsonErrorHandler(log));
+  app.use(htmlErrorHandler(log));
 
   let engine: MessageEngine | undefined;
   let consumer: NotificationConsumer | undefined;
   let ownedFetcher: DetailsFetcher | undefined;
   if (config.roles.has('worker')) {
     if (!options.detailsFetcher && getBookingDetailsUrl) {
-      ownedFetcher = await createDetailsFetcher({ config, log, url: getBookingDetailsUrl });
+      ownedFetcher = await createDetailsFetcher({
+        config,
+        log,
+        url: getBookingDetailsUrl,
+        maxCallsPerSecondPerAddress: config.ntjpMaxCallsPerSecond,
+      });
     }
     const fetcher = options.detailsFetcher ?? ownedFetcher;
     const workerId = options.engine?.workerId ?? newWorkerId();
@@ -188,6 +209,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       log,
       rebookWindowMs: config.rebookWindowSeconds * 1000,
       leaseMs: config.workerLeaseSeconds * 1000,
+      retryPeriodMs: config.notificationRetryHours * 3600_000,
       ...options.engine,
       onSettled: (outcome) => {
         metrics.settled(outcome);

@@ -36,8 +36,23 @@ export interface Config {
     /** TWILIO_STATUS_CALLBACK_URL: public URL of POST /channels/twilio/status; unset: no delivery reports. */
     statusCallbackUrl: string | undefined;
   };
-  auth: { jwksUrl: string | undefined; jwtSecret: string | undefined };
+  auth: {
+    jwksUrl: string | undefined;
+    jwtSecret: string | undefined;
+    /** AUTH_JWT_AUDIENCE: the `aud` every bearer token must carry (required with AUTH_JWKS_URL). */
+    audience?: string | undefined;
+    /** AUTH_JWT_ISSUER: the `iss` every bearer token must carry (required with AUTH_JWKS_URL). */
+    issuer?: string | undefined;
+  };
+  /** PUBLIC_BASE_URL: how callers reach this service (WSDL soap:address, OpenID Connect redirects); no trailing slash. */
+  publicBaseUrl: string | undefined;
   rebookWindowSeconds: number;
+  /** REDELIVERY_WINDOW_SECONDS: an identical delivery of a post within this is EI's redelivery and queues nothing. */
+  redeliveryWindowSeconds: number;
+  /** NOTIFICATION_RETRY_HOURS: how long a notification waits for a producer that is down before it is a dead letter. */
+  notificationRetryHours: number;
+  /** NTJP_MAX_CALLS_PER_SECOND: GetBookingDetails calls started per second to one logical address at most. */
+  ntjpMaxCallsPerSecond: number;
   /** How long a worker's claim on a notification lasts; after a crash, others take over once it lapses. */
   workerLeaseSeconds: number;
   notifyDigestSeconds: number;
@@ -54,12 +69,30 @@ export interface Config {
     /** OIDC_REDIRECT_URI: the callback registered at the provider; unset: derived from the request. */
     redirectUri: string | undefined;
   };
-  /** DEV_LOGIN: the pages' development sign-in; default on outside production, off in production. */
+  /** ADMIN_OIDC_*: administrators' sign-in to /admin through their organisation's OpenID provider. */
+  adminOidc: {
+    issuer: string | undefined;
+    clientId: string | undefined;
+    clientSecret: string | undefined;
+    /** ADMIN_OIDC_ROLE_CLAIM: the claim (ID token or userinfo) listing the administrator's roles; default `roles`. */
+    roleClaim: string;
+    /** ADMIN_OIDC_REDIRECT_URI; unset: PUBLIC_BASE_URL + /admin/logga-in/callback. */
+    redirectUri: string | undefined;
+  };
+  /**
+   * DEV_LOGIN: the pages' development sign-in (/inbox and /admin: anyone may sign in as anyone). Only
+   * when DEV_LOGIN=true, or by default on the embedded defaults (no DATABASE_URL, not production) so that
+   * `npm start` works for a newcomer. Never with APP_ENVIRONMENT=prod: the start is refused.
+   */
   developmentSignIn: boolean;
   /** DEMO: the built-in development GetBookingDetails producer, demo source system and sample notifications. Never in production. */
   demo: boolean;
   /** SESSION_SECRET: protects the pages' session cookies; unset: generated into DATA_DIR/session-secret. */
-  session: { secret: string | undefined };
+  session: {
+    secret: string | undefined;
+    /** SESSION_IDLE_MINUTES: a signed-in session unused this long is ended. */
+    idleMinutes: number;
+  };
   /** How long each kind of data is kept (days), and how the purge job runs (docs/OPERATIONS.md, "Retention"). */
   retention: Retention;
   nodeEnv: string;
@@ -184,6 +217,39 @@ export function loadConfig(env: Env = process.env): Config {
   if (devLogin !== undefined && devLogin !== 'true' && devLogin !== 'false') {
     throw new ConfigError(`DEV_LOGIN must be "true" or "false", got "${devLogin}"`);
   }
+  const nodeEnv = text(env, 'NODE_ENV') ?? 'development';
+  if (devLogin === 'true' && environment === 'prod') {
+    throw new ConfigError('DEV_LOGIN=true is not allowed with APP_ENVIRONMENT=prod: anyone could sign in as anyone');
+  }
+
+  let publicBaseUrl = httpUrl(env, 'PUBLIC_BASE_URL');
+  // Trailing slashes off (a loop: `/\/+$/` would backtrack quadratically on a long run of slashes).
+  while (publicBaseUrl?.endsWith('/')) publicBaseUrl = publicBaseUrl.slice(0, -1);
+  if (publicBaseUrl !== undefined) {
+    const url = URL.canParse(publicBaseUrl) ? new URL(publicBaseUrl) : undefined;
+    if (url === undefined || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+      throw new ConfigError('PUBLIC_BASE_URL must be a plain http(s) URL (scheme, host, optional port and path)');
+    }
+  }
+  if (text(env, 'OIDC_ISSUER') !== undefined && oidcRedirectUri === undefined && publicBaseUrl === undefined) {
+    throw new ConfigError('OIDC_ISSUER needs PUBLIC_BASE_URL or OIDC_REDIRECT_URI (the redirect is never built from the Host header)');
+  }
+  const adminIssuer = text(env, 'ADMIN_OIDC_ISSUER');
+  const adminRedirectUri = httpUrl(env, 'ADMIN_OIDC_REDIRECT_URI');
+  if (adminIssuer !== undefined) {
+    if (!/^https?:\/\//.test(adminIssuer)) throw new ConfigError('ADMIN_OIDC_ISSUER must be an http(s) URL');
+    if (text(env, 'ADMIN_OIDC_CLIENT_ID') === undefined) throw new ConfigError('ADMIN_OIDC_ISSUER needs ADMIN_OIDC_CLIENT_ID');
+    if (adminRedirectUri === undefined && publicBaseUrl === undefined) {
+      throw new ConfigError('ADMIN_OIDC_ISSUER needs PUBLIC_BASE_URL or ADMIN_OIDC_REDIRECT_URI');
+    }
+  }
+  const jwksUrl = text(env, 'AUTH_JWKS_URL');
+  const audience = text(env, 'AUTH_JWT_AUDIENCE');
+  const issuer = text(env, 'AUTH_JWT_ISSUER');
+  if (jwksUrl !== undefined && (audience === undefined || issuer === undefined)) {
+    // Keys of a shared identity provider sign tokens for many services: only ours may open /api.
+    throw new ConfigError('AUTH_JWKS_URL needs AUTH_JWT_AUDIENCE and AUTH_JWT_ISSUER');
+  }
 
   const demo = text(env, 'DEMO');
   if (demo !== undefined && demo !== 'true' && demo !== 'false') {
@@ -196,6 +262,12 @@ export function loadConfig(env: Env = process.env): Config {
     if (ntjpUrl !== undefined) throw new ConfigError('DEMO=true brings its own GetBookingDetails producer: unset NTJP_GETBOOKINGDETAILS_URL');
     if (text(env, 'TLS_CERT') !== undefined) throw new ConfigError('DEMO=true runs on plain HTTP: unset TLS_CERT and TLS_KEY');
   }
+  // Off unless asked for; the embedded defaults (what `npm start` runs on a developer's machine) and the
+  // demo (development only, refused in production above) keep it on.
+  const developmentSignIn =
+    devLogin === undefined
+      ? (databaseUrl === undefined || demo === 'true') && environment !== 'prod' && nodeEnv !== 'production'
+      : devLogin === 'true';
 
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
@@ -225,8 +297,12 @@ export function loadConfig(env: Env = process.env): Config {
       from: text(env, 'TWILIO_FROM'),
       statusCallbackUrl: httpUrl(env, 'TWILIO_STATUS_CALLBACK_URL'),
     },
-    auth: { jwksUrl: text(env, 'AUTH_JWKS_URL'), jwtSecret: text(env, 'AUTH_JWT_SECRET') },
+    auth: { jwksUrl, jwtSecret: text(env, 'AUTH_JWT_SECRET'), audience, issuer },
+    publicBaseUrl,
     rebookWindowSeconds: integer(env, 'REBOOK_WINDOW_SECONDS', 120, 0, 86_400),
+    redeliveryWindowSeconds: integer(env, 'REDELIVERY_WINDOW_SECONDS', 300, 0, 86_400),
+    notificationRetryHours: integer(env, 'NOTIFICATION_RETRY_HOURS', 48, 1, 24 * 30),
+    ntjpMaxCallsPerSecond: integer(env, 'NTJP_MAX_CALLS_PER_SECOND', 100, 1, 100_000),
     workerLeaseSeconds: integer(env, 'WORKER_LEASE_SECONDS', 60, 1, 3600),
     notifyDigestSeconds: integer(env, 'NOTIFY_DIGEST_SECONDS', 60, 0, 86_400),
     smsDailyCap: integer(env, 'SMS_DAILY_CAP', 5, 1, 1000),
@@ -239,9 +315,16 @@ export function loadConfig(env: Env = process.env): Config {
       personalNumberClaim: text(env, 'OIDC_PERSONAL_NUMBER_CLAIM') ?? 'sub',
       redirectUri: oidcRedirectUri,
     },
-    developmentSignIn: devLogin === undefined ? (text(env, 'NODE_ENV') ?? 'development') !== 'production' : devLogin === 'true',
+    adminOidc: {
+      issuer: adminIssuer,
+      clientId: text(env, 'ADMIN_OIDC_CLIENT_ID'),
+      clientSecret: text(env, 'ADMIN_OIDC_CLIENT_SECRET'),
+      roleClaim: text(env, 'ADMIN_OIDC_ROLE_CLAIM') ?? 'roles',
+      redirectUri: adminRedirectUri,
+    },
+    developmentSignIn,
     demo: demo === 'true',
-    session: { secret: text(env, 'SESSION_SECRET') },
+    session: { secret: text(env, 'SESSION_SECRET'), idleMinutes: integer(env, 'SESSION_IDLE_MINUTES', 30, 1, 24 * 60) },
     retention: {
       queueDays: integer(env, 'RETENTION_QUEUE_DAYS', 7, 1, 36_500),
       deadLetterDays: integer(env, 'RETENTION_DEAD_LETTER_DAYS', 90, 1, 36_500),
@@ -254,7 +337,7 @@ export function loadConfig(env: Env = process.env): Config {
       intervalMinutes: integer(env, 'RETENTION_INTERVAL_MINUTES', 60, 0, 10_080),
       batchSize: integer(env, 'RETENTION_BATCH_SIZE', 1000, 10, 100_000),
     },
-    nodeEnv: text(env, 'NODE_ENV') ?? 'development',
+    nodeEnv,
     logLevel: text(env, 'LOG_LEVEL') ?? 'info',
   };
 }

@@ -1,11 +1,14 @@
 // /admin: the national administrators' page for the registry, in Swedish, server-rendered, working
 // without JavaScript: list, register, change mode and deactivate booking systems per environment.
 // Forms post back and are answered with a redirect (POST/redirect/GET); every form carries the
-// session's CSRF token. Sign-in: the development sign-in ("Utvecklingsinloggning"), never in production.
+// session's CSRF token. Sign-in: OpenID Connect through the administrators' identity provider (the
+// national-admin role in a configured claim), and the development sign-in ("Utvecklingsinloggning")
+// only when DEV_LOGIN turns it on (never with APP_ENVIRONMENT=prod).
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Environment } from '../config.js';
 import type { Logger } from '../logging.js';
 import { html, type SafeHtml } from '../web/html.js';
+import { SignInError, type AdminOidc } from '../web/oidc.js';
 import { sessionOf, type SessionManager } from '../web/session.js';
 import { RegistryError, type AuditEntry, type SourceSystem, type SourceSystemRegistry } from './registry.js';
 import { ENVIRONMENTS, MAX_HSA_ID_LENGTH, MAX_NAME_LENGTH, type FieldProblem } from './validation.js';
@@ -13,12 +16,25 @@ import { ENVIRONMENTS, MAX_HSA_ID_LENGTH, MAX_NAME_LENGTH, type FieldProblem } f
 export interface AdminPageDependencies {
   registry: SourceSystemRegistry;
   sessions: SessionManager;
-  /** false in production: the development sign-in is then refused. */
+  /** DEV_LOGIN: anyone may sign in with any name. Off unless turned on; never in production. */
   developmentSignIn: boolean;
+  /** The administrators' OpenID Connect sign-in (ADMIN_OIDC_*); undefined: not configured. */
+  oidc?: AdminOidc | undefined;
+  /** Where the provider sends the administrator back (ADMIN_OIDC_REDIRECT_URI or PUBLIC_BASE_URL's). */
+  redirectUri?: string | undefined;
   log: Logger;
   /** A further section of the page (the development demo's button), given the session's CSRF token. */
   extraSection?: (csrfToken: string) => SafeHtml;
 }
+
+const SIGN_IN_PROBLEM: Record<SignInError['reason'], string> = {
+  denied: 'Inloggningen avbröts eller godkändes inte. Försök igen.',
+  no_sign_in_in_progress: 'Inloggningen hade gått ut eller startades i en annan flik. Försök igen.',
+  invalid_response: 'Inloggningen kunde inte slutföras. Försök igen.',
+  no_personal_number: 'Inloggningen kunde inte slutföras. Försök igen.',
+  not_an_administrator: 'Ditt konto har inte rollen nationell administratör.',
+  provider_unavailable: 'Inloggningstjänsten svarar inte just nu. Försök igen om en stund.',
+};
 
 const ENVIRONMENT_LABEL: Record<Environment, string> = { qa: 'QA (test)', prod: 'Produktion' };
 const MODE_LABEL: Record<string, string> = { active: 'Aktivt', silent: 'Tyst' };
@@ -205,12 +221,13 @@ ${changes.length === 0
   );
 }
 
-function signInPage(csrf: string, developmentSignIn: boolean, problems: string[]): string {
+function signInPage(csrf: string, developmentSignIn: boolean, problems: string[], oidc = false): string {
   return layout(
     'Logga in',
     html`<main>
 <h1>Logga in som nationell administratör</h1>
 ${problemList(problems)}
+${oidc ? html`<p><a href="/admin/logga-in/oidc">Logga in med din organisations inloggning</a></p>` : ''}
 ${developmentSignIn
   ? html`<section class="development" aria-labelledby="dev-heading">
 <h2 id="dev-heading">Utvecklingsinloggning</h2>
@@ -222,7 +239,9 @@ ${developmentSignIn
 <p><button type="submit">Logga in</button></p>
 </form>
 </section>`
-  : html`<p>Inloggning på sidan är inte tillgänglig i produktion. Använd API:t med en administratörstoken
+  : oidc
+    ? ''
+    : html`<p>Inloggning på sidan är inte konfigurerad. Använd API:t med en administratörstoken
 (<code>/api/admin/source-systems</code>) eller kommandoraden (<code>npm run admin</code>).</p>`}
 </main>`,
   );
@@ -243,7 +262,7 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
       next();
       return;
     }
-    send(res, 403, signInPage(sessionOf(res).csrfToken, false, ['Utvecklingsinloggningen finns inte i produktion.']));
+    send(res, 403, signInPage(sessionOf(res).csrfToken, false, ['Utvecklingsinloggningen är inte påslagen här.'], deps.oidc !== undefined));
   });
   router.use(express.urlencoded({ extended: false, limit: '16kb' }));
   router.use(sessions.verifyCsrf);
@@ -254,7 +273,44 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
   });
 
   router.get('/logga-in', (_req, res) => {
-    send(res, 200, signInPage(sessionOf(res).csrfToken, deps.developmentSignIn, []));
+    send(res, 200, signInPage(sessionOf(res).csrfToken, deps.developmentSignIn, [], deps.oidc !== undefined));
+  });
+
+  router.get('/logga-in/oidc', async (_req, res) => {
+    if (!deps.oidc || deps.redirectUri === undefined) {
+      res.redirect(303, '/admin/logga-in');
+      return;
+    }
+    try {
+      const { authorizationUrl, pending } = await deps.oidc.start(deps.redirectUri);
+      await sessions.setPending(res, { ...pending });
+      res.redirect(303, authorizationUrl.href);
+    } catch (error) {
+      if (!(error instanceof SignInError)) throw error;
+      log.warn({ reason: error.reason, err: error.message }, 'administrator OpenID Connect sign-in could not start');
+      send(res, 503, signInPage(sessionOf(res).csrfToken, deps.developmentSignIn, [SIGN_IN_PROBLEM[error.reason]], true));
+    }
+  });
+
+  router.get('/logga-in/callback', async (req, res) => {
+    if (!deps.oidc) {
+      res.redirect(303, '/admin/logga-in');
+      return;
+    }
+    const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
+    try {
+      const { name } = await deps.oidc.finish(query, sessionOf(res).pending);
+      await sessions.signIn(res, { kind: 'admin', name });
+      log.info({ admin: name, via: 'oidc' }, 'administrator signed in to /admin');
+      res.redirect(303, '/admin');
+    } catch (error) {
+      if (!(error instanceof SignInError)) throw error;
+      // The pending values are spent either way: a callback cannot be replayed.
+      await sessions.setPending(res, {});
+      log.warn({ reason: error.reason, providerError: error.providerError, err: error.message }, 'administrator OpenID Connect sign-in refused');
+      const status = error.reason === 'provider_unavailable' ? 503 : error.reason === 'not_an_administrator' ? 403 : 400;
+      send(res, status, signInPage(sessionOf(res).csrfToken, deps.developmentSignIn, [SIGN_IN_PROBLEM[error.reason]], true));
+    }
   });
 
   router.post('/logga-in', async (req, res) => {

@@ -9,9 +9,22 @@ import { sourceSystems } from './schema.js';
 
 export type SourceSystemMode = 'active' | 'silent';
 
+/**
+ * The mode stamped on each queued notification when EI delivers it (the engine uses only the stamp, so a
+ * bulk load delivered in silent mode stays silent when it is processed after the switch to active). One
+ * constant list: a further value (e.g. a flood guard's) is added here and in the column's CHECK.
+ */
+export const DELIVERY_MODES = ['active', 'silent'] as const;
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+
 export interface SourceSystemDirectory {
   /** The mode of a live registration of `hsaId` in this environment; undefined: not activated. */
   modeOf(hsaId: string): SourceSystemMode | undefined;
+  /**
+   * The mode a transaction from `sourceSystem` for care unit `logicalAddress` is delivered in, now;
+   * undefined: the source system is not registered here, the transaction is ignored.
+   */
+  deliveryMode(sourceSystem: string, logicalAddress: string): DeliveryMode | undefined;
   /** Reloads now (after a change made by this process). */
   refresh(): Promise<void>;
   close(): Promise<void>;
@@ -66,6 +79,8 @@ export async function openSourceSystemDirectory(
 
   return {
     modeOf: (hsaId) => modes.get(hsaId),
+    // Per source system today; the care unit is part of the interface for per-unit rules.
+    deliveryMode: (sourceSystem, _logicalAddress) => modes.get(sourceSystem),
     refresh,
     async close() {
       clearInterval(timer);

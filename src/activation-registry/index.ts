@@ -4,14 +4,23 @@ import type { Authenticator } from '../auth/index.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logging.js';
+import { ADMIN_ROLE } from '../auth/authenticator.js';
 import type { SafeHtml } from '../web/html.js';
+import { createAdminOidc } from '../web/oidc.js';
 import type { SessionManager } from '../web/session.js';
 import { adminApiRouter } from './admin-api.js';
 import { adminPageRouter } from './admin-page.js';
 import type { SourceSystemDirectory } from './directory.js';
 import { createSourceSystemRegistry, type SourceSystemRegistry } from './registry.js';
 
-export { openSourceSystemDirectory, SOURCE_SYSTEM_CHANNEL, type SourceSystemDirectory, type SourceSystemMode } from './directory.js';
+export {
+  DELIVERY_MODES,
+  openSourceSystemDirectory,
+  SOURCE_SYSTEM_CHANNEL,
+  type DeliveryMode,
+  type SourceSystemDirectory,
+  type SourceSystemMode,
+} from './directory.js';
 export {
   createSourceSystemRegistry,
   RegistryError,
@@ -23,7 +32,7 @@ export { checkChange, checkRegistration, type FieldProblem } from './validation.
 export { purgeAuditLog } from './retention.js';
 
 export interface RegistryWebDependencies {
-  config: Pick<Config, 'nodeEnv'>;
+  config: Pick<Config, 'developmentSignIn' | 'adminOidc' | 'publicBaseUrl'>;
   database: Database;
   /** This process's directory: refreshed at once after each change made here. */
   directory: SourceSystemDirectory;
@@ -38,9 +47,29 @@ export interface RegistryWebDependencies {
 export function mountActivationRegistry(app: Express, deps: RegistryWebDependencies): SourceSystemRegistry {
   const registry = createSourceSystemRegistry(deps.database, { afterChange: () => deps.directory.refresh() });
   app.use('/api/admin', adminApiRouter({ registry, authenticator: deps.authenticator, log: deps.log }));
+  const { adminOidc, publicBaseUrl, developmentSignIn } = deps.config;
+  const oidc =
+    adminOidc.issuer !== undefined && adminOidc.clientId !== undefined
+      ? createAdminOidc({
+          issuer: adminOidc.issuer,
+          clientId: adminOidc.clientId,
+          clientSecret: adminOidc.clientSecret,
+          roleClaim: adminOidc.roleClaim,
+          role: ADMIN_ROLE,
+        })
+      : undefined;
   app.use(
     '/admin',
-    adminPageRouter({ registry, sessions: deps.sessions, developmentSignIn: deps.config.nodeEnv !== 'production', log: deps.log, ...(deps.extraSection ? { extraSection: deps.extraSection } : {}) }),
+    adminPageRouter({
+      registry,
+      sessions: deps.sessions,
+      developmentSignIn,
+      oidc,
+      // Configured, never from the request's Host header (loadConfig requires one of the two).
+      redirectUri: adminOidc.redirectUri ?? (publicBaseUrl !== undefined ? `${publicBaseUrl}/admin/logga-in/callback` : undefined),
+      log: deps.log,
+      ...(deps.extraSection ? { extraSection: deps.extraSection } : {}),
+    }),
   );
   return registry;
 }

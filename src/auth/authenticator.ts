@@ -1,7 +1,8 @@
 // Bearer JWTs for the whole /api (CONTRACT §4), verified with jose: HS256 with AUTH_JWT_SECRET (or, on
 // embedded defaults, a secret generated once into DATA_DIR/jwt-secret), and/or RS/PS/ES/EdDSA keys from
 // AUTH_JWKS_URL. Each key only verifies its own algorithms, so `alg: none` and algorithm confusion are
-// refused. A citizen is the claim `sub` (12-digit personal identity number); a national administrator
+// refused. `aud` and `iss` are checked when AUTH_JWT_AUDIENCE / AUTH_JWT_ISSUER are set (required with a
+// JWKS). A citizen is the claim `sub` (12-digit personal identity number); a national administrator
 // has `roles` containing `national-admin`.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
@@ -90,7 +91,14 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
         algorithms,
         requiredClaims: ['sub', 'exp'],
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        // A token made for another service (or by another issuer) of the same identity provider is refused.
+        ...(config.auth.audience !== undefined && { audience: config.auth.audience }),
+        ...(config.auth.issuer !== undefined && { issuer: config.auth.issuer }),
       });
+      // `sub` names who acts (and whose data is read): text only, never a number or a list.
+      if (typeof payload.sub !== 'string' || payload.sub === '') {
+        throw new joseErrors.JWTClaimValidationFailed('"sub" claim must be a non-empty string', payload, 'sub', 'check_failed');
+      }
       return payload;
     } catch (error) {
       // The identity provider's keys out of reach is our trouble, not a bad token: the caller may retry.
@@ -221,7 +229,8 @@ export async function signDevelopmentToken(
   return new SignJWT(claims)
     .setProtectedHeader({ alg: HS_ALGORITHM, typ: 'JWT' })
     .setSubject(kind === 'citizen' ? subject : subject.trim())
-    .setIssuer('ei-inbox-development')
+    .setIssuer(config.auth.issuer ?? 'ei-inbox-development')
+    .setAudience(config.auth.audience ?? 'ei-inbox')
     .setIssuedAt()
     .setExpirationTime(options.expiresIn ?? '12h')
     .sign(secret);

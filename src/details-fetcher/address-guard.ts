@@ -1,6 +1,9 @@
 // Per logical address (one care unit's producer behind NTjP): a cap on calls in flight, a bounded wait
 // for a free slot, and a circuit breaker. A producer that is down or slow fills only its own slots and,
 // once its breaker is open, costs nothing at all; calls to every other address never wait for it.
+// The addresses come from outside (EI's notifications), so the state kept per address is bounded: an
+// address with nothing in flight is forgotten after `idleEvictMs`, and beyond `maxAddresses` the least
+// recently used idle ones are forgotten first (a forgotten address starts again with a closed breaker).
 
 export interface AddressGuardOptions {
   /** Calls in flight to one address at most; further calls wait for a slot. */
@@ -13,6 +16,10 @@ export interface AddressGuardOptions {
   failureThreshold: number;
   /** How long the breaker stays open before one trial call is let through (half-open). */
   coolDownMs: number;
+  /** Addresses remembered at most (idle ones beyond it are forgotten, least recently used first). Default 10,000. */
+  maxAddresses?: number;
+  /** An address with nothing in flight or waiting is forgotten this long after its last call. Default 10 minutes. */
+  idleEvictMs?: number;
   now?: () => number;
   /** Told when a breaker changes state (for operators' logs). */
   onBreakerChange?: (logicalAddress: string, state: BreakerState, consecutiveFailures: number) => void;
@@ -52,15 +59,42 @@ interface AddressState {
   openedAt: number;
   /** In half-open state: the one trial call is under way. */
   trialInFlight: boolean;
+  /** When a call last asked for or gave back a slot (for eviction). */
+  lastUsedAt: number;
 }
+
+const DEFAULT_MAX_ADDRESSES = 10_000;
+const DEFAULT_IDLE_EVICT_MS = 10 * 60_000;
 
 export class AddressGuard {
   private readonly states = new Map<string, AddressState>();
   private readonly now: () => number;
+  private readonly maxAddresses: number;
+  private readonly idleEvictMs: number;
+  private lastSweepAt: number;
   private closed = false;
 
   constructor(private readonly options: AddressGuardOptions) {
     this.now = options.now ?? Date.now;
+    this.maxAddresses = options.maxAddresses ?? DEFAULT_MAX_ADDRESSES;
+    this.idleEvictMs = options.idleEvictMs ?? DEFAULT_IDLE_EVICT_MS;
+    this.lastSweepAt = this.now();
+  }
+
+  /** How many addresses have state (bounded by maxAddresses plus those with calls in flight). */
+  get size(): number {
+    return this.states.size;
+  }
+
+  /** How many remembered addresses have an open or half-open breaker (metrics). */
+  breakerCounts(): { open: number; halfOpen: number } {
+    const counts = { open: 0, halfOpen: 0 };
+    for (const [logicalAddress, state] of this.states) {
+      this.breakerRefusal(logicalAddress, state);
+      if (state.breaker === 'open') counts.open++;
+      else if (state.breaker === 'half-open') counts.halfOpen++;
+    }
+    return counts;
   }
 
   /** A slot for a call to this address, or why there is none. Never waits on other addresses. */
@@ -104,12 +138,32 @@ export class AddressGuard {
   }
 
   private state(logicalAddress: string): AddressState {
+    const at = this.now();
+    if (at - this.lastSweepAt >= this.idleEvictMs) this.evictIdle(at);
     let state = this.states.get(logicalAddress);
-    if (!state) {
-      state = { inFlight: 0, queue: [], breaker: 'closed', consecutiveFailures: 0, openedAt: 0, trialInFlight: false };
-      this.states.set(logicalAddress, state);
+    if (state) {
+      // Map order is the order of last use: the first entries are the least recently used.
+      this.states.delete(logicalAddress);
+    } else {
+      if (this.states.size >= this.maxAddresses) this.evictIdle(at, this.states.size - this.maxAddresses + 1);
+      state = { inFlight: 0, queue: [], breaker: 'closed', consecutiveFailures: 0, openedAt: 0, trialInFlight: false, lastUsedAt: at };
     }
+    state.lastUsedAt = at;
+    this.states.set(logicalAddress, state);
     return state;
+  }
+
+  /** Forgets idle addresses unused for idleEvictMs, and then, to make room for `atLeast`, the least recently used idle ones. */
+  private evictIdle(at: number, atLeast = 0): void {
+    this.lastSweepAt = at;
+    let evicted = 0;
+    for (const [logicalAddress, state] of this.states) {
+      if (state.inFlight > 0 || state.queue.length > 0) continue;
+      if (at - state.lastUsedAt >= this.idleEvictMs || evicted < atLeast) {
+        this.states.delete(logicalAddress);
+        evicted++;
+      }
+    }
   }
 
   /** Moves an open breaker to half-open after the cool-down; says whether a new call must be refused. */
@@ -136,9 +190,12 @@ export class AddressGuard {
         if (released) return;
         released = true;
         state.inFlight -= 1;
+        state.lastUsedAt = this.now();
         if (trial) state.trialInFlight = false;
         this.record(logicalAddress, state, result, trial);
         this.handOver(logicalAddress, state);
+        // Addresses that were all busy at once may have gone past the bound: back under it as they idle.
+        if (this.states.size > this.maxAddresses) this.evictIdle(this.now(), this.states.size - this.maxAddresses);
       },
     };
   }

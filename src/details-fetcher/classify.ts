@@ -19,7 +19,7 @@
 //   leaves `start`/`end` absent but keeps `startRaw`/`endRaw`; a boolean that is not an xs:boolean
 //   ("true", "false", "1", "0") is absent: an optional field written badly does not cost the citizen
 //   the message.
-import { maskPersonalData } from '../logging.js';
+import { logSafe } from '../logging.js';
 import { parseSwedishLocalTime } from '../time/swedish-time.js';
 import { readGetBookingDetailsAnswer, type TimeslotField } from './answer-reader.js';
 import type { BookingDetails, DetailsOutcome, DetailsRequest } from './types.js';
@@ -50,7 +50,7 @@ const VP_CODE = /^\s*(VP\d{3})\b/;
 const MAX_REASON_TEXT = 200;
 
 function shorten(text: string): string {
-  const oneLine = maskPersonalData(text.replace(/\s+/g, ' ').trim());
+  const oneLine = logSafe(text.replace(/\s+/g, ' ').trim());
   return oneLine.length > MAX_REASON_TEXT ? `${oneLine.slice(0, MAX_REASON_TEXT)}...` : oneLine;
 }
 
@@ -71,7 +71,8 @@ export function classifyFault(faultcode: string, faultstring: string, options: C
   if (options.notFoundFaultPatterns.some((pattern) => pattern.test(faultstring))) {
     return { kind: 'not-found', reason: `the producer does not have the booking (fault: ${text})` };
   }
-  return transient(`producer fault ${shorten(faultcode)}: ${text}`, options.transientRetryMs);
+  // The producer answered (about this booking): one poison booking must not open its care unit's breaker.
+  return { ...transient(`producer fault ${shorten(faultcode)}: ${text}`, options.transientRetryMs), perBooking: true };
 }
 
 export function classifyHttpAnswer(status: number, body: string, request: DetailsRequest, options: ClassifyOptions): DetailsOutcome {

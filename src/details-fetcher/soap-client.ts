@@ -46,6 +46,7 @@ export const DETAILS_FETCHER_DEFAULTS = {
   timeoutMs: 10_000,
   maxInFlightPerAddress: 8,
   maxQueuedPerAddress: 256,
+  maxCallsPerSecondPerAddress: 100,
   failureThreshold: 5,
   coolDownMs: 30_000,
   configurationRetryMs: 15 * 60_000,
@@ -66,6 +67,11 @@ export interface DetailsFetcherOptions {
   maxQueuedPerAddress?: number;
   /** How long a call may wait for a slot. Default: timeoutMs. */
   queueTimeoutMs?: number;
+  /**
+   * Calls started per second to one logical address at most (NTJP_MAX_CALLS_PER_SECOND). Default 100. What
+   * bounds the load on one booking system when EI reloads: every re-sent post is fetched once.
+   */
+  maxCallsPerSecondPerAddress?: number;
   breaker?: {
     /** Consecutive transient failures of one address that open its breaker. Default 5. */
     failureThreshold?: number;
@@ -82,11 +88,17 @@ export interface DetailsFetcherOptions {
   notFoundFaultPatterns?: readonly RegExp[];
   /** Longer answers are malformed. Default 1 MiB. */
   maxAnswerBytes?: number;
+  /** Logical addresses whose guard state is kept at most (idle ones beyond are forgotten). Default 10,000. */
+  maxAddresses?: number;
+  /** An address with nothing in flight is forgotten this long after its last call. Default 10 minutes. */
+  idleAddressMs?: number;
 }
 
 /** The fetcher as built here: the shared interface plus a look at one address's guard (tests, health). */
 export interface GuardedDetailsFetcher extends DetailsFetcher {
   status(logicalAddress: string): AddressStatus;
+  /** Remembered addresses whose breaker is open or half-open (metrics), and how many are remembered. */
+  breakers(): { open: number; halfOpen: number; addresses: number };
 }
 
 export class DetailsFetcherSetupError extends Error {
@@ -154,6 +166,8 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
     queueTimeoutMs: positive(options.queueTimeoutMs, timeoutMs, 'queueTimeoutMs'),
     failureThreshold: positive(options.breaker?.failureThreshold, DETAILS_FETCHER_DEFAULTS.failureThreshold, 'breaker.failureThreshold'),
     coolDownMs: positive(options.breaker?.coolDownMs, DETAILS_FETCHER_DEFAULTS.coolDownMs, 'breaker.coolDownMs'),
+    ...(options.maxAddresses !== undefined && { maxAddresses: positive(options.maxAddresses, 1, 'maxAddresses') }),
+    ...(options.idleAddressMs !== undefined && { idleEvictMs: positive(options.idleAddressMs, 1, 'idleAddressMs') }),
     onBreakerChange: (logicalAddress, state, consecutiveFailures) => {
       const level = state === 'open' ? 'warn' : 'info';
       log?.[level]({ logicalAddress, breaker: state, consecutiveFailures }, `GetBookingDetails circuit ${state} for ${logicalAddress}`);
@@ -177,17 +191,41 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
   const calls = new Set<AbortController>();
   let closed = false;
 
+  // Per address, a token bucket: up to `rate` calls at once after a quiet spell, then `rate` calls a second.
+  // A call that would wait longer than the slot wait allows is not sent (a refusal, no try spent). Entries
+  // of addresses whose bucket is full again are dropped, so the map holds only busy addresses.
+  const rate = positive(options.maxCallsPerSecondPerAddress, DETAILS_FETCHER_DEFAULTS.maxCallsPerSecondPerAddress, 'maxCallsPerSecondPerAddress');
+  const queueTimeoutMs = options.queueTimeoutMs ?? timeoutMs;
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  async function paced(logicalAddress: string): Promise<boolean> {
+    const now = performance.now();
+    const bucket = buckets.get(logicalAddress) ?? { tokens: rate, at: now };
+    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) * rate) / 1000);
+    bucket.at = now;
+    // Tokens may go below zero: calls already promised a later start.
+    const waitMs = bucket.tokens >= 1 ? 0 : ((1 - bucket.tokens) * 1000) / rate;
+    if (waitMs > queueTimeoutMs) return false;
+    bucket.tokens -= 1;
+    buckets.set(logicalAddress, bucket);
+    if (buckets.size > 1000) {
+      for (const [address, other] of buckets) if (other.tokens + ((now - other.at) * rate) / 1000 >= rate) buckets.delete(address);
+    }
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    return true;
+  }
+
+  // A refusal is no call at the producer: marked notSent, so that it spends no try of the notification.
   function refused(refusal: Refusal, request: DetailsRequest): Extract<DetailsOutcome, { kind: 'transient' }> {
     const address = request.logicalAddress;
     switch (refusal.reason) {
       case 'circuit-open':
-        return { kind: 'transient', reason: `circuit open for ${address}: its producer failed repeatedly`, retryAfterMs: refusal.retryAfterMs };
+        return { kind: 'transient', reason: `circuit open for ${address}: its producer failed repeatedly`, retryAfterMs: refusal.retryAfterMs, notSent: true };
       case 'queue-full':
-        return transient(`too many calls waiting for ${address}`, transientRetryMs(request));
+        return { ...transient(`too many calls waiting for ${address}`, transientRetryMs(request)), notSent: true };
       case 'queue-timeout':
-        return transient(`no free slot for ${address} within ${timeoutMs} ms`, transientRetryMs(request));
+        return { ...transient(`no free slot for ${address} within ${timeoutMs} ms`, transientRetryMs(request)), notSent: true };
       case 'closed':
-        return transient('the details fetcher is closed', transientRetryMs(request));
+        return { ...transient('the details fetcher is closed', transientRetryMs(request)), notSent: true };
     }
   }
 
@@ -258,6 +296,9 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
         }
       }
       const started = performance.now();
+      if (!(await paced(request.logicalAddress))) {
+        return { ...transient(`more than ${rate} calls a second to ${request.logicalAddress}`, transientRetryMs(request)), notSent: true };
+      }
       const acquired = await guard.acquire(request.logicalAddress);
       if (isRefusal(acquired)) {
         const outcome = refused(acquired, request);
@@ -270,15 +311,24 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
         return outcome;
       } finally {
         const closedDuringCall = closed && outcome.kind === 'transient';
-        acquired.release(
-          closedDuringCall ? 'neutral' : outcome.kind === 'transient' ? 'transient-failure' : outcome.kind === 'configuration' ? 'neutral' : 'success',
-        );
+        // Transport failures and HTTP 5xx without a fault count towards the breaker; a per-booking fault does not.
+        const breakerResult =
+          closedDuringCall || outcome.kind === 'configuration' || (outcome.kind === 'transient' && outcome.perBooking)
+            ? 'neutral'
+            : outcome.kind === 'transient'
+              ? 'transient-failure'
+              : 'success';
+        acquired.release(breakerResult);
         logOutcome(request, outcome, performance.now() - started);
       }
     },
 
     status(logicalAddress: string): AddressStatus {
       return guard.status(logicalAddress);
+    },
+
+    breakers() {
+      return { ...guard.breakerCounts(), addresses: guard.size };
     },
 
     async close(): Promise<void> {

@@ -55,7 +55,15 @@ export type DetailsOutcome =
   /** The answer could not be read as a GetBookingDetailsResponse (permanent). */
   | { kind: 'malformed'; reason: string }
   /** Worth trying again soon: network, timeout, HTTP 5xx, VP009, other faults, open circuit. */
-  | { kind: 'transient'; reason: string; retryAfterMs?: number }
+  | {
+      kind: 'transient';
+      reason: string;
+      retryAfterMs?: number;
+      /** The call was not made (open circuit, no free slot, closed): it is no try at the producer. */
+      notSent?: true;
+      /** The producer answered with a SOAP fault about this booking: it is alive, its breaker is not moved. */
+      perBooking?: true;
+    }
   /** The platform is not set up for this address (VP004 no route, VP007 not authorised): retry slowly, tell operators. */
   | { kind: 'configuration'; code: string; reason: string; retryAfterMs?: number };
 

@@ -17,7 +17,7 @@ export { upcomingBookings, leftOutReason, type UpcomingBooking } from './booking
 export { OPENAPI_DOCUMENT } from './openapi.js';
 
 export interface CitizenWebDependencies {
-  config: Pick<Config, 'oidc' | 'developmentSignIn' | 'session' | 'dataDir'>;
+  config: Pick<Config, 'oidc' | 'developmentSignIn' | 'session' | 'dataDir' | 'publicBaseUrl'>;
   database: Database;
   authenticator: Authenticator;
   sessions: SessionManager;
@@ -49,7 +49,8 @@ export function mountCitizenInbox(app: Express, deps: CitizenWebDependencies): I
       sessions: deps.sessions,
       oidc,
       developmentSignIn: config.developmentSignIn,
-      redirectUri: config.oidc.redirectUri,
+      // Configured, never taken from the request's Host header (loadConfig requires one of the two).
+      redirectUri: config.oidc.redirectUri ?? (config.publicBaseUrl !== undefined ? `${config.publicBaseUrl}/inbox/logga-in/callback` : undefined),
       log,
     }),
   );

@@ -4,7 +4,11 @@
 
 export type Categorization = 'Booking' | 'Invitation';
 export type MessageKind = 'invitation' | 'booking_confirmation' | 'cancellation' | 'rebooking' | 'invitation_updated';
-export type SourceSystemMode = 'active' | 'silent';
+/**
+ * The source system's mode when EI delivered the notification (stamped at intake). Only `active` makes
+ * messages; any other mode stores state only.
+ */
+export type SourceSystemMode = string;
 
 /** The booking details as stored (JSON-safe: times as ISO instants). */
 export interface BookingSnapshot {
@@ -73,6 +77,7 @@ export interface DecisionInput {
   stored?: StoredPost;
   /** Deletes held for this citizen and source system, not yet resolved. */
   held: readonly HeldDelete[];
+  /** The mode the notification was delivered in (not the mode now). */
   mode: SourceSystemMode;
   now: Date;
   rebookWindowMs: number;
@@ -162,7 +167,7 @@ function decideDelete(input: DecisionInput): Decision {
   const stored = input.stored;
   if (!stored || !stored.present) return decision('delete of a post not present: nothing to do');
   const gone: Action = { type: 'store-post', post: { ...stored, ...post, present: false } };
-  if (input.mode === 'silent') return decision('silent source system: state only', gone);
+  if (input.mode !== 'active') return decision(`delivered in ${input.mode} mode: state only`, gone);
   if (post.categorization === 'Booking' && hasPassed(stored.details, input.now)) {
     return decision('booked time has passed (use case 12): no message', gone);
   }
@@ -197,15 +202,18 @@ function decideNewOrUpdate(input: DecisionInput): Decision {
     });
   }
   if (result.kind === 'not-found') {
-    // The producer no longer has it (cancelled in between): nothing to tell; the post is remembered.
-    return decision('producer does not have the booking: no message', {
+    // The producer no longer has it (cancelled in between, or a retried older call): nothing to tell, and
+    // never a reason to list it as upcoming. A post the citizen knows stays as it is (EI's delete will
+    // follow and say it); one not present stays not present.
+    if (input.stored?.present) return decision('producer does not have the booking: no message, state unchanged');
+    return decision('producer does not have the booking: no message, not present', {
       type: 'store-post',
-      post: { ...post, present: true, ...(input.stored?.details ? { details: input.stored.details } : {}) },
+      post: { ...post, present: false, ...(input.stored?.details ? { details: input.stored.details } : {}) },
     });
   }
   const details = result.details;
   const store: Action = { type: 'store-post', post: { ...post, present: true, details } };
-  if (input.mode === 'silent') return decision('silent source system: state only', store);
+  if (input.mode !== 'active') return decision(`delivered in ${input.mode} mode: state only`, store);
 
   const stored = input.stored;
   if (stored?.present && stored.details) {
@@ -222,11 +230,12 @@ function decideNewOrUpdate(input: DecisionInput): Decision {
     return decision('booking rebooked, same id (use cases 6, 9)', store, ...message('rebooking', post, details, stored.details));
   }
 
-  const held = matchingHeld(input);
   if (hasPassed(details, input.now)) {
-    const resolve: Action[] = held ? [{ type: 'resolve-held', id: held.id, status: 'dropped' }] : [];
-    return decision('time has passed: no message', store, ...resolve);
+    // A new post at a time already passed is no rebooking: a delete held in its window stays held and
+    // becomes a cancellation when the window ends (the citizen must hear that the booked time is gone).
+    return decision('time has passed: no message (a held delete stays held)', store);
   }
+  const held = matchingHeld(input);
   if (held) {
     const merged: Action = { type: 'resolve-held', id: held.id, status: 'merged' };
     if (post.categorization === 'Booking' && held.categorization === 'Booking') {

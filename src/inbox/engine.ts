@@ -1,12 +1,13 @@
 // The message engine: receive queued notifications -> fetch details -> decide -> store -> notify.
 // A batch's effects (post state, held cancellations, messages, care-unit relations, channel requests)
 // are written in one transaction together with marking its notifications done, so a crash at any point
-// leads to each effect exactly once. One citizen's notifications are decided in order, each seeing the
-// state the previous one left.
+// leads to each effect exactly once. One citizen's notifications of a round are decided in order, each
+// seeing the state the previous one left; one that must wait for its producer holds back only the later
+// notifications of its own post (the queue keeps the rest of the order: src/queue/in-database.ts).
 import { sql } from 'drizzle-orm';
-import type { SourceSystemDirectory } from '../activation-registry/directory.js';
+import type { DeliveryMode, SourceSystemDirectory } from '../activation-registry/directory.js';
 import { rows, type Database } from '../db/database.js';
-import { backoffDelay, type BookingDetails, type DetailsFetcher, type DetailsOutcome } from '../details-fetcher/index.js';
+import type { BookingDetails, DetailsFetcher, DetailsOutcome } from '../details-fetcher/index.js';
 import type { Logger } from '../logging.js';
 import {
   claimNotifications,
@@ -15,11 +16,13 @@ import {
   newWorkerId,
   releaseNotifications,
   retryNotificationLater,
+  supersedeEarlier,
   type QueuedNotification,
 } from '../queue/in-database.js';
 import { decide, decideRelease, type BookingSnapshot, type Categorization, type DetailsResult, type HeldDelete, type PostRef } from './decide.js';
 import { BatchEffects, citizenSystem, loadHeldDeletes, loadStoredPosts, StaleState, toHeld, writeEffects, type HeldRow } from './effects.js';
 import type { MessageRenderer } from './render-message.js';
+import { DEFAULT_RETRY_PERIOD_MS, planRetry, type Failure } from './retry-policy.js';
 
 export interface EngineOptions {
   database: Database;
@@ -40,8 +43,15 @@ export interface EngineOptions {
   pollMs?: number;
   /** The table loop takes only notifications at least this old (Kafka mode: fresh ones come via Kafka). */
   claimMinAgeMs?: number;
-  /** Tries before a transiently failing notification becomes a dead letter. */
-  maxAttempts?: number;
+  /**
+   * How long a notification waits for a producer that is down or refusing before it becomes a dead letter
+   * (NOTIFICATION_RETRY_HOURS; also given up once the booking's known time has passed).
+   */
+  retryPeriodMs?: number;
+  /** How long after a held delete's window ends a new post delivered inside the window is still awaited (default 3 s). */
+  releaseGraceMs?: number;
+  /** How often held deletes are looked at (default 500 ms), on a loop of its own. */
+  releaseEveryMs?: number;
   now?: () => Date;
   /** Told after each notification is settled (metrics, tests). */
   onSettled?: (outcome: { id: number; result: 'done' | 'retry' | 'dead'; because: string }) => void;
@@ -59,16 +69,6 @@ export interface MessageEngine {
   stop(): Promise<void>;
 }
 
-class RetryLater extends Error {
-  constructor(
-    message: string,
-    readonly delayMs: number,
-    readonly maxAttempts?: number,
-  ) {
-    super(message);
-  }
-}
-class Permanent extends Error {}
 
 /**
  * What an unexpected error may say in logs and in the dead-letter reason: the database driver's own
@@ -84,7 +84,6 @@ export function describeError(error: unknown): string {
 }
 class LostLease extends Error {}
 
-const SLOW_RETRY_MS = 5 * 60_000;
 
 export function toSnapshot(details: BookingDetails): BookingSnapshot {
   const snapshot: BookingSnapshot = { healthcareFacility: details.healthcareFacility };
@@ -125,7 +124,8 @@ function postOf(item: QueuedNotification): PostRef {
   };
 }
 
-function detailsResult(outcome: DetailsOutcome, attempts: number): DetailsResult {
+/** The producer's answer as the decision's input, or why there is none now. */
+function detailsResult(outcome: DetailsOutcome): DetailsResult | Failure {
   switch (outcome.kind) {
     case 'found':
       return { kind: 'found', details: toSnapshot(outcome.details) };
@@ -134,14 +134,21 @@ function detailsResult(outcome: DetailsOutcome, attempts: number): DetailsResult
     case 'subject-mismatch':
       return { kind: 'subject-mismatch', reason: outcome.reason };
     case 'malformed':
-      throw new Permanent(`malformed GetBookingDetails answer: ${outcome.reason}`);
+      return { kind: 'permanent', reason: `malformed GetBookingDetails answer: ${outcome.reason}` };
     case 'transient':
-      throw new RetryLater(outcome.reason, outcome.retryAfterMs ?? backoffDelay(attempts + 1));
+      return {
+        kind: outcome.notSent ? 'not-sent' : 'transient',
+        reason: outcome.reason,
+        ...(outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}),
+      };
     case 'configuration':
-      // Fixed by ordering a route, not by hammering: tried every 15 minutes for a day, visible meanwhile.
-      throw new RetryLater(`${outcome.code}: ${outcome.reason}`, outcome.retryAfterMs ?? SLOW_RETRY_MS, 96);
+      // Fixed by ordering a route, not by hammering: tried every 15 minutes, visible meanwhile.
+      return { kind: 'configuration', reason: `${outcome.code}: ${outcome.reason}`, ...(outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}) };
   }
 }
+
+const isFailure = (value: DetailsResult | Failure): value is Failure =>
+  value.kind === 'permanent' || value.kind === 'not-sent' || value.kind === 'transient' || value.kind === 'configuration';
 
 
 export function startMessageEngine(options: EngineOptions): MessageEngine {
@@ -152,7 +159,8 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
   const leaseMs = options.leaseMs ?? 60_000;
   const citizensPerRound = options.concurrency ?? 256;
   const fetchConcurrency = options.fetchConcurrency ?? 256;
-  const maxAttempts = options.maxAttempts ?? 15;
+  const retryPeriodMs = options.retryPeriodMs ?? DEFAULT_RETRY_PERIOD_MS;
+  const releaseGraceMs = options.releaseGraceMs ?? 3_000;
   const now = options.now ?? (() => new Date());
   let stopped = false;
 
@@ -182,10 +190,16 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
     return outcomes;
   }
 
+  /** The mode a notification was delivered in (stamped at intake; rows from before the stamp: the mode now). */
+  function deliveredMode(item: QueuedNotification): DeliveryMode {
+    return item.deliveredMode ?? directory.modeOf(item.sourceSystem) ?? 'active';
+  }
+
   /**
-   * Decides and writes the given citizens' notifications (each list in order) in one transaction. A
-   * notification whose details cannot be had now is put back for later, and the citizen's later ones
-   * wait behind it; a permanent failure becomes a dead letter and the citizen's next ones go on.
+   * Decides and writes the given citizens' notifications (each list in id order) in one transaction. A
+   * notification whose details cannot be had now is put back for later, and the later notifications of its
+   * post wait behind it (those of the citizen's other posts go on); a permanent failure becomes a dead
+   * letter and the post's next ones go on.
    */
   async function settle(groups: readonly QueuedNotification[][], outcomes: Map<number, DetailsOutcome>, workerId: string): Promise<number> {
     const items = groups.flat();
@@ -193,23 +207,27 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
     const held = await loadHeldDeletes(database.orm, [...new Set(items.map((item) => item.resident))]);
     const effects = new BatchEffects(renderer);
     const done: { item: QueuedNotification; because: string }[] = [];
-    const later: { item: QueuedNotification; error: RetryLater | Permanent }[] = [];
+    const later: { item: QueuedNotification; failure: Failure; bookingStart?: Date }[] = [];
     const waiting: number[] = [];
     const moment = now();
 
     for (const group of groups) {
-      for (let i = 0; i < group.length; i++) {
-        const item = group[i]!;
+      const blockedPosts = new Set<string>();
+      for (const item of group) {
+        if (blockedPosts.has(item.keyHash)) {
+          waiting.push(item.id);
+          continue;
+        }
         let details: DetailsResult | undefined;
         if (!item.deleteFlag) {
-          try {
-            details = detailsResult(outcomes.get(item.id) ?? { kind: 'transient', reason: 'no answer fetched' }, item.attempts);
-          } catch (error) {
-            later.push({ item, error: error as RetryLater | Permanent });
-            if (error instanceof Permanent) continue;
-            waiting.push(...group.slice(i + 1).map((next) => next.id));
-            break;
+          const result = detailsResult(outcomes.get(item.id) ?? { kind: 'transient', reason: 'no answer fetched', notSent: true });
+          if (isFailure(result)) {
+            const start = stored.get(item.keyHash)?.details?.start;
+            later.push({ item, failure: result, ...(start && item.engagement.categorization === 'Booking' ? { bookingStart: new Date(start) } : {}) });
+            if (result.kind !== 'permanent') blockedPosts.add(item.keyHash);
+            continue;
           }
+          details = result;
         }
         const post = postOf(item);
         const key = citizenSystem(post.resident, post.sourceSystem);
@@ -221,7 +239,7 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
           ...(details ? { details } : {}),
           ...(storedPost ? { stored: storedPost } : {}),
           held: heldOfCitizen,
-          mode: directory.modeOf(post.sourceSystem) ?? 'active',
+          mode: deliveredMode(item),
           now: moment,
           rebookWindowMs: options.rebookWindowMs,
         });
@@ -230,33 +248,48 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
       }
     }
 
+    let superseded = 0;
     if (done.length > 0) {
       await database.orm.transaction(async (tx) => {
         if (!(await completeNotifications(tx, done.map(({ item }) => item.id), workerId))) {
           throw new LostLease('a notification of the batch is no longer ours');
         }
+        // A delete that passed its post's items waiting for a retry settles them.
+        superseded = await supersedeEarlier(tx, done.filter(({ item }) => item.deleteFlag).map(({ item }) => ({ id: item.id, keyHash: item.keyHash })));
         await writeEffects(tx, effects);
       });
       if (effects.messages.length > 0) options.onMessagesCreated?.(effects.messages.map((message) => message.kind));
     }
+    if (superseded > 0) log.info({ superseded }, 'notifications waiting for a retry settled by a later delete of their post');
     for (const event of effects.securityEvents) {
       log.warn({ notificationId: event.sourceNotificationId, logicalAddress: event.logicalAddress }, 'subject_of_care mismatch: nothing shown, security event recorded');
     }
     for (const { item, because } of done) options.onSettled?.({ id: item.id, result: 'done', because });
 
     let settled = done.length;
-    for (const { item, error } of later) {
-      if (error instanceof Permanent) {
-        await deadLetterNotification(database, item.id, workerId, error.message);
-        log.error({ notificationId: item.id, reason: error.message }, 'notification dead-lettered');
-        options.onSettled?.({ id: item.id, result: 'dead', because: error.message });
+    for (const { item, failure, bookingStart } of later) {
+      const plan = planRetry(failure, {
+        attempts: item.attempts,
+        receivedAt: item.receivedAt,
+        ...(bookingStart ? { bookingStart } : {}),
+        now: moment,
+        retryPeriodMs,
+      });
+      if (plan.kind === 'dead') {
+        await deadLetterNotification(database, item.id, workerId, plan.reason);
+        log.error({ notificationId: item.id, logicalAddress: item.engagement.logicalAddress, reason: plan.reason }, 'notification dead-lettered');
+        options.onSettled?.({ id: item.id, result: 'dead', because: plan.reason });
         settled++;
         continue;
       }
-      const result = await retryNotificationLater(database, item.id, workerId, error.delayMs, error.message, error.maxAttempts ?? maxAttempts);
-      log.warn({ notificationId: item.id, attempts: item.attempts + 1, reason: error.message, result }, 'notification not processed yet');
-      options.onSettled?.({ id: item.id, result, because: error.message });
-      if (result === 'dead') settled++;
+      await retryNotificationLater(database, item.id, workerId, plan);
+      // A refusal of an open breaker is routine while a producer is down: not a warning each time.
+      const level = failure.kind === 'not-sent' ? 'debug' : 'warn';
+      log[level](
+        { notificationId: item.id, logicalAddress: item.engagement.logicalAddress, attempts: item.attempts + (plan.spendTry ? 1 : 0), delayMs: plan.delayMs, reason: plan.reason },
+        'notification not processed yet',
+      );
+      options.onSettled?.({ id: item.id, result: 'retry', because: plan.reason });
     }
     await releaseNotifications(database, waiting, workerId);
     return settled;
@@ -265,8 +298,8 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
   async function runOnce(workerId: string = primaryWorkerId): Promise<number> {
     const claimed = await claimNotifications(database, {
       workerId,
-      citizens: citizensPerRound,
-      perCitizen: 20,
+      posts: citizensPerRound,
+      perPost: 20,
       leaseMs,
       ...(options.claimMinAgeMs ? { minAgeMs: options.claimMinAgeMs } : {}),
     });
@@ -293,23 +326,32 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
       log.warn({ reason: describeError(error), notifications: claimed.length }, 'batch not written whole; writing one by one');
       let settled = 0;
       for (const group of groups) {
-        for (let i = 0; i < group.length; i++) {
-          const item = group[i]!;
+        // What must wait now: the later items of a post that did not go through, and after a delete that
+        // did not go through, the citizen's new posts at that source system (the rebooking window).
+        const blockedPosts = new Set<string>();
+        const blockedSystems = new Set<string>();
+        for (const item of group) {
+          if (blockedPosts.has(item.keyHash) || (!item.deleteFlag && blockedSystems.has(item.sourceSystem))) {
+            await releaseNotifications(database, [item.id], workerId).catch(() => {});
+            continue;
+          }
           try {
             settled += await settle([[item]], outcomes, workerId);
             if ((await pendingAndOurs(item.id)) === false) continue;
-            // Put back for later (details not available now): the rest of the citizen waits.
-            await releaseNotifications(database, group.slice(i + 1).map((next) => next.id), workerId);
-            break;
+            // Put back for later (details not available now): the rest of its post waits.
+            blockedPosts.add(item.keyHash);
           } catch (single) {
             const stale = single instanceof StaleState || single instanceof LostLease;
             const reason = describeError(single);
-            const result = stale
-              ? 'retry'
-              : await retryNotificationLater(database, item.id, workerId, backoffDelay(item.attempts + 1), reason, maxAttempts).catch(() => 'retry' as const);
-            log.warn({ notificationId: item.id, reason, result }, 'notification not processed');
-            await releaseNotifications(database, group.slice(i).map((next) => next.id), workerId).catch(() => {});
-            break;
+            if (!stale) {
+              const plan = planRetry({ kind: 'transient', reason }, { attempts: item.attempts, receivedAt: item.receivedAt, now: now(), retryPeriodMs });
+              if (plan.kind === 'dead') await deadLetterNotification(database, item.id, workerId, plan.reason).catch(() => {});
+              else await retryNotificationLater(database, item.id, workerId, plan).catch(() => {});
+            }
+            log.warn({ notificationId: item.id, reason }, 'notification not processed');
+            await releaseNotifications(database, [item.id], workerId).catch(() => {});
+            blockedPosts.add(item.keyHash);
+            if (item.deleteFlag) blockedSystems.add(item.sourceSystem);
           }
         }
       }
@@ -328,21 +370,26 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
 
   async function releaseDueHolds(): Promise<number> {
     return database.orm.transaction(async (tx) => {
-      // Not while a notification of the same citizen and system, delivered inside the window, still waits:
-      // it may turn the cancellation into a rebooking.
+      // A new post of the same citizen and system delivered inside the window that is still on its first
+      // try may turn the cancellation into a rebooking: it is awaited for a short grace after the window.
+      // One whose producer is failing (or anything beyond the grace) is not: the citizen hears of the
+      // cancellation within seconds of the window's end whatever other care units are doing, and of the
+      // new booking (a confirmation) once its producer answers.
+      const moment = now();
       const due = await rows<HeldRow & { booking_id: string | null }>(
         tx,
         sql`select h.*, p.booking_id from held_cancellation h left join booking_post p on p.key_hash = h.key_hash
-            where h.status = 'held' and h.due_at <= ${now().toISOString()}::timestamptz
-              and not exists (
+            where h.status = 'held' and h.due_at <= ${moment.toISOString()}::timestamptz
+              and (h.due_at <= ${new Date(moment.getTime() - releaseGraceMs).toISOString()}::timestamptz or not exists (
                 select 1 from inbound_notification n
-                where n.status = 'pending' and n.resident = h.resident and n.source_system = h.source_system and n.received_at < h.due_at)
+                where n.status = 'pending' and not n.delete_flag and n.attempts = 0
+                  and n.resident = h.resident and n.source_system = h.source_system
+                  and n.received_at >= h.deleted_at and n.received_at < h.due_at))
             order by h.due_at limit 500
             for update of h skip locked`,
       );
       if (due.length === 0) return { released: 0, kinds: [] as string[] };
       const effects = new BatchEffects(renderer);
-      const moment = now();
       for (const row of due) {
         const held: HeldDelete = toHeld(row);
         const post: PostRef = {
@@ -378,14 +425,9 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
   let loops: Promise<void> | undefined = Promise.all(
     Array.from({ length: parallelRounds }, async (_, index) => {
       const workerId = index === 0 ? primaryWorkerId : `${primaryWorkerId}/${index}`;
-      let lastSweep = 0;
       while (!stopped) {
         let busy = 0;
         try {
-          if (index === 0 && Date.now() - lastSweep >= 1000) {
-            lastSweep = Date.now();
-            await releaseDueHolds();
-          }
           // Without GetBookingDetails nothing can be processed in order: notifications wait (see /readyz).
           if (options.fetcher) busy = await runOnce(workerId);
         } catch (error) {
@@ -395,6 +437,28 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
       }
     }),
   ).then(() => undefined);
+  // Held deletes are released on a loop of their own: a round waiting for a slow producer never delays them.
+  const releaseEveryMs = options.releaseEveryMs ?? 500;
+  const releasing = (async () => {
+    while (!stopped) {
+      try {
+        while ((await releaseDueHolds()) === 500 && !stopped);
+      } catch (error) {
+        log.error({ reason: describeError(error) }, 'releasing held cancellations failed; trying again');
+      }
+      if (!stopped) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            wakers.delete(done);
+            resolve();
+          };
+          wakers.add(done);
+          setTimeout(done, releaseEveryMs);
+        });
+      }
+    }
+  })();
+  loops = Promise.all([loops, releasing]).then(() => undefined);
 
   return {
     runOnce,

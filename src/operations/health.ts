@@ -3,6 +3,7 @@
 import type { Express } from 'express';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
+import { waitingByAddress } from '../queue/in-database.js';
 
 const READY_TIMEOUT_MS = 2_000;
 
@@ -24,12 +25,23 @@ export function mountHealth(
           .catch(() => 'unreachable' as const)
       : undefined;
     const ready = database === 'ok' && kafka !== 'unreachable';
+    // What waits for a producer that is down or refusing (ready all the same: it is retried, not lost).
+    const byAddress = database === 'ok' ? await withTimeout(waitingByAddress(deps.database), READY_TIMEOUT_MS).catch(() => undefined) : undefined;
     const checks = {
       database,
       queue: database === 'ok' ? 'ok' : 'unreachable',
       ...(kafka ? { kafka } : {}),
       // Without a GetBookingDetails address, notifications are stored and wait to be processed.
       detailsFetcher: deps.config.ntjp.getBookingDetailsUrl ? 'configured' : 'not configured: processing waits',
+      ...(byAddress
+        ? {
+            waitingForProducer: {
+              total: byAddress.reduce((sum, row) => sum + row.waiting, 0),
+              oldestAgeSeconds: byAddress.reduce((max, row) => Math.max(max, row.oldestAgeSeconds), 0),
+              byAddress,
+            },
+          }
+        : {}),
     };
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
   });

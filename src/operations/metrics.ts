@@ -6,8 +6,8 @@ import type { Express } from 'express';
 import client from 'prom-client';
 import { rows, type Database } from '../db/database.js';
 import type { DetailsFetcher, DetailsOutcome, DetailsRequest } from '../details-fetcher/index.js';
-import type { AddressStatus } from '../details-fetcher/index.js';
 import type { Logger } from '../logging.js';
+import { waitingByAddress } from '../queue/in-database.js';
 import type { ReceiveOutcome, SoapFault } from '../process-notifications/receive-notification.js';
 
 export const METRICS_PATH = '/metrics';
@@ -95,6 +95,39 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
       .finally(() => {
         queueRead = undefined;
       }));
+  // Notifications waiting for their producer, per logical address (the top 10 and `other`: bounded labels).
+  const readWaiting = () =>
+    waitingByAddress(deps.database).catch((error: unknown) => {
+      queryFailures.inc();
+      deps.log.warn({ reason: error instanceof Error ? error.message.split('\n')[0] : 'unknown' }, 'metrics: waiting query failed');
+      return undefined;
+    });
+  let waitingRead: ReturnType<typeof readWaiting> | undefined;
+  const sharedWaiting = () => (waitingRead ??= readWaiting().finally(() => (waitingRead = undefined)));
+  new client.Gauge({
+    name: `${p}queue_waiting_for_producer`,
+    help: 'Notifications waiting for their producer (down, refusing or faulting), by logical address (the 10 with most; the rest as other)',
+    labelNames: ['logical_address'],
+    registers: [registry],
+    async collect() {
+      const waiting = await sharedWaiting();
+      if (!waiting) return;
+      this.reset();
+      for (const row of waiting) this.set({ logical_address: row.logicalAddress }, row.waiting);
+    },
+  });
+  new client.Gauge({
+    name: `${p}queue_waiting_for_producer_oldest_age_seconds`,
+    help: 'Age of the oldest notification waiting for its producer, by logical address (as queue_waiting_for_producer)',
+    labelNames: ['logical_address'],
+    registers: [registry],
+    async collect() {
+      const waiting = await sharedWaiting();
+      if (!waiting) return;
+      this.reset();
+      for (const row of waiting) this.set({ logical_address: row.logicalAddress }, row.oldestAgeSeconds);
+    },
+  });
   new client.Gauge({
     name: `${p}queue_pending`,
     help: 'Accepted notifications waiting to be processed (in-database queue)',
@@ -128,24 +161,17 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
     registers: [registry],
   });
   for (const outcome of FETCH_OUTCOMES) fetches.inc({ outcome }, 0);
-  // Logical addresses seen, to ask the guard for their breaker on scrape (bounded by the care units).
-  const addresses = new Set<string>();
-  let breakerSource: ((address: string) => AddressStatus) | undefined;
+  // The guard counts its own breakers: no list of addresses is kept here (they come from outside).
+  let breakerSource: (() => { open: number; halfOpen: number }) | undefined;
   new client.Gauge({
     name: `${p}details_breakers`,
     help: 'Logical addresses whose GetBookingDetails circuit breaker is open or half-open',
     labelNames: ['state'],
     registers: [registry],
     collect() {
-      const counts = { open: 0, 'half-open': 0 };
-      if (breakerSource) {
-        for (const address of addresses) {
-          const state = breakerSource(address).breaker;
-          if (state !== 'closed') counts[state]++;
-        }
-      }
+      const counts = breakerSource?.() ?? { open: 0, halfOpen: 0 };
       this.set({ state: 'open' }, counts.open);
-      this.set({ state: 'half-open' }, counts['half-open']);
+      this.set({ state: 'half-open' }, counts.halfOpen);
     },
   });
 
@@ -208,16 +234,15 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
       sends.inc({ channel: bounded(event.channel), status: bounded(event.status) });
     },
     instrumentFetcher<T extends DetailsFetcher>(fetcher: T): T {
-      const status = (fetcher as Partial<{ status(address: string): AddressStatus }>).status;
-      if (typeof status === 'function') breakerSource = status.bind(fetcher);
+      const breakers = (fetcher as Partial<{ breakers(): { open: number; halfOpen: number } }>).breakers;
+      if (typeof breakers === 'function') breakerSource = breakers.bind(fetcher);
       const fetch = async (request: DetailsRequest): Promise<DetailsOutcome> => {
-        addresses.add(request.logicalAddress);
         const end = fetchDuration.startTimer();
         let label: (typeof FETCH_OUTCOMES)[number] = 'error';
         try {
           const outcome = await fetcher.fetch(request);
-          // The guard answers at once without a call: its reasons are the fetcher's own texts.
-          label = outcome.kind === 'transient' && /^(circuit open|too many calls waiting|no free slot)/.test(outcome.reason) ? 'refused' : outcome.kind;
+          // Not sent (open circuit, full queue, the per-unit call cap): marked so by the fetcher.
+          label = outcome.kind === 'transient' && outcome.notSent ? 'refused' : outcome.kind;
           return outcome;
         } finally {
           fetches.inc({ outcome: label });

@@ -3,7 +3,7 @@
 // UUID; it is echoed as x-correlation-id.
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { maskPersonalData, type Logger } from '../logging.js';
+import { logSafe, type Logger } from '../logging.js';
 
 /** What the platform may send as its correlation id; anything else gets an id of our own. */
 const USABLE_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
@@ -24,7 +24,7 @@ export function requestLogging(log: Logger) {
     const platformId = req.get('x-skltp-correlation-id');
     const correlationId = platformId !== undefined && USABLE_ID.test(platformId) ? platformId : randomUUID();
     // Bindings of a child bypass the masking hook: the id comes from outside, so it is masked here.
-    const child = log.child({ correlationId: maskPersonalData(correlationId) });
+    const child = log.child({ correlationId: logSafe(correlationId) });
     Object.assign(res.locals, { correlationId, log: child } satisfies RequestLocals);
     res.setHeader('x-correlation-id', correlationId);
     const started = performance.now();
@@ -34,7 +34,7 @@ export function requestLogging(log: Logger) {
           http: {
             method: req.method,
             // The path only: query strings (and the citizen pages' forms) may carry personal data.
-            path: maskPersonalData(req.path).slice(0, 200),
+            path: logSafe(req.path),
             status: res.statusCode,
             ms: Math.round(performance.now() - started),
             bytesIn: Number(req.get('content-length') ?? 0),

@@ -2,6 +2,7 @@
 // check and the queueing of what is new, all or nothing. The in-database implementation does it in a
 // single SQL statement (one round trip, one commit); a Kafka implementation replaces the queueing part.
 import { sql } from 'drizzle-orm';
+import type { DeliveryMode } from '../activation-registry/directory.js';
 import { rows, type Database, type Executor } from '../db/database.js';
 import type { EngagementTransaction, RejectionCode } from './engagement.js';
 import { sequenceHash } from './engagement.js';
@@ -11,6 +12,8 @@ export interface AcceptedTransaction {
   keyHash: string;
   /** What the transaction says about its post (engagement.ts transactionState). */
   state: string;
+  /** The source system's mode when EI delivered it (the engine decides silent/active by this stamp). */
+  deliveredMode: DeliveryMode;
   transaction: EngagementTransaction;
 }
 
@@ -37,15 +40,37 @@ export interface IntakeResult {
   duplicates: number;
 }
 
+export interface IntakeOptions {
+  /**
+   * How long a transaction sequence of a post counts as already received (REDELIVERY_WINDOW_SECONDS).
+   * Inside it an identical delivery is EI's redelivery (or a retried older call) and queues nothing;
+   * after it an identical notification is processed: it may stand for an in-place change.
+   */
+  redeliveryWindowSeconds: number;
+}
+
+export const DEFAULT_REDELIVERY_WINDOW_SECONDS = 300;
+
 export interface NotificationIntake {
   /** Stores the call durably; resolves only once it is committed. */
   record(call: IntakeCall): Promise<IntakeResult>;
 }
 
-/** What a call says about each post: its transactions' states in order, one entry per post. */
+/**
+ * The order a call is applied in: deletes first, then new and updated posts, each in call order (EI
+ * applies a call's deletes before its saves), so that a delete and a new post of one citizen pair into a
+ * rebooking whatever their order in the call.
+ */
+export function applyOrder<T extends { position: number; transaction: EngagementTransaction }>(accepted: readonly T[]): T[] {
+  return [...accepted].sort(
+    (a, b) => Number(b.transaction.deleteFlag) - Number(a.transaction.deleteFlag) || a.position - b.position,
+  );
+}
+
+/** What a call says about each post: its transactions' states in applying order, one entry per post. */
 export function postSequences(accepted: readonly AcceptedTransaction[]): { key_hash: string; sequence_hash: string }[] {
   const byPost = new Map<string, string[]>();
-  for (const item of accepted) {
+  for (const item of applyOrder(accepted)) {
     const list = byPost.get(item.keyHash);
     if (list) list.push(item.state);
     else byPost.set(item.keyHash, [item.state]);
@@ -70,10 +95,14 @@ export async function runIntakeStatement(
   executor: Executor,
   call: IntakeCall,
   listQueued = false,
+  options: IntakeOptions = { redeliveryWindowSeconds: DEFAULT_REDELIVERY_WINDOW_SECONDS },
 ): Promise<IntakeResult & { queuedRefs: QueuedRef[] }> {
   const posts = postSequences(call.accepted);
-  const transactions = call.accepted.map((item) => ({
+  const window = Math.max(0, options.redeliveryWindowSeconds);
+  const transactions = applyOrder(call.accepted).map((item, order) => ({
+    order,
     position: item.position,
+    delivered_mode: item.deliveredMode,
     key_hash: item.keyHash,
     resident: item.transaction.engagement.registeredResidentIdentification,
     source_system: item.transaction.engagement.sourceSystem,
@@ -86,28 +115,33 @@ export async function runIntakeStatement(
     reason: item.reason,
     fields: item.fields,
   }));
-  // A post whose stored sequence equals this call's is left alone and nothing is queued for it.
-  // Foreign keys to notification_call are checked at the end of the statement, when the call row exists.
+  // Per post, the sequences received within the redelivery window (each with when it was first received,
+  // in epoch seconds). A post whose sequence in this call is one of them is left alone and nothing is
+  // queued for it: EI delivering the same call again, or retrying an older call after a newer one (which
+  // must not undo the newer state). Outside the window the same sequence is queued again.
   const [result] = await rows<{ call_id: string | number; queued: number; queued_refs: QueuedRef[] | string | null }>(
     executor,
     sql`
     with call_id as (
       select nextval(pg_get_serial_sequence('notification_call', 'id')) as id
     ), changed as (
-      insert into ingest_post as p (key_hash, sequence_hash)
-      select k.key_hash, k.sequence_hash
+      insert into ingest_post as p (key_hash, sequence_hash, recent)
+      select k.key_hash, k.sequence_hash, jsonb_build_array(jsonb_build_object('h', k.sequence_hash, 't', extract(epoch from now())))
       from jsonb_to_recordset(${JSON.stringify(posts)}::jsonb) as k(key_hash text, sequence_hash text)
       order by k.key_hash
-      on conflict (key_hash) do update set sequence_hash = excluded.sequence_hash, updated_at = now()
-        where p.sequence_hash <> excluded.sequence_hash
+      on conflict (key_hash) do update set sequence_hash = excluded.sequence_hash, updated_at = now(),
+        recent = coalesce((select jsonb_agg(e) from jsonb_array_elements(p.recent) e
+                           where (e->>'t')::float8 > extract(epoch from now()) - ${window}), '[]'::jsonb) || excluded.recent
+        where not exists (select 1 from jsonb_array_elements(p.recent) e
+                          where e->>'h' = excluded.sequence_hash and (e->>'t')::float8 > extract(epoch from now()) - ${window})
       returning p.key_hash
     ), queued as (
-      insert into inbound_notification (call_id, position, key_hash, resident, source_system, delete_flag, engagement)
-      select call_id.id, t.position, t.key_hash, t.resident, t.source_system, t.delete_flag, t.engagement
+      insert into inbound_notification (call_id, position, key_hash, resident, source_system, delete_flag, delivered_mode, engagement)
+      select call_id.id, t.position, t.key_hash, t.resident, t.source_system, t.delete_flag, t.delivered_mode, t.engagement
       from call_id, jsonb_to_recordset(${JSON.stringify(transactions)}::jsonb)
-        as t(position int, key_hash text, resident text, source_system text, delete_flag boolean, engagement jsonb)
+        as t("order" int, position int, key_hash text, resident text, source_system text, delete_flag boolean, delivered_mode text, engagement jsonb)
       where t.key_hash in (select key_hash from changed)
-      order by t.position
+      order by t."order"
       returning id, resident
     ), rejected as (
       insert into rejected_transaction (call_id, position, code, reason, fields)
@@ -138,10 +172,10 @@ export async function runIntakeStatement(
   };
 }
 
-export function inDatabaseIntake(database: Database): NotificationIntake {
+export function inDatabaseIntake(database: Database, options?: IntakeOptions): NotificationIntake {
   return {
     async record(call) {
-      const result = await runIntakeStatement(database.orm, call);
+      const result = await runIntakeStatement(database.orm, call, false, options);
       return { callId: result.callId, queued: result.queued, duplicates: result.duplicates };
     },
   };

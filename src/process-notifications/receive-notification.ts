@@ -42,7 +42,9 @@ export async function receiveNotification(
     throw new SoapFault('Client', 'The LogicalAddress header is missing');
   }
   if (notification.logicalAddress !== deps.consumerHsaId) {
-    throw new SoapFault('Client', `LogicalAddress ${notification.logicalAddress} is not this service (${deps.consumerHsaId})`);
+    // The value is the caller's: quoted cut to EI's own limit (64), never whole (it may be a megabyte).
+    const given = notification.logicalAddress.length > 64 ? `${notification.logicalAddress.slice(0, 64)}... (${notification.logicalAddress.length} characters)` : notification.logicalAddress;
+    throw new SoapFault('Client', `LogicalAddress ${given} is not this service (${deps.consumerHsaId})`);
   }
 
   const accepted: AcceptedTransaction[] = [];
@@ -55,12 +57,15 @@ export async function receiveNotification(
       continue;
     }
     const { engagement } = check.transaction;
-    if (!isBookingDomain(engagement) || deps.directory.modeOf(engagement.sourceSystem) === undefined) {
+    // The mode at delivery is stamped on the notification: it, not the mode at processing, decides.
+    const deliveredMode = isBookingDomain(engagement) ? deps.directory.deliveryMode(engagement.sourceSystem, engagement.logicalAddress) : undefined;
+    if (deliveredMode === undefined) {
       ignored++;
       continue;
     }
     accepted.push({
       position: raw.position,
+      deliveredMode,
       keyHash: postKeyHash(engagement),
       state: transactionState(check.transaction),
       transaction: check.transaction,

@@ -1,5 +1,6 @@
 // Tables of the ingest: one row per ProcessNotification call, rejected transactions for operators,
 // and the last transaction sequence seen per EI post (to recognise redeliveries).
+import { sql } from 'drizzle-orm';
 import { bigint, bigserial, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 export const notificationCalls = pgTable('notification_call', {
@@ -30,11 +31,13 @@ export const rejectedTransactions = pgTable(
   (t) => [index('rejected_transaction_call_idx').on(t.callId)],
 );
 
-// The EI key of a post, hashed, with a fingerprint of the transaction sequence last accepted for it. A call
-// whose sequence for a post equals the stored one changes nothing (a redelivery or an unchanged re-send);
-// create, delete, create again with identical fields differs from the stored sequence at each step.
+// The EI key of a post, hashed, with a fingerprint of the transaction sequence last accepted for it and
+// the sequences received within the redelivery window ([{ h: fingerprint, t: epoch seconds first received }]).
+// A call whose sequence for a post is one of those changes nothing (EI's redelivery, or a retried older
+// call); after the window the same sequence is processed again (it may stand for an in-place change).
 export const ingestPosts = pgTable('ingest_post', {
   keyHash: text('key_hash').primaryKey(),
   sequenceHash: text('sequence_hash').notNull(),
+  recent: jsonb('recent').notNull().default(sql`'[]'::jsonb`),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import soap from 'soap';
 import type { Logger } from 'pino';
+import { escapeXmlAttribute, publicBaseUrlOf } from '../http/public-url.js';
 import { EnvelopeError, parseProcessNotificationEnvelope } from './envelope-parser.js';
 import { receiveNotification, SoapFault, type ReceiveDependencies, type ReceiveOutcome } from './receive-notification.js';
 
@@ -30,6 +31,8 @@ const SCHEMAS = new Set(['ProcessNotificationResponder_1.0.xsd', 'itintegration_
 
 export interface EndpointDependencies extends ReceiveDependencies {
   log: Logger;
+  /** PUBLIC_BASE_URL: the base of the WSDL's soap:address and schema locations; unset: a plain Host header. */
+  publicBaseUrl?: string | undefined;
   /** Told of every stored call (metrics, tests). */
   onReceived?: (outcome: ReceiveOutcome) => void;
   /** Told of every refused call. */
@@ -90,6 +93,10 @@ export async function mountProcessNotification(app: Express, deps: EndpointDepen
       req.headers['content-type'] = 'text/xml; charset=utf-8';
       next();
     };
+    // SOAP 1.1 is text/xml and nothing else. A browser can post text/plain, forms and multipart across
+    // sites without asking anyone: those are refused before a byte of the body is read.
+    const contentTypeRefusal = soap11ContentTypeRefusal(req.get('content-type'));
+    if (contentTypeRefusal) return hand(contentTypeRefusal);
     // A declared size over the limit is refused at once, without reading the body: body-parser would
     // first read it all (and throw it away). Node discards the unread rest once the answer is sent.
     const declared = Number(req.get('content-length'));
@@ -157,6 +164,12 @@ export async function mountProcessNotification(app: Express, deps: EndpointDepen
     }
   };
 
+  /** This endpoint's address, for soap:address and the ?xsd= URLs. */
+  function selfUrl(req: Request): string {
+    // Never the Host header as given: PUBLIC_BASE_URL, or a plain host name; escaped for the attribute anyway.
+    return escapeXmlAttribute(`${publicBaseUrlOf(req, deps.publicBaseUrl)}${PROCESS_NOTIFICATION_PATH}`);
+  }
+
   function serveWsdl(req: Request, res: Response): void {
     const self = selfUrl(req);
     const wsdl = withServedLocations(fs.readFileSync(path.join(WSDL_DIR, COMPLETE_WSDL), 'utf8'), self).replace(
@@ -165,10 +178,6 @@ export async function mountProcessNotification(app: Express, deps: EndpointDepen
     );
     res.type('application/xml').send(wsdl);
   }
-}
-
-function selfUrl(req: Request): string {
-  return `${req.protocol}://${req.get('host') ?? 'localhost'}${PROCESS_NOTIFICATION_PATH}`;
 }
 
 /**
@@ -182,6 +191,14 @@ export function withServedLocations(xml: string, self: string): string {
     if (!SCHEMAS.has(file)) throw new Error(`wsdl/process-notification imports ${location}, which ?xsd= does not serve`);
     return `schemaLocation="${self}?xsd=${encodeURIComponent(file)}"`;
   });
+}
+
+/** Why a call's Content-Type is not SOAP 1.1's text/xml; undefined when it is. */
+export function soap11ContentTypeRefusal(contentType: string | undefined): SoapFault | undefined {
+  const mediaType = (contentType ?? '').slice(0, 256).split(';')[0]!.trim().toLowerCase();
+  if (mediaType === 'text/xml') return undefined;
+  if (mediaType === 'application/soap+xml') return new SoapFault('VersionMismatch', 'SOAP 1.2 is not supported; send SOAP 1.1 (text/xml)');
+  return new SoapFault('Client', 'Content-Type must be text/xml (SOAP 1.1)');
 }
 
 /** Why a body could not even be read: too large, unreadable, or cut off. */

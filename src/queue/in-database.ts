@@ -1,9 +1,17 @@
-// The in-database queue of accepted notifications, consumer side. A worker claims items with a lease;
-// one citizen's items are handed out in order and never to two workers at once: an item is claimable
-// only when no earlier item of the same citizen is still pending.
+// The in-database queue of accepted notifications, consumer side. A worker claims items with a lease.
+// Order is kept where it matters, and nowhere else (so that one care unit's outage or one poison booking
+// delays nothing else):
+//   - per post: a post's items are handed out in order and to one worker at a time (an item is not
+//     claimable while another item of its post is leased, nor while an earlier one is due). A delete may
+//     pass earlier items of its post that wait for a retry: it settles the post, and the engine marks
+//     them superseded in the delete's transaction;
+//   - per citizen and source system, for the rebooking window only: a new or updated post waits until the
+//     earlier deletes of its citizen at the same source system are processed (they never wait for a
+//     producer), so that it sees their held cancellations.
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { sql } from 'drizzle-orm';
+import { DELIVERY_MODES, type DeliveryMode } from '../activation-registry/directory.js';
 import { rows, type Database, type Executor } from '../db/database.js';
 import type { Engagement } from '../process-notifications/engagement.js';
 
@@ -13,6 +21,8 @@ export interface QueuedNotification {
   resident: string;
   sourceSystem: string;
   deleteFlag: boolean;
+  /** The source system's mode when EI delivered it; undefined only for rows from before it was kept. */
+  deliveredMode: DeliveryMode | undefined;
   engagement: Engagement;
   receivedAt: Date;
   attempts: number;
@@ -24,10 +34,13 @@ interface QueueRow {
   resident: string;
   source_system: string;
   delete_flag: boolean;
+  delivered_mode: string | null;
   engagement: Engagement | string;
   received_at: Date | string;
   attempts: number;
 }
+
+const RETURNING = sql.raw('n.id, n.key_hash, n.resident, n.source_system, n.delete_flag, n.delivered_mode, n.engagement, n.received_at, n.attempts');
 
 function toQueued(row: QueueRow): QueuedNotification {
   return {
@@ -36,6 +49,7 @@ function toQueued(row: QueueRow): QueuedNotification {
     resident: row.resident,
     sourceSystem: row.source_system,
     deleteFlag: row.delete_flag,
+    deliveredMode: (DELIVERY_MODES as readonly string[]).includes(row.delivered_mode ?? '') ? (row.delivered_mode as DeliveryMode) : undefined,
     engagement: typeof row.engagement === 'string' ? (JSON.parse(row.engagement) as Engagement) : row.engagement,
     receivedAt: new Date(row.received_at),
     attempts: row.attempts,
@@ -48,10 +62,10 @@ export function newWorkerId(): string {
 
 export interface ClaimOptions {
   workerId: string;
-  /** How many citizens per claim. */
-  citizens: number;
-  /** How many consecutive items of one citizen per claim. */
-  perCitizen: number;
+  /** How many posts per claim. */
+  posts: number;
+  /** How many consecutive items of one post per claim. */
+  perPost: number;
   leaseMs: number;
   /**
    * Only items received at least this long ago (Kafka mode: fresh items come through the consumer
@@ -60,43 +74,129 @@ export interface ClaimOptions {
   minAgeMs?: number;
 }
 
-/** Claims the next items: the earliest pending item of up to `citizens` citizens, with their followers. */
+/**
+ * Claims the next items: up to `posts` posts' first claimable item (see the ordering rules above), each
+ * with the items of its post that follow it, up to the next delete of another post of the citizen at the
+ * same source system.
+ */
 export async function claimNotifications(database: Database, options: ClaimOptions): Promise<QueuedNotification[]> {
   const leaseSeconds = options.leaseMs / 1000;
   const claimed = await rows<QueueRow>(
     database.orm,
     sql`
-    with heads as (
-      select n.id, n.resident from inbound_notification n
-      where n.status = 'pending' and n.available_at <= now()
+    with horizon as materialized (
+      -- How far to look: up to the oldest 3 x posts due items, walked in id order on the pending index (not
+      -- every pending row: a backlog of a million must not make each claim read a million rows).
+      select max(c.id) as id from (
+        select n.id from inbound_notification n
+        where n.status = 'pending' and n.available_at <= now()
+          and (n.lease_until is null or n.lease_until < now())
+          ${options.minAgeMs ? sql`and n.received_at <= now() - make_interval(secs => ${options.minAgeMs / 1000})` : sql``}
+        order by n.id
+        limit ${options.posts * 3}) c
+    ), heads as (
+      -- In id order on the pending index, stopping at the wanted number of posts.
+      select n.id, n.key_hash, n.resident, n.source_system from inbound_notification n
+      where n.status = 'pending' and n.id <= (select id from horizon) and n.available_at <= now()
         and (n.lease_until is null or n.lease_until < now())
         ${options.minAgeMs ? sql`and n.received_at <= now() - make_interval(secs => ${options.minAgeMs / 1000})` : sql``}
+        -- one worker per post at a time, and the post's order (a delete passes earlier items that wait for a retry)
         and not exists (
           select 1 from inbound_notification e
-          where e.status = 'pending' and e.resident = n.resident and e.id < n.id)
+          where e.status = 'pending' and e.key_hash = n.key_hash and e.id <> n.id
+            and (e.lease_until >= now() or (e.id < n.id and (not n.delete_flag or e.available_at <= now()))))
+        -- a new or updated post comes after its citizen's earlier deletes at the source system
+        and (n.delete_flag or not exists (
+          select 1 from inbound_notification d
+          where d.status = 'pending' and d.delete_flag and d.resident = n.resident and d.source_system = n.source_system and d.id < n.id))
       order by n.id
-      limit ${options.citizens}
+      limit ${options.posts}
       for update skip locked
     ), picked as (
       select f.id from heads h
       cross join lateral (
         select x.id from inbound_notification x
-        where x.status = 'pending' and x.resident = h.resident and x.id >= h.id
-        order by x.id limit ${options.perCitizen}
+        where x.status = 'pending' and x.key_hash = h.key_hash and x.id >= h.id
+          and x.id < coalesce((
+            select min(d.id) from inbound_notification d
+            where d.status = 'pending' and d.delete_flag and d.resident = h.resident and d.source_system = h.source_system
+              and d.key_hash <> h.key_hash and d.id > h.id), 9223372036854775807)
+        order by x.id limit ${options.perPost}
       ) f
     )
     update inbound_notification n
     set lease_owner = ${options.workerId}, lease_until = now() + make_interval(secs => ${leaseSeconds})
     from picked where n.id = picked.id
-    returning n.id, n.key_hash, n.resident, n.source_system, n.delete_flag, n.engagement, n.received_at, n.attempts`,
+    returning ${RETURNING}`,
   );
   return claimed.map(toQueued).sort((a, b) => a.id - b.id);
 }
 
+interface OrderingRow {
+  id: string | number;
+  key_hash: string;
+  resident: string;
+  source_system: string;
+  delete_flag: boolean;
+  due: boolean;
+  leased: boolean;
+}
+
 /**
- * Claims the given items (handed over by Kafka) under `workerId`, by the ordering rule of
+ * Which of the candidates may be claimed together, by the ordering rules above: `others` are the other
+ * pending items of the candidates' posts and their citizens' pending deletes. Pure (tested on its own).
+ */
+export function claimableTogether<T extends { id: number; keyHash: string; resident: string; sourceSystem: string; deleteFlag: boolean }>(
+  candidates: readonly T[],
+  others: readonly { id: number; keyHash: string; resident: string; sourceSystem: string; deleteFlag: boolean; due: boolean; leased: boolean }[],
+): T[] {
+  const byPost = new Map<string, { id: number; deleteFlag: boolean; due: boolean; leased: boolean; candidate?: T }[]>();
+  const deletes = new Map<string, { id: number; blocked: () => boolean }[]>();
+  const citizenSystem = (item: { resident: string; sourceSystem: string }) => `${item.resident}\u001f${item.sourceSystem}`;
+  const blocked = new Set<number>();
+  for (const other of others) {
+    const list = byPost.get(other.keyHash) ?? [];
+    list.push(other);
+    byPost.set(other.keyHash, list);
+    if (other.deleteFlag) {
+      const key = citizenSystem(other);
+      deletes.set(key, [...(deletes.get(key) ?? []), { id: other.id, blocked: () => true }]);
+    }
+  }
+  for (const candidate of candidates) {
+    const list = byPost.get(candidate.keyHash) ?? [];
+    list.push({ id: candidate.id, deleteFlag: candidate.deleteFlag, due: true, leased: false, candidate });
+    byPost.set(candidate.keyHash, list);
+    if (candidate.deleteFlag) {
+      const key = citizenSystem(candidate);
+      deletes.set(key, [...(deletes.get(key) ?? []), { id: candidate.id, blocked: () => blocked.has(candidate.id) }]);
+    }
+  }
+  const sorted = [...candidates].sort((a, b) => a.id - b.id);
+  for (const candidate of sorted) {
+    const post = byPost.get(candidate.keyHash)!;
+    const leasedElsewhere = post.some((item) => item.leased);
+    // A delete taken here settles its post's earlier items that wait for a retry (they are superseded).
+    const passedBy = Math.max(
+      -1,
+      ...post.filter((item) => item.candidate && item.deleteFlag && item.id <= candidate.id && !blocked.has(item.id)).map((item) => item.id),
+    );
+    // An earlier item not taken with this one must go first, unless it waits for a retry and a delete passes it.
+    const earlierFirst = post.some(
+      (item) => item.id < candidate.id && (!item.candidate || blocked.has(item.id)) && (item.due || item.id > passedBy),
+    );
+    const earlierDelete =
+      !candidate.deleteFlag &&
+      (deletes.get(citizenSystem(candidate)) ?? []).some((d) => d.id < candidate.id && d.blocked());
+    if (leasedElsewhere || earlierFirst || earlierDelete) blocked.add(candidate.id);
+  }
+  return sorted.filter((candidate) => !blocked.has(candidate.id));
+}
+
+/**
+ * Claims the given items (handed over by Kafka) under `workerId`, by the ordering rules of
  * claimNotifications: an item is claimed only when it is pending, due, not leased by a live worker, and
- * every earlier pending item of its citizen is claimed with it. The rest is left to the table loop.
+ * nothing it must wait for is left out. The rest is left to the table loop.
  */
 export async function claimNotificationsById(
   database: Database,
@@ -105,28 +205,50 @@ export async function claimNotificationsById(
   leaseMs: number,
 ): Promise<QueuedNotification[]> {
   if (ids.length === 0) return [];
-  const claimed = await rows<QueueRow>(
-    database.orm,
-    sql`
-    with candidate as (
-      select n.id, n.resident from inbound_notification n
-      where n.id = any(${`{${ids.join(',')}}`}::bigint[]) and n.status = 'pending' and n.available_at <= now()
-        and (n.lease_until is null or n.lease_until < now())
-      order by n.id
-      for update skip locked
-    ), blocked as (
-      select c.id from candidate c
-      where exists (
-        select 1 from inbound_notification e
-        where e.status = 'pending' and e.resident = c.resident and e.id < c.id
-          and e.id not in (select id from candidate))
-    )
-    update inbound_notification n
-    set lease_owner = ${workerId}, lease_until = now() + make_interval(secs => ${leaseMs / 1000})
-    from candidate c where n.id = c.id and c.id not in (select id from blocked)
-    returning n.id, n.key_hash, n.resident, n.source_system, n.delete_flag, n.engagement, n.received_at, n.attempts`,
-  );
-  return claimed.map(toQueued).sort((a, b) => a.id - b.id);
+  return database.orm.transaction(async (tx) => {
+    const candidates = (
+      await rows<QueueRow>(
+        tx,
+        sql`select ${RETURNING} from inbound_notification n
+            where n.id = any(${`{${ids.join(',')}}`}::bigint[]) and n.status = 'pending' and n.available_at <= now()
+              and (n.lease_until is null or n.lease_until < now())
+            order by n.id
+            for update skip locked`,
+      )
+    ).map(toQueued);
+    if (candidates.length === 0) return [];
+    const candidateIds = `{${candidates.map((c) => c.id).join(',')}}`;
+    const others = await rows<OrderingRow>(
+      tx,
+      sql`select e.id, e.key_hash, e.resident, e.source_system, e.delete_flag, e.available_at <= now() as due,
+                 coalesce(e.lease_until >= now(), false) as leased
+          from inbound_notification e
+          where e.status = 'pending' and e.id <> all(${candidateIds}::bigint[])
+            and (e.key_hash in (select jsonb_array_elements_text(${JSON.stringify([...new Set(candidates.map((c) => c.keyHash))])}::jsonb))
+              or (e.delete_flag and e.resident in (select jsonb_array_elements_text(${JSON.stringify([...new Set(candidates.map((c) => c.resident))])}::jsonb))))`,
+    );
+    const claimable = claimableTogether(
+      candidates,
+      others.map((row) => ({
+        id: Number(row.id),
+        keyHash: row.key_hash,
+        resident: row.resident,
+        sourceSystem: row.source_system,
+        deleteFlag: row.delete_flag,
+        due: row.due,
+        leased: row.leased,
+      })),
+    );
+    if (claimable.length === 0) return [];
+    const claimed = await rows<QueueRow>(
+      tx,
+      sql`update inbound_notification n
+          set lease_owner = ${workerId}, lease_until = now() + make_interval(secs => ${leaseMs / 1000})
+          where n.id = any(${`{${claimable.map((c) => c.id).join(',')}}`}::bigint[])
+          returning ${RETURNING}`,
+    );
+    return claimed.map(toQueued).sort((a, b) => a.id - b.id);
+  });
 }
 
 /** Which of the given items exist (are committed and visible). */
@@ -152,26 +274,41 @@ export async function completeNotifications(tx: Executor, ids: readonly number[]
   return done.length === ids.length;
 }
 
-/** Puts an item back for a later try; after the last allowed try it becomes a dead letter. */
+/**
+ * Puts an item back for a later try (it keeps its place: its post's later items wait behind it).
+ * `spendTry` false (the call was not made, e.g. the care unit's circuit breaker refused it) leaves the
+ * count of tries, and so the backoff, where it was.
+ */
 export async function retryNotificationLater(
   database: Database,
   id: number,
   workerId: string,
-  delayMs: number,
-  reason: string,
-  maxAttempts: number,
-): Promise<'retry' | 'dead'> {
-  const [row] = await rows<{ status: string }>(
-    database.orm,
+  retry: { delayMs: number; reason: string; spendTry: boolean },
+): Promise<void> {
+  await database.orm.execute(
     sql`update inbound_notification
-        set attempts = attempts + 1,
-            status = case when attempts + 1 >= ${maxAttempts} then 'dead' else 'pending' end,
-            available_at = now() + make_interval(secs => ${delayMs / 1000}),
-            last_error = ${reason}, lease_owner = null, lease_until = null
-        where id = ${id} and lease_owner = ${workerId}
-        returning status`,
+        set attempts = attempts + ${retry.spendTry ? 1 : 0},
+            available_at = now() + make_interval(secs => ${retry.delayMs / 1000}),
+            last_error = ${retry.reason}, lease_owner = null, lease_until = null
+        where id = ${id} and lease_owner = ${workerId}`,
   );
-  return row?.status === 'dead' ? 'dead' : 'retry';
+}
+
+/**
+ * Inside a delete's transaction: the post's earlier items still pending (waiting for a retry) are settled
+ * as superseded: the delete decides the post's state, and their details no longer matter.
+ */
+export async function supersedeEarlier(tx: Executor, deletes: readonly { id: number; keyHash: string }[]): Promise<number> {
+  if (deletes.length === 0) return 0;
+  const done = await rows<{ id: number }>(
+    tx,
+    sql`update inbound_notification n set status = 'done', processed_at = now(), lease_owner = null, lease_until = null,
+          last_error = 'superseded by a later delete of the post'
+        from jsonb_to_recordset(${JSON.stringify(deletes.map((d) => ({ id: d.id, key_hash: d.keyHash })))}::jsonb) as d(id bigint, key_hash text)
+        where n.key_hash = d.key_hash and n.id < d.id and n.status = 'pending'
+        returning n.id`,
+  );
+  return done.length;
 }
 
 /** A permanent failure: the item becomes a dead letter at once, with its reason. */
@@ -240,4 +377,37 @@ export async function retryDeadLetter(database: Database, id: number): Promise<b
         where id = ${id} and status = 'dead' returning id`,
   );
   return updated.length === 1;
+}
+
+export interface WaitingAddress {
+  /** A care unit's logical address, or `other` for the addresses beyond the listed ones. */
+  logicalAddress: string;
+  waiting: number;
+  oldestAgeSeconds: number;
+}
+
+/**
+ * Notifications waiting for their producer (put back after a failure or a refusal), per logical address:
+ * the `top` addresses with the most, and the rest summed up as `other`, so that the set stays bounded
+ * however many care units fail at once (for /metrics labels and /readyz).
+ */
+export async function waitingByAddress(database: Database, top = 10): Promise<WaitingAddress[]> {
+  const found = await rows<{ address: string; waiting: number; oldest: Date | string }>(
+    database.orm,
+    sql`select engagement->>'logicalAddress' as address, count(*)::int as waiting, min(received_at) as oldest
+        from inbound_notification where status = 'pending' and last_error is not null
+        group by 1 order by 2 desc, 1 limit 1000`,
+  );
+  const now = Date.now();
+  const age = (oldest: Date | string) => Math.max(0, Math.round((now - new Date(oldest).getTime()) / 1000));
+  const listed = found.slice(0, top).map((row) => ({ logicalAddress: row.address, waiting: Number(row.waiting), oldestAgeSeconds: age(row.oldest) }));
+  const rest = found.slice(top);
+  if (rest.length > 0) {
+    listed.push({
+      logicalAddress: 'other',
+      waiting: rest.reduce((sum, row) => sum + Number(row.waiting), 0),
+      oldestAgeSeconds: Math.max(...rest.map((row) => age(row.oldest))),
+    });
+  }
+  return listed;
 }

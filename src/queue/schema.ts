@@ -1,5 +1,6 @@
 // The queue of accepted notifications: the work list of the database mode, and the ledger of what is done in both modes.
 import { sql } from 'drizzle-orm';
+import { DELIVERY_MODES } from '../activation-registry/directory.js';
 import { bigint, bigserial, boolean, check, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 export const inboundNotifications = pgTable(
@@ -14,6 +15,8 @@ export const inboundNotifications = pgTable(
     resident: text('resident').notNull(),
     sourceSystem: text('source_system').notNull(),
     deleteFlag: boolean('delete_flag').notNull(),
+    /** The source system's mode when EI delivered it (DELIVERY_MODES); null only on rows from before it was kept. */
+    deliveredMode: text('delivered_mode'),
     engagement: jsonb('engagement').notNull(),
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
     status: text('status').notNull().default('pending'),
@@ -27,8 +30,15 @@ export const inboundNotifications = pgTable(
   },
   (t) => [
     check('inbound_notification_status_check', sql`${t.status} in ('pending', 'done', 'dead')`),
+    check('inbound_notification_delivered_mode_check', sql`${t.deliveredMode} in (${sql.raw(DELIVERY_MODES.map((mode) => `'${mode}'`).join(', '))})`),
     index('inbound_notification_pending_idx').on(t.id).where(sql`${t.status} = 'pending'`),
     // Finds a citizen's earliest pending item: one citizen's notifications are processed in order.
     index('inbound_notification_pending_resident_idx').on(t.resident, t.id).where(sql`${t.status} = 'pending'`),
+    // One post's notifications are processed in order (the claim looks up a post's earlier items).
+    index('inbound_notification_pending_post_idx').on(t.keyHash, t.id).where(sql`${t.status} = 'pending'`),
+    // A new post waits for its citizen's earlier deletes at the same source system (the rebooking window).
+    index('inbound_notification_pending_delete_idx')
+      .on(t.resident, t.sourceSystem, t.id)
+      .where(sql`${t.status} = 'pending' and ${t.deleteFlag}`),
   ],
 );

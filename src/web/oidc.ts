@@ -1,18 +1,35 @@
-// Citizens' sign-in to the pages with OpenID Connect (authorization code flow with PKCE and a nonce),
-// using openid-client. Real deployments sit behind the 1177 identity provider: which claim carries the
-// personal identity number is configured (OIDC_PERSONAL_NUMBER_CLAIM, default `sub`); it is read from the
-// ID token and, when the provider only releases it there, from the userinfo endpoint.
+// Sign-in to the pages with OpenID Connect (authorization code flow with PKCE and a nonce), using
+// openid-client: citizens to /inbox behind the 1177 identity provider (which claim carries the personal
+// identity number is configured: OIDC_PERSONAL_NUMBER_CLAIM, default `sub`), and national administrators
+// to /admin behind their organisation's provider (the `national-admin` role in a configured claim,
+// ADMIN_OIDC_ROLE_CLAIM, default `roles`). Claims are read from the ID token and, when the provider
+// releases them only there, from the userinfo endpoint.
 //
 // The values of a sign-in in progress (state, nonce, PKCE verifier, redirect URI) are kept in the session
 // cookie by the caller (SessionManager.setPending), never in server memory, so any process can finish it.
 import * as client from 'openid-client';
 
-export interface OidcSettings {
+export interface OidcClientSettings {
   issuer: string;
   clientId: string;
   /** Unset: a public client (PKCE only, no client authentication). */
   clientSecret: string | undefined;
+}
+
+export interface OidcSettings extends OidcClientSettings {
   personalNumberClaim: string;
+}
+
+/** The claims of a finished sign-in: the ID token's, and (on demand) the userinfo endpoint's. */
+export interface SignedInClaims {
+  idToken: Readonly<Record<string, unknown>>;
+  /** The ID token's claim, or the userinfo endpoint's when the ID token lacks it. */
+  claim(name: string): Promise<unknown>;
+}
+
+export interface OidcClient {
+  start(redirectUri: string): Promise<{ authorizationUrl: URL; pending: PendingSignIn }>;
+  finish(callbackQuery: string, pending: Readonly<Record<string, string>>): Promise<SignedInClaims>;
 }
 
 /** Values to keep in the session between start and finish. */
@@ -32,6 +49,8 @@ export type SignInFailure =
   | 'invalid_response'
   /** The claim is missing or is not a 12-digit personal identity number. */
   | 'no_personal_number'
+  /** The administrator's role claim does not hold the national-admin role. */
+  | 'not_an_administrator'
   /** The provider could not be reached. */
   | 'provider_unavailable';
 
@@ -80,7 +99,7 @@ export function personalNumberOf(value: unknown): string | undefined {
   return PERSONAL_NUMBER.test(digits) ? digits : undefined;
 }
 
-export function createCitizenOidc(settings: OidcSettings): CitizenOidc {
+export function createOidcClient(settings: OidcClientSettings): OidcClient {
   const issuer = new URL(settings.issuer);
   if (issuer.protocol !== 'https:' && !isLoopbackHttp(issuer)) {
     throw new TypeError('OIDC_ISSUER must be an https URL (plain http only on localhost)');
@@ -160,19 +179,76 @@ export function createCitizenOidc(settings: OidcSettings): CitizenOidc {
       }
       const claims = tokens.claims();
       if (!claims) throw new SignInError('invalid_response', 'The token response has no ID token');
-      let personalNumber = personalNumberOf(claims[settings.personalNumberClaim]);
-      if (personalNumber === undefined && settings.personalNumberClaim !== 'sub') {
-        try {
-          const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
-          personalNumber = personalNumberOf(userinfo[settings.personalNumberClaim]);
-        } catch (error) {
-          throw new SignInError('provider_unavailable', `The OpenID provider's userinfo failed: ${(error as Error).message}`);
-        }
-      }
+      let userinfo: Promise<Record<string, unknown>> | undefined;
+      return {
+        idToken: claims,
+        async claim(name) {
+          if (claims[name] !== undefined) return claims[name];
+          userinfo ??= client.fetchUserInfo(config, tokens.access_token, claims.sub).catch((error: unknown) => {
+            throw new SignInError('provider_unavailable', `The OpenID provider's userinfo failed: ${(error as Error).message}`);
+          });
+          return (await userinfo)[name];
+        },
+      };
+    },
+  };
+}
+
+export function createCitizenOidc(settings: OidcSettings): CitizenOidc {
+  const oidc = createOidcClient(settings);
+  return {
+    start: (redirectUri) => oidc.start(redirectUri),
+    async finish(callbackQuery, pending) {
+      const signedIn = await oidc.finish(callbackQuery, pending);
+      // `sub` is in every ID token; another claim may be released only at userinfo.
+      const personalNumber = personalNumberOf(
+        settings.personalNumberClaim === 'sub' ? signedIn.idToken.sub : await signedIn.claim(settings.personalNumberClaim),
+      );
       if (personalNumber === undefined) {
         throw new SignInError('no_personal_number', `The claim "${settings.personalNumberClaim}" holds no personal identity number`);
       }
       return { personalNumber };
+    },
+  };
+}
+
+export interface AdminOidcSettings extends OidcClientSettings {
+  /** The claim listing the administrator's roles (ADMIN_OIDC_ROLE_CLAIM). */
+  roleClaim: string;
+  /** The role that makes a national administrator. */
+  role: string;
+}
+
+export interface AdminOidc {
+  start(redirectUri: string): Promise<{ authorizationUrl: URL; pending: PendingSignIn }>;
+  /** The administrator's name for the audit log; refuses anyone without the role. */
+  finish(callbackQuery: string, pending: Readonly<Record<string, string>>): Promise<{ name: string }>;
+}
+
+/** Whether a role claim holds `role`: a list, or one text of roles separated by blanks or commas. */
+export function claimHoldsRole(value: unknown, role: string): boolean {
+  if (typeof value === 'string') return value.slice(0, 4096).split(/[\s,]+/).includes(role);
+  return Array.isArray(value) && value.includes(role);
+}
+
+export function createAdminOidc(settings: AdminOidcSettings): AdminOidc {
+  const oidc = createOidcClient(settings);
+  return {
+    start: (redirectUri) => oidc.start(redirectUri),
+    async finish(callbackQuery, pending) {
+      const signedIn = await oidc.finish(callbackQuery, pending);
+      if (!claimHoldsRole(await signedIn.claim(settings.roleClaim), settings.role)) {
+        throw new SignInError('not_an_administrator', `The claim "${settings.roleClaim}" does not hold the role "${settings.role}"`);
+      }
+      let name: string | undefined;
+      for (const claim of ['name', 'preferred_username', 'sub']) {
+        const value = await signedIn.claim(claim);
+        if (typeof value === 'string' && value.trim() !== '') {
+          name = value.trim().slice(0, 100);
+          break;
+        }
+      }
+      return { name: name ?? 'okänd administratör' };
     },
   };
 }

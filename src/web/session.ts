@@ -1,14 +1,18 @@
-// Sessions of the pages (/admin, /inbox): one cookie holding the session itself, encrypted and
-// authenticated with jose (JWE, dir + A256GCM), so that nobody can read or forge it and no session
-// table is needed. HttpOnly, SameSite=Lax, Secure in production or behind TLS. A session holds either a
-// citizen or an administrator identity (or none yet), a CSRF token for every form, and short-lived
-// values of a sign-in in progress (e.g. OpenID Connect state and nonce).
-import { hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+// Sessions of the pages (/admin, /inbox). The cookie is encrypted and authenticated with jose (JWE,
+// dir + A256GCM): HttpOnly, SameSite=Lax, Secure in production or behind TLS. It holds a CSRF token for
+// every form and short-lived values of a sign-in in progress (e.g. OpenID Connect state and nonce);
+// visitors who are not signed in cost no server state. A signed-in session is a row in `web_session`
+// (the cookie carries its random id): signing out, staying away longer than the idle timeout, or the
+// session's maximum age end the row, and a cookie whose row has ended opens nothing any more.
+import { createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { parseCookie, stringifySetCookie } from 'cookie';
+import { and, eq, isNull, lt } from 'drizzle-orm';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { EncryptJWT, jwtDecrypt } from 'jose';
 import { readOrCreateSecretFile } from '../auth/secret-file.js';
 import { ConfigError, type Config } from '../config.js';
+import type { Database } from '../db/database.js';
+import { webSessions } from './schema.js';
 
 export type SessionIdentity =
   | { kind: 'admin'; name: string }
@@ -41,11 +45,21 @@ export interface SessionOptions {
   secure: boolean;
   /** Lifetime of a session; it does not slide. Default 8 hours. */
   maxAgeSeconds?: number;
+  /** A signed-in session unused this long is ended (SESSION_IDLE_MINUTES). Default 30 minutes. */
+  idleSeconds?: number;
+}
+
+export interface SessionStore {
+  database: Pick<Database, 'orm'>;
+  now?: () => Date;
 }
 
 export const SESSION_SECRET_FILE = 'session-secret';
 const MIN_SECRET_LENGTH = 32;
 const DEFAULT_MAX_AGE_SECONDS = 8 * 3600;
+const DEFAULT_IDLE_SECONDS = 30 * 60;
+/** last_seen_at is written at most this often per session (a page view need not always write). */
+const TOUCH_INTERVAL_MS = 30_000;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** SESSION_SECRET, or a secret generated once into DATA_DIR/session-secret. */
@@ -57,7 +71,11 @@ export function sessionSecretOf(config: Pick<Config, 'session' | 'dataDir'>): st
 
 /** The options for this configuration: Secure cookies in production and when serving TLS. */
 export function sessionOptionsOf(config: Pick<Config, 'session' | 'dataDir' | 'nodeEnv' | 'tls'>): SessionOptions {
-  return { secret: sessionSecretOf(config), secure: config.nodeEnv === 'production' || config.tls.cert !== undefined };
+  return {
+    secret: sessionSecretOf(config),
+    secure: config.nodeEnv === 'production' || config.tls.cert !== undefined,
+    idleSeconds: config.session.idleMinutes * 60,
+  };
 }
 
 /** The session of this request (after `load`). */
@@ -83,15 +101,29 @@ function isPending(value: unknown): value is Record<string, string> {
   return typeof value === 'object' && value !== null && Object.values(value).every((item) => typeof item === 'string');
 }
 
-export function createSessionManager(options: SessionOptions): SessionManager {
+function hashOf(sessionId: string): string {
+  return createHash('sha256').update(sessionId).digest('hex');
+}
+
+interface CookieState {
+  /** The signed-in session's id (its row is `web_session` with hashOf(sid)); absent: not signed in. */
+  sid: string | undefined;
+  csrf: string;
+  pending: Record<string, string>;
+}
+
+export function createSessionManager(options: SessionOptions, store: SessionStore): SessionManager {
   if (options.secret.length < MIN_SECRET_LENGTH) throw new ConfigError(`The session secret must be at least ${MIN_SECRET_LENGTH} characters long`);
   // A key of its own for sessions, even when the secret is shared with something else.
   const key = new Uint8Array(hkdfSync('sha256', options.secret, 'ei-inbox', 'session cookie A256GCM', 32));
   const cookieName = options.secure ? '__Host-ei_session' : 'ei_session';
   const maxAge = options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
+  const idleMs = (options.idleSeconds ?? DEFAULT_IDLE_SECONDS) * 1000;
+  const { orm } = store.database;
+  const now = store.now ?? (() => new Date());
 
-  async function save(res: Response, session: Session): Promise<Session> {
-    const value = await new EncryptJWT({ identity: session.identity ?? null, csrf: session.csrfToken, pending: session.pending })
+  async function save(res: Response, state: CookieState, identity: SessionIdentity | undefined): Promise<Session> {
+    const value = await new EncryptJWT({ ...(state.sid !== undefined && { sid: state.sid }), csrf: state.csrf, pending: state.pending })
       .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
       .setIssuedAt()
       .setExpirationTime(`${maxAge}s`)
@@ -100,35 +132,68 @@ export function createSessionManager(options: SessionOptions): SessionManager {
       'Set-Cookie',
       stringifySetCookie(cookieName, value, { httpOnly: true, sameSite: 'lax', secure: options.secure, path: '/', maxAge }),
     );
+    const session: Session = { identity, csrfToken: state.csrf, pending: state.pending };
     res.locals.session = session;
+    res.locals.sessionCookie = state;
     return session;
   }
 
-  async function read(req: Request): Promise<Session | undefined> {
+  async function readCookie(req: Request): Promise<CookieState | undefined> {
     const value = parseCookie(req.get('cookie') ?? '')[cookieName];
     if (!value) return undefined;
     try {
       const { payload } = await jwtDecrypt(value, key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
       if (typeof payload.csrf !== 'string' || !isPending(payload.pending)) return undefined;
-      return {
-        identity: isIdentity(payload.identity) ? payload.identity : undefined,
-        csrfToken: payload.csrf,
-        pending: payload.pending,
-      };
+      return { sid: typeof payload.sid === 'string' ? payload.sid : undefined, csrf: payload.csrf, pending: payload.pending };
     } catch {
       // Expired, tampered with, or made with another secret: start over as if there were none.
       return undefined;
     }
   }
 
+  /** The identity of a live session row; an idle or too old one is ended here. */
+  async function identityOf(sid: string): Promise<SessionIdentity | undefined> {
+    const idHash = hashOf(sid);
+    const [row] = await orm.select().from(webSessions).where(eq(webSessions.idHash, idHash));
+    if (!row || row.endedAt !== null) return undefined;
+    const at = now();
+    const reason = at.getTime() - row.createdAt.getTime() > maxAge * 1000 ? 'expired' : at.getTime() - row.lastSeenAt.getTime() > idleMs ? 'idle' : undefined;
+    if (reason !== undefined) {
+      await orm.update(webSessions).set({ endedAt: at, endReason: reason }).where(and(eq(webSessions.idHash, idHash), isNull(webSessions.endedAt)));
+      return undefined;
+    }
+    if (at.getTime() - row.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
+      await orm.update(webSessions).set({ lastSeenAt: at }).where(eq(webSessions.idHash, idHash));
+    }
+    const identity = row.kind === 'admin' ? { kind: 'admin' as const, name: row.subject } : { kind: 'citizen' as const, personalNumber: row.subject };
+    return isIdentity(identity) ? identity : undefined;
+  }
+
+  async function endCurrent(res: Response, reason: 'sign-out'): Promise<void> {
+    const sid = (res.locals.sessionCookie as CookieState | undefined)?.sid;
+    if (sid === undefined) return;
+    await orm
+      .update(webSessions)
+      .set({ endedAt: now(), endReason: reason })
+      .where(and(eq(webSessions.idHash, hashOf(sid)), isNull(webSessions.endedAt)));
+  }
+
   const load: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
-    read(req)
-      .then(async (session) => {
-        if (session) res.locals.session = session;
-        else await save(res, { identity: undefined, csrfToken: newCsrfToken(), pending: {} });
-        next();
-      })
-      .catch(next);
+    (async () => {
+      const state = await readCookie(req);
+      if (!state) {
+        await save(res, { sid: undefined, csrf: newCsrfToken(), pending: {} }, undefined);
+        return;
+      }
+      const identity = state.sid === undefined ? undefined : await identityOf(state.sid);
+      if (state.sid !== undefined && identity === undefined) {
+        // The session ended (signed out, idle, too old): this cookie is anonymous from now on, with a new token.
+        await save(res, { sid: undefined, csrf: newCsrfToken(), pending: {} }, undefined);
+        return;
+      }
+      res.locals.session = { identity, csrfToken: state.csrf, pending: state.pending } satisfies Session;
+      res.locals.sessionCookie = state;
+    })().then(() => next(), next);
   };
 
   const verifyCsrf: RequestHandler = (req, res, next) => {
@@ -152,11 +217,29 @@ export function createSessionManager(options: SessionOptions): SessionManager {
   return {
     load,
     verifyCsrf,
-    signIn: (res, identity) => save(res, { identity, csrfToken: newCsrfToken(), pending: {} }),
-    signOut: (res) => save(res, { identity: undefined, csrfToken: newCsrfToken(), pending: {} }),
+    async signIn(res, identity) {
+      await endCurrent(res, 'sign-out');
+      const at = now();
+      // Rows of sessions that can no longer be used are kept only a day, for whoever investigates.
+      await orm.delete(webSessions).where(lt(webSessions.lastSeenAt, new Date(at.getTime() - Math.max(maxAge * 1000, idleMs) - 86_400_000)));
+      const sid = randomBytes(32).toString('base64url');
+      await orm.insert(webSessions).values({
+        idHash: hashOf(sid),
+        kind: identity.kind,
+        subject: identity.kind === 'admin' ? identity.name : identity.personalNumber,
+        createdAt: at,
+        lastSeenAt: at,
+      });
+      return save(res, { sid, csrf: newCsrfToken(), pending: {} }, identity);
+    },
+    async signOut(res) {
+      await endCurrent(res, 'sign-out');
+      return save(res, { sid: undefined, csrf: newCsrfToken(), pending: {} }, undefined);
+    },
     setPending: (res, values) => {
-      const current = res.locals.session as Session | undefined;
-      return save(res, { identity: current?.identity, csrfToken: current?.csrfToken ?? newCsrfToken(), pending: { ...values } });
+      const current = res.locals.sessionCookie as CookieState | undefined;
+      const session = res.locals.session as Session | undefined;
+      return save(res, { sid: current?.sid, csrf: current?.csrf ?? newCsrfToken(), pending: { ...values } }, session?.identity);
     },
   };
 }

@@ -159,7 +159,7 @@ describe('/admin in production', () => {
     expect(page.setCookie).toMatch(/^__Host-ei_session=.*; Secure/);
     const refused = await visitor.request('POST', '/admin/logga-in', { name: 'Mallory' });
     expect(refused.status).toBe(403);
-    expect(refused.html).toContain('Utvecklingsinloggningen finns inte i produktion.');
+    expect(refused.html).toContain('Utvecklingsinloggningen är inte påslagen här.');
     expect((await visitor.request('GET', '/admin')).location).toBe('/admin/logga-in');
   });
 });

@@ -212,3 +212,26 @@ describe('a producer that never answers', () => {
     expect(producer.requestsTo('SE-SILENT')).toHaveLength(7);
   });
 });
+
+describe('calls per second per logical address', () => {
+  it('When 15 calls go to one address with a cap of 5 a second, then the first 5 go at once, the rest one every 200 ms, another address is not held back, and one that would wait past the slot wait is not sent', async () => {
+    producer.addBooking('SE-RATE-A', 'BOK-1', { subjectOfCare: resident(1) });
+    producer.addBooking('SE-RATE-B', 'BOK-1', { subjectOfCare: resident(1) });
+    const client = await fetcher({ maxCallsPerSecondPerAddress: 5, queueTimeoutMs: 2_500 });
+    const toA = Array.from({ length: 15 }, () => client.fetch({ logicalAddress: 'SE-RATE-A', bookingId: 'BOK-1', resident: resident(1) }));
+    const toB = await Promise.all(Array.from({ length: 5 }, () => client.fetch({ logicalAddress: 'SE-RATE-B', bookingId: 'BOK-1', resident: resident(1) })));
+    // B's five were answered while A's later calls still waited for their turn.
+    expect(toB.map((o) => o.kind)).toEqual(Array(5).fill('found'));
+    expect(producer.requestsTo('SE-RATE-A').length).toBeLessThan(15);
+    const outcomes = await Promise.all(toA);
+    // 5 at once, then one every 200 ms: the 15th starts 2 s after the first (a lower bound, whatever the load).
+    expect(outcomes.map((o) => o.kind)).toEqual(Array(15).fill('found'));
+    const times = producer.requestsTo('SE-RATE-A').map((r) => r.receivedAt).sort((a, b) => a - b);
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(1_900);
+    const late = await Promise.all(Array.from({ length: 20 }, () => client.fetch({ logicalAddress: 'SE-RATE-A', bookingId: 'BOK-1', resident: resident(1) })));
+    const refused = late.filter((o) => o.kind === 'transient' && o.notSent);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused[0]).toMatchObject({ reason: 'more than 5 calls a second to SE-RATE-A' });
+  });
+});
+

@@ -8,6 +8,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type Account, type KoaContextWithOIDC } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { freePort } from '../helpers/net.js';
 import { PageClient, type PageResponse } from './page-client.js';
 
 const CLIENT_ID = 'ei-inbox-test';
@@ -34,7 +35,11 @@ beforeAll(async () => {
   issuer = `http://127.0.0.1:${(providerServer.address() as AddressInfo).port}`;
 
   // The app discovers the provider at the first sign-in, so it can start before the provider is ready.
+  // The redirect URI comes from PUBLIC_BASE_URL (never from the Host header): the port is chosen first.
+  const port = await freePort();
   t = await startTestApp({
+    PORT: String(port),
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
     OIDC_ISSUER: issuer,
     OIDC_CLIENT_ID: CLIENT_ID,
     OIDC_CLIENT_SECRET: CLIENT_SECRET,

@@ -248,20 +248,31 @@ describe('ProcessNotification endpoint', () => {
     expect(delta.inbound_notification).toBe(50);
   });
 
-  it('When a post is created, deleted and created again with identical fields, then each step is queued; a redelivery of the last is not', async () => {
-    const post = booking();
+  it('When a post is created and deleted, then EI retrying the create inside the redelivery window queues nothing (a retried older call), and after the window it is queued', async () => {
+    const post = booking({ businessObjectInstanceIdentifier: 'BOK-RETRY-OLD' });
     const create = notificationEnvelope([post]);
     const remove = notificationEnvelope([{ ...post, deleteFlag: true }]);
     const delta = await gained(async () => {
-      for (const body of [create, remove, create]) {
+      for (const body of [create, remove]) {
         expect((await postNotification(t.url, body)).comment).toBe('accepted 1 (already received 0), ignored 0, rejected 0');
       }
       expect((await postNotification(t.url, create)).comment).toBe('accepted 1 (already received 1), ignored 0, rejected 0');
+      expect((await postNotification(t.url, remove)).comment).toBe('accepted 1 (already received 1), ignored 0, rejected 0');
     });
-    expect(delta.inbound_notification).toBe(3);
+    expect(delta.inbound_notification).toBe(2);
+    // Ten minutes later (the window, 300 s by default, has passed): the same create is queued, and it is
+    // then a redelivery of itself for the next window.
+    await t.database.orm.execute(
+      sql`update ingest_post set recent = (select jsonb_agg(jsonb_set(e, '{t}', to_jsonb((e->>'t')::float8 - 600))) from jsonb_array_elements(recent) e)`,
+    );
+    const later = await gained(async () => {
+      expect((await postNotification(t.url, create)).comment).toBe('accepted 1 (already received 0), ignored 0, rejected 0');
+      expect((await postNotification(t.url, create)).comment).toBe('accepted 1 (already received 1), ignored 0, rejected 0');
+    });
+    expect(later.inbound_notification).toBe(1);
   });
 
-  it('When one call holds create, delete and create of one post, then all three are queued in order, and its redelivery adds nothing', async () => {
+  it('When one call holds create, delete and create of one post, then all three are queued deletes first (as EI applies a call), and its redelivery adds nothing', async () => {
     const post = booking();
     const body = notificationEnvelope([post, { ...post, deleteFlag: true }, post]);
     const delta = await gained(async () => {
@@ -270,7 +281,22 @@ describe('ProcessNotification endpoint', () => {
     });
     expect(delta.inbound_notification).toBe(3);
     const lastThree = (await queued()).slice(-3);
-    expect(lastThree.map((row) => [row.position, row.delete_flag])).toEqual([[1, false], [2, true], [3, false]]);
+    expect(lastThree.map((row) => [row.position, row.delete_flag])).toEqual([[2, true], [1, false], [3, false]]);
+  });
+
+  it('When the source system is silent at delivery, then the notification carries that mode', async () => {
+    await t.activate('SE-INGEST-SILENT', 'silent');
+    await postNotification(t.url, notificationEnvelope([booking({ sourceSystem: 'SE-INGEST-SILENT', businessObjectInstanceIdentifier: 'BOK-SILENT-MODE' })]));
+    await postNotification(t.url, notificationEnvelope([booking({ businessObjectInstanceIdentifier: 'BOK-ACTIVE-MODE' })]));
+    const found = await rows<{ id: string; delivered_mode: string }>(
+      t.database.orm,
+      sql`select engagement->>'businessObjectInstanceIdentifier' as id, delivered_mode from inbound_notification
+          where engagement->>'businessObjectInstanceIdentifier' in ('BOK-SILENT-MODE', 'BOK-ACTIVE-MODE') order by id`,
+    );
+    expect(found).toEqual([
+      { id: 'BOK-ACTIVE-MODE', delivered_mode: 'active' },
+      { id: 'BOK-SILENT-MODE', delivered_mode: 'silent' },
+    ]);
   });
 
   it('When a post changes (new updateTime), then it is queued again', async () => {

@@ -238,8 +238,8 @@ describe.runIf(ENABLED)(`resilience${ENABLED ? '' : ' (skipped: minutes of child
     await start();
   }, LONG ? 780_000 : 240_000);
 
-  it('When the GetBookingDetails producer is down for a while, then calls to it stay few, and everything is processed after it returns', async () => {
-    const outageMs = LONG ? 180_000 : 20_000;
+  it('When the GetBookingDetails producer is down for a while (long form: 10 minutes), then calls to it stay few, every acknowledged notification is exactly one message after it returns, and none is a dead letter', async () => {
+    const outageMs = LONG ? 600_000 : 20_000;
     producer.reset();
     producer.handle(() => ({ status: 503, body: 'down' }));
     const bookings = Array.from({ length: 50 }, (_, i) => ({ resident: resident(), id: `OUTAGE-${i}` }));
@@ -254,9 +254,13 @@ describe.runIf(ENABLED)(`resilience${ENABLED ? '' : ' (skipped: minutes of child
     const recoveryMs = Date.now() - back;
     await stop();
     const processed = await withDatabase((database) => count(database, sql`select count(*)::int as n from inbox_message m join booking_post p on p.key_hash = m.key_hash where p.booking_id like 'OUTAGE-%'`));
+    const distinct = await withDatabase((database) => count(database, sql`select count(distinct m.key_hash)::int as n from inbox_message m join booking_post p on p.key_hash = m.key_hash where p.booking_id like 'OUTAGE-%'`));
+    const deadLetters = await withDatabase((database) => count(database, sql`select count(*)::int as n from inbound_notification where status = 'dead' and engagement->>'businessObjectInstanceIdentifier' like 'OUTAGE-%'`));
     const rate = duringOutage / (outageMs / 1000);
-    figures.producerOutage = { outageSeconds: outageMs / 1000, notifications: bookings.length, callsDuringOutage: duringOutage, callsPerSecond: Number(rate.toFixed(2)), breakersNotClosedAtEnd: breakers, recoverySeconds: recoveryMs / 1000, processed };
+    figures.producerOutage = { outageSeconds: outageMs / 1000, notifications: bookings.length, callsDuringOutage: duringOutage, callsPerSecond: Number(rate.toFixed(2)), breakersNotClosedAtEnd: breakers, recoverySeconds: recoveryMs / 1000, processed, deadLetters };
     expect(processed).toBe(bookings.length);
+    expect(distinct).toBe(bookings.length);
+    expect(deadLetters).toBe(0);
     // Without breaker and backoff, 50 notifications polled every 200 ms would call hundreds of times a second.
     expect(rate).toBeLessThan(5);
     await start();

@@ -5,6 +5,7 @@
 // Opening a message marks it read, as in any mail client.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { readCitizenSettings, saveCitizenSettings, SettingsError, type SettingsProblem } from '../../channels/settings.js';
+import { publicBaseUrlOf } from '../../http/public-url.js';
 import type { Logger } from '../../logging.js';
 import { SignInError, type CitizenOidc } from '../../web/oidc.js';
 import { sessionOf, type SessionManager } from '../../web/session.js';
@@ -21,7 +22,7 @@ export interface InboxPageDependencies {
   oidc: CitizenOidc | undefined;
   /** Offered only when OIDC is not configured. */
   developmentSignIn: boolean;
-  /** OIDC_REDIRECT_URI; undefined: this site's /inbox/logga-in/callback, from the request. */
+  /** OIDC_REDIRECT_URI or PUBLIC_BASE_URL's /inbox/logga-in/callback; undefined: a plain Host (development only). */
   redirectUri: string | undefined;
   log: Logger;
   now?: () => Date;
@@ -42,6 +43,7 @@ const SIGN_IN_PROBLEM: Record<SignInError['reason'], string> = {
   no_sign_in_in_progress: 'Inloggningen hade gått ut eller startades i en annan flik. Försök igen.',
   invalid_response: 'Inloggningen kunde inte slutföras. Försök igen.',
   no_personal_number: 'Inloggningstjänsten lämnade inget personnummer. Inkorgen kan inte visas.',
+  not_an_administrator: 'Inloggningen kunde inte slutföras. Försök igen.',
   provider_unavailable: 'Inloggningstjänsten svarar inte just nu. Försök igen om en stund.',
 };
 
@@ -114,7 +116,7 @@ export function inboxPageRouter(deps: InboxPageDependencies): Router {
       return;
     }
     try {
-      const redirectUri = deps.redirectUri ?? `${req.protocol}://${req.get('host')}/inbox/logga-in/callback`;
+      const redirectUri = deps.redirectUri ?? `${publicBaseUrlOf(req, undefined)}/inbox/logga-in/callback`;
       const { authorizationUrl, pending } = await deps.oidc.start(redirectUri);
       await sessions.setPending(res, { ...pending });
       res.redirect(303, authorizationUrl.href);
