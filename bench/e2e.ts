@@ -105,6 +105,8 @@ async function main(): Promise<void> {
     const config = loadConfig({
       PORT: '0',
       CONSUMER_HSA_ID: 'SE-TEST-INBOX',
+      // New care units sending hundreds of posts at once: the flood guard would hold them (bench:flood-guard measures it).
+      FLOOD_GUARD_THRESHOLD: '0',
       ROLES: 'ingest,worker',
       NTJP_GETBOOKINGDETAILS_URL: producer.url,
       DATA_DIR: '.tmp/bench-e2e',
@@ -167,6 +169,8 @@ async function main(): Promise<void> {
         DATABASE_URL: url.toString(),
         ROLES: 'ingest,worker',
         CONSUMER_HSA_ID: 'SE-TEST-INBOX',
+        // New care units sending hundreds of posts at once: the flood guard would hold them (bench:flood-guard measures it).
+        FLOOD_GUARD_THRESHOLD: '0',
         NTJP_GETBOOKINGDETAILS_URL: producer.url,
         REDELIVERY_WINDOW_SECONDS: String(REDELIVERY_WINDOW_SECONDS),
         NTJP_MAX_CALLS_PER_SECOND: String(MAX_CALLS_PER_SECOND),

@@ -4,13 +4,21 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { openSourceSystemDirectory, type SourceSystemDirectory } from './activation-registry/directory.js';
-import { mountActivationRegistry } from './activation-registry/index.js';
+import {
+  createCareUnitAdministration,
+  createFloodGuard,
+  mountActivationRegistry,
+  startHoldWatch,
+  type FloodGuard,
+  type HoldWatch,
+} from './activation-registry/index.js';
 import { createAuthenticator } from './auth/index.js';
 import { jsonErrorHandler, jsonNotFound } from './http/errors.js';
-import { citizenSettingsRouter, mountTwilioStatus, startChannels, type ChannelSender, type ChannelsDependencies } from './channels/index.js';
+import { citizenSettingsRouter, mountTwilioStatus, releaseDeadSenders, startChannels, type ChannelSender, type ChannelsDependencies } from './channels/index.js';
 import { createDetailsFetcher, type DetailsFetcher } from './details-fetcher/index.js';
 import { mountCitizenInbox } from './inbox/citizen-web.js';
 import { deadLettersRouter } from './inbox/dead-letters-api.js';
+import { heldCounts, startHeldMessageSweeper, type HeldMessageSweeper } from './inbox/index.js';
 import { startMessageEngine, type EngineOptions, type MessageEngine } from './inbox/engine.js';
 import { loadMessageRenderer } from './inbox/render-message.js';
 import type { Config } from './config.js';
@@ -29,7 +37,7 @@ import { htmlErrorHandler } from './web/error-page.js';
 import { createSessionManager, sessionOptionsOf } from './web/session.js';
 import { mountStartPage, swedishNotFound } from './web/start-page.js';
 import { demoAdminPanel, mountDemo, startDemo, type Demo } from './demo/index.js';
-import { pendingNotificationCount } from './queue/index.js';
+import { notificationLeases, pendingNotificationCount, startLiveness, type Liveness } from './queue/index.js';
 import { startRetentionJob, type RetentionJob } from './operations/retention.js';
 
 export interface AppOptions {
@@ -61,6 +69,10 @@ export interface App {
   readonly log: Logger;
   /** This app's Prometheus registry and recorders (GET /metrics). */
   readonly metrics: ServiceMetrics;
+  /** The flood guard at the ingest, when this process runs the `ingest` role. */
+  readonly floodGuard: FloodGuard | undefined;
+  /** Settles held messages after a decision, and watches how long holds wait (the `worker` role). */
+  readonly heldMessages: { sweeper: HeldMessageSweeper; watch: HoldWatch } | undefined;
   /** The purge of expired data, when this process runs the `worker` role. */
   readonly retention: RetentionJob | undefined;
   /** The development demonstration (DEMO=true). */
@@ -113,6 +125,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const healthConfig = demo ? { ...config, ntjp: { ...config.ntjp, getBookingDetailsUrl } } : config;
   mountHealth(app, { database, config: healthConfig, ...(kafka ? { pingKafka: () => pingKafka(kafka) } : {}) });
   mountMetrics(app, metrics);
+  let floodGuard: FloodGuard | undefined;
   if (config.roles.has('ingest')) {
     if (httpsOptions?.requestCert) {
       app.use(
@@ -123,6 +136,19 @@ export async function buildApp(options: AppOptions): Promise<App> {
     } else if (config.environment === 'prod') {
       log.warn('TLS_CERT / TLS_KEY / TLS_CLIENT_CA not all set: ProcessNotification takes calls without a client certificate');
     }
+    floodGuard = createFloodGuard({
+      database,
+      environment: config.environment,
+      settings: {
+        threshold: config.floodGuard.threshold,
+        windowMs: config.floodGuard.windowSeconds * 1000,
+        watchMs: config.floodGuard.watchHours * 3600_000,
+        dormantMs: config.floodGuard.dormantDays * 86_400_000,
+      },
+      log,
+      afterTrip: () => directory.refresh(),
+      onTrip: () => metrics.floodGuardTripped(),
+    });
     if (config.environment === 'prod' && config.publicBaseUrl === undefined) {
       log.warn('PUBLIC_BASE_URL is not set: the WSDL\'s soap:address is built from a plain Host header');
     }
@@ -131,6 +157,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       consumerHsaId: config.consumerHsaId,
       directory,
       intake,
+      floodGuard,
       log,
       onReceived: (outcome) => {
         metrics.received(outcome);
@@ -171,6 +198,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       authenticator,
       sessions,
       log,
+      heldCounts: () => heldCounts(database.orm),
       ...(demo ? { extraSection: (csrf: string) => demoAdminPanel(demo, csrf) } : {}),
     });
     mountCitizenInbox(app, { config, database, authenticator, sessions, log });
@@ -184,7 +212,27 @@ export async function buildApp(options: AppOptions): Promise<App> {
   app.use('/api', jsonErrorHandler(log));
   app.use(htmlErrorHandler(log));
 
+  // Processes that hold leases write heartbeats; each also releases at once the claims of a process whose
+  // heartbeat stopped (a SIGKILL, a lost machine), so its work is taken over in seconds, not after the lease.
+  const processId = options.engine?.workerId ?? newWorkerId();
+  const liveness: Liveness | undefined =
+    config.roles.has('worker') || config.roles.has('sender')
+      ? await startLiveness({
+          database,
+          processId,
+          roles: [...config.roles].filter((role) => role === 'worker' || role === 'sender'),
+          log,
+          heartbeatMs: config.workerHeartbeatSeconds * 1000,
+          deadAfterMs: config.workerDeadAfterSeconds * 1000,
+          releasers: [notificationLeases, releaseDeadSenders],
+          // Only one process can open the embedded database: whoever registered before us is gone.
+          exclusive: ownsDatabase && database.kind === 'embedded',
+          onReaped: (event) => metrics.reaped(event),
+        })
+      : undefined;
+
   let engine: MessageEngine | undefined;
+  let heldMessages: { sweeper: HeldMessageSweeper; watch: HoldWatch } | undefined;
   let consumer: NotificationConsumer | undefined;
   let ownedFetcher: DetailsFetcher | undefined;
   if (config.roles.has('worker')) {
@@ -197,7 +245,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       });
     }
     const fetcher = options.detailsFetcher ?? ownedFetcher;
-    const workerId = options.engine?.workerId ?? newWorkerId();
+    const workerId = processId;
     engine = startMessageEngine({
       database,
       workerId,
@@ -219,6 +267,24 @@ export async function buildApp(options: AppOptions): Promise<App> {
         options.engine?.onSettled?.(outcome);
       },
       onMessagesCreated: (kinds) => metrics.messagesCreated(kinds),
+    });
+    // Held messages: settled after an administrator's decision; holds that wait too long raise the alarm.
+    const careUnits = createCareUnitAdministration(database, { afterChange: () => directory.refresh(), heldCounts: () => heldCounts(database.orm) });
+    heldMessages = {
+      sweeper: startHeldMessageSweeper({ database, directory, log, onSettled: (result) => metrics.heldSettled(result) }),
+      watch: startHoldWatch({
+        directory,
+        careUnits,
+        environment: config.environment,
+        alertMs: config.floodGuard.alertHours * 3600_000,
+        expireMs: config.floodGuard.expireDays * 86_400_000,
+        log,
+      }),
+    };
+    const watch = heldMessages.watch;
+    metrics.watchHolds({
+      held: () => [...directory.holds().values()].filter((hold) => hold.status === 'holding').length,
+      overdue: () => watch.overdue().length,
     });
     // Without GetBookingDetails nothing can be processed: the records wait in Kafka, the rows in the table.
     if (kafka && fetcher) {
@@ -260,10 +326,17 @@ export async function buildApp(options: AppOptions): Promise<App> {
         log,
         ...options.channels,
         tuning: {
+          // The sender's leases are owned under this process's id: the liveness releases them if it dies.
+          workerId: `${processId}/sender`,
+          ...(liveness ? { mayHandOver: liveness.fresh } : {}),
           ...options.channels?.tuning,
           onSent: (event) => {
             metrics.sent(event);
             options.channels?.tuning?.onSent?.(event);
+          },
+          onDoubtSettled: (event) => {
+            metrics.doubtSettled(event);
+            options.channels?.tuning?.onDoubtSettled?.(event);
           },
         },
       })
@@ -280,6 +353,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     sender: channels?.sender,
     log,
     metrics,
+    floodGuard,
+    heldMessages,
     retention,
     demo,
     async listen() {
@@ -313,8 +388,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
       // Calls are no longer taken; the engine finishes the notification in hand, then stops.
       await consumer?.stop();
       await engine?.stop();
+      heldMessages?.watch.stop();
+      await heldMessages?.sweeper.stop();
       await retention?.stop();
       await channels?.stop();
+      // Last of the lease holders: a clean stop leaves no heartbeat row behind to be reaped.
+      await liveness?.stop();
       await ownedFetcher?.close();
       clearInterval(waitingTimer);
       await demo?.close();

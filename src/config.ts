@@ -35,6 +35,8 @@ export interface Config {
     from: string | undefined;
     /** TWILIO_STATUS_CALLBACK_URL: public URL of POST /channels/twilio/status; unset: no delivery reports. */
     statusCallbackUrl: string | undefined;
+    /** TWILIO_API_URL: Twilio's API base (a regional edge, or a local test server); unset: https://api.twilio.com. */
+    apiUrl: string | undefined;
   };
   auth: {
     jwksUrl: string | undefined;
@@ -53,12 +55,18 @@ export interface Config {
   notificationRetryHours: number;
   /** NTJP_MAX_CALLS_PER_SECOND: GetBookingDetails calls started per second to one logical address at most. */
   ntjpMaxCallsPerSecond: number;
-  /** How long a worker's claim on a notification lasts; after a crash, others take over once it lapses. */
+  /** How long a worker's claim on a notification lasts; the backstop when a dead process is not noticed by its heartbeat. */
   workerLeaseSeconds: number;
+  /** WORKER_HEARTBEAT_SECONDS: how often a worker / sender process writes its heartbeat and looks for dead ones. */
+  workerHeartbeatSeconds: number;
+  /** WORKER_DEAD_AFTER_SECONDS: a process silent this long is dead, and its claims are released. */
+  workerDeadAfterSeconds: number;
   notifyDigestSeconds: number;
   /** SMS_DAILY_CAP: SMS per citizen per Swedish calendar day; more wait for the next day. */
   smsDailyCap: number;
   smsQuietHours: { from: number; to: number } | undefined;
+  /** The flood guard for unannounced bulk loads of a care unit (activation-registry/flood-guard.ts). */
+  floodGuard: FloodGuardSettings;
   roles: Set<Role>;
   oidc: {
     issuer: string | undefined;
@@ -97,6 +105,21 @@ export interface Config {
   retention: Retention;
   nodeEnv: string;
   logLevel: string;
+}
+
+export interface FloodGuardSettings {
+  /** FLOOD_GUARD_THRESHOLD: more new posts than this within one window hold a watched unit's messages; 0 turns the guard off. */
+  threshold: number;
+  /** FLOOD_GUARD_WINDOW_SECONDS: the counting window. */
+  windowSeconds: number;
+  /** FLOOD_GUARD_WATCH_HOURS: how long a unit is watched after it (re)appears. */
+  watchHours: number;
+  /** FLOOD_GUARD_DORMANT_DAYS: a unit silent this long is watched again, like a new one. */
+  dormantDays: number;
+  /** FLOOD_GUARD_ALERT_HOURS: held messages waiting longer raise the alert metric and a log line. */
+  alertHours: number;
+  /** FLOOD_GUARD_EXPIRE_DAYS: held messages waiting longer are dropped (state kept), audited as the system. */
+  expireDays: number;
 }
 
 export interface Retention {
@@ -251,6 +274,16 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('AUTH_JWKS_URL needs AUTH_JWT_AUDIENCE and AUTH_JWT_ISSUER');
   }
 
+  const twilioApiUrl = httpUrl(env, 'TWILIO_API_URL');
+  if (twilioApiUrl !== undefined && !twilioApiUrl.startsWith('https://') && text(env, 'NODE_ENV') === 'production') {
+    // The account's credentials go with every request: never in clear text in production.
+    throw new ConfigError('TWILIO_API_URL must be an https URL in production');
+  }
+  const heartbeat = { every: integer(env, 'WORKER_HEARTBEAT_SECONDS', 1, 1, 60), deadAfter: integer(env, 'WORKER_DEAD_AFTER_SECONDS', 5, 2, 600) };
+  if (heartbeat.deadAfter < 2 * heartbeat.every) {
+    // One late heartbeat (a busy event loop, a slow write) must not make a live process look dead.
+    throw new ConfigError('WORKER_DEAD_AFTER_SECONDS must be at least twice WORKER_HEARTBEAT_SECONDS');
+  }
   const demo = text(env, 'DEMO');
   if (demo !== undefined && demo !== 'true' && demo !== 'false') {
     throw new ConfigError(`DEMO must be "true" or "false", got "${demo}"`);
@@ -296,6 +329,7 @@ export function loadConfig(env: Env = process.env): Config {
       authToken: text(env, 'TWILIO_AUTH_TOKEN'),
       from: text(env, 'TWILIO_FROM'),
       statusCallbackUrl: httpUrl(env, 'TWILIO_STATUS_CALLBACK_URL'),
+      apiUrl: twilioApiUrl,
     },
     auth: { jwksUrl, jwtSecret: text(env, 'AUTH_JWT_SECRET'), audience, issuer },
     publicBaseUrl,
@@ -304,9 +338,19 @@ export function loadConfig(env: Env = process.env): Config {
     notificationRetryHours: integer(env, 'NOTIFICATION_RETRY_HOURS', 48, 1, 24 * 30),
     ntjpMaxCallsPerSecond: integer(env, 'NTJP_MAX_CALLS_PER_SECOND', 100, 1, 100_000),
     workerLeaseSeconds: integer(env, 'WORKER_LEASE_SECONDS', 60, 1, 3600),
+    workerHeartbeatSeconds: heartbeat.every,
+    workerDeadAfterSeconds: heartbeat.deadAfter,
     notifyDigestSeconds: integer(env, 'NOTIFY_DIGEST_SECONDS', 60, 0, 86_400),
     smsDailyCap: integer(env, 'SMS_DAILY_CAP', 5, 1, 1000),
     smsQuietHours: quietHours(env),
+    floodGuard: {
+      threshold: integer(env, 'FLOOD_GUARD_THRESHOLD', 50, 0, 1_000_000),
+      windowSeconds: integer(env, 'FLOOD_GUARD_WINDOW_SECONDS', 900, 1, 86_400),
+      watchHours: integer(env, 'FLOOD_GUARD_WATCH_HOURS', 24, 1, 24 * 365),
+      dormantDays: integer(env, 'FLOOD_GUARD_DORMANT_DAYS', 30, 1, 3650),
+      alertHours: integer(env, 'FLOOD_GUARD_ALERT_HOURS', 4, 1, 24 * 365),
+      expireDays: integer(env, 'FLOOD_GUARD_EXPIRE_DAYS', 14, 1, 3650),
+    },
     roles: new Set<Role>(roleNames.length > 0 ? (roleNames as Role[]) : ALL_ROLES),
     oidc: {
       issuer: text(env, 'OIDC_ISSUER'),

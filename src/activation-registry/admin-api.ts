@@ -1,9 +1,11 @@
-// /api/admin/source-systems and /api/admin/audit (CONTRACT §4), for national administrators.
+// /api/admin/source-systems, /api/admin/audit, and the care units' loading periods and flood-guard holds
+// (/api/admin/care-unit-loads, /api/admin/care-units), for national administrators.
 import express, { type Request, type Router } from 'express';
 import { adminOf, type Authenticator } from '../auth/index.js';
 import { HttpError, jsonErrorHandler } from '../http/errors.js';
 import type { Logger } from '../logging.js';
 import { MAX_AUDIT_PAGE, RegistryError, type SourceSystemRegistry } from './registry.js';
+import type { CareUnitAdministration } from './care-units.js';
 import { checkEnvironment, type FieldProblem } from './validation.js';
 
 const STATUS: Record<RegistryError['kind'], { status: number; code: string }> = {
@@ -11,9 +13,11 @@ const STATUS: Record<RegistryError['kind'], { status: number; code: string }> = 
   not_found: { status: 404, code: 'not_found' },
   duplicate: { status: 409, code: 'duplicate_source_system' },
   deactivated: { status: 409, code: 'source_system_deactivated' },
+  not_held: { status: 409, code: 'care_unit_not_held' },
+  load_ended: { status: 409, code: 'care_unit_load_ended' },
 };
 
-function toHttpError(error: unknown): unknown {
+export function toHttpError(error: unknown): unknown {
   if (!(error instanceof RegistryError)) return error;
   const { status, code } = STATUS[error.kind];
   return new HttpError(status, code, error.message, error.problems.length > 0 ? { problems: error.problems } : undefined);
@@ -47,8 +51,13 @@ function invalid(problems: FieldProblem[]): HttpError {
   return new HttpError(400, 'invalid_request', problems.map((p) => p.message).join('; '), { problems });
 }
 
-export function adminApiRouter(deps: { registry: SourceSystemRegistry; authenticator: Authenticator; log: Logger }): Router {
-  const { registry, log } = deps;
+export function adminApiRouter(deps: {
+  registry: SourceSystemRegistry;
+  careUnits: CareUnitAdministration;
+  authenticator: Authenticator;
+  log: Logger;
+}): Router {
+  const { registry, careUnits, log } = deps;
   const router = express.Router();
   router.use(deps.authenticator.requireAdmin);
   router.use(express.json({ limit: '16kb', strict: false }));
@@ -110,6 +119,75 @@ export function adminApiRouter(deps: { registry: SourceSystemRegistry; authentic
     // A full page may have more behind it: the next page starts below the last id.
     res.json({ items, nextCursor: items.length === limit ? String(items.at(-1)!.id) : null });
   });
+
+  router.get('/care-unit-loads', async (req, res) => {
+    const environmentText = queryText(req, 'environment');
+    const problems: FieldProblem[] = [];
+    const environment = environmentText === undefined ? undefined : checkEnvironment(environmentText, problems);
+    if (problems.length > 0) throw invalid(problems);
+    const includeText = queryText(req, 'includeEnded');
+    if (includeText !== undefined && includeText !== 'true' && includeText !== 'false') {
+      throw new HttpError(400, 'invalid_request', 'includeEnded must be "true" or "false"');
+    }
+    res.json({ items: await careUnits.listLoads({ ...(environment && { environment }), includeEnded: includeText === 'true' }) });
+  });
+
+  router.post('/care-unit-loads', async (req, res) => {
+    const actor = adminOf(res).name;
+    const load = await careUnits.addLoad(actor, req.body).catch((error: unknown) => {
+      throw toHttpError(error);
+    });
+    log.info({ loadId: load.id, logicalAddress: load.logicalAddress, environment: load.environment, startsAt: load.startsAt, endsAt: load.endsAt, actor }, 'care unit loading period set');
+    res.status(201).location(`${req.baseUrl}/care-unit-loads/${load.id}`).json(load);
+  });
+
+  router.delete('/care-unit-loads/:id', async (req, res) => {
+    // Cut before the pattern sees it: an id has at most 10 digits.
+    const raw = String(req.params.id ?? '').slice(0, 12);
+    const id = /^[1-9][0-9]{0,8}$/.test(raw) ? Number(raw) : 0;
+    const actor = adminOf(res).name;
+    const load = await careUnits.endLoad(actor, id).catch((error: unknown) => {
+      throw toHttpError(error);
+    });
+    log.info({ loadId: id, logicalAddress: load.logicalAddress, actor }, 'care unit loading period ended');
+    res.json(load);
+  });
+
+  function unitOf(req: Request): { environment: 'qa' | 'prod'; logicalAddress: string } {
+    const problems: FieldProblem[] = [];
+    const environment = checkEnvironment(req.params.environment, problems);
+    const logicalAddress = String(req.params.logicalAddress ?? '');
+    if (problems.length > 0) throw invalid(problems);
+    if (logicalAddress === '' || logicalAddress.length > 64) throw new HttpError(404, 'not_found', 'No such care unit');
+    return { environment: environment!, logicalAddress };
+  }
+
+  router.get('/care-units', async (req, res) => {
+    const environmentText = queryText(req, 'environment');
+    const problems: FieldProblem[] = [];
+    const environment = environmentText === undefined ? undefined : checkEnvironment(environmentText, problems);
+    if (problems.length > 0) throw invalid(problems);
+    res.json({ items: await careUnits.listGuarded({ ...(environment && { environment }) }) });
+  });
+
+  router.get('/care-units/:environment/:logicalAddress', async (req, res) => {
+    const { environment, logicalAddress } = unitOf(req);
+    const unit = await careUnits.findGuarded(environment, logicalAddress);
+    if (!unit) throw new HttpError(404, 'not_found', `The flood guard has not seen ${logicalAddress} in ${environment}`);
+    res.json(unit);
+  });
+
+  for (const decision of ['release', 'drop'] as const) {
+    router.post(`/care-units/:environment/:logicalAddress/${decision}`, async (req, res) => {
+      const { environment, logicalAddress } = unitOf(req);
+      const actor = adminOf(res).name;
+      const unit = await careUnits[decision](actor, environment, logicalAddress).catch((error: unknown) => {
+        throw toHttpError(error);
+      });
+      log.info({ logicalAddress, environment, heldMessages: unit.heldMessages, actor }, decision === 'release' ? 'held messages released' : 'held messages dropped');
+      res.json(unit);
+    });
+  }
 
   router.use(jsonErrorHandler(log));
   return router;

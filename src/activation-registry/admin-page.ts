@@ -1,5 +1,6 @@
 // /admin: the national administrators' page for the registry, in Swedish, server-rendered, working
-// without JavaScript: list, register, change mode and deactivate booking systems per environment.
+// without JavaScript: list, register, change mode and deactivate booking systems per environment; set and
+// end care units' silent loading periods; release or drop what the flood guard holds.
 // Forms post back and are answered with a redirect (POST/redirect/GET); every form carries the
 // session's CSRF token. Sign-in: OpenID Connect through the administrators' identity provider (the
 // national-admin role in a configured claim), and the development sign-in ("Utvecklingsinloggning")
@@ -10,11 +11,13 @@ import type { Logger } from '../logging.js';
 import { html, type SafeHtml } from '../web/html.js';
 import { SignInError, type AdminOidc } from '../web/oidc.js';
 import { sessionOf, type SessionManager } from '../web/session.js';
+import { MAX_LOAD_DAYS, MAX_NOTE_LENGTH, type CareUnitAdministration, type CareUnitLoad, type GuardedUnit } from './care-units.js';
 import { RegistryError, type AuditEntry, type SourceSystem, type SourceSystemRegistry } from './registry.js';
 import { ENVIRONMENTS, MAX_HSA_ID_LENGTH, MAX_NAME_LENGTH, type FieldProblem } from './validation.js';
 
 export interface AdminPageDependencies {
   registry: SourceSystemRegistry;
+  careUnits: CareUnitAdministration;
   sessions: SessionManager;
   /** DEV_LOGIN: anyone may sign in with any name. Off unless turned on; never in production. */
   developmentSignIn: boolean;
@@ -38,16 +41,41 @@ const SIGN_IN_PROBLEM: Record<SignInError['reason'], string> = {
 
 const ENVIRONMENT_LABEL: Record<Environment, string> = { qa: 'QA (test)', prod: 'Produktion' };
 const MODE_LABEL: Record<string, string> = { active: 'Aktivt', silent: 'Tyst' };
-const FIELD_LABEL: Record<string, string> = { environment: 'Miljö', hsaId: 'HSA-id', name: 'Namn', mode: 'Läge' };
+const FIELD_LABEL: Record<string, string> = {
+  environment: 'Miljö',
+  hsaId: 'HSA-id',
+  name: 'Namn',
+  mode: 'Läge',
+  logicalAddress: 'Vårdenhetens HSA-id',
+  from: 'Från',
+  until: 'Till',
+  note: 'Anteckning',
+};
 const ACTION_LABEL: Record<string, string> = {
   'source_system.register': 'Lade till',
   'source_system.change': 'Ändrade',
   'source_system.deactivate': 'Avaktiverade',
+  'care_unit_load.add': 'Tyst inläsning',
+  'care_unit_load.end': 'Avslutade inläsning',
+  'care_unit.hold': 'Flodskyddet höll',
+  'care_unit.release': 'Släppte meddelanden',
+  'care_unit.drop': 'Kastade meddelanden',
+  'care_unit.expire': 'Kastade (för gamla)',
+};
+const HOLD_LABEL: Record<string, string> = {
+  holding: 'Hålls – väntar på beslut',
+  released: 'Släppta',
+  dropped: 'Kastade',
+  expired: 'Kastade efter för lång väntan',
 };
 const DONE: Record<string, string> = {
   tillagt: 'Källsystemet har lagts till.',
   andrat: 'Källsystemets läge har ändrats.',
   avaktiverat: 'Källsystemet har avaktiverats. Det finns kvar i historiken.',
+  inlasning: 'Den tysta inläsningen är registrerad.',
+  inlasningavslutad: 'Den tysta inläsningen är avslutad. Det som levereras härefter ger meddelanden som vanligt.',
+  slappt: 'De hållna meddelandena släpps nu, äldst först, med SMS och e-post som vanligt.',
+  kastat: 'De hållna meddelandena kastas. Bokningarna finns kvar och senare ändringar ger meddelanden som vanligt.',
 };
 const MAX_ADMIN_NAME_LENGTH = 100;
 
@@ -67,11 +95,15 @@ function swedish(problem: FieldProblem): string {
     case 'required':
       return `${label} måste fyllas i.`;
     case 'not_allowed_value':
-      return problem.field === 'environment' ? 'Välj miljö: QA eller produktion.' : 'Välj läge: aktivt eller tyst.';
+      if (problem.field === 'environment') return 'Välj miljö: QA eller produktion.';
+      if (problem.field === 'mode') return 'Välj läge: aktivt eller tyst.';
+      if (problem.field === 'from') return 'Från får inte ligga bakåt i tiden (lämna tomt för att börja nu).';
+      if (problem.field === 'until') return `Till måste vara senare än från och än nu, och högst ${MAX_LOAD_DAYS} dagar efter från (svensk tid, t.ex. 2026-12-01 14:00).`;
+      return `${label} har ett otillåtet värde.`;
     case 'surrounding_white_space':
       return `${label} får inte börja eller sluta med mellanslag.`;
     case 'too_long':
-      return `${label} får vara högst ${problem.field === 'hsaId' ? MAX_HSA_ID_LENGTH : MAX_NAME_LENGTH} tecken.`;
+      return `${label} får vara högst ${problem.field === 'hsaId' || problem.field === 'logicalAddress' ? MAX_HSA_ID_LENGTH : problem.field === 'note' ? MAX_NOTE_LENGTH : MAX_NAME_LENGTH} tecken.`;
     case 'control_characters':
       return `${label} innehåller otillåtna tecken.`;
     default:
@@ -113,6 +145,77 @@ interface PageState {
   done?: string;
   problems?: string[];
   form?: { environment?: string; hsaId?: string; name?: string; mode?: string };
+  loadForm?: { environment?: string; logicalAddress?: string; from?: string; until?: string; note?: string };
+}
+
+function careUnitSections(csrfField: SafeHtml, loads: CareUnitLoad[], guarded: GuardedUnit[], state: PageState): SafeHtml {
+  const form = state.loadForm ?? {};
+  const loadRows = loads.map(
+    (load) => html`<tr>
+  <td>${ENVIRONMENT_LABEL[load.environment]}</td>
+  <td><code>${load.logicalAddress}</code></td>
+  <td>${when(load.startsAt)}</td>
+  <td>${when(load.endsAt)}</td>
+  <td>${load.current ? 'Pågår' : 'Kommande'}</td>
+  <td>${load.note ?? ''}</td>
+  <td><form class="inline" method="post" action="/admin/vardenheter/inlasning/${load.id}/avsluta">${csrfField}<button type="submit">Avsluta nu</button></form></td>
+</tr>`,
+  );
+  const unitRows = guarded.map((unit) => {
+    const holding = unit.hold?.status === 'holding';
+    const unitPath = `/admin/vardenheter/${unit.environment}/${encodeURIComponent(unit.logicalAddress)}`;
+    return html`<tr>
+  <td>${ENVIRONMENT_LABEL[unit.environment]}</td>
+  <td><code>${unit.logicalAddress}</code></td>
+  <td>${unit.hold ? HOLD_LABEL[unit.hold.status] : `Bevakas till ${when(unit.watchedUntil)}`}${unit.hold?.decidedBy ? html`<br><small>${unit.hold.decidedBy}, ${when(unit.hold.decidedAt)}</small>` : ''}</td>
+  <td>${when(unit.hold?.startedAt ?? unit.firstSeenAt)}</td>
+  <td>${unit.hold ? String(unit.hold.notifications) : `${unit.windowPosts} nya i fönstret`}</td>
+  <td>${String(unit.heldMessages)}</td>
+  <td>${String(unit.citizens)}</td>
+  <td>${when(unit.lastSeenAt)}</td>
+  <td>${holding
+    ? html`<form class="inline" method="post" action="${unitPath}/slapp">${csrfField}<button type="submit">Släpp meddelandena</button></form>
+    <form class="inline" method="post" action="${unitPath}/kasta">${csrfField}<button type="submit">Kasta meddelandena</button></form>`
+    : ''}</td>
+</tr>`;
+  });
+  return html`<section aria-labelledby="loads-heading">
+<h2 id="loads-heading">Tyst inläsning per vårdenhet</h2>
+<p>Under en tyst inläsning lagras det som levereras för vårdenheten (EI:s <code>logicalAddress</code>) utan meddelanden,
+SMS eller e-post – till exempel när enheten börjar med webbokning och läser in sina befintliga bokningar, eller vid EI:s
+reservrutin. Det som avgör är när EI levererade aviseringen. Ändringar efter inläsningen ger meddelanden som vanligt.</p>
+${loads.length === 0
+  ? html`<p>Inga pågående eller kommande inläsningar.</p>`
+  : html`<table><thead><tr><th scope="col">Miljö</th><th scope="col">Vårdenhet</th><th scope="col">Från</th><th scope="col">Till</th><th scope="col">Status</th><th scope="col">Anteckning</th><th scope="col">Åtgärd</th></tr></thead><tbody>${loadRows}</tbody></table>`}
+<form method="post" action="/admin/vardenheter/inlasning">
+${csrfField}
+<fieldset>
+<legend>Ny tyst inläsning</legend>
+<label for="load-environment">Miljö</label>
+<select id="load-environment" name="environment" required>
+  ${ENVIRONMENTS.map((environment) => html`<option value="${environment}"${form.environment === environment ? html` selected` : ''}>${ENVIRONMENT_LABEL[environment]}</option>`)}
+</select>
+<label for="logicalAddress">Vårdenhetens HSA-id (som EI skickar som logicalAddress)</label>
+<input id="logicalAddress" name="logicalAddress" required maxlength="${MAX_HSA_ID_LENGTH}" value="${form.logicalAddress ?? ''}">
+<label for="load-from">Från (svensk tid; tomt: nu)</label>
+<input id="load-from" name="from" type="datetime-local" value="${form.from ?? ''}">
+<label for="load-until">Till (svensk tid)</label>
+<input id="load-until" name="until" type="datetime-local" required value="${form.until ?? ''}">
+<label for="load-note">Anteckning (valfri)</label>
+<input id="load-note" name="note" maxlength="${MAX_NOTE_LENGTH}" value="${form.note ?? ''}">
+<p><button type="submit">Registrera tyst inläsning</button></p>
+</fieldset>
+</form>
+</section>
+<section aria-labelledby="guard-heading">
+<h2 id="guard-heading">Flodskydd: nya vårdenheter</h2>
+<p>En vårdenhet som är ny (eller har varit tyst länge) och som utan aviserad inläsning skickar många nya bokningar på kort
+tid hålls av flodskyddet: bokningarna lagras, men meddelandena visas inte och inga SMS eller e-post skickas. Släpp dem
+(de blir meddelanden, äldst först, med SMS och e-post som vanligt) eller kasta dem (bokningarna finns kvar, inga meddelanden).</p>
+${guarded.length === 0
+  ? html`<p>Inga vårdenheter bevakas eller hålls.</p>`
+  : html`<table><thead><tr><th scope="col">Miljö</th><th scope="col">Vårdenhet</th><th scope="col">Status</th><th scope="col">Sedan</th><th scope="col">Aviseringar</th><th scope="col">Hållna meddelanden</th><th scope="col">Invånare</th><th scope="col">Senast levererat</th><th scope="col">Åtgärder</th></tr></thead><tbody>${unitRows}</tbody></table>`}
+</section>`;
 }
 
 function registryPage(
@@ -121,6 +224,8 @@ function registryPage(
   live: SourceSystem[],
   deactivated: SourceSystem[],
   audit: AuditEntry[],
+  loads: CareUnitLoad[],
+  guarded: GuardedUnit[],
   state: PageState,
   extraSection?: SafeHtml,
 ): string {
@@ -153,8 +258,8 @@ function registryPage(
     (system) => html`<tr><td>${ENVIRONMENT_LABEL[system.environment]}</td><td><code>${system.hsaId}</code></td><td>${system.name}</td><td>${when(system.createdAt)}</td><td>${when(system.deactivatedAt)}</td></tr>`,
   );
   const changes = audit.map((entry) => {
-    const after = (entry.after ?? {}) as Partial<SourceSystem>;
-    const what = [after.hsaId, after.environment ? ENVIRONMENT_LABEL[after.environment] : undefined, after.mode ? MODE_LABEL[after.mode] : undefined]
+    const after = (entry.after ?? {}) as Partial<SourceSystem> & { logicalAddress?: string };
+    const what = [after.hsaId ?? after.logicalAddress, after.environment ? ENVIRONMENT_LABEL[after.environment] : undefined, after.mode ? MODE_LABEL[after.mode] : undefined]
       .filter(Boolean)
       .join(', ');
     return html`<tr><td>${when(entry.at)}</td><td>${entry.actor}</td><td>${ACTION_LABEL[entry.action] ?? entry.action}</td><td>${what}</td></tr>`;
@@ -205,6 +310,7 @@ ${csrfField}
 </fieldset>
 </form>
 </section>
+${careUnitSections(csrfField, loads, guarded, state)}
 <section aria-labelledby="history-heading">
 <h2 id="history-heading">Avaktiverade</h2>
 ${history.length === 0
@@ -215,7 +321,7 @@ ${history.length === 0
 <h2 id="audit-heading">Senaste ändringar</h2>
 ${changes.length === 0
   ? html`<p>Inga ändringar ännu.</p>`
-  : html`<table><thead><tr><th scope="col">När</th><th scope="col">Vem</th><th scope="col">Vad</th><th scope="col">Källsystem</th></tr></thead><tbody>${changes}</tbody></table>`}
+  : html`<table><thead><tr><th scope="col">När</th><th scope="col">Vem</th><th scope="col">Vad</th><th scope="col">Källsystem / vårdenhet</th></tr></thead><tbody>${changes}</tbody></table>`}
 </section>
 </main>`,
   );
@@ -253,7 +359,7 @@ function send(res: Response, status: number, page: string): void {
 }
 
 export function adminPageRouter(deps: AdminPageDependencies): Router {
-  const { registry, sessions, log } = deps;
+  const { registry, careUnits, sessions, log } = deps;
   const router = express.Router();
   router.use(sessions.load);
   // Refused before anything is read: in production there is no development sign-in to protect.
@@ -346,11 +452,16 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
   }
 
   async function renderRegistry(res: Response, status: number, state: PageState): Promise<void> {
-    const [all, audit] = await Promise.all([registry.list({ includeDeactivated: true }), registry.audit({ limit: 20, entity: 'source_system' })]);
+    const [all, audit, loads, guarded] = await Promise.all([
+      registry.list({ includeDeactivated: true }),
+      registry.audit({ limit: 20 }),
+      careUnits.listLoads(),
+      careUnits.listGuarded(),
+    ]);
     const live = all.filter((system) => system.deactivatedAt === null);
     const deactivated = all.filter((system) => system.deactivatedAt !== null).sort((a, b) => b.deactivatedAt!.localeCompare(a.deactivatedAt!));
     const csrf = sessionOf(res).csrfToken;
-    send(res, status, registryPage(adminName(res), csrf, live, deactivated, audit, state, deps.extraSection?.(csrf)));
+    send(res, status, registryPage(adminName(res), csrf, live, deactivated, audit, loads, guarded, state, deps.extraSection?.(csrf)));
   }
 
   function refusal(error: unknown): { status: number; problems: string[] } {
@@ -363,7 +474,11 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
       case 'deactivated':
         return { status: 409, problems: ['Källsystemet är redan avaktiverat.'] };
       case 'not_found':
-        return { status: 404, problems: ['Källsystemet finns inte.'] };
+        return { status: 404, problems: [error.message.startsWith('No loading period') ? 'Inläsningen finns inte.' : error.message.includes('has no hold') ? 'Vårdenheten hålls inte.' : 'Källsystemet finns inte.'] };
+      case 'not_held':
+        return { status: 409, problems: ['Vårdenheten hålls inte längre (någon annan har redan beslutat).'] };
+      case 'load_ended':
+        return { status: 409, problems: ['Inläsningen är redan avslutad.'] };
     }
   }
 
@@ -416,6 +531,52 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
       await renderRegistry(res, status, { problems });
     }
   });
+
+  router.post('/vardenheter/inlasning', async (req, res) => {
+    const body = req.body as Record<string, unknown>;
+    const text = (name: string) => (typeof body[name] === 'string' ? (body[name] as string) : undefined);
+    const loadForm = {
+      environment: text('environment'),
+      logicalAddress: text('logicalAddress')?.trim(),
+      from: text('from'),
+      until: text('until'),
+      note: text('note'),
+    };
+    try {
+      const load = await careUnits.addLoad(adminName(res), loadForm);
+      log.info({ loadId: load.id, logicalAddress: load.logicalAddress, environment: load.environment, actor: adminName(res) }, 'care unit loading period set');
+      res.redirect(303, '/admin?klart=inlasning');
+    } catch (error) {
+      const { status, problems } = refusal(error);
+      await renderRegistry(res, status, { problems, loadForm });
+    }
+  });
+
+  router.post('/vardenheter/inlasning/:id/avsluta', async (req, res) => {
+    try {
+      await careUnits.endLoad(adminName(res), idOf(req));
+      res.redirect(303, '/admin?klart=inlasningavslutad');
+    } catch (error) {
+      const { status, problems } = refusal(error);
+      await renderRegistry(res, status, { problems });
+    }
+  });
+
+  for (const [path, decision, done] of [['slapp', 'release', 'slappt'], ['kasta', 'drop', 'kastat']] as const) {
+    router.post(`/vardenheter/:environment/:logicalAddress/${path}`, async (req, res) => {
+      const environment = String(req.params.environment);
+      const logicalAddress = String(req.params.logicalAddress ?? '').slice(0, 64);
+      try {
+        if (environment !== 'qa' && environment !== 'prod') throw new RegistryError('not_found', `${logicalAddress} has no hold`);
+        const unit = await careUnits[decision](adminName(res), environment, logicalAddress);
+        log.info({ logicalAddress, environment, heldMessages: unit.heldMessages, actor: adminName(res) }, decision === 'release' ? 'held messages released' : 'held messages dropped');
+        res.redirect(303, `/admin?klart=${done}`);
+      } catch (error) {
+        const { status, problems } = refusal(error);
+        await renderRegistry(res, status, { problems });
+      }
+    });
+  }
 
   return router;
 }

@@ -1,30 +1,46 @@
-// The ingest's view of the registry: which source systems are live in this environment, and how.
+// The ingest's view of the registry: which source systems are live in this environment, and how; which
+// care units are loading silently; which are held by the flood guard.
 // Kept in memory (one lookup per transaction must cost nothing) and reloaded when a change is
 // announced on the `source_system_changed` channel (PostgreSQL LISTEN/NOTIFY, so every process of
 // the same database follows within moments), when this process changes it, and every 30 s as a backstop.
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Environment } from '../config.js';
 import type { Database } from '../db/database.js';
-import { sourceSystems } from './schema.js';
+import { HOLD_STATUSES, type HoldStatus } from './flood-guard.js';
+import { careUnitGuards, careUnitLoads, sourceSystems } from './schema.js';
 
 export type SourceSystemMode = 'active' | 'silent';
 
 /**
- * The mode stamped on each queued notification when EI delivers it (the engine uses only the stamp, so a
- * bulk load delivered in silent mode stays silent when it is processed after the switch to active). One
- * constant list: a further value (e.g. a flood guard's) is added here and in the column's CHECK.
+ * The mode stamped on each queued notification when EI delivers it; the engine uses only the stamp, so a
+ * bulk load delivered in silent mode stays silent when it is processed after the switch to active.
+ * `active`: messages as usual; `silent`: state only (a silent source system, or a care unit's silent
+ * loading period); `held`: messages made but held back by the flood guard until an administrator decides.
  */
-export const DELIVERY_MODES = ['active', 'silent'] as const;
+export const DELIVERY_MODES = ['active', 'silent', 'held'] as const;
 export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+
+export interface UnitHold {
+  status: HoldStatus;
+  startedAt: Date | undefined;
+  heldPosts: number;
+}
 
 export interface SourceSystemDirectory {
   /** The mode of a live registration of `hsaId` in this environment; undefined: not activated. */
   modeOf(hsaId: string): SourceSystemMode | undefined;
   /**
-   * The mode a transaction from `sourceSystem` for care unit `logicalAddress` is delivered in, now;
-   * undefined: the source system is not registered here, the transaction is ignored.
+   * The mode of a notification from `sourceSystem` about care unit `logicalAddress` delivered at `at`
+   * (default now); undefined: the source system is not activated. The flood guard's counting may still
+   * turn an `active` one into `held` (guard-store.ts).
    */
-  deliveryMode(sourceSystem: string, logicalAddress: string): DeliveryMode | undefined;
+  deliveryMode(sourceSystem: string, logicalAddress: string, at?: Date): DeliveryMode | undefined;
+  /** Whether the care unit has a silent loading period covering `at` (default now). */
+  isLoading(logicalAddress: string, at?: Date): boolean;
+  /** The flood guard's last hold of a care unit, if it ever had one. */
+  holdOf(logicalAddress: string): UnitHold | undefined;
+  /** Every care unit with a hold record. */
+  holds(): ReadonlyMap<string, UnitHold>;
   /** Reloads now (after a change made by this process). */
   refresh(): Promise<void>;
   close(): Promise<void>;
@@ -38,6 +54,8 @@ export async function openSourceSystemDirectory(
   environment: Environment,
 ): Promise<SourceSystemDirectory> {
   let modes = new Map<string, SourceSystemMode>();
+  let loads = new Map<string, { startsAt: number; endsAt: number }[]>();
+  let holds = new Map<string, UnitHold>();
   let loading: Promise<void> | undefined;
   let again = false;
 
@@ -46,8 +64,31 @@ export async function openSourceSystemDirectory(
       .select({ hsaId: sourceSystems.hsaId, mode: sourceSystems.mode })
       .from(sourceSystems)
       .where(and(eq(sourceSystems.environment, environment), isNull(sourceSystems.deactivatedAt)));
+    // Loading periods that have not ended yet (effective end: ended early, or as planned).
+    const periods = await database.orm
+      .select({ logicalAddress: careUnitLoads.logicalAddress, startsAt: careUnitLoads.startsAt, endsAt: careUnitLoads.endsAt, endedAt: careUnitLoads.endedAt })
+      .from(careUnitLoads)
+      .where(and(eq(careUnitLoads.environment, environment), sql`coalesce(least(${careUnitLoads.endedAt}, ${careUnitLoads.endsAt}), ${careUnitLoads.endsAt}) > now()`));
+    const guarded = await database.orm
+      .select({ logicalAddress: careUnitGuards.logicalAddress, status: careUnitGuards.holdStatus, startedAt: careUnitGuards.holdStartedAt, heldPosts: careUnitGuards.heldPosts })
+      .from(careUnitGuards)
+      .where(and(eq(careUnitGuards.environment, environment), isNotNull(careUnitGuards.holdStatus)));
     modes = new Map(live.map((row) => [row.hsaId, row.mode as SourceSystemMode]));
+    const nextLoads = new Map<string, { startsAt: number; endsAt: number }[]>();
+    for (const period of periods) {
+      const end = Math.min(period.endsAt.getTime(), period.endedAt?.getTime() ?? Infinity);
+      nextLoads.set(period.logicalAddress, [...(nextLoads.get(period.logicalAddress) ?? []), { startsAt: period.startsAt.getTime(), endsAt: end }]);
+    }
+    loads = nextLoads;
+    holds = new Map(
+      guarded
+        .filter((row) => (HOLD_STATUSES as readonly (string | null)[]).includes(row.status))
+        .map((row) => [row.logicalAddress, { status: row.status as HoldStatus, startedAt: row.startedAt ?? undefined, heldPosts: row.heldPosts }]),
+    );
   }
+
+  const isLoading = (logicalAddress: string, at: Date = new Date()): boolean =>
+    loads.get(logicalAddress)?.some((period) => period.startsAt <= at.getTime() && at.getTime() < period.endsAt) ?? false;
 
   // Reloads are serialised; a change announced during a reload triggers one more.
   function refresh(): Promise<void> {
@@ -79,8 +120,15 @@ export async function openSourceSystemDirectory(
 
   return {
     modeOf: (hsaId) => modes.get(hsaId),
-    // Per source system today; the care unit is part of the interface for per-unit rules.
-    deliveryMode: (sourceSystem, _logicalAddress) => modes.get(sourceSystem),
+    deliveryMode(sourceSystem, logicalAddress, at) {
+      const mode = modes.get(sourceSystem);
+      if (mode === undefined) return undefined;
+      if (mode === 'silent' || isLoading(logicalAddress, at)) return 'silent';
+      return holds.get(logicalAddress)?.status === 'holding' ? 'held' : 'active';
+    },
+    isLoading,
+    holdOf: (logicalAddress) => holds.get(logicalAddress),
+    holds: () => holds,
     refresh,
     async close() {
       clearInterval(timer);

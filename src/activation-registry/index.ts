@@ -11,6 +11,7 @@ import type { SessionManager } from '../web/session.js';
 import { adminApiRouter } from './admin-api.js';
 import { adminPageRouter } from './admin-page.js';
 import type { SourceSystemDirectory } from './directory.js';
+import { createCareUnitAdministration, type CareUnitAdministration, type HeldCounts } from './care-units.js';
 import { createSourceSystemRegistry, type SourceSystemRegistry } from './registry.js';
 
 export {
@@ -20,7 +21,20 @@ export {
   type DeliveryMode,
   type SourceSystemDirectory,
   type SourceSystemMode,
+  type UnitHold,
 } from './directory.js';
+export {
+  checkLoad,
+  createCareUnitAdministration,
+  parseAdminTime,
+  type CareUnitAdministration,
+  type CareUnitLoad,
+  type GuardedUnit,
+  type HeldCounts,
+} from './care-units.js';
+export { HOLD_STATUSES, judgeUnit, judgeWaiting, type GuardSettings, type HoldStatus } from './flood-guard.js';
+export { createFloodGuard, GUARD_ACTOR, type FloodGuard, type UnitTraffic } from './guard-store.js';
+export { startHoldWatch, type HoldWatch } from './hold-watch.js';
 export {
   createSourceSystemRegistry,
   RegistryError,
@@ -39,14 +53,23 @@ export interface RegistryWebDependencies {
   authenticator: Authenticator;
   sessions: SessionManager;
   log: Logger;
+  /** Messages held per care unit (the inbox's), for the counts the API and page show. */
+  heldCounts?: () => Promise<Map<string, HeldCounts>>;
   /** A further section of /admin (the development demo's button). */
   extraSection?: (csrfToken: string) => SafeHtml;
 }
 
-/** Mounts /api/admin/source-systems, /api/admin/audit and the /admin page. */
-export function mountActivationRegistry(app: Express, deps: RegistryWebDependencies): SourceSystemRegistry {
+/** Mounts /api/admin/source-systems, /api/admin/audit, /api/admin/care-unit-loads, /api/admin/care-units and the /admin page. */
+export function mountActivationRegistry(
+  app: Express,
+  deps: RegistryWebDependencies,
+): { registry: SourceSystemRegistry; careUnits: CareUnitAdministration } {
   const registry = createSourceSystemRegistry(deps.database, { afterChange: () => deps.directory.refresh() });
-  app.use('/api/admin', adminApiRouter({ registry, authenticator: deps.authenticator, log: deps.log }));
+  const careUnits = createCareUnitAdministration(deps.database, {
+    afterChange: () => deps.directory.refresh(),
+    ...(deps.heldCounts ? { heldCounts: deps.heldCounts } : {}),
+  });
+  app.use('/api/admin', adminApiRouter({ registry, careUnits, authenticator: deps.authenticator, log: deps.log }));
   const { adminOidc, publicBaseUrl, developmentSignIn } = deps.config;
   const oidc =
     adminOidc.issuer !== undefined && adminOidc.clientId !== undefined
@@ -62,6 +85,7 @@ export function mountActivationRegistry(app: Express, deps: RegistryWebDependenc
     '/admin',
     adminPageRouter({
       registry,
+      careUnits,
       sessions: deps.sessions,
       developmentSignIn,
       oidc,
@@ -71,5 +95,5 @@ export function mountActivationRegistry(app: Express, deps: RegistryWebDependenc
       ...(deps.extraSection ? { extraSection: deps.extraSection } : {}),
     }),
   );
-  return registry;
+  return { registry, careUnits };
 }

@@ -30,7 +30,7 @@ export interface AuditEntry {
   after: unknown;
 }
 
-export type RegistryErrorKind = 'invalid' | 'not_found' | 'duplicate' | 'deactivated';
+export type RegistryErrorKind = 'invalid' | 'not_found' | 'duplicate' | 'deactivated' | 'not_held' | 'load_ended';
 
 export class RegistryError extends Error {
   override name = 'RegistryError';

@@ -1,6 +1,8 @@
-// Tables of the activation registry: which booking systems (by HSA-id) produce inbox messages, per environment.
+// Tables of the activation registry: which booking systems (by HSA-id) produce inbox messages, per
+// environment; care units loading silently for a period; and the flood guard's view of each care unit.
 import { sql } from 'drizzle-orm';
-import { bigserial, check, index, jsonb, pgTable, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigserial, check, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { HOLD_STATUSES } from './flood-guard.js';
 
 export const sourceSystems = pgTable(
   'source_system',
@@ -37,4 +39,61 @@ export const auditLog = pgTable(
     after: jsonb('after'),
   },
   (t) => [index('audit_log_at_idx').on(t.at)],
+);
+
+/**
+ * A care unit (logical address) loading its bookings silently for a period, set by an administrator:
+ * what EI delivers for it in [starts_at, ends_at) is stored without messages. Ending it early sets
+ * ended_at; the row stays as history.
+ */
+export const careUnitLoads = pgTable(
+  'care_unit_load',
+  {
+    id: serial('id').primaryKey(),
+    environment: text('environment').notNull(),
+    logicalAddress: text('logical_address').notNull(),
+    startsAt: timestamp('starts_at', { withTimezone: true }).notNull(),
+    endsAt: timestamp('ends_at', { withTimezone: true }).notNull(),
+    note: text('note'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+  },
+  (t) => [
+    check('care_unit_load_environment_check', sql`${t.environment} in ('qa', 'prod')`),
+    check('care_unit_load_period_check', sql`${t.endsAt} > ${t.startsAt}`),
+    check('care_unit_load_address_check', sql`length(${t.logicalAddress}) between 1 and 64 and ${t.logicalAddress} = btrim(${t.logicalAddress})`),
+    index('care_unit_load_unit_idx').on(t.environment, t.logicalAddress),
+  ],
+);
+
+/**
+ * The flood guard's memory of each care unit: when it was first and last seen, whether it is watched
+ * (new or back after a long silence) and its count in the current window, and its hold, if any.
+ */
+export const careUnitGuards = pgTable(
+  'care_unit_guard',
+  {
+    environment: text('environment').notNull(),
+    logicalAddress: text('logical_address').notNull(),
+    firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull(),
+    /** Watched until then (null: not watched). */
+    watchUntil: timestamp('watch_until', { withTimezone: true }),
+    windowStartedAt: timestamp('window_started_at', { withTimezone: true }),
+    windowPosts: integer('window_posts').notNull().default(0),
+    /** null: never held; otherwise the last hold's state. */
+    holdStatus: text('hold_status'),
+    holdStartedAt: timestamp('hold_started_at', { withTimezone: true }),
+    /** Notifications delivered while held (this hold). */
+    heldPosts: integer('held_posts').notNull().default(0),
+    lastHeldAt: timestamp('last_held_at', { withTimezone: true }),
+    holdDecidedAt: timestamp('hold_decided_at', { withTimezone: true }),
+    holdDecidedBy: text('hold_decided_by'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.environment, t.logicalAddress] }),
+    check('care_unit_guard_environment_check', sql`${t.environment} in ('qa', 'prod')`),
+    check('care_unit_guard_hold_status_check', sql.raw(`hold_status is null or hold_status in (${HOLD_STATUSES.map((s) => `'${s}'`).join(', ')})`)),
+    index('care_unit_guard_held_idx').on(t.holdStatus).where(sql`${t.holdStatus} is not null`),
+  ],
 );

@@ -22,7 +22,7 @@ export {
   type CitizenSettings,
   type CitizenSettingsInput,
 } from './settings.js';
-export { startChannelSender, type ChannelSender, type SenderOptions, type SenderRound } from './sender.js';
+export { releaseDeadSenders, startChannelSender, type ChannelSender, type SenderOptions, type SenderRound } from './sender.js';
 export { ChannelError, type EmailChannel, type SmsChannel, type SentMessage, type ProviderStatus } from './providers/types.js';
 export { twilioSms } from './providers/twilio-sms.js';
 export { smtpEmail } from './providers/smtp-email.js';
@@ -40,14 +40,14 @@ export interface ChannelProviders {
 
 /** Twilio when TWILIO_* is set, SMTP when SMTP_URL is set; otherwise the outbox files under DATA_DIR/outbox/. */
 export function channelProvidersOf(config: ChannelConfig, log: Logger): ChannelProviders {
-  const { accountSid, authToken, from, statusCallbackUrl } = config.twilio;
+  const { accountSid, authToken, from, statusCallbackUrl, apiUrl } = config.twilio;
   const twilioSet = [accountSid, authToken, from].filter((value) => value !== undefined).length;
   if (twilioSet !== 0 && twilioSet !== 3) {
     throw new ConfigError('TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM must be set together');
   }
   const sms =
     accountSid && authToken && from
-      ? twilioSms({ accountSid, authToken, from, statusCallbackUrl })
+      ? twilioSms({ accountSid, authToken, from, statusCallbackUrl, apiBaseUrl: apiUrl })
       : outboxSms({ dataDir: config.dataDir, log });
   const email = config.smtp.url
     ? smtpEmail({ url: config.smtp.url, from: config.smtp.from })
@@ -55,7 +55,9 @@ export function channelProvidersOf(config: ChannelConfig, log: Logger): ChannelP
   return { sms, email, close: () => email.close?.() };
 }
 
-export type SenderTuning = Partial<Pick<SenderOptions, 'now' | 'pollMs' | 'leaseMs' | 'maxAttempts' | 'backoffMs' | 'batchSize' | 'workerId' | 'onSent'>>;
+export type SenderTuning = Partial<
+  Pick<SenderOptions, 'now' | 'pollMs' | 'leaseMs' | 'maxAttempts' | 'backoffMs' | 'batchSize' | 'workerId' | 'onSent' | 'onDoubtSettled' | 'mayHandOver'>
+>;
 
 export interface ChannelsDependencies {
   config: Pick<Config, 'smtp' | 'twilio' | 'dataDir' | 'notifyDigestSeconds' | 'smsQuietHours' | 'smsDailyCap' | 'inboxUrl'>;

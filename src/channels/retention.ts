@@ -31,7 +31,8 @@ export async function purgeChannels(
     {
       table: 'notification_delivery',
       key: { column: 'id', type: 'bigint' },
-      condition: sql`status not in ('pending', 'sending') and updated_at < ${before}::timestamptz`,
+      // Not while it may still be sent or settled (a delivery in doubt is looked up at the provider).
+      condition: sql`status not in ('pending', 'sending', 'in_doubt') and updated_at < ${before}::timestamptz`,
       stopAt: { column: 'created_at', before: rules.deliveriesBefore },
       dependents: [{ table: 'notification_delivery_message', column: 'delivery_id' }],
     },

@@ -48,10 +48,20 @@ export const DELIVERY_STATUSES = [
   'undelivered',
   'failed', // permanent: refused by the provider, or given up after retries
   'cancelled', // the citizen turned the channel off before it was sent
-  'unknown', // a sender died while sending: it may or may not have gone out, so it is never sent again
+  'in_doubt', // a sender stopped while handing it over: the sender looks it up at the provider or sends it again
+  'unknown', // in doubt and could not be settled (the provider's lookup kept failing): never sent again
 ] as const;
 export type DeliveryState = (typeof DELIVERY_STATUSES)[number];
 
+/** How a delivery in doubt was settled (`doubt_settled_by`), for operators and the resilience figures. */
+export const DOUBT_SETTLEMENTS = [
+  'found', // the provider has it (Twilio's message list, the outbox file): recorded, not sent again
+  'not_found', // the provider does not have it: sent again
+  'resent', // the provider cannot be asked (SMTP): sent again with the same Message-ID
+  'reported', // a Twilio status report arrived for it first
+  'gave_up', // the provider's lookup kept failing: left `unknown`
+] as const;
+export type DoubtSettlement = (typeof DOUBT_SETTLEMENTS)[number];
 /** One SMS or one e-mail to one citizen, covering one or more inbox messages (the digest). */
 export const notificationDeliveries = pgTable(
   'notification_delivery',
@@ -73,6 +83,10 @@ export const notificationDeliveries = pgTable(
     providerStatus: text('provider_status'),
     /** A code, never personal data: `twilio_21211`, `http_503`, `smtp_550`, `network`, `gave_up`... */
     lastError: text('last_error'),
+    /** When the attempt in hand began (the claim): a lookup of a delivery in doubt searches from here. */
+    claimedAt: timestamp('claimed_at', { withTimezone: true }),
+    /** Set once the delivery was in doubt: how that was settled (DOUBT_SETTLEMENTS). */
+    doubtSettledBy: text('doubt_settled_by').$type<DoubtSettlement>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     sentAt: timestamp('sent_at', { withTimezone: true }),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -87,6 +101,7 @@ export const notificationDeliveries = pgTable(
     uniqueIndex('notification_delivery_waiting_unique').on(t.resident, t.channel).where(sql`${t.status} = 'pending'`),
     index('notification_delivery_due_idx').on(t.notBefore).where(sql`${t.status} = 'pending'`),
     index('notification_delivery_lease_idx').on(t.leaseUntil).where(sql`${t.status} = 'sending'`),
+    index('notification_delivery_in_doubt_idx').on(t.notBefore).where(sql`${t.status} = 'in_doubt'`),
     uniqueIndex('notification_delivery_provider_unique').on(t.channel, t.providerId),
     index('notification_delivery_citizen_sent_idx').on(t.resident, t.channel, t.sentAt),
   ],

@@ -1,8 +1,11 @@
 // The sender: its own loop over its own tables, separate from message creation, so that an SMTP or Twilio
 // outage never delays an inbox message. Each round:
-//   1. expire:  a delivery still `sending` after its lease ran out belonged to a sender that died while
-//               talking to the provider. It may have gone out, so it becomes `unknown` and is never sent
-//               again (at most once; a late Twilio status report can still settle it).
+//   1. expire:  a delivery still `sending` after its lease ran out belonged to a sender that stopped
+//               while talking to the provider (a dead sender's deliveries get there sooner: the queue's
+//               liveness hands them to releaseDeadSenders). It may or may not have gone out: `in_doubt`.
+//   1b. settle: a delivery in doubt is looked up at the provider (Twilio's message list by recipient and
+//               time, the outbox file): found, it is recorded and not sent again; not found, it is sent
+//               again. A provider that cannot be asked (SMTP) gets it again, with the same Message-ID.
 //   2. plan:    the waiting notification requests of a citizen whose oldest request is at least
 //               NOTIFY_DIGEST_SECONDS old become one delivery per enabled channel; a delivery still waiting
 //               for that citizen and channel (quiet hours, daily cap, backoff) takes them in instead.
@@ -18,7 +21,9 @@ import { rows, type Database, type Executor } from '../db/database.js';
 import type { Logger } from '../logging.js';
 import { ChannelError, type EmailChannel, type SentMessage, type SmsChannel } from './providers/types.js';
 import { endOfQuietHours, isQuiet, nextSwedishDayForSms, startOfSwedishDay, type QuietHours } from './quiet-hours.js';
+import type { DoubtSettlement } from './schema.js';
 import type { NotificationTexts } from './texts.js';
+import { ownedBy, type LeaseReleaser } from '../queue/index.js';
 
 export type Channel = 'sms' | 'email';
 
@@ -49,10 +54,21 @@ export interface SenderOptions {
   workerId?: string;
   /** Told of each hand-over to a provider: its status, or `retried` / `failed` (metrics). */
   onSent?: (event: { channel: Channel; status: string }) => void;
+  /** Told of each delivery in doubt once settled (metrics). */
+  onDoubtSettled?: (event: { channel: Channel; settled: DoubtSettlement }) => void;
+  /**
+   * False while this process's own heartbeat is late (src/queue/liveness.ts): others may already take it
+   * for dead and settle its deliveries, so it hands nothing over meanwhile. Default: always true.
+   */
+  mayHandOver?: () => boolean;
+  /** How long a delivery in doubt is looked up before it is left `unknown`. Default 24 hours. */
+  doubtLookupMs?: number;
 }
 
 export interface SenderRound {
   expired: number;
+  /** Deliveries in doubt settled this round (found at the provider, put back to be sent, given up). */
+  settled: number;
   planned: number;
   held: number;
   cancelled: number;
@@ -88,6 +104,15 @@ interface ClaimedDelivery {
   messageCount: number;
 }
 
+interface InDoubtDelivery {
+  id: number;
+  channel: Channel;
+  recipient: string;
+  reference: string;
+  claimedAt: Date;
+  messageCount: number;
+}
+
 interface ChannelTargets {
   sms: string | null;
   email: string | null;
@@ -104,6 +129,25 @@ export function deliveryIdOf(reference: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/**
+ * The sender's releaser for the queue's liveness: the deliveries a dead sender was handing over are in
+ * doubt from now (and its claims on deliveries in doubt are free again).
+ */
+export const releaseDeadSenders: LeaseReleaser = {
+  name: 'deliveries',
+  async release(tx, deadProcesses) {
+    const released = await rows<{ id: number }>(
+      tx,
+      sql`update notification_delivery
+             set last_error = case when status = 'sending' then 'sender_stopped' else last_error end,
+                 status = 'in_doubt', lease_owner = null, lease_until = null
+           where status in ('sending', 'in_doubt') and lease_owner is not null and ${ownedBy(sql.raw('lease_owner'), deadProcesses)}
+       returning id`,
+    );
+    return released.length;
+  },
+};
+
 export function startChannelSender(options: SenderOptions): ChannelSender {
   const { database, log } = options;
   const now = options.now ?? (() => new Date());
@@ -113,22 +157,167 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
   const batchSize = options.batchSize ?? 20;
   const workerId = options.workerId ?? `sender-${randomUUID()}`;
   const pollMs = options.pollMs ?? 1000;
+  const doubtLookupMs = options.doubtLookupMs ?? 24 * 60 * 60_000;
 
   async function expireLeases(at: Date): Promise<number> {
     const expired = await rows<{ id: number; channel: string }>(
       database.orm,
       sql`update notification_delivery
-             set status = 'unknown', last_error = 'lease_expired', lease_owner = null, lease_until = null, updated_at = ${instant(at)}
+             set status = 'in_doubt', last_error = 'lease_expired', lease_owner = null, lease_until = null, updated_at = ${instant(at)}
            where status = 'sending' and lease_until < ${instant(at)}
        returning id, channel`,
     );
     for (const row of expired) {
       log.warn(
         { delivery: Number(row.id), channel: row.channel },
-        'a sender stopped while sending; the delivery is marked unknown and not sent again',
+        'a sender stopped while sending; the delivery is in doubt and is looked up at the provider',
       );
     }
     return expired.length;
+  }
+
+  async function messageCountOf(executor: Executor, id: number): Promise<number> {
+    const [count] = await rows<{ count: number | string }>(
+      executor,
+      sql`select count(*) as count from notification_delivery_message where delivery_id = ${id}`,
+    );
+    return Number(count?.count ?? 1);
+  }
+
+  /** Deliveries in doubt that are due, claimed under a lease for settling (another sender may be at it). */
+  async function claimInDoubt(at: Date): Promise<InDoubtDelivery[]> {
+    return database.orm.transaction(async (tx) => {
+      const due = await rows<{ id: number; channel: Channel; recipient: string | null; created_ms: number | string; claimed_ms: number | string | null }>(
+        tx,
+        sql`select id, channel, recipient, floor(extract(epoch from created_at) * 1000)::bigint as created_ms,
+                   floor(extract(epoch from claimed_at) * 1000)::bigint as claimed_ms
+              from notification_delivery
+             where status = 'in_doubt' and not_before <= ${instant(at)} and (lease_until is null or lease_until < ${instant(at)})
+             order by not_before, id
+             limit ${batchSize}
+             for update skip locked`,
+      );
+      const claimed: InDoubtDelivery[] = [];
+      for (const row of due) {
+        const id = Number(row.id);
+        await tx.execute(
+          sql`update notification_delivery set lease_owner = ${workerId}, lease_until = ${instant(new Date(at.getTime() + leaseMs))} where id = ${id}`,
+        );
+        const createdAt = new Date(Number(row.created_ms));
+        claimed.push({
+          id,
+          channel: row.channel,
+          recipient: row.recipient ?? '',
+          reference: deliveryReference(id, createdAt),
+          claimedAt: row.claimed_ms === null ? createdAt : new Date(Number(row.claimed_ms)),
+          messageCount: await messageCountOf(tx, id),
+        });
+      }
+      return claimed;
+    });
+  }
+
+  /**
+   * Back to `pending` to be claimed and sent again (a newer waiting delivery is folded into it). Its
+   * not_before is still the one it was first due at: it goes ahead of deliveries that came later.
+   */
+  async function sendAgain(delivery: InDoubtDelivery, settled: DoubtSettlement, at: Date): Promise<void> {
+    await database.orm.transaction(async (tx) => {
+      await foldWaiting(tx, delivery.id);
+      await tx.execute(
+        sql`update notification_delivery
+               set status = 'pending', doubt_settled_by = ${settled},
+                   lease_owner = null, lease_until = null, updated_at = ${instant(at)}
+             where id = ${delivery.id} and status = 'in_doubt' and lease_owner = ${workerId}`,
+      );
+    });
+  }
+
+  async function settleInDoubt(delivery: InDoubtDelivery, at: Date): Promise<DoubtSettlement | undefined> {
+    const provider = delivery.channel === 'sms' ? options.sms : options.email;
+    if (!provider.findSent) {
+      // SMTP cannot be asked what it received: a duplicate pointer (same Message-ID) is harmless, a
+      // missing one is not.
+      await sendAgain(delivery, 'resent', at);
+      return 'resent';
+    }
+    let found: SentMessage[];
+    try {
+      found = await provider.findSent({
+        to: delivery.recipient,
+        reference: delivery.reference,
+        since: delivery.claimedAt,
+        ...(delivery.channel === 'sms' ? { body: options.texts.sms(delivery.messageCount) } : {}),
+      });
+    } catch (error) {
+      const code = error instanceof ChannelError ? error.code : 'internal';
+      const givingUp = at.getTime() - delivery.claimedAt.getTime() >= doubtLookupMs;
+      await database.orm.execute(
+        givingUp
+          ? sql`update notification_delivery
+                   set status = 'unknown', doubt_settled_by = 'gave_up', last_error = ${`lookup:${code}`},
+                       lease_owner = null, lease_until = null, updated_at = ${instant(at)}
+                 where id = ${delivery.id} and status = 'in_doubt' and lease_owner = ${workerId}`
+          : sql`update notification_delivery
+                   set not_before = ${instant(new Date(at.getTime() + backoffMs(1)))}, last_error = ${`lookup:${code}`},
+                       lease_owner = null, lease_until = null, updated_at = ${instant(at)}
+                 where id = ${delivery.id} and status = 'in_doubt' and lease_owner = ${workerId}`,
+      );
+      log.warn({ delivery: delivery.id, channel: delivery.channel, code, givingUp }, 'a delivery in doubt could not be looked up');
+      return givingUp ? 'gave_up' : undefined;
+    }
+    // Not one that another delivery of ours already accounts for (two deliveries to one number, close together).
+    const known = found.length === 0 ? [] : await rows<{ provider_id: string }>(
+      database.orm,
+      sql`select provider_id from notification_delivery
+           where channel = ${delivery.channel} and id <> ${delivery.id}
+             and provider_id in (${sql.join(found.map((message) => sql`${message.id}`), sql`, `)})`,
+    );
+    const ours = found.find((message) => !known.some((row) => row.provider_id === message.id));
+    if (!ours) {
+      await sendAgain(delivery, 'not_found', at);
+      return 'not_found';
+    }
+    await database.orm.execute(
+      sql`update notification_delivery
+             set status = ${ours.status}, provider_status = ${ours.providerStatus}, provider_id = ${ours.id},
+                 sent_at = ${instant(ours.date)}, doubt_settled_by = 'found', last_error = null,
+                 lease_owner = null, lease_until = null, updated_at = ${instant(at)}
+           where id = ${delivery.id} and status = 'in_doubt' and lease_owner = ${workerId}`,
+    );
+    return 'found';
+  }
+
+  async function settleAllInDoubt(at: Date): Promise<number> {
+    const claimed = await claimInDoubt(at);
+    let settled = 0;
+    await Promise.all(
+      claimed.map(async (delivery) => {
+        const outcome = await settleInDoubt(delivery, at);
+        if (!outcome) return;
+        settled++;
+        options.onDoubtSettled?.({ channel: delivery.channel, settled: outcome });
+        log.info({ delivery: delivery.id, channel: delivery.channel, settled: outcome }, 'a delivery in doubt is settled');
+      }),
+    );
+    return settled;
+  }
+
+  /**
+   * While a delivery was out, newer messages may have opened a new waiting delivery for the same citizen
+   * and channel; folding it into this one keeps one SMS / e-mail (and the unique index) intact.
+   */
+  async function foldWaiting(tx: Executor, id: number): Promise<void> {
+    const [other] = await rows<{ id: number }>(
+      tx,
+      sql`select d.id from notification_delivery d join notification_delivery own on own.id = ${id}
+           where d.resident = own.resident and d.channel = own.channel and d.status = 'pending' and d.id <> own.id
+           for update of d`,
+    );
+    if (other) {
+      await tx.execute(sql`update notification_delivery_message set delivery_id = ${id} where delivery_id = ${Number(other.id)}`);
+      await tx.execute(sql`delete from notification_delivery where id = ${Number(other.id)}`);
+    }
   }
 
   async function targetsOf(executor: Executor, resident: string): Promise<ChannelTargets> {
@@ -225,7 +414,7 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
       executor,
       sql`select count(*) as count from notification_delivery
            where resident = ${resident} and channel = 'sms'
-             and status in ('sending', 'queued', 'sent', 'delivered', 'undelivered', 'unknown')
+             and status in ('sending', 'queued', 'sent', 'delivered', 'undelivered', 'in_doubt', 'unknown')
              and coalesce(sent_at, updated_at) >= ${instant(startOfSwedishDay(at))}`,
     );
     return Number(row?.count ?? 0);
@@ -274,13 +463,10 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
             continue;
           }
         }
-        const [count] = await rows<{ count: number | string }>(
-          tx,
-          sql`select count(*) as count from notification_delivery_message where delivery_id = ${id}`,
-        );
+        const messageCount = await messageCountOf(tx, id);
         await tx.execute(
           sql`update notification_delivery
-                 set status = 'sending', attempts = attempts + 1, lease_owner = ${workerId},
+                 set status = 'sending', attempts = attempts + 1, lease_owner = ${workerId}, claimed_at = ${instant(at)},
                      lease_until = ${instant(new Date(at.getTime() + leaseMs))}, recipient = ${target}, updated_at = ${instant(at)}
                where id = ${id}`,
         );
@@ -290,7 +476,7 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
           recipient: target,
           attempts: Number(delivery.attempts) + 1,
           reference: deliveryReference(id, new Date(Number(delivery.created_ms))),
-          messageCount: Number(count?.count ?? 1),
+          messageCount,
         });
       }
       return claimed;
@@ -300,11 +486,11 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
   async function recordSent(delivery: ClaimedDelivery, sent: SentMessage): Promise<void> {
     const at = now();
     // A status report may have come first (or the lease expired while the provider was slow): a later
-    // word from the provider is not overwritten, an `unknown` is settled.
+    // word from the provider is not overwritten, a delivery in doubt is settled.
     await database.orm.execute(
       sql`update notification_delivery
-             set status = case when status in ('sending', 'unknown') then ${sent.status} else status end,
-                 provider_status = case when status in ('sending', 'unknown') then ${sent.providerStatus} else provider_status end,
+             set status = case when status in ('sending', 'in_doubt', 'unknown') then ${sent.status} else status end,
+                 provider_status = case when status in ('sending', 'in_doubt', 'unknown') then ${sent.providerStatus} else provider_status end,
                  provider_id = ${sent.id}, sent_at = ${instant(at)}, lease_owner = null, lease_until = null,
                  last_error = null, updated_at = ${instant(at)}
            where id = ${delivery.id}`,
@@ -324,18 +510,7 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
     }
     const retryAt = new Date(at.getTime() + backoffMs(delivery.attempts));
     await database.orm.transaction(async (tx) => {
-      // While this one was out, newer messages may have opened a new waiting delivery for the same citizen
-      // and channel; fold it into this one, which keeps one SMS / e-mail (and the unique index) intact.
-      const [other] = await rows<{ id: number }>(
-        tx,
-        sql`select d.id from notification_delivery d join notification_delivery own on own.id = ${delivery.id}
-             where d.resident = own.resident and d.channel = own.channel and d.status = 'pending' and d.id <> own.id
-             for update of d`,
-      );
-      if (other) {
-        await tx.execute(sql`update notification_delivery_message set delivery_id = ${delivery.id} where delivery_id = ${Number(other.id)}`);
-        await tx.execute(sql`delete from notification_delivery where id = ${Number(other.id)}`);
-      }
+      await foldWaiting(tx, delivery.id);
       await tx.execute(
         sql`update notification_delivery
                set status = 'pending', not_before = ${instant(retryAt)}, last_error = ${failure.code},
@@ -386,10 +561,13 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
   }
 
   async function round(): Promise<SenderRound> {
-    const result: SenderRound = { expired: 0, planned: 0, held: 0, cancelled: 0, sent: 0, retried: 0, failed: 0 };
+    const result: SenderRound = { expired: 0, settled: 0, planned: 0, held: 0, cancelled: 0, sent: 0, retried: 0, failed: 0 };
     const at = now();
     result.expired = await expireLeases(at);
     result.planned = await plan(at);
+    // With its own heartbeat late, this sender may already be taken for dead: it hands nothing over.
+    if (options.mayHandOver && !options.mayHandOver()) return result;
+    result.settled = await settleAllInDoubt(at);
     const claimed = await claim(at, result);
     await Promise.all(claimed.map((delivery) => send(delivery, result)));
     return result;
@@ -412,7 +590,7 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
     try {
       const done = await runOnce();
       // A round that found work may have left more: go on at once rather than after pollMs.
-      busy = done.planned > 0 || done.sent + done.retried + done.failed + done.cancelled + done.held >= batchSize;
+      busy = done.planned > 0 || done.settled > 0 || done.sent + done.retried + done.failed + done.cancelled + done.held >= batchSize;
     } catch (error) {
       log.error({ err: error }, 'sender round failed; trying again');
     }

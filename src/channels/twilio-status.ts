@@ -15,7 +15,7 @@ import { deliveryIdOf, instant } from './sender.js';
 export const TWILIO_STATUS_PATH = '/channels/twilio/status';
 
 // Reports may arrive out of order (Twilio sends them concurrently): never step back.
-const RANK: Record<string, number> = { pending: 0, sending: 0, unknown: 0, queued: 1, sent: 2, delivered: 3, undelivered: 3, failed: 3, cancelled: 3 };
+const RANK: Record<string, number> = { pending: 0, sending: 0, in_doubt: 0, unknown: 0, queued: 1, sent: 2, delivered: 3, undelivered: 3, failed: 3, cancelled: 3 };
 
 export interface TwilioStatusDependencies {
   database: Database;
@@ -72,7 +72,8 @@ export function twilioStatusRouter(deps: TwilioStatusDependencies): Router {
     if ((RANK[status] ?? 0) > (RANK[delivery.status] ?? 0)) {
       await deps.database.orm.execute(
         sql`update notification_delivery
-               set status = ${status}, provider_status = ${twilioStatus}, provider_id = coalesce(provider_id, ${sid}),
+               set doubt_settled_by = case when status in ('in_doubt', 'unknown') then 'reported' else doubt_settled_by end,
+                   status = ${status}, provider_status = ${twilioStatus}, provider_id = coalesce(provider_id, ${sid}),
                    last_error = coalesce(${errorCode}, last_error), updated_at = ${instant(now())},
                    lease_owner = null, lease_until = null
              where id = ${id}`,

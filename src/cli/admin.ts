@@ -4,8 +4,18 @@
 import 'dotenv/config';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { createSourceSystemRegistry, RegistryError, type SourceSystem, type SourceSystemRegistry } from '../activation-registry/index.js';
+import {
+  createCareUnitAdministration,
+  createSourceSystemRegistry,
+  RegistryError,
+  type CareUnitLoad,
+  type GuardedUnit,
+  type SourceSystem,
+  type SourceSystemRegistry,
+} from '../activation-registry/index.js';
+import { checkLoad } from '../activation-registry/care-units.js';
 import { checkChange, checkEnvironment, checkRegistration, describeProblems, type FieldProblem } from '../activation-registry/validation.js';
+import { heldCounts } from '../inbox/index.js';
 import { ConfigError, loadConfig, type Environment } from '../config.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { DatabaseInUseError } from '../db/embedded-lock.js';
@@ -18,7 +28,18 @@ const USAGE = `Usage: npm run admin -- <command> [options]
   source-systems remove (--id <id> | --environment qa|prod --hsa-id <HSA-id>) [--json]
   audit                 [--limit <n>] [--json]
 
+  care-units loads      [--environment qa|prod] [--all] [--json]
+  care-units load       --environment qa|prod --logical-address <HSA-id> --until <time> [--from <time>] [--note <text>] [--json]
+  care-units end-load   --id <id> [--json]
+  care-units list       [--environment qa|prod] [--json]
+  care-units release    --environment qa|prod --logical-address <HSA-id> [--json]
+  care-units drop       --environment qa|prod --logical-address <HSA-id> [--json]
+
 remove deactivates: the registration stays in the history. --all lists deactivated ones too.
+Times: "2026-12-01T14:00" (Swedish time) or ISO 8601 with a zone. load: the care unit's posts delivered
+in the period are stored without messages; end-load ends a period now. list: care units the flood guard
+watches or holds; release: their held messages become messages (oldest first); drop: they are deleted
+(the bookings stay). The running service carries out a release or drop within seconds.
 Exit codes: 0 done, 1 unexpected error, 2 wrong arguments or values, 3 not found,
 4 conflict (already registered, or deactivated), 5 database not available.`;
 
@@ -33,6 +54,10 @@ const OPTIONS = {
   name: { type: 'string' },
   mode: { type: 'string' },
   id: { type: 'string' },
+  'logical-address': { type: 'string' },
+  from: { type: 'string' },
+  until: { type: 'string' },
+  note: { type: 'string' },
   limit: { type: 'string' },
   all: { type: 'boolean' },
   json: { type: 'boolean' },
@@ -103,6 +128,47 @@ function table(systems: SourceSystem[]): string {
   return [header, ...lines].map((line) => line.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
+function loadTable(loads: CareUnitLoad[]): string {
+  if (loads.length === 0) return 'No loading periods.';
+  const header = ['id', 'environment', 'logicalAddress', 'from', 'until', 'ended', 'note'];
+  const lines = loads.map((l) => [String(l.id), l.environment, l.logicalAddress, l.startsAt, l.endsAt, l.endedAt ?? '', l.note ?? '']);
+  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)));
+  return [header, ...lines].map((line) => line.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+function unitTable(units: GuardedUnit[]): string {
+  if (units.length === 0) return 'No care units watched or held.';
+  const header = ['environment', 'logicalAddress', 'state', 'since', 'notifications', 'heldMessages', 'citizens'];
+  const lines = units.map((u) => [
+    u.environment,
+    u.logicalAddress,
+    u.hold ? u.hold.status : `watched until ${u.watchedUntil ?? ''}`,
+    u.hold?.startedAt ?? u.firstSeenAt,
+    String(u.hold ? u.hold.notifications : u.windowPosts),
+    String(u.heldMessages),
+    String(u.citizens),
+  ]);
+  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)));
+  return [header, ...lines].map((line) => line.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+function loadOf(values: Values): Record<string, unknown> {
+  return {
+    environment: values.environment,
+    logicalAddress: values['logical-address'],
+    until: values.until,
+    ...(values.from !== undefined && { from: values.from }),
+    ...(values.note !== undefined && { note: values.note }),
+  };
+}
+
+function unitOf(values: Values): { environment: Environment; logicalAddress: string } {
+  const environment = environmentOf(values);
+  const logicalAddress = values['logical-address'];
+  if (!environment || !logicalAddress) throw new UsageError('give --environment and --logical-address');
+  return { environment, logicalAddress };
+}
+
 function describe(system: SourceSystem): string {
   return `${system.hsaId} in ${system.environment} (id ${system.id}, ${system.mode}): ${system.name}`;
 }
@@ -117,7 +183,19 @@ async function run(argv: string[], open: () => Promise<Database>): Promise<numbe
   const print = (value: unknown, text: string) => console.log(values.json ? JSON.stringify(value, null, 2) : text);
 
   // Arguments are checked before the database is opened, so a typo costs nothing.
-  const known = ['source-systems list', 'source-systems add', 'source-systems change', 'source-systems remove', 'audit'];
+  const known = [
+    'source-systems list',
+    'source-systems add',
+    'source-systems change',
+    'source-systems remove',
+    'audit',
+    'care-units loads',
+    'care-units load',
+    'care-units end-load',
+    'care-units list',
+    'care-units release',
+    'care-units drop',
+  ];
   if (!known.includes(command)) throw new UsageError(`unknown command "${command}"`);
   let limit = 20;
   if (command === 'source-systems list') {
@@ -133,6 +211,22 @@ async function run(argv: string[], open: () => Promise<Database>): Promise<numbe
     if (!checked.ok) throw new RegistryError('invalid', describeProblems(checked.problems), checked.problems);
   } else if (command === 'source-systems remove') {
     only(values, ['id', 'environment', 'hsa-id'], command);
+  } else if (command === 'care-units loads') {
+    only(values, ['environment', 'all'], command);
+    environmentOf(values);
+  } else if (command === 'care-units load') {
+    only(values, ['environment', 'logical-address', 'from', 'until', 'note'], command);
+    const checked = checkLoad(loadOf(values), new Date());
+    if (!checked.ok) throw new RegistryError('invalid', describeProblems(checked.problems), checked.problems);
+  } else if (command === 'care-units end-load') {
+    only(values, ['id'], command);
+    if (values.id === undefined || !/^[1-9][0-9]{0,8}$/.test(values.id)) throw new UsageError('--id must be a loading period id (a whole number)');
+  } else if (command === 'care-units list') {
+    only(values, ['environment'], command);
+    environmentOf(values);
+  } else if (command === 'care-units release' || command === 'care-units drop') {
+    only(values, ['environment', 'logical-address'], command);
+    unitOf(values);
   } else {
     only(values, ['limit'], command);
     if (values.limit !== undefined) {
@@ -143,6 +237,7 @@ async function run(argv: string[], open: () => Promise<Database>): Promise<numbe
 
   const database = await open();
   const registry = createSourceSystemRegistry(database);
+  const careUnits = createCareUnitAdministration(database, { heldCounts: () => heldCounts(database.orm) });
   try {
     switch (command) {
       case 'source-systems list': {
@@ -166,6 +261,41 @@ async function run(argv: string[], open: () => Promise<Database>): Promise<numbe
         const id = await target(registry, values);
         const system = await registry.deactivate(actor(), id);
         print(system, `Deactivated ${describe(system)}; it stays in the history`);
+        break;
+      }
+      case 'care-units loads': {
+        const environment = environmentOf(values);
+        const loads = await careUnits.listLoads({ ...(environment && { environment }), includeEnded: values.all === true });
+        print(loads, loadTable(loads));
+        break;
+      }
+      case 'care-units load': {
+        const load = await careUnits.addLoad(actor(), loadOf(values));
+        print(load, `Loading period ${load.id}: ${load.logicalAddress} in ${load.environment} loads silently from ${load.startsAt} until ${load.endsAt}`);
+        break;
+      }
+      case 'care-units end-load': {
+        const load = await careUnits.endLoad(actor(), Number(values.id));
+        print(load, `Loading period ${load.id} of ${load.logicalAddress} ended; what is delivered from now on makes messages as usual`);
+        break;
+      }
+      case 'care-units list': {
+        const environment = environmentOf(values);
+        const units = await careUnits.listGuarded({ ...(environment && { environment }) });
+        print(units, unitTable(units));
+        break;
+      }
+      case 'care-units release':
+      case 'care-units drop': {
+        const { environment, logicalAddress } = unitOf(values);
+        const release = command === 'care-units release';
+        const unit = await careUnits[release ? 'release' : 'drop'](actor(), environment, logicalAddress);
+        print(
+          unit,
+          release
+            ? `Released: the ${unit.heldMessages} held messages of ${logicalAddress} become messages (oldest first) within seconds`
+            : `Dropped: the ${unit.heldMessages} held messages of ${logicalAddress} are deleted within seconds; the bookings stay`,
+        );
         break;
       }
       case 'audit': {
@@ -199,7 +329,7 @@ async function main(): Promise<number> {
     }
     if (error instanceof RegistryError) {
       console.error(`admin: ${error.message}`);
-      return error.kind === 'invalid' ? EXIT.usage : error.kind === 'not_found' ? EXIT.notFound : EXIT.conflict;
+      return error.kind === 'invalid' ? EXIT.usage : error.kind === 'not_found' ? EXIT.notFound : EXIT.conflict; // duplicate, deactivated, not_held, load_ended
     }
     if (error instanceof DatabaseInUseError || error instanceof DatabaseUnavailableError) {
       console.error(`admin: ${error.message}`);

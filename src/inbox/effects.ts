@@ -109,6 +109,8 @@ export class BatchEffects {
   readonly newHolds = new Map<number, NewHold>();
   readonly resolvedHolds = new Map<number, 'merged' | 'released' | 'dropped'>();
   readonly messages: NewMessage[] = [];
+  /** Messages held back by the flood guard (held_message), made exactly like the others. */
+  readonly heldMessages: NewMessage[] = [];
   readonly careUnits = new Map<string, { resident: string; hsaId: string; name?: string }>();
   readonly securityEvents: { kind: string; logicalAddress: string; bookingId: string; sourceNotificationId: number; detail: string }[] = [];
   private nextTemporaryId = -1;
@@ -117,7 +119,8 @@ export class BatchEffects {
 
   /**
    * Adds one decision. `heldOfCitizen` is the live list of the citizen's unresolved holds for the
-   * source system; it is updated here, as is `stored`, so that the next decision sees them.
+   * source system; it is updated here, as is `stored`, so that the next decision sees them. With
+   * `heldByGuard`, its messages go to held_message (care-unit relations follow when they are released).
    */
   add(
     actions: readonly Action[],
@@ -125,6 +128,7 @@ export class BatchEffects {
     sourceNotificationId: number,
     stored: Map<string, StoredPost>,
     heldOfCitizen: HeldDelete[],
+    heldByGuard = false,
   ): void {
     for (const action of actions) {
       switch (action.type) {
@@ -163,7 +167,7 @@ export class BatchEffects {
         }
         case 'create-message': {
           const rendered = this.renderer(action.kind, action.details, action.previous);
-          this.messages.push({
+          (heldByGuard ? this.heldMessages : this.messages).push({
             cause,
             kind: action.kind,
             post: action.post,
@@ -175,6 +179,7 @@ export class BatchEffects {
           break;
         }
         case 'record-care-unit': {
+          if (heldByGuard) break;
           const key = `${action.resident}\u001f${action.hsaId}`;
           const known = this.careUnits.get(key);
           this.careUnits.set(key, { resident: action.resident, hsaId: action.hsaId, ...((action.name ?? known?.name) ? { name: action.name ?? known!.name! } : {}) });
@@ -291,6 +296,26 @@ export async function writeEffects(tx: Executor, effects: BatchEffects): Promise
           select message_id as id from requested order by message_id`,
     );
     messageIds = inserted.map((row) => Number(row.id));
+  }
+  if (effects.heldMessages.length > 0) {
+    const held = effects.heldMessages.map((m) => ({
+      logical_address: m.post.logicalAddress,
+      resident: m.post.resident,
+      kind: m.kind,
+      subject: m.subject,
+      body: m.body,
+      care_unit_hsa_id: m.details.healthcareFacility,
+      care_unit_name: m.details.healthcareFacilityName ?? null,
+      booking: m.booking,
+      key_hash: m.post.keyHash,
+      cause: m.cause,
+    }));
+    await tx.execute(sql`
+      insert into held_message (logical_address, resident, kind, subject, body, care_unit_hsa_id, care_unit_name, booking, key_hash, cause)
+      select m.logical_address, m.resident, m.kind, m.subject, m.body, m.care_unit_hsa_id, m.care_unit_name, m.booking, m.key_hash, m.cause
+      from jsonb_to_recordset(${json(held)}::jsonb) as m(logical_address text, resident text, kind text, subject text, body text,
+        care_unit_hsa_id text, care_unit_name text, booking jsonb, key_hash text, cause text)
+      on conflict (cause) do nothing`);
   }
   if (effects.careUnits.size > 0) {
     const units = [...effects.careUnits.values()].map((u) => ({ resident: u.resident, hsa_id: u.hsaId, name: u.name ?? null }));

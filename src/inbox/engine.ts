@@ -234,16 +234,18 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
         const heldOfCitizen = held.get(key) ?? [];
         held.set(key, heldOfCitizen);
         const storedPost = stored.get(item.keyHash);
+        // Held by the flood guard: decided as active, its messages wait in held_message (held-messages.ts).
+        const mode = deliveredMode(item);
         const decision = decide({
           notification: { id: item.id, deleteFlag: item.deleteFlag, post, receivedAt: item.receivedAt },
           ...(details ? { details } : {}),
           ...(storedPost ? { stored: storedPost } : {}),
           held: heldOfCitizen,
-          mode: deliveredMode(item),
+          mode: mode === 'held' ? 'active' : mode,
           now: moment,
           rebookWindowMs: options.rebookWindowMs,
         });
-        effects.add(decision.actions, `notification:${item.id}`, item.id, stored, heldOfCitizen);
+        effects.add(decision.actions, `notification:${item.id}`, item.id, stored, heldOfCitizen, mode === 'held');
         done.push({ item, because: decision.because });
       }
     }
@@ -401,7 +403,8 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
           categorization: row.categorization,
         };
         const decision = decideRelease({ ...held, post }, moment);
-        effects.add(decision.actions, `held:${held.id}`, held.id, new Map(), [held]);
+        // A cancellation at a care unit the flood guard holds waits with the unit's other messages.
+        effects.add(decision.actions, `held:${held.id}`, held.id, new Map(), [held], directory.holdOf(row.logical_address)?.status === 'holding');
       }
       await writeEffects(tx, effects);
       return { released: due.length, kinds: effects.messages.map((message) => message.kind) };

@@ -109,3 +109,35 @@ export const securityEvents = pgTable('security_event', {
   sourceNotificationId: bigint('source_notification_id', { mode: 'number' }),
   detail: text('detail').notNull(),
 });
+
+/**
+ * Messages of a care unit held by the flood guard: created like any message, but not shown and not
+ * notified until an administrator releases them (they move to inbox_message, oldest first, each with its
+ * channel request) or drops them (they are deleted; the post state stays in booking_post).
+ */
+export const heldMessages = pgTable(
+  'held_message',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** The care unit (EI's logicalAddress) whose hold this message waits for. */
+    logicalAddress: text('logical_address').notNull(),
+    resident: text('resident').notNull(),
+    kind: text('kind').notNull(),
+    subject: text('subject').notNull(),
+    body: text('body').notNull(),
+    careUnitHsaId: text('care_unit_hsa_id').notNull(),
+    careUnitName: text('care_unit_name'),
+    booking: jsonb('booking').notNull(),
+    keyHash: text('key_hash').notNull(),
+    cause: text('cause').notNull(),
+    heldAt: timestamp('held_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    check(
+      'held_message_kind_check',
+      sql`${t.kind} in ('invitation', 'booking_confirmation', 'cancellation', 'rebooking', 'invitation_updated')`,
+    ),
+    uniqueIndex('held_message_cause_unique').on(t.cause),
+    index('held_message_unit_idx').on(t.logicalAddress, t.id),
+  ],
+);

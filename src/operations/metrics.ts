@@ -26,6 +26,16 @@ export interface ServiceMetrics {
   messagesCreated(kinds: readonly string[]): void;
   /** SenderOptions.onSent */
   sent(event: { channel: string; status: string }): void;
+  /** A flood-guard hold started. */
+  floodGuardTripped(): void;
+  /** Held messages settled after a decision (released / dropped). */
+  heldSettled(result: { released: number; created: number; kinds: readonly string[]; dropped: number }): void;
+  /** Where the flood guard's gauges read from: units held now, and units waiting longer than the alert limit. */
+  watchHolds(source: { held(): number; overdue(): number }): void;
+  /** SenderOptions.onDoubtSettled */
+  doubtSettled(event: { channel: string; settled: string }): void;
+  /** LivenessOptions.onReaped: dead processes found, and their claims released (per kind). */
+  reaped(event: { processes: readonly string[]; released: Record<string, number> }): void;
   /** Wraps a details fetcher: latency and outcome of each call, breaker states on scrape. */
   instrumentFetcher<T extends DetailsFetcher>(fetcher: T): T;
 }
@@ -201,6 +211,54 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
     registers: [registry],
   });
 
+  const guardTrips = new client.Counter({
+    name: `${p}flood_guard_holds_total`,
+    help: 'Care units whose messages the flood guard started to hold (an unannounced burst from a new or returning unit)',
+    registers: [registry],
+  });
+  const heldMessages = new client.Counter({
+    name: `${p}held_messages_settled_total`,
+    help: 'Messages held by the flood guard and settled after a decision: released (became messages; a passed time makes none) or dropped',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  for (const result of ['released', 'dropped']) heldMessages.inc({ result }, 0);
+  let holdSource: { held(): number; overdue(): number } | undefined;
+  new client.Gauge({
+    name: `${p}flood_guard_held_units`,
+    help: 'Care units whose messages are held now, waiting for an administrator (/admin)',
+    registers: [registry],
+    collect() {
+      this.set(holdSource?.held() ?? 0);
+    },
+  });
+  new client.Gauge({
+    name: `${p}flood_guard_overdue_units`,
+    help: 'Care units whose messages have been held longer than FLOOD_GUARD_ALERT_HOURS: alert on > 0',
+    registers: [registry],
+    collect() {
+      this.set(holdSource?.overdue() ?? 0);
+    },
+  });
+  const doubts = new client.Counter({
+    name: `${p}channel_in_doubt_settled_total`,
+    help: 'SMS and e-mail deliveries in doubt (their sender stopped mid-hand-over), by channel and how each was settled: found (the provider had it), not_found (sent again), resent (SMTP: sent again, same Message-ID), gave_up',
+    labelNames: ['channel', 'settled'],
+    registers: [registry],
+  });
+  const deadProcesses = new client.Counter({
+    name: `${p}dead_processes_total`,
+    help: 'Worker / sender processes taken for dead (no heartbeat for WORKER_DEAD_AFTER_SECONDS) and reaped by this process',
+    registers: [registry],
+  });
+  const leasesReleased = new client.Counter({
+    name: `${p}leases_released_total`,
+    help: 'Claims of dead processes released at once by this process, by kind (notifications, deliveries)',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  for (const kind of ['notifications', 'deliveries']) leasesReleased.inc({ kind }, 0);
+
   const SAFE_LABEL = /^[a-z_-]{1,32}$/;
   const bounded = (value: string) => (SAFE_LABEL.test(value) ? value : 'other');
 
@@ -230,8 +288,26 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
     messagesCreated(kinds) {
       for (const kind of kinds) messages.inc({ kind: bounded(kind) });
     },
+    floodGuardTripped() {
+      guardTrips.inc();
+    },
+    heldSettled(result) {
+      heldMessages.inc({ result: 'released' }, result.released);
+      heldMessages.inc({ result: 'dropped' }, result.dropped);
+      for (const kind of result.kinds) messages.inc({ kind: bounded(kind) });
+    },
+    watchHolds(source) {
+      holdSource = source;
+    },
     sent(event) {
       sends.inc({ channel: bounded(event.channel), status: bounded(event.status) });
+    },
+    doubtSettled(event) {
+      doubts.inc({ channel: bounded(event.channel), settled: bounded(event.settled) });
+    },
+    reaped(event) {
+      deadProcesses.inc(event.processes.length);
+      for (const [kind, count] of Object.entries(event.released)) leasesReleased.inc({ kind: bounded(kind) }, count);
     },
     instrumentFetcher<T extends DetailsFetcher>(fetcher: T): T {
       const breakers = (fetcher as Partial<{ breakers(): { open: number; halfOpen: number } }>).breakers;

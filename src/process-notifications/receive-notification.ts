@@ -1,6 +1,7 @@
 // The ingest use case: check the address, sort each transaction into rejected / ignored / accepted,
 // store durably, answer. Slow work (details, messages, SMS) happens later, off the queue.
 import type { SourceSystemDirectory } from '../activation-registry/directory.js';
+import { unitTraffic, type FloodGuard } from '../activation-registry/guard-store.js';
 import { checkTransaction, isBookingDomain, postKeyHash, transactionState } from './engagement.js';
 import type { ParsedNotification } from './envelope-parser.js';
 import type { AcceptedTransaction, IntakeResult, NotificationIntake, RejectedTransaction } from './intake.js';
@@ -31,6 +32,8 @@ export interface ReceiveDependencies {
   consumerHsaId: string;
   directory: SourceSystemDirectory;
   intake: NotificationIntake;
+  /** Counts new posts per care unit; a unit it holds gets its notifications stamped `held`. */
+  floodGuard?: FloodGuard;
 }
 
 export async function receiveNotification(
@@ -70,6 +73,18 @@ export async function receiveNotification(
       state: transactionState(check.transaction),
       transaction: check.transaction,
     });
+  }
+
+  if (deps.floodGuard && accepted.length > 0) {
+    let held: Set<string>;
+    try {
+      held = await deps.floodGuard.observe(unitTraffic(accepted.map((item) => ({ mode: item.deliveredMode, ...item.transaction }))));
+    } catch (error) {
+      throw new SoapFault('Server', 'The notification could not be stored; please retry', { cause: error });
+    }
+    for (const item of accepted) {
+      if (item.deliveredMode === 'active' && held.has(item.transaction.engagement.logicalAddress)) item.deliveredMode = 'held';
+    }
   }
 
   let result: IntakeResult;

@@ -379,6 +379,30 @@ export async function retryDeadLetter(database: Database, id: number): Promise<b
   return updated.length === 1;
 }
 
+/**
+ * The flood guard caught a care unit: its notifications delivered as `active` since `since` that no
+ * worker has taken yet are held too, so a burst spread over several calls makes no message before the
+ * call that crossed the threshold. Rare (once per hold), over the pending rows only.
+ */
+export async function holdPendingOfUnits(
+  executor: Executor,
+  units: readonly { logicalAddress: string; since: Date }[],
+): Promise<Map<string, number>> {
+  if (units.length === 0) return new Map();
+  const updated = await rows<{ address: string; n: number }>(
+    executor,
+    sql`with held as (
+          update inbound_notification n set delivered_mode = 'held'
+          from jsonb_to_recordset(${JSON.stringify(units.map((u) => ({ address: u.logicalAddress, since: u.since.toISOString() })))}::jsonb)
+            as u(address text, since timestamptz)
+          where n.status = 'pending' and n.delivered_mode = 'active' and (n.lease_until is null or n.lease_until < now())
+            and n.engagement->>'logicalAddress' = u.address and n.received_at >= u.since
+          returning u.address)
+        select address, count(*)::int as n from held group by address`,
+  );
+  return new Map(updated.map((row) => [row.address, Number(row.n)]));
+}
+
 export interface WaitingAddress {
   /** A care unit's logical address, or `other` for the addresses beyond the listed ones. */
   logicalAddress: string;

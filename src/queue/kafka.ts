@@ -14,6 +14,7 @@ import { Kafka, logLevel, Partitioners, type Consumer, type LogEntry, type Produ
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logging.js';
 import type { QueuedRef } from '../process-notifications/intake.js';
+import { kafkaLogLevel } from './kafka-log.js';
 import { claimNotificationsById, existingNotificationIds, type QueuedNotification } from './in-database.js';
 
 /** The topic of accepted notifications and the workers' consumer group, from KAFKA_TOPIC_PREFIX. */
@@ -56,7 +57,10 @@ export function decodeNotification(value: Buffer | null): number | undefined {
   }
 }
 
-/** A kafkajs client whose own log lines go to our logger (warnings and errors only). */
+/**
+ * A kafkajs client whose own log lines go to our logger, at the level kafkaLogLevel gives them (routine
+ * group coordination is not an error).
+ */
 export function createKafka(brokers: readonly string[], log: Logger, clientId = 'ei-inbox'): Kafka {
   const kafkaLog = log.child({ component: 'kafka' });
   return new Kafka({
@@ -65,12 +69,11 @@ export function createKafka(brokers: readonly string[], log: Logger, clientId = 
     // Fail fast when the broker is away: the ingest answers soap:Server and EI retries later.
     connectionTimeout: 3_000,
     requestTimeout: 10_000,
-    logLevel: logLevel.WARN,
+    logLevel: logLevel.INFO,
     logCreator: () => (entry: LogEntry) => {
       const { message, ...rest } = entry.log;
       const fields = { namespace: entry.namespace, broker: rest.broker as unknown, error: rest.error as unknown };
-      if (entry.level === logLevel.ERROR) kafkaLog.error(fields, message);
-      else kafkaLog.warn(fields, message);
+      kafkaLog[kafkaLogLevel({ level: entry.level, message, error: rest.error })](fields, message);
     },
   });
 }

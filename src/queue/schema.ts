@@ -42,3 +42,21 @@ export const inboundNotifications = pgTable(
       .where(sql`${t.status} = 'pending' and ${t.deleteFlag}`),
   ],
 );
+
+/**
+ * The processes that hold leases (workers, senders), each with its last heartbeat. A process whose
+ * heartbeat is older than WORKER_DEAD_AFTER_SECONDS is dead: a live one releases its claims at once,
+ * instead of letting them wait out the whole lease (src/queue/liveness.ts).
+ */
+export const leaseHolders = pgTable(
+  'lease_holder',
+  {
+    /** The process's worker id; its leases are owned by this id or `<id>/<suffix>`. */
+    processId: text('process_id').primaryKey(),
+    roles: text('roles').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    /** The database's clock, written and compared by the database: no skew between hosts. */
+    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('lease_holder_heartbeat_idx').on(t.heartbeatAt)],
+);

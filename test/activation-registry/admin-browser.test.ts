@@ -47,8 +47,10 @@ describe.skipIf(!available)('/admin in a browser', () => {
     expect(await page.locator('header').innerText()).toContain('Inloggad som Dagny Admin');
 
     // Add
-    await page.getByLabel('Miljö').selectOption('qa');
-    await page.getByLabel('HSA-id').fill('SE2321000016-WEBB');
+    // The page also has the care units' loading form: fields are found within the source system's form.
+    const addForm = page.getByRole('group', { name: 'Nytt källsystem' });
+    await addForm.getByLabel('Miljö').selectOption('qa');
+    await addForm.getByLabel('HSA-id').fill('SE2321000016-WEBB');
     await page.getByLabel('Namn', { exact: true }).fill('Webbokning Region Exempel');
     await page.getByRole('button', { name: 'Lägg till' }).click();
     await page.waitForURL(/klart=tillagt/);
@@ -79,7 +81,7 @@ describe.skipIf(!available)('/admin in a browser', () => {
 
   it('When the add form is sent without a name, then the browser\'s own required check keeps it and nothing is stored', async () => {
     await page.goto(`${t.url}/admin`);
-    await page.getByLabel('HSA-id').fill('SE-EMPTY-NAME');
+    await page.getByRole('group', { name: 'Nytt källsystem' }).getByLabel('HSA-id').fill('SE-EMPTY-NAME');
     await page.getByRole('button', { name: 'Lägg till' }).click();
     // `required` keeps the form in the browser: still on the same page, nothing stored.
     expect(new URL(page.url()).search).toBe('');

@@ -136,3 +136,46 @@ describe('npm run admin -- source-systems', () => {
     });
   }, SLOW);
 });
+
+describe('npm run admin -- care-units', () => {
+  it('When an operator sets a loading period, lists it, ends it, and releases a held unit, then each is audited as the CLI user; bad input and unknown units get their exit codes', async () => {
+    const until = new Date(Date.now() + 2 * 3600_000);
+    // "2026-12-01T14:00" style: Swedish local time, as operators write it.
+    const local = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Stockholm', dateStyle: 'short', timeStyle: 'short' }).format(until).replace(' ', 'T');
+    const added = await admin('care-units', 'load', '--environment', 'qa', '--logical-address', 'SE-CLI-UNIT', '--until', local, '--note', 'grundladdning', '--json');
+    expect(added.code, added.stderr).toBe(0);
+    const load = JSON.parse(added.stdout) as { id: number; endsAt: string; current: boolean };
+    expect(load.current).toBe(true);
+    expect(Math.abs(Date.parse(load.endsAt) - until.getTime())).toBeLessThan(60_000);
+    if (t) await expect.poll(() => t!.app.directory.isLoading('SE-CLI-UNIT'), { timeout: 5_000 }).toBe(true);
+
+    const listed = await admin('care-units', 'loads');
+    expect(listed.stdout).toContain('SE-CLI-UNIT');
+    const ended = await admin('care-units', 'end-load', '--id', String(load.id));
+    expect(ended.code, ended.stderr).toBe(0);
+    expect(ended.stdout).toContain('ended');
+    const bad = await admin('care-units', 'load', '--environment', 'qa', '--logical-address', 'SE-CLI-UNIT', '--until', 'yesterday');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('until must be a time');
+
+    // A unit the guard holds (as the ingest leaves it), released from the command line.
+    await withDatabase(async (database) => {
+      await database.orm.execute(sql`insert into care_unit_guard (environment, logical_address, first_seen_at, last_seen_at, hold_status, hold_started_at, held_posts)
+        values ('qa', 'SE-CLI-HELD', now(), now(), 'holding', now(), 3000)`);
+    });
+    const units = await admin('care-units', 'list', '--json');
+    expect(JSON.parse(units.stdout)).toMatchObject([{ logicalAddress: 'SE-CLI-HELD', hold: { status: 'holding', notifications: 3000 } }]);
+    const released = await admin('care-units', 'release', '--environment', 'qa', '--logical-address', 'SE-CLI-HELD');
+    expect(released.code, released.stderr).toBe(0);
+    const again = await admin('care-units', 'drop', '--environment', 'qa', '--logical-address', 'SE-CLI-HELD');
+    expect(again.code).toBe(4);
+    const unknown = await admin('care-units', 'release', '--environment', 'qa', '--logical-address', 'SE-NEVER-SEEN');
+    expect(unknown.code).toBe(3);
+
+    const audit = await withDatabase(async (database) =>
+      rows<{ actor: string; action: string }>(database.orm, sql`select actor, action from audit_log where action like 'care_unit%' order by id`),
+    );
+    expect(audit.map((entry) => entry.action)).toEqual(['care_unit_load.add', 'care_unit_load.end', 'care_unit.release']);
+    expect(new Set(audit.map((entry) => entry.actor))).toEqual(new Set([ACTOR]));
+  }, SLOW * 2);
+});

@@ -4,7 +4,9 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { outboxSms } from '../../src/channels/providers/outbox.js';
 import { smtpEmail } from '../../src/channels/providers/smtp-email.js';
-import { startChannelSender } from '../../src/channels/sender.js';
+import { releaseDeadSenders, startChannelSender } from '../../src/channels/sender.js';
+import { rows } from '../../src/db/database.js';
+import { startLiveness } from '../../src/queue/liveness.js';
 import { loadNotificationTexts } from '../../src/channels/texts.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
 import {
@@ -40,6 +42,10 @@ beforeEach(async () => {
 });
 
 function sender(smtpPort: number, clock: { now: () => Date }) {
+  return senderAs(smtpPort, clock, undefined);
+}
+
+function senderAs(smtpPort: number, clock: { now: () => Date }, workerId: string | undefined) {
   const { log, lines } = capturedLogger();
   const email = smtpEmail({ url: `smtp://127.0.0.1:${smtpPort}`, from: FROM, timeoutMs: 3_000 });
   const instance = startChannelSender({
@@ -54,6 +60,7 @@ function sender(smtpPort: number, clock: { now: () => Date }) {
     now: clock.now,
     pollMs: 0,
     backoffMs: () => 30_000,
+    ...(workerId ? { workerId } : {}),
   });
   return {
     sender: instance,
@@ -155,6 +162,66 @@ describe('e-mail through SMTP', () => {
       expect((await deliveries(database))[0]).toMatchObject({ status: 'failed', attempts: 2, last_error: 'smtp_550' });
     } finally {
       await s.stop();
+      await smtp.close();
+    }
+  });
+  it('When a sender dies while the SMTP server takes the e-mail, then it is sent again with the same Message-ID', async () => {
+    const held: Array<() => void> = [];
+    let holdFirst = true;
+    const smtp = await startSmtpServer(0, {
+      onData(stream, session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        stream.on('end', () => {
+          mails.push(Buffer.concat(chunks).toString('utf8'));
+          // The first e-mail is taken but never answered: its sender "dies" waiting for the 250.
+          if (holdFirst) {
+            holdFirst = false;
+            held.push(() => callback());
+          } else callback();
+        });
+      },
+    });
+    const mails: string[] = [];
+    const clock = manualClock('2026-03-03T10:00:00Z');
+    const resident = '199001029803';
+    await enableChannels(database, resident, { email: 'doris@example.se' });
+    await insertMessage(database, resident, new Date(clock.now().getTime() - 2 * MINUTE));
+    const first = senderAs(smtp.port, clock, 'deadhost:1:aaaaaa/sender');
+    const second = senderAs(smtp.port, clock, 'livehost:2:bbbbbb/sender');
+    const liveness = await startLiveness({
+      database,
+      processId: 'livehost:2:bbbbbb',
+      roles: ['sender'],
+      log: capturedLogger().log,
+      heartbeatMs: 60_000,
+      deadAfterMs: 1_000,
+      releasers: [releaseDeadSenders],
+    });
+    try {
+      void first.sender.runOnce();
+      await expect.poll(() => mails.length, { timeout: 5_000 }).toBe(1);
+      expect((await deliveries(database))[0]).toMatchObject({ status: 'sending', attempts: 1 });
+      // The dead process's last heartbeat is older than the limit: the live one releases its delivery.
+      await database.orm.execute(sql`insert into lease_holder (process_id, roles, heartbeat_at) values ('deadhost:1:aaaaaa', 'sender', now() - interval '10 seconds')`);
+      await liveness.beat();
+      expect((await deliveries(database))[0]).toMatchObject({ status: 'in_doubt', last_error: 'sender_stopped' });
+
+      expect(await second.sender.runOnce()).toMatchObject({ settled: 1, sent: 1 });
+      expect(mails).toHaveLength(2);
+      const ids = mails.map((mail) => /^Message-ID: (.+)$/im.exec(mail)?.[1]?.trim());
+      expect(ids[0]).toMatch(/^<notification-[0-9]+-[0-9a-z]+@1177\.se>$/);
+      expect(ids[1]).toBe(ids[0]);
+      const [row] = await rows<{ status: string; doubt_settled_by: string; attempts: number }>(
+        database.orm,
+        sql`select status, doubt_settled_by, attempts from notification_delivery`,
+      );
+      expect(row).toEqual({ status: 'sent', doubt_settled_by: 'resent', attempts: 2 });
+    } finally {
+      for (const release of held) release();
+      await liveness.stop();
+      await second.stop();
+      await first.stop();
       await smtp.close();
     }
   });

@@ -233,21 +233,24 @@ describe('Twilio status callbacks', () => {
     expect(await statusOf(id)).toMatchObject({ status: 'undelivered', last_error: 'twilio_30003' });
   });
 
-  it('When a delivery was left unknown by a dying sender, then a signed report settles it by its reference', async () => {
+  it.each([
+    ['in_doubt', 'SM33333333333333333333333333333333'],
+    ['unknown', 'SM33333333333333333333333333333334'],
+  ])('When a delivery was left %s by a dying sender, then a signed report settles it by its reference', async (state, sid) => {
     const [row] = await rows<{ id: number; created_ms: number | string }>(
       database.orm,
       sql`insert into notification_delivery (resident, channel, status, not_before, last_error)
-          values ('191212121212', 'sms', 'unknown', now(), 'lease_expired') returning id, floor(extract(epoch from created_at) * 1000)::bigint as created_ms`,
+          values ('191212121212', 'sms', ${state}, now(), 'sender_stopped') returning id, floor(extract(epoch from created_at) * 1000)::bigint as created_ms`,
     );
     const id = Number(row!.id);
     const reference = `${id}-${Number(row!.created_ms).toString(36)}`;
-    const params = { MessageSid: 'SM33333333333333333333333333333333', MessageStatus: 'delivered' };
+    const params = { MessageSid: sid, MessageStatus: 'delivered' };
     expect((await report(reference, params, sign(AUTH_TOKEN, reference, params))).status).toBe(204);
-    const [settled] = await rows<{ status: string; provider_id: string }>(
+    const [settled] = await rows<{ status: string; provider_id: string; doubt_settled_by: string }>(
       database.orm,
-      sql`select status, provider_id from notification_delivery where id = ${id}`,
+      sql`select status, provider_id, doubt_settled_by from notification_delivery where id = ${id}`,
     );
-    expect(settled).toEqual({ status: 'delivered', provider_id: 'SM33333333333333333333333333333333' });
+    expect(settled).toEqual({ status: 'delivered', provider_id: sid, doubt_settled_by: 'reported' });
   });
 
   it('When a report is forged or unsigned, then it is refused with 403 and nothing changes', async () => {

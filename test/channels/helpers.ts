@@ -111,16 +111,51 @@ export interface TwilioRequest {
   form: URLSearchParams;
 }
 
-/** A local HTTP server playing Twilio's Messages endpoint; `script` answers the next calls (default 201). */
-export async function startFakeTwilio(): Promise<{
+/** A message as the fake Twilio keeps it (the fields of Twilio's Message resource that we read). */
+export interface FakeTwilioMessage {
+  sid: string;
+  account_sid: string;
+  to: string | null;
+  from: string | null;
+  messaging_service_sid: string | null;
+  body: string | null;
+  status: string;
+  direction: string;
+  date_created: string;
+  date_sent: string | null;
+  /** Not Twilio's: the StatusCallback URL the request carried (holds our delivery reference). */
+  statusCallback: string | null;
+}
+
+export interface FakeTwilio {
   url: string;
   requests: TwilioRequest[];
+  /** Answers for the next calls, whatever they are (default: Twilio's behaviour). */
   script: Array<{ status: number; body: object }>;
+  /** Every message created, in order: what Twilio would have sent. */
+  messages: FakeTwilioMessage[];
+  /** Milliseconds to hold each answer to a create after the message is recorded (a slow Twilio). */
+  answerDelayMs: number;
+  /**
+   * Every second create instead waits this long before it is recorded (a request still in transit), and
+   * is not recorded at all if the client went away meanwhile (it never reached Twilio).
+   */
+  transitDelayMs: number;
   close(): Promise<void>;
-}> {
+}
+
+/**
+ * A local HTTP server playing Twilio's Messages API for the real SDK: create (POST Messages.json) and
+ * list (GET Messages.json, filtered by To and From, newest first, one page). `script` answers the next
+ * calls instead (any method).
+ */
+export async function startFakeTwilio(): Promise<FakeTwilio> {
   const requests: TwilioRequest[] = [];
   const script: Array<{ status: number; body: object }> = [];
+  const messages: FakeTwilioMessage[] = [];
   let counter = 0;
+  let creates = 0;
+  const fake = { answerDelayMs: 0, transitDelayMs: 0 };
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
@@ -128,11 +163,24 @@ export async function startFakeTwilio(): Promise<{
       const form = new URLSearchParams(raw);
       requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, form });
       const scripted = script.shift();
-      const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(req.url ?? '');
+      const url = new URL(req.url ?? '/', 'http://fake-twilio');
+      const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(url.pathname);
       res.setHeader('content-type', 'application/json');
       if (scripted) {
         res.statusCode = scripted.status;
         res.end(JSON.stringify(scripted.body));
+        return;
+      }
+      if (req.method === 'GET' && match) {
+        const to = url.searchParams.get('To');
+        const from = url.searchParams.get('From');
+        const pageSize = Math.min(1000, Number(url.searchParams.get('PageSize') ?? 50));
+        const found = messages
+          .filter((m) => m.account_sid === match[1] && (to === null || m.to === to) && (from === null || m.from === from))
+          .reverse()
+          .slice(0, pageSize);
+        res.statusCode = 200;
+        res.end(JSON.stringify({ messages: found, page: 0, page_size: pageSize, start: 0, end: found.length, uri: req.url, first_page_uri: req.url, next_page_uri: null, previous_page_uri: null }));
         return;
       }
       if (req.method !== 'POST' || !match) {
@@ -140,22 +188,41 @@ export async function startFakeTwilio(): Promise<{
         res.end(JSON.stringify({ code: 20404, message: 'The requested resource was not found', status: 404 }));
         return;
       }
-      counter++;
-      res.statusCode = 201;
-      res.end(
-        JSON.stringify({
+      const accountSid = match[1]!;
+      const create = () => {
+        counter++;
+        const messagingService = form.get('MessagingServiceSid');
+        const message: FakeTwilioMessage = {
           sid: `SM${String(counter).padStart(32, '0')}`,
-          account_sid: match[1],
+          account_sid: accountSid,
           to: form.get('To'),
-          from: form.get('From'),
+          from: form.get('From') ?? (messagingService ? '+46700000001' : null),
+          messaging_service_sid: messagingService,
           body: form.get('Body'),
           status: 'queued',
-          date_created: new Date().toUTCString(),
-          num_segments: '1',
           direction: 'outbound-api',
-          api_version: '2010-04-01',
-        }),
-      );
+          date_created: new Date().toUTCString(),
+          date_sent: null,
+          statusCallback: form.get('StatusCallback'),
+        };
+        messages.push(message);
+        const answer = () => {
+          res.statusCode = 201;
+          res.end(JSON.stringify({ ...message, num_segments: '1', api_version: '2010-04-01' }));
+        };
+        if (fake.answerDelayMs > 0) setTimeout(answer, fake.answerDelayMs);
+        else answer();
+      };
+      creates++;
+      if (fake.transitDelayMs > 0 && creates % 2 === 0) {
+        let gone = false;
+        req.socket.once('close', () => (gone = true));
+        setTimeout(() => {
+          if (!gone) create();
+        }, fake.transitDelayMs);
+        return;
+      }
+      create();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -164,7 +231,24 @@ export async function startFakeTwilio(): Promise<{
     url: `http://127.0.0.1:${port}`,
     requests,
     script,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    messages,
+    get answerDelayMs() {
+      return fake.answerDelayMs;
+    },
+    set answerDelayMs(value: number) {
+      fake.answerDelayMs = value;
+    },
+    get transitDelayMs() {
+      return fake.transitDelayMs;
+    },
+    set transitDelayMs(value: number) {
+      fake.transitDelayMs = value;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -185,7 +269,6 @@ export async function startSmtpServer(
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
-    ...options,
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -204,6 +287,7 @@ export async function startSmtpServer(
           .catch(callback);
       });
     },
+    ...options,
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const address = server.server.address() as AddressInfo;

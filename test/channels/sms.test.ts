@@ -42,6 +42,7 @@ afterAll(async () => {
 beforeEach(async () => {
   twilio.requests.length = 0;
   twilio.script.length = 0;
+  twilio.messages.length = 0;
   // Each test starts from no deliveries, so counts below are this test's own.
   await database.orm.execute(sql`delete from notification_delivery_message`);
   await database.orm.execute(sql`delete from notification_delivery`);
@@ -319,34 +320,114 @@ describe('SMS through Twilio', () => {
     expect((await deliveries(database))[0]).toMatchObject({ status: 'cancelled', last_error: 'channel_off' });
   });
 
-  it('When a sender dies after Twilio accepted the SMS, then no other sender sends it again', async () => {
+  /** A sender that "dies" during the hand-over: the provider call never returns (after `before` ran). */
+  function dyingSms(before: (message: Parameters<SmsChannel['sendMessage']>[0]) => Promise<unknown>): SmsChannel {
+    const real = sms();
+    return {
+      provider: 'twilio',
+      async sendMessage(message) {
+        await before(message);
+        return new Promise(() => {});
+      },
+      findSent: (query) => real.findSent(query),
+    };
+  }
+
+  const sends = () => twilio.requests.filter((r) => r.method === 'POST');
+  const lookups = () => twilio.requests.filter((r) => r.method === 'GET');
+
+  it('When a sender dies after Twilio accepted the SMS, then the next sender finds it in Twilio\'s list and does not send it again', async () => {
     const clock = manualClock(MORNING);
     const resident = nextResident();
     await enableChannels(database, resident, { phone: '0705556677' });
     await insertMessage(database, resident, new Date(clock.now().getTime() - 2 * MINUTE));
     const real = sms();
-    // The provider accepts, then this process "dies": the answer is never recorded.
-    const dying: SmsChannel = {
-      provider: 'twilio',
-      async sendMessage(message) {
-        await real.sendMessage(message);
-        return new Promise(() => {});
-      },
-    };
-    const { sender: first } = sender(clock, { sms: dying, leaseMs: 60_000 });
+    const { sender: first } = sender(clock, { sms: dyingSms((message) => real.sendMessage(message)), leaseMs: 60_000 });
     void first.runOnce();
-    await expect.poll(() => twilio.requests.length, { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => sends().length, { timeout: 5_000 }).toBe(1);
     expect((await deliveries(database))[0]!.status).toBe('sending');
 
     clock.advance(61_000);
     const { sender: second, lines } = sender(clock);
     stopAll.push(second.stop);
     const round = await second.runOnce();
-    expect(round.expired).toBe(1);
+    expect(round).toMatchObject({ expired: 1, settled: 1, sent: 0 });
     clock.advance(60 * MINUTE);
     await second.runOnce();
-    expect(twilio.requests).toHaveLength(1);
-    expect((await deliveries(database))[0]).toMatchObject({ status: 'unknown', last_error: 'lease_expired' });
-    expect(lines.some((l) => l.level === 40 && String(l.msg).includes('marked unknown'))).toBe(true);
+    expect(sends()).toHaveLength(1);
+    // Looked up by recipient (and our sender number), through the SDK's list call.
+    expect(lookups()).toHaveLength(1);
+    const query = new URL(lookups()[0]!.url, 'http://x').searchParams;
+    expect(query.get('To')).toBe('+46705556677');
+    expect(query.get('From')).toBe(FROM);
+    const [delivery] = await database.orm.execute(sql`select status, provider_id, doubt_settled_by from notification_delivery`).then((r) => (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows)) as Array<Record<string, unknown>>;
+    expect(delivery).toEqual({ status: 'queued', provider_id: twilio.messages[0]!.sid, doubt_settled_by: 'found' });
+    expect(lines.some((l) => l.level === 40 && String(l.msg).includes('in doubt'))).toBe(true);
+    expect(JSON.stringify(lines)).not.toContain('705556677');
+  });
+
+  it('When a sender dies before its request reached Twilio, then the next sender finds nothing and sends the SMS once', async () => {
+    const clock = manualClock(MORNING);
+    const resident = nextResident();
+    await enableChannels(database, resident, { phone: '0705556688' });
+    await insertMessage(database, resident, new Date(clock.now().getTime() - 2 * MINUTE));
+    const { sender: first } = sender(clock, { sms: dyingSms(async () => undefined), leaseMs: 60_000 });
+    void first.runOnce();
+    await expect.poll(async () => (await deliveries(database))[0]?.status, { timeout: 5_000 }).toBe('sending');
+
+    clock.advance(61_000);
+    const { sender: second } = sender(clock);
+    stopAll.push(second.stop);
+    expect(await second.runOnce()).toMatchObject({ expired: 1, settled: 1, sent: 1 });
+    clock.advance(60 * MINUTE);
+    await second.runOnce();
+    expect(sends()).toHaveLength(1);
+    expect(twilio.messages.filter((m) => m.to === '+46705556688')).toHaveLength(1);
+    const [delivery] = await deliveries(database);
+    expect(delivery).toMatchObject({ status: 'queued', attempts: 2, provider_id: twilio.messages.at(-1)!.sid });
+  });
+
+  it('When another SMS to the same number is already ours, then it is not taken for the one in doubt', async () => {
+    const clock = manualClock(MORNING);
+    const resident = nextResident();
+    await enableChannels(database, resident, { phone: '0705556699' });
+    await insertMessage(database, resident, new Date(clock.now().getTime() - 2 * MINUTE));
+    const { sender: before } = sender(clock);
+    stopAll.push(before.stop);
+    expect((await before.runOnce()).sent).toBe(1);
+    // A second message, a second delivery: its sender dies before Twilio heard of it.
+    clock.advance(10 * MINUTE);
+    await insertMessage(database, resident, new Date(clock.now().getTime() - 2 * MINUTE));
+    const { sender: first } = sender(clock, { sms: dyingSms(async () => undefined), leaseMs: 60_000 });
+    void first.runOnce();
+    await expect.poll(async () => (await deliveries(database)).map((d) => d.status), { timeout: 5_000 }).toEqual(['queued', 'sending']);
+    // The lookup searches from when the attempt began less a minute of clock skew: it sees the first SMS.
+    clock.advance(61_000);
+    const { sender: second } = sender(clock);
+    stopAll.push(second.stop);
+    expect(await second.runOnce()).toMatchObject({ settled: 1, sent: 1 });
+    expect(sends()).toHaveLength(2);
+    expect(new Set((await deliveries(database)).map((d) => d.provider_id)).size).toBe(2);
+  });
+
+  it('When Twilio cannot be asked, then the delivery stays in doubt and is looked up again later, never sent blindly', async () => {
+    const clock = manualClock(MORNING);
+    const resident = nextResident();
+    await enableChannels(database, resident, { phone: '0705556600' });
+    await insertMessage(database, resident, new Date(clock.now().getTime() - 2 * MINUTE));
+    const real = sms();
+    const { sender: first } = sender(clock, { sms: dyingSms((message) => real.sendMessage(message)), leaseMs: 60_000 });
+    void first.runOnce();
+    await expect.poll(() => sends().length, { timeout: 5_000 }).toBe(1);
+    clock.advance(61_000);
+    twilio.script.push({ status: 503, body: { code: 20503, message: 'Service unavailable', status: 503 } });
+    const { sender: second } = sender(clock);
+    stopAll.push(second.stop);
+    expect(await second.runOnce()).toMatchObject({ expired: 1, settled: 0, sent: 0 });
+    expect((await deliveries(database))[0]).toMatchObject({ status: 'in_doubt', last_error: 'lookup:twilio_20503' });
+    clock.advance(31_000);
+    expect(await second.runOnce()).toMatchObject({ settled: 1, sent: 0 });
+    expect(sends()).toHaveLength(1);
+    expect((await deliveries(database))[0]).toMatchObject({ status: 'queued', provider_id: twilio.messages[0]!.sid });
   });
 });

@@ -3,6 +3,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { Router } from 'express';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevelopmentToken } from '../../src/auth/index.js';
 import { OPENAPI_DOCUMENT } from '../../src/inbox/openapi.js';
@@ -144,6 +145,27 @@ describe('/api/openapi.json', () => {
     expect((await check('get', '/admin/audit', '/admin/audit?limit=2', admin)).json.items.length).toBeGreaterThan(0);
     expect((await check('get', '/admin/dead-letters', '/admin/dead-letters', admin)).status).toBe(200);
     expect((await check('post', '/admin/dead-letters/{id}/retry', '/admin/dead-letters/999999/retry', admin)).status).toBe(404);
+    // Care units: loading periods and the flood guard's holds.
+    const load = await check('post', '/admin/care-unit-loads', '/admin/care-unit-loads', admin, {
+      environment: 'qa',
+      logicalAddress: 'SE-OPENAPI-UNIT',
+      until: new Date(Date.now() + 3600_000).toISOString(),
+    });
+    expect(load.status).toBe(201);
+    expect((await check('post', '/admin/care-unit-loads', '/admin/care-unit-loads', admin, { environment: 'qa' })).status).toBe(400);
+    expect((await check('get', '/admin/care-unit-loads', '/admin/care-unit-loads?environment=qa', admin)).json.items.length).toBe(1);
+    expect((await check('delete', '/admin/care-unit-loads/{id}', `/admin/care-unit-loads/${load.json.id}`, admin)).status).toBe(200);
+    expect((await check('delete', '/admin/care-unit-loads/{id}', `/admin/care-unit-loads/${load.json.id}`, admin)).status).toBe(409);
+    await t.database.orm.execute(sql`insert into care_unit_guard (environment, logical_address, first_seen_at, last_seen_at, hold_status, hold_started_at)
+      values ('qa', 'SE-OPENAPI-HELD', now(), now(), 'holding', now()), ('qa', 'SE-OPENAPI-HELD2', now(), now(), 'holding', now())`);
+    expect((await check('get', '/admin/care-units', '/admin/care-units?environment=qa', admin)).json.items.length).toBe(2);
+    const unit = '/admin/care-units/{environment}/{logicalAddress}';
+    expect((await check('get', unit, '/admin/care-units/qa/SE-OPENAPI-HELD', admin)).json.hold.status).toBe('holding');
+    expect((await check('get', unit, '/admin/care-units/qa/SE-NEVER', admin)).status).toBe(404);
+    expect((await check('post', `${unit}/release`, '/admin/care-units/qa/SE-OPENAPI-HELD/release', admin)).status).toBe(200);
+    expect((await check('post', `${unit}/release`, '/admin/care-units/qa/SE-OPENAPI-HELD/release', admin)).status).toBe(409);
+    expect((await check('post', `${unit}/drop`, '/admin/care-units/qa/SE-OPENAPI-HELD2/drop', admin)).status).toBe(200);
+    expect((await check('post', `${unit}/drop`, '/admin/care-units/qa/SE-NEVER/drop', admin)).status).toBe(404);
 
     expect([...validated].sort()).toEqual(documentedOperations().sort());
   });

@@ -36,8 +36,13 @@ async function startService(port: number): Promise<ChildProcess> {
     DATA_DIR: dataDir,
     NTJP_GETBOOKINGDETAILS_URL: producer.url,
     CONSUMER_HSA_ID: 'SE-TEST-INBOX',
+    // Hundreds of posts from care units new to this database: not a flood-guard test (the guard would hold them).
+    FLOOD_GUARD_THRESHOLD: '0',
     AUTH_JWT_SECRET: SECRET,
-    WORKER_LEASE_SECONDS: '2',
+    // An hour: the restarted service takes the killed one's notifications over by the heartbeats (at once
+    // on the embedded database, after WORKER_DEAD_AFTER_SECONDS on PostgreSQL), never by the lease.
+    WORKER_LEASE_SECONDS: '3600',
+    WORKER_DEAD_AFTER_SECONDS: '3',
     LOG_LEVEL: 'warn',
   };
   if (testDatabase?.url) env.DATABASE_URL = testDatabase.url;

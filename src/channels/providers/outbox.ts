@@ -4,7 +4,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../logging.js';
-import type { EmailChannel, EmailMessage, SentMessage, SmsChannel, SmsMessage } from './types.js';
+import type { EmailChannel, EmailMessage, SentMessage, SentQuery, SmsChannel, SmsMessage } from './types.js';
 
 async function writeOnce(dir: string, name: string, content: object, log: Logger, kind: string): Promise<SentMessage> {
   await fs.mkdir(dir, { recursive: true });
@@ -24,12 +24,24 @@ async function writeOnce(dir: string, name: string, content: object, log: Logger
   return { id: name, date: new Date(), status: 'sent', providerStatus: 'written' };
 }
 
+/** The delivery's file, if it was written (the outbox's answer to "did it go out?"). */
+async function findWritten(dir: string, name: string): Promise<SentMessage[]> {
+  try {
+    const stat = await fs.stat(path.join(dir, name));
+    return [{ id: name, date: stat.mtime, status: 'sent', providerStatus: 'written' }];
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
 export function outboxSms(options: { dataDir: string; log: Logger }): SmsChannel {
   const dir = path.join(options.dataDir, 'outbox');
   return {
     provider: 'outbox',
     sendMessage: (message: SmsMessage) =>
       writeOnce(dir, `sms-${message.reference}.json`, { channel: 'sms', ...message, writtenAt: new Date().toISOString() }, options.log, 'SMS'),
+    findSent: (query: SentQuery) => findWritten(dir, `sms-${query.reference}.json`),
   };
 }
 
@@ -45,5 +57,6 @@ export function outboxEmail(options: { dataDir: string; from: string; log: Logge
         options.log,
         'E-mail',
       ),
+    findSent: (query: SentQuery) => findWritten(dir, `email-${query.reference}.json`),
   };
 }

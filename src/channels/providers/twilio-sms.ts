@@ -2,7 +2,7 @@
 // refusals are sorted into transient (retry) and permanent (record). For tests (and a regional proxy),
 // `apiBaseUrl` sends the SDK's real requests to another host through its own RequestClient.
 import twilio from 'twilio';
-import { ChannelError, type ProviderStatus, type SentMessage, type SmsChannel, type SmsMessage } from './types.js';
+import { ChannelError, type ProviderStatus, type SentMessage, type SentQuery, type SmsChannel, type SmsMessage } from './types.js';
 
 export interface TwilioSmsOptions {
   accountSid: string;
@@ -51,6 +51,11 @@ export function classifyTwilioError(error: unknown): ChannelError {
   return new ChannelError('transient', 'network', `Twilio could not be reached${typeof networkCode === 'string' ? ` (${networkCode})` : ''}`);
 }
 
+/** Messages read back per lookup of a delivery in doubt. */
+const LOOKUP_PAGE = 50;
+/** Twilio's clock and ours may differ a little; date_created has whole seconds. */
+const CLOCK_SKEW_MS = 60_000;
+
 export function twilioSms(options: TwilioSmsOptions): SmsChannel {
   const timeout = options.timeoutMs ?? 15_000;
   let httpClient: InstanceType<typeof twilio.RequestClient> | undefined;
@@ -87,6 +92,34 @@ export function twilioSms(options: TwilioSmsOptions): SmsChannel {
       }
       const status = mapTwilioStatus(created.status) ?? 'queued';
       return { id: created.sid, date: created.dateCreated ?? new Date(), status, providerStatus: created.status };
+    },
+    async findSent(query: SentQuery): Promise<SentMessage[]> {
+      // Twilio lists messages by recipient (and sender number), newest first; one citizen gets a few SMS
+      // a day (SMS_DAILY_CAP), so the first page reaches far back beyond any attempt in doubt.
+      const filter: Parameters<typeof client.messages.list>[0] = { to: query.to, pageSize: LOOKUP_PAGE, limit: LOOKUP_PAGE };
+      if (!options.from.startsWith('MG')) filter.from = options.from;
+      let listed;
+      try {
+        listed = await client.messages.list(filter);
+      } catch (error) {
+        throw classifyTwilioError(error);
+      }
+      const since = query.since.getTime() - CLOCK_SKEW_MS;
+      return listed
+        .filter(
+          (message) =>
+            message.direction !== 'inbound' &&
+            (options.from.startsWith('MG') ? message.messagingServiceSid === options.from : true) &&
+            (message.dateCreated?.getTime() ?? 0) >= since &&
+            (query.body === undefined || message.body === query.body),
+        )
+        .map((message) => ({
+          id: message.sid,
+          date: message.dateCreated ?? new Date(),
+          status: mapTwilioStatus(message.status) ?? 'queued',
+          providerStatus: message.status,
+        }))
+        .sort((a, b) => a.date.getTime() - b.date.getTime());
     },
   };
 }

@@ -29,14 +29,32 @@ export interface EmailMessage {
   reference: string;
 }
 
+/** A hand-over that may or may not have happened (the sender stopped during it): what to look for. */
+export interface SentQuery {
+  to: string;
+  reference: string;
+  /** The text that was being sent (SMS), to tell our message from others to the same number. */
+  body?: string;
+  /** When the attempt began: the message, if it went out, was created after this (less some clock skew). */
+  since: Date;
+}
+
 export interface SmsChannel {
   readonly provider: 'twilio' | 'outbox';
   sendMessage(message: SmsMessage): Promise<SentMessage>;
+  /**
+   * The provider's own record of messages that match the query, oldest first (Twilio: its message list
+   * by recipient; the outbox: the delivery's file). Empty: it did not go out. Throws ChannelError when the
+   * provider cannot be asked now.
+   */
+  findSent(query: SentQuery): Promise<SentMessage[]>;
 }
 
 export interface EmailChannel {
   readonly provider: 'smtp' | 'outbox';
   sendMessage(message: EmailMessage): Promise<SentMessage>;
+  /** As SmsChannel.findSent; absent when the provider cannot be asked (SMTP): the e-mail is sent again. */
+  findSent?(query: SentQuery): Promise<SentMessage[]>;
   close?(): void;
 }
 

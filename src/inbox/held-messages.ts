@@ -1,0 +1,164 @@
+// Messages held by the flood guard (held_message): counted for /admin, and settled once an
+// administrator (or the guard's expiry) decided: released ones become inbox messages, oldest first, each
+// with its channel request (so SMS and e-mail digests follow as usual) and its care-unit relation;
+// dropped ones are deleted (the post state stays in booking_post). The sweep runs in the worker role
+// every second and works in chunks, so a release of 50,000 messages never holds one long transaction,
+// and a held message made after the decision (its notification was still in the queue) is settled too.
+import { sql } from 'drizzle-orm';
+import type { HeldCounts, SourceSystemDirectory } from '../activation-registry/index.js';
+import { rows, type Database, type Executor } from '../db/database.js';
+import type { Logger } from '../logging.js';
+
+/** Held messages per care unit (logical address). */
+export async function heldCounts(db: Executor): Promise<Map<string, HeldCounts>> {
+  const found = await rows<{ logical_address: string; messages: number; citizens: number; oldest: Date | string | null }>(
+    db,
+    sql`select logical_address, count(*)::int as messages, count(distinct resident)::int as citizens, min(held_at) as oldest
+        from held_message group by logical_address`,
+  );
+  return new Map(
+    found.map((row) => [
+      row.logical_address,
+      { messages: Number(row.messages), citizens: Number(row.citizens), oldestHeldAt: row.oldest ? new Date(row.oldest) : undefined },
+    ]),
+  );
+}
+
+export interface SettleResult {
+  released: number;
+  /** Of the released: messages created (a booking whose time has passed makes none). */
+  created: number;
+  kinds: string[];
+  dropped: number;
+}
+
+/**
+ * Releases up to `limit` of a unit's held messages, oldest first, in one transaction: each becomes an
+ * inbox message (unique per cause, as always) with one channel request. A held message about a time that
+ * has passed by now makes no message, like any post whose time has passed.
+ */
+export async function releaseHeldChunk(db: Executor, logicalAddress: string, limit: number): Promise<SettleResult> {
+  const [result] = await rows<{ released: number; created: number; kinds: string[] | string | null }>(
+    db,
+    sql`with chunk as (
+          select id from held_message where logical_address = ${logicalAddress} order by id limit ${limit} for update skip locked
+        ), gone as (
+          delete from held_message h using chunk c where h.id = c.id
+          returning h.id, h.resident, h.kind, h.subject, h.body, h.care_unit_hsa_id, h.care_unit_name, h.booking, h.key_hash, h.cause
+        ), shown as (
+          insert into inbox_message (resident, kind, subject, body, care_unit_hsa_id, care_unit_name, booking, key_hash, cause)
+          select g.resident, g.kind, g.subject, g.body, g.care_unit_hsa_id, g.care_unit_name, g.booking, g.key_hash, g.cause
+          from gone g
+          where g.booking->>'start' is null or (g.booking->>'start')::timestamptz >= now()
+          order by g.id
+          on conflict (cause) do nothing
+          returning id, resident, kind, care_unit_hsa_id, care_unit_name
+        ), requested as (
+          insert into notification_request (resident, message_id) select resident, id from shown order by id returning 1
+        ), related as (
+          insert into care_unit_relation (resident, care_unit_hsa_id, care_unit_name)
+          select distinct on (resident, care_unit_hsa_id) resident, care_unit_hsa_id, care_unit_name
+          from shown where kind <> 'cancellation'
+          order by resident, care_unit_hsa_id, id desc
+          on conflict (resident, care_unit_hsa_id) do update
+            set last_at = now(), care_unit_name = coalesce(excluded.care_unit_name, care_unit_relation.care_unit_name)
+          returning 1
+        )
+        select (select count(*)::int from gone) as released, (select count(*)::int from requested) as created,
+               (select json_agg(kind) from shown) as kinds, (select count(*)::int from related) as related`,
+  );
+  const kinds = typeof result?.kinds === 'string' ? (JSON.parse(result.kinds) as string[]) : (result?.kinds ?? []);
+  return { released: Number(result?.released ?? 0), created: Number(result?.created ?? 0), kinds, dropped: 0 };
+}
+
+/** Deletes up to `limit` of a unit's held messages. */
+export async function dropHeldChunk(db: Executor, logicalAddress: string, limit: number): Promise<number> {
+  const [result] = await rows<{ dropped: number }>(
+    db,
+    sql`with chunk as (
+          select id from held_message where logical_address = ${logicalAddress} order by id limit ${limit} for update skip locked
+        ), gone as (delete from held_message h using chunk c where h.id = c.id returning 1)
+        select count(*)::int as dropped from gone`,
+  );
+  return Number(result?.dropped ?? 0);
+}
+
+export interface HeldMessageSweeper {
+  /** Settles what was decided; resolves to what it did. */
+  sweep(): Promise<SettleResult>;
+  stop(): Promise<void>;
+}
+
+export function startHeldMessageSweeper(deps: {
+  database: Database;
+  directory: SourceSystemDirectory;
+  log: Logger;
+  intervalMs?: number;
+  chunk?: number;
+  onSettled?: (result: SettleResult) => void;
+}): HeldMessageSweeper {
+  const { database, directory, log } = deps;
+  const chunk = deps.chunk ?? 2000;
+  let stopped = false;
+  let running: Promise<unknown> = Promise.resolve();
+
+  async function sweep(): Promise<SettleResult> {
+    const total: SettleResult = { released: 0, created: 0, kinds: [], dropped: 0 };
+    const decided = [...directory.holds()].filter(([, hold]) => hold.status !== 'holding');
+    if (decided.length === 0) return total;
+    const waiting = await rows<{ address: string }>(
+      database.orm,
+      sql`select a.address from jsonb_array_elements_text(${JSON.stringify(decided.map(([address]) => address))}::jsonb) as a(address)
+          where exists (select 1 from held_message h where h.logical_address = a.address)`,
+    );
+    for (const { address } of waiting) {
+      const status = directory.holdOf(address)?.status;
+      for (;;) {
+        if (stopped) return total;
+        if (status === 'released') {
+          const result = await database.orm.transaction((tx) => releaseHeldChunk(tx, address, chunk));
+          total.released += result.released;
+          total.created += result.created;
+          total.kinds.push(...result.kinds);
+          if (result.released < chunk) break;
+        } else if (status === 'dropped' || status === 'expired') {
+          const dropped = await dropHeldChunk(database.orm, address, chunk);
+          total.dropped += dropped;
+          if (dropped < chunk) break;
+        } else {
+          break;
+        }
+      }
+      log.info({ logicalAddress: address, status, released: total.released, created: total.created, dropped: total.dropped }, 'held messages settled');
+    }
+    if (total.released + total.dropped > 0) deps.onSettled?.(total);
+    return total;
+  }
+
+  // One sweep at a time; a tick while one runs is skipped (a long release goes on in its own loop).
+  function queued(): Promise<SettleResult> {
+    const next = running.then(sweep);
+    running = next.catch(() => {});
+    return next;
+  }
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy || stopped) return;
+    busy = true;
+    queued()
+      .catch((error: unknown) => log.warn({ reason: error instanceof Error ? error.message.split('\n')[0] : 'unknown' }, 'held messages: sweep failed; trying again'))
+      .finally(() => {
+        busy = false;
+      });
+  }, deps.intervalMs ?? 1000);
+  timer.unref();
+
+  return {
+    sweep: queued,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
