@@ -12,6 +12,8 @@ import {
   type FloodGuard,
   type HoldWatch,
 } from './activation-registry/index.js';
+import { createSourceActivity } from './source-activity/index.js';
+import { adminConsoleApi, adminConsolePage } from './admin-console/index.js';
 import { createAuthenticator } from './auth/index.js';
 import { jsonErrorHandler, jsonNotFound } from './http/errors.js';
 import { citizenSettingsRouter, mountTwilioStatus, releaseDeadSenders, startChannels, type ChannelSender, type ChannelsDependencies } from './channels/index.js';
@@ -104,6 +106,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   // Read at start, so that a wrong certificate path stops the start rather than the first call.
   const httpsOptions = httpsOptionsOf(config.tls);
   const metrics = createMetrics({ database, log });
+  // Per-source-system counters (what each booking system sends and what comes of it) for /admin.
+  const activity = createSourceActivity(database, config.environment, log);
 
   const app = express();
   app.disable('x-powered-by');
@@ -157,6 +161,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       consumerHsaId: config.consumerHsaId,
       directory,
       intake,
+      activity,
       floodGuard,
       log,
       onReceived: (outcome) => {
@@ -189,6 +194,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     mountStartPage(app, { demo: demo !== undefined });
     if (demo) mountDemo(app, { demo, authenticator, sessions, log });
     app.use('/api/admin', deadLettersRouter({ database, authenticator, log }));
+    const consoleData = { database, activity, environment: config.environment };
     app.use('/api', citizenSettingsRouter({ database, authenticator, log }));
     mountTwilioStatus(app, { config, database, log });
     mountActivationRegistry(app, {
@@ -200,6 +206,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
       log,
       heldCounts: () => heldCounts(database.orm),
       ...(demo ? { extraSection: (csrf: string) => demoAdminPanel(demo, csrf) } : {}),
+      console: (registry) => {
+        app.use('/api/admin', adminConsoleApi({ ...consoleData, registry, authenticator, log }));
+        return adminConsolePage({ ...consoleData, log })(registry);
+      },
     });
     mountCitizenInbox(app, { config, database, authenticator, sessions, log });
     // Last: an /api path nobody answered is a JSON 404, not express's HTML page.
@@ -258,12 +268,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
       rebookWindowMs: config.rebookWindowSeconds * 1000,
       leaseMs: config.workerLeaseSeconds * 1000,
       retryPeriodMs: config.notificationRetryHours * 3600_000,
+      activity,
       ...options.engine,
       onSettled: (outcome) => {
         metrics.settled(outcome);
-        // Why a notification made nothing is worth a line when the producer is the reason.
-        if (outcome.result === 'done' && outcome.because.includes('producer')) log.info({ notificationId: outcome.id, because: outcome.because }, 'notification processed');
-        else log.debug({ notificationId: outcome.id, result: outcome.result, because: outcome.because }, 'notification settled');
+        // Each decision has its own info line ("decision", engine.ts); this is the settling's detail.
+        log.debug({ notificationId: outcome.id, result: outcome.result, because: outcome.because }, 'notification settled');
         options.engine?.onSettled?.(outcome);
       },
       onMessagesCreated: (kinds) => metrics.messagesCreated(kinds),

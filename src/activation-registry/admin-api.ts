@@ -115,7 +115,10 @@ export function adminApiRouter(deps: {
     const limit = positiveInteger(req, 'limit', MAX_AUDIT_PAGE) ?? 100;
     const before = positiveInteger(req, 'before', Number.MAX_SAFE_INTEGER);
     const entity = queryText(req, 'entity');
-    const items = await registry.audit({ limit, ...(before !== undefined && { before }), ...(entity !== undefined && { entity }) });
+    const found = await registry.audit({ limit, ...(before !== undefined && { before }), ...(entity !== undefined && { entity }) });
+    // Whose data a support look-up was about is for those with the support role (who audit each other).
+    const support = adminOf(res).support;
+    const items = found.map((item) => (item.entity === 'citizen' && !support ? { ...item, entityId: 'hidden (support role only)' } : item));
     // A full page may have more behind it: the next page starts below the last id.
     res.json({ items, nextCursor: items.length === limit ? String(items.at(-1)!.id) : null });
   });

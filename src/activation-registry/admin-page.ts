@@ -13,7 +13,7 @@ import { SignInError, type AdminOidc } from '../web/oidc.js';
 import { sessionOf, type SessionManager } from '../web/session.js';
 import { MAX_LOAD_DAYS, MAX_NOTE_LENGTH, type CareUnitAdministration, type CareUnitLoad, type GuardedUnit } from './care-units.js';
 import { RegistryError, type AuditEntry, type SourceSystem, type SourceSystemRegistry } from './registry.js';
-import { ENVIRONMENTS, MAX_HSA_ID_LENGTH, MAX_NAME_LENGTH, type FieldProblem } from './validation.js';
+import { ENVIRONMENTS, HSA_ID_EXAMPLE, MAX_HSA_ID_LENGTH, MAX_NAME_LENGTH, type FieldProblem } from './validation.js';
 
 export interface AdminPageDependencies {
   registry: SourceSystemRegistry;
@@ -28,6 +28,31 @@ export interface AdminPageDependencies {
   log: Logger;
   /** A further section of the page (the development demo's button), given the session's CSRF token. */
   extraSection?: (csrfToken: string) => SafeHtml;
+  /** The administrators' console (statistics, unregistered systems, dead letters, trace): its own sections and routes. */
+  console?: AdminConsoleHooks;
+}
+
+/** Who is signed in to /admin, for the console's sections and routes. */
+export interface AdminSession {
+  name: string;
+  /** Has the support role: may trace by personal identity number. */
+  support: boolean;
+  csrfToken: string;
+}
+
+export interface AdminConsoleHooks {
+  /** Sections of /admin, after the registry's (rendered on each view of /admin). */
+  sections(session: AdminSession): Promise<SafeHtml>;
+  /** Routes under /admin, mounted behind the sign-in and CSRF checks. */
+  routes(router: Router, helpers: AdminPageHelpers): void;
+}
+
+export interface AdminPageHelpers {
+  session(res: Response): AdminSession;
+  /** Sends a whole page (no-store) in /admin's layout. */
+  page(res: Response, status: number, title: string, body: SafeHtml): void;
+  /** /admin itself with a notice or problems (after a console form). */
+  renderAdmin(res: Response, status: number, state: { done?: string; problems?: string[] }): Promise<void>;
 }
 
 const SIGN_IN_PROBLEM: Record<SignInError['reason'], string> = {
@@ -106,12 +131,14 @@ function swedish(problem: FieldProblem): string {
       return `${label} får vara högst ${problem.field === 'hsaId' || problem.field === 'logicalAddress' ? MAX_HSA_ID_LENGTH : problem.field === 'note' ? MAX_NOTE_LENGTH : MAX_NAME_LENGTH} tecken.`;
     case 'control_characters':
       return `${label} innehåller otillåtna tecken.`;
+    case 'not_an_hsa_id':
+      return `HSA-id måste skrivas som SE, organisationsnumret (10 siffror, ibland med 16 före), bindestreck och en lokal del av bokstäver A–Z och siffror, till exempel ${HSA_ID_EXAMPLE}.`;
     default:
       return 'Formuläret kunde inte tolkas. Ladda om sidan och försök igen.';
   }
 }
 
-function layout(title: string, body: SafeHtml): string {
+export function layout(title: string, body: SafeHtml): string {
   return html`<!doctype html>
 <html lang="sv">
 <head>
@@ -125,6 +152,9 @@ function layout(title: string, body: SafeHtml): string {
   form.inline { display: inline-flex; gap: .3rem; align-items: center; margin: 0; }
   .notice { border-left: .3rem solid #1a7f37; padding: .5rem 1rem; background: #eef8f0; }
   .problem { border-left: .3rem solid #b3261e; padding: .5rem 1rem; background: #fdecea; }
+  .confirm { border-left: .3rem solid #b36b00; padding: .5rem 1rem; background: #fff6e5; }
+  .scroll { overflow-x: auto; }
+  .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
   .development { border: 2px dashed #b36b00; padding: .5rem 1rem; background: #fff6e5; }
   fieldset { margin-bottom: 1.5rem; } label { display: block; margin-top: .5rem; }
   header { display: flex; justify-content: space-between; align-items: baseline; }
@@ -136,7 +166,7 @@ ${body}
 </html>`.value;
 }
 
-function problemList(problems: string[]): SafeHtml {
+export function problemList(problems: string[]): SafeHtml {
   if (problems.length === 0) return html``;
   return html`<div class="problem" role="alert"><h2>Något behöver rättas</h2><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>`;
 }
@@ -228,6 +258,7 @@ function registryPage(
   guarded: GuardedUnit[],
   state: PageState,
   extraSection?: SafeHtml,
+  consoleSections?: SafeHtml,
 ): string {
   const form = state.form ?? {};
   const csrfField = html`<input type="hidden" name="_csrf" value="${csrf}">`;
@@ -247,10 +278,7 @@ function registryPage(
       </select>
       <button type="submit">Spara läge</button>
     </form>
-    <form class="inline" method="post" action="/admin/kallsystem/${system.id}/avaktivera">
-      ${csrfField}
-      <button type="submit">Avaktivera</button>
-    </form>
+    <a href="/admin/kallsystem/${system.id}/avaktivera">Avaktivera…</a>
   </td>
 </tr>`,
   );
@@ -323,6 +351,27 @@ ${changes.length === 0
   ? html`<p>Inga ändringar ännu.</p>`
   : html`<table><thead><tr><th scope="col">När</th><th scope="col">Vem</th><th scope="col">Vad</th><th scope="col">Källsystem / vårdenhet</th></tr></thead><tbody>${changes}</tbody></table>`}
 </section>
+${consoleSections ?? ''}
+</main>`,
+  );
+}
+
+function confirmDeactivationPage(csrf: string, system: SourceSystem): string {
+  return layout(
+    'Avaktivera källsystem',
+    html`<main>
+<h1>Avaktivera källsystemet?</h1>
+<div class="confirm" role="alert">
+<p>Du är på väg att avaktivera <strong>${system.name}</strong> (<code>${system.hsaId}</code>) i miljön
+<strong>${ENVIRONMENT_LABEL[system.environment]}</strong>.</p>
+<p>Aviseringar från systemet tas då inte längre emot i den miljön och inga nya meddelanden, SMS eller e-post
+skapas. Registreringen finns kvar i historiken och systemet kan registreras igen.</p>
+</div>
+<form method="post" action="/admin/kallsystem/${system.id}/avaktivera">
+<input type="hidden" name="_csrf" value="${csrf}">
+<input type="hidden" name="bekrafta" value="ja">
+<p><button type="submit">Ja, avaktivera</button> <a href="/admin">Avbryt</a></p>
+</form>
 </main>`,
   );
 }
@@ -342,6 +391,7 @@ ${developmentSignIn
 <input type="hidden" name="_csrf" value="${csrf}">
 <label for="admin-name">Ditt namn (syns i ändringsloggen)</label>
 <input id="admin-name" name="name" required maxlength="${MAX_ADMIN_NAME_LENGTH}" autocomplete="name">
+<label><input type="checkbox" name="support" value="ja"> Med supportroll (får söka på personnummer)</label>
 <p><button type="submit">Logga in</button></p>
 </form>
 </section>`
@@ -405,9 +455,9 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
     }
     const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
     try {
-      const { name } = await deps.oidc.finish(query, sessionOf(res).pending);
-      await sessions.signIn(res, { kind: 'admin', name });
-      log.info({ admin: name, via: 'oidc' }, 'administrator signed in to /admin');
+      const { name, support } = await deps.oidc.finish(query, sessionOf(res).pending);
+      await sessions.signIn(res, { kind: 'admin', name, ...(support ? { support: true } : {}) });
+      log.info({ admin: name, support, via: 'oidc' }, 'administrator signed in to /admin');
       res.redirect(303, '/admin');
     } catch (error) {
       if (!(error instanceof SignInError)) throw error;
@@ -426,8 +476,9 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
       send(res, 400, signInPage(sessionOf(res).csrfToken, true, [`Ange ditt namn (högst ${MAX_ADMIN_NAME_LENGTH} tecken).`]));
       return;
     }
-    await sessions.signIn(res, { kind: 'admin', name });
-    log.info({ admin: name, via: 'development sign-in' }, 'administrator signed in to /admin');
+    const support = body.support === 'ja';
+    await sessions.signIn(res, { kind: 'admin', name, ...(support ? { support: true } : {}) });
+    log.info({ admin: name, support, via: 'development sign-in' }, 'administrator signed in to /admin');
     res.redirect(303, '/admin');
   });
 
@@ -461,7 +512,14 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
     const live = all.filter((system) => system.deactivatedAt === null);
     const deactivated = all.filter((system) => system.deactivatedAt !== null).sort((a, b) => b.deactivatedAt!.localeCompare(a.deactivatedAt!));
     const csrf = sessionOf(res).csrfToken;
-    send(res, status, registryPage(adminName(res), csrf, live, deactivated, audit, loads, guarded, state, deps.extraSection?.(csrf)));
+    const consoleSections = deps.console ? await deps.console.sections(adminSession(res)) : undefined;
+    send(res, status, registryPage(adminName(res), csrf, live, deactivated, audit, loads, guarded, state, deps.extraSection?.(csrf), consoleSections));
+  }
+
+  function adminSession(res: Response): AdminSession {
+    const identity = sessionOf(res).identity;
+    if (identity?.kind !== 'admin') throw new Error('not an administrator session');
+    return { name: identity.name, support: identity.support === true, csrfToken: sessionOf(res).csrfToken };
   }
 
   function refusal(error: unknown): { status: number; problems: string[] } {
@@ -522,7 +580,21 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
     }
   });
 
+  // Deactivation asks first: the link opens this page, and only its "Ja, avaktivera" form acts.
+  router.get('/kallsystem/:id/avaktivera', async (req, res) => {
+    const system = await registry.find(idOf(req));
+    if (!system || system.deactivatedAt !== null) {
+      await renderRegistry(res, 404, { problems: [system ? 'Källsystemet är redan avaktiverat.' : 'Källsystemet finns inte.'] });
+      return;
+    }
+    send(res, 200, confirmDeactivationPage(sessionOf(res).csrfToken, system));
+  });
+
   router.post('/kallsystem/:id/avaktivera', async (req, res) => {
+    if ((req.body as Record<string, unknown>).bekrafta !== 'ja') {
+      res.redirect(303, `/admin/kallsystem/${idOf(req)}/avaktivera`);
+      return;
+    }
     try {
       await registry.deactivate(adminName(res), idOf(req));
       res.redirect(303, '/admin?klart=avaktiverat');
@@ -577,6 +649,12 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
       }
     });
   }
+
+  deps.console?.routes(router, {
+    session: adminSession,
+    page: (res, status, title, body) => send(res, status, layout(title, body)),
+    renderAdmin: (res, status, state) => renderRegistry(res, status, state),
+  });
 
   return router;
 }

@@ -119,9 +119,10 @@ export async function openSourceSystemDirectory(
   timer.unref();
 
   return {
-    modeOf: (hsaId) => modes.get(hsaId),
+    // HSA-ids are stored upper-case and compared without regard to case (EI forwards what the system sent).
+    modeOf: (hsaId) => modes.get(hsaId.toUpperCase()),
     deliveryMode(sourceSystem, logicalAddress, at) {
-      const mode = modes.get(sourceSystem);
+      const mode = modes.get(sourceSystem.toUpperCase());
       if (mode === undefined) return undefined;
       if (mode === 'silent' || isLoading(logicalAddress, at)) return 'silent';
       return holds.get(logicalAddress)?.status === 'holding' ? 'held' : 'active';

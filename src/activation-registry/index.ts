@@ -4,12 +4,12 @@ import type { Authenticator } from '../auth/index.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logging.js';
-import { ADMIN_ROLE } from '../auth/authenticator.js';
+import { ADMIN_ROLE, SUPPORT_ROLE } from '../auth/authenticator.js';
 import type { SafeHtml } from '../web/html.js';
 import { createAdminOidc } from '../web/oidc.js';
 import type { SessionManager } from '../web/session.js';
 import { adminApiRouter } from './admin-api.js';
-import { adminPageRouter } from './admin-page.js';
+import { adminPageRouter, type AdminConsoleHooks } from './admin-page.js';
 import type { SourceSystemDirectory } from './directory.js';
 import { createCareUnitAdministration, type CareUnitAdministration, type HeldCounts } from './care-units.js';
 import { createSourceSystemRegistry, type SourceSystemRegistry } from './registry.js';
@@ -44,6 +44,9 @@ export {
 } from './registry.js';
 export { checkChange, checkRegistration, type FieldProblem } from './validation.js';
 export { purgeAuditLog } from './retention.js';
+export { layout as adminLayout, problemList as adminProblemList, type AdminConsoleHooks, type AdminPageHelpers, type AdminSession } from './admin-page.js';
+export { recordAudit } from './registry.js';
+export { normaliseHsaId, HSA_ID_PATTERN } from './validation.js';
 
 export interface RegistryWebDependencies {
   config: Pick<Config, 'developmentSignIn' | 'adminOidc' | 'publicBaseUrl'>;
@@ -57,6 +60,8 @@ export interface RegistryWebDependencies {
   heldCounts?: () => Promise<Map<string, HeldCounts>>;
   /** A further section of /admin (the development demo's button). */
   extraSection?: (csrfToken: string) => SafeHtml;
+  /** The administrators' console's sections and routes on /admin (src/admin-console). */
+  console?: (registry: SourceSystemRegistry) => AdminConsoleHooks;
 }
 
 /** Mounts /api/admin/source-systems, /api/admin/audit, /api/admin/care-unit-loads, /api/admin/care-units and the /admin page. */
@@ -79,6 +84,7 @@ export function mountActivationRegistry(
           clientSecret: adminOidc.clientSecret,
           roleClaim: adminOidc.roleClaim,
           role: ADMIN_ROLE,
+          supportRole: SUPPORT_ROLE,
         })
       : undefined;
   app.use(
@@ -93,6 +99,7 @@ export function mountActivationRegistry(
       redirectUri: adminOidc.redirectUri ?? (publicBaseUrl !== undefined ? `${publicBaseUrl}/admin/logga-in/callback` : undefined),
       log: deps.log,
       ...(deps.extraSection ? { extraSection: deps.extraSection } : {}),
+      ...(deps.console ? { console: deps.console(registry) } : {}),
     }),
   );
   return { registry, careUnits };

@@ -115,6 +115,15 @@ function checkActor(actor: string): void {
   if (actor.trim() === '') throw new TypeError('Every change needs an actor for the audit log');
 }
 
+/** An audit entry for a change made elsewhere (a dead letter retried, a trace by personal identity number). */
+export async function recordAudit(
+  orm: Pick<Orm, 'insert'>,
+  entry: { actor: string; action: string; entity: string; entityId: string; before?: unknown; after?: unknown },
+): Promise<void> {
+  checkActor(entry.actor);
+  await orm.insert(auditLog).values({ ...entry, before: entry.before ?? null, after: entry.after ?? null });
+}
+
 export function createSourceSystemRegistry(database: Database, options: RegistryOptions = {}): SourceSystemRegistry {
   const { orm } = database;
 
@@ -165,7 +174,7 @@ export function createSourceSystemRegistry(database: Database, options: Registry
       const [row] = await orm
         .select()
         .from(sourceSystems)
-        .where(and(eq(sourceSystems.environment, environment), eq(sourceSystems.hsaId, hsaId), isNull(sourceSystems.deactivatedAt)));
+        .where(and(eq(sourceSystems.environment, environment), eq(sourceSystems.hsaId, hsaId.toUpperCase()), isNull(sourceSystems.deactivatedAt)));
       return row ? toSourceSystem(row) : undefined;
     },
 

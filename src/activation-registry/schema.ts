@@ -21,7 +21,9 @@ export const sourceSystems = pgTable(
     check('source_system_environment_check', sql`${t.environment} in ('qa', 'prod')`),
     check('source_system_mode_check', sql`${t.mode} in ('active', 'silent')`),
     check('source_system_hsa_id_check', sql`length(${t.hsaId}) between 1 and 64 and ${t.hsaId} = btrim(${t.hsaId})`),
-    // One live registration per HSA-id and environment; a deactivated one may be registered again.
+    // HSA-ids are not case-sensitive: stored upper-case, so one live registration per HSA-id and
+    // environment whatever case it was typed in; a deactivated one may be registered again.
+    check('source_system_hsa_id_upper_check', sql`${t.hsaId} = upper(${t.hsaId})`),
     uniqueIndex('source_system_live_unique').on(t.environment, t.hsaId).where(sql`${t.deactivatedAt} is null`),
   ],
 );

@@ -4,8 +4,26 @@ import type { SourceSystemMode } from './directory.js';
 
 export const ENVIRONMENTS: readonly Environment[] = ['qa', 'prod'];
 export const MODES: readonly SourceSystemMode[] = ['active', 'silent'];
-/** EI's limit on sourceSystem (CONTRACT §2). */
+/** EI's limit on sourceSystem. */
 export const MAX_HSA_ID_LENGTH = 64;
+/**
+ * An HSA-id as HSA hands them out: the country code SE, the organisation number of the organisation that
+ * issued it (10 digits, or 12 with the century prefix "16" that some issuers write), a hyphen, and a local
+ * part of letters A-Z and digits (e.g. SE2321000016-92V4, SE162321000024-0001). Compared upper-case: HSA-ids
+ * are not case-sensitive, so "se2321000032-pas1" is the same system as "SE2321000032-PAS1". Whether the
+ * organisation exists is HSA's business, not a syntax check (test systems use made-up numbers); a
+ * registration with a typo shows up at once under "Oregistrerade system" with what the system really sends.
+ * Linear: one pass, no nested quantifiers; the input is cut to MAX_HSA_ID_LENGTH first.
+ */
+export const HSA_ID_PATTERN = /^SE(?:16)?[0-9]{10}-[A-Z0-9]+$/;
+export const HSA_ID_EXAMPLE = 'SE2321000016-92V4';
+
+/** The stored form of an HSA-id (upper-case); undefined when it is not one. */
+export function normaliseHsaId(value: string): string | undefined {
+  if (value.length > MAX_HSA_ID_LENGTH) return undefined;
+  const upper = value.toUpperCase();
+  return HSA_ID_PATTERN.test(upper) ? upper : undefined;
+}
 export const MAX_NAME_LENGTH = 200;
 
 export type ProblemRule =
@@ -15,6 +33,7 @@ export type ProblemRule =
   | 'surrounding_white_space'
   | 'too_long'
   | 'control_characters'
+  | 'not_an_hsa_id'
   | 'unknown_field'
   | 'nothing_to_change';
 
@@ -68,8 +87,14 @@ function checkHsaId(value: unknown, problems: FieldProblem[]): string | undefine
     problems.push({ rule: 'too_long', field: 'hsaId', message: `hsaId must be at most ${MAX_HSA_ID_LENGTH} characters, got ${value.length}` });
   } else if (CONTROL_CHARACTERS.test(value)) {
     problems.push({ rule: 'control_characters', field: 'hsaId', message: 'hsaId must not contain control characters' });
+  } else if (normaliseHsaId(value) === undefined) {
+    problems.push({
+      rule: 'not_an_hsa_id',
+      field: 'hsaId',
+      message: `hsaId must be an HSA-id: SE, the 10-digit organisation number (optionally prefixed 16), "-", and letters A-Z or digits, e.g. ${HSA_ID_EXAMPLE}`,
+    });
   } else {
-    return value;
+    return normaliseHsaId(value);
   }
   return undefined;
 }

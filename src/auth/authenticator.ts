@@ -18,6 +18,8 @@ import { HttpError, sendError } from '../http/errors.js';
 import { readOrCreateSecretFile } from './secret-file.js';
 
 export const ADMIN_ROLE = 'national-admin';
+/** With ADMIN_ROLE: may look bookings up by personal identity number (each look-up audited with a reason). */
+export const SUPPORT_ROLE = 'support';
 export const JWT_SECRET_FILE = 'jwt-secret';
 const HS_ALGORITHM = 'HS256';
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
@@ -40,6 +42,8 @@ export interface AdminIdentity {
   subject: string;
   /** For the audit log: the token's `name`, `preferred_username` or `sub`. */
   name: string;
+  /** Also has the support role (SUPPORT_ROLE): may trace a citizen's bookings by personal identity number. */
+  support: boolean;
 }
 
 export interface Authenticator {
@@ -146,7 +150,7 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
       if (!hasAdminRole(claims)) {
         throw new HttpError(403, 'forbidden', `This call is for national administrators (claim "roles" with "${ADMIN_ROLE}")`);
       }
-      const identity: AdminIdentity = { kind: 'admin', subject: claims.sub!, name: displayName(claims) };
+      const identity: AdminIdentity = { kind: 'admin', subject: claims.sub!, name: displayName(claims), support: hasRole(claims, SUPPORT_ROLE) };
       res.locals.admin = identity;
     }),
     requireCitizen: guard((claims, res) => {
@@ -174,10 +178,14 @@ export function citizenOf(res: Response): CitizenIdentity {
 }
 
 function hasAdminRole(claims: JWTPayload): boolean {
+  return hasRole(claims, ADMIN_ROLE);
+}
+
+function hasRole(claims: JWTPayload, role: string): boolean {
   const roles = claims.roles;
   // Some identity providers send a single role, or a space-separated list, as a string.
-  if (typeof roles === 'string') return roles.split(/[\s,]+/).includes(ADMIN_ROLE);
-  return Array.isArray(roles) && roles.includes(ADMIN_ROLE);
+  if (typeof roles === 'string') return roles.slice(0, 2000).split(/[\s,]+/).includes(role);
+  return Array.isArray(roles) && roles.includes(role);
 }
 
 function displayName(claims: JWTPayload): string {
@@ -197,7 +205,7 @@ function describeRefusal(error: unknown): string {
   return 'The token is not a valid JWT';
 }
 
-export type DevelopmentTokenKind = 'citizen' | 'admin';
+export type DevelopmentTokenKind = 'citizen' | 'admin' | 'support';
 
 export interface DevelopmentTokenOptions {
   /** jose time span, e.g. "12h", or seconds; default 12 hours. */
@@ -206,7 +214,8 @@ export interface DevelopmentTokenOptions {
 
 /**
  * A token for development and tests, signed with the configured HS256 secret:
- * `citizen <12 digits>` (sub), or `admin <name>` (sub and name, roles [national-admin]).
+ * `citizen <12 digits>` (sub), `admin <name>` (sub and name, roles [national-admin]), or `support <name>`
+ * (roles [national-admin, support]).
  */
 export async function signDevelopmentToken(
   config: AuthConfig,
@@ -224,7 +233,7 @@ export async function signDevelopmentToken(
     claims = {};
   } else {
     if (subject.trim() === '') throw new TypeError('An administrator token needs a name');
-    claims = { name: subject.trim(), roles: [ADMIN_ROLE] };
+    claims = { name: subject.trim(), roles: kind === 'support' ? [ADMIN_ROLE, SUPPORT_ROLE] : [ADMIN_ROLE] };
   }
   return new SignJWT(claims)
     .setProtectedHeader({ alg: HS_ALGORITHM, typ: 'JWT' })

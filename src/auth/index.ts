@@ -6,6 +6,7 @@ export {
   createAuthenticator,
   jwtSecretOf,
   signDevelopmentToken,
+  SUPPORT_ROLE,
   type AdminIdentity,
   type AuthConfig,
   type Authenticator,

@@ -7,7 +7,8 @@ import { ConfigError, loadConfig } from '../config.js';
 
 const USAGE = `Usage:
   npm run token -- citizen <12-digit personal identity number> [--expires-in 12h]
-  npm run token -- admin <name> [--expires-in 12h]`;
+  npm run token -- admin <name> [--expires-in 12h]
+  npm run token -- support <name> [--expires-in 12h]   (administrator with the support role)`;
 
 async function main(): Promise<number> {
   let parsed;
@@ -26,7 +27,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if ((kind !== 'citizen' && kind !== 'admin') || subject === undefined || rest.length > 0) {
+  if ((kind !== 'citizen' && kind !== 'admin' && kind !== 'support') || subject === undefined || rest.length > 0) {
     console.error(USAGE);
     return 2;
   }

@@ -4,4 +4,5 @@ export * from '../process-notifications/schema.js';
 export * from '../queue/schema.js';
 export * from '../inbox/schema.js';
 export * from '../channels/schema.js';
+export * from '../source-activity/schema.js';
 export * from '../web/schema.js';

@@ -21,6 +21,8 @@ import {
 } from '../queue/in-database.js';
 import { decide, decideRelease, type BookingSnapshot, type Categorization, type DetailsResult, type HeldDelete, type PostRef } from './decide.js';
 import { BatchEffects, citizenSystem, loadHeldDeletes, loadStoredPosts, StaleState, toHeld, writeEffects, type HeldRow } from './effects.js';
+import type { EngineEvent, SourceActivity } from '../source-activity/index.js';
+import { decisionRecord, recordDecisions, type DecisionRecord } from './decision-log.js';
 import type { MessageRenderer } from './render-message.js';
 import { DEFAULT_RETRY_PERIOD_MS, planRetry, type Failure } from './retry-policy.js';
 
@@ -55,6 +57,8 @@ export interface EngineOptions {
   now?: () => Date;
   /** Told after each notification is settled (metrics, tests). */
   onSettled?: (outcome: { id: number; result: 'done' | 'retry' | 'dead'; because: string }) => void;
+  /** Per-source-system counters: messages by kind, no message, producer failures, dead letters. */
+  activity?: SourceActivity;
   /** Told of the kinds of the inbox messages a committed write created (metrics). */
   onMessagesCreated?: (kinds: readonly string[]) => void;
 }
@@ -164,6 +168,24 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
   const now = options.now ?? (() => new Date());
   let stopped = false;
 
+  /** One info line per decision: the kind made or "no message", and why; the post by its key hash only. */
+  function logDecisions(records: readonly DecisionRecord[]): void {
+    for (const record of records) {
+      log.info(
+        {
+          ...(record.notificationId !== undefined ? { notificationId: record.notificationId } : { heldId: record.heldId }),
+          keyHash: record.keyHash,
+          sourceSystem: record.sourceSystem,
+          logicalAddress: record.logicalAddress,
+          outcome: record.outcome,
+          ...(record.messageKind ? { kind: record.messageKind } : {}),
+          because: record.because,
+        },
+        'decision',
+      );
+    }
+  }
+
   /** Details for every new or updated post of the round, each distinct booking asked for once. */
   async function fetchAll(items: readonly QueuedNotification[]): Promise<Map<number, DetailsOutcome>> {
     const fetcher = options.fetcher!;
@@ -207,6 +229,7 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
     const held = await loadHeldDeletes(database.orm, [...new Set(items.map((item) => item.resident))]);
     const effects = new BatchEffects(renderer);
     const done: { item: QueuedNotification; because: string }[] = [];
+    const decisions: DecisionRecord[] = [];
     const later: { item: QueuedNotification; failure: Failure; bookingStart?: Date }[] = [];
     const waiting: number[] = [];
     const moment = now();
@@ -247,6 +270,7 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
         });
         effects.add(decision.actions, `notification:${item.id}`, item.id, stored, heldOfCitizen, mode === 'held');
         done.push({ item, because: decision.because });
+        decisions.push(decisionRecord({ notificationId: item.id, post, decision, cause: `notification:${item.id}` }));
       }
     }
 
@@ -259,9 +283,12 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
         // A delete that passed its post's items waiting for a retry settles them.
         superseded = await supersedeEarlier(tx, done.filter(({ item }) => item.deleteFlag).map(({ item }) => ({ id: item.id, keyHash: item.keyHash })));
         await writeEffects(tx, effects);
+        await recordDecisions(tx, decisions);
       });
       if (effects.messages.length > 0) options.onMessagesCreated?.(effects.messages.map((message) => message.kind));
+      logDecisions(decisions);
     }
+    const events: EngineEvent[] = decisions.map((record) => ({ sourceSystem: record.sourceSystem, counter: record.messageKind ?? 'no_message' }));
     if (superseded > 0) log.info({ superseded }, 'notifications waiting for a retry settled by a later delete of their post');
     for (const event of effects.securityEvents) {
       log.warn({ notificationId: event.sourceNotificationId, logicalAddress: event.logicalAddress }, 'subject_of_care mismatch: nothing shown, security event recorded');
@@ -280,11 +307,18 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
       if (plan.kind === 'dead') {
         await deadLetterNotification(database, item.id, workerId, plan.reason);
         log.error({ notificationId: item.id, logicalAddress: item.engagement.logicalAddress, reason: plan.reason }, 'notification dead-lettered');
+        if (failure.kind !== 'not-sent') events.push({ sourceSystem: item.sourceSystem, counter: 'producer_failures' });
+        events.push({ sourceSystem: item.sourceSystem, counter: 'dead_letters' });
+        const dead = decisionRecord({ notificationId: item.id, post: postOf(item), decision: { actions: [], because: plan.reason }, cause: `notification:${item.id}`, dead: true });
+        await recordDecisions(database.orm, [dead]).catch(() => {});
+        logDecisions([dead]);
         options.onSettled?.({ id: item.id, result: 'dead', because: plan.reason });
         settled++;
         continue;
       }
       await retryNotificationLater(database, item.id, workerId, plan);
+      // A refusal of our own open breaker is no new failure of the producer.
+      if (failure.kind !== 'not-sent') events.push({ sourceSystem: item.sourceSystem, counter: 'producer_failures' });
       // A refusal of an open breaker is routine while a producer is down: not a warning each time.
       const level = failure.kind === 'not-sent' ? 'debug' : 'warn';
       log[level](
@@ -294,6 +328,7 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
       options.onSettled?.({ id: item.id, result: 'retry', because: plan.reason });
     }
     await releaseNotifications(database, waiting, workerId);
+    if (events.length > 0) await options.activity?.recordEngine(events);
     return settled;
   }
 
@@ -390,8 +425,9 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
             order by h.due_at limit 500
             for update of h skip locked`,
       );
-      if (due.length === 0) return { released: 0, kinds: [] as string[] };
+      if (due.length === 0) return { released: 0, kinds: [] as string[], decisions: [] as DecisionRecord[] };
       const effects = new BatchEffects(renderer);
+      const decisions: DecisionRecord[] = [];
       for (const row of due) {
         const held: HeldDelete = toHeld(row);
         const post: PostRef = {
@@ -405,11 +441,17 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
         const decision = decideRelease({ ...held, post }, moment);
         // A cancellation at a care unit the flood guard holds waits with the unit's other messages.
         effects.add(decision.actions, `held:${held.id}`, held.id, new Map(), [held], directory.holdOf(row.logical_address)?.status === 'holding');
+        decisions.push(decisionRecord({ heldId: held.id, post, decision, cause: `held:${held.id}` }));
       }
       await writeEffects(tx, effects);
-      return { released: due.length, kinds: effects.messages.map((message) => message.kind) };
-    }).then(({ released, kinds }) => {
+      await recordDecisions(tx, decisions);
+      return { released: due.length, kinds: effects.messages.map((message) => message.kind), decisions };
+    }).then(async ({ released, kinds, decisions }) => {
       if (kinds.length > 0) options.onMessagesCreated?.(kinds);
+      logDecisions(decisions);
+      if (decisions.length > 0) {
+        await options.activity?.recordEngine(decisions.map((record) => ({ sourceSystem: record.sourceSystem, counter: record.messageKind ?? 'no_message' })));
+      }
       return released;
     });
   }

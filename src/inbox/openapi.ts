@@ -169,7 +169,11 @@ const schemas: Record<string, Schema> = {
     properties: {
       id: { type: 'integer' },
       environment: { type: 'string', enum: ['qa', 'prod'] },
-      hsaId: { type: 'string', description: 'Exactly what the booking system sends as sourceSystem' },
+      hsaId: {
+        type: 'string',
+        pattern: '^SE(16)?[0-9]{10}-[A-Z0-9]+$',
+        description: 'What the booking system sends as sourceSystem: SE, the organisation number, "-", a local part; stored upper-case (matched in any case)',
+      },
       name: { type: 'string' },
       mode: { type: 'string', enum: ['active', 'silent'] },
       createdAt: { type: 'string', format: 'date-time' },
@@ -243,10 +247,115 @@ const schemas: Record<string, Schema> = {
       sourceSystem: { type: 'string' },
       logicalAddress: { type: 'string' },
       categorization: { type: 'string' },
+      bookingId: { type: 'string' },
       deleteFlag: { type: 'boolean' },
       attempts: { type: 'integer' },
       lastError: nullable('string'),
       receivedAt: { type: 'string', format: 'date-time' },
+    },
+  },
+  ActivityCounts: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['received', 'ignored', 'invitation', 'booking_confirmation', 'cancellation', 'rebooking', 'invitation_updated', 'no_message', 'producer_failures', 'dead_letters'],
+    properties: Object.fromEntries(
+      ['received', 'ignored', 'invitation', 'booking_confirmation', 'cancellation', 'rebooking', 'invitation_updated', 'no_message', 'producer_failures', 'dead_letters'].map((name) => [name, { type: 'integer', minimum: 0 }]),
+    ),
+  },
+  SourceActivity: {
+    type: 'object',
+    required: ['environment', 'sourceSystem', 'registration', 'last24h', 'last7d', 'deadLettersNow', 'lastSeenAt'],
+    properties: {
+      environment: { type: 'string', enum: ['qa', 'prod'] },
+      sourceSystem: { type: 'string' },
+      registration: {
+        type: ['object', 'null'],
+        required: ['id', 'name', 'mode'],
+        properties: { id: { type: 'integer' }, name: { type: 'string' }, mode: { type: 'string', enum: ['active', 'silent'] } },
+      },
+      last24h: ref('ActivityCounts'),
+      last7d: ref('ActivityCounts'),
+      deadLettersNow: { type: 'integer', minimum: 0 },
+      lastSeenAt: nullable('string', { format: 'date-time' }),
+    },
+  },
+  UnregisteredSystem: {
+    type: 'object',
+    required: ['environment', 'sourceSystem', 'notifications', 'firstSeenAt', 'lastSeenAt', 'careUnits', 'careUnitCount'],
+    properties: {
+      environment: { type: 'string', enum: ['qa', 'prod'] },
+      sourceSystem: { type: 'string' },
+      notifications: { type: 'integer', minimum: 1 },
+      firstSeenAt: { type: 'string', format: 'date-time' },
+      lastSeenAt: { type: 'string', format: 'date-time' },
+      careUnits: { type: 'array', items: { type: 'string' }, description: 'Logical addresses, most recent first (at most 20)' },
+      careUnitCount: { type: 'integer', minimum: 1 },
+    },
+  },
+  BookingTrace: {
+    type: 'object',
+    required: ['sourceSystem', 'bookingId', 'events'],
+    properties: {
+      sourceSystem: { type: 'string' },
+      bookingId: { type: 'string' },
+      events: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['type', 'notificationId', 'heldId', 'receivedAt', 'deleteFlag', 'categorization', 'logicalAddress', 'status', 'attempts', 'lastError', 'deliveredMode', 'decision'],
+          properties: {
+            type: { type: 'string', enum: ['notification', 'window_ended'] },
+            notificationId: nullable('integer'),
+            heldId: nullable('integer'),
+            receivedAt: nullable('string', { format: 'date-time' }),
+            deleteFlag: nullable('boolean'),
+            categorization: nullable('string'),
+            logicalAddress: { type: 'string' },
+            status: { type: ['string', 'null'], enum: ['pending', 'done', 'dead', null] },
+            attempts: nullable('integer'),
+            lastError: nullable('string'),
+            deliveredMode: nullable('string'),
+            decision: {
+              type: ['object', 'null'],
+              required: ['at', 'outcome', 'messageKind', 'because', 'becauseSv', 'message'],
+              properties: {
+                at: { type: 'string', format: 'date-time' },
+                outcome: { type: 'string', enum: ['message', 'no_message', 'dead'] },
+                messageKind: nullable('string'),
+                because: { type: 'string', description: 'The engine\'s reason' },
+                becauseSv: { type: 'string', description: 'The same in Swedish' },
+                message: {
+                  type: ['object', 'null'],
+                  required: ['id', 'kind', 'subject', 'createdAt', 'readAt', 'notice', 'deliveries'],
+                  properties: {
+                    id: { type: 'integer' },
+                    kind: { type: 'string' },
+                    subject: { type: 'string' },
+                    createdAt: { type: 'string', format: 'date-time' },
+                    readAt: nullable('string', { format: 'date-time' }),
+                    notice: { type: 'string', enum: ['waiting', 'planned', 'none', 'held'] },
+                    deliveries: {
+                      type: 'array',
+                      items: {
+                        type: 'object',
+                        required: ['channel', 'status', 'providerStatus', 'attempts', 'createdAt', 'sentAt'],
+                        properties: {
+                          channel: { type: 'string', enum: ['sms', 'email'] },
+                          status: { type: 'string' },
+                          providerStatus: nullable('string'),
+                          attempts: { type: 'integer' },
+                          createdAt: { type: 'string', format: 'date-time' },
+                          sentAt: nullable('string', { format: 'date-time' }),
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
     },
   },
 };
@@ -573,11 +682,125 @@ export const OPENAPI_DOCUMENT = {
     '/admin/dead-letters': {
       get: {
         tags: ['admin'],
-        summary: 'Notifications the engine gave up on, with the reason',
+        summary: 'Notifications the engine gave up on, with where from and why (no personal data); oldest first, at most 100',
         security: admin,
+        parameters: [{ name: 'sourceSystem', in: 'query', description: 'Only those of this source system', schema: { type: 'string', maxLength: 64 } }],
         responses: {
           '200': json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('DeadLetter') } } }, 'Dead letters'),
+          '400': error('A bad sourceSystem'),
           ...adminErrors,
+        },
+      },
+    },
+    '/admin/dead-letters/retry': {
+      post: {
+        tags: ['admin'],
+        summary: 'Queues every dead letter of one source system again from the start (audited)',
+        security: admin,
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { type: 'object', required: ['sourceSystem'], properties: { sourceSystem: { type: 'string', maxLength: 64 } } } } },
+        },
+        responses: {
+          '200': json(
+            { type: 'object', required: ['sourceSystem', 'retried', 'ids'], properties: { sourceSystem: { type: 'string' }, retried: { type: 'integer' }, ids: { type: 'array', items: { type: 'integer' } } } },
+            'Queued again',
+          ),
+          '400': error('No sourceSystem'),
+          ...adminErrors,
+        },
+      },
+    },
+    '/admin/source-activity': {
+      get: {
+        tags: ['admin'],
+        summary: 'Per source system and environment: received, ignored, messages by kind, no message, producer failures, dead letters; last 24 hours and 7 days; last seen',
+        security: admin,
+        parameters: [{ name: 'environment', in: 'query', schema: { type: 'string', enum: ['qa', 'prod'] } }],
+        responses: {
+          '200': json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('SourceActivity') } } }, 'Activity'),
+          '400': error('A bad environment'),
+          ...adminErrors,
+        },
+      },
+    },
+    '/admin/unregistered-systems': {
+      get: {
+        tags: ['admin'],
+        summary: 'Source systems that sent booking notifications while not registered, per environment, with counts, first/last seen and care units',
+        security: admin,
+        parameters: [{ name: 'environment', in: 'query', schema: { type: 'string', enum: ['qa', 'prod'] } }],
+        responses: {
+          '200': json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('UnregisteredSystem') } } }, 'Unregistered systems seen'),
+          '400': error('A bad environment'),
+          ...adminErrors,
+        },
+      },
+    },
+    '/admin/unregistered-systems/register': {
+      post: {
+        tags: ['admin'],
+        summary: 'Registers a system from the unregistered list in one step (audited like any registration)',
+        security: admin,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['environment', 'hsaId', 'name'],
+                properties: { environment: { type: 'string', enum: ['qa', 'prod'] }, hsaId: { type: 'string' }, name: { type: 'string' }, mode: { type: 'string', enum: ['active', 'silent'] } },
+              },
+            },
+          },
+        },
+        responses: {
+          '201': json(ref('SourceSystem'), 'Registered'),
+          '400': error('A bad registration (e.g. not an HSA-id)'),
+          '404': error('Not among the unregistered systems seen in that environment'),
+          '409': error('Already registered'),
+          ...adminErrors,
+        },
+      },
+    },
+    '/admin/trace': {
+      get: {
+        tags: ['admin'],
+        summary: 'Every notification for one booking, the decision and why, the message, and each SMS/e-mail delivery',
+        security: admin,
+        parameters: [
+          { name: 'sourceSystem', in: 'query', required: true, schema: { type: 'string', maxLength: 64 } },
+          { name: 'bookingId', in: 'query', required: true, schema: { type: 'string', maxLength: 200 } },
+        ],
+        responses: {
+          '200': json(ref('BookingTrace'), 'The trace (no events: nothing received for it)'),
+          '400': error('sourceSystem or bookingId missing'),
+          ...adminErrors,
+        },
+      },
+    },
+    '/admin/trace/by-person': {
+      post: {
+        tags: ['admin'],
+        summary: 'The traces of a citizen\'s bookings, by personal identity number: needs the support role; audited with the reason',
+        security: admin,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['personalIdentityNumber', 'reason'],
+                properties: { personalIdentityNumber: { type: 'string', description: '12 digits, hyphen allowed' }, reason: { type: 'string', minLength: 10, maxLength: 500 } },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('BookingTrace') } } }, 'Traces (at most 50 bookings)'),
+          '400': error('A bad personal identity number or no reason'),
+          '401': error('No bearer token, or not a valid one'),
+          '403': error('Not a national administrator with the support role (claim "roles" with "national-admin" and "support")'),
         },
       },
     },

@@ -11,13 +11,15 @@ export interface InboxRetention {
   postsBefore: Date;
   messagesBefore: Date;
   securityEventsBefore: Date;
+  /** The engine's decision records (the trace): kept as long as the notifications they are about. */
+  decisionsBefore?: Date;
 }
 
 export async function purgeInbox(
   database: Database,
   rules: InboxRetention,
   options: PurgeOptions,
-): Promise<{ held_cancellation: number; booking_post: number; inbox_message: number; care_unit_relation: number; security_event: number }> {
+): Promise<{ held_cancellation: number; booking_post: number; inbox_message: number; care_unit_relation: number; security_event: number; engine_decision: number }> {
   const posts = rules.postsBefore.toISOString();
   const messages = rules.messagesBefore.toISOString();
   const held = await purgeInSlices(
@@ -68,5 +70,23 @@ export async function purgeInbox(
     },
     options,
   );
-  return { held_cancellation: held, booking_post: bookingPosts, inbox_message: inboxMessages, care_unit_relation: relations, security_event: securityEvents };
+  const decisionsBefore = rules.decisionsBefore ?? rules.postsBefore;
+  const decisions = await purgeInSlices(
+    database.orm,
+    {
+      table: 'engine_decision',
+      key: { column: 'id', type: 'bigint' },
+      condition: sql`at < ${decisionsBefore.toISOString()}::timestamptz`,
+      stopAt: { column: 'at', before: decisionsBefore },
+    },
+    options,
+  );
+  return {
+    held_cancellation: held,
+    booking_post: bookingPosts,
+    inbox_message: inboxMessages,
+    care_unit_relation: relations,
+    security_event: securityEvents,
+    engine_decision: decisions,
+  };
 }

@@ -111,6 +111,37 @@ export const securityEvents = pgTable('security_event', {
 });
 
 /**
+ * Each decision of the engine, for the administrators' trace: which notification (or held delete), what came
+ * of it (a message of a kind, no message, or given up) and why. No personal data: the post is named by its
+ * key hash, source system, care unit and booking id. Kept as long as the notifications themselves.
+ */
+export const engineDecisions = pgTable(
+  'engine_decision',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    notificationId: bigint('notification_id', { mode: 'number' }),
+    heldId: bigint('held_id', { mode: 'number' }),
+    keyHash: text('key_hash').notNull(),
+    sourceSystem: text('source_system').notNull(),
+    logicalAddress: text('logical_address').notNull(),
+    bookingId: text('booking_id').notNull(),
+    outcome: text('outcome').notNull(),
+    messageKind: text('message_kind'),
+    /** The engine's reason, as decide.ts words it (shown in Swedish by trace-words.ts). */
+    because: text('because').notNull(),
+    /** The cause of the message it made (inbox_message.cause), if any. */
+    messageCause: text('message_cause'),
+  },
+  (t) => [
+    check('engine_decision_outcome_check', sql`${t.outcome} in ('message', 'no_message', 'dead')`),
+    index('engine_decision_booking_idx').on(t.sourceSystem, t.bookingId, t.id),
+    index('engine_decision_post_idx').on(t.keyHash, t.id),
+    index('engine_decision_at_idx').on(t.at),
+  ],
+);
+
+/**
  * Messages of a care unit held by the flood guard: created like any message, but not shown and not
  * notified until an administrator releases them (they move to inbox_message, oldest first, each with its
  * channel request) or drops them (they are deleted; the post state stays in booking_post).

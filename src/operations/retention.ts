@@ -11,6 +11,7 @@ import { purgeInbox } from '../inbox/index.js';
 import type { Logger } from '../logging.js';
 import { purgeIngestRecords } from '../process-notifications/index.js';
 import { purgeQueue } from '../queue/index.js';
+import { ACTIVITY_RETENTION_DAYS, purgeSourceActivity } from '../source-activity/index.js';
 
 const DAY_MS = 86_400_000;
 /** Slices per table per round: a round stays bounded; the rest waits for the next round. */
@@ -27,11 +28,17 @@ export async function purgeExpired(database: Database, retention: Retention, now
     ...(await purgeIngestRecords(database, { callsBefore: before(retention.callDays), rejectedBefore: before(retention.rejectedDays) }, options)),
     ...(await purgeInbox(
       database,
-      { postsBefore: before(retention.postDays), messagesBefore: before(retention.messageDays), securityEventsBefore: before(retention.auditDays) },
+      {
+        postsBefore: before(retention.postDays),
+        messagesBefore: before(retention.messageDays),
+        securityEventsBefore: before(retention.auditDays),
+        decisionsBefore: before(Math.max(retention.queueDays, retention.deadLetterDays)),
+      },
       options,
     )),
     ...(await purgeChannels(database, { deliveriesBefore: before(retention.deliveryDays) }, options)),
     ...(await purgeAuditLog(database, { before: before(retention.auditDays) }, options)),
+    ...(await purgeSourceActivity(database, before(ACTIVITY_RETENTION_DAYS))),
   };
 }
 

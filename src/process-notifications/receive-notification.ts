@@ -1,6 +1,7 @@
 // The ingest use case: check the address, sort each transaction into rejected / ignored / accepted,
 // store durably, answer. Slow work (details, messages, SMS) happens later, off the queue.
 import type { SourceSystemDirectory } from '../activation-registry/directory.js';
+import type { IntakeSighting, SourceActivity } from '../source-activity/index.js';
 import { unitTraffic, type FloodGuard } from '../activation-registry/guard-store.js';
 import { checkTransaction, isBookingDomain, postKeyHash, transactionState } from './engagement.js';
 import type { ParsedNotification } from './envelope-parser.js';
@@ -32,6 +33,8 @@ export interface ReceiveDependencies {
   consumerHsaId: string;
   directory: SourceSystemDirectory;
   intake: NotificationIntake;
+  /** Counts per source system what was received and ignored, and which unregistered systems sent (after commit). */
+  activity?: SourceActivity;
   /** Counts new posts per care unit; a unit it holds gets its notifications stamped `held`. */
   floodGuard?: FloodGuard;
 }
@@ -53,6 +56,7 @@ export async function receiveNotification(
   const accepted: AcceptedTransaction[] = [];
   const rejected: RejectedTransaction[] = [];
   let ignored = 0;
+  const sightings: IntakeSighting[] = [];
   for (const raw of notification.transactions) {
     const check = checkTransaction(raw);
     if (!check.ok) {
@@ -61,11 +65,15 @@ export async function receiveNotification(
     }
     const { engagement } = check.transaction;
     // The mode at delivery is stamped on the notification: it, not the mode at processing, decides.
-    const deliveredMode = isBookingDomain(engagement) ? deps.directory.deliveryMode(engagement.sourceSystem, engagement.logicalAddress) : undefined;
+    const bookingDomain = isBookingDomain(engagement);
+    const deliveredMode = bookingDomain ? deps.directory.deliveryMode(engagement.sourceSystem, engagement.logicalAddress) : undefined;
+    const sighting = { sourceSystem: engagement.sourceSystem, logicalAddress: engagement.logicalAddress };
     if (deliveredMode === undefined) {
       ignored++;
+      sightings.push({ ...sighting, outcome: 'ignored', unregistered: bookingDomain });
       continue;
     }
+    sightings.push({ ...sighting, outcome: 'received', unregistered: false });
     accepted.push({
       position: raw.position,
       deliveredMode,
@@ -101,6 +109,9 @@ export async function receiveNotification(
     // The database's own words stay in the log: they may quote stored values.
     throw new SoapFault('Server', 'The notification could not be stored; please retry', { cause: error });
   }
+
+  // Never fails the call: the counters are statistics, the notifications are already stored.
+  await deps.activity?.recordIntake(sightings);
 
   const counts = {
     transactions: notification.transactions.length,

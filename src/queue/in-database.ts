@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { sql } from 'drizzle-orm';
+import { maskPersonalData } from '../logging.js';
 import { DELIVERY_MODES, type DeliveryMode } from '../activation-registry/directory.js';
 import { rows, type Database, type Executor } from '../db/database.js';
 import type { Engagement } from '../process-notifications/engagement.js';
@@ -333,13 +334,16 @@ export interface DeadLetter {
   sourceSystem: string;
   logicalAddress: string;
   categorization: string;
+  /** The producer's booking id (for the trace); not personal data. */
+  bookingId: string;
   deleteFlag: boolean;
   attempts: number;
   lastError: string | null;
   receivedAt: string;
 }
 
-export async function listDeadLetters(database: Database, limit = 100): Promise<DeadLetter[]> {
+/** Dead letters, oldest first; only those of `sourceSystem` when given (on the partial index of dead rows). */
+export async function listDeadLetters(database: Database, limit = 100, sourceSystem?: string): Promise<DeadLetter[]> {
   const found = await rows<{
     id: string | number;
     source_system: string;
@@ -351,7 +355,8 @@ export async function listDeadLetters(database: Database, limit = 100): Promise<
   }>(
     database.orm,
     sql`select id, source_system, engagement, delete_flag, attempts, last_error, received_at
-        from inbound_notification where status = 'dead' order by id limit ${limit}`,
+        from inbound_notification where status = 'dead' ${sourceSystem !== undefined ? sql`and source_system = ${sourceSystem}` : sql``}
+        order by id limit ${limit}`,
   );
   return found.map((row) => {
     const engagement = typeof row.engagement === 'string' ? (JSON.parse(row.engagement) as Engagement) : row.engagement;
@@ -361,12 +366,33 @@ export async function listDeadLetters(database: Database, limit = 100): Promise<
       sourceSystem: row.source_system,
       logicalAddress: engagement.logicalAddress,
       categorization: engagement.categorization,
+      // A booking id is the producer's own; one that looks like an identity number is masked all the same.
+      bookingId: maskPersonalData(engagement.businessObjectInstanceIdentifier),
       deleteFlag: row.delete_flag,
       attempts: row.attempts,
-      lastError: row.last_error,
+      lastError: row.last_error === null ? null : maskPersonalData(row.last_error),
       receivedAt: new Date(row.received_at).toISOString(),
     };
   });
+}
+
+/** Dead letters per source system (for /admin), on the partial index of dead rows. */
+export async function countDeadLetters(database: Database): Promise<{ sourceSystem: string; deadLetters: number }[]> {
+  const found = await rows<{ source_system: string; n: number }>(
+    database.orm,
+    sql`select source_system, count(*)::int as n from inbound_notification where status = 'dead' group by source_system order by source_system`,
+  );
+  return found.map((row) => ({ sourceSystem: row.source_system, deadLetters: Number(row.n) }));
+}
+
+/** An operator's retry of every dead letter of one source system; resolves to the ids queued again. */
+export async function retryDeadLettersOf(database: Database, sourceSystem: string): Promise<number[]> {
+  const updated = await rows<{ id: string | number }>(
+    database.orm,
+    sql`update inbound_notification set status = 'pending', attempts = 0, available_at = now(), lease_owner = null, lease_until = null
+        where status = 'dead' and source_system = ${sourceSystem} returning id`,
+  );
+  return updated.map((row) => Number(row.id)).sort((a, b) => a - b);
 }
 
 /** An operator's retry: the dead letter is queued again from the start. */

@@ -36,6 +36,8 @@ export const inboundNotifications = pgTable(
     index('inbound_notification_pending_resident_idx').on(t.resident, t.id).where(sql`${t.status} = 'pending'`),
     // One post's notifications are processed in order (the claim looks up a post's earlier items).
     index('inbound_notification_pending_post_idx').on(t.keyHash, t.id).where(sql`${t.status} = 'pending'`),
+    // Dead letters are few among millions of done rows: /admin lists them without scanning the table.
+    index('inbound_notification_dead_idx').on(t.sourceSystem, t.id).where(sql`${t.status} = 'dead'`),
     // A new post waits for its citizen's earlier deletes at the same source system (the rebooking window).
     index('inbound_notification_pending_delete_idx')
       .on(t.resident, t.sourceSystem, t.id)

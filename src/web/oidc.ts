@@ -217,12 +217,14 @@ export interface AdminOidcSettings extends OidcClientSettings {
   roleClaim: string;
   /** The role that makes a national administrator. */
   role: string;
+  /** The further role that allows tracing by personal identity number (in the same claim). */
+  supportRole?: string;
 }
 
 export interface AdminOidc {
   start(redirectUri: string): Promise<{ authorizationUrl: URL; pending: PendingSignIn }>;
   /** The administrator's name for the audit log; refuses anyone without the role. */
-  finish(callbackQuery: string, pending: Readonly<Record<string, string>>): Promise<{ name: string }>;
+  finish(callbackQuery: string, pending: Readonly<Record<string, string>>): Promise<{ name: string; support: boolean }>;
 }
 
 /** Whether a role claim holds `role`: a list, or one text of roles separated by blanks or commas. */
@@ -237,7 +239,8 @@ export function createAdminOidc(settings: AdminOidcSettings): AdminOidc {
     start: (redirectUri) => oidc.start(redirectUri),
     async finish(callbackQuery, pending) {
       const signedIn = await oidc.finish(callbackQuery, pending);
-      if (!claimHoldsRole(await signedIn.claim(settings.roleClaim), settings.role)) {
+      const roles = await signedIn.claim(settings.roleClaim);
+      if (!claimHoldsRole(roles, settings.role)) {
         throw new SignInError('not_an_administrator', `The claim "${settings.roleClaim}" does not hold the role "${settings.role}"`);
       }
       let name: string | undefined;
@@ -248,7 +251,7 @@ export function createAdminOidc(settings: AdminOidcSettings): AdminOidc {
           break;
         }
       }
-      return { name: name ?? 'okänd administratör' };
+      return { name: name ?? 'okänd administratör', support: settings.supportRole !== undefined && claimHoldsRole(roles, settings.supportRole) };
     },
   };
 }

@@ -1,7 +1,7 @@
 // Tables of the pages' sign-in: one row per signed-in session, so that signing out (or staying away)
 // ends it on the server and an old cookie opens nothing.
 import { sql } from 'drizzle-orm';
-import { check, index, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { boolean, check, index, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 export const SESSION_KINDS = ['citizen', 'admin'] as const;
 export const SESSION_END_REASONS = ['sign-out', 'idle', 'expired'] as const;
@@ -14,6 +14,8 @@ export const webSessions = pgTable(
     kind: text('kind', { enum: SESSION_KINDS }).notNull(),
     /** The citizen's personal identity number or the administrator's name. Never logged. */
     subject: text('subject').notNull(),
+    /** An administrator with the support role as well (may trace by personal identity number). */
+    support: boolean('support').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
     endedAt: timestamp('ended_at', { withTimezone: true }),

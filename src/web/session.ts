@@ -15,7 +15,7 @@ import type { Database } from '../db/database.js';
 import { webSessions } from './schema.js';
 
 export type SessionIdentity =
-  | { kind: 'admin'; name: string }
+  | { kind: 'admin'; name: string; /** May trace by personal identity number. */ support?: boolean }
   | { kind: 'citizen'; /** Never log it. */ personalNumber: string };
 
 export interface Session {
@@ -165,7 +165,10 @@ export function createSessionManager(options: SessionOptions, store: SessionStor
     if (at.getTime() - row.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
       await orm.update(webSessions).set({ lastSeenAt: at }).where(eq(webSessions.idHash, idHash));
     }
-    const identity = row.kind === 'admin' ? { kind: 'admin' as const, name: row.subject } : { kind: 'citizen' as const, personalNumber: row.subject };
+    const identity =
+      row.kind === 'admin'
+        ? { kind: 'admin' as const, name: row.subject, ...(row.support ? { support: true } : {}) }
+        : { kind: 'citizen' as const, personalNumber: row.subject };
     return isIdentity(identity) ? identity : undefined;
   }
 
@@ -227,6 +230,7 @@ export function createSessionManager(options: SessionOptions, store: SessionStor
         idHash: hashOf(sid),
         kind: identity.kind,
         subject: identity.kind === 'admin' ? identity.name : identity.personalNumber,
+        support: identity.kind === 'admin' && identity.support === true,
         createdAt: at,
         lastSeenAt: at,
       });

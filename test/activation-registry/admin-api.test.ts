@@ -94,22 +94,30 @@ describe('Registering source systems', () => {
   });
 
   const refusals: [string, unknown, string, string][] = [
-    ['environment missing', { hsaId: 'SE1-A', name: 'N' }, 'environment', 'required'],
-    ['environment unknown', { environment: 'dev', hsaId: 'SE1-A', name: 'N' }, 'environment', 'not_allowed_value'],
-    ['environment in capitals', { environment: 'QA', hsaId: 'SE1-A', name: 'N' }, 'environment', 'not_allowed_value'],
+    ['environment missing', { hsaId: 'SE2321000016-A1', name: 'N' }, 'environment', 'required'],
+    ['environment unknown', { environment: 'dev', hsaId: 'SE2321000016-A1', name: 'N' }, 'environment', 'not_allowed_value'],
+    ['environment in capitals', { environment: 'QA', hsaId: 'SE2321000016-A1', name: 'N' }, 'environment', 'not_allowed_value'],
     ['hsaId missing', { environment: 'qa', name: 'N' }, 'hsaId', 'required'],
     ['hsaId empty', { environment: 'qa', hsaId: '', name: 'N' }, 'hsaId', 'required'],
     ['hsaId not text', { environment: 'qa', hsaId: 12, name: 'N' }, 'hsaId', 'required'],
-    ['hsaId with a leading blank', { environment: 'qa', hsaId: ' SE1-A', name: 'N' }, 'hsaId', 'surrounding_white_space'],
-    ['hsaId with a trailing tab', { environment: 'qa', hsaId: 'SE1-A\t', name: 'N' }, 'hsaId', 'surrounding_white_space'],
+    ['hsaId with a leading blank', { environment: 'qa', hsaId: ' SE2321000016-A1', name: 'N' }, 'hsaId', 'surrounding_white_space'],
+    ['hsaId with a trailing tab', { environment: 'qa', hsaId: 'SE2321000016-A1\t', name: 'N' }, 'hsaId', 'surrounding_white_space'],
     ['hsaId of 65 characters', { environment: 'qa', hsaId: 'S'.repeat(65), name: 'N' }, 'hsaId', 'too_long'],
-    ['hsaId with a control character', { environment: 'qa', hsaId: 'SE1\u0000A', name: 'N' }, 'hsaId', 'control_characters'],
-    ['name missing', { environment: 'qa', hsaId: 'SE1-A' }, 'name', 'required'],
-    ['name blank', { environment: 'qa', hsaId: 'SE1-A', name: '   ' }, 'name', 'required'],
-    ['name of 201 characters', { environment: 'qa', hsaId: 'SE1-A', name: 'n'.repeat(201) }, 'name', 'too_long'],
-    ['mode unknown', { environment: 'qa', hsaId: 'SE1-A', name: 'N', mode: 'loud' }, 'mode', 'not_allowed_value'],
-    ['an unknown field', { environment: 'qa', hsaId: 'SE1-A', name: 'N', owner: 'x' }, 'owner', 'unknown_field'],
+    ['hsaId with a control character', { environment: 'qa', hsaId: 'SE2321000016-A\u00001', name: 'N' }, 'hsaId', 'control_characters'],
+    ['name missing', { environment: 'qa', hsaId: 'SE2321000016-A1' }, 'name', 'required'],
+    ['name blank', { environment: 'qa', hsaId: 'SE2321000016-A1', name: '   ' }, 'name', 'required'],
+    ['name of 201 characters', { environment: 'qa', hsaId: 'SE2321000016-A1', name: 'n'.repeat(201) }, 'name', 'too_long'],
+    ['mode unknown', { environment: 'qa', hsaId: 'SE2321000016-A1', name: 'N', mode: 'loud' }, 'mode', 'not_allowed_value'],
+    ['an unknown field', { environment: 'qa', hsaId: 'SE2321000016-A1', name: 'N', owner: 'x' }, 'owner', 'unknown_field'],
     ['an array instead of an object', [{ environment: 'qa' }], '', 'not_an_object'],
+    ['hsaId not an HSA-id at all', { environment: 'qa', hsaId: 'inte ett hsa id!', name: 'N' }, 'hsaId', 'not_an_hsa_id'],
+    ['hsaId without the organisation number', { environment: 'qa', hsaId: 'SE-PAS', name: 'N' }, 'hsaId', 'not_an_hsa_id'],
+    ['hsaId with 9 digits', { environment: 'qa', hsaId: 'SE232100001-PAS', name: 'N' }, 'hsaId', 'not_an_hsa_id'],
+    ['hsaId with 11 digits', { environment: 'qa', hsaId: 'SE23210000161-PAS', name: 'N' }, 'hsaId', 'not_an_hsa_id'],
+    ['hsaId without a local part', { environment: 'qa', hsaId: 'SE2321000016-', name: 'N' }, 'hsaId', 'not_an_hsa_id'],
+    ['hsaId with another country code', { environment: 'qa', hsaId: 'NO2321000016-PAS', name: 'N' }, 'hsaId', 'not_an_hsa_id'],
+    ['hsaId with letters outside A-Z', { environment: 'qa', hsaId: 'SE2321000016-PÅS', name: 'N' }, 'hsaId', 'not_an_hsa_id'],
+    ['hsaId with an inner blank', { environment: 'qa', hsaId: 'SE2321000016-P S', name: 'N' }, 'hsaId', 'not_an_hsa_id'],
   ];
   it.each(refusals)('When %s, then 400 naming the field and nothing is stored', async (_case, body, field, rule) => {
     const before = [await count('source_system'), await count('audit_log')];
@@ -121,8 +129,30 @@ describe('Registering source systems', () => {
   });
 
   it('When an hsaId of exactly 64 characters is registered, then it is accepted', async () => {
-    const answer = await api('POST', '/source-systems', { environment: 'qa', hsaId: `X${'9'.repeat(63)}`, name: 'Long' });
+    const answer = await api('POST', '/source-systems', { environment: 'qa', hsaId: `SE2321000016-${'9'.repeat(51)}`, name: 'Long' });
     expect(answer.status).toBe(201);
+  });
+
+  it.each([
+    ['lower-case', 'se2321000032-pas1', 'SE2321000032-PAS1'],
+    ['with the century prefix 16', 'SE162321000024-0001', 'SE162321000024-0001'],
+    ['mixed case', 'Se5565189692-b01', 'SE5565189692-B01'],
+  ])('When an HSA-id is given %s, then it is accepted and stored upper-case', async (_case, given, stored) => {
+    const answer = await api<System>('POST', '/source-systems', { environment: 'prod', hsaId: given, name: 'Case' });
+    expect(answer.status).toBe(201);
+    expect(answer.body.hsaId).toBe(stored);
+  });
+
+  it('When the same HSA-id is registered again in another case, then 409 (unique per environment regardless of case); EI\'s sourceSystem matches in any case', async () => {
+    const first = await api<System>('POST', '/source-systems', { environment: 'qa', hsaId: 'se2321000032-case1', name: 'Lower' });
+    expect(first.body.hsaId).toBe('SE2321000032-CASE1');
+    const before = [await count('source_system'), await count('audit_log')];
+    const again = await api('POST', '/source-systems', { environment: 'qa', hsaId: 'SE2321000032-CASE1', name: 'Upper' });
+    expect(again.status).toBe(409);
+    expect([await count('source_system'), await count('audit_log')]).toEqual(before);
+    expect(t.app.directory.modeOf('se2321000032-Case1')).toBe('active');
+    const accepted = await postNotification(t.url, notificationEnvelope([engagement({ sourceSystem: 'se2321000032-case1', businessObjectInstanceIdentifier: 'CASE-1' })]));
+    expect(accepted.comment).toBe('accepted 1 (already received 0), ignored 0, rejected 0');
   });
 
   it('When the body is not JSON, then 400 invalid_json', async () => {
@@ -161,7 +191,7 @@ describe('Changing and deactivating', () => {
 
   it('When a change names nothing to change, the environment or the HSA-id, then 400 and the registration stays', async () => {
     const system = await register();
-    for (const body of [{}, { environment: 'prod' }, { hsaId: 'SE-OTHER' }, { mode: 'off' }, { name: '' }, 'null']) {
+    for (const body of [{}, { environment: 'prod' }, { hsaId: 'SE2321000016-OTHER' }, { mode: 'off' }, { name: '' }, 'null']) {
       const answer = await api('PATCH', `/source-systems/${system.id}`, body);
       expect(answer.status, JSON.stringify(body)).toBe(400);
       expect(answer.body.error?.code).toBe('invalid_request');

@@ -69,8 +69,12 @@ describe.skipIf(!available)('/admin in a browser', () => {
     fs.mkdirSync('test-results', { recursive: true });
     await page.screenshot({ path: 'test-results/admin-source-systems.png', fullPage: true });
 
-    // Deactivate
-    await row('SE2321000016-WEBB').getByRole('button', { name: 'Avaktivera' }).click();
+    // Deactivate: asks first
+    await row('SE2321000016-WEBB').getByRole('link', { name: 'Avaktivera…' }).click();
+    await page.waitForURL(/\/avaktivera$/);
+    expect(await page.getByRole('heading', { level: 1 }).innerText()).toBe('Avaktivera källsystemet?');
+    expect(t.app.directory.modeOf('SE2321000016-WEBB')).toBe('silent');
+    await page.getByRole('button', { name: 'Ja, avaktivera' }).click();
     await page.waitForURL(/klart=avaktiverat/);
     expect(await row('SE2321000016-WEBB').count()).toBe(0);
     expect(await page.locator('section[aria-labelledby="history-heading"]').innerText()).toContain('SE2321000016-WEBB');
@@ -81,10 +85,10 @@ describe.skipIf(!available)('/admin in a browser', () => {
 
   it('When the add form is sent without a name, then the browser\'s own required check keeps it and nothing is stored', async () => {
     await page.goto(`${t.url}/admin`);
-    await page.getByRole('group', { name: 'Nytt källsystem' }).getByLabel('HSA-id').fill('SE-EMPTY-NAME');
+    await page.getByRole('group', { name: 'Nytt källsystem' }).getByLabel('HSA-id').fill('SE2321000016-EMPTYNAME');
     await page.getByRole('button', { name: 'Lägg till' }).click();
     // `required` keeps the form in the browser: still on the same page, nothing stored.
     expect(new URL(page.url()).search).toBe('');
-    expect(t.app.directory.modeOf('SE-EMPTY-NAME')).toBeUndefined();
+    expect(t.app.directory.modeOf('SE2321000016-EMPTYNAME')).toBeUndefined();
   }, 60_000);
 });

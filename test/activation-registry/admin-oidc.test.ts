@@ -24,6 +24,7 @@ const ACCOUNTS: Record<string, Record<string, unknown>> = {
   // Some IdPs send the roles as one text.
   'admin-2': { name: 'Bo Behörig', [ROLE_CLAIM]: 'reader national-admin' },
   'reader-1': { name: 'Rut Läsare', [ROLE_CLAIM]: ['reader'] },
+  'support-1': { name: 'Siv Support', [ROLE_CLAIM]: ['national-admin', 'support'] },
   'no-roles': { name: 'Nils Utan' },
 };
 
@@ -130,10 +131,19 @@ describe('/admin sign-in with OpenID Connect (production)', () => {
     expect(hops.at(-1)).toBe(`${t.url}/admin`);
     expect(last.status).toBe(200);
     expect(last.text).toContain('Inloggad som <strong>Ada Administratör</strong>');
-    const added = await browser.post('/admin/kallsystem', { environment: 'prod', hsaId: 'SE-OIDC-1', name: 'Via OIDC', mode: 'silent' });
+    const added = await browser.post('/admin/kallsystem', { environment: 'prod', hsaId: 'SE2321000016-OIDC1', name: 'Via OIDC', mode: 'silent' });
     expect(added).toMatchObject({ status: 303, location: '/admin?klart=tillagt' });
     const [entry] = await rows<{ actor: string }>(t.database.orm, sql`select actor from audit_log order by id desc limit 1`);
     expect(entry!.actor).toBe('Ada Administratör');
+  });
+
+  it('When an administrator with the support role as well signs in, then /admin offers the trace by personal identity number, and only to them', async () => {
+    const { last } = await signIn(new PageClient(t.url), 'support-1');
+    expect(last.text).toContain('Inloggad som <strong>Siv Support</strong>');
+    expect(last.text).toContain('Sök på personnummer (supportroll)');
+    const plain = await signIn(new PageClient(t.url), 'admin-1');
+    expect(plain.last.text).not.toContain('Sök på personnummer (supportroll)');
+    expect(plain.last.text).toContain('Sökning på personnummer kräver supportrollen.');
   });
 
   it('When the roles come as one text, then the role is found in it', async () => {

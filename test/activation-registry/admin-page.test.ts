@@ -70,7 +70,7 @@ describe('/admin', () => {
     const created = await fetch(`${t.url}/api/admin/source-systems`, {
       method: 'POST',
       headers: { ...bearer(await adminToken(t.app.config)), 'content-type': 'application/json' },
-      body: JSON.stringify({ environment: 'qa', hsaId: 'SE-PAGE-<1>', name: '<script>alert("x")</script> & Co' }),
+      body: JSON.stringify({ environment: 'qa', hsaId: 'SE2321000016-PAGE1', name: '<script>alert("x")</script> & Co' }),
     });
     expect(created.status).toBe(201);
     const visitor = new Visitor(t.url);
@@ -81,31 +81,41 @@ describe('/admin', () => {
     expect(page.status).toBe(200);
     expect(page.html).toContain('Inloggad som <strong>Anna &lt;b&gt;Admin&lt;/b&gt;</strong>');
     expect(page.html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co');
-    expect(page.html).toContain('<code>SE-PAGE-&lt;1&gt;</code>');
+    expect(page.html).toContain('<code>SE2321000016-PAGE1</code>');
     expect(page.html).not.toContain('<script>');
   });
 
   it('When a form is posted after sign-in without the CSRF token, then 403 and nothing is stored', async () => {
     const visitor = new Visitor(t.url);
     await visitor.signIn();
-    const answer = await visitor.request('POST', '/admin/kallsystem', { environment: 'qa', hsaId: 'SE-NO-CSRF', name: 'X' });
+    const answer = await visitor.request('POST', '/admin/kallsystem', { environment: 'qa', hsaId: 'SE2321000016-NOCSRF', name: 'X' });
     expect(answer.status).toBe(403);
-    expect(await t.app.directory.modeOf('SE-NO-CSRF')).toBeUndefined();
+    expect(await t.app.directory.modeOf('SE2321000016-NOCSRF')).toBeUndefined();
   });
 
   it('When a system is added, set silent and deactivated through the forms, then each takes effect and the audit names the administrator', async () => {
     const visitor = new Visitor(t.url);
     const csrf = await visitor.signIn('Cecilia Admin');
-    const added = await visitor.request('POST', '/admin/kallsystem', { _csrf: csrf, environment: 'qa', hsaId: ' SE-FORM-1 ', name: 'Formulär', mode: 'active' });
+    const added = await visitor.request('POST', '/admin/kallsystem', { _csrf: csrf, environment: 'qa', hsaId: ' se2321000016-form1 ', name: 'Formulär', mode: 'active' });
     expect(added).toMatchObject({ status: 303, location: '/admin?klart=tillagt' });
-    expect(t.app.directory.modeOf('SE-FORM-1')).toBe('active');
+    expect(t.app.directory.modeOf('SE2321000016-FORM1')).toBe('active');
     const page = await visitor.request('GET', '/admin?klart=tillagt');
     expect(page.html).toContain('Källsystemet har lagts till.');
-    const id = /<code>SE-FORM-1<\/code>[\s\S]*?action="\/admin\/kallsystem\/(\d+)\/lage"/.exec(page.html)![1]!;
+    const id = /<code>SE2321000016-FORM1<\/code>[\s\S]*?action="\/admin\/kallsystem\/(\d+)\/lage"/.exec(page.html)![1]!;
     expect((await visitor.request('POST', `/admin/kallsystem/${id}/lage`, { _csrf: csrf, mode: 'silent' })).status).toBe(303);
-    expect(t.app.directory.modeOf('SE-FORM-1')).toBe('silent');
-    expect((await visitor.request('POST', `/admin/kallsystem/${id}/avaktivera`, { _csrf: csrf })).status).toBe(303);
-    expect(t.app.directory.modeOf('SE-FORM-1')).toBeUndefined();
+    expect(t.app.directory.modeOf('SE2321000016-FORM1')).toBe('silent');
+    // Deactivation asks first: the page's link opens a confirmation, and a post without it changes nothing.
+    expect(page.html).toContain(`href="/admin/kallsystem/${id}/avaktivera"`);
+    const unconfirmed = await visitor.request('POST', `/admin/kallsystem/${id}/avaktivera`, { _csrf: csrf });
+    expect(unconfirmed).toMatchObject({ status: 303, location: `/admin/kallsystem/${id}/avaktivera` });
+    expect(t.app.directory.modeOf('SE2321000016-FORM1')).toBe('silent');
+    const confirmation = await visitor.request('GET', `/admin/kallsystem/${id}/avaktivera`);
+    expect(confirmation.status).toBe(200);
+    expect(confirmation.html).toContain('Avaktivera källsystemet?');
+    expect(confirmation.html).toContain('<code>SE2321000016-FORM1</code>');
+    expect(confirmation.html).toContain('name="bekrafta" value="ja"');
+    expect((await visitor.request('POST', `/admin/kallsystem/${id}/avaktivera`, { _csrf: csrf, bekrafta: 'ja' })).status).toBe(303);
+    expect(t.app.directory.modeOf('SE2321000016-FORM1')).toBeUndefined();
     const audit = (await (await fetch(`${t.url}/api/admin/audit?limit=3`, { headers: bearer(await adminToken(t.app.config)) })).json()) as {
       items: { actor: string; action: string }[];
     };
@@ -115,7 +125,7 @@ describe('/admin', () => {
       ['Cecilia Admin', 'source_system.register'],
     ]);
     // Deactivating again (an old tab) is refused in Swedish, not stored twice.
-    const again = await visitor.request('POST', `/admin/kallsystem/${id}/avaktivera`, { _csrf: csrf });
+    const again = await visitor.request('POST', `/admin/kallsystem/${id}/avaktivera`, { _csrf: csrf, bekrafta: 'ja' });
     expect(again.status).toBe(409);
     expect(again.html).toContain('Källsystemet är redan avaktiverat.');
   });
@@ -127,8 +137,13 @@ describe('/admin', () => {
     expect(empty.status).toBe(400);
     expect(empty.html).toContain('HSA-id måste fyllas i.');
     expect(empty.html).toContain('value="Behållet namn"');
-    await visitor.request('POST', '/admin/kallsystem', { _csrf: csrf, environment: 'prod', hsaId: 'SE-FORM-DUP', name: 'A' });
-    const duplicate = await visitor.request('POST', '/admin/kallsystem', { _csrf: csrf, environment: 'prod', hsaId: 'SE-FORM-DUP', name: 'B' });
+    const notAnHsaId = await visitor.request('POST', '/admin/kallsystem', { _csrf: csrf, environment: 'qa', hsaId: 'inte ett hsa id!', name: 'Fel' });
+    expect(notAnHsaId.status).toBe(400);
+    expect(notAnHsaId.html).toContain('HSA-id måste skrivas som SE, organisationsnumret');
+    expect(notAnHsaId.html).toContain('value="inte ett hsa id!"');
+    await visitor.request('POST', '/admin/kallsystem', { _csrf: csrf, environment: 'prod', hsaId: 'SE2321000016-FORMDUP', name: 'A' });
+    // HSA-ids are not case-sensitive: the same id in lower case is the same system.
+    const duplicate = await visitor.request('POST', '/admin/kallsystem', { _csrf: csrf, environment: 'prod', hsaId: 'se2321000016-formdup', name: 'B' });
     expect(duplicate.status).toBe(409);
     expect(duplicate.html).toContain('Det HSA-id:t är redan registrerat i den miljön.');
   });

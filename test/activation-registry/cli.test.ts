@@ -61,22 +61,22 @@ async function withDatabase<T>(use: (database: Database) => Promise<T>): Promise
 
 describe('npm run admin -- source-systems', () => {
   it('When a system is added, then it is stored with an audit entry by cli:<user>, and a running app of the same database applies it', async () => {
-    const added = await admin('source-systems', 'add', '--environment', 'qa', '--hsa-id', 'SE-CLI-1', '--name', 'Kommandorad', '--mode', 'silent');
+    const added = await admin('source-systems', 'add', '--environment', 'qa', '--hsa-id', 'SE2321000016-CLI1', '--name', 'Kommandorad', '--mode', 'silent');
     expect(added, added.stderr).toMatchObject({ code: 0 });
-    expect(added.stdout).toMatch(/^Registered SE-CLI-1 in qa \(id \d+, silent\): Kommandorad/);
+    expect(added.stdout).toMatch(/^Registered SE2321000016-CLI1 in qa \(id \d+, silent\): Kommandorad/);
     const [stored, audit] = await withDatabase(async (database) => [
-      await rows<{ mode: string; deactivated_at: Date | null }>(database.orm, sql`select mode, deactivated_at from source_system where hsa_id = 'SE-CLI-1'`),
+      await rows<{ mode: string; deactivated_at: Date | null }>(database.orm, sql`select mode, deactivated_at from source_system where hsa_id = 'SE2321000016-CLI1'`),
       await rows<{ actor: string; action: string }>(database.orm, sql`select actor, action from audit_log order by id`),
     ]);
     expect(stored).toEqual([{ mode: 'silent', deactivated_at: null }]);
     expect(audit).toEqual([{ actor: ACTOR, action: 'source_system.register' }]);
-    if (t) await expect.poll(() => t!.app.directory.modeOf('SE-CLI-1'), { timeout: 5_000 }).toBe('silent');
+    if (t) await expect.poll(() => t!.app.directory.modeOf('SE2321000016-CLI1'), { timeout: 5_000 }).toBe('silent');
   }, SLOW);
 
   it('When the same HSA-id is added again, then exit code 4 with the reason, and nothing more is stored', async () => {
-    const again = await admin('source-systems', 'add', '--environment', 'qa', '--hsa-id', 'SE-CLI-1', '--name', 'Igen');
+    const again = await admin('source-systems', 'add', '--environment', 'qa', '--hsa-id', 'SE2321000016-CLI1', '--name', 'Igen');
     expect(again.code).toBe(4);
-    expect(again.stderr).toContain('SE-CLI-1 is already registered in qa');
+    expect(again.stderr).toContain('SE2321000016-CLI1 is already registered in qa');
     const count = await withDatabase(async (database) => rows<{ n: number }>(database.orm, sql`select count(*)::int as n from source_system`));
     expect(Number(count[0]!.n)).toBe(1);
   }, SLOW);
@@ -84,8 +84,8 @@ describe('npm run admin -- source-systems', () => {
   it('When arguments are wrong, then exit code 2 with the usage, before any database is touched', async () => {
     // At the same time, while the test holds the embedded database: none of them may need it.
     const [environment, hsaId, command] = await withDatabase(() => Promise.all([
-      admin('source-systems', 'add', '--environment', 'test', '--hsa-id', 'SE-CLI-2', '--name', 'X'),
-      admin('source-systems', 'add', '--environment', 'qa', '--hsa-id', ' SE-CLI-2', '--name', 'X'),
+      admin('source-systems', 'add', '--environment', 'test', '--hsa-id', 'SE2321000016-CLI2', '--name', 'X'),
+      admin('source-systems', 'add', '--environment', 'qa', '--hsa-id', ' SE2321000016-CLI2', '--name', 'X'),
       admin('source-systems', 'launch'),
     ]));
     expect(environment.code).toBe(2);
@@ -98,21 +98,21 @@ describe('npm run admin -- source-systems', () => {
   }, SLOW);
 
   it('When the mode is changed, the list asked for, and the system removed twice, then silent → active, listed, deactivated, then exit 4', async () => {
-    const changed = await admin('source-systems', 'change', '--environment', 'qa', '--hsa-id', 'SE-CLI-1', '--mode', 'active');
+    const changed = await admin('source-systems', 'change', '--environment', 'qa', '--hsa-id', 'SE2321000016-CLI1', '--mode', 'active');
     expect(changed, changed.stderr).toMatchObject({ code: 0 });
     const listed = await admin('source-systems', 'list', '--environment', 'qa', '--json');
     const systems = JSON.parse(listed.stdout) as { id: number; hsaId: string; mode: string }[];
-    expect(systems).toEqual([expect.objectContaining({ hsaId: 'SE-CLI-1', mode: 'active' })]);
+    expect(systems).toEqual([expect.objectContaining({ hsaId: 'SE2321000016-CLI1', mode: 'active' })]);
     const removed = await admin('source-systems', 'remove', '--id', String(systems[0]!.id));
     expect(removed.code).toBe(0);
-    expect(removed.stdout).toContain('Deactivated SE-CLI-1 in qa');
-    if (t) await expect.poll(() => t!.app.directory.modeOf('SE-CLI-1'), { timeout: 5_000 }).toBeUndefined();
+    expect(removed.stdout).toContain('Deactivated SE2321000016-CLI1 in qa');
+    if (t) await expect.poll(() => t!.app.directory.modeOf('SE2321000016-CLI1'), { timeout: 5_000 }).toBeUndefined();
     // One after the other: on PGlite, a second CLI at the same time would be refused (one process at a time).
     const again = await admin('source-systems', 'remove', '--id', String(systems[0]!.id));
-    const unknown = await admin('source-systems', 'remove', '--environment', 'qa', '--hsa-id', 'SE-NEVER');
+    const unknown = await admin('source-systems', 'remove', '--environment', 'qa', '--hsa-id', 'SE2321000016-NEVER');
     expect(again.code).toBe(4);
     expect(unknown.code).toBe(3);
-    expect(unknown.stderr).toContain('SE-NEVER is not registered');
+    expect(unknown.stderr).toContain('SE2321000016-NEVER is not registered');
     const audit = await withDatabase(async (database) =>
       rows<{ actor: string; action: string }>(database.orm, sql`select actor, action from audit_log order by id`),
     );

@@ -169,7 +169,7 @@ describe('With DEMO=true', () => {
     expect(answer.resultCode).toBe('OK');
     let line: Record<string, unknown> | undefined;
     for (let tries = 0; tries < 200 && !line; tries++) {
-      line = t.logs.find((entry) => entry.msg === 'notification processed' && String(entry.because).includes('producer'));
+      line = t.logs.find((entry) => entry.msg === 'decision' && entry.outcome === 'no_message' && String(entry.because).includes('producer'));
       if (!line) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(line).toBeDefined();

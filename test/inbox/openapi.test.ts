@@ -130,9 +130,9 @@ describe('/api/openapi.json', () => {
     await check('put', '/citizen/settings', '/citizen/settings', citizen, { sms: { enabled: true, phone: '0701234567' }, email: { enabled: true, address: 'a@example.se' } });
     expect((await check('put', '/citizen/settings', '/citizen/settings', citizen, { sms: { enabled: 'yes' } })).status).toBe(400);
     // Administrators.
-    const created = await check('post', '/admin/source-systems', '/admin/source-systems', admin, { environment: 'qa', hsaId: 'SE-OPENAPI-PAS', name: 'Test PAS' });
+    const created = await check('post', '/admin/source-systems', '/admin/source-systems', admin, { environment: 'qa', hsaId: 'SE2321000016-OPENAPI', name: 'Test PAS' });
     expect(created.status).toBe(201);
-    expect((await check('post', '/admin/source-systems', '/admin/source-systems', admin, { environment: 'qa', hsaId: 'SE-OPENAPI-PAS', name: 'Test PAS' })).status).toBe(409);
+    expect((await check('post', '/admin/source-systems', '/admin/source-systems', admin, { environment: 'qa', hsaId: 'SE2321000016-OPENAPI', name: 'Test PAS' })).status).toBe(409);
     expect((await check('post', '/admin/source-systems', '/admin/source-systems', admin, { environment: 'test' })).status).toBe(400);
     expect((await check('get', '/admin/source-systems', '/admin/source-systems?environment=qa', admin)).status).toBe(200);
     expect((await check('get', '/admin/source-systems', '/admin/source-systems', citizen)).status).toBe(403);
@@ -145,6 +145,20 @@ describe('/api/openapi.json', () => {
     expect((await check('get', '/admin/audit', '/admin/audit?limit=2', admin)).json.items.length).toBeGreaterThan(0);
     expect((await check('get', '/admin/dead-letters', '/admin/dead-letters', admin)).status).toBe(200);
     expect((await check('post', '/admin/dead-letters/{id}/retry', '/admin/dead-letters/999999/retry', admin)).status).toBe(404);
+    expect((await check('get', '/admin/dead-letters', '/admin/dead-letters?sourceSystem=SE2321000016-OPENAPI', admin)).status).toBe(200);
+    expect((await check('post', '/admin/dead-letters/retry', '/admin/dead-letters/retry', admin, { sourceSystem: 'SE2321000016-OPENAPI' })).json.retried).toBe(0);
+    expect((await check('post', '/admin/dead-letters/retry', '/admin/dead-letters/retry', admin, {})).status).toBe(400);
+    expect((await check('get', '/admin/source-activity', '/admin/source-activity?environment=qa', admin)).status).toBe(200);
+    expect((await check('get', '/admin/source-activity', '/admin/source-activity?environment=dev', admin)).status).toBe(400);
+    expect((await check('get', '/admin/unregistered-systems', '/admin/unregistered-systems', admin)).status).toBe(200);
+    expect((await check('post', '/admin/unregistered-systems/register', '/admin/unregistered-systems/register', admin, { environment: 'qa', hsaId: 'SE2321000016-NEVERSEEN', name: 'X' })).status).toBe(404);
+    expect((await check('post', '/admin/unregistered-systems/register', '/admin/unregistered-systems/register', admin, { environment: 'qa', hsaId: 'nope', name: 'X' })).status).toBe(400);
+    expect((await check('get', '/admin/trace', '/admin/trace?sourceSystem=SE2321000016-OPENAPI&bookingId=B-1', admin)).json.events).toEqual([]);
+    expect((await check('get', '/admin/trace', '/admin/trace?sourceSystem=SE2321000016-OPENAPI', admin)).status).toBe(400);
+    expect((await check('post', '/admin/trace/by-person', '/admin/trace/by-person', admin, { personalIdentityNumber: CITIZEN_A, reason: 'Ärende 12345 från regionen' })).status).toBe(403);
+    const support = await signDevelopmentToken(t.app.config, 'support', 'Siv Support');
+    expect((await check('post', '/admin/trace/by-person', '/admin/trace/by-person', support, { personalIdentityNumber: CITIZEN_A, reason: 'kort' })).status).toBe(400);
+    expect((await check('post', '/admin/trace/by-person', '/admin/trace/by-person', support, { personalIdentityNumber: CITIZEN_A, reason: 'Ärende 12345 från regionen' })).status).toBe(200);
     // Care units: loading periods and the flood guard's holds.
     const load = await check('post', '/admin/care-unit-loads', '/admin/care-unit-loads', admin, {
       environment: 'qa',

@@ -12,7 +12,8 @@ import {
 } from '../../src/channels/schema.js';
 import { loadConfig } from '../../src/config.js';
 import { rows } from '../../src/db/database.js';
-import { bookingPosts, careUnitRelations, heldCancellations, inboxMessages, securityEvents } from '../../src/inbox/schema.js';
+import { bookingPosts, careUnitRelations, engineDecisions, heldCancellations, inboxMessages, securityEvents } from '../../src/inbox/schema.js';
+import { sourceActivityHourly, unregisteredSightings } from '../../src/source-activity/schema.js';
 import { purgeExpired } from '../../src/operations/retention.js';
 import { ingestPosts, notificationCalls, rejectedTransactions } from '../../src/process-notifications/schema.js';
 import { inboundNotifications } from '../../src/queue/schema.js';
@@ -180,6 +181,22 @@ describe('Retention', () => {
       { at: ago(1900), actor: 'a', action: 'source_system.register', entity: 'source_system', entityId: 'audit-old' },
       { at: ago(10), actor: 'a', action: 'source_system.register', entity: 'source_system', entityId: 'audit-recent' },
     ]);
+
+    // The engine's decisions (the trace): as long as the notifications (done 7, dead letters 90 days).
+    const decision = { keyHash: 'k', sourceSystem: 'SE-SYS', logicalAddress: 'SE-VC1', outcome: 'no_message', because: 'x' };
+    await database.orm.insert(engineDecisions).values([
+      { ...decision, at: ago(91), bookingId: 'decision-old' },
+      { ...decision, at: ago(80), bookingId: 'decision-recent' },
+    ]);
+    // Source activity: hourly counters and unregistered sightings after 35 days.
+    await database.orm.insert(sourceActivityHourly).values([
+      { environment: 'qa', sourceSystem: 'activity-old', hour: ago(36), received: 1 },
+      { environment: 'qa', sourceSystem: 'activity-recent', hour: ago(6), received: 1 },
+    ]);
+    await database.orm.insert(unregisteredSightings).values([
+      { environment: 'qa', sourceSystem: 'sighting-old', logicalAddress: 'SE-VC1', notifications: 1, firstSeenAt: ago(100), lastSeenAt: ago(40) },
+      { environment: 'qa', sourceSystem: 'sighting-recent', logicalAddress: 'SE-VC1', notifications: 1, firstSeenAt: ago(100), lastSeenAt: ago(1) },
+    ]);
   }, 60_000);
 
   afterAll(async () => {
@@ -202,7 +219,13 @@ describe('Retention', () => {
       notification_request: 1,
       notification_delivery: 1,
       audit_log: 1,
+      engine_decision: 1,
+      source_activity_hourly: 1,
+      unregistered_sighting: 1,
     });
+    await expect(labels('select booking_id as label from engine_decision')).resolves.toEqual(['decision-recent']);
+    await expect(labels('select source_system as label from source_activity_hourly')).resolves.toEqual(['activity-recent']);
+    await expect(labels('select source_system as label from unregistered_sighting')).resolves.toEqual(['sighting-recent']);
 
     await expect(labels('select key_hash as label from inbound_notification')).resolves.toEqual(['dead-recent', 'done-recent', 'pending-ancient']);
     await expect(labels('select correlation_id as label from notification_call')).resolves.toEqual(['call-old-kept', 'call-recent']);
