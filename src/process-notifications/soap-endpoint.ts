@@ -26,7 +26,8 @@ export const MAX_BODY_BYTES = 15 * 1024 * 1024;
 const WSDL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../wsdl/process-notification');
 const COMPLETE_WSDL = 'ProcessNotificationInteraction_1.0_RIVTABP21.wsdl';
 const BODY_ONLY_WSDL = 'ProcessNotificationInteraction_body-only.wsdl';
-const SCHEMAS = new Set(['ProcessNotificationResponder.xsd', 'engagementindex.xsd', 'registry.xsd']);
+/** The schemas `?xsd=` serves: the official RIVTA files, by their official names. */
+const SCHEMAS = new Set(['ProcessNotificationResponder_1.0.xsd', 'itintegration_engagementindex_1.0.xsd', 'itintegration_registry_1.0.xsd']);
 
 export interface EndpointDependencies extends ReceiveDependencies {
   log: Logger;
@@ -66,8 +67,9 @@ export async function mountProcessNotification(app: Express, deps: EndpointDepen
     const query = req.query;
     if ('wsdl' in query) return void serveWsdl(req, res);
     const xsd = typeof query.xsd === 'string' ? query.xsd : undefined;
-    if (xsd !== undefined && SCHEMAS.has(xsd)) {
-      res.type('application/xml').send(fs.readFileSync(path.join(WSDL_DIR, xsd), 'utf8'));
+    if (xsd !== undefined) {
+      if (!SCHEMAS.has(xsd)) return void res.status(404).type('text/plain').send('No such schema\n');
+      res.type('application/xml').send(withServedLocations(fs.readFileSync(path.join(WSDL_DIR, xsd), 'utf8'), selfUrl(req)));
       return;
     }
     next();
@@ -162,15 +164,33 @@ export async function mountProcessNotification(app: Express, deps: EndpointDepen
     }
   };
 
-  function serveWsdl(req: Request, res: Response): void {
+  /** This endpoint's address, for soap:address and the ?xsd= URLs. */
+  function selfUrl(req: Request): string {
     // Never the Host header as given: PUBLIC_BASE_URL, or a plain host name; escaped for the attribute anyway.
-    const self = escapeXmlAttribute(`${publicBaseUrlOf(req, deps.publicBaseUrl)}${PROCESS_NOTIFICATION_PATH}`);
-    const wsdl = fs
-      .readFileSync(path.join(WSDL_DIR, COMPLETE_WSDL), 'utf8')
-      .replace(/schemaLocation="([^"]+)"/g, (_match, file: string) => `schemaLocation="${self}?xsd=${file}"`)
-      .replace(/<soap:address location="[^"]*"/, `<soap:address location="${self}"`);
+    return escapeXmlAttribute(`${publicBaseUrlOf(req, deps.publicBaseUrl)}${PROCESS_NOTIFICATION_PATH}`);
+  }
+
+  function serveWsdl(req: Request, res: Response): void {
+    const self = selfUrl(req);
+    const wsdl = withServedLocations(fs.readFileSync(path.join(WSDL_DIR, COMPLETE_WSDL), 'utf8'), self).replace(
+      /<soap:address location="[^"]*"/,
+      `<soap:address location="${self}"`,
+    );
     res.type('application/xml').send(wsdl);
   }
+}
+
+/**
+ * Points every import of a WSDL or schema file in wsdl/process-notification at the `?xsd=` URL that
+ * serves it, so that a toolkit given only the `?wsdl` URL finds every schema (a relative file name
+ * would resolve to a path nobody serves).
+ */
+export function withServedLocations(xml: string, self: string): string {
+  return xml.replace(/schemaLocation="([^"]*)"/g, (_match, location: string) => {
+    const file = path.posix.basename(location);
+    if (!SCHEMAS.has(file)) throw new Error(`wsdl/process-notification imports ${location}, which ?xsd= does not serve`);
+    return `schemaLocation="${self}?xsd=${encodeURIComponent(file)}"`;
+  });
 }
 
 /** Why a call's Content-Type is not SOAP 1.1's text/xml; undefined when it is. */

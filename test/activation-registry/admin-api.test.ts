@@ -308,7 +308,8 @@ describe('What a registration means for ingest', () => {
     expect((await call(id, 4)).comment).toBe('accepted 0 (already received 0), ignored 1, rejected 0');
   });
 
-  it('When a registration changes in another process of the same database, then this process follows within 5 s', async () => {
+  // Polled for up to 20 s: less than the directory's 30 s periodic reload, so what arrives came by LISTEN/NOTIFY.
+  it('When a registration changes in another process of the same database, then this process follows it without waiting for its periodic reload', async () => {
     const id = hsaId();
     if (!t.database.url) {
       // PGlite is one process's database: no second process can share it (the embedded lock refuses
@@ -317,10 +318,8 @@ describe('What a registration means for ingest', () => {
       console.info('[activation-registry] cross-process propagation needs PostgreSQL (DATABASE_URL); on PGlite checking the LISTEN/NOTIFY path within one process instead');
       await t.database.orm.execute(sql`insert into source_system (environment, hsa_id, name) values ('qa', ${id}, 'Elsewhere')`);
       expect(t.app.directory.modeOf(id)).toBeUndefined();
-      const started = Date.now();
       await t.database.orm.execute(sql`select pg_notify('source_system_changed', '{}')`);
-      await expect.poll(() => t.app.directory.modeOf(id), { timeout: 5_000, interval: 50 }).toBe('active');
-      expect(Date.now() - started).toBeLessThan(5_000);
+      await expect.poll(() => t.app.directory.modeOf(id), { timeout: 20_000, interval: 50 }).toBe('active');
       return;
     }
     const database = await openDatabase({ databaseUrl: t.database.url, maxConnections: 2 });
@@ -335,11 +334,11 @@ describe('What a registration means for ingest', () => {
         body: JSON.stringify({ environment: 'qa', hsaId: id, name: 'From elsewhere' }),
       });
       expect(response.status).toBe(201);
-      await expect.poll(() => t.app.directory.modeOf(id), { timeout: 5_000, interval: 25 }).toBe('active');
+      await expect.poll(() => t.app.directory.modeOf(id), { timeout: 20_000, interval: 25 }).toBe('active');
       console.info(`[activation-registry] registration made in a second app reached the first app's directory in ${Date.now() - started} ms`);
       const { id: registrationId } = (await response.json()) as System;
       await fetch(`${otherUrl}/api/admin/source-systems/${registrationId}`, { method: 'DELETE', headers: admin });
-      await expect.poll(() => t.app.directory.modeOf(id), { timeout: 5_000, interval: 25 }).toBeUndefined();
+      await expect.poll(() => t.app.directory.modeOf(id), { timeout: 20_000, interval: 25 }).toBeUndefined();
       expect((await call(id, 1)).comment).toBe('accepted 0 (already received 0), ignored 1, rejected 0');
     } finally {
       await other.close();

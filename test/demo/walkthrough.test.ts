@@ -11,11 +11,10 @@ import { promisify } from 'node:util';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/net.js';
+import { CHROMIUM, chromiumPrerequisites, requireOrSkip } from '../helpers/prerequisites.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = path.resolve('test-results/demo');
-const available = fs.existsSync(CHROMIUM);
-if (!available) console.warn(`SKIPPED: the demo walkthrough needs Chromium at ${CHROMIUM} (apt-get install chromium)`);
+const available = requireOrSkip('demo walkthrough', chromiumPrerequisites());
 
 const KIND_LABELS = ['Kallelse', 'Bokningsbekräftelse', 'Avbokning', 'Ombokning', 'Ändrad kallelse'];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

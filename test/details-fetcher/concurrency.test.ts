@@ -89,9 +89,11 @@ describe('circuit breaker per logical address', () => {
     for (let i = 0; i < 3; i += 1) expect((await call('SE-DOWN')).kind).toBe('transient');
     expect(client.status('SE-DOWN').breaker).toBe('open');
 
-    const started = performance.now();
-    const refused = await call('SE-DOWN');
-    expect(performance.now() - started).toBeLessThan(50);
+    // "At once": settled before the event loop's next turn, i.e. without any I/O.
+    const refusing = call('SE-DOWN');
+    const first = await Promise.race([refusing.then(() => 'refused'), new Promise((resolve) => setImmediate(() => resolve('next turn')))]);
+    expect(first).toBe('refused');
+    const refused = await refusing;
     expect(refused).toMatchObject({ kind: 'transient', reason: expect.stringContaining('circuit open for SE-DOWN') });
     expect(refused.kind === 'transient' && refused.retryAfterMs).toBeGreaterThan(300);
     expect(producer.requestsTo('SE-DOWN')).toHaveLength(3);
@@ -165,27 +167,26 @@ describe('header isolation', () => {
 });
 
 describe('a producer that never answers', () => {
-  it('When one address never answers, then calls to another address are as fast as ever', async () => {
+  it('When one address never answers, then calls to another address do not wait for it', async () => {
     producer.addBooking('SE-ALIVE', 'BOK-1', sampleTimeslot({ subjectOfCare: resident(1) }));
     producer.handle((request) => (request.logicalAddress === 'SE-SILENT' ? { hang: true } : undefined));
-    const client = await fetcher({ timeoutMs: 5_000 });
+    // Timeouts longer than the test: the silent calls hold their slots and queue places throughout, so
+    // every call to the other address that is answered was answered beside them, not after them.
+    const client = await fetcher({ timeoutMs: 120_000, queueTimeoutMs: 120_000 });
 
     // Fill the silent address's slots and queue first.
     const silent = Array.from({ length: 40 }, () => client.fetch({ logicalAddress: 'SE-SILENT', bookingId: 'BOK-1', resident: resident(1) }));
     await vi.waitFor(() => expect(producer.inFlight('SE-SILENT')).toBe(8), { timeout: 3_000 });
 
-    const latencies: number[] = [];
-    await Promise.all(
-      Array.from({ length: 40 }, async () => {
-        const started = performance.now();
-        const outcome = await client.fetch({ logicalAddress: 'SE-ALIVE', bookingId: 'BOK-1', resident: resident(1) });
-        latencies.push(performance.now() - started);
-        expect(outcome.kind).toBe('found');
-      }),
+    const alive = await Promise.all(
+      Array.from({ length: 40 }, () => client.fetch({ logicalAddress: 'SE-ALIVE', bookingId: 'BOK-1', resident: resident(1) })),
     );
 
-    expect(Math.max(...latencies)).toBeLessThan(1_000);
+    expect(alive.map((o) => o.kind)).toEqual(Array(40).fill('found'));
+    expect(producer.requestsTo('SE-ALIVE')).toHaveLength(40);
+    // Nothing of the silent address has moved meanwhile: no slot was freed for the others to use.
     expect(client.status('SE-SILENT')).toMatchObject({ inFlight: 8, queued: 32 });
+    expect(producer.requestsTo('SE-SILENT')).toHaveLength(8);
     await client.close();
     const settled = await Promise.all(silent);
     expect(settled.every((o) => o.kind === 'transient')).toBe(true);
@@ -196,22 +197,19 @@ describe('a producer that never answers', () => {
     // Waiting calls may wait longer than one timeout: they are the ones the breaker must release.
     const client = await fetcher({ timeoutMs: 300, queueTimeoutMs: 5_000, maxInFlightPerAddress: 4, breaker: { failureThreshold: 4, coolDownMs: 60_000 } });
 
-    const started = performance.now();
     const outcomes = await Promise.all(
       Array.from({ length: 30 }, () => client.fetch({ logicalAddress: 'SE-SILENT', bookingId: 'BOK-1', resident: resident(1) })),
     );
-    const elapsed = performance.now() - started;
 
     expect(outcomes.every((o) => o.kind === 'transient')).toBe(true);
     const timedOut = outcomes.filter((o) => o.kind === 'transient' && o.reason.startsWith('no answer within')).length;
     const sentBack = outcomes.filter((o) => o.kind === 'transient' && o.reason.startsWith('circuit open')).length;
     // The 4 first calls time out together; the slots freed before the 4th failure went to 3 waiting
-    // calls; the 4th failure opened the breaker and sent the other 23 back.
+    // calls; the 4th failure opened the breaker and sent the other 23 back: two rounds of timeouts, not
+    // 30 / 4 rounds (counted, not timed: only 7 calls ever waited for a timeout).
     expect(timedOut).toBe(7);
     expect(sentBack).toBe(23);
     expect(producer.requestsTo('SE-SILENT')).toHaveLength(7);
-    // Two rounds of timeouts, not 30 / 4 rounds (about 2.4 s).
-    expect(elapsed).toBeLessThan(1_800);
   });
 });
 

@@ -207,9 +207,10 @@ describe('not found', () => {
 });
 
 describe('failures', () => {
-  it('When the producer answers later than the timeout, then the outcome is transient soon after the timeout', async () => {
+  it('When the producer does not answer within the timeout, then the outcome is transient after the timeout, without waiting for an answer', async () => {
     producer.addBooking(CARE_UNIT, 'BOK-1');
-    producer.handle(() => ({ delayMs: 3_000, details: { healthcareFacility: CARE_UNIT } }));
+    // The producer never answers: that the fetch returns at all is the timeout at work.
+    producer.handle(() => ({ hang: true }));
     const client = await fetcher({ timeoutMs: 300 });
 
     const started = performance.now();
@@ -217,8 +218,9 @@ describe('failures', () => {
     const elapsed = performance.now() - started;
 
     expect(outcome).toMatchObject({ kind: 'transient', reason: 'no answer within 300 ms' });
+    expect(producer.requestsTo(CARE_UNIT)).toHaveLength(1);
+    // Not before the timeout (a lower bound: a loaded machine only makes it later).
     expect(elapsed).toBeGreaterThanOrEqual(290);
-    expect(elapsed).toBeLessThan(1_500);
   });
 
   it('When the producer answers HTTP 500 with an HTML page, then the outcome is transient with a backoff suggestion for the attempt', async () => {

@@ -9,8 +9,8 @@ export interface TestDatabase extends Database {
   readonly url: string | undefined;
 }
 
-export async function openTestDatabase(): Promise<TestDatabase> {
-  const serverUrl = process.env.DATABASE_URL;
+/** `serverUrl`: the PostgreSQL server to create the database on (default DATABASE_URL; none: PGlite). */
+export async function openTestDatabase(serverUrl = process.env.DATABASE_URL): Promise<TestDatabase> {
   if (!serverUrl) {
     const database = await openDatabase({});
     return Object.assign(database, { url: undefined });

@@ -8,12 +8,11 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCitizenSettings } from '../../src/channels/settings.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { CHROMIUM, chromiumPrerequisites, requireOrSkip } from '../helpers/prerequisites.js';
 import { bookingJson, CITIZEN_A, insertBookingPost, insertMessage } from '../helpers/inbox-fixtures.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = path.resolve('test-results/inbox');
-const available = fs.existsSync(CHROMIUM);
-if (!available) console.warn(`SKIPPED: the browser test needs Chromium at ${CHROMIUM} (apt-get install chromium)`);
+const available = requireOrSkip('inbox browser test', chromiumPrerequisites());
 
 let t: TestApp;
 let browser: Browser;

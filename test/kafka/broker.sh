@@ -9,10 +9,11 @@
 #   test/kafka/broker.sh clean   stops it and removes its data
 #
 # KAFKA_PORT (default 19092; the controller listens on KAFKA_PORT+1), KAFKA_HEAP_OPTS (default -Xmx512m:
-# the test machine has 2 cores and little memory to spare). Data and logs under test/kafka/run/ (gitignored).
+# the test machine has 2 cores and little memory to spare), KAFKA_RUN_DIR (data and logs; default
+# test/kafka/run/, gitignored; `npm test` gives its own broker a directory under .tmp/).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-run="$here/run"
+run="${KAFKA_RUN_DIR:-$here/run}"
 port="${KAFKA_PORT:-19092}"
 controller_port=$((port + 1))
 pidfile="$run/broker.pid"

@@ -1,4 +1,4 @@
-// Shared by the Kafka tests and bench:kafka: the setup they need (a real broker and PostgreSQL), the
+// Shared by the Kafka tests and bench:kafka (what the tests are given: setup.ts): the
 // service as real child processes of src/main.ts with ROLES, and the scenario's traffic and checks.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,26 +17,6 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const BROKER_SCRIPT = path.join(ROOT, 'test/kafka/broker.sh');
 export const SYSTEM = 'SE2321000016-KPAS';
 const UNITS = 20;
-
-export type KafkaSetup = { ready: true; brokers: string; databaseUrl: string } | { ready: false; reason: string };
-
-/**
- * What the Kafka tests need: KAFKA_BROKERS (a real broker: test/kafka/broker.sh start) and DATABASE_URL
- * (PostgreSQL: several processes share one database). Missing in CI: an error, never a skip.
- */
-export function kafkaSetup(): KafkaSetup {
-  const brokers = process.env.KAFKA_BROKERS?.trim();
-  const databaseUrl = process.env.DATABASE_URL?.trim();
-  const missing = [
-    ...(brokers ? [] : ['KAFKA_BROKERS (start a broker: test/kafka/broker.sh start)']),
-    ...(databaseUrl ? [] : ['DATABASE_URL (the processes share a PostgreSQL database)']),
-  ];
-  if (missing.length === 0) return { ready: true, brokers: brokers!, databaseUrl: databaseUrl! };
-  const reason = `not set: ${missing.join('; ')}`;
-  if (process.env.CI) throw new Error(`Kafka tests cannot run in CI: ${reason}`);
-  console.warn(`[Kafka tests skipped] ${reason}`);
-  return { ready: false, reason };
-}
 
 export { freePort };
 

@@ -5,8 +5,8 @@
 //     releases them by the heartbeat and finishes;
 //   - one of two senders SIGKILLed while SMS and e-mails are handed over: every citizen gets exactly one
 //     SMS and one e-mail Message-ID, counted at the providers (fake Twilio with its message list, SMTP).
-// Needs KAFKA_BROKERS and DATABASE_URL (README, "Running with Kafka"); kafkajs's routine coordination
-// during all of this is never logged as an error.
+// The broker and PostgreSQL come from the kafka project's global setup (global-setup.ts); kafkajs's
+// routine coordination during all of this is never logged as an error.
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { saveCitizenSettings } from '../../src/channels/settings.js';
@@ -19,7 +19,6 @@ import {
   answerBookings,
   citizen,
   freePort,
-  kafkaSetup,
   newTopicPrefix,
   outcome,
   registerSourceSystem,
@@ -35,6 +34,7 @@ import {
   type ServiceEnvironment,
   type TrafficReport,
 } from './helpers.js';
+import { kafkaSetup } from './setup.js';
 
 const setup = kafkaSetup();
 const CITIZENS = 1000;
@@ -70,7 +70,7 @@ afterAll(async () => {
 
 async function scenario(): Promise<ServiceEnvironment> {
   if (!setup.ready) throw new Error('unreachable');
-  database = await openTestDatabase();
+  database = await openTestDatabase(setup.databaseUrl);
   await registerSourceSystem(database);
   return { databaseUrl: database.url!, brokers: setup.brokers, topicPrefix: newTopicPrefix(), producerUrl: producer.url };
 }

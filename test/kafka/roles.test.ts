@@ -1,12 +1,13 @@
 // ROLES with Kafka: each role alone answers /healthz and /readyz (which checks the broker), and serves
-// only its own routes. Needs KAFKA_BROKERS and DATABASE_URL like the other Kafka tests.
+// only its own routes. The broker and PostgreSQL come from the kafka project's global setup.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logging.js';
 import { startBookingProducer, type BookingProducer } from '../helpers/booking-producer.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { freePort, kafkaSetup, newTopicPrefix } from './helpers.js';
+import { freePort, newTopicPrefix } from './helpers.js';
+import { kafkaSetup } from './setup.js';
 
 const setup = kafkaSetup();
 let database: TestDatabase;
@@ -15,7 +16,7 @@ const apps: App[] = [];
 
 beforeAll(async () => {
   if (!setup.ready) return;
-  database = await openTestDatabase();
+  database = await openTestDatabase(setup.databaseUrl);
   producer = await startBookingProducer();
 });
 

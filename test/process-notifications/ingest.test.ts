@@ -50,18 +50,39 @@ function booking(overrides: Parameters<typeof engagement>[0] = {}) {
 }
 
 describe('ProcessNotification endpoint', () => {
-  it('When the WSDL is asked for, then the complete contract with the LogicalAddress header and resolvable schemas is served', async () => {
-    const wsdl = await (await fetch(`${t.url}/ProcessNotification/1/rivtabp21?wsdl`)).text();
-    expect(wsdl).toContain('<wsdl:part name="LogicalAddress" element="itr:LogicalAddress"/>');
+  it('When the WSDL is asked for, then the complete official contract is served and every schema it imports resolves from its ?xsd= URL', async () => {
+    const wsdlUrl = `${t.url}/ProcessNotification/1/rivtabp21?wsdl`;
+    const wsdl = await (await fetch(wsdlUrl)).text();
+    expect(wsdl).toMatch(/<wsdl:part name="LogicalAddress" element="itr:LogicalAddress">/);
     expect(wsdl).toContain('<soap:header use="literal" message="tns:ProcessNotificationRequest" part="LogicalAddress"/>');
-    expect(wsdl).toContain(`<soap:address location="${t.url.replace('127.0.0.1', '127.0.0.1')}/ProcessNotification/1/rivtabp21"`);
-    const locations = [...wsdl.matchAll(/schemaLocation="([^"]+)"/g)].map((m) => m[1]!);
-    expect(locations).toHaveLength(2);
-    for (const location of locations) {
+    expect(wsdl).toContain(`<soap:address location="${t.url}/ProcessNotification/1/rivtabp21"`);
+    // Follow every import, from the WSDL through the schemas, as a SOAP toolkit does.
+    const served = new Map<string, string>();
+    const pending = [...wsdl.matchAll(/schemaLocation="([^"]+)"/g)].map((m) => m[1]!);
+    while (pending.length > 0) {
+      const location = pending.shift()!;
+      expect(location.startsWith(`${t.url}/ProcessNotification/1/rivtabp21?xsd=`), location).toBe(true);
+      if (served.has(location)) continue;
       const schema = await fetch(location);
-      expect(schema.status).toBe(200);
-      expect(await schema.text()).toContain('<xs:schema');
+      expect(schema.status, location).toBe(200);
+      const text = await schema.text();
+      expect(text).toContain('<xs:schema');
+      served.set(location, text);
+      pending.push(...[...text.matchAll(/schemaLocation="([^"]+)"/g)].map((m) => m[1]!));
     }
+    expect([...served.keys()].map((location) => new URL(location).searchParams.get('xsd')).sort()).toEqual([
+      'ProcessNotificationResponder_1.0.xsd',
+      'itintegration_engagementindex_1.0.xsd',
+      'itintegration_registry_1.0.xsd',
+    ]);
+    // The official names: code written against the RIVTA contract compiles against what is served.
+    const all = [...served.values()].join('\n');
+    for (const name of ['ProcessNotificationType', 'ProcessNotificationResponseType', 'EngagementTransactionType', 'EngagementType', 'ResultCodeEnum']) {
+      expect(all).toContain(`<xs:complexType name="${name}">`.replace('complexType name="ResultCodeEnum"', 'simpleType name="ResultCodeEnum"'));
+    }
+    expect(all).toContain('<xs:element name="LogicalAddress" type="LogicalAddressType"/>');
+    expect(all).toContain('<xs:element name="ServiceContract" type="ServiceContractType"/>');
+    expect((await fetch(`${t.url}/ProcessNotification/1/rivtabp21?xsd=../package.json`)).status).toBe(404);
   });
 
   it('When an active system notifies a new booking (fixture), then it is queued durably and the answer is OK with counts', async () => {
