@@ -263,7 +263,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       ...(kafka ? { pollMs: 1_000, claimMinAgeMs: 10_000 } : {}),
       fetcher: fetcher && metrics.instrumentFetcher(fetcher),
       directory,
-      renderer: loadMessageRenderer(),
+      renderer: loadMessageRenderer(undefined, { bookingService: config.bookingServiceUrl !== undefined }),
       log,
       rebookWindowMs: config.rebookWindowSeconds * 1000,
       leaseMs: config.workerLeaseSeconds * 1000,

@@ -1,5 +1,6 @@
 // Configuration is read and validated once at start (every variable: docs/OPERATIONS.md, "Configuration"); a wrong value stops the start.
 import path from 'node:path';
+import { templateProblem } from './inbox/booking-service.js';
 
 export type Environment = 'qa' | 'prod';
 export type Role = 'ingest' | 'worker' | 'sender' | 'web';
@@ -101,6 +102,11 @@ export interface Config {
     /** SESSION_IDLE_MINUTES: a signed-in session unused this long is ended. */
     idleMinutes: number;
   };
+  /**
+   * BOOKING_SERVICE_URL_QA / BOOKING_SERVICE_URL_PROD (the one of APP_ENVIRONMENT), else BOOKING_SERVICE_URL:
+   * the template of the booking service's link ({careUnit}, {bookingId}, optional {action}); unset: no links.
+   */
+  bookingServiceUrl: string | undefined;
   /** How long each kind of data is kept (days), and how the purge job runs (docs/OPERATIONS.md, "Retention"). */
   retention: Retention;
   nodeEnv: string;
@@ -236,6 +242,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (oidcRedirectUri !== undefined && !/^https?:\/\//.test(oidcRedirectUri)) {
     throw new ConfigError('OIDC_REDIRECT_URI must be an http(s) URL');
   }
+  const bookingServiceVariable = [`BOOKING_SERVICE_URL_${environment.toUpperCase()}`, 'BOOKING_SERVICE_URL'].find((name) => text(env, name) !== undefined);
+  const bookingServiceUrl = bookingServiceVariable === undefined ? undefined : text(env, bookingServiceVariable);
+  if (bookingServiceUrl !== undefined) {
+    const problem = templateProblem(bookingServiceUrl, (text(env, 'NODE_ENV') ?? 'development') === 'production' || environment === 'prod');
+    if (problem !== undefined) throw new ConfigError(`${bookingServiceVariable} ${problem}`);
+  }
   const devLogin = text(env, 'DEV_LOGIN');
   if (devLogin !== undefined && devLogin !== 'true' && devLogin !== 'false') {
     throw new ConfigError(`DEV_LOGIN must be "true" or "false", got "${devLogin}"`);
@@ -369,6 +381,7 @@ export function loadConfig(env: Env = process.env): Config {
     developmentSignIn,
     demo: demo === 'true',
     session: { secret: text(env, 'SESSION_SECRET'), idleMinutes: integer(env, 'SESSION_IDLE_MINUTES', 30, 1, 24 * 60) },
+    bookingServiceUrl,
     retention: {
       queueDays: integer(env, 'RETENTION_QUEUE_DAYS', 7, 1, 36_500),
       deadLetterDays: integer(env, 'RETENTION_DEAD_LETTER_DAYS', 90, 1, 36_500),

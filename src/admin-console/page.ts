@@ -147,7 +147,7 @@ bokningssystemet</em> är misslyckade hämtningar av bokningsuppgifter (de förs
 som tjänsten gav upp.</p>
 ${activity.length === 0
   ? html`<p>Ingen aktivitet ännu.</p>`
-  : html`<div class="scroll"><table>
+  : html`<div class="scroll" role="region" aria-label="Tabell över källsystemens aktivitet" tabindex="0"><table>
 <thead><tr><th scope="col">Miljö</th><th scope="col">Källsystem</th><th scope="col">Läge</th><th scope="col">Mottagna</th><th scope="col">Ignorerade</th><th scope="col">Meddelanden</th><th scope="col">Inget meddelande</th><th scope="col">Fel hos bokningssystemet</th><th scope="col">Döda brev</th><th scope="col">Senast sedd</th></tr></thead>
 <tbody>${activityRows}</tbody>
 </table></div>`}
@@ -158,7 +158,7 @@ ${activity.length === 0
 Registrera systemet direkt från raden (läget <strong>tyst</strong> lagrar utan att skapa meddelanden, bra för en första inläsning).</p>
 ${unregistered.length === 0
   ? html`<p>Inga oregistrerade system har skickat något.</p>`
-  : html`<div class="scroll"><table>
+  : html`<div class="scroll" role="region" aria-label="Tabell över oregistrerade system" tabindex="0"><table>
 <thead><tr><th scope="col">Miljö</th><th scope="col">HSA-id (sourceSystem)</th><th scope="col">Aviseringar</th><th scope="col">Först sedd</th><th scope="col">Senast sedd</th><th scope="col">Vårdenheter</th><th scope="col">Registrera</th></tr></thead>
 <tbody>${unregisteredRows}</tbody>
 </table></div>`}
@@ -170,7 +170,7 @@ Här syns varifrån och varför, inte vem de gäller. <em>Försök igen</em> lä
 ${deadRows.length === 0
   ? html`<p>Inga döda brev.</p>`
   : html`<ul>${deadSystems}</ul>
-<div class="scroll"><table>
+<div class="scroll" role="region" aria-label="Tabell över döda brev" tabindex="0"><table>
 <thead><tr><th scope="col">Nr</th><th scope="col">Källsystem</th><th scope="col">Vårdenhet</th><th scope="col">Typ</th><th scope="col">Boknings-id</th><th scope="col">Mottagen</th><th scope="col">Försök</th><th scope="col">Orsak</th><th scope="col">Åtgärd</th></tr></thead>
 <tbody>${deadRows}</tbody>
 </table></div>`}
@@ -243,7 +243,7 @@ function traceTable(trace: BookingTrace): SafeHtml {
 <h2>Bokning <code>${trace.bookingId}</code> från <code>${trace.sourceSystem}</code></h2>
 ${trace.events.length === 0
   ? html`<p>Inget har tagits emot för den bokningen från det källsystemet (eller så har det rensats bort efter lagringstiden).</p>`
-  : html`<div class="scroll"><table>
+  : html`<div class="scroll" role="region" aria-label="Tabell över bokningens händelser" tabindex="0"><table>
 <thead><tr><th scope="col">När</th><th scope="col">Vad</th><th scope="col">Vårdenhet</th><th scope="col">Status</th><th scope="col">Beslut och varför</th><th scope="col">Meddelande</th><th scope="col">SMS och e-post</th></tr></thead>
 <tbody>${trace.events.map(eventRow)}</tbody>
 </table></div>`}
@@ -251,13 +251,12 @@ ${trace.events.length === 0
 }
 
 function tracePage(session: AdminSession, traces: BookingTrace[], values: { kallsystem?: string; bokning?: string }, problems: string[]): SafeHtml {
-  return html`<main>
-<p><a href="/admin">← Tillbaka till administrationen</a></p>
+  // The layout puts this in the page's <main>.
+  return html`<p><a href="/admin">← Tillbaka till administrationen</a></p>
 <h1>Spårning</h1>
 ${problems.length > 0 ? html`<div class="problem" role="alert"><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>` : ''}
 ${traces.map(traceTable)}
-${traceForms(session, values)}
-</main>`;
+${traceForms(session, values)}`;
 }
 
 function routes(router: Router, helpers: AdminPageHelpers, deps: ConsolePageDependencies, registry: SourceSystemRegistry): void {

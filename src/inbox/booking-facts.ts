@@ -3,6 +3,8 @@
 import type { BookingSnapshot } from './decide.js';
 
 export interface BookingFacts {
+  purpose: string | null;
+  reason: string | null;
   careTypeName: string | null;
   timeTypeName: string | null;
   performerName: string | null;
@@ -14,6 +16,8 @@ export interface BookingFacts {
 
 export function bookingFacts(details: BookingSnapshot): BookingFacts {
   return {
+    purpose: details.purpose ?? null,
+    reason: details.reason ?? null,
     careTypeName: details.careTypeName ?? null,
     timeTypeName: details.timeTypeName ?? null,
     performerName: details.performerName ?? null,

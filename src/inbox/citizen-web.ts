@@ -5,6 +5,7 @@ import type { Authenticator } from '../auth/index.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logging.js';
+import { infoPagesRouter } from '../web/info-pages.js';
 import { createCitizenOidc } from '../web/oidc.js';
 import { sessionSecretOf, type SessionManager } from '../web/session.js';
 import { citizenApiRouter } from './citizen-api.js';
@@ -17,14 +18,14 @@ export { upcomingBookings, leftOutReason, type UpcomingBooking } from './booking
 export { OPENAPI_DOCUMENT } from './openapi.js';
 
 export interface CitizenWebDependencies {
-  config: Pick<Config, 'oidc' | 'developmentSignIn' | 'session' | 'dataDir' | 'publicBaseUrl'>;
+  config: Pick<Config, 'oidc' | 'developmentSignIn' | 'session' | 'dataDir' | 'publicBaseUrl' | 'bookingServiceUrl'>;
   database: Database;
   authenticator: Authenticator;
   sessions: SessionManager;
   log: Logger;
 }
 
-/** Mounts /api/inbox/..., /api/citizen/bookings|care-units, /api/openapi.json and /inbox. */
+/** Mounts /api/inbox/..., /api/citizen/bookings|care-units, /api/openapi.json, /inbox, /hjalp and /tillganglighet. */
 export function mountCitizenInbox(app: Express, deps: CitizenWebDependencies): InboxStore {
   const { config, log } = deps;
   // The cursors' key comes from the session secret (its own HKDF label): no further secret to manage.
@@ -40,6 +41,7 @@ export function mountCitizenInbox(app: Express, deps: CitizenWebDependencies): I
       : undefined;
   if (!oidc && config.developmentSignIn) log.warn('/inbox offers the development sign-in (no OIDC_ISSUER): not for real citizens');
   app.get('/api/openapi.json', serveOpenApi);
+  app.use(infoPagesRouter());
   app.use('/api', citizenApiRouter({ store, authenticator: deps.authenticator, log }));
   app.use(
     '/inbox',
@@ -51,6 +53,7 @@ export function mountCitizenInbox(app: Express, deps: CitizenWebDependencies): I
       developmentSignIn: config.developmentSignIn,
       // Configured, never taken from the request's Host header (loadConfig requires one of the two).
       redirectUri: config.oidc.redirectUri ?? (config.publicBaseUrl !== undefined ? `${config.publicBaseUrl}/inbox/logga-in/callback` : undefined),
+      bookingServiceUrl: config.bookingServiceUrl,
       log,
     }),
   );

@@ -60,6 +60,8 @@ export interface InboxStore {
   findMessage(resident: string, id: number): Promise<InboxMessage | undefined>;
   /** Marks it read (the first reading time stays); undefined when the citizen has no such message. */
   markRead(resident: string, id: number): Promise<InboxMessage | undefined>;
+  /** Marks it unread again (the citizen's choice); false when the citizen has no such message. */
+  markUnread(resident: string, id: number): Promise<boolean>;
   /** Hides it from the citizen; the row stays for audit. false when the citizen has no such message. */
   hideMessage(resident: string, id: number): Promise<boolean>;
   upcomingBookings(resident: string, now?: Date): Promise<UpcomingBooking[]>;
@@ -80,6 +82,8 @@ function bookingOf(stored: unknown): MessageBooking {
     categorization: text(raw.categorization),
     start: text(raw.start),
     end: text(raw.end),
+    purpose: text(raw.purpose),
+    reason: text(raw.reason),
     careTypeName: text(raw.careTypeName),
     timeTypeName: text(raw.timeTypeName),
     performerName: text(raw.performerName),
@@ -188,6 +192,15 @@ export function createInboxStore(database: Pick<Database, 'orm'>, cursorSecret: 
         .where(and(eq(inboxMessages.id, id), visible(resident)))
         .returning();
       return row ? messageOf(row) : undefined;
+    },
+
+    async markUnread(resident, id) {
+      const changed = await orm
+        .update(inboxMessages)
+        .set({ readAt: null })
+        .where(and(eq(inboxMessages.id, id), visible(resident)))
+        .returning({ id: inboxMessages.id });
+      return changed.length === 1;
     },
 
     async hideMessage(resident, id) {

@@ -54,7 +54,7 @@ const schemas: Record<string, Schema> = {
   MessageBooking: {
     type: 'object',
     description: 'The booking or invitation the message is about. Producer text: escape it wherever it is shown as HTML.',
-    required: ['bookingId', 'categorization', 'start', 'end', 'careTypeName', 'timeTypeName', 'performerName', 'resourceName', 'cancelAllowed', 'rebookAllowed', 'messageAllowed'],
+    required: ['bookingId', 'categorization', 'start', 'end', 'purpose', 'reason', 'careTypeName', 'timeTypeName', 'performerName', 'resourceName', 'cancelAllowed', 'rebookAllowed', 'messageAllowed'],
     additionalProperties: false,
     properties: {
       bookingId: nullable('string'),
@@ -63,6 +63,8 @@ const schemas: Record<string, Schema> = {
       end: nullable('string', { format: 'date-time' }),
       previousStart: nullable('string', { format: 'date-time', description: 'Rebookings only: the time before' }),
       previousEnd: nullable('string', { format: 'date-time' }),
+      purpose: nullable('string', { description: 'Why the visit is booked (e.g. Vaccination), as the producer gives it' }),
+      reason: nullable('string', { description: 'The reason the producer gives (e.g. 4-årskontroll)' }),
       careTypeName: nullable('string'),
       timeTypeName: nullable('string'),
       performerName: nullable('string'),
@@ -99,7 +101,7 @@ const schemas: Record<string, Schema> = {
   },
   UpcomingBooking: {
     type: 'object',
-    required: ['bookingId', 'kind', 'start', 'end', 'careUnit', 'careTypeName', 'timeTypeName', 'performerName', 'resourceName', 'cancelAllowed', 'rebookAllowed', 'messageAllowed'],
+    required: ['bookingId', 'kind', 'start', 'end', 'careUnit', 'purpose', 'reason', 'careTypeName', 'timeTypeName', 'performerName', 'resourceName', 'cancelAllowed', 'rebookAllowed', 'messageAllowed'],
     additionalProperties: false,
     properties: {
       bookingId: { type: 'string' },
@@ -107,6 +109,8 @@ const schemas: Record<string, Schema> = {
       start: { type: 'string', format: 'date-time' },
       end: nullable('string', { format: 'date-time' }),
       careUnit: ref('CareUnitRef'),
+      purpose: nullable('string', { description: 'Why the visit is booked (e.g. Vaccination), as the producer gives it' }),
+      reason: nullable('string', { description: 'The reason the producer gives (e.g. 4-årskontroll)' }),
       careTypeName: nullable('string'),
       timeTypeName: nullable('string'),
       performerName: nullable('string'),

@@ -7,6 +7,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { clientErrorOf } from '../http/errors.js';
 import { errorForLog, type Logger } from '../logging.js';
+import { pageFrame } from './page-frame.js';
 import { html, type SafeHtml } from './html.js';
 
 interface ErrorText {
@@ -32,26 +33,15 @@ function textOf(status: number): ErrorText {
 /** A complete Swedish error page for this status; `extra` (built with `html`) goes under the text. */
 export function errorPage(status: number, extra?: SafeHtml): string {
   const { title, text } = textOf(status);
-  return html`<!doctype html>
-<html lang="sv">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} – 1177 Inkorgen</title>
-<style>
-  body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 40rem; padding: 1rem; line-height: 1.5; color: #1b1b1b; }
-  a { color: #1f4f9c; }
-</style>
-</head>
-<body>
-<main>
-<h1>${title}</h1>
+  return pageFrame({
+    title,
+    service: 'Inkorgen',
+    home: '/',
+    main: html`<h1>${title}</h1>
 <p>${text}</p>
 ${extra}
-<p><a href="/">Till startsidan</a></p>
-</main>
-</body>
-</html>`.value;
+<p><a href="/">Till startsidan</a></p>`,
+  });
 }
 
 /** Sends the error page with the pages' security headers; never cached. */

@@ -70,10 +70,20 @@ export interface CitizenOidc {
   /** Where to send the browser, and what to keep in the session until the callback. */
   start(redirectUri: string): Promise<{ authorizationUrl: URL; pending: PendingSignIn }>;
   /** Checks the provider's callback (`callbackQuery`: the query string, with or without `?`) and answers whose it is. */
-  finish(callbackQuery: string, pending: Readonly<Record<string, string>>): Promise<{ personalNumber: string }>;
+  finish(callbackQuery: string, pending: Readonly<Record<string, string>>): Promise<{ personalNumber: string; name?: string }>;
 }
 
 const PERSONAL_NUMBER = /^\d{12}$/;
+export const MAX_DISPLAY_NAME_LENGTH = 100;
+
+/** The citizen's name for the page header (`name`, else `given_name family_name`); never a number. */
+export function displayNameOf(claims: Readonly<Record<string, unknown>>): string | undefined {
+  // Cut before any regular expression sees the value.
+  const part = (value: unknown) => (typeof value === 'string' ? value.slice(0, MAX_DISPLAY_NAME_LENGTH).replace(/[\u0000-\u001f\u007f]/g, '').trim() : '');
+  const name = (part(claims.name) || [part(claims.given_name), part(claims.family_name)].filter(Boolean).join(' ')).slice(0, MAX_DISPLAY_NAME_LENGTH);
+  return name === '' || /\d{6}/.test(name) ? undefined : name;
+}
+
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 const TIMEOUT_SECONDS = 10;
 
@@ -207,7 +217,8 @@ export function createCitizenOidc(settings: OidcSettings): CitizenOidc {
       if (personalNumber === undefined) {
         throw new SignInError('no_personal_number', `The claim "${settings.personalNumberClaim}" holds no personal identity number`);
       }
-      return { personalNumber };
+      const name = displayNameOf(signedIn.idToken);
+      return name === undefined ? { personalNumber } : { personalNumber, name };
     },
   };
 }

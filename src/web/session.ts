@@ -16,7 +16,7 @@ import { webSessions } from './schema.js';
 
 export type SessionIdentity =
   | { kind: 'admin'; name: string; /** May trace by personal identity number. */ support?: boolean }
-  | { kind: 'citizen'; /** Never log it. */ personalNumber: string };
+  | { kind: 'citizen'; /** Never log it. */ personalNumber: string; /** From the sign-in's name claims, for the page header. */ name?: string };
 
 export interface Session {
   readonly identity: SessionIdentity | undefined;
@@ -93,7 +93,13 @@ function isIdentity(value: unknown): value is SessionIdentity {
   if (typeof value !== 'object' || value === null) return false;
   const identity = value as Record<string, unknown>;
   if (identity.kind === 'admin') return typeof identity.name === 'string' && identity.name !== '';
-  if (identity.kind === 'citizen') return typeof identity.personalNumber === 'string' && /^\d{12}$/.test(identity.personalNumber);
+  if (identity.kind === 'citizen') {
+    return (
+      typeof identity.personalNumber === 'string' &&
+      /^\d{12}$/.test(identity.personalNumber) &&
+      (identity.name === undefined || (typeof identity.name === 'string' && identity.name.length <= 100))
+    );
+  }
   return false;
 }
 
@@ -110,6 +116,8 @@ interface CookieState {
   sid: string | undefined;
   csrf: string;
   pending: Record<string, string>;
+  /** A signed-in citizen's name from the sign-in, for the page banner; only with `sid`. Not in the session row. */
+  name?: string;
 }
 
 export function createSessionManager(options: SessionOptions, store: SessionStore): SessionManager {
@@ -123,7 +131,12 @@ export function createSessionManager(options: SessionOptions, store: SessionStor
   const now = store.now ?? (() => new Date());
 
   async function save(res: Response, state: CookieState, identity: SessionIdentity | undefined): Promise<Session> {
-    const value = await new EncryptJWT({ ...(state.sid !== undefined && { sid: state.sid }), csrf: state.csrf, pending: state.pending })
+    const value = await new EncryptJWT({
+      ...(state.sid !== undefined && { sid: state.sid }),
+      ...(state.sid !== undefined && state.name !== undefined && { name: state.name }),
+      csrf: state.csrf,
+      pending: state.pending,
+    })
       .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
       .setIssuedAt()
       .setExpirationTime(`${maxAge}s`)
@@ -144,7 +157,8 @@ export function createSessionManager(options: SessionOptions, store: SessionStor
     try {
       const { payload } = await jwtDecrypt(value, key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
       if (typeof payload.csrf !== 'string' || !isPending(payload.pending)) return undefined;
-      return { sid: typeof payload.sid === 'string' ? payload.sid : undefined, csrf: payload.csrf, pending: payload.pending };
+      const name = typeof payload.name === 'string' && payload.name.length <= 100 ? payload.name : undefined;
+      return { sid: typeof payload.sid === 'string' ? payload.sid : undefined, csrf: payload.csrf, pending: payload.pending, ...(name !== undefined && { name }) };
     } catch {
       // Expired, tampered with, or made with another secret: start over as if there were none.
       return undefined;
@@ -188,7 +202,8 @@ export function createSessionManager(options: SessionOptions, store: SessionStor
         await save(res, { sid: undefined, csrf: newCsrfToken(), pending: {} }, undefined);
         return;
       }
-      const identity = state.sid === undefined ? undefined : await identityOf(state.sid);
+      const stored = state.sid === undefined ? undefined : await identityOf(state.sid);
+      const identity = stored?.kind === 'citizen' && state.name !== undefined ? { ...stored, name: state.name } : stored;
       if (state.sid !== undefined && identity === undefined) {
         // The session ended (signed out, idle, too old): this cookie is anonymous from now on, with a new token.
         await save(res, { sid: undefined, csrf: newCsrfToken(), pending: {} }, undefined);
@@ -234,7 +249,8 @@ export function createSessionManager(options: SessionOptions, store: SessionStor
         createdAt: at,
         lastSeenAt: at,
       });
-      return save(res, { sid, csrf: newCsrfToken(), pending: {} }, identity);
+      const name = identity.kind === 'citizen' ? identity.name : undefined;
+      return save(res, { sid, csrf: newCsrfToken(), pending: {}, ...(name !== undefined && { name }) }, identity);
     },
     async signOut(res) {
       await endCurrent(res, 'sign-out');
@@ -243,7 +259,11 @@ export function createSessionManager(options: SessionOptions, store: SessionStor
     setPending: (res, values) => {
       const current = res.locals.sessionCookie as CookieState | undefined;
       const session = res.locals.session as Session | undefined;
-      return save(res, { sid: current?.sid, csrf: current?.csrf ?? newCsrfToken(), pending: { ...values } }, session?.identity);
+      return save(
+        res,
+        { sid: current?.sid, csrf: current?.csrf ?? newCsrfToken(), pending: { ...values }, ...(current?.name !== undefined && { name: current.name }) },
+        session?.identity,
+      );
     },
   };
 }

@@ -3,28 +3,18 @@
 // JSON 404 (mounted before this one in src/app.ts).
 import type { Express, RequestHandler, Response } from 'express';
 import { html, type SafeHtml } from './html.js';
+import { pageFrame } from './page-frame.js';
 
 const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
 
+// In the service's shared frame (skip link, banner, main, footer with help and the accessibility statement).
+const CHOICES_STYLE = `
+ul.choices { list-style: none; padding: 0; } ul.choices li { margin: .8rem 0; }
+ul.choices a { font-size: 1.2rem; font-weight: bold; }
+`;
+
 function page(title: string, body: SafeHtml): string {
-  return html`<!doctype html>
-<html lang="sv">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} – 1177 Inkorgen</title>
-<style>
-  body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 48rem; padding: 1rem; line-height: 1.5; color: #1b1b1b; }
-  a { color: #1f4f9c; } a:focus { outline: 3px solid #f0b400; outline-offset: 2px; }
-  ul.choices { list-style: none; padding: 0; } ul.choices li { margin: .8rem 0; }
-  ul.choices a { font-size: 1.2rem; font-weight: bold; }
-  .development { border: 2px dashed #b36b00; padding: .5rem 1rem; background: #fff6e5; }
-</style>
-</head>
-<body>
-${body}
-</body>
-</html>`.value;
+  return pageFrame({ title, service: 'Inkorgen', home: '/', main: body }, CHOICES_STYLE);
 }
 
 function send(res: Response, status: number, body: string): void {
@@ -39,8 +29,7 @@ export interface StartPageOptions {
 export function startPage(options: StartPageOptions): string {
   return page(
     'Start',
-    html`<main>
-<h1>1177 Inkorgen</h1>
+    html`<h1>1177 Inkorgen</h1>
 <p>Här hamnar kallelser, bokningsbekräftelser, avbokningar och ombokningar från vårdens bokningssystem.</p>
 <ul class="choices">
   <li><a href="/inbox">Till inkorgen</a> – för invånare: läs dina meddelanden och se dina kommande besök.</li>
@@ -53,22 +42,19 @@ ${options.demo
 <strong>Skicka demoaviseringar</strong>, och läs sedan testpersonen 19121212-1212:s meddelanden i inkorgen.
 Inte för riktiga invånare.</p>
 </section>`
-  : ''}
-</main>`,
+  : ''}`,
   );
 }
 
 export function notFoundPage(): string {
   return page(
     'Sidan finns inte',
-    html`<main>
-<h1>Sidan finns inte</h1>
+    html`<h1>Sidan finns inte</h1>
 <p>Vi hittar inte sidan du söker. Kontrollera adressen, eller gå vidare härifrån:</p>
 <ul class="choices">
   <li><a href="/">Startsidan</a></li>
   <li><a href="/inbox">Inkorgen</a></li>
-</ul>
-</main>`,
+</ul>`,
   );
 }
 

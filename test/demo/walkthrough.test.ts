@@ -111,6 +111,9 @@ describe.skipIf(!available)('The README demo walkthrough', () => {
     await citizen.keyboard.press('Enter');
     await citizen.waitForURL(`${base}/inbox`);
     await expect(citizen.locator('ul.messages li').count()).resolves.toBe(0);
+    // The notification settings are their own page, "Aviseringar" (the name the e-mail uses too).
+    await citizen.getByRole('link', { name: 'Aviseringar' }).first().click();
+    await citizen.waitForURL(`${base}/inbox/installningar`);
     await citizen.getByLabel('Meddela mig med e-post').check();
     await citizen.getByLabel('E-postadress').fill('testperson@example.se');
     await citizen.getByRole('button', { name: 'Spara aviseringar' }).click();

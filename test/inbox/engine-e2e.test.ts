@@ -134,7 +134,8 @@ describe('message engine, end to end', () => {
     expect(rest).toEqual([]);
     expect(message).toMatchObject({ kind: 'booking_confirmation', care_unit_hsa_id: UNIT });
     expect(message!.subject).toBe('Bokningsbekräftelse fredag 15 januari 2027 kl. 09:30–10:00');
-    expect(message!.body).toContain('Typ av besök: Läkarbesök');
+    expect(message!.body).toContain('Vårdtyp: Läkarbesök');
+    expect(message!.body).toContain('Syfte: Återbesök');
     expect(message!.booking).toMatchObject({ start: '2027-01-15T08:30:00.000Z', end: '2027-01-15T09:00:00.000Z', cancelAllowed: true });
     const call = producer.requests.find((request) => request.bookingId === 'BOK-2' && request.actorId === resident);
     expect(call).toMatchObject({ logicalAddress: UNIT, healthcareFacility: UNIT, actorType: 'subject_of_care', consumerHsaId: 'SE-TEST-INBOX' });

@@ -66,7 +66,10 @@ describe('Signing in', () => {
     expect(signedIn.location).toBe('/inbox');
     const inbox = await browser.get('/inbox');
     expect(inbox.status).toBe(200);
-    expect(inbox.text).toContain('Inloggad som 19121212-1212');
+    // The banner never shows the whole personal identity number.
+    expect(inbox.text).toContain('Inloggad som <strong>19121212-XXXX</strong>');
+    expect(inbox.text).not.toContain('1212-1212');
+    expect(inbox.text).not.toContain('191212121212');
     const out = await browser.post('/inbox/logga-ut');
     expect(out.location).toBe('/inbox/logga-in');
     expect((await browser.get('/inbox')).status).toBe(303);
@@ -97,27 +100,28 @@ describe('The inbox', () => {
     await browser.signIn(resident);
   });
 
-  it('When the citizen opens /inbox, then unread messages are marked, and the bookings and the settings form are there', async () => {
+  it('When the citizen opens /inbox, then unread messages are marked, and the bookings and the way to the settings are there', async () => {
     const page = await browser.get('/inbox');
     expect(page.status).toBe(200);
     expect(page.text).toContain('Du har 1 oläst meddelande.');
-    expect(count(page.text, '<span class="mark">Oläst</span>')).toBe(1);
+    expect(count(page.text, '<span class="mark">Oläst')).toBe(1);
     expect(page.text).toMatch(new RegExp(`<li class="unread">\\s*<a href="/inbox/meddelanden/${unreadId}">`));
     expect(page.text).toMatch(new RegExp(`<li>\\s*<a href="/inbox/meddelanden/${readId}">`));
     expect(page.text).toContain('Sjuksköterskebesök');
-    expect(page.text).toContain('Du kan avboka tiden');
-    expect(page.text).toContain('<form method="post" action="/inbox/installningar">');
+    // No booking service configured here: no promise of a cancel link, but the calendar file.
+    expect(page.text).not.toContain('Avboka tiden');
+    expect(page.text).toContain('Kontakta Vårdcentralen Test om du behöver ändra tiden.');
+    expect(page.text).toContain('/inbox/kalender.ics?enhet=SE2321000016-TEST&amp;bokning=UPCOMING-1');
+    expect(page.text).toContain('<a href="/inbox/installningar">Aviseringar</a>');
     expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
   });
 
   it('When the citizen opens an unread message, then its booking is shown and it is marked read, on the page and in the API', async () => {
     const page = await browser.get(`/inbox/meddelanden/${unreadId}`);
     expect(page.status).toBe(200);
-    expect(page.text).toContain('<h1>Ombokning hos Vårdcentralen Test</h1>');
-    expect(page.text).toContain('Tidigare tid');
-    expect(page.text).toContain('Doktor Andersson');
-    expect(page.text).toContain('Mottagningen tillåter att du avbokar tiden.');
-    expect(page.text).toContain('Mottagningen tillåter att du bokar om tiden.');
+    expect(page.text).toContain('<h1 id="message-heading">Ombokning hos Vårdcentralen Test</h1>');
+    expect(page.text).toContain('Din tid är ombokad.');
+    expect(page.text).toContain('Markera som oläst');
     expect(page.text).toContain(' · läst ');
     const inbox = await browser.get('/inbox');
     expect(inbox.text).toContain('Du har inga olästa meddelanden.');
@@ -145,6 +149,8 @@ describe('The inbox', () => {
     const refused = await browser.request('POST', `/inbox/meddelanden/${readId}/ta-bort`, {});
     expect(refused.status).toBe(403);
     expect((await browser.get('/inbox')).text).toContain(`/inbox/meddelanden/${readId}"`);
+    const confirm = await browser.get(`/inbox/meddelanden/${readId}/ta-bort`);
+    expect(confirm.text).toContain('Vill du ta bort meddelandet?');
     const deleted = await browser.post(`/inbox/meddelanden/${readId}/ta-bort`);
     expect(deleted.status).toBe(303);
     expect(deleted.location).toBe('/inbox?klart=borttaget');
@@ -154,7 +160,7 @@ describe('The inbox', () => {
   });
 
   it('When the citizen saves notification settings, then they are stored; a bad number is refused, kept in the form, and nothing is stored', async () => {
-    await browser.get('/inbox');
+    await browser.get('/inbox/installningar');
     const bad = await browser.post('/inbox/installningar', { smsEnabled: 'ja', phone: '12<b>34', emailEnabled: 'ja', address: 'namn@example.se' });
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('Ange ett mobilnummer som kan ta emot SMS');
@@ -163,12 +169,12 @@ describe('The inbox', () => {
 
     const saved = await browser.post('/inbox/installningar', { smsEnabled: 'ja', phone: '070-123 45 67', address: 'namn@example.se' });
     expect(saved.status).toBe(303);
-    expect(saved.location).toBe('/inbox?klart=sparat#settings-heading');
+    expect(saved.location).toBe('/inbox/installningar?klart=sparat');
     expect(await readCitizenSettings(t.database, resident)).toEqual({
       sms: { enabled: true, phone: '+46701234567' },
       email: { enabled: false, address: 'namn@example.se' },
     });
-    const page = await browser.get('/inbox?klart=sparat');
+    const page = await browser.get('/inbox/installningar?klart=sparat');
     expect(page.text).toContain('Dina aviseringsinställningar är sparade.');
     expect(page.text).toMatch(/id="sms-enabled" name="smsEnabled" value="ja" checked/);
     expect(page.text).toMatch(/id="email-enabled" name="emailEnabled" value="ja">/);
@@ -204,7 +210,13 @@ describe('Producer text', () => {
     });
     await insertBookingPost(t.database, {
       resident,
-      details: { start: new Date(Date.now() + 86_400_000).toISOString(), healthcareFacilityName: hostile, careTypeName: hostile },
+      details: {
+        start: new Date(Date.now() + 86_400_000).toISOString(),
+        healthcareFacilityName: hostile,
+        careTypeName: hostile,
+        purpose: '"><svg onload=alert(1)>',
+        reason: "' onmouseover='alert(1)",
+      },
     });
     const browser = new PageClient(t.url);
     await browser.signIn(resident);
@@ -218,8 +230,9 @@ describe('Producer text', () => {
     }
     const message = await browser.get(`/inbox/meddelanden/${id}`);
     expect(message.text).toContain('&lt;a href=&quot;javascript:alert(1)&quot;&gt;klicka&lt;/a&gt;');
-    expect(message.text).toContain('&quot;&gt;&lt;svg onload=alert(1)&gt;');
-    expect(message.text).toContain('&#39; onmouseover=&#39;alert(1)');
+    const list = await browser.get('/inbox');
+    expect(list.text).toContain('&quot;&gt;&lt;svg onload=alert(1)&gt;');
+    expect(list.text).toContain('&#39; onmouseover=&#39;alert(1)');
   });
 });
 

@@ -19,7 +19,9 @@ const CLAIM = 'personal_identity_number';
 let nextInteraction: { accountId: string } | { error: string } = { accountId: 'citizen-1' };
 const ACCOUNTS: Record<string, Record<string, string>> = {
   // The subject is opaque: the number comes from its own claim, written with a hyphen.
-  'citizen-1': { [CLAIM]: '19121212-1212' },
+  'citizen-1': { [CLAIM]: '19121212-1212', given_name: 'Tolvan', family_name: 'Tolvansson' },
+  // No name from the provider: the banner shows the number with its last four digits hidden.
+  'citizen-2': { [CLAIM]: '199001012384' },
   'no-number': { [CLAIM]: 'not-a-number' },
 };
 
@@ -60,7 +62,7 @@ beforeAll(async () => {
     ],
     jwks: { keys: [{ ...(await exportJWK(privateKey)), use: 'sig', alg: 'RS256', kid: 'test-key' }] },
     cookies: { keys: ['cookie-key-of-the-test-provider'] },
-    claims: { openid: ['sub', CLAIM] },
+    claims: { openid: ['sub', CLAIM, 'given_name', 'family_name'] },
     pkce: { required: () => true },
     ttl: { AuthorizationCode: 60, Interaction: 600, Grant: 600, Session: 600, AccessToken: 600, IdToken: 600 },
     features: { devInteractions: { enabled: false } },
@@ -118,7 +120,7 @@ describe('OpenID Connect sign-in', () => {
   it('When OIDC is configured, then the sign-in page offers it and no development sign-in', async () => {
     const browser = new PageClient(t.url);
     const page = await browser.get('/inbox/logga-in');
-    expect(page.text).toContain('<a href="/inbox/logga-in/oidc">Logga in med e-legitimation</a>');
+    expect(page.text).toContain('<a class="button" href="/inbox/logga-in/oidc">Logga in med e-legitimation</a>');
     expect(page.text).not.toContain('Utvecklingsinloggning');
     await browser.get('/inbox/logga-in');
     expect((await browser.post('/inbox/logga-in', { personalNumber: '191212121212' })).status).toBe(403);
@@ -138,12 +140,23 @@ describe('OpenID Connect sign-in', () => {
     expect(authorization.searchParams.get('redirect_uri')).toBe(`${t.url}/inbox/logga-in/callback`);
     expect(hops.at(-1)).toBe(`${t.url}/inbox`);
     expect(last.status).toBe(200);
-    expect(last.text).toContain('Inloggad som 19121212-1212');
+    // The banner names the citizen from the provider's name claims, never by the whole number.
+    expect(last.text).toContain('Inloggad som <strong>Tolvan Tolvansson</strong>');
+    expect(last.text).not.toMatch(/19121212-?1212/);
     // The opaque subject never stands in for the number.
     expect(last.text).not.toContain('citizen-1');
     const signedIn = t.logs.filter((line) => line.msg === 'citizen signed in to /inbox');
     expect(signedIn.at(-1)).toMatchObject({ via: 'oidc' });
     expect(JSON.stringify(t.logs)).not.toContain('191212121212');
+  });
+
+  it('When the provider gives no name, then the banner shows the number with its last four digits hidden', async () => {
+    nextInteraction = { accountId: 'citizen-2' };
+    const browser = new PageClient(t.url);
+    const { last } = await signInWithProvider(browser);
+    expect(last.status).toBe(200);
+    expect(last.text).toContain('Inloggad som <strong>19900101-XXXX</strong>');
+    expect(last.text).not.toMatch(/19900101-?2384/);
   });
 
   it('When the provider\'s callback is replayed after the sign-in, then it is refused', async () => {

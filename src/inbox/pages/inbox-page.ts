@@ -2,7 +2,9 @@
 // answered with a redirect (POST/redirect/GET); every form carries the session's CSRF token.
 // Sign-in: OpenID Connect when configured; otherwise the clearly marked development sign-in, which is
 // refused in production unless DEV_LOGIN=true.
-// Opening a message marks it read, as in any mail client.
+// Opening a message marks it read, as in any mail client; the citizen can mark it unread again. Deleting
+// asks for a confirmation first. The booking service's links and the calendar file are offered from the
+// booking's current state (the list of upcoming bookings), not from what the message said when it came.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { readCitizenSettings, saveCitizenSettings, SettingsError, type SettingsProblem } from '../../channels/settings.js';
 import { publicBaseUrlOf } from '../../http/public-url.js';
@@ -10,8 +12,24 @@ import type { Logger } from '../../logging.js';
 import { SignInError, type CitizenOidc } from '../../web/oidc.js';
 import { sessionOf, type SessionManager } from '../../web/session.js';
 import { InvalidCursorError, type InboxStore } from '../inbox-store.js';
-import { messagePage, notFoundPage, overviewPage, settingsFormOf, signInPage, type SettingsForm, type SettingsState } from './views.js';
 import type { Database } from '../../db/database.js';
+import { bookingLinks } from '../booking-service.js';
+import type { UpcomingBooking } from '../bookings.js';
+import { bookingCalendar, calendarFileName } from '../calendar.js';
+import type { InboxMessage } from '../inbox-store.js';
+import type { CitizenBanner } from './layout.js';
+import {
+  confirmDeletePage,
+  messagePage,
+  notFoundPage,
+  overviewPage,
+  settingsFormOf,
+  settingsPage,
+  signInPage,
+  type BookingActions,
+  type SettingsForm,
+  type SettingsState,
+} from './views.js';
 
 export interface InboxPageDependencies {
   store: InboxStore;
@@ -22,6 +40,8 @@ export interface InboxPageDependencies {
   oidc: CitizenOidc | undefined;
   /** Offered only when OIDC is not configured. */
   developmentSignIn: boolean;
+  /** The booking service's link template (BOOKING_SERVICE_URL); undefined: no action links. */
+  bookingServiceUrl: string | undefined;
   /** OIDC_REDIRECT_URI or PUBLIC_BASE_URL's /inbox/logga-in/callback; undefined: a plain Host (development only). */
   redirectUri: string | undefined;
   log: Logger;
@@ -31,6 +51,7 @@ export interface InboxPageDependencies {
 const DONE: Record<string, string> = {
   sparat: 'Dina aviseringsinställningar är sparade.',
   borttaget: 'Meddelandet är borttaget.',
+  olast: 'Meddelandet är markerat som oläst.',
 };
 
 const SETTINGS_PROBLEM: Record<string, string> = {
@@ -134,8 +155,8 @@ export function inboxPageRouter(deps: InboxPageDependencies): Router {
     }
     const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
     try {
-      const { personalNumber } = await deps.oidc.finish(query, sessionOf(res).pending);
-      await sessions.signIn(res, { kind: 'citizen', personalNumber });
+      const { personalNumber, name } = await deps.oidc.finish(query, sessionOf(res).pending);
+      await sessions.signIn(res, { kind: 'citizen', personalNumber, ...(name !== undefined && { name }) });
       log.info({ via: 'oidc' }, 'citizen signed in to /inbox');
       res.redirect(303, '/inbox');
     } catch (error) {
@@ -168,7 +189,42 @@ export function inboxPageRouter(deps: InboxPageDependencies): Router {
     return identity.personalNumber;
   }
 
-  async function renderOverview(req: Request, res: Response, status: number, settings?: SettingsState): Promise<void> {
+  function banner(res: Response): CitizenBanner {
+    const identity = sessionOf(res).identity;
+    if (identity?.kind !== 'citizen') throw new Error('not a citizen session');
+    return { personalNumber: identity.personalNumber, name: identity.name, csrf: sessionOf(res).csrfToken };
+  }
+
+  function calendarHref(booking: UpcomingBooking): string {
+    return `/inbox/kalender.ics?${new URLSearchParams({ enhet: booking.careUnit.hsaId, bokning: booking.bookingId }).toString()}`;
+  }
+
+  function upcomingActions(booking: UpcomingBooking): BookingActions {
+    return {
+      links: bookingLinks(deps.bookingServiceUrl, {
+        careUnit: booking.careUnit.hsaId,
+        bookingId: booking.bookingId,
+        state: 'upcoming',
+        cancelAllowed: booking.cancelAllowed,
+        rebookAllowed: booking.rebookAllowed,
+      }),
+      calendarHref: calendarHref(booking),
+    };
+  }
+
+  /** What can be done about a message's booking now: its current state decides, not the message's. */
+  async function messageActions(resident: string, message: InboxMessage): Promise<BookingActions> {
+    const b = message.booking;
+    const subject = { careUnit: message.careUnit.hsaId, bookingId: b.bookingId, cancelAllowed: b.cancelAllowed, rebookAllowed: b.rebookAllowed };
+    if (message.kind === 'cancellation') return { links: bookingLinks(deps.bookingServiceUrl, { ...subject, state: 'cancelled' }) };
+    if (!b.start && b.categorization === 'Invitation') return { links: bookingLinks(deps.bookingServiceUrl, { ...subject, state: 'open' }) };
+    const current = (await store.upcomingBookings(resident, now())).find(
+      (booking) => booking.careUnit.hsaId === message.careUnit.hsaId && booking.bookingId === b.bookingId,
+    );
+    return current ? upcomingActions(current) : { links: [] };
+  }
+
+  router.get('/', async (req, res) => {
     const resident = citizen(res);
     const cursor = typeof req.query.sida === 'string' ? req.query.sida : undefined;
     let page;
@@ -179,25 +235,19 @@ export function inboxPageRouter(deps: InboxPageDependencies): Router {
       // A link from another session or an old secret: show the first page.
       page = await store.listMessages(resident);
     }
-    const [bookings, saved] = await Promise.all([store.upcomingBookings(resident, now()), readCitizenSettings(deps.database, resident)]);
+    const bookings = await store.upcomingBookings(resident, now());
     const done = typeof req.query.klart === 'string' ? DONE[req.query.klart] : undefined;
     send(
       res,
-      status,
+      200,
       overviewPage({
-        personalNumber: resident,
-        csrf: sessionOf(res).csrfToken,
+        citizen: banner(res),
         page,
         olderPage: cursor !== undefined,
-        bookings,
-        settings: settings ?? { form: settingsFormOf(saved), problems: [] },
+        bookings: bookings.map((booking) => ({ booking, actions: upcomingActions(booking) })),
         ...(done !== undefined && { done }),
       }),
     );
-  }
-
-  router.get('/', async (req, res) => {
-    await renderOverview(req, res, 200);
   });
 
   function messageIdOf(req: Request): number | undefined {
@@ -209,20 +259,68 @@ export function inboxPageRouter(deps: InboxPageDependencies): Router {
     const id = messageIdOf(req);
     const message = id === undefined ? undefined : await store.markRead(citizen(res), id);
     if (!message) {
-      send(res, 404, notFoundPage(citizen(res), sessionOf(res).csrfToken));
+      send(res, 404, notFoundPage(banner(res)));
       return;
     }
-    send(res, 200, messagePage(citizen(res), sessionOf(res).csrfToken, message, now()));
+    send(res, 200, messagePage({ citizen: banner(res), message, actions: await messageActions(citizen(res), message) }));
+  });
+
+  // Deleting asks first: the link on the message page leads here, and only this page's form deletes.
+  router.get('/meddelanden/:id/ta-bort', async (req, res) => {
+    const id = messageIdOf(req);
+    const message = id === undefined ? undefined : await store.findMessage(citizen(res), id);
+    if (!message) {
+      send(res, 404, notFoundPage(banner(res)));
+      return;
+    }
+    send(res, 200, confirmDeletePage(banner(res), message));
   });
 
   router.post('/meddelanden/:id/ta-bort', async (req, res) => {
     const id = messageIdOf(req);
     if (id === undefined || !(await store.hideMessage(citizen(res), id))) {
-      send(res, 404, notFoundPage(citizen(res), sessionOf(res).csrfToken));
+      send(res, 404, notFoundPage(banner(res)));
       return;
     }
     log.info({ messageId: id }, 'citizen deleted an inbox message (hidden, kept for audit)');
     res.redirect(303, '/inbox?klart=borttaget');
+  });
+
+  router.post('/meddelanden/:id/markera-olast', async (req, res) => {
+    const id = messageIdOf(req);
+    if (id === undefined || !(await store.markUnread(citizen(res), id))) {
+      send(res, 404, notFoundPage(banner(res)));
+      return;
+    }
+    res.redirect(303, '/inbox?klart=olast');
+  });
+
+  router.get('/kalender.ics', async (req, res) => {
+    const careUnit = typeof req.query.enhet === 'string' ? req.query.enhet : '';
+    const bookingId = typeof req.query.bokning === 'string' ? req.query.bokning : '';
+    const booking = (await store.upcomingBookings(citizen(res), now())).find(
+      (candidate) => candidate.careUnit.hsaId === careUnit && candidate.bookingId === bookingId,
+    );
+    if (!booking) {
+      send(res, 404, notFoundPage(banner(res)));
+      return;
+    }
+    res
+      .status(200)
+      .set('Cache-Control', 'no-store')
+      .set('Content-Disposition', `attachment; filename="${calendarFileName(booking)}"`)
+      .type('text/calendar; charset=utf-8')
+      .send(bookingCalendar(booking, now()));
+  });
+
+  async function renderSettings(req: Request, res: Response, status: number, state?: SettingsState): Promise<void> {
+    const saved = state ? undefined : await readCitizenSettings(deps.database, citizen(res));
+    const done = typeof req.query.klart === 'string' ? DONE[req.query.klart] : undefined;
+    send(res, status, settingsPage(banner(res), state ?? { form: settingsFormOf(saved!), problems: [] }, done));
+  }
+
+  router.get('/installningar', async (req, res) => {
+    await renderSettings(req, res, 200);
   });
 
   router.post('/installningar', async (req, res) => {
@@ -239,10 +337,10 @@ export function inboxPageRouter(deps: InboxPageDependencies): Router {
         email: { enabled: form.emailEnabled, address: form.address },
       });
       log.info({ sms: saved.sms.enabled, email: saved.email.enabled }, 'citizen channel settings saved from /inbox');
-      res.redirect(303, '/inbox?klart=sparat#settings-heading');
+      res.redirect(303, '/inbox/installningar?klart=sparat');
     } catch (error) {
       if (!(error instanceof SettingsError)) throw error;
-      await renderOverview(req, res, 400, { form, problems: settingsProblems(error.problems) });
+      await renderSettings(req, res, 400, { form, problems: settingsProblems(error.problems) });
     }
   });
 

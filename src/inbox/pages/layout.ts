@@ -1,39 +1,57 @@
 // The frame of the citizen's pages and the small formatting helpers they share. Every value from a
 // producer or a citizen goes through the `html` tag, which escapes it.
 import { html, type SafeHtml } from '../../web/html.js';
+import { pageFrame } from '../../web/page-frame.js';
 import { formatSwedishDateTime, formatSwedishSpan } from '../../time/swedish-format.js';
 
-export function layout(title: string, body: SafeHtml): string {
-  return html`<!doctype html>
-<html lang="sv">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} – 1177 Inkorgen</title>
-<style>
-  body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 60rem; padding: 1rem; line-height: 1.5; color: #1b1b1b; }
-  a { color: #1f4f9c; } a:focus, button:focus, input:focus { outline: 3px solid #f0b400; outline-offset: 2px; }
-  header.site { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: baseline; gap: .5rem; border-bottom: 1px solid #ccc; }
-  ul.messages { list-style: none; padding: 0; }
-  ul.messages li { border-bottom: 1px solid #ddd; padding: .6rem .3rem; }
-  ul.messages li.unread { border-left: .3rem solid #1f4f9c; padding-left: .6rem; background: #f1f5fc; }
-  ul.messages li.unread .subject { font-weight: bold; }
-  .mark { display: inline-block; font-size: .8rem; font-weight: bold; background: #1f4f9c; color: #fff; border-radius: .3rem; padding: 0 .4rem; margin-right: .4rem; }
-  .meta { color: #555; font-size: .9rem; }
-  .message-body { white-space: pre-line; border: 1px solid #ddd; padding: 1rem; background: #fafafa; }
-  table { border-collapse: collapse; width: 100%; } th, td { border-bottom: 1px solid #ccc; padding: .4rem; text-align: left; vertical-align: top; }
-  dl.booking { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; } dl.booking dt { font-weight: bold; } dl.booking dd { margin: 0; }
-  .notice { border-left: .3rem solid #1a7f37; padding: .5rem 1rem; background: #eef8f0; }
-  .problem { border-left: .3rem solid #b3261e; padding: .5rem 1rem; background: #fdecea; }
-  .development { border: 2px dashed #b36b00; padding: .5rem 1rem; background: #fff6e5; }
-  fieldset { margin-bottom: 1rem; } label { display: block; margin-top: .4rem; } label.check { display: flex; gap: .4rem; align-items: center; }
-  form.inline { display: inline; }
-</style>
-</head>
-<body>
-${body}
-</body>
-</html>`.value;
+/** Who is signed in, as the banner names them: never the full personal identity number. */
+export interface CitizenBanner {
+  personalNumber: string;
+  name?: string | undefined;
+  csrf: string;
+}
+
+export type CitizenSection = 'inbox' | 'settings' | undefined;
+
+// The inbox's own parts, after the shared frame's rules.
+const INBOX_STYLE = `
+ul.messages, ul.bookings { list-style: none; padding: 0; margin: .5rem 0; }
+ul.messages li { border-bottom: 1px solid #c8c8c8; padding: .6rem .4rem; }
+ul.messages li.unread { border-left: .3rem solid #14487f; padding-left: .6rem; background: #eef3fa; }
+ul.messages li.unread .subject { font-weight: bold; }
+.mark { display: inline-block; font-size: .8rem; font-weight: bold; background: #14487f; color: #fff; border-radius: .3rem; padding: 0 .4rem; margin-right: .2rem; }
+ul.bookings li.booking { border: 1px solid #c8c8c8; border-left: .3rem solid #1a7f37; border-radius: .3rem; padding: .7rem .9rem; margin-bottom: .8rem; }
+@media (min-width: 48rem) { ul.bookings { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: .8rem; } ul.bookings li.booking { margin: 0; } }
+.message-body { white-space: pre-line; border: 1px solid #c8c8c8; border-radius: .3rem; padding: 1rem; background: #fafafa; }
+`;
+
+/** A citizen's page in the service's frame; without `citizen` (signed out) the banner has no account. */
+export function layout(title: string, body: SafeHtml, citizen?: CitizenBanner, section?: CitizenSection): string {
+  return pageFrame({
+    title,
+    service: 'Inkorgen',
+    home: '/inbox',
+    ...(citizen && {
+      account: html`<form class="account" method="post" action="/inbox/logga-ut"><input type="hidden" name="_csrf" value="${citizen.csrf}"><span>Inloggad som <strong>${citizenName(citizen)}</strong></span> <button type="submit">Logga ut</button></form>`,
+      navigation: {
+        label: 'Inkorgen',
+        links: [
+          { href: '/inbox', text: 'Meddelanden och tider', current: section === 'inbox' },
+          { href: '/inbox/installningar', text: 'Aviseringar', current: section === 'settings' },
+        ],
+      },
+    }),
+    main: body,
+  }, INBOX_STYLE);
+}
+
+/** The name from the sign-in, otherwise the number with its last four digits hidden: 19121212-XXXX. */
+export function citizenName(citizen: Pick<CitizenBanner, 'personalNumber' | 'name'>): string {
+  return citizen.name ?? maskedPersonalNumber(citizen.personalNumber);
+}
+
+export function maskedPersonalNumber(personalNumber: string): string {
+  return `${personalNumber.slice(0, 8)}-XXXX`;
 }
 
 export function when(iso: string | null | undefined): string {

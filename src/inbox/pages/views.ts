@@ -1,12 +1,15 @@
-// The citizen's pages, in Swedish: the inbox (messages with unread marks, upcoming bookings, notification
-// settings), one message with its booking, and the sign-in. Plain semantic HTML: links and forms only,
-// no JavaScript; every producer value is escaped by the `html` tag.
+// The citizen's pages, in Swedish: the inbox (messages with unread marks, upcoming bookings), one message
+// with what can be done about it, the delete confirmation, the notification settings ("Aviseringar") and
+// the sign-in. Plain semantic HTML: links and forms only, no JavaScript; every producer value is escaped
+// by the `html` tag. A booking's facts are named with FACT_LABEL, the same words as the message texts
+// (templates/partials/booking-facts.hbs; test/inbox/message-texts.test.ts keeps them the same).
 import type { CitizenSettings } from '../../channels/settings.js';
 import { html, type SafeHtml } from '../../web/html.js';
+import type { BookingLink } from '../booking-service.js';
 import type { UpcomingBooking } from '../bookings.js';
 import type { MessageKind } from '../decide.js';
 import type { InboxMessage, MessagePage } from '../inbox-store.js';
-import { layout, personalNumberText, problemList, span, when } from './layout.js';
+import { layout, problemList, span, when, type CitizenBanner } from './layout.js';
 
 export const KIND_LABEL: Record<MessageKind, string> = {
   invitation: 'Kallelse',
@@ -15,6 +18,22 @@ export const KIND_LABEL: Record<MessageKind, string> = {
   rebooking: 'Ombokning',
   invitation_updated: 'Ändrad kallelse',
 };
+
+/** One set of labels for a booking's facts, on the pages and in the message texts. */
+export const FACT_LABEL = {
+  time: 'Tid',
+  newTime: 'Ny tid',
+  previousTime: 'Tidigare tid',
+  cancelledTime: 'Avbokad tid',
+  careUnit: 'Mottagning',
+  previousCareUnit: 'Tidigare mottagning',
+  purpose: 'Syfte',
+  reason: 'Anledning',
+  careTypeName: 'Vårdtyp',
+  timeTypeName: 'Besöksform',
+  performerName: 'Vårdpersonal',
+  resourceName: 'Resurs',
+} as const;
 
 /** The settings form as typed, so that a refused form comes back as the citizen left it. */
 export interface SettingsForm {
@@ -37,31 +56,169 @@ function csrfField(csrf: string): SafeHtml {
   return html`<input type="hidden" name="_csrf" value="${csrf}">`;
 }
 
-function siteHeader(personalNumber: string, csrf: string): SafeHtml {
-  return html`<header class="site">
-<p><a href="/inbox"><strong>1177 Inkorgen</strong></a></p>
-<form class="inline" method="post" action="/inbox/logga-ut">${csrfField(csrf)}Inloggad som ${personalNumberText(personalNumber)}
-<button type="submit">Logga ut</button></form>
-</header>`;
+function careUnitName(careUnit: { hsaId: string; name: string | null }): string {
+  return careUnit.name ?? careUnit.hsaId;
 }
 
 function messageItem(message: InboxMessage): SafeHtml {
   const unread = message.readAt === null;
   return html`<li${unread ? html` class="unread"` : ''}>
-<a href="/inbox/meddelanden/${message.id}">${unread ? html`<span class="mark">Oläst</span>` : ''}<span class="subject">${message.subject}</span></a>
-<div class="meta">${KIND_LABEL[message.kind] ?? message.kind} · ${message.careUnit.name ?? message.careUnit.hsaId} · <time datetime="${message.createdAt}">${when(message.createdAt)}</time></div>
+<a href="/inbox/meddelanden/${message.id}">${unread ? html`<span class="mark">Oläst</span> ` : ''}<span class="subject">${message.subject}</span></a>
+<div class="meta">${KIND_LABEL[message.kind] ?? message.kind} · ${careUnitName(message.careUnit)} · <time datetime="${message.createdAt}">${when(message.createdAt)}</time></div>
 </li>`;
 }
 
-function bookingRow(booking: UpcomingBooking): SafeHtml {
-  const can = [booking.cancelAllowed ? 'avboka' : '', booking.rebookAllowed ? 'omboka' : ''].filter(Boolean).join(' eller ');
-  return html`<tr>
-<td><time datetime="${booking.start}">${span(booking.start, booking.end)}</time></td>
-<td>${booking.kind === 'invitation' ? 'Kallelse' : 'Bokad tid'}</td>
-<td>${booking.careUnit.name ?? booking.careUnit.hsaId}</td>
-<td>${[booking.careTypeName, booking.timeTypeName].filter(Boolean).join(', ')}</td>
-<td>${can === '' ? 'Kontakta mottagningen för att ändra' : `Du kan ${can} tiden`}</td>
-</tr>`;
+/** What can be done about a booking: the booking service's links and the calendar file. */
+export interface BookingActions {
+  links: BookingLink[];
+  /** The .ics of the booking as it stands now; absent when it is not an upcoming booking. */
+  calendarHref?: string;
+}
+
+function actionLinks(actions: BookingActions, context: string): SafeHtml[] {
+  return [
+    // The visible words come first in the accessible name (WCAG 2.5.3), the time after them for screen readers.
+    ...actions.links.map((link) => html`<li><a class="button" href="${link.href}" rel="noopener">${link.label} i bokningstjänsten${context ? html`<span class="visually-hidden">, ${context}</span>` : ''}</a></li>`),
+    ...(actions.calendarHref
+      ? [html`<li><a class="button secondary" href="${actions.calendarHref}" download>Lägg till i kalendern${context ? html`<span class="visually-hidden">, ${context}</span>` : ''}</a></li>`]
+      : []),
+  ];
+}
+
+/** A booking's facts, each value once (as in the message texts: the first field that says it keeps it). */
+function facts(rows: [string, string | null | undefined][]): SafeHtml {
+  const seen = new Set<string>();
+  const shown = rows.filter(([, value]) => {
+    const key = value?.trim().toLowerCase();
+    if (!key || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return html`<dl class="facts">${shown.map(([term, value]) => html`<dt>${term}</dt><dd>${value}</dd>`)}</dl>`;
+}
+
+export interface UpcomingItem {
+  booking: UpcomingBooking;
+  actions: BookingActions;
+}
+
+function bookingItem({ booking, actions }: UpcomingItem, index: number): SafeHtml {
+  const time = span(booking.start, booking.end);
+  const headingId = `booking-${index}`;
+  const changeHelp =
+    actions.links.length > 0
+      ? ''
+      : html`<p class="meta">Kontakta ${careUnitName(booking.careUnit)} om du behöver ändra ${booking.kind === 'invitation' ? 'kallelsens tid' : 'tiden'}.</p>`;
+  return html`<li class="booking" aria-labelledby="${headingId}">
+<h3 id="${headingId}"><time datetime="${booking.start}">${time}</time></h3>
+<p class="meta">${booking.kind === 'invitation' ? 'Kallelse' : 'Bokad tid'}</p>
+${facts([
+  [FACT_LABEL.careUnit, careUnitName(booking.careUnit)],
+  [FACT_LABEL.purpose, booking.purpose],
+  [FACT_LABEL.reason, booking.reason],
+  [FACT_LABEL.careTypeName, booking.careTypeName],
+  [FACT_LABEL.timeTypeName, booking.timeTypeName],
+])}
+<ul class="actions">${actionLinks(actions, time)}</ul>
+${changeHelp}
+</li>`;
+}
+
+export interface OverviewState {
+  citizen: CitizenBanner;
+  page: MessagePage;
+  /** True when this is not the first page of messages. */
+  olderPage: boolean;
+  bookings: UpcomingItem[];
+  done?: string;
+}
+
+export function overviewPage(state: OverviewState): string {
+  const { page } = state;
+  const unread =
+    page.unreadCount === 0 ? 'Du har inga olästa meddelanden.' : page.unreadCount === 1 ? 'Du har 1 oläst meddelande.' : `Du har ${page.unreadCount} olästa meddelanden.`;
+  return layout(
+    'Inkorgen',
+    html`<h1>Inkorgen</h1>
+${state.done ? html`<p class="notice" role="status">${state.done}</p>` : ''}
+<section aria-labelledby="messages-heading">
+<h2 id="messages-heading">Meddelanden</h2>
+<p>${unread}</p>
+${page.items.length === 0
+  ? html`<p>${state.olderPage ? 'Det finns inga äldre meddelanden.' : 'Du har inga meddelanden.'}</p>`
+  : html`<ul class="messages">${page.items.map(messageItem)}</ul>`}
+${state.olderPage || page.nextCursor
+  ? html`<nav aria-label="Bläddra bland meddelanden"><ul class="actions">
+${state.olderPage ? html`<li><a href="/inbox">Till de senaste meddelandena</a></li>` : ''}
+${page.nextCursor ? html`<li><a href="/inbox?sida=${page.nextCursor}" rel="next">Äldre meddelanden</a></li>` : ''}
+</ul></nav>`
+  : ''}
+</section>
+<section aria-labelledby="bookings-heading">
+<h2 id="bookings-heading">Kommande bokade tider</h2>
+${state.bookings.length === 0
+  ? html`<p>Du har inga kommande bokade tider som vi känner till.</p>`
+  : html`<ul class="bookings">${state.bookings.map(bookingItem)}</ul>`}
+<p class="meta">Visar tider som ännu inte har passerat, högst tre år framåt. Kallelser utan bestämd tid finns bland meddelandena.</p>
+</section>
+<p>Vill du få SMS eller e-post när du får ett nytt meddelande? Välj det under <a href="/inbox/installningar">Aviseringar</a>.</p>`,
+    state.citizen,
+    'inbox',
+  );
+}
+
+export interface MessageState {
+  citizen: CitizenBanner;
+  message: InboxMessage;
+  actions: BookingActions;
+  done?: string;
+}
+
+export function messagePage(state: MessageState): string {
+  const { message } = state;
+  const context = message.booking.start ? span(message.booking.start, message.booking.end) : '';
+  const links = actionLinks(state.actions, context);
+  return layout(
+    message.subject,
+    html`<p><a href="/inbox">Tillbaka till inkorgen</a></p>
+${state.done ? html`<p class="notice" role="status">${state.done}</p>` : ''}
+<article aria-labelledby="message-heading">
+<h1 id="message-heading">${message.subject}</h1>
+<p class="meta">${KIND_LABEL[message.kind] ?? message.kind} · mottaget <time datetime="${message.createdAt}">${when(message.createdAt)}</time>${message.readAt ? html` · läst <time datetime="${message.readAt}">${when(message.readAt)}</time>` : ''}</p>
+<div class="message-body">${message.body}</div>
+</article>
+${links.length > 0
+  ? html`<section aria-labelledby="booking-actions-heading">
+<h2 id="booking-actions-heading">${message.booking.categorization === 'Invitation' ? 'Kallelsen' : message.kind === 'cancellation' ? 'Ny tid' : 'Tiden'}</h2>
+<ul class="actions">${links}</ul>
+</section>`
+  : ''}
+<section aria-labelledby="message-actions-heading">
+<h2 id="message-actions-heading">Meddelandet</h2>
+<ul class="actions">
+<li><form method="post" action="/inbox/meddelanden/${message.id}/markera-olast">${csrfField(state.citizen.csrf)}<button type="submit" class="secondary">Markera som oläst</button></form></li>
+<li><a href="/inbox/meddelanden/${message.id}/ta-bort">Ta bort meddelandet</a></li>
+</ul>
+</section>`,
+    state.citizen,
+  );
+}
+
+export function confirmDeletePage(citizen: CitizenBanner, message: InboxMessage): string {
+  return layout(
+    'Ta bort meddelandet?',
+    html`<h1>Vill du ta bort meddelandet?</h1>
+<p>Du tar bort <strong>${message.subject}</strong> (mottaget <time datetime="${message.createdAt}">${when(message.createdAt)}</time>).
+Meddelandet försvinner ur din inkorg och går inte att få tillbaka här. Din bokade tid påverkas inte.</p>
+<form method="post" action="/inbox/meddelanden/${message.id}/ta-bort">
+${csrfField(citizen.csrf)}
+<ul class="actions">
+<li><button type="submit" class="danger">Ja, ta bort meddelandet</button></li>
+<li><a href="/inbox/meddelanden/${message.id}">Nej, behåll det</a></li>
+</ul>
+</form>`,
+    citizen,
+  );
 }
 
 export interface SettingsState {
@@ -69,15 +226,17 @@ export interface SettingsState {
   problems: string[];
 }
 
-function settingsSection(csrf: string, state: SettingsState): SafeHtml {
+export function settingsPage(citizen: CitizenBanner, state: SettingsState, done?: string): string {
   const { form } = state;
-  return html`<section aria-labelledby="settings-heading">
-<h2 id="settings-heading">Aviseringar</h2>
+  return layout(
+    'Aviseringar',
+    html`<h1>Aviseringar</h1>
+${done ? html`<p class="notice" role="status">${done}</p>` : ''}
 <p>Vi kan meddela dig med SMS eller e-post när du har fått ett nytt meddelande. Aviseringen säger bara att ett
 meddelande väntar i inkorgen, aldrig vad det gäller. SMS skickas inte mellan 21 och 08.</p>
 ${problemList(state.problems)}
 <form method="post" action="/inbox/installningar">
-${csrfField(csrf)}
+${csrfField(citizen.csrf)}
 <fieldset>
 <legend>SMS</legend>
 <label class="check"><input type="checkbox" id="sms-enabled" name="smsEnabled" value="ja"${form.smsEnabled ? html` checked` : ''}> Meddela mig med SMS</label>
@@ -90,119 +249,20 @@ ${csrfField(csrf)}
 <label for="email-address">E-postadress</label>
 <input type="email" id="email-address" name="address" autocomplete="email" maxlength="254" value="${form.address}">
 </fieldset>
-<p><button type="submit">Spara aviseringar</button></p>
-</form>
-</section>`;
-}
-
-export interface OverviewState {
-  personalNumber: string;
-  csrf: string;
-  page: MessagePage;
-  /** True when this is not the first page of messages. */
-  olderPage: boolean;
-  bookings: UpcomingBooking[];
-  settings: SettingsState;
-  done?: string;
-}
-
-export function overviewPage(state: OverviewState): string {
-  const { page } = state;
-  const unread =
-    page.unreadCount === 0 ? 'Du har inga olästa meddelanden.' : page.unreadCount === 1 ? 'Du har 1 oläst meddelande.' : `Du har ${page.unreadCount} olästa meddelanden.`;
-  return layout(
-    'Inkorgen',
-    html`${siteHeader(state.personalNumber, state.csrf)}
-<main>
-<h1>Inkorgen</h1>
-${state.done ? html`<p class="notice" role="status">${state.done}</p>` : ''}
-<section aria-labelledby="messages-heading">
-<h2 id="messages-heading">Meddelanden</h2>
-<p>${unread}</p>
-${page.items.length === 0
-  ? html`<p>${state.olderPage ? 'Det finns inga äldre meddelanden.' : 'Du har inga meddelanden.'}</p>`
-  : html`<ul class="messages">${page.items.map(messageItem)}</ul>`}
-<nav aria-label="Bläddra bland meddelanden">
-${state.olderPage ? html`<a href="/inbox">Till de senaste meddelandena</a> ` : ''}
-${page.nextCursor ? html`<a href="/inbox?sida=${page.nextCursor}" rel="next">Äldre meddelanden</a>` : ''}
-</nav>
-</section>
-<section aria-labelledby="bookings-heading">
-<h2 id="bookings-heading">Kommande bokade tider</h2>
-${state.bookings.length === 0
-  ? html`<p>Du har inga kommande bokade tider som vi känner till.</p>`
-  : html`<table>
-<thead><tr><th scope="col">Tid</th><th scope="col">Typ</th><th scope="col">Mottagning</th><th scope="col">Vad</th><th scope="col">Ändra</th></tr></thead>
-<tbody>${state.bookings.map(bookingRow)}</tbody>
-</table>`}
-<p class="meta">Visar tider som ännu inte har passerat, högst tre år framåt. Kallelser utan bestämd tid finns bland meddelandena.</p>
-</section>
-${settingsSection(state.csrf, state.settings)}
-</main>`,
+<p><button type="submit" class="primary">Spara aviseringar</button></p>
+</form>`,
+    citizen,
+    'settings',
   );
 }
 
-/** Whether the booking of this message is still a time the citizen can act on. */
-function actionable(message: InboxMessage, now: Date): boolean {
-  if (message.kind === 'cancellation') return false;
-  const start = message.booking.start ? new Date(message.booking.start) : undefined;
-  return start === undefined || start.getTime() > now.getTime();
-}
-
-function bookingDetails(message: InboxMessage, now: Date): SafeHtml {
-  const b = message.booking;
-  const rows: [string, string | SafeHtml][] = [];
-  if (b.start) rows.push([message.kind === 'cancellation' ? 'Avbokad tid' : 'Tid', span(b.start, b.end)]);
-  else rows.push(['Tid', 'Ingen bestämd tid']);
-  if (b.previousStart) rows.push(['Tidigare tid', span(b.previousStart, b.previousEnd)]);
-  rows.push(['Mottagning', message.careUnit.name ?? message.careUnit.hsaId]);
-  if (b.careTypeName) rows.push(['Vårdtyp', b.careTypeName]);
-  if (b.timeTypeName) rows.push(['Besökstyp', b.timeTypeName]);
-  if (b.performerName) rows.push(['Vårdpersonal', b.performerName]);
-  if (b.resourceName) rows.push(['Resurs', b.resourceName]);
-  const allowed: string[] = [];
-  if (actionable(message, now)) {
-    if (b.cancelAllowed) allowed.push('Mottagningen tillåter att du avbokar tiden.');
-    if (b.rebookAllowed) allowed.push('Mottagningen tillåter att du bokar om tiden.');
-    if (allowed.length === 0) allowed.push('Tiden kan inte av- eller ombokas här. Kontakta mottagningen om du behöver ändra den.');
-  }
-  return html`<section aria-labelledby="booking-heading">
-<h2 id="booking-heading">${b.categorization === 'Invitation' ? 'Kallelsen' : 'Bokningen'}</h2>
-<dl class="booking">${rows.map(([term, value]) => html`<dt>${term}</dt><dd>${value}</dd>`)}</dl>
-${allowed.length > 0 ? html`<ul class="actions">${allowed.map((text) => html`<li>${text}</li>`)}</ul>` : ''}
-</section>`;
-}
-
-export function messagePage(personalNumber: string, csrf: string, message: InboxMessage, now: Date): string {
-  return layout(
-    message.subject,
-    html`${siteHeader(personalNumber, csrf)}
-<main>
-<p><a href="/inbox">Tillbaka till inkorgen</a></p>
-<article>
-<h1>${message.subject}</h1>
-<p class="meta">${KIND_LABEL[message.kind] ?? message.kind} från ${message.careUnit.name ?? message.careUnit.hsaId} ·
-mottaget <time datetime="${message.createdAt}">${when(message.createdAt)}</time>${message.readAt ? html` · läst <time datetime="${message.readAt}">${when(message.readAt)}</time>` : ''}</p>
-<div class="message-body">${message.body}</div>
-${bookingDetails(message, now)}
-</article>
-<form method="post" action="/inbox/meddelanden/${message.id}/ta-bort">
-${csrfField(csrf)}
-<p><button type="submit">Ta bort meddelandet</button></p>
-</form>
-</main>`,
-  );
-}
-
-export function notFoundPage(personalNumber: string, csrf: string): string {
+export function notFoundPage(citizen: CitizenBanner): string {
   return layout(
     'Meddelandet finns inte',
-    html`${siteHeader(personalNumber, csrf)}
-<main>
-<h1>Meddelandet finns inte</h1>
+    html`<h1>Meddelandet finns inte</h1>
 <p>Meddelandet finns inte i din inkorg. Det kan ha tagits bort.</p>
-<p><a href="/inbox">Tillbaka till inkorgen</a></p>
-</main>`,
+<p><a href="/inbox">Tillbaka till inkorgen</a></p>`,
+    citizen,
   );
 }
 
@@ -219,10 +279,9 @@ export interface SignInState {
 export function signInPage(state: SignInState): string {
   return layout(
     'Logga in',
-    html`<main>
-<h1>Logga in till inkorgen</h1>
+    html`<h1>Logga in till inkorgen</h1>
 ${problemList(state.problems)}
-${state.oidc ? html`<p><a href="/inbox/logga-in/oidc">Logga in med e-legitimation</a></p>` : ''}
+${state.oidc ? html`<p><a class="button" href="/inbox/logga-in/oidc">Logga in med e-legitimation</a></p>` : ''}
 ${!state.oidc && state.developmentSignIn
   ? html`<section class="development" aria-labelledby="dev-heading">
 <h2 id="dev-heading">Utvecklingsinloggning – inte för riktiga invånare</h2>
@@ -232,11 +291,10 @@ Den finns bara när ingen OpenID Connect-inloggning är konfigurerad och aldrig 
 <input type="hidden" name="_csrf" value="${state.csrf}">
 <label for="personal-number">Personnummer (12 siffror, ÅÅÅÅMMDDNNNN)</label>
 <input id="personal-number" name="personalNumber" required inputmode="numeric" maxlength="13" autocomplete="off" value="${state.personalNumber ?? ''}">
-<p><button type="submit">Logga in</button></p>
+<p><button type="submit" class="primary">Logga in</button></p>
 </form>
 </section>`
   : ''}
-${!state.oidc && !state.developmentSignIn ? html`<p>Inloggning är inte tillgänglig: ingen inloggningstjänst är konfigurerad.</p>` : ''}
-</main>`,
+${!state.oidc && !state.developmentSignIn ? html`<p>Inloggning är inte tillgänglig: ingen inloggningstjänst är konfigurerad.</p>` : ''}`,
   );
 }
