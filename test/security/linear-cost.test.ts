@@ -53,6 +53,12 @@ function cpuMicros(run: () => void): number {
   return used.user + used.system;
 }
 
+/**
+ * Linear cost gives about 1, quadratic 16: 8 keeps the two far apart, and a ratio of 4.02 was seen for a
+ * linear function when the garbage collector's threads ran on a loaded machine (they count as the process's CPU).
+ */
+const LIMIT = 8;
+
 /** CPU time of `size` characters in one piece, against the same total in pieces of size / 16. */
 function costRatio(subject: (input: string) => unknown, unit: string, size: number): number {
   const whole = textOf(unit, size);
@@ -144,13 +150,13 @@ describe('Linear cost of masking and validation', () => {
       for (const [characterClass, unit] of Object.entries(CHARACTER_CLASSES)) {
         // Step 1: 16 KB against 1 KB pieces: a quadratic function shows a ratio near 16 already.
         const small = costRatio(subject, unit, 16 * 1024);
-        expect.soft(small, `${name}, ${characterClass}, 16 KB`).toBeLessThan(4);
-        if (small >= 4) continue;
+        expect.soft(small, `${name}, ${characterClass}, 16 KB`).toBeLessThan(LIMIT);
+        if (small >= LIMIT) continue;
         // Step 2: the full megabyte against 64 KB pieces.
         worst[characterClass] = costRatio(subject, unit, MB);
       }
       for (const [characterClass, ratio] of Object.entries(worst)) {
-        expect.soft(ratio, `${name}, ${characterClass}, 1 MB`).toBeLessThan(4);
+        expect.soft(ratio, `${name}, ${characterClass}, 1 MB`).toBeLessThan(LIMIT);
       }
     });
   }
