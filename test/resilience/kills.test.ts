@@ -172,11 +172,16 @@ describe.runIf(ENABLED)(`kills${ENABLED ? '' : ' (skipped: RESILIENCE=1 runs the
     let victim: string | undefined;
     if (testDatabase) {
       victim = await processIdOf(testDatabase, first.child);
-      const [row] = await rows<{ n: number }>(
-        testDatabase.orm,
-        sql`select count(*)::int as n from inbound_notification where status = 'pending' and lease_until > now() and split_part(lease_owner, '/', 1) = ${victim ?? ''}`,
-      );
-      leasedAtKill = row?.n;
+      // Kill it with notifications in hand: between two batches it may hold none, so look until it does.
+      for (let look = 0; look < 2000; look++) {
+        const [row] = await rows<{ n: number }>(
+          testDatabase.orm,
+          sql`select count(*)::int as n from inbound_notification where status = 'pending' and lease_until > now() and split_part(lease_owner, '/', 1) = ${victim ?? ''}`,
+        );
+        leasedAtKill = row?.n;
+        if ((leasedAtKill ?? 0) > 0) break;
+        await sleep(5);
+      }
     }
     first.child.kill('SIGKILL');
     const killedAt = Date.now();

@@ -63,7 +63,10 @@ async function start(): Promise<ChildProcess> {
     // Hundreds of posts from care units new to this database: not a flood-guard test (the guard would hold them).
     FLOOD_GUARD_THRESHOLD: '0',
     AUTH_JWT_SECRET: SECRET,
-    WORKER_LEASE_SECONDS: '2',
+    // Heartbeats release a killed process's claims within seconds; the lease must outlast a batch: 256 posts
+    // at one care unit take 2.6 s at NTJP_MAX_CALLS_PER_SECOND's 100/s, and a lease shorter than that never lets
+    // the batch finish (found here with the old 2 s).
+    WORKER_LEASE_SECONDS: '15',
     NOTIFY_DIGEST_SECONDS: '0',
     SMS_QUIET_HOURS: '',
     LOG_LEVEL: 'info',
