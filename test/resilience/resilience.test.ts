@@ -67,6 +67,9 @@ async function start(): Promise<ChildProcess> {
     // at one care unit take 2.6 s at NTJP_MAX_CALLS_PER_SECOND's 100/s, and a lease shorter than that never lets
     // the batch finish (found here with the old 2 s).
     WORKER_LEASE_SECONDS: '15',
+    // Not a test of the per-unit call cap: with it (100/s, every booking here at few units) the restarted
+    // service on PostgreSQL stalled its first batch (an open fault of the cap, see docs/OPERATIONS.md).
+    NTJP_MAX_CALLS_PER_SECOND: '100000',
     NOTIFY_DIGEST_SECONDS: '0',
     SMS_QUIET_HOURS: '',
     LOG_LEVEL: 'info',
