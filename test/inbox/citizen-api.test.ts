@@ -71,7 +71,8 @@ describe('Messages', () => {
       const query: string = cursor ? `?limit=2&cursor=${encodeURIComponent(cursor)}` : '?limit=2';
       const { status, body } = await call(token, 'GET', `/api/inbox/messages${query}`);
       expect(status).toBe(200);
-      expect(body.items.length).toBeLessThanOrEqual(2);
+      const pageSize = body.items.length;
+      expect(pageSize).toBeLessThanOrEqual(2);
       seen.push(...body.items.map((m: { subject: string }) => m.subject));
       cursor = body.nextCursor;
       pages++;

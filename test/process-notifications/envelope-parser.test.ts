@@ -109,6 +109,8 @@ describe('parseProcessNotificationEnvelope', () => {
     const large = deep(100_000);
     const baseline = leastCpuMs(() => refusal(small));
     const cost = leastCpuMs(() => refusal(large));
-    expect(cost, `1,000 levels: ${baseline.toFixed(3)} ms; 100,000 levels: ${cost.toFixed(3)} ms of CPU time`).toBeLessThan(40 * Math.max(baseline, 0.05));
+    // A ratio of CPU time to a baseline measured in the same run, not a wall-clock limit.
+    const said = `1,000 levels: ${baseline.toFixed(3)} ms; 100,000 levels: ${cost.toFixed(3)} ms of CPU time`;
+    expect(cost, said).toBeLessThan(40 * Math.max(baseline, 0.05));
   });
 });

@@ -122,6 +122,11 @@ interface Refusal {
  * late, not costly.
  */
 const REFUSAL_CPU_MS = 1000;
+/** CPU time (not wall time) a refusal cost, printed so a failure says how much. */
+function cpuCostOfRefusal(cpu: number): number {
+  if (cpu >= REFUSAL_CPU_MS) console.log(`the refusal cost ${Math.round(cpu)} ms of CPU time`);
+  return cpu;
+}
 
 /**
  * Sends one hostile call and asserts the whole promise: a SOAP 1.1 fault for little CPU time, nothing
@@ -136,7 +141,7 @@ async function expectRefused(send: () => Promise<SoapAnswer>, refusal: Refusal):
   expect(answer.envelopeNamespace).toBe(SOAP11);
   expect(answer.faultcode).toBe(refusal.faultcode ?? 'soap:Client');
   expect(answer.faultstring).toMatch(refusal.reason);
-  expect(cpuMs, `the refusal cost ${Math.round(cpuMs)} ms of CPU time`).toBeLessThan(REFUSAL_CPU_MS);
+  expect(cpuCostOfRefusal(cpuMs)).toBeLessThan(REFUSAL_CPU_MS);
   expect(await counts()).toEqual(before);
 
   expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
@@ -327,7 +332,7 @@ describe('ProcessNotification under hostile input', () => {
         const response = await fetch(`${t.url}/ProcessNotification/1/rivtabp21`, { method: 'POST', body: form });
         return readAnswer(response.status, response.headers.get('content-type'), await response.text());
       });
-      expect(cpuMs, `the refusal cost ${Math.round(cpuMs)} ms of CPU time`).toBeLessThan(REFUSAL_CPU_MS);
+      expect(cpuCostOfRefusal(cpuMs)).toBeLessThan(REFUSAL_CPU_MS);
       expect(answer).toMatchObject({ status: 500, faultcode: 'soap:Client', envelopeNamespace: SOAP11 });
       expect(await counts()).toEqual(before);
     });
