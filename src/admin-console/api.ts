@@ -5,7 +5,7 @@ import { checkRegistration, recordAudit, RegistryError, type SourceSystemRegistr
 import { adminOf, type Authenticator } from '../auth/index.js';
 import type { Environment } from '../config.js';
 import { HttpError, jsonErrorHandler } from '../http/errors.js';
-import { bookingsOfPerson, traceBooking } from '../inbox/trace.js';
+import { bookingsOfPerson, traceBooking } from '../message-engine/trace.js';
 import type { Logger } from '../logging.js';
 import { sourceActivityOverview, unregisteredSystems, type ConsoleData } from './overview.js';
 import { checkTraceByPerson, TRACE_AUDIT } from './trace-request.js';

@@ -7,9 +7,9 @@ import { RegistryError, type AdminConsoleHooks, type AdminPageHelpers, type Admi
 import { recordAudit } from '../activation-registry/index.js';
 import type { DeliveryState } from '../channels/schema.js';
 import type { Environment } from '../config.js';
-import { retryDeadLettersOfSystem, retryOneDeadLetter } from '../inbox/dead-letters-api.js';
-import { bookingsOfPerson, traceBooking, type BookingTrace, type TraceEvent } from '../inbox/trace.js';
-import { becauseInSwedish } from '../inbox/trace-words.js';
+import { retryDeadLettersOfSystem, retryOneDeadLetter } from '../queue/dead-letters-api.js';
+import { bookingsOfPerson, traceBooking, type BookingTrace, type TraceEvent } from '../message-engine/trace.js';
+import { becauseInSwedish } from '../message-engine/trace-words.js';
 import type { Logger } from '../logging.js';
 import { listDeadLetters } from '../queue/in-database.js';
 import { MESSAGE_COUNTERS, type Counts } from '../source-activity/index.js';

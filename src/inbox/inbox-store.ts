@@ -7,7 +7,7 @@ import { and, count, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { upcomingBookings, type UpcomingBooking } from './bookings.js';
 import type { BookingFacts } from './booking-facts.js';
-import type { BookingSnapshot, MessageKind } from './decide.js';
+import type { BookingSnapshot, MessageKind } from '../message-engine/decide.js';
 import { bookingPosts, careUnitRelations, inboxMessages } from './schema.js';
 
 export interface MessageBooking extends BookingFacts {

@@ -7,7 +7,7 @@ import type { CitizenSettings } from '../../channels/settings.js';
 import { html, type SafeHtml } from '../../web/html.js';
 import type { BookingLink } from '../booking-service.js';
 import type { UpcomingBooking } from '../bookings.js';
-import type { MessageKind } from '../decide.js';
+import type { MessageKind } from '../../message-engine/decide.js';
 import type { InboxMessage, MessagePage } from '../inbox-store.js';
 import { layout, problemList, span, when, type CitizenBanner } from './layout.js';
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { formatSwedishSpan } from '../time/swedish-format.js';
-import { offeredActions } from './booking-service.js';
+import { offeredActions } from '../inbox/booking-service.js';
 import type { BookingSnapshot, MessageKind } from './decide.js';
 
 export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../templates');

@@ -4,7 +4,7 @@
 import { sql } from 'drizzle-orm';
 import { rows, type Executor } from '../db/database.js';
 import type { Action, BookingSnapshot, Categorization, HeldDelete, MessageKind, PostRef, StoredPost } from './decide.js';
-import { bookingFacts } from './booking-facts.js';
+import { bookingFacts } from '../inbox/booking-facts.js';
 import type { MessageRenderer } from './render-message.js';
 
 const json = (value: unknown) => JSON.stringify(value);

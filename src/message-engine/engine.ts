@@ -24,7 +24,7 @@ import { BatchEffects, citizenSystem, loadHeldDeletes, loadStoredPosts, StaleSta
 import type { EngineEvent, SourceActivity } from '../source-activity/index.js';
 import { decisionRecord, recordDecisions, type DecisionRecord } from './decision-log.js';
 import type { MessageRenderer } from './render-message.js';
-import { DEFAULT_RETRY_PERIOD_MS, planRetry, type Failure } from './retry-policy.js';
+import { DEFAULT_RETRY_PERIOD_MS, planRetry, type Failure } from '../queue/retry-policy.js';
 
 export interface EngineOptions {
   database: Database;

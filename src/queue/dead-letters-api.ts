@@ -6,7 +6,7 @@ import { recordAudit } from '../activation-registry/registry.js';
 import type { Database } from '../db/database.js';
 import { HttpError, jsonErrorHandler } from '../http/errors.js';
 import type { Logger } from '../logging.js';
-import { listDeadLetters, retryDeadLetter, retryDeadLettersOf } from '../queue/in-database.js';
+import { listDeadLetters, retryDeadLetter, retryDeadLettersOf } from './in-database.js';
 
 const MAX_SOURCE_SYSTEM_LENGTH = 64;
 

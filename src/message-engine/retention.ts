@@ -1,0 +1,54 @@
+// The message engine's retention. Never deleted: a held cancellation still waiting for its window.
+// Deleted after their period: settled held cancellations, security events, and the decision records
+// (the trace), which are kept as long as the notifications they are about.
+import { sql } from 'drizzle-orm';
+import type { Database } from '../db/database.js';
+import { purgeInSlices, type PurgeOptions } from '../db/purge.js';
+
+export interface EngineRetention {
+  /** Settled held cancellations resolved before this go (the posts' period). */
+  postsBefore: Date;
+  securityEventsBefore: Date;
+  /** The engine's decision records (the trace): kept as long as the notifications they are about. */
+  decisionsBefore?: Date;
+}
+
+export async function purgeEngineRecords(
+  database: Database,
+  rules: EngineRetention,
+  options: PurgeOptions,
+): Promise<{ held_cancellation: number; security_event: number; engine_decision: number }> {
+  const posts = rules.postsBefore.toISOString();
+  const held = await purgeInSlices(
+    database.orm,
+    {
+      table: 'held_cancellation',
+      key: { column: 'id', type: 'bigint' },
+      condition: sql`status <> 'held' and resolved_at < ${posts}::timestamptz`,
+      stopAt: { column: 'deleted_at', before: rules.postsBefore },
+    },
+    options,
+  );
+  const securityEvents = await purgeInSlices(
+    database.orm,
+    {
+      table: 'security_event',
+      key: { column: 'id', type: 'bigint' },
+      condition: sql`at < ${rules.securityEventsBefore.toISOString()}::timestamptz`,
+      stopAt: { column: 'at', before: rules.securityEventsBefore },
+    },
+    options,
+  );
+  const decisionsBefore = rules.decisionsBefore ?? rules.postsBefore;
+  const decisions = await purgeInSlices(
+    database.orm,
+    {
+      table: 'engine_decision',
+      key: { column: 'id', type: 'bigint' },
+      condition: sql`at < ${decisionsBefore.toISOString()}::timestamptz`,
+      stopAt: { column: 'at', before: decisionsBefore },
+    },
+    options,
+  );
+  return { held_cancellation: held, security_event: securityEvents, engine_decision: decisions };
+}
