@@ -20,7 +20,8 @@ import {
   type QueuedNotification,
 } from '../queue/in-database.js';
 import { decide, decideRelease, type BookingSnapshot, type Categorization, type DetailsResult, type HeldDelete, type PostRef } from './decide.js';
-import { BatchEffects, citizenSystem, loadHeldDeletes, loadStoredPosts, StaleState, toHeld, writeEffects, type HeldRow } from './effects.js';
+import { loadStoredPosts } from '../inbox/index.js';
+import { BatchEffects, citizenSystem, loadHeldDeletes, StaleState, toHeld, writeEffects, type HeldRow } from './effects.js';
 import type { EngineEvent, SourceActivity } from '../source-activity/index.js';
 import { decisionRecord, recordDecisions, type DecisionRecord } from './decision-log.js';
 import type { MessageRenderer } from './render-message.js';

@@ -8,3 +8,4 @@ export { holdPendingOfUnits } from './in-database.js';
 // Liveness of lease holders: heartbeats, and the release of a dead process's claims (each component
 // that holds leases of its own gives a LeaseReleaser).
 export { notificationLeases, ownedBy, startLiveness, type LeaseReleaser, type Liveness, type LivenessOptions } from './liveness.js';
+export { enqueueNotifications, ENQUEUE_COLUMNS } from './enqueue.js';
