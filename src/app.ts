@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
-import { openSourceSystemDirectory, type SourceSystemDirectory } from './activation-registry/directory.js';
+import { openSourceSystemDirectory, type SourceSystemDirectory } from './activation-registry/index.js';
 import {
   createCareUnitAdministration,
   createFloodGuard,
@@ -15,32 +15,32 @@ import {
 import { createSourceActivity } from './source-activity/index.js';
 import { adminConsoleApi, adminConsolePage } from './admin-console/index.js';
 import { createAuthenticator } from './auth/index.js';
-import { jsonErrorHandler, jsonNotFound } from './http/errors.js';
+import { jsonErrorHandler, jsonNotFound } from './http/index.js';
 import { citizenSettingsRouter, mountTwilioStatus, releaseDeadSenders, startChannels, type ChannelSender, type ChannelsDependencies } from './channels/index.js';
 import { createDetailsFetcher, type DetailsFetcher } from './details-fetcher/index.js';
-import { mountCitizenInbox } from './inbox/citizen-web.js';
-import { deadLettersRouter } from './queue/dead-letters-api.js';
+import { mountCitizenInbox } from './inbox/index.js';
+import { deadLettersRouter } from './queue/index.js';
 import { heldCounts, startHeldMessageSweeper, type HeldMessageSweeper } from './inbox/index.js';
-import { startMessageEngine, type EngineOptions, type MessageEngine } from './message-engine/engine.js';
-import { loadMessageRenderer } from './message-engine/render-message.js';
+import { startMessageEngine, type EngineOptions, type MessageEngine } from './message-engine/index.js';
+import { loadMessageRenderer } from './message-engine/index.js';
 import type { Config } from './config.js';
-import { openDatabase, type Database } from './db/database.js';
+import { openDatabase, type Database } from './db/index.js';
 import { createLogger, type Logger } from './logging.js';
-import { mountHealth } from './operations/health.js';
-import { createMetrics, mountMetrics, type ServiceMetrics } from './operations/metrics.js';
-import { requestLogging } from './operations/request-log.js';
-import { httpsOptionsOf, requireClientCertificate } from './operations/tls.js';
-import { inDatabaseIntake, type NotificationIntake } from './process-notifications/intake.js';
-import { kafkaIntake } from './process-notifications/kafka-intake.js';
-import { newWorkerId } from './queue/in-database.js';
-import { createKafka, kafkaNames, pingKafka, startNotificationConsumer, startNotificationPublisher, type NotificationConsumer } from './queue/kafka.js';
-import { mountProcessNotification, PROCESS_NOTIFICATION_PATH, type EndpointDependencies } from './process-notifications/soap-endpoint.js';
-import { htmlErrorHandler } from './web/error-page.js';
-import { createSessionManager, sessionOptionsOf } from './web/session.js';
-import { mountStartPage, swedishNotFound } from './web/start-page.js';
+import { mountHealth } from './operations/index.js';
+import { createMetrics, mountMetrics, type ServiceMetrics } from './operations/index.js';
+import { requestLogging } from './operations/index.js';
+import { httpsOptionsOf, requireClientCertificate } from './operations/index.js';
+import { inDatabaseIntake, type NotificationIntake } from './process-notifications/index.js';
+import { kafkaIntake } from './process-notifications/index.js';
+import { newWorkerId } from './queue/index.js';
+import { createKafka, kafkaNames, pingKafka, startNotificationConsumer, startNotificationPublisher, type NotificationConsumer } from './queue/index.js';
+import { mountProcessNotification, PROCESS_NOTIFICATION_PATH, type EndpointDependencies } from './process-notifications/index.js';
+import { htmlErrorHandler } from './web/index.js';
+import { createSessionManager, sessionOptionsOf } from './web/index.js';
+import { mountStartPage, swedishNotFound } from './web/index.js';
 import { demoAdminPanel, mountDemo, startDemo, type Demo } from './demo/index.js';
 import { notificationLeases, pendingNotificationCount, startLiveness, type Liveness } from './queue/index.js';
-import { startRetentionJob, type RetentionJob } from './operations/retention.js';
+import { startRetentionJob, type RetentionJob } from './operations/index.js';
 
 export interface AppOptions {
   config: Config;

@@ -1,6 +1,6 @@
 // Configuration is read and validated once at start (every variable: docs/OPERATIONS.md, "Configuration"); a wrong value stops the start.
 import path from 'node:path';
-import { templateProblem } from './inbox/booking-service.js';
+import { templateProblem } from './inbox/index.js';
 
 export type Environment = 'qa' | 'prod';
 export type Role = 'ingest' | 'worker' | 'sender' | 'web';

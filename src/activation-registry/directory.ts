@@ -5,7 +5,7 @@
 // the same database follows within moments), when this process changes it, and every 30 s as a backstop.
 import { and, eq, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Environment } from '../config.js';
-import type { Database } from '../db/database.js';
+import type { Database } from '../db/index.js';
 import { HOLD_STATUSES, type HoldStatus } from './flood-guard.js';
 import { careUnitGuards, careUnitLoads, sourceSystems } from './schema.js';
 

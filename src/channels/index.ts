@@ -4,7 +4,7 @@
 import { sql } from 'drizzle-orm';
 import type { Express } from 'express';
 import { ConfigError, type Config } from '../config.js';
-import { rows, type Database, type Executor } from '../db/database.js';
+import { rows, type Database, type Executor } from '../db/index.js';
 import type { Logger } from '../logging.js';
 import { outboxEmail, outboxSms } from './providers/outbox.js';
 import { smtpEmail } from './providers/smtp-email.js';
@@ -126,3 +126,5 @@ export function mountTwilioStatus(app: Express, deps: { config: Pick<Config, 'tw
 }
 
 export { purgeChannels, type ChannelRetention } from './retention.js';
+export { type DeliveryState } from './schema.js';
+export { type SettingsProblem } from './settings.js';

@@ -17,7 +17,7 @@
 // message and channel (primary key), and a delivery leaves `pending` only through a claim.
 import { randomUUID } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
-import { rows, type Database, type Executor } from '../db/database.js';
+import { rows, type Database, type Executor } from '../db/index.js';
 import type { Logger } from '../logging.js';
 import { ChannelError, type EmailChannel, type SentMessage, type SmsChannel } from './providers/types.js';
 import { endOfQuietHours, isQuiet, nextSwedishDayForSms, startOfSwedishDay, type QuietHours } from './quiet-hours.js';

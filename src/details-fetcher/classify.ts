@@ -20,7 +20,7 @@
 //   ("true", "false", "1", "0") is absent: an optional field written badly does not cost the citizen
 //   the message.
 import { logSafe } from '../logging.js';
-import { parseSwedishLocalTime } from '../time/swedish-time.js';
+import { parseSwedishLocalTime } from '../time/index.js';
 import { readGetBookingDetailsAnswer, type TimeslotField } from './answer-reader.js';
 import type { BookingDetails, DetailsOutcome, DetailsRequest } from './types.js';
 

@@ -3,11 +3,11 @@
 import type { Express } from 'express';
 import type { Authenticator } from '../auth/index.js';
 import type { Config } from '../config.js';
-import type { Database } from '../db/database.js';
+import type { Database } from '../db/index.js';
 import type { Logger } from '../logging.js';
-import { infoPagesRouter } from '../web/info-pages.js';
-import { createCitizenOidc } from '../web/oidc.js';
-import { sessionSecretOf, type SessionManager } from '../web/session.js';
+import { infoPagesRouter } from '../web/index.js';
+import { createCitizenOidc } from '../web/index.js';
+import { sessionSecretOf, type SessionManager } from '../web/index.js';
 import { citizenApiRouter } from './citizen-api.js';
 import { createInboxStore, type InboxStore } from './inbox-store.js';
 import { serveOpenApi } from './openapi.js';

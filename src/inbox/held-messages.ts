@@ -7,7 +7,7 @@
 import { sql } from 'drizzle-orm';
 import type { HeldCounts, SourceSystemDirectory } from '../activation-registry/index.js';
 import { requestNotifications } from '../channels/index.js';
-import { rows, type Database, type Executor } from '../db/database.js';
+import { rows, type Database, type Executor } from '../db/index.js';
 import type { Logger } from '../logging.js';
 
 /** Held messages per care unit (logical address). */

@@ -5,7 +5,7 @@
 // round trip per batch, not per message.
 import { sql } from 'drizzle-orm';
 import { requestNotifications } from '../channels/index.js';
-import { rows, type Executor } from '../db/database.js';
+import { rows, type Executor } from '../db/index.js';
 import type { BookingSnapshot, Categorization, MessageKind } from '../message-engine/index.js';
 
 const json = (value: unknown) => JSON.stringify(value);

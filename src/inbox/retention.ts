@@ -3,8 +3,8 @@
 // later cancellation text or a late retry) and posts whose time is long past, read or hidden messages,
 // care-unit relations no message renewed.
 import { sql } from 'drizzle-orm';
-import type { Database } from '../db/database.js';
-import { purgeInSlices, type PurgeOptions } from '../db/purge.js';
+import type { Database } from '../db/index.js';
+import { purgeInSlices, type PurgeOptions } from '../db/index.js';
 
 export interface InboxRetention {
   postsBefore: Date;

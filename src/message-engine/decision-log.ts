@@ -1,7 +1,7 @@
 // The engine's decisions as records: one per notification decided (or held delete released, or
 // notification given up on), written in the same transaction as the decision's effects, so the trace
 // always agrees with what the citizen got. No personal data: the post by key hash, system, unit, booking id.
-import type { Orm } from '../db/database.js';
+import type { Orm } from '../db/index.js';
 import type { Decision, MessageKind, PostRef } from './decide.js';
 import { engineDecisions } from './schema.js';
 

@@ -2,7 +2,7 @@
 // collected in memory (one citizen's in order, each seeing the state the previous left) and written
 // with a handful of set-based statements in one transaction: a round trip per batch, not per message.
 import { sql } from 'drizzle-orm';
-import { rows, type Executor } from '../db/database.js';
+import { rows, type Executor } from '../db/index.js';
 import type { Action, BookingSnapshot, Categorization, HeldDelete, MessageKind, PostRef, StoredPost } from './decide.js';
 import { bookingFacts, createMessages, holdMessages, recordCareUnits, storePosts, type NewInboxMessage } from '../inbox/index.js';
 import type { MessageRenderer } from './render-message.js';

@@ -5,8 +5,8 @@
 // seeing the state the previous one left; one that must wait for its producer holds back only the later
 // notifications of its own post (the queue keeps the rest of the order: src/queue/in-database.ts).
 import { sql } from 'drizzle-orm';
-import type { DeliveryMode, SourceSystemDirectory } from '../activation-registry/directory.js';
-import { rows, type Database } from '../db/database.js';
+import type { DeliveryMode, SourceSystemDirectory } from '../activation-registry/index.js';
+import { rows, type Database } from '../db/index.js';
 import type { BookingDetails, DetailsFetcher, DetailsOutcome } from '../details-fetcher/index.js';
 import type { Logger } from '../logging.js';
 import {
@@ -18,14 +18,14 @@ import {
   retryNotificationLater,
   supersedeEarlier,
   type QueuedNotification,
-} from '../queue/in-database.js';
+} from '../queue/index.js';
 import { decide, decideRelease, type BookingSnapshot, type Categorization, type DetailsResult, type HeldDelete, type PostRef } from './decide.js';
 import { loadStoredPosts } from '../inbox/index.js';
 import { BatchEffects, citizenSystem, loadHeldDeletes, StaleState, toHeld, writeEffects, type HeldRow } from './effects.js';
 import type { EngineEvent, SourceActivity } from '../source-activity/index.js';
 import { decisionRecord, recordDecisions, type DecisionRecord } from './decision-log.js';
 import type { MessageRenderer } from './render-message.js';
-import { DEFAULT_RETRY_PERIOD_MS, planRetry, type Failure } from '../queue/retry-policy.js';
+import { DEFAULT_RETRY_PERIOD_MS, firstTryNewPostPending, planRetry, waitsForRetry, type Failure } from '../queue/index.js';
 
 export interface EngineOptions {
   database: Database;
@@ -375,7 +375,7 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
           }
           try {
             settled += await settle([[item]], outcomes, workerId);
-            if ((await pendingAndOurs(item.id)) === false) continue;
+            if (!(await waitsForRetry(database.orm, item.id))) continue;
             // Put back for later (details not available now): the rest of its post waits.
             blockedPosts.add(item.keyHash);
           } catch (single) {
@@ -397,15 +397,6 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
     }
   }
 
-  /** Whether an item is still pending under our lease (it was put back for a retry). */
-  async function pendingAndOurs(id: number): Promise<boolean> {
-    const [row] = await rows<{ n: number }>(
-      database.orm,
-      sql`select count(*)::int as n from inbound_notification where id = ${id} and status = 'pending' and available_at > now()`,
-    );
-    return Number(row?.n ?? 0) > 0;
-  }
-
   async function releaseDueHolds(): Promise<number> {
     return database.orm.transaction(async (tx) => {
       // A new post of the same citizen and system delivered inside the window that is still on its first
@@ -418,11 +409,12 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
         tx,
         sql`select h.*, p.booking_id from held_cancellation h left join booking_post p on p.key_hash = h.key_hash
             where h.status = 'held' and h.due_at <= ${moment.toISOString()}::timestamptz
-              and (h.due_at <= ${new Date(moment.getTime() - releaseGraceMs).toISOString()}::timestamptz or not exists (
-                select 1 from inbound_notification n
-                where n.status = 'pending' and not n.delete_flag and n.attempts = 0
-                  and n.resident = h.resident and n.source_system = h.source_system
-                  and n.received_at >= h.deleted_at and n.received_at < h.due_at))
+              and (h.due_at <= ${new Date(moment.getTime() - releaseGraceMs).toISOString()}::timestamptz or not ${firstTryNewPostPending({
+                resident: sql`h.resident`,
+                sourceSystem: sql`h.source_system`,
+                from: sql`h.deleted_at`,
+                until: sql`h.due_at`,
+              })})
             order by h.due_at limit 500
             for update of h skip locked`,
       );

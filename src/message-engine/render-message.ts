@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
-import { formatSwedishSpan } from '../time/swedish-format.js';
-import { offeredActions } from '../inbox/booking-service.js';
+import { formatSwedishSpan } from '../time/index.js';
+import { offeredActions } from '../inbox/index.js';
 import type { BookingSnapshot, MessageKind } from './decide.js';
 
 export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../templates');

@@ -2,8 +2,8 @@
 // Deleted after their period: settled held cancellations, security events, and the decision records
 // (the trace), which are kept as long as the notifications they are about.
 import { sql } from 'drizzle-orm';
-import type { Database } from '../db/database.js';
-import { purgeInSlices, type PurgeOptions } from '../db/purge.js';
+import type { Database } from '../db/index.js';
+import { purgeInSlices, type PurgeOptions } from '../db/index.js';
 
 export interface EngineRetention {
   /** Settled held cancellations resolved before this go (the posts' period). */

@@ -5,8 +5,8 @@
 import { purgeAuditLog } from '../activation-registry/index.js';
 import { purgeChannels } from '../channels/index.js';
 import type { Retention } from '../config.js';
-import type { Database } from '../db/database.js';
-import type { PurgeOptions } from '../db/purge.js';
+import type { Database } from '../db/index.js';
+import type { PurgeOptions } from '../db/index.js';
 import { purgeInbox } from '../inbox/index.js';
 import { purgeEngineRecords } from '../message-engine/index.js';
 import type { Logger } from '../logging.js';

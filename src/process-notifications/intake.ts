@@ -2,8 +2,8 @@
 // check and the queueing of what is new, all or nothing. The in-database implementation does it in a
 // single SQL statement (one round trip, one commit); a Kafka implementation replaces the queueing part.
 import { sql } from 'drizzle-orm';
-import type { DeliveryMode } from '../activation-registry/directory.js';
-import { rows, type Database, type Executor } from '../db/database.js';
+import type { DeliveryMode } from '../activation-registry/index.js';
+import { rows, type Database, type Executor } from '../db/index.js';
 import { enqueueNotifications } from '../queue/index.js';
 import type { EngagementTransaction, RejectionCode } from './engagement.js';
 import { sequenceHash } from './engagement.js';

@@ -3,8 +3,8 @@
 // a GetBookingDetails call for a redelivery; EI retries within minutes, and a re-send after the
 // fingerprint is gone is fetched and found unchanged, so it makes no message either.
 import { sql } from 'drizzle-orm';
-import type { Database } from '../db/database.js';
-import { purgeInSlices, type PurgeOptions } from '../db/purge.js';
+import type { Database } from '../db/index.js';
+import { purgeInSlices, type PurgeOptions } from '../db/index.js';
 
 export interface IngestRetention {
   callsBefore: Date;

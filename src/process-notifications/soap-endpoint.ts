@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import soap from 'soap';
 import type { Logger } from 'pino';
-import { escapeXmlAttribute, publicBaseUrlOf } from '../http/public-url.js';
+import { escapeXmlAttribute, publicBaseUrlOf } from '../http/index.js';
 import { EnvelopeError, parseProcessNotificationEnvelope } from './envelope-parser.js';
 import { receiveNotification, SoapFault, type ReceiveDependencies, type ReceiveOutcome } from './receive-notification.js';
 

@@ -5,7 +5,7 @@
 // event's own transaction commits and never fails it: a crash in between may lose a count, never an event.
 import { sql } from 'drizzle-orm';
 import type { Environment } from '../config.js';
-import { rows, type Database } from '../db/database.js';
+import { rows, type Database } from '../db/index.js';
 import type { Logger } from '../logging.js';
 
 /** The counters of an hour, in the API's words (column names are the snake_case of these). */
