@@ -1,5 +1,5 @@
-// The details fetcher's public face: GetBookingDetails as a typed outcome (types.ts), the client that
-// makes the call, and the backoff formula the message engine schedules retries with.
+// The details fetcher's public face: GetBookingDetails as a typed outcome (types.ts) and the client that
+// makes the call (per-care-unit cap and breaker). When to try again is the queue's retry policy, not its.
 export type { BookingDetails, DetailsFetcher, DetailsOutcome, DetailsRequest } from './types.js';
 export {
   createDetailsFetcher,
@@ -10,4 +10,3 @@ export {
   type GuardedDetailsFetcher,
 } from './soap-client.js';
 export type { AddressStatus, BreakerState } from './address-guard.js';
-export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';

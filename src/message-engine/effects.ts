@@ -178,12 +178,11 @@ export function bookingJson(post: PostRef, details: BookingSnapshot, previous?: 
   };
 }
 
-export class StaleState extends Error {
-  override name = 'StaleState';
-}
-
-/** Writes the effects inside the caller's transaction. Throws StaleState when a held delete was resolved meanwhile. */
-export async function writeEffects(tx: Executor, effects: BatchEffects): Promise<{ messageIds: number[] }> {
+/**
+ * Writes the effects inside the caller's transaction. `stale`: a held delete the decisions resolved was
+ * resolved meanwhile; the caller must roll back (nothing after that point was written).
+ */
+export async function writeEffects(tx: Executor, effects: BatchEffects): Promise<{ kind: 'written'; messageIds: number[] } | { kind: 'stale' }> {
   await storePosts(tx, [...effects.posts.values()]);
   if (effects.resolvedHolds.size > 0) {
     const resolved = [...effects.resolvedHolds.entries()].map(([id, status]) => ({ id, status }));
@@ -193,7 +192,7 @@ export async function writeEffects(tx: Executor, effects: BatchEffects): Promise
           from jsonb_to_recordset(${json(resolved)}::jsonb) as r(id bigint, status text)
           where h.id = r.id and h.status = 'held' returning h.id`,
     );
-    if (updated.length !== resolved.length) throw new StaleState('a held delete was resolved meanwhile');
+    if (updated.length !== resolved.length) return { kind: 'stale' };
   }
   if (effects.newHolds.size > 0) {
     const holds = [...effects.newHolds.values()].map((h) => ({
@@ -232,5 +231,5 @@ export async function writeEffects(tx: Executor, effects: BatchEffects): Promise
       select e.kind, e.logical_address, e.booking_id, e.source_notification_id, e.detail
       from jsonb_to_recordset(${json(events)}::jsonb) as e(kind text, logical_address text, booking_id text, source_notification_id bigint, detail text)`);
   }
-  return { messageIds };
+  return { kind: 'written', messageIds };
 }

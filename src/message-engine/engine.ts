@@ -1,31 +1,18 @@
-// The message engine: receive queued notifications -> fetch details -> decide -> store -> notify.
-// A batch's effects (post state, held cancellations, messages, care-unit relations, channel requests)
-// are written in one transaction together with marking its notifications done, so a crash at any point
-// leads to each effect exactly once. One citizen's notifications of a round are decided in order, each
-// seeing the state the previous one left; one that must wait for its producer holds back only the later
-// notifications of its own post (the queue keeps the rest of the order: src/queue/in-database.ts).
-import { sql } from 'drizzle-orm';
-import type { DeliveryMode, SourceSystemDirectory } from '../activation-registry/index.js';
-import { rows, type Database } from '../db/index.js';
-import type { BookingDetails, DetailsFetcher, DetailsOutcome } from '../details-fetcher/index.js';
+// The message engine's worker loop (role `worker`): claims queued notifications and hands each batch to
+// process-batch.ts (fetch details -> decide -> write the effects with the queue's completion in one
+// transaction), with rounds side by side; and releases held deletes on a loop of its own
+// (release-held.ts). A batch's effects are written in one transaction together with marking its
+// notifications done, so a crash at any point leads to each effect exactly once (the queue keeps the
+// order: src/queue/in-database.ts).
+import type { SourceSystemDirectory } from '../activation-registry/index.js';
+import type { Database } from '../db/index.js';
+import type { DetailsFetcher } from '../details-fetcher/index.js';
 import type { Logger } from '../logging.js';
-import {
-  claimNotifications,
-  completeNotifications,
-  deadLetterNotification,
-  newWorkerId,
-  releaseNotifications,
-  retryNotificationLater,
-  supersedeEarlier,
-  type QueuedNotification,
-} from '../queue/index.js';
-import { decide, decideRelease, type BookingSnapshot, type Categorization, type DetailsResult, type HeldDelete, type PostRef } from './decide.js';
-import { loadStoredPosts } from '../inbox/index.js';
-import { BatchEffects, citizenSystem, loadHeldDeletes, StaleState, toHeld, writeEffects, type HeldRow } from './effects.js';
-import type { EngineEvent, SourceActivity } from '../source-activity/index.js';
-import { decisionRecord, recordDecisions, type DecisionRecord } from './decision-log.js';
+import { claimNotifications, DEFAULT_RETRY_PERIOD_MS, newWorkerId, type QueuedNotification } from '../queue/index.js';
+import type { SourceActivity } from '../source-activity/index.js';
+import { createBatchProcessor, describeError } from './process-batch.js';
+import { createHeldReleaser } from './release-held.js';
 import type { MessageRenderer } from './render-message.js';
-import { DEFAULT_RETRY_PERIOD_MS, firstTryNewPostPending, planRetry, waitsForRetry, type Failure } from '../queue/index.js';
 
 export interface EngineOptions {
   database: Database;
@@ -75,263 +62,42 @@ export interface MessageEngine {
 }
 
 
-/**
- * What an unexpected error may say in logs and in the dead-letter reason: the database driver's own
- * message and code, never the failed query's text and parameters (which hold identity numbers).
- */
-export function describeError(error: unknown): string {
-  const cause = (error as { cause?: unknown }).cause;
-  const inner = cause instanceof Error ? cause : error instanceof Error ? error : undefined;
-  if (!inner) return 'unknown error';
-  const code = (inner as { code?: unknown }).code;
-  const message = inner.message.split('\n')[0]!.replace(/^Failed query:.*$/, 'database query failed');
-  return typeof code === 'string' ? `${message} (${code})` : message;
-}
-class LostLease extends Error {}
-
-
-export function toSnapshot(details: BookingDetails): BookingSnapshot {
-  const snapshot: BookingSnapshot = { healthcareFacility: details.healthcareFacility };
-  if (details.start) snapshot.start = details.start.toISOString();
-  if (details.end) snapshot.end = details.end.toISOString();
-  if ((details.startRaw && !details.start) || (details.endRaw && !details.end)) snapshot.badTime = true;
-  const optional = [
-    'healthcareFacilityName',
-    'performer',
-    'performerName',
-    'bookingId',
-    'purpose',
-    'reason',
-    'resourceName',
-    'timeTypeName',
-    'careTypeName',
-    'cancelBookingAllowed',
-    'rebookingAllowed',
-    'messageAllowed',
-    'isInvitation',
-  ] as const;
-  for (const key of optional) {
-    const value = details[key];
-    if (value !== undefined) (snapshot as unknown as Record<string, unknown>)[key] = value;
-  }
-  return snapshot;
-}
-
-function postOf(item: QueuedNotification): PostRef {
-  const e = item.engagement;
-  return {
-    keyHash: item.keyHash,
-    resident: e.registeredResidentIdentification,
-    sourceSystem: e.sourceSystem,
-    logicalAddress: e.logicalAddress,
-    bookingId: e.businessObjectInstanceIdentifier,
-    categorization: e.categorization as Categorization,
-  };
-}
-
-/** The producer's answer as the decision's input, or why there is none now. */
-function detailsResult(outcome: DetailsOutcome): DetailsResult | Failure {
-  switch (outcome.kind) {
-    case 'found':
-      return { kind: 'found', details: toSnapshot(outcome.details) };
-    case 'not-found':
-      return { kind: 'not-found' };
-    case 'subject-mismatch':
-      return { kind: 'subject-mismatch', reason: outcome.reason };
-    case 'malformed':
-      return { kind: 'permanent', reason: `malformed GetBookingDetails answer: ${outcome.reason}` };
-    case 'transient':
-      return {
-        kind: outcome.notSent ? 'not-sent' : 'transient',
-        reason: outcome.reason,
-        ...(outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}),
-      };
-    case 'configuration':
-      // Fixed by ordering a route, not by hammering: tried every 15 minutes, visible meanwhile.
-      return { kind: 'configuration', reason: `${outcome.code}: ${outcome.reason}`, ...(outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}) };
-  }
-}
-
-const isFailure = (value: DetailsResult | Failure): value is Failure =>
-  value.kind === 'permanent' || value.kind === 'not-sent' || value.kind === 'transient' || value.kind === 'configuration';
-
-
 export function startMessageEngine(options: EngineOptions): MessageEngine {
-  const { database, directory, renderer, log } = options;
+  const { database, log } = options;
   const primaryWorkerId = options.workerId ?? newWorkerId();
   // Rounds run side by side, each as a worker of its own: one fetches while another writes.
   const parallelRounds = Math.max(1, options.parallelRounds ?? 2);
   const leaseMs = options.leaseMs ?? 60_000;
   const citizensPerRound = options.concurrency ?? 256;
-  const fetchConcurrency = options.fetchConcurrency ?? 256;
-  const retryPeriodMs = options.retryPeriodMs ?? DEFAULT_RETRY_PERIOD_MS;
-  const releaseGraceMs = options.releaseGraceMs ?? 3_000;
   const now = options.now ?? (() => new Date());
   let stopped = false;
+  const hooks = {
+    ...(options.onSettled ? { onSettled: options.onSettled } : {}),
+    ...(options.activity ? { activity: options.activity } : {}),
+    ...(options.onMessagesCreated ? { onMessagesCreated: options.onMessagesCreated } : {}),
+  };
 
-  /** One info line per decision: the kind made or "no message", and why; the post by its key hash only. */
-  function logDecisions(records: readonly DecisionRecord[]): void {
-    for (const record of records) {
-      log.info(
-        {
-          ...(record.notificationId !== undefined ? { notificationId: record.notificationId } : { heldId: record.heldId }),
-          keyHash: record.keyHash,
-          sourceSystem: record.sourceSystem,
-          logicalAddress: record.logicalAddress,
-          outcome: record.outcome,
-          ...(record.messageKind ? { kind: record.messageKind } : {}),
-          because: record.because,
-        },
-        'decision',
-      );
-    }
-  }
-
-  /** Details for every new or updated post of the round, each distinct booking asked for once. */
-  async function fetchAll(items: readonly QueuedNotification[]): Promise<Map<number, DetailsOutcome>> {
-    const fetcher = options.fetcher!;
-    const byBooking = new Map<string, QueuedNotification[]>();
-    for (const item of items) {
-      if (item.deleteFlag) continue;
-      const post = postOf(item);
-      const key = `${post.logicalAddress}\u001f${post.bookingId}\u001f${post.resident}`;
-      byBooking.set(key, [...(byBooking.get(key) ?? []), item]);
-    }
-    const outcomes = new Map<number, DetailsOutcome>();
-    const work = [...byBooking.values()];
-    await Promise.all(
-      Array.from({ length: Math.min(fetchConcurrency, work.length) }, async () => {
-        for (let group = work.shift(); group; group = work.shift()) {
-          const post = postOf(group[0]!);
-          const outcome = await fetcher
-            .fetch({ logicalAddress: post.logicalAddress, bookingId: post.bookingId, resident: post.resident })
-            .catch((error: unknown): DetailsOutcome => ({ kind: 'transient', reason: describeError(error) }));
-          for (const item of group) outcomes.set(item.id, outcome);
-        }
-      }),
-    );
-    return outcomes;
-  }
-
-  /** The mode a notification was delivered in (stamped at intake; rows from before the stamp: the mode now). */
-  function deliveredMode(item: QueuedNotification): DeliveryMode {
-    return item.deliveredMode ?? directory.modeOf(item.sourceSystem) ?? 'active';
-  }
-
-  /**
-   * Decides and writes the given citizens' notifications (each list in id order) in one transaction. A
-   * notification whose details cannot be had now is put back for later, and the later notifications of its
-   * post wait behind it (those of the citizen's other posts go on); a permanent failure becomes a dead
-   * letter and the post's next ones go on.
-   */
-  async function settle(groups: readonly QueuedNotification[][], outcomes: Map<number, DetailsOutcome>, workerId: string): Promise<number> {
-    const items = groups.flat();
-    const stored = await loadStoredPosts(database.orm, [...new Set(items.map((item) => item.keyHash))]);
-    const held = await loadHeldDeletes(database.orm, [...new Set(items.map((item) => item.resident))]);
-    const effects = new BatchEffects(renderer);
-    const done: { item: QueuedNotification; because: string }[] = [];
-    const decisions: DecisionRecord[] = [];
-    const later: { item: QueuedNotification; failure: Failure; bookingStart?: Date }[] = [];
-    const waiting: number[] = [];
-    const moment = now();
-
-    for (const group of groups) {
-      const blockedPosts = new Set<string>();
-      for (const item of group) {
-        if (blockedPosts.has(item.keyHash)) {
-          waiting.push(item.id);
-          continue;
-        }
-        let details: DetailsResult | undefined;
-        if (!item.deleteFlag) {
-          const result = detailsResult(outcomes.get(item.id) ?? { kind: 'transient', reason: 'no answer fetched', notSent: true });
-          if (isFailure(result)) {
-            const start = stored.get(item.keyHash)?.details?.start;
-            later.push({ item, failure: result, ...(start && item.engagement.categorization === 'Booking' ? { bookingStart: new Date(start) } : {}) });
-            if (result.kind !== 'permanent') blockedPosts.add(item.keyHash);
-            continue;
-          }
-          details = result;
-        }
-        const post = postOf(item);
-        const key = citizenSystem(post.resident, post.sourceSystem);
-        const heldOfCitizen = held.get(key) ?? [];
-        held.set(key, heldOfCitizen);
-        const storedPost = stored.get(item.keyHash);
-        // Held by the flood guard: decided as active, its messages wait in held_message (held-messages.ts).
-        const mode = deliveredMode(item);
-        const decision = decide({
-          notification: { id: item.id, deleteFlag: item.deleteFlag, post, receivedAt: item.receivedAt },
-          ...(details ? { details } : {}),
-          ...(storedPost ? { stored: storedPost } : {}),
-          held: heldOfCitizen,
-          mode: mode === 'held' ? 'active' : mode,
-          now: moment,
-          rebookWindowMs: options.rebookWindowMs,
-        });
-        effects.add(decision.actions, `notification:${item.id}`, item.id, stored, heldOfCitizen, mode === 'held');
-        done.push({ item, because: decision.because });
-        decisions.push(decisionRecord({ notificationId: item.id, post, decision, cause: `notification:${item.id}` }));
-      }
-    }
-
-    let superseded = 0;
-    if (done.length > 0) {
-      await database.orm.transaction(async (tx) => {
-        if (!(await completeNotifications(tx, done.map(({ item }) => item.id), workerId))) {
-          throw new LostLease('a notification of the batch is no longer ours');
-        }
-        // A delete that passed its post's items waiting for a retry settles them.
-        superseded = await supersedeEarlier(tx, done.filter(({ item }) => item.deleteFlag).map(({ item }) => ({ id: item.id, keyHash: item.keyHash })));
-        await writeEffects(tx, effects);
-        await recordDecisions(tx, decisions);
-      });
-      if (effects.messages.length > 0) options.onMessagesCreated?.(effects.messages.map((message) => message.kind));
-      logDecisions(decisions);
-    }
-    const events: EngineEvent[] = decisions.map((record) => ({ sourceSystem: record.sourceSystem, counter: record.messageKind ?? 'no_message' }));
-    if (superseded > 0) log.info({ superseded }, 'notifications waiting for a retry settled by a later delete of their post');
-    for (const event of effects.securityEvents) {
-      log.warn({ notificationId: event.sourceNotificationId, logicalAddress: event.logicalAddress }, 'subject_of_care mismatch: nothing shown, security event recorded');
-    }
-    for (const { item, because } of done) options.onSettled?.({ id: item.id, result: 'done', because });
-
-    let settled = done.length;
-    for (const { item, failure, bookingStart } of later) {
-      const plan = planRetry(failure, {
-        attempts: item.attempts,
-        receivedAt: item.receivedAt,
-        ...(bookingStart ? { bookingStart } : {}),
-        now: moment,
-        retryPeriodMs,
-      });
-      if (plan.kind === 'dead') {
-        await deadLetterNotification(database, item.id, workerId, plan.reason);
-        log.error({ notificationId: item.id, logicalAddress: item.engagement.logicalAddress, reason: plan.reason }, 'notification dead-lettered');
-        if (failure.kind !== 'not-sent') events.push({ sourceSystem: item.sourceSystem, counter: 'producer_failures' });
-        events.push({ sourceSystem: item.sourceSystem, counter: 'dead_letters' });
-        const dead = decisionRecord({ notificationId: item.id, post: postOf(item), decision: { actions: [], because: plan.reason }, cause: `notification:${item.id}`, dead: true });
-        await recordDecisions(database.orm, [dead]).catch(() => {});
-        logDecisions([dead]);
-        options.onSettled?.({ id: item.id, result: 'dead', because: plan.reason });
-        settled++;
-        continue;
-      }
-      await retryNotificationLater(database, item.id, workerId, plan);
-      // A refusal of our own open breaker is no new failure of the producer.
-      if (failure.kind !== 'not-sent') events.push({ sourceSystem: item.sourceSystem, counter: 'producer_failures' });
-      // A refusal of an open breaker is routine while a producer is down: not a warning each time.
-      const level = failure.kind === 'not-sent' ? 'debug' : 'warn';
-      log[level](
-        { notificationId: item.id, logicalAddress: item.engagement.logicalAddress, attempts: item.attempts + (plan.spendTry ? 1 : 0), delayMs: plan.delayMs, reason: plan.reason },
-        'notification not processed yet',
-      );
-      options.onSettled?.({ id: item.id, result: 'retry', because: plan.reason });
-    }
-    await releaseNotifications(database, waiting, workerId);
-    if (events.length > 0) await options.activity?.recordEngine(events);
-    return settled;
-  }
+  const processClaimed = createBatchProcessor({
+    database,
+    fetcher: options.fetcher,
+    directory: options.directory,
+    renderer: options.renderer,
+    log,
+    rebookWindowMs: options.rebookWindowMs,
+    retryPeriodMs: options.retryPeriodMs ?? DEFAULT_RETRY_PERIOD_MS,
+    fetchConcurrency: options.fetchConcurrency ?? 256,
+    now,
+    ...hooks,
+  });
+  const releaseDueHolds = createHeldReleaser({
+    database,
+    directory: options.directory,
+    renderer: options.renderer,
+    log,
+    releaseGraceMs: options.releaseGraceMs ?? 3_000,
+    now,
+    ...hooks,
+  });
 
   async function runOnce(workerId: string = primaryWorkerId): Promise<number> {
     const claimed = await claimNotifications(database, {
@@ -342,111 +108,6 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
       ...(options.claimMinAgeMs ? { minAgeMs: options.claimMinAgeMs } : {}),
     });
     return processClaimed(claimed, workerId);
-  }
-
-  /** Processes notifications this worker holds the lease of (claimed from the table, or handed over by Kafka). */
-  async function processClaimed(claimed: readonly QueuedNotification[], workerId: string): Promise<number> {
-    if (claimed.length === 0) return 0;
-    const byCitizen = new Map<string, QueuedNotification[]>();
-    for (const item of claimed) byCitizen.set(item.resident, [...(byCitizen.get(item.resident) ?? []), item]);
-    const groups = [...byCitizen.values()];
-    const outcomes = await fetchAll(claimed);
-    try {
-      return await settle(groups, outcomes, workerId);
-    } catch (error) {
-      if (error instanceof LostLease) {
-        log.info({ reason: error.message }, 'batch taken over; it will be picked up again');
-        await releaseNotifications(database, claimed.map((item) => item.id), workerId).catch(() => {});
-        return 0;
-      }
-      // A batch that cannot be written whole is written one notification at a time, so that one bad
-      // notification cannot hold up everybody else's.
-      log.warn({ reason: describeError(error), notifications: claimed.length }, 'batch not written whole; writing one by one');
-      let settled = 0;
-      for (const group of groups) {
-        // What must wait now: the later items of a post that did not go through, and after a delete that
-        // did not go through, the citizen's new posts at that source system (the rebooking window).
-        const blockedPosts = new Set<string>();
-        const blockedSystems = new Set<string>();
-        for (const item of group) {
-          if (blockedPosts.has(item.keyHash) || (!item.deleteFlag && blockedSystems.has(item.sourceSystem))) {
-            await releaseNotifications(database, [item.id], workerId).catch(() => {});
-            continue;
-          }
-          try {
-            settled += await settle([[item]], outcomes, workerId);
-            if (!(await waitsForRetry(database.orm, item.id))) continue;
-            // Put back for later (details not available now): the rest of its post waits.
-            blockedPosts.add(item.keyHash);
-          } catch (single) {
-            const stale = single instanceof StaleState || single instanceof LostLease;
-            const reason = describeError(single);
-            if (!stale) {
-              const plan = planRetry({ kind: 'transient', reason }, { attempts: item.attempts, receivedAt: item.receivedAt, now: now(), retryPeriodMs });
-              if (plan.kind === 'dead') await deadLetterNotification(database, item.id, workerId, plan.reason).catch(() => {});
-              else await retryNotificationLater(database, item.id, workerId, plan).catch(() => {});
-            }
-            log.warn({ notificationId: item.id, reason }, 'notification not processed');
-            await releaseNotifications(database, [item.id], workerId).catch(() => {});
-            blockedPosts.add(item.keyHash);
-            if (item.deleteFlag) blockedSystems.add(item.sourceSystem);
-          }
-        }
-      }
-      return settled;
-    }
-  }
-
-  async function releaseDueHolds(): Promise<number> {
-    return database.orm.transaction(async (tx) => {
-      // A new post of the same citizen and system delivered inside the window that is still on its first
-      // try may turn the cancellation into a rebooking: it is awaited for a short grace after the window.
-      // One whose producer is failing (or anything beyond the grace) is not: the citizen hears of the
-      // cancellation within seconds of the window's end whatever other care units are doing, and of the
-      // new booking (a confirmation) once its producer answers.
-      const moment = now();
-      const due = await rows<HeldRow & { booking_id: string | null }>(
-        tx,
-        sql`select h.*, p.booking_id from held_cancellation h left join booking_post p on p.key_hash = h.key_hash
-            where h.status = 'held' and h.due_at <= ${moment.toISOString()}::timestamptz
-              and (h.due_at <= ${new Date(moment.getTime() - releaseGraceMs).toISOString()}::timestamptz or not ${firstTryNewPostPending({
-                resident: sql`h.resident`,
-                sourceSystem: sql`h.source_system`,
-                from: sql`h.deleted_at`,
-                until: sql`h.due_at`,
-              })})
-            order by h.due_at limit 500
-            for update of h skip locked`,
-      );
-      if (due.length === 0) return { released: 0, kinds: [] as string[], decisions: [] as DecisionRecord[] };
-      const effects = new BatchEffects(renderer);
-      const decisions: DecisionRecord[] = [];
-      for (const row of due) {
-        const held: HeldDelete = toHeld(row);
-        const post: PostRef = {
-          keyHash: row.key_hash,
-          resident: row.resident,
-          sourceSystem: row.source_system,
-          logicalAddress: row.logical_address,
-          bookingId: row.booking_id ?? held.details?.bookingId ?? '',
-          categorization: row.categorization,
-        };
-        const decision = decideRelease({ ...held, post }, moment);
-        // A cancellation at a care unit the flood guard holds waits with the unit's other messages.
-        effects.add(decision.actions, `held:${held.id}`, held.id, new Map(), [held], directory.holdOf(row.logical_address)?.status === 'holding');
-        decisions.push(decisionRecord({ heldId: held.id, post, decision, cause: `held:${held.id}` }));
-      }
-      await writeEffects(tx, effects);
-      await recordDecisions(tx, decisions);
-      return { released: due.length, kinds: effects.messages.map((message) => message.kind), decisions };
-    }).then(async ({ released, kinds, decisions }) => {
-      if (kinds.length > 0) options.onMessagesCreated?.(kinds);
-      logDecisions(decisions);
-      if (decisions.length > 0) {
-        await options.activity?.recordEngine(decisions.map((record) => ({ sourceSystem: record.sourceSystem, counter: record.messageKind ?? 'no_message' })));
-      }
-      return released;
-    });
   }
 
   const pollMs = options.pollMs ?? 200;

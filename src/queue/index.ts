@@ -21,7 +21,8 @@ export {
   type QueuedNotification,
   type WaitingAddress,
 } from './in-database.js';
-export { DEFAULT_RETRY_PERIOD_MS, planRetry, type Failure, type FailureKind, type RetryPlan } from './retry-policy.js';
+export { CONFIGURATION_RETRY_MS, DEFAULT_RETRY_PERIOD_MS, planRetry, type Failure, type FailureKind, type RetryPlan } from './retry-policy.js';
+export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 export { deadLettersRouter, retryDeadLettersOfSystem, retryOneDeadLetter } from './dead-letters-api.js';
 export { pendingNotificationCount } from './pending.js';
 export { purgeQueue, type QueueRetention } from './retention.js';
