@@ -106,3 +106,4 @@ export function mountActivationRegistry(
 }
 export { checkEnvironment, describeProblems } from './validation.js';
 export { unitTraffic } from './guard-store.js';
+export { activationRegistryOpenApi } from './openapi.js';

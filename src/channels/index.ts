@@ -128,3 +128,4 @@ export function mountTwilioStatus(app: Express, deps: { config: Pick<Config, 'tw
 export { purgeChannels, type ChannelRetention } from './retention.js';
 export { type DeliveryState } from './schema.js';
 export { type SettingsProblem } from './settings.js';
+export { channelsOpenApi } from './openapi.js';

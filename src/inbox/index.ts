@@ -16,3 +16,4 @@ export { offeredActions, templateProblem } from './booking-service.js';
 export { mountCitizenInbox } from './citizen-web.js';
 export { purgeInbox, type InboxRetention } from './retention.js';
 export { heldCounts, startHeldMessageSweeper, type HeldMessageSweeper, type SettleResult } from './held-messages.js';
+export { inboxOpenApi } from './openapi.js';

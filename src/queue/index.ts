@@ -31,3 +31,4 @@ export { purgeQueue, type QueueRetention } from './retention.js';
 export { notificationLeases, ownedBy, startLiveness, type LeaseReleaser, type Liveness, type LivenessOptions } from './liveness.js';
 export { createKafka, kafkaNames, pingKafka, startNotificationConsumer, startNotificationPublisher, type NotificationConsumer } from './kafka.js';
 export { firstTryNewPostPending, notificationsOfBooking, queueDepth, waitsForRetry, type TracedNotification } from './reads.js';
+export { queueOpenApi } from './openapi.js';

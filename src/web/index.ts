@@ -7,3 +7,18 @@ export { createSessionManager, type SessionManager, sessionOf, sessionOptionsOf,
 export { htmlErrorHandler } from './error-page.js';
 export { mountStartPage, swedishNotFound } from './start-page.js';
 export { infoPagesRouter } from './info-pages.js';
+export {
+  adminErrors,
+  adminSecurity,
+  citizenErrors,
+  citizenSecurity,
+  composeOpenApi,
+  error,
+  json,
+  nullable,
+  ref,
+  serveOpenApi,
+  type OpenApiDocument,
+  type OpenApiFragment,
+  type Schema,
+} from './openapi.js';
