@@ -86,6 +86,8 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
     rebookWindowMs: options.rebookWindowMs,
     retryPeriodMs: options.retryPeriodMs ?? DEFAULT_RETRY_PERIOD_MS,
     fetchConcurrency: options.fetchConcurrency ?? 256,
+    leaseMs,
+    parallelRounds,
     now,
     ...hooks,
   });

@@ -14,6 +14,7 @@ export {
   listDeadLetters,
   newWorkerId,
   releaseNotifications,
+  renewLeases,
   retryNotificationLater,
   supersedeEarlier,
   waitingByAddress,
