@@ -1,9 +1,8 @@
 // The OpenAPI fragment of the activation registry: source systems, audit, care-unit loads and the flood guard's units.
 // Composed with the other components' fragments into /api/openapi.json (src/web/openapi.ts);
 // test/inbox/openapi.test.ts keeps it true to the routes and their answers.
-import { adminErrors, adminSecurity, error, json, nullable, ref, type OpenApiFragment } from '../web/index.js';
+import { jsonBody, adminErrors, adminList, adminSecurity, environmentQuery, error, json, listOf, nullable, numericIdPath, ref, type OpenApiFragment } from '../web/index.js';
 
-const numericId = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } };
 const UNIT_PARAMS = [
   { name: 'environment', in: 'path', required: true, schema: { type: 'string', enum: ['qa', 'prod'] } },
   { name: 'logicalAddress', in: 'path', required: true, schema: { type: 'string', maxLength: 64 } },
@@ -95,11 +94,11 @@ export const activationRegistryOpenApi: OpenApiFragment = {
         summary: 'Registered booking systems',
         security: adminSecurity,
         parameters: [
-          { name: 'environment', in: 'query', schema: { type: 'string', enum: ['qa', 'prod'] } },
+          environmentQuery,
           { name: 'includeDeactivated', in: 'query', schema: { type: 'string', enum: ['true', 'false'] } },
         ],
         responses: {
-          '200': json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('SourceSystem') } } }, 'The registrations'),
+          '200': listOf('SourceSystem', 'The registrations'),
           '400': error('A bad query'),
           ...adminErrors,
         },
@@ -108,23 +107,16 @@ export const activationRegistryOpenApi: OpenApiFragment = {
         tags: ['admin'],
         summary: 'Registers (activates) a booking system in an environment',
         security: adminSecurity,
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                required: ['environment', 'hsaId', 'name'],
-                properties: {
-                  environment: { type: 'string', enum: ['qa', 'prod'] },
-                  hsaId: { type: 'string' },
-                  name: { type: 'string' },
-                  mode: { type: 'string', enum: ['active', 'silent'], default: 'active' },
-                },
-              },
-            },
+        requestBody: jsonBody({
+          type: 'object',
+          required: ['environment', 'hsaId', 'name'],
+          properties: {
+            environment: { type: 'string', enum: ['qa', 'prod'] },
+            hsaId: { type: 'string' },
+            name: { type: 'string' },
+            mode: { type: 'string', enum: ['active', 'silent'], default: 'active' },
           },
-        },
+        }),
         responses: {
           '201': json(ref('SourceSystem'), 'Registered'),
           '400': error('A bad field'),
@@ -138,22 +130,15 @@ export const activationRegistryOpenApi: OpenApiFragment = {
         tags: ['admin'],
         summary: 'One registration',
         security: adminSecurity,
-        parameters: [numericId],
+        parameters: [numericIdPath],
         responses: { '200': json(ref('SourceSystem'), 'The registration'), '404': error('No such registration'), ...adminErrors },
       },
       patch: {
         tags: ['admin'],
         summary: 'Changes name or mode',
         security: adminSecurity,
-        parameters: [numericId],
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: { type: 'object', properties: { name: { type: 'string' }, mode: { type: 'string', enum: ['active', 'silent'] } } },
-            },
-          },
-        },
+        parameters: [numericIdPath],
+        requestBody: jsonBody({ type: 'object', properties: { name: { type: 'string' }, mode: { type: 'string', enum: ['active', 'silent'] } } }),
         responses: {
           '200': json(ref('SourceSystem'), 'Changed'),
           '400': error('A bad field'),
@@ -166,7 +151,7 @@ export const activationRegistryOpenApi: OpenApiFragment = {
         tags: ['admin'],
         summary: 'Deactivates the registration (its history stays)',
         security: adminSecurity,
-        parameters: [numericId],
+        parameters: [numericIdPath],
         responses: {
           '200': json(ref('SourceSystem'), 'Deactivated'),
           '404': error('No such registration'),
@@ -201,11 +186,11 @@ export const activationRegistryOpenApi: OpenApiFragment = {
         summary: "Care units' silent loading periods (current and coming; includeEnded=true for all)",
         security: adminSecurity,
         parameters: [
-          { name: 'environment', in: 'query', schema: { type: 'string', enum: ['qa', 'prod'] } },
+          environmentQuery,
           { name: 'includeEnded', in: 'query', schema: { type: 'string', enum: ['true', 'false'] } },
         ],
         responses: {
-          '200': json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('CareUnitLoad') } } }, 'The periods'),
+          '200': listOf('CareUnitLoad', 'The periods'),
           '400': error('A bad query'),
           ...adminErrors,
         },
@@ -214,24 +199,17 @@ export const activationRegistryOpenApi: OpenApiFragment = {
         tags: ['admin'],
         summary: 'Sets a silent loading period for a care unit (audited)',
         security: adminSecurity,
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                required: ['environment', 'logicalAddress', 'until'],
-                properties: {
-                  environment: { type: 'string', enum: ['qa', 'prod'] },
-                  logicalAddress: { type: 'string', maxLength: 64 },
-                  from: { type: 'string', description: 'Default now. "2026-12-01T14:00" (Swedish time) or ISO 8601 with a zone; not in the past' },
-                  until: { type: 'string', description: 'Later than from and now; at most 31 days after from' },
-                  note: { type: 'string', maxLength: 200 },
-                },
-              },
-            },
+        requestBody: jsonBody({
+          type: 'object',
+          required: ['environment', 'logicalAddress', 'until'],
+          properties: {
+            environment: { type: 'string', enum: ['qa', 'prod'] },
+            logicalAddress: { type: 'string', maxLength: 64 },
+            from: { type: 'string', description: 'Default now. "2026-12-01T14:00" (Swedish time) or ISO 8601 with a zone; not in the past' },
+            until: { type: 'string', description: 'Later than from and now; at most 31 days after from' },
+            note: { type: 'string', maxLength: 200 },
           },
-        },
+        }),
         responses: {
           '201': json(ref('CareUnitLoad'), 'Set'),
           '400': error('A bad field (details.problems names each); nothing stored'),
@@ -244,7 +222,7 @@ export const activationRegistryOpenApi: OpenApiFragment = {
         tags: ['admin'],
         summary: 'Ends a loading period now (audited); what is delivered afterwards makes messages as usual',
         security: adminSecurity,
-        parameters: [numericId],
+        parameters: [numericIdPath],
         responses: {
           '200': json(ref('CareUnitLoad'), 'Ended'),
           '404': error('No such period'),
@@ -254,17 +232,7 @@ export const activationRegistryOpenApi: OpenApiFragment = {
       },
     },
     '/admin/care-units': {
-      get: {
-        tags: ['admin'],
-        summary: 'Care units the flood guard watches or has held, held ones first, with their counts',
-        security: adminSecurity,
-        parameters: [{ name: 'environment', in: 'query', schema: { type: 'string', enum: ['qa', 'prod'] } }],
-        responses: {
-          '200': json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('GuardedUnit') } } }, 'The units'),
-          '400': error('A bad query'),
-          ...adminErrors,
-        },
-      },
+      get: adminList({ summary: 'Care units the flood guard watches or has held, held ones first, with their counts', item: 'GuardedUnit', description: 'The units', badRequest: 'A bad query' }),
     },
     '/admin/care-units/{environment}/{logicalAddress}': {
       get: {

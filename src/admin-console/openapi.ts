@@ -1,7 +1,7 @@
 // The OpenAPI fragment of the administrators' console: activity per source system, unregistered systems, the trace of a booking.
 // Composed with the other components' fragments into /api/openapi.json (src/web/openapi.ts);
 // test/inbox/openapi.test.ts keeps it true to the routes and their answers.
-import { adminErrors, adminSecurity, error, json, nullable, ref, type OpenApiFragment } from '../web/index.js';
+import { jsonBody, adminErrors, adminList, adminSecurity, error, json, listOf, nullable, ref, type OpenApiFragment } from '../web/index.js';
 import { NOTIFICATION_STATUSES } from '../queue/index.js';
 
 export const adminConsoleOpenApi: OpenApiFragment = {
@@ -113,48 +113,21 @@ export const adminConsoleOpenApi: OpenApiFragment = {
   },
   paths: {
     '/admin/source-activity': {
-      get: {
-        tags: ['admin'],
-        summary: 'Per source system and environment: received, ignored, messages by kind, no message, producer failures, dead letters; last 24 hours and 7 days; last seen',
-        security: adminSecurity,
-        parameters: [{ name: 'environment', in: 'query', schema: { type: 'string', enum: ['qa', 'prod'] } }],
-        responses: {
-          '200': json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('SourceActivity') } } }, 'Activity'),
-          '400': error('A bad environment'),
-          ...adminErrors,
-        },
-      },
+      get: adminList({ summary: 'Per source system and environment: received, ignored, messages by kind, no message, producer failures, dead letters; last 24 hours and 7 days; last seen', item: 'SourceActivity', description: 'Activity', badRequest: 'A bad environment' }),
     },
     '/admin/unregistered-systems': {
-      get: {
-        tags: ['admin'],
-        summary: 'Source systems that sent booking notifications while not registered, per environment, with counts, first/last seen and care units',
-        security: adminSecurity,
-        parameters: [{ name: 'environment', in: 'query', schema: { type: 'string', enum: ['qa', 'prod'] } }],
-        responses: {
-          '200': json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('UnregisteredSystem') } } }, 'Unregistered systems seen'),
-          '400': error('A bad environment'),
-          ...adminErrors,
-        },
-      },
+      get: adminList({ summary: 'Source systems that sent booking notifications while not registered, per environment, with counts, first/last seen and care units', item: 'UnregisteredSystem', description: 'Unregistered systems seen', badRequest: 'A bad environment' }),
     },
     '/admin/unregistered-systems/register': {
       post: {
         tags: ['admin'],
         summary: 'Registers a system from the unregistered list in one step (audited like any registration)',
         security: adminSecurity,
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                required: ['environment', 'hsaId', 'name'],
-                properties: { environment: { type: 'string', enum: ['qa', 'prod'] }, hsaId: { type: 'string' }, name: { type: 'string' }, mode: { type: 'string', enum: ['active', 'silent'] } },
-              },
-            },
-          },
-        },
+        requestBody: jsonBody({
+          type: 'object',
+          required: ['environment', 'hsaId', 'name'],
+          properties: { environment: { type: 'string', enum: ['qa', 'prod'] }, hsaId: { type: 'string' }, name: { type: 'string' }, mode: { type: 'string', enum: ['active', 'silent'] } },
+        }),
         responses: {
           '201': json(ref('SourceSystem'), 'Registered'),
           '400': error('A bad registration (e.g. not an HSA-id)'),
@@ -185,20 +158,13 @@ export const adminConsoleOpenApi: OpenApiFragment = {
         tags: ['admin'],
         summary: 'The traces of a citizen\'s bookings, by personal identity number: needs the support role; audited with the reason',
         security: adminSecurity,
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                required: ['personalIdentityNumber', 'reason'],
-                properties: { personalIdentityNumber: { type: 'string', description: '12 digits, hyphen allowed' }, reason: { type: 'string', minLength: 10, maxLength: 500 } },
-              },
-            },
-          },
-        },
+        requestBody: jsonBody({
+          type: 'object',
+          required: ['personalIdentityNumber', 'reason'],
+          properties: { personalIdentityNumber: { type: 'string', description: '12 digits, hyphen allowed' }, reason: { type: 'string', minLength: 10, maxLength: 500 } },
+        }),
         responses: {
-          '200': json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('BookingTrace') } } }, 'Traces (at most 50 bookings)'),
+          '200': listOf('BookingTrace', 'Traces (at most 50 bookings)'),
           '400': error('A bad personal identity number or no reason'),
           '401': error('No bearer token, or not a valid one'),
           '403': error('Not a national administrator with the support role (claim "roles" with "national-admin" and "support")'),

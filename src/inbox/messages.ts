@@ -6,22 +6,13 @@
 import { sql } from 'drizzle-orm';
 import { requestNotifications } from '../channels/index.js';
 import { rows, type Executor } from '../db/index.js';
-import type { BookingSnapshot, Categorization, MessageKind } from '../message-engine/index.js';
+import type { BookingSnapshot, Categorization, MessageKind, StoredPost } from '../message-engine/index.js';
 
 const json = (value: unknown) => JSON.stringify(value);
 const parsed = <T>(value: T | string | null): T | null => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
 
-/** What is known of one EI post (booking_post). */
-export interface PostState {
-  keyHash: string;
-  resident: string;
-  sourceSystem: string;
-  logicalAddress: string;
-  bookingId: string;
-  categorization: Categorization;
-  present: boolean;
-  details?: BookingSnapshot;
-}
+/** What is known of one EI post (booking_post): the engine's StoredPost. */
+export type PostState = StoredPost;
 
 /** A message to create: unique per cause (a second with the same cause is not created). */
 export interface NewInboxMessage {

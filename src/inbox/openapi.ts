@@ -11,6 +11,16 @@ const messageId = {
   schema: { type: 'string', pattern: '^[0-9]+$' },
 };
 
+/** The producer's own texts about a booking, as messages and upcoming bookings show them. */
+const producerTexts = {
+  purpose: nullable('string', { description: 'Why the visit is booked (e.g. Vaccination), as the producer gives it' }),
+  reason: nullable('string', { description: 'The reason the producer gives (e.g. 4-årskontroll)' }),
+  careTypeName: nullable('string'),
+  timeTypeName: nullable('string'),
+  performerName: nullable('string'),
+  resourceName: nullable('string'),
+};
+
 export const inboxOpenApi: OpenApiFragment = {
   schemas: {
     CareUnitRef: {
@@ -31,12 +41,7 @@ export const inboxOpenApi: OpenApiFragment = {
         end: nullable('string', { format: 'date-time' }),
         previousStart: nullable('string', { format: 'date-time', description: 'Rebookings only: the time before' }),
         previousEnd: nullable('string', { format: 'date-time' }),
-        purpose: nullable('string', { description: 'Why the visit is booked (e.g. Vaccination), as the producer gives it' }),
-        reason: nullable('string', { description: 'The reason the producer gives (e.g. 4-årskontroll)' }),
-        careTypeName: nullable('string'),
-        timeTypeName: nullable('string'),
-        performerName: nullable('string'),
-        resourceName: nullable('string'),
+        ...producerTexts,
         cancelAllowed: { type: 'boolean', description: 'The producer allows the citizen to cancel the time' },
         rebookAllowed: { type: 'boolean', description: 'The producer allows the citizen to rebook the time' },
         messageAllowed: { type: 'boolean' },
@@ -77,12 +82,7 @@ export const inboxOpenApi: OpenApiFragment = {
         start: { type: 'string', format: 'date-time' },
         end: nullable('string', { format: 'date-time' }),
         careUnit: ref('CareUnitRef'),
-        purpose: nullable('string', { description: 'Why the visit is booked (e.g. Vaccination), as the producer gives it' }),
-        reason: nullable('string', { description: 'The reason the producer gives (e.g. 4-årskontroll)' }),
-        careTypeName: nullable('string'),
-        timeTypeName: nullable('string'),
-        performerName: nullable('string'),
-        resourceName: nullable('string'),
+        ...producerTexts,
         cancelAllowed: { type: 'boolean' },
         rebookAllowed: { type: 'boolean' },
         messageAllowed: { type: 'boolean' },

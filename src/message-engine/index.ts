@@ -7,4 +7,4 @@ export { bookingsOfPerson, traceBooking, type BookingTrace, type TraceEvent } fr
 export { becauseInSwedish } from './trace-words.js';
 export { purgeEngineRecords, type EngineRetention } from './retention.js';
 // The decision's vocabulary, which the inbox shows.
-export type { BookingSnapshot, Categorization, MessageKind } from './decide.js';
+export type { BookingSnapshot, Categorization, MessageKind, StoredPost } from './decide.js';

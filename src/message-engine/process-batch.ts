@@ -4,11 +4,10 @@
 // answers with a value (an outcome), not an exception: a lost lease, a held delete resolved meanwhile and
 // a failed write are outcomes the story handles in one place. Only an unexpected error (the database
 // failing) is caught, once, at the write, and becomes the outcome `failed`.
-import type { DeliveryMode, SourceSystemDirectory } from '../activation-registry/index.js';
+import type { DeliveryMode } from '../activation-registry/index.js';
 import type { Database } from '../db/index.js';
-import type { BookingDetails, DetailsFetcher, DetailsOutcome } from '../details-fetcher/index.js';
+import type { BookingDetails, DetailsOutcome } from '../details-fetcher/index.js';
 import { loadStoredPosts } from '../inbox/index.js';
-import type { Logger } from '../logging.js';
 import {
   completeNotifications,
   deadLetterNotification,
@@ -21,11 +20,11 @@ import {
   type Failure,
   type QueuedNotification,
 } from '../queue/index.js';
-import type { EngineEvent, SourceActivity } from '../source-activity/index.js';
+import type { EngineEvent } from '../source-activity/index.js';
 import { decide, type BookingSnapshot, type Categorization, type DetailsResult, type PostRef } from './decide.js';
 import { decisionRecord, logDecisions, recordDecisions, type DecisionRecord } from './decision-log.js';
 import { BatchEffects, citizenSystem, loadHeldDeletes, writeEffects } from './effects.js';
-import type { MessageRenderer } from './render-message.js';
+import type { EngineOptions } from './engine.js';
 
 /** What writing a set of decisions came to. */
 export type WriteOutcome =
@@ -37,25 +36,9 @@ export type WriteOutcome =
   /** The write failed unexpectedly (the database); `reason` as describeError words it. */
   | { kind: 'failed'; reason: string };
 
-export interface BatchDependencies {
-  database: Database;
-  /** Undefined while NTJP_GETBOOKINGDETAILS_URL is unset: nothing is fetched, every new post waits (no try spent). */
-  fetcher: DetailsFetcher | undefined;
-  directory: SourceSystemDirectory;
-  renderer: MessageRenderer;
-  log: Logger;
-  rebookWindowMs: number;
-  retryPeriodMs: number;
-  fetchConcurrency: number;
-  /** The lease of a claim: extended every third of it while the batch's details are fetched. */
-  leaseMs: number;
-  /** Rounds running side by side in this process: they share each care unit's call budget. */
-  parallelRounds: number;
-  now: () => Date;
-  onSettled?: (outcome: { id: number; result: 'done' | 'retry' | 'dead'; because: string }) => void;
-  activity?: SourceActivity;
-  onMessagesCreated?: (kinds: readonly string[]) => void;
-}
+/** What a batch needs: the engine's options, with its defaults applied (engine.ts). */
+export type BatchDependencies = Pick<EngineOptions, 'database' | 'fetcher' | 'directory' | 'renderer' | 'log' | 'rebookWindowMs' | 'onSettled' | 'activity' | 'onMessagesCreated'> &
+  Required<Pick<EngineOptions, 'retryPeriodMs' | 'fetchConcurrency' | 'leaseMs' | 'parallelRounds' | 'now'>>;
 
 /**
  * What an unexpected error may say in logs and in the dead-letter reason: the database driver's own

@@ -3,27 +3,16 @@
 // and its effects are written like a notification's, in one transaction. Runs on a loop of its own
 // (engine.ts), so that a round waiting for a slow producer never delays a cancellation.
 import { sql } from 'drizzle-orm';
-import type { SourceSystemDirectory } from '../activation-registry/index.js';
-import { rows, type Database } from '../db/index.js';
-import type { Logger } from '../logging.js';
+import { rows } from '../db/index.js';
 import { firstTryNewPostPending } from '../queue/index.js';
-import type { SourceActivity } from '../source-activity/index.js';
 import { decideRelease, type HeldDelete, type PostRef } from './decide.js';
 import { decisionRecord, logDecisions, recordDecisions, type DecisionRecord } from './decision-log.js';
 import { BatchEffects, toHeld, writeEffects, type HeldRow } from './effects.js';
-import type { MessageRenderer } from './render-message.js';
+import type { EngineOptions } from './engine.js';
 
-export interface ReleaseDependencies {
-  database: Database;
-  directory: SourceSystemDirectory;
-  renderer: MessageRenderer;
-  log: Logger;
-  /** How long after a window ends a new post delivered inside it is still awaited. */
-  releaseGraceMs: number;
-  now: () => Date;
-  activity?: SourceActivity;
-  onMessagesCreated?: (kinds: readonly string[]) => void;
-}
+/** What the release needs: the engine's options, with its defaults applied (engine.ts). */
+export type ReleaseDependencies = Pick<EngineOptions, 'database' | 'directory' | 'renderer' | 'log' | 'activity' | 'onMessagesCreated'> &
+  Required<Pick<EngineOptions, 'releaseGraceMs' | 'now'>>;
 
 /** Releases up to 500 held deletes whose window ended; resolves to the number released. */
 export function createHeldReleaser(deps: ReleaseDependencies): () => Promise<number> {

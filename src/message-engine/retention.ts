@@ -3,7 +3,7 @@
 // (the trace), which are kept as long as the notifications they are about.
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/index.js';
-import { purgeInSlices, type PurgeOptions } from '../db/index.js';
+import { purgeInSlices, purgeOlderThan, type PurgeOptions } from '../db/index.js';
 
 export interface EngineRetention {
   /** Settled held cancellations resolved before this go (the posts' period). */
@@ -29,26 +29,8 @@ export async function purgeEngineRecords(
     },
     options,
   );
-  const securityEvents = await purgeInSlices(
-    database.orm,
-    {
-      table: 'security_event',
-      key: { column: 'id', type: 'bigint' },
-      condition: sql`at < ${rules.securityEventsBefore.toISOString()}::timestamptz`,
-      stopAt: { column: 'at', before: rules.securityEventsBefore },
-    },
-    options,
-  );
+  const securityEvents = await purgeOlderThan(database.orm, 'security_event', 'at', rules.securityEventsBefore, options);
   const decisionsBefore = rules.decisionsBefore ?? rules.postsBefore;
-  const decisions = await purgeInSlices(
-    database.orm,
-    {
-      table: 'engine_decision',
-      key: { column: 'id', type: 'bigint' },
-      condition: sql`at < ${decisionsBefore.toISOString()}::timestamptz`,
-      stopAt: { column: 'at', before: decisionsBefore },
-    },
-    options,
-  );
+  const decisions = await purgeOlderThan(database.orm, 'engine_decision', 'at', decisionsBefore, options);
   return { held_cancellation: held, security_event: securityEvents, engine_decision: decisions };
 }

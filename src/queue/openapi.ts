@@ -1,10 +1,9 @@
 // The OpenAPI fragment of the queue: dead letters and an operator's retry of them.
 // Composed with the other components' fragments into /api/openapi.json (src/web/openapi.ts);
 // test/inbox/openapi.test.ts keeps it true to the routes and their answers.
-import { adminErrors, adminSecurity, error, json, nullable, ref, type OpenApiFragment } from '../web/index.js';
+import { adminErrors, adminSecurity, error, json, listOf, nullable, numericIdPath, type OpenApiFragment } from '../web/index.js';
 import type { NotificationStatus } from './schema.js';
 
-const numericId = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } };
 const PENDING: NotificationStatus = 'pending';
 
 export const queueOpenApi: OpenApiFragment = {
@@ -33,7 +32,7 @@ export const queueOpenApi: OpenApiFragment = {
         security: adminSecurity,
         parameters: [{ name: 'sourceSystem', in: 'query', description: 'Only those of this source system', schema: { type: 'string', maxLength: 64 } }],
         responses: {
-          '200': json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('DeadLetter') } } }, 'Dead letters'),
+          '200': listOf('DeadLetter', 'Dead letters'),
           '400': error('A bad sourceSystem'),
           ...adminErrors,
         },
@@ -63,7 +62,7 @@ export const queueOpenApi: OpenApiFragment = {
         tags: ['admin'],
         summary: 'Queues a dead letter again from the start',
         security: adminSecurity,
-        parameters: [numericId],
+        parameters: [numericIdPath],
         responses: {
           '200': json({ type: 'object', required: ['id', 'status'], properties: { id: { type: 'integer' }, status: { const: PENDING } } }, 'Queued again'),
           '404': error('No such dead letter'),

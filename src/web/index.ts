@@ -9,13 +9,18 @@ export { mountStartPage, swedishNotFound } from './start-page.js';
 export { infoPagesRouter } from './info-pages.js';
 export {
   adminErrors,
+  adminList,
   adminSecurity,
   citizenErrors,
   citizenSecurity,
   composeOpenApi,
+  environmentQuery,
   error,
   json,
+  jsonBody,
+  listOf,
   nullable,
+  numericIdPath,
   ref,
   serveOpenApi,
   type OpenApiDocument,
