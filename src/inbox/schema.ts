@@ -34,20 +34,25 @@ export const bookingPosts = pgTable(
   (t) => [index('booking_post_resident_idx').on(t.resident, t.present)],
 );
 
+/** The columns a message has, shown (inbox_message) or held (held_message): fresh builders for each table. */
+const messageColumns = () => ({
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  resident: text('resident').notNull(),
+  kind: text('kind').notNull(),
+  subject: text('subject').notNull(),
+  body: text('body').notNull(),
+  careUnitHsaId: text('care_unit_hsa_id').notNull(),
+  careUnitName: text('care_unit_name'),
+  booking: jsonb('booking').notNull(),
+  keyHash: text('key_hash').notNull(),
+  /** What caused the message (e.g. `notification:123`, `held:45`): one message per cause, enforced here. */
+  cause: text('cause').notNull(),
+});
+
 export const inboxMessages = pgTable(
   'inbox_message',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
-    resident: text('resident').notNull(),
-    kind: text('kind').notNull(),
-    subject: text('subject').notNull(),
-    body: text('body').notNull(),
-    careUnitHsaId: text('care_unit_hsa_id').notNull(),
-    careUnitName: text('care_unit_name'),
-    booking: jsonb('booking').notNull(),
-    keyHash: text('key_hash').notNull(),
-    /** What caused the message (e.g. `notification:123`, `held:45`): one message per cause, enforced here. */
-    cause: text('cause').notNull(),
+    ...messageColumns(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     readAt: timestamp('read_at', { withTimezone: true }),
     /** The citizen's delete hides the message from them; the row stays for audit. */
@@ -83,18 +88,9 @@ export const careUnitRelations = pgTable(
 export const heldMessages = pgTable(
   'held_message',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    ...messageColumns(),
     /** The care unit (EI's logicalAddress) whose hold this message waits for. */
     logicalAddress: text('logical_address').notNull(),
-    resident: text('resident').notNull(),
-    kind: text('kind').notNull(),
-    subject: text('subject').notNull(),
-    body: text('body').notNull(),
-    careUnitHsaId: text('care_unit_hsa_id').notNull(),
-    careUnitName: text('care_unit_name'),
-    booking: jsonb('booking').notNull(),
-    keyHash: text('key_hash').notNull(),
-    cause: text('cause').notNull(),
     heldAt: timestamp('held_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
