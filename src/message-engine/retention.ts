@@ -18,13 +18,12 @@ export async function purgeEngineRecords(
   rules: EngineRetention,
   options: PurgeOptions,
 ): Promise<{ held_cancellation: number; security_event: number; engine_decision: number }> {
-  const posts = rules.postsBefore.toISOString();
   const held = await purgeInSlices(
     database.orm,
     {
       table: 'held_cancellation',
       key: { column: 'id', type: 'bigint' },
-      condition: sql`status <> 'held' and resolved_at < ${posts}::timestamptz`,
+      condition: sql`status <> 'held' and resolved_at < ${rules.postsBefore.toISOString()}::timestamptz`,
       stopAt: { column: 'deleted_at', before: rules.postsBefore },
     },
     options,
