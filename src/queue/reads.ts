@@ -3,7 +3,7 @@
 // try (the release of held deletes waits for it), and one booking's notifications for the trace.
 import { sql, type SQL } from 'drizzle-orm';
 import { rows, type Database, type Executor } from '../db/index.js';
-import { STATUS } from './schema.js';
+import { STATUS, type NotificationStatus } from './schema.js';
 
 /** Pending notifications and when the oldest was received; one query, both on the pending index. */
 export async function queueDepth(database: Database): Promise<{ pending: number; oldest: Date | undefined }> {
@@ -41,7 +41,7 @@ export interface TracedNotification {
   id: number;
   receivedAt: Date;
   deleteFlag: boolean;
-  status: string;
+  status: NotificationStatus;
   attempts: number;
   lastError: string | null;
   deliveredMode: string | null;
@@ -61,7 +61,7 @@ export async function notificationsOfBooking(
     id: string | number;
     received_at: Date | string;
     delete_flag: boolean;
-    status: string;
+    status: NotificationStatus;
     attempts: number;
     last_error: string | null;
     delivered_mode: string | null;
