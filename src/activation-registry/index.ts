@@ -46,7 +46,9 @@ export { checkChange, checkRegistration, type FieldProblem } from './validation.
 export { purgeAuditLog } from './retention.js';
 export { layout as adminLayout, problemList as adminProblemList, type AdminConsoleHooks, type AdminPageHelpers, type AdminSession } from './admin-page.js';
 export { recordAudit } from './registry.js';
-export { normaliseHsaId, HSA_ID_PATTERN } from './validation.js';
+export { checkEnvironment, describeProblems, normaliseHsaId, HSA_ID_PATTERN } from './validation.js';
+export { unitTraffic } from './guard-store.js';
+export { activationRegistryOpenApi } from './openapi.js';
 
 export interface RegistryWebDependencies {
   config: Pick<Config, 'developmentSignIn' | 'adminOidc' | 'publicBaseUrl'>;
@@ -104,6 +106,3 @@ export function mountActivationRegistry(
   );
   return { registry, careUnits };
 }
-export { checkEnvironment, describeProblems } from './validation.js';
-export { unitTraffic } from './guard-store.js';
-export { activationRegistryOpenApi } from './openapi.js';

@@ -126,6 +126,6 @@ export function mountTwilioStatus(app: Express, deps: { config: Pick<Config, 'tw
 }
 
 export { purgeChannels, type ChannelRetention } from './retention.js';
-export { type DeliveryState } from './schema.js';
-export { type SettingsProblem } from './settings.js';
+export type { DeliveryState } from './schema.js';
+export type { SettingsProblem } from './settings.js';
 export { channelsOpenApi } from './openapi.js';
