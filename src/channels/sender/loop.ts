@@ -16,12 +16,12 @@
 // One message never leads to the same SMS or e-mail twice: notification_delivery_message holds one row per
 // message and channel (primary key), and a delivery leaves `pending` only through a claim.
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { rows, type Database } from '../../db/database.js';
 import type { Logger } from '../../logging.js';
 import { ChannelError, type EmailChannel, type SentMessage, type SmsChannel } from '../providers/types.js';
 import type { QuietHours } from '../quiet-hours.js';
-import { AWAITING_PROVIDER, type DoubtSettlement } from '../schema.js';
+import { AWAITING_PROVIDER, notificationDeliveries as d, type DoubtSettlement } from '../schema.js';
 import type { NotificationTexts } from '../texts.js';
 import { claimDue, claimInDoubt, expireLeases, type ClaimContext, type ClaimedDelivery, type InDoubtDelivery } from './claim.js';
 import { foldWaiting, plan } from './plan.js';
@@ -101,6 +101,8 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
   const pollMs = options.pollMs ?? 1000;
   const doubtLookupMs = options.doubtLookupMs ?? 24 * 60 * 60_000;
   const context: ClaimContext = { database, log, workerId, leaseMs, batchSize };
+  /** A delivery in doubt that this sender holds the lookup lease on. */
+  const heldInDoubt = (id: number) => and(eq(d.id, id), eq(d.status, 'in_doubt'), eq(d.leaseOwner, workerId));
 
   /**
    * Back to `pending` to be claimed and sent again (a newer waiting delivery is folded into it). Its
@@ -109,12 +111,10 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
   async function sendAgain(delivery: InDoubtDelivery, settled: DoubtSettlement, at: Date): Promise<void> {
     await database.orm.transaction(async (tx) => {
       await foldWaiting(tx, delivery.id);
-      await tx.execute(
-        sql`update notification_delivery
-               set status = 'pending', doubt_settled_by = ${settled},
-                   lease_owner = null, lease_until = null, updated_at = ${instant(at)}
-             where id = ${delivery.id} and status = 'in_doubt' and lease_owner = ${workerId}`,
-      );
+      await tx
+        .update(d)
+        .set({ status: 'pending', doubtSettledBy: settled, leaseOwner: null, leaseUntil: null, updatedAt: at })
+        .where(heldInDoubt(delivery.id));
     });
   }
 
@@ -137,17 +137,15 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
     } catch (error) {
       const code = error instanceof ChannelError ? error.code : 'internal';
       const givingUp = at.getTime() - delivery.claimedAt.getTime() >= doubtLookupMs;
-      await database.orm.execute(
-        givingUp
-          ? sql`update notification_delivery
-                   set status = 'unknown', doubt_settled_by = 'gave_up', last_error = ${`lookup:${code}`},
-                       lease_owner = null, lease_until = null, updated_at = ${instant(at)}
-                 where id = ${delivery.id} and status = 'in_doubt' and lease_owner = ${workerId}`
-          : sql`update notification_delivery
-                   set not_before = ${instant(new Date(at.getTime() + backoffMs(1)))}, last_error = ${`lookup:${code}`},
-                       lease_owner = null, lease_until = null, updated_at = ${instant(at)}
-                 where id = ${delivery.id} and status = 'in_doubt' and lease_owner = ${workerId}`,
-      );
+      const released = { lastError: `lookup:${code}`, leaseOwner: null, leaseUntil: null, updatedAt: at };
+      await database.orm
+        .update(d)
+        .set(
+          givingUp
+            ? { ...released, status: 'unknown', doubtSettledBy: 'gave_up' }
+            : { ...released, notBefore: new Date(at.getTime() + backoffMs(1)) },
+        )
+        .where(heldInDoubt(delivery.id));
       log.warn({ delivery: delivery.id, channel: delivery.channel, code, givingUp }, 'a delivery in doubt could not be looked up');
       return givingUp ? 'gave_up' : undefined;
     }
@@ -163,13 +161,20 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
       await sendAgain(delivery, 'not_found', at);
       return 'not_found';
     }
-    await database.orm.execute(
-      sql`update notification_delivery
-             set status = ${ours.status}, provider_status = ${ours.providerStatus}, provider_id = ${ours.id},
-                 sent_at = ${instant(ours.date)}, doubt_settled_by = 'found', last_error = null,
-                 lease_owner = null, lease_until = null, updated_at = ${instant(at)}
-           where id = ${delivery.id} and status = 'in_doubt' and lease_owner = ${workerId}`,
-    );
+    await database.orm
+      .update(d)
+      .set({
+        status: ours.status,
+        providerStatus: ours.providerStatus,
+        providerId: ours.id,
+        sentAt: ours.date,
+        doubtSettledBy: 'found',
+        lastError: null,
+        leaseOwner: null,
+        leaseUntil: null,
+        updatedAt: at,
+      })
+      .where(heldInDoubt(delivery.id));
     return 'found';
   }
 
@@ -206,22 +211,19 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
     const at = now();
     const outcome = failureOutcome(failure, delivery.attempts, maxAttempts, backoffMs);
     if (outcome.kind === 'failed') {
-      await database.orm.execute(
-        sql`update notification_delivery
-               set status = 'failed', last_error = ${outcome.code}, lease_owner = null, lease_until = null, updated_at = ${instant(at)}
-             where id = ${delivery.id} and status = 'sending'`,
-      );
+      await database.orm
+        .update(d)
+        .set({ status: 'failed', lastError: outcome.code, leaseOwner: null, leaseUntil: null, updatedAt: at })
+        .where(and(eq(d.id, delivery.id), eq(d.status, 'sending')));
       return 'failed';
     }
     const retryAt = new Date(at.getTime() + outcome.retryAfterMs);
     await database.orm.transaction(async (tx) => {
       await foldWaiting(tx, delivery.id);
-      await tx.execute(
-        sql`update notification_delivery
-               set status = 'pending', not_before = ${instant(retryAt)}, last_error = ${outcome.code},
-                   lease_owner = null, lease_until = null, updated_at = ${instant(at)}
-             where id = ${delivery.id} and status = 'sending'`,
-      );
+      await tx
+        .update(d)
+        .set({ status: 'pending', notBefore: retryAt, lastError: outcome.code, leaseOwner: null, leaseUntil: null, updatedAt: at })
+        .where(and(eq(d.id, delivery.id), eq(d.status, 'sending')));
     });
     return 'retried';
   }
