@@ -46,6 +46,9 @@ export interface DetailsRequest {
   attempt?: number;
 }
 
+/** The kinds of DetailsOutcome, as one list (the metrics label their counts by these). */
+export const DETAILS_OUTCOME_KINDS = ['found', 'not-found', 'subject-mismatch', 'malformed', 'transient', 'configuration'] as const;
+
 export type DetailsOutcome =
   | { kind: 'found'; details: BookingDetails }
   /** The producer does not have the booking (permanent). */
@@ -81,3 +84,8 @@ export interface DetailsFetcher {
   /** Absent: no cap on calls per care unit. */
   readonly pace?: CallPace;
 }
+
+// The list and the union name the same kinds (a kind added to one only does not compile).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const outcomeKindsMatch: Same<DetailsOutcome['kind'], (typeof DETAILS_OUTCOME_KINDS)[number]> = true;
+void outcomeKindsMatch;

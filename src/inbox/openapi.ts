@@ -2,6 +2,9 @@
 // test/inbox/openapi.test.ts keeps it true: every route registered under /api is described here and
 // every path here is registered, and the API's answers in the tests validate against these schemas.
 import type { Request, Response } from 'express';
+import { SOURCE_SYSTEM_MODES } from '../activation-registry/schema.js';
+import { ACTIVITY_COUNTERS } from '../source-activity/index.js';
+import { MESSAGE_KINDS } from './schema.js';
 
 type Schema = Record<string, unknown>;
 
@@ -80,7 +83,7 @@ const schemas: Record<string, Schema> = {
     additionalProperties: false,
     properties: {
       id: { type: 'integer', minimum: 1 },
-      kind: { type: 'string', enum: ['invitation', 'booking_confirmation', 'cancellation', 'rebooking', 'invitation_updated'] },
+      kind: { type: 'string', enum: [...MESSAGE_KINDS] },
       subject: { type: 'string', description: 'Plain text (may contain producer text): escape it in HTML' },
       body: { type: 'string', description: 'Plain text with line breaks (may contain producer text): escape it in HTML' },
       createdAt: { type: 'string', format: 'date-time' },
@@ -179,7 +182,7 @@ const schemas: Record<string, Schema> = {
         description: 'What the booking system sends as sourceSystem: SE, the organisation number, "-", a local part; stored upper-case (matched in any case)',
       },
       name: { type: 'string' },
-      mode: { type: 'string', enum: ['active', 'silent'] },
+      mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] },
       createdAt: { type: 'string', format: 'date-time' },
       updatedAt: { type: 'string', format: 'date-time' },
       deactivatedAt: nullable('string', { format: 'date-time' }),
@@ -261,9 +264,9 @@ const schemas: Record<string, Schema> = {
   ActivityCounts: {
     type: 'object',
     additionalProperties: false,
-    required: ['received', 'ignored', 'invitation', 'booking_confirmation', 'cancellation', 'rebooking', 'invitation_updated', 'no_message', 'producer_failures', 'dead_letters'],
+    required: [...ACTIVITY_COUNTERS],
     properties: Object.fromEntries(
-      ['received', 'ignored', 'invitation', 'booking_confirmation', 'cancellation', 'rebooking', 'invitation_updated', 'no_message', 'producer_failures', 'dead_letters'].map((name) => [name, { type: 'integer', minimum: 0 }]),
+      ACTIVITY_COUNTERS.map((name) => [name, { type: 'integer', minimum: 0 }]),
     ),
   },
   SourceActivity: {
@@ -275,7 +278,7 @@ const schemas: Record<string, Schema> = {
       registration: {
         type: ['object', 'null'],
         required: ['id', 'name', 'mode'],
-        properties: { id: { type: 'integer' }, name: { type: 'string' }, mode: { type: 'string', enum: ['active', 'silent'] } },
+        properties: { id: { type: 'integer' }, name: { type: 'string' }, mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] } },
       },
       last24h: ref('ActivityCounts'),
       last7d: ref('ActivityCounts'),
@@ -499,7 +502,7 @@ export const OPENAPI_DOCUMENT = {
                   environment: { type: 'string', enum: ['qa', 'prod'] },
                   hsaId: { type: 'string' },
                   name: { type: 'string' },
-                  mode: { type: 'string', enum: ['active', 'silent'], default: 'active' },
+                  mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES], default: 'active' },
                 },
               },
             },
@@ -530,7 +533,7 @@ export const OPENAPI_DOCUMENT = {
           required: true,
           content: {
             'application/json': {
-              schema: { type: 'object', properties: { name: { type: 'string' }, mode: { type: 'string', enum: ['active', 'silent'] } } },
+              schema: { type: 'object', properties: { name: { type: 'string' }, mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] } } },
             },
           },
         },
@@ -753,7 +756,7 @@ export const OPENAPI_DOCUMENT = {
               schema: {
                 type: 'object',
                 required: ['environment', 'hsaId', 'name'],
-                properties: { environment: { type: 'string', enum: ['qa', 'prod'] }, hsaId: { type: 'string' }, name: { type: 'string' }, mode: { type: 'string', enum: ['active', 'silent'] } },
+                properties: { environment: { type: 'string', enum: ['qa', 'prod'] }, hsaId: { type: 'string' }, name: { type: 'string' }, mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] } },
               },
             },
           },

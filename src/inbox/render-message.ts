@@ -8,15 +8,10 @@ import Handlebars from 'handlebars';
 import { formatSwedishSpan } from '../time/swedish-format.js';
 import { offeredActions } from './booking-service.js';
 import type { BookingSnapshot, MessageKind } from './decide.js';
+import { MESSAGE_KINDS } from './schema.js';
 
 export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../templates');
-export const MESSAGE_KINDS: readonly MessageKind[] = [
-  'invitation',
-  'booking_confirmation',
-  'cancellation',
-  'rebooking',
-  'invitation_updated',
-];
+export { MESSAGE_KINDS } from './schema.js';
 
 export interface RenderedMessage {
   subject: string;

@@ -55,11 +55,37 @@ interface IngestRequest extends Request {
   startedAt?: number;
 }
 
-// The soap Server's internals this module hooks into (private in its typings).
-interface SoapServerInternals {
+// The soap Server's internals this module hooks into (private in its typings). package.json pins soap
+// to a patch range (~1.13) for them; checkSoapHooks stops the start if an upgrade moved them anyway, and
+// test/process-notifications/soap-hooks.test.ts holds the contract (what each hook must still do).
+export interface SoapServerInternals {
   wsdl: { xmlToObject(xml: string): unknown };
   _process(input: string, req: Request, res: Response, callback: (xml: string, status?: number) => void): void;
   _sendError(fault: FaultBody['Fault'], callback: (xml: string, status?: number) => void): void;
+}
+
+export class SoapHooksMissing extends Error {
+  override name = 'SoapHooksMissing';
+}
+
+/** The soap server still has each hook this module replaces, as a function taking the expected arguments. */
+export function checkSoapHooks(server: unknown): SoapServerInternals {
+  const candidate = server as Partial<Record<string, unknown>> & { wsdl?: Partial<Record<string, unknown>> };
+  const hooks: [string, unknown, number][] = [
+    ['Server._process', candidate._process, 4],
+    ['Server._sendError', candidate._sendError, 2],
+    ['Server.wsdl.xmlToObject', candidate.wsdl?.xmlToObject, 1],
+  ];
+  const changed = hooks
+    .filter(([, hook, arity]) => typeof hook !== 'function' || (hook as (...args: unknown[]) => unknown).length < arity)
+    .map(([name]) => name);
+  if (changed.length > 0) {
+    throw new SoapHooksMissing(
+      `the soap package no longer has ${changed.join(', ')} as ProcessNotification expects (soap-endpoint.ts); ` +
+        'keep soap at the version in package.json or adapt the hooks',
+    );
+  }
+  return server as SoapServerInternals;
 }
 
 export async function mountProcessNotification(app: Express, deps: EndpointDependencies): Promise<void> {
@@ -139,7 +165,14 @@ export async function mountProcessNotification(app: Express, deps: EndpointDepen
       // Relative schemaLocations in the WSDL resolve against this.
       uri: path.join(WSDL_DIR, BODY_ONLY_WSDL),
       suppressStack: true,
-      callback: (error: unknown) => (error ? reject(error) : resolve(created as unknown as SoapServerInternals)),
+      callback: (error: unknown) => {
+        if (error) return reject(error);
+        try {
+          resolve(checkSoapHooks(created));
+        } catch (changed) {
+          reject(changed);
+        }
+      },
     });
   });
 
