@@ -14,7 +14,7 @@
 //     both read from /proc/<pid>/stat (backends by pg_stat_activity of the side's database).
 // Each line carries the load average. Settings: BENCH_SECONDS (per side and round, default 10),
 // BENCH_ROUNDS (default 3), BENCH_WARMUP_SECONDS (default 15 for the JVM, a third of it for ei-inbox),
-// BENCH_PORT (ei-inbox on it, the anchor on the next; default: free ports), and every ei-inbox variable (INGEST_THREADS...) passes through to the service.
+// BENCH_CPU_PROF=1 (a CPU profile of ei-inbox into .tmp/prof/), BENCH_PORT (ei-inbox on it, the anchor on the next; default: free ports), and every ei-inbox variable (INGEST_THREADS...) passes through to the service.
 import { spawn, spawnSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -152,7 +152,9 @@ async function main(): Promise<void> {
     const logDir = path.join(ROOT, '.tmp');
     fs.mkdirSync(logDir, { recursive: true });
     const servicePort = BASE_PORT ? BASE_PORT : await freePort();
-    const service = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
+    // BENCH_CPU_PROF=1: a V8 CPU profile of the service, written to .tmp/prof/ when it stops.
+    const profile = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(logDir, 'prof')}`] : [];
+    const service = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
       cwd: ROOT,
       env: {
         ...process.env,
