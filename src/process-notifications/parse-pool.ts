@@ -26,7 +26,10 @@ export class IngestThreadError extends Error {
 
 export interface ParsePool {
   readonly threads: number;
-  /** Decodes, reads and prepares a body; rejects with EnvelopeError for a bad call, IngestThreadError otherwise. */
+  /**
+   * Decodes, reads and prepares a body; rejects with EnvelopeError for a bad call, IngestThreadError
+   * otherwise. The body is handed over: do not use it afterwards.
+   */
   prepare(body: Uint8Array): Promise<PreparedNotification>;
   close(): Promise<void>;
 }
@@ -93,8 +96,10 @@ export function createParsePool(threads: number): ParsePool {
       const id = nextId++;
       return new Promise<PreparedNotification>((resolve, reject) => {
         slot.pending.set(id, { resolve, reject });
-        // A copy: the body's Buffer may share its memory with other buffers.
-        slot.worker.postMessage({ id, body } satisfies ParseRequest);
+        // A body that owns its whole memory is moved to the thread (the caller gives it up); one that shares
+        // it with other buffers (Node's small-buffer pool) is copied.
+        const owns = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer;
+        slot.worker.postMessage({ id, body } satisfies ParseRequest, owns ? [body.buffer as ArrayBuffer] : []);
       });
     },
     async close() {

@@ -6,12 +6,15 @@ import { checkTransaction, isBookingDomain, postKeyHash, transactionState, type 
 import { parseProcessNotificationEnvelope, type ParsedNotification, type RawTransaction } from './envelope-parser.js';
 
 /** One transaction after the field rules: rejected, or valid with what the intake needs of it. */
+// Lean on purpose: it is copied between threads (structured clone), so a valid transaction does not
+// carry its fields twice (as read and as typed).
 export type PreparedTransaction =
   | { ok: false; raw: RawTransaction; code: RejectionCode; reason: string }
-  | { ok: true; raw: RawTransaction; transaction: EngagementTransaction; bookingDomain: boolean; keyHash: string; state: string };
+  | { ok: true; position: number; transaction: EngagementTransaction; bookingDomain: boolean; keyHash: string; state: string };
 
-/** A parsed call with its transactions prepared (in call order, one per transaction). */
-export interface PreparedNotification extends ParsedNotification {
+/** A call with its transactions prepared (in call order, one per transaction). */
+export interface PreparedNotification {
+  logicalAddress: ParsedNotification['logicalAddress'];
   prepared: PreparedTransaction[];
 }
 
@@ -21,7 +24,7 @@ export function prepareTransactions(transactions: readonly RawTransaction[]): Pr
     if (!check.ok) return { ok: false, raw, code: check.code, reason: check.reason };
     return {
       ok: true,
-      raw,
+      position: raw.position,
       transaction: check.transaction,
       bookingDomain: isBookingDomain(check.transaction.engagement),
       keyHash: postKeyHash(check.transaction.engagement),
@@ -33,5 +36,5 @@ export function prepareTransactions(transactions: readonly RawTransaction[]): Pr
 /** Reads and prepares one call's XML (throws EnvelopeError for a call that is not a readable ProcessNotification). */
 export function prepareNotification(xml: string): PreparedNotification {
   const parsed = parseProcessNotificationEnvelope(xml);
-  return { ...parsed, prepared: prepareTransactions(parsed.transactions) };
+  return { logicalAddress: parsed.logicalAddress, prepared: prepareTransactions(parsed.transactions) };
 }

@@ -60,8 +60,8 @@ export async function receiveNotification(
   const sightings: IntakeSighting[] = [];
   const prepared = 'prepared' in notification ? notification.prepared : prepareTransactions(notification.transactions);
   for (const item of prepared) {
-    const { raw } = item;
     if (!item.ok) {
+      const { raw } = item;
       rejected.push({ position: raw.position, code: item.code, reason: item.reason, fields: { ...raw.fields, deleteFlag: raw.deleteFlag } });
       continue;
     }
@@ -77,7 +77,7 @@ export async function receiveNotification(
     }
     sightings.push({ ...sighting, outcome: 'received', unregistered: false });
     accepted.push({
-      position: raw.position,
+      position: item.position,
       deliveredMode,
       keyHash: item.keyHash,
       state: item.state,
@@ -101,7 +101,7 @@ export async function receiveNotification(
   try {
     result = await deps.intake.record({
       correlationId,
-      transactionCount: notification.transactions.length,
+      transactionCount: prepared.length,
       accepted,
       rejected,
       ignored,
@@ -116,7 +116,7 @@ export async function receiveNotification(
   await deps.activity?.recordIntake(sightings);
 
   const counts = {
-    transactions: notification.transactions.length,
+    transactions: prepared.length,
     accepted: accepted.length,
     duplicates: result.duplicates,
     ignored,
