@@ -34,7 +34,7 @@ import { inDatabaseIntake, type NotificationIntake } from './process-notificatio
 import { kafkaIntake } from './process-notifications/kafka-intake.js';
 import { newWorkerId } from './queue/in-database.js';
 import { createKafka, kafkaNames, pingKafka, startNotificationConsumer, startNotificationPublisher, type NotificationConsumer } from './queue/kafka.js';
-import { mountProcessNotification, PROCESS_NOTIFICATION_PATH, type EndpointDependencies } from './process-notifications/soap-endpoint.js';
+import { mountProcessNotification, PROCESS_NOTIFICATION_PATH, type EndpointDependencies, type ProcessNotificationEndpoint } from './process-notifications/soap-endpoint.js';
 import { htmlErrorHandler } from './web/error-page.js';
 import { createSessionManager, sessionOptionsOf } from './web/session.js';
 import { mountStartPage, swedishNotFound } from './web/start-page.js';
@@ -130,6 +130,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   mountHealth(app, { database, config: healthConfig, ...(kafka ? { pingKafka: () => pingKafka(kafka) } : {}) });
   mountMetrics(app, metrics);
   let floodGuard: FloodGuard | undefined;
+  let ingestEndpoint: ProcessNotificationEndpoint | undefined;
   if (config.roles.has('ingest')) {
     if (httpsOptions?.requestCert) {
       app.use(
@@ -156,7 +157,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     if (config.environment === 'prod' && config.publicBaseUrl === undefined) {
       log.warn('PUBLIC_BASE_URL is not set: the WSDL\'s soap:address is built from a plain Host header');
     }
-    await mountProcessNotification(app, {
+    ingestEndpoint = await mountProcessNotification(app, {
+      ingestThreads: config.ingestThreads,
       publicBaseUrl: config.publicBaseUrl,
       consumerHsaId: config.consumerHsaId,
       directory,
@@ -394,6 +396,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
         await closed;
         clearTimeout(timer);
       }
+      await ingestEndpoint?.close();
       await publisher?.close();
       // Calls are no longer taken; the engine finishes the notification in hand, then stops.
       await consumer?.stop();

@@ -1,5 +1,6 @@
 // Configuration is read and validated once at start (every variable: docs/OPERATIONS.md, "Configuration"); a wrong value stops the start.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { templateProblem } from './inbox/booking-service.js';
 
@@ -53,6 +54,11 @@ export interface Config {
   rebookWindowSeconds: number;
   /** REDELIVERY_WINDOW_SECONDS: an identical delivery of a post within this is EI's redelivery and queues nothing. */
   redeliveryWindowSeconds: number;
+  /**
+   * INGEST_THREADS: threads that read and check ProcessNotification calls off the main thread (started
+   * at the first large call); 0 keeps that on the main thread. Default: the cores available, at most 4.
+   */
+  ingestThreads: number;
   /** NOTIFICATION_RETRY_HOURS: how long a notification waits for a producer that is down before it is a dead letter. */
   notificationRetryHours: number;
   /** NTJP_MAX_CALLS_PER_SECOND: GetBookingDetails calls started per second to one logical address at most. */
@@ -382,6 +388,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicBaseUrl,
     rebookWindowSeconds: integer(env, 'REBOOK_WINDOW_SECONDS', 120, 0, 86_400),
     redeliveryWindowSeconds: integer(env, 'REDELIVERY_WINDOW_SECONDS', 300, 0, 86_400),
+    ingestThreads: integer(env, 'INGEST_THREADS', Math.min(4, os.availableParallelism()), 0, 64),
     notificationRetryHours: integer(env, 'NOTIFICATION_RETRY_HOURS', 48, 1, 24 * 30),
     ntjpMaxCallsPerSecond: integer(env, 'NTJP_MAX_CALLS_PER_SECOND', 100, 1, 100_000),
     workerLeaseSeconds: integer(env, 'WORKER_LEASE_SECONDS', 60, 1, 3600),
