@@ -77,31 +77,39 @@ const resident = (expr: string) => `'19' || lpad((${expr})::text, 10, '0')`;
 // A message body of typical length (the rendered templates run 300-600 characters).
 const BODY = `'Du har fått en ny tid hos vården. Tiden gäller ett besök på mottagningen. Om du inte kan komma, avboka senast 24 timmar innan så att någon annan kan få tiden. Ta med legitimation. Välkommen! Meddelande nummer '`;
 
+/** Every how many rows one is the reader's, so that its rows lie spread over the whole table as a real citizen's do. */
+const readerStep = (rows: number, wanted: number) => Math.max(1, Math.floor(rows / wanted));
+
 function statements(s: FillSizes): [string, string][] {
   const details = (i: string, start: string) =>
     `jsonb_build_object('start', to_char(${start} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'end', to_char((${start} + interval '30 minutes') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), ` +
     `'healthcareFacility', 'SE2321000000-' || (${i} % 5000), 'healthcareFacilityName', 'Vårdcentralen ' || (${i} % 5000), 'bookingId', 'B-' || ${i}, ` +
     `'careTypeName', 'Besök', 'timeTypeName', 'Mottagningsbesök', 'purpose', 'Återbesök', 'cancelBookingAllowed', true, 'rebookingAllowed', true)`;
+  const messageStep = readerStep(s.messages, READER_MESSAGES);
+  const postStep = readerStep(s.posts, READER_BOOKINGS * 2);
+  const readerMessage = `(i % ${messageStep} = 0 and i / ${messageStep} <= ${READER_MESSAGES})`;
+  const readerPost = `(i % ${postStep} = 0 and i / ${postStep} <= ${READER_BOOKINGS * 2})`;
   const postStart = `(now() + ((i % 270) - 90) * interval '1 day' + (i % 480) * interval '1 minute')`;
   const msgAt = (count: number, days: number) => `(now() - (${count} - i)::float8 / ${count} * interval '${days} days')`;
   return [
     [
       'booking_post',
       `insert into booking_post (key_hash, resident, source_system, logical_address, booking_id, categorization, present, details, start_at, updated_at)
-       select md5('post' || i), ${resident(`i % ${s.citizens}`)}, 'SE2321000000-PAS' || (i % 40), 'SE2321000000-' || (i % 5000), 'B-' || i,
-              case when i % 10 = 0 then 'Invitation' else 'Booking' end, i % 5 < 3, ${details('i', postStart)}, ${postStart},
+       select md5('post' || i), case when ${readerPost} then '${READER}' else ${resident(`i % ${s.citizens}`)} end, 'SE2321000000-PAS' || (i % 40), 'SE2321000000-' || (i % 5000), 'B-' || i,
+              case when i % 10 = 0 then 'Invitation' else 'Booking' end, case when ${readerPost} then (i / ${postStep}) % 2 = 0 else i % 5 < 3 end, ${details('i', postStart)}, ${postStart},
               now() - (i % 90) * interval '1 day'
        from generate_series(1, ${s.posts}) as i`,
     ],
     [
       'inbox_message',
       `insert into inbox_message (resident, kind, subject, body, care_unit_hsa_id, care_unit_name, booking, key_hash, cause, created_at, read_at, deleted_at)
-       select ${resident(`(i::bigint * 7919) % ${s.citizens}`)}, case when i % 4 = 0 then 'cancellation' else 'booking_confirmation' end,
+       select case when ${readerMessage} then '${READER}' else ${resident(`(i::bigint * 7919) % ${s.citizens}`)} end, case when i % 4 = 0 then 'cancellation' else 'booking_confirmation' end,
               'Bokad tid hos Vårdcentralen ' || (i % 5000), ${BODY} || i, 'SE2321000000-' || (i % 5000), 'Vårdcentralen ' || (i % 5000),
               ${details('i', `(${msgAt(s.messages, RETENTION_DAYS.message)} + interval '14 days')`)}, md5('post' || (i % ${s.posts})), 'notification:' || (-i),
               ${msgAt(s.messages, RETENTION_DAYS.message)},
-              case when i % 10 < 7 then ${msgAt(s.messages, RETENTION_DAYS.message)} + interval '1 day' end,
-              case when i % 20 = 0 then ${msgAt(s.messages, RETENTION_DAYS.message)} + interval '2 days' end
+              -- The reader's messages: every second one read, none hidden (as addReader writes them).
+              case when (case when ${readerMessage} then (i / ${messageStep}) % 2 = 0 else i % 10 < 7 end) then ${msgAt(s.messages, RETENTION_DAYS.message)} + interval '1 day' end,
+              case when i % 20 = 0 and not ${readerMessage} then ${msgAt(s.messages, RETENTION_DAYS.message)} + interval '2 days' end
        from generate_series(1, ${s.messages}) as i`,
     ],
     [
@@ -177,28 +185,27 @@ function statements(s: FillSizes): [string, string][] {
 }
 
 /**
- * The reading citizen's inbox and bookings: the same rows in the filled and in the empty database, so
- * that the read figures compare one citizen's same page. In the filled database its messages are
- * interleaved with everyone else's.
+ * The reading citizen's inbox and bookings, topped up to READER_MESSAGES and READER_BOOKINGS: in the
+ * filled database its rows come with the fill, spread over the tables; in the empty one (and at small
+ * scales) they are added here, so both databases hold the same numbers for it.
  */
 export async function addReader(sql: Sql): Promise<void> {
-  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from inbox_message where resident = ${READER}`;
-  if (row!.n >= READER_MESSAGES) return;
-  await sql.unsafe(
+  const [row] = await sql<{ n: number; b: number }[]>`select (select count(*)::int from inbox_message where resident = ${READER}) as n,
+    (select count(*)::int from booking_post where resident = ${READER}) as b`;
+  if (row!.n < READER_MESSAGES) await sql.unsafe(
     `insert into inbox_message (resident, kind, subject, body, care_unit_hsa_id, care_unit_name, booking, key_hash, cause, created_at, read_at)
      select '${READER}', 'booking_confirmation', 'Bokad tid hos Vårdcentralen ' || i, ${BODY} || i, 'SE2321000000-' || i, 'Vårdcentralen ' || i,
             jsonb_build_object('bookingId', 'R-' || i, 'categorization', 'Booking', 'start', '2027-01-15T09:00:00.000Z'), md5('reader' || i), 'reader:' || i,
             now() - (${READER_MESSAGES} - i) * interval '12 hours', case when i % 2 = 0 then now() end
-     from generate_series(1, ${READER_MESSAGES}) as i`,
+     from generate_series(1, ${READER_MESSAGES - row!.n}) as i`,
   );
-  await sql.unsafe(
+  if (row!.b < READER_BOOKINGS * 2) await sql.unsafe(
     `insert into booking_post (key_hash, resident, source_system, logical_address, booking_id, categorization, present, details, start_at)
      select md5('readerpost' || i), '${READER}', 'SE2321000000-PAS1', 'SE2321000000-' || i, 'RB-' || i, 'Booking', i <= ${READER_BOOKINGS},
             jsonb_build_object('start', to_char((now() + i * interval '3 days') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
               'healthcareFacility', 'SE2321000000-' || i, 'healthcareFacilityName', 'Vårdcentralen ' || i, 'bookingId', 'RB-' || i),
             now() + i * interval '3 days'
-     from generate_series(1, ${READER_BOOKINGS * 2}) as i
-     on conflict do nothing`,
+     from generate_series(1, ${READER_BOOKINGS * 2 - row!.b}) as i`,
   );
 }
 
@@ -212,6 +219,13 @@ export async function fill(sql: Sql, sizes: FillSizes, log: (line: string) => vo
     where i.schemaname = 'public' and i.tablename in ${sql([...TABLES])}
       and not exists (select 1 from pg_constraint c where c.conname = i.indexname)`;
   for (const index of indexes) await sql.unsafe(`drop index "${index.indexname}"`);
+  // Primary keys no foreign key refers to likewise (random text keys made the fill wait on index writes).
+  const keys = await sql<{ table: string; name: string; definition: string }[]>`
+    select c.conrelid::regclass::text as table, c.conname as name, pg_get_constraintdef(c.oid) as definition
+    from pg_constraint c
+    where c.contype = 'p' and c.conrelid::regclass::text in ${sql([...TABLES])}
+      and not exists (select 1 from pg_constraint f where f.contype = 'f' and f.confrelid = c.conrelid)`;
+  for (const key of keys) await sql.unsafe(`alter table "${key.table}" drop constraint "${key.name}"`);
   for (const [name, statement] of statements(sizes)) {
     const started = performance.now();
     const result = await sql.unsafe(statement);
@@ -219,8 +233,9 @@ export async function fill(sql: Sql, sizes: FillSizes, log: (line: string) => vo
   }
   await sql.unsafe(`select setval(pg_get_serial_sequence('notification_delivery', 'id'), (select coalesce(max(id), 1) from notification_delivery))`);
   const started = performance.now();
+  for (const key of keys) await sql.unsafe(`alter table "${key.table}" add constraint "${key.name}" ${key.definition}`);
   for (const index of indexes) await sql.unsafe(index.indexdef);
-  log(`  ${indexes.length} secondary indexes built in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  log(`  ${keys.length} primary keys and ${indexes.length} secondary indexes built in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   await addReader(sql);
   const analyzed = performance.now();
   await sql.unsafe(`vacuum (analyze) ${TABLES.join(', ')}`);

@@ -27,7 +27,8 @@ import postgres, { type Sql } from 'postgres';
 import { signDevelopmentToken } from '../src/auth/index.js';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { openDatabase } from '../src/db/database.js';
+import { openDatabase, type Database } from '../src/db/database.js';
+import { purgeExpired } from '../src/operations/retention.js';
 import { createLogger } from '../src/logging.js';
 import { PROCESS_NOTIFICATION_PATH } from '../src/process-notifications/soap-endpoint.js';
 import { sampleTimeslot } from '../test/helpers/booking-producer.js';
@@ -46,7 +47,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const E2E_NOTIFICATIONS = Number(process.env.BENCH_SCALE_E2E ?? 5000);
 const READ_RATE = 200;
 const E2E_RATE_CALLS_PER_SECOND = 10; // 20-transaction calls: 200 notifications/s
-const CONSUMER_HSA_ID = 'SE-BENCH-INBOX';
+// The address test/helpers/soap.ts's envelopes carry.
+const CONSUMER_HSA_ID = 'SE-TEST-INBOX';
 const E2E_SYSTEM = 'SE-BENCH-PAS';
 const UNITS = 50;
 const PRODUCER_LATENCY_MS = 20;
@@ -338,6 +340,32 @@ async function readPhase(name: string): Promise<Pick<Figures, 'readMessagesP99' 
   }
 }
 
+/**
+ * One retention round (default RETENTION_*) at now: its time, statements and rows deleted. The fill holds
+ * rows up to the retention limits, so the round deletes little and shows what walking the tables costs.
+ */
+async function retentionRound(name: string): Promise<void> {
+  const database = await openDatabase({ databaseUrl: databaseUrl(name), maxConnections: 1, migrate: false });
+  let statements = 0;
+  const counted: Database = {
+    ...database,
+    orm: new Proxy(database.orm, {
+      get(target, property, receiver) {
+        if (property === 'execute') return (query: Parameters<typeof target.execute>[0]) => (statements++, target.execute(query));
+        return Reflect.get(target, property, receiver) as unknown;
+      },
+    }),
+  };
+  try {
+    const started = performance.now();
+    const report = await purgeExpired(counted, loadConfig({}).retention, new Date());
+    const deleted = Object.entries(report).filter(([, n]) => n > 0).map(([table, n]) => `${table} ${n}`).join(', ') || 'nothing';
+    console.log(`retention round on ${name}: ${((performance.now() - started) / 1000).toFixed(1)} s, ${statements} statements, deleted ${deleted}; load average ${load()}`);
+  } finally {
+    await database.close();
+  }
+}
+
 async function prepare(name: string): Promise<Sql> {
   const sql = postgres(databaseUrl(name), { max: 2, onnotice: () => {} });
   await sql`insert into source_system (environment, hsa_id, name, mode) values
@@ -397,7 +425,9 @@ async function main(): Promise<void> {
       const show = (v: number) => (figure.unit === '/s' ? Math.round(v).toLocaleString('en') : v.toFixed(1)) + figure.unit;
       console.log(`${figure.label.padEnd(52)} ${show(empty).padStart(10)} ${show(filled).padStart(10)} ${ratio.toFixed(2).padStart(13)}  ${ok ? 'yes' : 'NO'}`);
     }
-    console.log(`load average ${load()}`);
+    console.log(`load average ${load()}\n`);
+    await retentionRound(emptyName);
+    await retentionRound(FILLED);
     await printDisk(filledSql, `${FILLED} after the run`);
     await filledSql.end();
   } finally {
