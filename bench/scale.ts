@@ -16,7 +16,11 @@
 //           answer -> stored message p99.
 //   reads:  GET /api/inbox/messages and /api/citizen/bookings for a citizen with 1,000 messages, each at
 //           200 requests/s open-loop (the load in its own process) for BENCH_SECONDS / 2: p99.
-// BENCH_ROUNDS (default 2); BENCH_SCALE_MEASURE=0 only fills and prints the disk figures.
+//           Then 300 of each one after the other: p99 of the service time alone (at a load average of 15-20
+//           on the shared machine, 200/s open-loop measures the queue in front of a saturated CPU).
+// BENCH_ROUNDS (default 2); BENCH_SCALE_MEASURE=0 only fills and prints the disk figures;
+// BENCH_SCALE_RETENTION=1 ends with one retention round on each database (on the filled one it walks up
+// to 1,000 slices of each table: minutes).
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -46,6 +50,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const E2E_NOTIFICATIONS = Number(process.env.BENCH_SCALE_E2E ?? 5000);
 const READ_RATE = 200;
+const SEQUENTIAL_READS = 300;
 const E2E_RATE_CALLS_PER_SECOND = 10; // 20-transaction calls: 200 notifications/s
 // The address test/helpers/soap.ts's envelopes carry.
 const CONSUMER_HSA_ID = 'SE-TEST-INBOX';
@@ -134,6 +139,8 @@ interface Figures {
   e2eP99: number;
   readMessagesP99: number;
   readBookingsP99: number;
+  readMessagesAloneP99: number;
+  readBookingsAloneP99: number;
 }
 const FIGURES: { key: keyof Figures; label: string; higherIsBetter: boolean; unit: string }[] = [
   { key: 'ingestTps', label: 'ingest, transactions/s (1000-tx calls, 4 callers)', higherIsBetter: true, unit: '/s' },
@@ -142,6 +149,8 @@ const FIGURES: { key: keyof Figures; label: string; higherIsBetter: boolean; uni
   { key: 'e2eP99', label: 'end to end at 200/s, answer -> message p99', higherIsBetter: false, unit: ' ms' },
   { key: 'readMessagesP99', label: 'GET /api/inbox/messages at 200/s, p99', higherIsBetter: false, unit: ' ms' },
   { key: 'readBookingsP99', label: 'GET /api/citizen/bookings at 200/s, p99', higherIsBetter: false, unit: ' ms' },
+  { key: 'readMessagesAloneP99', label: 'GET /api/inbox/messages one at a time, p99', higherIsBetter: false, unit: ' ms' },
+  { key: 'readBookingsAloneP99', label: 'GET /api/citizen/bookings one at a time, p99', higherIsBetter: false, unit: ' ms' },
 ];
 
 function forkChild<T>(file: string, args: string[], order: unknown): Promise<T> {
@@ -275,6 +284,8 @@ interface ReadOrder {
   token: string;
   rate: number;
   seconds: number;
+  /** Instead of the open loop: this many requests one after the other (the service time, without queueing). */
+  sequential?: number;
 }
 interface ReadReport {
   latencies: number[];
@@ -286,6 +297,25 @@ interface ReadReport {
 async function runReads(order: ReadOrder): Promise<ReadReport> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const report: ReadReport = { latencies: [], failures: 0 };
+  if (order.sequential) {
+    for (let i = 0; i < order.sequential; i++) {
+      const sent = performance.now();
+      await new Promise<void>((resolve) => {
+        http
+          .get(order.url, { agent, headers: { authorization: `Bearer ${order.token}` } }, (res) => {
+            res.resume();
+            res.on('end', () => {
+              if (res.statusCode !== 200) report.failures++;
+              report.latencies.push(performance.now() - sent);
+              resolve();
+            });
+          })
+          .on('error', () => (report.failures++, resolve()));
+      });
+    }
+    agent.destroy();
+    return report;
+  }
   const total = Math.round(order.rate * order.seconds);
   const start = performance.now() + 50;
   const requests: Promise<void>[] = [];
@@ -321,7 +351,7 @@ async function runReads(order: ReadOrder): Promise<ReadReport> {
   return report;
 }
 
-async function readPhase(name: string): Promise<Pick<Figures, 'readMessagesP99' | 'readBookingsP99'>> {
+async function readPhase(name: string): Promise<Pick<Figures, 'readMessagesP99' | 'readBookingsP99' | 'readMessagesAloneP99' | 'readBookingsAloneP99'>> {
   const config = serviceConfig(name, 'web');
   const app = await buildApp({ config, log: quietLog() });
   const base = await app.listen();
@@ -334,9 +364,17 @@ async function readPhase(name: string): Promise<Pick<Figures, 'readMessagesP99' 
       await forkChild<ReadReport>(self, ['--reads'], { ...order, seconds: 1 });
       const report = await forkChild<ReadReport>(self, ['--reads'], order);
       if (report.failures > 0) console.log(`  ! ${route}: ${report.failures} failed (${report.sample})`);
-      return percentile(report.latencies, 0.99);
+      const alone = await forkChild<ReadReport>(self, ['--reads'], { ...order, sequential: SEQUENTIAL_READS });
+      return { p99: percentile(report.latencies, 0.99), aloneP99: percentile(alone.latencies, 0.99) };
     };
-    return { readMessagesP99: await p99('/api/inbox/messages'), readBookingsP99: await p99('/api/citizen/bookings') };
+    const messages = await p99('/api/inbox/messages');
+    const bookings = await p99('/api/citizen/bookings');
+    return {
+      readMessagesP99: messages.p99,
+      readBookingsP99: bookings.p99,
+      readMessagesAloneP99: messages.aloneP99,
+      readBookingsAloneP99: bookings.aloneP99,
+    };
   } finally {
     await app.close();
   }
@@ -408,7 +446,10 @@ async function main(): Promise<void> {
           const e2e = await e2ePhase(name, sql, tag, producer.url, citizens);
           console.log(`round ${round + 1} ${which.padEnd(6)} e2e ${e2e.e2eNps.toFixed(0)} notifications/s, p99 at 200/s ${e2e.e2eP99.toFixed(0)} ms; load average ${load()}`);
           const reads = await readPhase(name);
-          console.log(`round ${round + 1} ${which.padEnd(6)} reads p99 messages ${reads.readMessagesP99.toFixed(1)} ms, bookings ${reads.readBookingsP99.toFixed(1)} ms; load average ${load()}`);
+          console.log(
+            `round ${round + 1} ${which.padEnd(6)} reads p99 at ${READ_RATE}/s: messages ${reads.readMessagesP99.toFixed(1)} ms, bookings ${reads.readBookingsP99.toFixed(1)} ms; ` +
+              `one at a time: messages ${reads.readMessagesAloneP99.toFixed(1)} ms, bookings ${reads.readBookingsAloneP99.toFixed(1)} ms; load average ${load()}`,
+          );
           results[which].push({ ...ingest, ...e2e, ...reads });
         }
       }
@@ -428,8 +469,10 @@ async function main(): Promise<void> {
       console.log(`${figure.label.padEnd(52)} ${show(empty).padStart(10)} ${show(filled).padStart(10)} ${ratio.toFixed(2).padStart(13)}  ${ok ? 'yes' : 'NO'}`);
     }
     console.log(`load average ${load()}\n`);
-    await retentionRound(emptyName);
-    await retentionRound(FILLED);
+    if (process.env.BENCH_SCALE_RETENTION === '1') {
+      await retentionRound(emptyName);
+      await retentionRound(FILLED);
+    }
     await printDisk(filledSql, `${FILLED} after the run`);
     await filledSql.end();
   } finally {
