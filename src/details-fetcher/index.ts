@@ -1,6 +1,6 @@
 // The details fetcher's public face: GetBookingDetails as a typed outcome (types.ts), the client that
 // makes the call, and the backoff formula the message engine schedules retries with.
-export type { BookingDetails, DetailsFetcher, DetailsOutcome, DetailsRequest } from './types.js';
+export type { BookingDetails, CallPace, DetailsFetcher, DetailsOutcome, DetailsRequest } from './types.js';
 export {
   createDetailsFetcher,
   CONSUMER_HSA_ID_HEADER,

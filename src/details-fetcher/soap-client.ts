@@ -289,6 +289,8 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
   }
 
   return {
+    pace: { callsPerSecondPerAddress: rate, maxWaitMs: queueTimeoutMs },
+
     async fetch(request: DetailsRequest): Promise<DetailsOutcome> {
       for (const name of ['logicalAddress', 'bookingId', 'resident'] as const) {
         if (typeof request[name] !== 'string' || request[name].trim() === '') {

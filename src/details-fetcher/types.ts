@@ -67,7 +67,17 @@ export type DetailsOutcome =
   /** The platform is not set up for this address (VP004 no route, VP007 not authorised): retry slowly, tell operators. */
   | { kind: 'configuration'; code: string; reason: string; retryAfterMs?: number };
 
+/** The per-care-unit call cap a fetcher keeps (NTJP_MAX_CALLS_PER_SECOND), so that callers can size their work to it. */
+export interface CallPace {
+  /** Calls started per second to one logical address at most. */
+  callsPerSecondPerAddress: number;
+  /** The longest a call waits for its turn under the cap; one that would wait longer is not sent. */
+  maxWaitMs: number;
+}
+
 export interface DetailsFetcher {
   fetch(request: DetailsRequest): Promise<DetailsOutcome>;
   close(): Promise<void>;
+  /** Absent: no cap on calls per care unit. */
+  readonly pace?: CallPace;
 }

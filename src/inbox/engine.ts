@@ -15,6 +15,7 @@ import {
   deadLetterNotification,
   newWorkerId,
   releaseNotifications,
+  renewLeases,
   retryNotificationLater,
   supersedeEarlier,
   type QueuedNotification,
@@ -155,6 +156,45 @@ const isFailure = (value: DetailsResult | Failure): value is Failure =>
   value.kind === 'permanent' || value.kind === 'not-sent' || value.kind === 'transient' || value.kind === 'configuration';
 
 
+/** The distinct GetBookingDetails call an item needs (a delete needs none): one per booking of the round. */
+const fetchKey = (item: QueuedNotification): string | undefined =>
+  item.deleteFlag ? undefined : `${item.engagement.logicalAddress}\u001f${item.engagement.businessObjectInstanceIdentifier}\u001f${item.resident}`;
+
+/**
+ * Which claimed items (in id order) a round keeps so that it makes at most `perAddress` calls to any one
+ * care unit; the rest are given back at once for a later round. A citizen's items are cut as a whole
+ * from the first one beyond the budget (it and all the citizen's later ones go back), so that per post and
+ * per citizen the kept ones are a prefix and no order the queue keeps is broken. The first call to each
+ * address always fits, so every round makes progress. Pure.
+ */
+export function withinCallBudget<T extends QueuedNotification>(claimed: readonly T[], perAddress: number): { kept: T[]; over: T[] } {
+  const calls = new Map<string, number>();
+  const counted = new Set<string>();
+  const cut = new Set<string>();
+  const kept: T[] = [];
+  const over: T[] = [];
+  for (const item of claimed) {
+    if (cut.has(item.resident)) {
+      over.push(item);
+      continue;
+    }
+    const key = fetchKey(item);
+    if (key !== undefined && !counted.has(key)) {
+      const address = item.engagement.logicalAddress;
+      const made = calls.get(address) ?? 0;
+      if (made >= perAddress) {
+        cut.add(item.resident);
+        over.push(item);
+        continue;
+      }
+      calls.set(address, made + 1);
+      counted.add(key);
+    }
+    kept.push(item);
+  }
+  return { kept, over };
+}
+
 export function startMessageEngine(options: EngineOptions): MessageEngine {
   const { database, directory, renderer, log } = options;
   const primaryWorkerId = options.workerId ?? newWorkerId();
@@ -186,21 +226,23 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
     }
   }
 
-  /** Details for every new or updated post of the round, each distinct booking asked for once. */
-  async function fetchAll(items: readonly QueuedNotification[]): Promise<Map<number, DetailsOutcome>> {
+  /**
+   * Details for every new or updated post of the round, each distinct booking asked for once. Once the
+   * claim is lost (`lost`), nothing more is asked for: the batch is not ours to finish.
+   */
+  async function fetchAll(items: readonly QueuedNotification[], lost: () => boolean): Promise<Map<number, DetailsOutcome>> {
     const fetcher = options.fetcher!;
     const byBooking = new Map<string, QueuedNotification[]>();
     for (const item of items) {
-      if (item.deleteFlag) continue;
-      const post = postOf(item);
-      const key = `${post.logicalAddress}\u001f${post.bookingId}\u001f${post.resident}`;
+      const key = fetchKey(item);
+      if (key === undefined) continue;
       byBooking.set(key, [...(byBooking.get(key) ?? []), item]);
     }
     const outcomes = new Map<number, DetailsOutcome>();
     const work = [...byBooking.values()];
     await Promise.all(
       Array.from({ length: Math.min(fetchConcurrency, work.length) }, async () => {
-        for (let group = work.shift(); group; group = work.shift()) {
+        for (let group = work.shift(); group && !lost(); group = work.shift()) {
           const post = postOf(group[0]!);
           const outcome = await fetcher
             .fetch({ logicalAddress: post.logicalAddress, bookingId: post.bookingId, resident: post.resident })
@@ -332,6 +374,53 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
     return settled;
   }
 
+  /**
+   * Calls to one care unit a round may make: what its cap (NTJP_MAX_CALLS_PER_SECOND) lets start within half
+   * the lease and within the cap's longest wait, shared by the rounds running side by side. A round
+   * claims up to 256 posts; were they all at one unit, their calls would queue on the cap longer than the
+   * lease (a 2 s lease and 256 calls at 100/s), the lease would lapse mid-batch, another round would take
+   * the posts and call again, and the first round's work would be thrown away. Undefined: no cap.
+   */
+  function callBudget(): number | undefined {
+    const pace = options.fetcher?.pace;
+    if (!pace) return undefined;
+    const windowMs = Math.min(leaseMs / 2, pace.maxWaitMs);
+    return Math.max(1, Math.floor((pace.callsPerSecondPerAddress * windowMs) / 1000 / parallelRounds));
+  }
+
+  /**
+   * Keeps the batch's claim while its details are fetched: the lease is extended every third of it, so a
+   * wait on a care unit's cap or a free slot never outlives the claim. A claim found lost (taken over
+   * after a stall, or released by the liveness of a process taken for dead) is logged, and no further
+   * calls are made for the batch.
+   */
+  function holdLeases(ids: readonly number[], workerId: string): { lost: () => boolean; stop: () => Promise<void> } {
+    let lost = false;
+    let running: Promise<void> | undefined;
+    const timer = setInterval(() => {
+      if (running || lost) return;
+      running = renewLeases(database, ids, workerId, leaseMs)
+        .then(
+          (renewed) => {
+            if (renewed < ids.length) {
+              lost = true;
+              log.warn({ notifications: ids.length, stillOurs: renewed }, 'claim lost while fetching details: the batch stops and is taken up again');
+            }
+          },
+          (error: unknown) => log.warn({ reason: describeError(error) }, 'lease not extended; trying again'),
+        )
+        .finally(() => (running = undefined));
+    }, Math.max(50, leaseMs / 3));
+    timer.unref();
+    return {
+      lost: () => lost,
+      async stop() {
+        clearInterval(timer);
+        await running;
+      },
+    };
+  }
+
   async function runOnce(workerId: string = primaryWorkerId): Promise<number> {
     const claimed = await claimNotifications(database, {
       workerId,
@@ -346,10 +435,25 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
   /** Processes notifications this worker holds the lease of (claimed from the table, or handed over by Kafka). */
   async function processClaimed(claimed: readonly QueuedNotification[], workerId: string): Promise<number> {
     if (claimed.length === 0) return 0;
+    // No more calls to one care unit than its cap lets start well within the lease (see callBudget).
+    const budget = callBudget();
+    if (budget !== undefined) {
+      const { kept, over } = withinCallBudget(claimed, budget);
+      if (over.length > 0) {
+        await releaseNotifications(database, over.map((item) => item.id), workerId);
+        claimed = kept;
+      }
+    }
     const byCitizen = new Map<string, QueuedNotification[]>();
     for (const item of claimed) byCitizen.set(item.resident, [...(byCitizen.get(item.resident) ?? []), item]);
     const groups = [...byCitizen.values()];
-    const outcomes = await fetchAll(claimed);
+    const lease = holdLeases(claimed.map((item) => item.id), workerId);
+    let outcomes: Map<number, DetailsOutcome>;
+    try {
+      outcomes = await fetchAll(claimed, lease.lost);
+    } finally {
+      await lease.stop();
+    }
     try {
       return await settle(groups, outcomes, workerId);
     } catch (error) {

@@ -324,6 +324,23 @@ export async function deadLetterNotification(database: Database, id: number, wor
   );
 }
 
+/**
+ * Extends the lease of claimed items still pending under `workerId` (while their details are being
+ * fetched, a wait on a care unit's call cap must not outlive the claim). Resolves to how many were
+ * extended: fewer than asked means the claim of some was lost (taken over after it lapsed, or released by
+ * the liveness of a worker taken for dead).
+ */
+export async function renewLeases(database: Database, ids: readonly number[], workerId: string, leaseMs: number): Promise<number> {
+  if (ids.length === 0) return 0;
+  const renewed = await rows<{ id: string | number }>(
+    database.orm,
+    sql`update inbound_notification set lease_until = now() + make_interval(secs => ${leaseMs / 1000})
+        where id = any(${`{${ids.join(',')}}`}::bigint[]) and status = 'pending' and lease_owner = ${workerId}
+        returning id`,
+  );
+  return renewed.length;
+}
+
 /** Gives back claimed items that were not processed (an earlier item of the citizen must wait). */
 export async function releaseNotifications(database: Database, ids: readonly number[], workerId: string): Promise<void> {
   if (ids.length === 0) return;
