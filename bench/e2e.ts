@@ -13,10 +13,14 @@
 //      (BENCH_REDELIVERY_WINDOW_SECONDS, default 10), EI re-sends them all unchanged: each is fetched again
 //      and compared. Messages produced (must be 0), the time it takes, GetBookingDetails calls per second
 //      to each care unit (the most any unit got in one second, bounded by NTJP_MAX_CALLS_PER_SECOND) and
-//      the peak memory (VmHWM) of the service process.
-import { spawn } from 'node:child_process';
+//      the peak memory (VmHWM) of the service process. The service runs as in production, from the build
+//      (`node dist/main.js`, compiled first with tsc; BENCH_SERVICE=tsx runs the sources through tsx, whose
+//      in-process compiler adds about 60-80 MiB); its heap, sampled from /metrics, is printed with the peak.
+// BENCH_PHASES (default throughput,latency,reload) picks phases; the load average is printed with each figure.
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import { createInterface } from 'node:readline';
 import { eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
@@ -41,6 +45,9 @@ const UNITS = 50;
 const SYSTEM = 'SE-BENCH-PAS';
 const RELOAD_SYSTEM = 'SE-BENCH-RELOAD';
 const TARGETS = { perSecond: 1000, p99Ms: 2000 };
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'throughput,latency,reload').split(',').map((phase) => phase.trim()));
+const SERVICE_FROM = process.env.BENCH_SERVICE === 'tsx' ? 'tsx' : 'dist';
+const load = () => `load average ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}`;
 
 
 function percentile(sorted: number[], p: number): number {
@@ -115,7 +122,9 @@ async function main(): Promise<void> {
     const base = await app.listen();
     console.log(`bench:e2e on ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'postgres://postgres@127.0.0.1:5432/test'}; producer latency ${LATENCY_MS} ms; ${UNITS} care units`);
 
+    if (PHASES.has('throughput')) {
     // 1. Throughput.
+    console.log(`throughput phase starts, ${load()}`);
     const started = performance.now();
     await sendAll(base, 0, NOTIFICATIONS, 1000, 2, 'TP', SYSTEM);
     const ingested = performance.now() - started;
@@ -124,10 +133,13 @@ async function main(): Promise<void> {
     const perSecond = NOTIFICATIONS / elapsed;
     console.log(
       `throughput: ${NOTIFICATIONS} notifications -> messages in ${elapsed.toFixed(1)} s = ${perSecond.toFixed(0)} notifications/s ` +
-        `(ingest alone ${(ingested / 1000).toFixed(1)} s)${messagesDone ? '' : ' [TIMED OUT]'} target >= ${TARGETS.perSecond}/s`,
+        `(ingest alone ${(ingested / 1000).toFixed(1)} s)${messagesDone ? '' : ' [TIMED OUT]'} target >= ${TARGETS.perSecond}/s; ${load()}`,
     );
+    }
 
+    if (PHASES.has('latency')) {
     // 2. Latency at 200 notifications/s.
+    console.log(`latency phase starts, ${load()}`);
     const answeredAt = new Map<number, number>();
     const calls = SECONDS * 10;
     const latencyStart = Date.now();
@@ -155,14 +167,20 @@ async function main(): Promise<void> {
     const p50 = percentile(delays, 0.5);
     const p99 = percentile(delays, 0.99);
     console.log(
-      `latency at 200 notifications/s for ${SECONDS} s: ${delays.length} messages; answer -> stored message p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (target p99 <= ${TARGETS.p99Ms} ms)`,
+      `latency at 200 notifications/s for ${SECONDS} s: ${delays.length} messages; answer -> stored message p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (target p99 <= ${TARGETS.p99Ms} ms); ${load()}`,
     );
+    }
 
     await app.close();
+    if (!PHASES.has('reload')) return;
 
-    // 3. Reload, with the service in a process of its own.
+    // 3. Reload, with the service in a process of its own, run as in production (from the build).
+    if (SERVICE_FROM === 'dist') {
+      const built = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+      if (built.status !== 0) throw new Error('tsc -p tsconfig.build.json failed');
+    }
     const port = await freePort();
-    const service = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const service = spawn(process.execPath, SERVICE_FROM === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'], {
       env: {
         ...process.env,
         PORT: String(port),
@@ -182,8 +200,40 @@ async function main(): Promise<void> {
     const serviceBase = `http://127.0.0.1:${port}`;
     if (!(await waitUntil(() => fetch(`${serviceBase}/readyz`).then((r) => r.ok).catch(() => false), 60_000))) throw new Error('the service process did not start');
     const vmHwm = () => Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${service.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    const vmRss = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${service.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    const idleRss = vmRss();
+    // What the service's memory is made of when it is at its largest: sampled from its own /metrics.
+    let peakSample = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0 };
+    const metric = (text: string, name: string) => Number(new RegExp(`^ei_${name} (\\S+)`, 'm').exec(text)?.[1] ?? 0) / 1024 / 1024;
+    const sampler = setInterval(() => {
+      const rss = vmRss();
+      if (rss <= peakSample.rss) return;
+      void fetch(`${serviceBase}/metrics`)
+        .then((r) => r.text())
+        .then((text) => {
+          if (rss > peakSample.rss) {
+            peakSample = { rss, heapUsed: metric(text, 'nodejs_heap_size_used_bytes'), heapTotal: metric(text, 'nodejs_heap_size_total_bytes'), external: metric(text, 'nodejs_external_memory_bytes') };
+          }
+        })
+        .catch(() => {});
+    }, 2_000);
+    sampler.unref();
+    // Progress every 30 s (a million-post run takes long): what waits, RSS, calls, load.
+    const progressStart = performance.now();
+    const progress = setInterval(() => {
+      void pending()
+        .then((waiting) =>
+          console.log(
+            `  ${((performance.now() - progressStart) / 1000).toFixed(0)} s: ${waiting} pending, service RSS ${vmRss().toFixed(0)} MiB (peak ${vmHwm().toFixed(0)}), ` +
+              `GetBookingDetails calls so far ${producer.stats().total} (most to one unit in a second ${producer.stats().peakPerAddress}); ${load()}`,
+          ),
+        )
+        .catch(() => {});
+    }, 30_000);
+    progress.unref();
     const pending = () => count(database, sql`select count(*)::int as n from inbound_notification where status = 'pending'`);
     try {
+      console.log(`reload phase: service from ${SERVICE_FROM === 'dist' ? 'dist/main.js' : 'src/main.ts via tsx'}, idle RSS ${idleRss.toFixed(0)} MiB; silent load of ${RELOAD_POSTS} posts starts, ${load()}`);
       const loadStart = performance.now();
       await sendAll(serviceBase, 2_000_000, RELOAD_POSTS, 1000, 2, 'RL', RELOAD_SYSTEM);
       await waitUntil(async () => (await pending()) === 0, 3_600_000);
@@ -195,6 +245,7 @@ async function main(): Promise<void> {
       const messagesBefore = await count(database, sql`select count(*)::int as n from inbox_message`);
       const queuedBefore = await count(database, sql`select count(*)::int as n from inbound_notification`);
       producer.resetStats();
+      console.log(`silent load done in ${((performance.now() - loadStart) / 1000).toFixed(1)} s (peak RSS so far ${rssAfterLoad.toFixed(0)} MiB); reload starts, ${load()}`);
       const reloadStart = performance.now();
       await sendAll(serviceBase, 2_000_000, RELOAD_POSTS, 1000, 2, 'RL', RELOAD_SYSTEM);
       const sentSeconds = (performance.now() - reloadStart) / 1000;
@@ -209,9 +260,12 @@ async function main(): Promise<void> {
           `re-sent unchanged with the system active: answered in ${sentSeconds.toFixed(1)} s, all processed in ${reloadSeconds.toFixed(1)} s ` +
           `(${(RELOAD_POSTS / reloadSeconds).toFixed(0)} posts/s): ${messagesAfter - messagesBefore} messages, ${queuedAfter - queuedBefore} queued; ` +
           `GetBookingDetails calls ${stats.total} (${(stats.total / reloadSeconds).toFixed(0)}/s over ${UNITS} units; the most one unit got in one second: ${stats.peakPerAddress}, ` +
-          `cap ${MAX_CALLS_PER_SECOND}); service process peak RSS ${vmHwm().toFixed(0)} MiB (${rssAfterLoad.toFixed(0)} MiB after the silent load)`,
+          `cap ${MAX_CALLS_PER_SECOND}); service process peak RSS ${vmHwm().toFixed(0)} MiB (${rssAfterLoad.toFixed(0)} MiB after the silent load, ${idleRss.toFixed(0)} MiB idle; ` +
+          `at the largest sample ${peakSample.rss.toFixed(0)} MiB: heap used ${peakSample.heapUsed.toFixed(0)} of ${peakSample.heapTotal.toFixed(0)} MiB, external ${peakSample.external.toFixed(0)} MiB); ${load()}`,
       );
     } finally {
+      clearInterval(sampler);
+      clearInterval(progress);
       service.kill('SIGTERM');
       await new Promise((resolve) => service.once('exit', resolve));
     }

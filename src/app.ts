@@ -52,6 +52,7 @@ import {
   PROCESS_NOTIFICATION_PATH,
   type EndpointDependencies,
   type NotificationIntake,
+  type ProcessNotificationEndpoint,
 } from './process-notifications/index.js';
 import {
   createKafka,
@@ -173,6 +174,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   mountHealth(app, { database, config: healthConfig, ...(kafka ? { pingKafka: () => pingKafka(kafka) } : {}) });
   mountMetrics(app, metrics);
   let floodGuard: FloodGuard | undefined;
+  let ingestEndpoint: ProcessNotificationEndpoint | undefined;
   if (config.roles.has('ingest')) {
     if (httpsOptions?.requestCert) {
       app.use(
@@ -199,7 +201,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     if (config.environment === 'prod' && config.publicBaseUrl === undefined) {
       log.warn('PUBLIC_BASE_URL is not set: the WSDL\'s soap:address is built from a plain Host header');
     }
-    await mountProcessNotification(app, {
+    ingestEndpoint = await mountProcessNotification(app, {
+      ingestThreads: config.ingestThreads,
       publicBaseUrl: config.publicBaseUrl,
       consumerHsaId: config.consumerHsaId,
       directory,
@@ -438,6 +441,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
         await closed;
         clearTimeout(timer);
       }
+      await ingestEndpoint?.close();
       await publisher?.close();
       // Calls are no longer taken; the engine finishes the notification in hand, then stops.
       await consumer?.stop();

@@ -1,4 +1,6 @@
 // Configuration is read and validated once at start (every variable: docs/OPERATIONS.md, "Configuration"); a wrong value stops the start.
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { templateProblem } from './inbox/index.js';
 
@@ -52,6 +54,11 @@ export interface Config {
   rebookWindowSeconds: number;
   /** REDELIVERY_WINDOW_SECONDS: an identical delivery of a post within this is EI's redelivery and queues nothing. */
   redeliveryWindowSeconds: number;
+  /**
+   * INGEST_THREADS: threads that read and check ProcessNotification calls off the main thread (started
+   * at the first large call); 0 keeps that on the main thread. Default: the cores available, at most 4.
+   */
+  ingestThreads: number;
   /** NOTIFICATION_RETRY_HOURS: how long a notification waits for a producer that is down before it is a dead letter. */
   notificationRetryHours: number;
   /** NTJP_MAX_CALLS_PER_SECOND: GetBookingDetails calls started per second to one logical address at most. */
@@ -207,6 +214,32 @@ function httpUrl(env: Env, name: string): string | undefined {
   return value;
 }
 
+/** A file named by a variable must be readable now, not at the first call that needs it (hours later). */
+function readableFile(env: Env, name: string): string | undefined {
+  const file = text(env, name);
+  if (file === undefined) return undefined;
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+    if (!fs.statSync(file).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+  } catch (error) {
+    throw new ConfigError(`${name}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
+  return file;
+}
+
+/** Secrets are checked for length only; the message never carries the value. */
+function secret(env: Env, name: string, minLength: number, unit: 'bytes' | 'characters'): string | undefined {
+  const value = text(env, name);
+  if (value === undefined) return undefined;
+  const length = unit === 'bytes' ? Buffer.byteLength(value, 'utf8') : value.length;
+  if (length < minLength) throw new ConfigError(`${name} must be at least ${minLength} ${unit} long`);
+  return value;
+}
+
+/** Shortest secrets accepted: HS256 needs 32 bytes of key (RFC 7518 3.2); the session key is derived from 32+ characters. */
+export const MIN_JWT_SECRET_BYTES = 32;
+export const MIN_SESSION_SECRET_LENGTH = 32;
+
 function bothOrNeither(env: Env, a: string, b: string): void {
   if ((text(env, a) === undefined) !== (text(env, b) === undefined)) {
     throw new ConfigError(`${a} and ${b} must be set together`);
@@ -230,6 +263,13 @@ export function loadConfig(env: Env = process.env): Config {
   }
   bothOrNeither(env, 'NTJP_TLS_CERT', 'NTJP_TLS_KEY');
   bothOrNeither(env, 'TLS_CERT', 'TLS_KEY');
+  if (text(env, 'TLS_CLIENT_CA') !== undefined && text(env, 'TLS_CERT') === undefined) {
+    throw new ConfigError('TLS_CLIENT_CA needs TLS_CERT and TLS_KEY');
+  }
+  const twilioSet = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM'].filter((name) => text(env, name) !== undefined).length;
+  if (twilioSet !== 0 && twilioSet !== 3) {
+    throw new ConfigError('TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM must be set together');
+  }
   const ntjpUrl = text(env, 'NTJP_GETBOOKINGDETAILS_URL');
   if (ntjpUrl !== undefined && !/^https?:\/\//.test(ntjpUrl)) {
     throw new ConfigError('NTJP_GETBOOKINGDETAILS_URL must be an http(s) URL');
@@ -278,7 +318,8 @@ export function loadConfig(env: Env = process.env): Config {
       throw new ConfigError('ADMIN_OIDC_ISSUER needs PUBLIC_BASE_URL or ADMIN_OIDC_REDIRECT_URI');
     }
   }
-  const jwksUrl = text(env, 'AUTH_JWKS_URL');
+  const jwksUrl = httpUrl(env, 'AUTH_JWKS_URL');
+  if (jwksUrl !== undefined && !URL.canParse(jwksUrl)) throw new ConfigError('AUTH_JWKS_URL must be an http(s) URL');
   const audience = text(env, 'AUTH_JWT_AUDIENCE');
   const issuer = text(env, 'AUTH_JWT_ISSUER');
   if (jwksUrl !== undefined && (audience === undefined || issuer === undefined)) {
@@ -322,14 +363,14 @@ export function loadConfig(env: Env = process.env): Config {
     consumerHsaId: text(env, 'CONSUMER_HSA_ID') ?? 'SE-DEV-INBOX',
     ntjp: {
       getBookingDetailsUrl: ntjpUrl,
-      tlsCert: text(env, 'NTJP_TLS_CERT'),
-      tlsKey: text(env, 'NTJP_TLS_KEY'),
-      tlsCa: text(env, 'NTJP_TLS_CA'),
+      tlsCert: readableFile(env, 'NTJP_TLS_CERT'),
+      tlsKey: readableFile(env, 'NTJP_TLS_KEY'),
+      tlsCa: readableFile(env, 'NTJP_TLS_CA'),
     },
     tls: {
-      cert: text(env, 'TLS_CERT'),
-      key: text(env, 'TLS_KEY'),
-      clientCa: text(env, 'TLS_CLIENT_CA'),
+      cert: readableFile(env, 'TLS_CERT'),
+      key: readableFile(env, 'TLS_KEY'),
+      clientCa: readableFile(env, 'TLS_CLIENT_CA'),
       allowedClients: list(env, 'TLS_ALLOWED_CLIENTS'),
     },
     kafkaBrokers: list(env, 'KAFKA_BROKERS'),
@@ -343,10 +384,11 @@ export function loadConfig(env: Env = process.env): Config {
       statusCallbackUrl: httpUrl(env, 'TWILIO_STATUS_CALLBACK_URL'),
       apiUrl: twilioApiUrl,
     },
-    auth: { jwksUrl, jwtSecret: text(env, 'AUTH_JWT_SECRET'), audience, issuer },
+    auth: { jwksUrl, jwtSecret: secret(env, 'AUTH_JWT_SECRET', MIN_JWT_SECRET_BYTES, 'bytes'), audience, issuer },
     publicBaseUrl,
     rebookWindowSeconds: integer(env, 'REBOOK_WINDOW_SECONDS', 120, 0, 86_400),
     redeliveryWindowSeconds: integer(env, 'REDELIVERY_WINDOW_SECONDS', 300, 0, 86_400),
+    ingestThreads: integer(env, 'INGEST_THREADS', Math.min(4, os.availableParallelism()), 0, 64),
     notificationRetryHours: integer(env, 'NOTIFICATION_RETRY_HOURS', 48, 1, 24 * 30),
     ntjpMaxCallsPerSecond: integer(env, 'NTJP_MAX_CALLS_PER_SECOND', 100, 1, 100_000),
     workerLeaseSeconds: integer(env, 'WORKER_LEASE_SECONDS', 60, 1, 3600),
@@ -380,7 +422,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     developmentSignIn,
     demo: demo === 'true',
-    session: { secret: text(env, 'SESSION_SECRET'), idleMinutes: integer(env, 'SESSION_IDLE_MINUTES', 30, 1, 24 * 60) },
+    session: { secret: secret(env, 'SESSION_SECRET', MIN_SESSION_SECRET_LENGTH, 'characters'), idleMinutes: integer(env, 'SESSION_IDLE_MINUTES', 30, 1, 24 * 60) },
     bookingServiceUrl,
     retention: {
       queueDays: integer(env, 'RETENTION_QUEUE_DAYS', 7, 1, 36_500),

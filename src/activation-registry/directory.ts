@@ -7,9 +7,9 @@ import { and, eq, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Environment } from '../config.js';
 import type { Database } from '../db/index.js';
 import { HOLD_STATUSES, type HoldStatus } from './flood-guard.js';
-import { careUnitGuards, careUnitLoads, sourceSystems } from './schema.js';
+import { careUnitGuards, careUnitLoads, SOURCE_SYSTEM_MODES, sourceSystems, type SourceSystemMode } from './schema.js';
 
-export type SourceSystemMode = 'active' | 'silent';
+export type { SourceSystemMode } from './schema.js';
 
 /**
  * The mode stamped on each queued notification when EI delivers it; the engine uses only the stamp, so a
@@ -17,7 +17,7 @@ export type SourceSystemMode = 'active' | 'silent';
  * `active`: messages as usual; `silent`: state only (a silent source system, or a care unit's silent
  * loading period); `held`: messages made but held back by the flood guard until an administrator decides.
  */
-export const DELIVERY_MODES = ['active', 'silent', 'held'] as const;
+export const DELIVERY_MODES = [...SOURCE_SYSTEM_MODES, 'held'] as const;
 export type DeliveryMode = (typeof DELIVERY_MODES)[number];
 
 export interface UnitHold {

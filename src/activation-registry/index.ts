@@ -49,6 +49,7 @@ export { recordAudit } from './registry.js';
 export { checkEnvironment, describeProblems, normaliseHsaId, HSA_ID_PATTERN } from './validation.js';
 export { unitTraffic } from './guard-store.js';
 export { activationRegistryOpenApi } from './openapi.js';
+export { SOURCE_SYSTEM_MODES } from './schema.js';
 
 export interface RegistryWebDependencies {
   config: Pick<Config, 'developmentSignIn' | 'adminOidc' | 'publicBaseUrl'>;

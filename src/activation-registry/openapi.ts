@@ -2,6 +2,7 @@
 // Composed with the other components' fragments into /api/openapi.json (src/web/openapi.ts);
 // test/inbox/openapi.test.ts keeps it true to the routes and their answers.
 import { jsonBody, adminErrors, adminList, adminSecurity, environmentQuery, error, json, listOf, nullable, numericIdPath, ref, type OpenApiFragment } from '../web/index.js';
+import { SOURCE_SYSTEM_MODES } from './schema.js';
 
 const UNIT_PARAMS = [
   { name: 'environment', in: 'path', required: true, schema: { type: 'string', enum: ['qa', 'prod'] } },
@@ -22,7 +23,7 @@ export const activationRegistryOpenApi: OpenApiFragment = {
           description: 'What the booking system sends as sourceSystem: SE, the organisation number, "-", a local part; stored upper-case (matched in any case)',
         },
         name: { type: 'string' },
-        mode: { type: 'string', enum: ['active', 'silent'] },
+        mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] },
         createdAt: { type: 'string', format: 'date-time' },
         updatedAt: { type: 'string', format: 'date-time' },
         deactivatedAt: nullable('string', { format: 'date-time' }),
@@ -114,7 +115,7 @@ export const activationRegistryOpenApi: OpenApiFragment = {
             environment: { type: 'string', enum: ['qa', 'prod'] },
             hsaId: { type: 'string' },
             name: { type: 'string' },
-            mode: { type: 'string', enum: ['active', 'silent'], default: 'active' },
+            mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES], default: 'active' },
           },
         }),
         responses: {
@@ -138,7 +139,7 @@ export const activationRegistryOpenApi: OpenApiFragment = {
         summary: 'Changes name or mode',
         security: adminSecurity,
         parameters: [numericIdPath],
-        requestBody: jsonBody({ type: 'object', properties: { name: { type: 'string' }, mode: { type: 'string', enum: ['active', 'silent'] } } }),
+        requestBody: jsonBody({ type: 'object', properties: { name: { type: 'string' }, mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] } } }),
         responses: {
           '200': json(ref('SourceSystem'), 'Changed'),
           '400': error('A bad field'),

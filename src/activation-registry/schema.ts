@@ -4,6 +4,13 @@ import { sql } from 'drizzle-orm';
 import { bigserial, check, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { HOLD_STATUSES } from './flood-guard.js';
 
+/**
+ * How a registered source system's notifications are treated: `active` makes messages, `silent` keeps state
+ * only. The one list behind the type, the CHECK constraint, the OpenAPI enums and the field rule.
+ */
+export const SOURCE_SYSTEM_MODES = ['active', 'silent'] as const;
+export type SourceSystemMode = (typeof SOURCE_SYSTEM_MODES)[number];
+
 export const sourceSystems = pgTable(
   'source_system',
   {
@@ -19,7 +26,7 @@ export const sourceSystems = pgTable(
   },
   (t) => [
     check('source_system_environment_check', sql`${t.environment} in ('qa', 'prod')`),
-    check('source_system_mode_check', sql`${t.mode} in ('active', 'silent')`),
+    check('source_system_mode_check', sql`${t.mode} in (${sql.raw(SOURCE_SYSTEM_MODES.map((mode) => `'${mode}'`).join(', '))})`),
     check('source_system_hsa_id_check', sql`length(${t.hsaId}) between 1 and 64 and ${t.hsaId} = btrim(${t.hsaId})`),
     // HSA-ids are not case-sensitive: stored upper-case, so one live registration per HSA-id and
     // environment whatever case it was typed in; a deactivated one may be registered again.

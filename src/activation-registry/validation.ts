@@ -1,9 +1,9 @@
 // The registry's field rules, as pure functions shared by the API, the CLI and the /admin page.
 import type { Environment } from '../config.js';
-import type { SourceSystemMode } from './directory.js';
+import { SOURCE_SYSTEM_MODES, type SourceSystemMode } from './schema.js';
 
 export const ENVIRONMENTS: readonly Environment[] = ['qa', 'prod'];
-export const MODES: readonly SourceSystemMode[] = ['active', 'silent'];
+export const MODES: readonly SourceSystemMode[] = SOURCE_SYSTEM_MODES;
 /** EI's limit on sourceSystem. */
 export const MAX_HSA_ID_LENGTH = 64;
 /**
@@ -116,7 +116,7 @@ function checkName(value: unknown, problems: FieldProblem[]): string | undefined
 
 function checkMode(value: unknown, problems: FieldProblem[]): SourceSystemMode | undefined {
   if (!(MODES as readonly unknown[]).includes(value)) {
-    problems.push({ rule: 'not_allowed_value', field: 'mode', message: `mode must be "active" or "silent", got ${show(value)}` });
+    problems.push({ rule: 'not_allowed_value', field: 'mode', message: `mode must be ${MODES.map((mode) => `"${mode}"`).join(" or ")}, got ${show(value)}` });
     return undefined;
   }
   return value as SourceSystemMode;

@@ -2,6 +2,8 @@
 // Composed with the other components' fragments into /api/openapi.json (src/web/openapi.ts);
 // test/inbox/openapi.test.ts keeps it true to the routes and their answers.
 import { jsonBody, adminErrors, adminList, adminSecurity, error, json, listOf, nullable, ref, type OpenApiFragment } from '../web/index.js';
+import { SOURCE_SYSTEM_MODES } from '../activation-registry/index.js';
+import { ACTIVITY_COUNTERS } from '../source-activity/index.js';
 import { NOTIFICATION_STATUSES } from '../queue/index.js';
 
 export const adminConsoleOpenApi: OpenApiFragment = {
@@ -9,9 +11,9 @@ export const adminConsoleOpenApi: OpenApiFragment = {
     ActivityCounts: {
       type: 'object',
       additionalProperties: false,
-      required: ['received', 'ignored', 'invitation', 'booking_confirmation', 'cancellation', 'rebooking', 'invitation_updated', 'no_message', 'producer_failures', 'dead_letters'],
+      required: [...ACTIVITY_COUNTERS],
       properties: Object.fromEntries(
-        ['received', 'ignored', 'invitation', 'booking_confirmation', 'cancellation', 'rebooking', 'invitation_updated', 'no_message', 'producer_failures', 'dead_letters'].map((name) => [name, { type: 'integer', minimum: 0 }]),
+        ACTIVITY_COUNTERS.map((name) => [name, { type: 'integer', minimum: 0 }]),
       ),
     },
     SourceActivity: {
@@ -23,7 +25,7 @@ export const adminConsoleOpenApi: OpenApiFragment = {
         registration: {
           type: ['object', 'null'],
           required: ['id', 'name', 'mode'],
-          properties: { id: { type: 'integer' }, name: { type: 'string' }, mode: { type: 'string', enum: ['active', 'silent'] } },
+          properties: { id: { type: 'integer' }, name: { type: 'string' }, mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] } },
         },
         last24h: ref('ActivityCounts'),
         last7d: ref('ActivityCounts'),
@@ -126,7 +128,7 @@ export const adminConsoleOpenApi: OpenApiFragment = {
         requestBody: jsonBody({
           type: 'object',
           required: ['environment', 'hsaId', 'name'],
-          properties: { environment: { type: 'string', enum: ['qa', 'prod'] }, hsaId: { type: 'string' }, name: { type: 'string' }, mode: { type: 'string', enum: ['active', 'silent'] } },
+          properties: { environment: { type: 'string', enum: ['qa', 'prod'] }, hsaId: { type: 'string' }, name: { type: 'string' }, mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] } },
         }),
         responses: {
           '201': json(ref('SourceSystem'), 'Registered'),

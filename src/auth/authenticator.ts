@@ -13,7 +13,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
-import { ConfigError, type Config } from '../config.js';
+import { ConfigError, MIN_JWT_SECRET_BYTES, type Config } from '../config.js';
 import { HttpError, sendError } from '../http/index.js';
 import { readOrCreateSecretFile } from './secret-file.js';
 
@@ -24,7 +24,7 @@ export const JWT_SECRET_FILE = 'jwt-secret';
 const HS_ALGORITHM = 'HS256';
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 // RFC 7518 §3.2: an HS256 key must be at least as long as the hash (256 bits).
-const MIN_SECRET_BYTES = 32;
+const MIN_SECRET_BYTES = MIN_JWT_SECRET_BYTES;
 const CLOCK_TOLERANCE_SECONDS = 5;
 const PERSONAL_NUMBER = /^\d{12}$/;
 

@@ -7,12 +7,12 @@ import { ConfigError, type Config } from '../config.js';
 import { rows, type Database, type Executor } from '../db/index.js';
 import type { Logger } from '../logging.js';
 import { outboxEmail, outboxSms } from './providers/outbox.js';
-import { smtpEmail } from './providers/smtp-email.js';
-import { twilioSms } from './providers/twilio-sms.js';
+import { smtpEmail } from './providers/smtp.js';
+import { twilioSms } from './providers/twilio/sms.js';
 import type { EmailChannel, SmsChannel } from './providers/types.js';
-import { startChannelSender, type ChannelSender, type SenderOptions } from './sender.js';
+import { startChannelSender, type ChannelSender, type SenderOptions } from './sender/index.js';
 import { loadNotificationTexts } from './texts.js';
-import { twilioStatusRouter } from './twilio-status.js';
+import { twilioStatusRouter } from './providers/twilio/status.js';
 
 export {
   citizenSettingsRouter,
@@ -24,13 +24,13 @@ export {
   type CitizenSettings,
   type CitizenSettingsInput,
 } from './settings.js';
-export { releaseDeadSenders, startChannelSender, type ChannelSender, type SenderOptions, type SenderRound } from './sender.js';
+export { releaseDeadSenders, startChannelSender, type ChannelSender, type SenderOptions, type SenderRound } from './sender/index.js';
 export { ChannelError, type EmailChannel, type SmsChannel, type SentMessage, type ProviderStatus } from './providers/types.js';
-export { twilioSms } from './providers/twilio-sms.js';
-export { smtpEmail } from './providers/smtp-email.js';
+export { twilioSms } from './providers/twilio/sms.js';
+export { smtpEmail } from './providers/smtp.js';
 export { outboxEmail, outboxSms } from './providers/outbox.js';
 export { loadNotificationTexts, type NotificationTexts } from './texts.js';
-export { TWILIO_STATUS_PATH, twilioStatusRouter } from './twilio-status.js';
+export { TWILIO_STATUS_PATH, twilioStatusRouter } from './providers/twilio/status.js';
 
 /** A new inbox message whose citizen may want an SMS / e-mail saying that it is waiting. */
 export interface NotificationRequest {

@@ -53,6 +53,38 @@ export const DELIVERY_STATUSES = [
 ] as const;
 export type DeliveryState = (typeof DELIVERY_STATUSES)[number];
 
+/**
+ * How far a delivery has got, the one ranking for words that arrive out of order (Twilio's concurrent
+ * status reports, a provider's answer after its lease ran out): a lower rank never overwrites a higher one.
+ * Rank 0: nothing heard from the provider.
+ */
+export const DELIVERY_STATUS_RANK: Readonly<Record<DeliveryState, number>> = {
+  pending: 0,
+  sending: 0,
+  in_doubt: 0,
+  unknown: 0,
+  queued: 1,
+  sent: 2,
+  delivered: 3,
+  undelivered: 3,
+  failed: 3,
+  cancelled: 3,
+};
+
+/** Whether a status word `next` moves a delivery on from `current` (never back). Unknown words rank 0. */
+export function movesOn(next: string, current: string): boolean {
+  const rank = (status: string) => DELIVERY_STATUS_RANK[status as DeliveryState] ?? 0;
+  return rank(next) > rank(current);
+}
+
+/**
+ * A hand-over in hand: the provider's answer to it is taken as the status. The rank-0 statuses of a
+ * claimed delivery (not `pending`: put back to be sent again, it waits for its own claim).
+ */
+export const AWAITING_PROVIDER: readonly DeliveryState[] = DELIVERY_STATUSES.filter(
+  (status) => DELIVERY_STATUS_RANK[status] === 0 && status !== 'pending',
+);
+
 /** How a delivery in doubt was settled (`doubt_settled_by`), for operators and the resilience figures. */
 export const DOUBT_SETTLEMENTS = [
   'found', // the provider has it (Twilio's message list, the outbox file): recorded, not sent again

@@ -41,6 +41,26 @@ export async function rows<T>(executor: Executor, query: SQL): Promise<T[]> {
   return ((result as { rows?: T[] }).rows ?? []) as T[];
 }
 
+// What drizzle keeps on a database or transaction object (not in its typings): the dialect that renders
+// a query and the session that runs it.
+interface DrizzleInternals {
+  dialect?: { sqlToQuery(query: SQL): unknown };
+  session?: { prepareQuery(query: unknown, fields: undefined, name: string, arrayMode: boolean): { execute(): Promise<unknown> } };
+}
+
+/**
+ * Like rows(), as a named prepared statement (PostgreSQL plans it once per connection instead of at every
+ * call; drizzle's execute() never prepares). For hot statements whose text does not change between calls:
+ * `name` must be the same for the same text.
+ */
+export async function preparedRows<T>(executor: Executor, name: string, query: SQL): Promise<T[]> {
+  const { dialect, session } = executor as unknown as DrizzleInternals;
+  if (!dialect || !session) return rows<T>(executor, query);
+  const result = await session.prepareQuery(dialect.sqlToQuery(query), undefined, name, false).execute();
+  if (Array.isArray(result)) return result as T[];
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
+}
+
 export interface OpenOptions {
   databaseUrl?: string | undefined;
   /** Where PGlite keeps its files; undefined: in memory (tests). */

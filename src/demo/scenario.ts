@@ -8,6 +8,7 @@
 // the window is completed by the next new post of the same citizen. So: all new posts first, then the
 // in-place updates (no delete), then each delete + new pair in a call of its own, and the plain deletes
 // last. Their cancellations appear when the window (REBOOK_WINDOW_SECONDS) has ended.
+import type { MessageKind } from '../inbox/index.js';
 import { formatSwedishLocalTime } from '../time/index.js';
 import type { DemoProducer, DemoTimeslot } from './producer.js';
 
@@ -24,7 +25,7 @@ const UNITS = {
 } as const;
 type Unit = (typeof UNITS)[keyof typeof UNITS];
 
-export type DemoMessageKind = 'invitation' | 'booking_confirmation' | 'cancellation' | 'rebooking' | 'invitation_updated';
+export type DemoMessageKind = MessageKind;
 
 /** One use case: what happens, and which messages the test person gets along the way. */
 export interface DemoUseCase {

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import soap from 'soap';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
 import { AddressGuard, isRefusal, type AddressStatus, type Refusal } from './address-guard.js';
 import { NS } from './answer-reader.js';
 import { CONFIGURATION_RETRY_MS } from '../queue/index.js';
@@ -99,7 +99,8 @@ export interface GuardedDetailsFetcher extends DetailsFetcher {
   breakers(): { open: number; halfOpen: number; addresses: number };
 }
 
-export class DetailsFetcherSetupError extends Error {
+/** A configuration problem of the fetcher (a ConfigError: the start exits 2). */
+export class DetailsFetcherSetupError extends ConfigError {
   override name = 'DetailsFetcherSetupError';
 }
 

@@ -40,6 +40,9 @@ export interface DetailsRequest {
   resident: string;
 }
 
+/** The kinds of DetailsOutcome, as one list (the metrics label their counts by these). */
+export const DETAILS_OUTCOME_KINDS = ['found', 'not-found', 'subject-mismatch', 'malformed', 'transient', 'configuration'] as const;
+
 export type DetailsOutcome =
   | { kind: 'found'; details: BookingDetails }
   /** The producer does not have the booking (permanent). */
@@ -75,3 +78,8 @@ export interface DetailsFetcher {
   /** Absent: no cap on calls per care unit. */
   readonly pace?: CallPace;
 }
+
+// The list and the union name the same kinds (a kind added to one only does not compile).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const outcomeKindsMatch: Same<DetailsOutcome['kind'], (typeof DETAILS_OUTCOME_KINDS)[number]> = true;
+void outcomeKindsMatch;

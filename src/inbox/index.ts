@@ -17,3 +17,4 @@ export { mountCitizenInbox } from './citizen-web.js';
 export { purgeInbox, type InboxRetention } from './retention.js';
 export { heldCounts, startHeldMessageSweeper, type HeldMessageSweeper, type SettleResult } from './held-messages.js';
 export { inboxOpenApi } from './openapi.js';
+export { MESSAGE_KINDS, type MessageKind } from './schema.js';

@@ -2,6 +2,7 @@
 // Composed with the other components' fragments into /api/openapi.json (src/web/openapi.ts);
 // test/inbox/openapi.test.ts keeps it true to the routes and their answers.
 import { citizenErrors, citizenSecurity, error, json, nullable, ref, type OpenApiFragment } from '../web/index.js';
+import { MESSAGE_KINDS } from './schema.js';
 
 const messageId = {
   name: 'id',
@@ -53,7 +54,7 @@ export const inboxOpenApi: OpenApiFragment = {
       additionalProperties: false,
       properties: {
         id: { type: 'integer', minimum: 1 },
-        kind: { type: 'string', enum: ['invitation', 'booking_confirmation', 'cancellation', 'rebooking', 'invitation_updated'] },
+        kind: { type: 'string', enum: [...MESSAGE_KINDS] },
         subject: { type: 'string', description: 'Plain text (may contain producer text): escape it in HTML' },
         body: { type: 'string', description: 'Plain text with line breaks (may contain producer text): escape it in HTML' },
         createdAt: { type: 'string', format: 'date-time' },

@@ -6,17 +6,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { formatSwedishSpan } from '../time/index.js';
-import { offeredActions } from '../inbox/index.js';
+import { MESSAGE_KINDS, offeredActions } from '../inbox/index.js';
 import type { BookingSnapshot, MessageKind } from './decide.js';
 
 export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../templates');
-export const MESSAGE_KINDS: readonly MessageKind[] = [
-  'invitation',
-  'booking_confirmation',
-  'cancellation',
-  'rebooking',
-  'invitation_updated',
-];
+export { MESSAGE_KINDS };
 
 export interface RenderedMessage {
   subject: string;

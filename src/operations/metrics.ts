@@ -4,8 +4,9 @@
 import type { Express } from 'express';
 import client from 'prom-client';
 import type { Database } from '../db/index.js';
-import type { DetailsFetcher, DetailsOutcome, DetailsRequest } from '../details-fetcher/index.js';
+import { DETAILS_OUTCOME_KINDS, type DetailsFetcher, type DetailsOutcome, type DetailsRequest } from '../details-fetcher/index.js';
 import type { Logger } from '../logging.js';
+import { MESSAGE_KINDS } from '../inbox/index.js';
 import { queueDepth, waitingByAddress } from '../queue/index.js';
 import type { ReceiveOutcome, SoapFault } from '../process-notifications/index.js';
 
@@ -41,7 +42,8 @@ export interface ServiceMetrics {
 
 // Outcomes of one GetBookingDetails: its kind, or `refused` when the guard did not send it (open circuit,
 // full queue) — told apart so that the rate of calls that reach the producer can be read.
-const FETCH_OUTCOMES = ['found', 'not-found', 'subject-mismatch', 'malformed', 'transient', 'configuration', 'refused', 'error'] as const;
+// The fetcher's own outcome kinds, plus `refused` (not sent: open circuit, full queue) and `error` (it threw).
+const FETCH_OUTCOMES = [...DETAILS_OUTCOME_KINDS, 'refused', 'error'] as const;
 
 export function createMetrics(deps: { database: Database; log: Logger; prefix?: string }): ServiceMetrics {
   const registry = new client.Registry();
@@ -197,7 +199,7 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
     labelNames: ['kind'],
     registers: [registry],
   });
-  for (const kind of ['invitation', 'booking_confirmation', 'cancellation', 'rebooking', 'invitation_updated']) messages.inc({ kind }, 0);
+  for (const kind of MESSAGE_KINDS) messages.inc({ kind }, 0);
   const sends = new client.Counter({
     name: `${p}channel_sends_total`,
     help: 'SMS and e-mail hand-overs to the provider, by channel and status (provider status, or retried / failed)',

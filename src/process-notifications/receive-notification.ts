@@ -3,8 +3,8 @@
 import type { SourceSystemDirectory } from '../activation-registry/index.js';
 import type { IntakeSighting, SourceActivity } from '../source-activity/index.js';
 import { unitTraffic, type FloodGuard } from '../activation-registry/index.js';
-import { checkTransaction, isBookingDomain, postKeyHash, transactionState } from './engagement.js';
 import type { ParsedNotification } from './envelope-parser.js';
+import { prepareTransactions, type PreparedNotification } from './prepare.js';
 import type { AcceptedTransaction, IntakeResult, NotificationIntake, RejectedTransaction } from './intake.js';
 
 export class SoapFault extends Error {
@@ -41,7 +41,8 @@ export interface ReceiveDependencies {
 
 export async function receiveNotification(
   deps: ReceiveDependencies,
-  notification: ParsedNotification,
+  /** As parsed; with `prepared` (an ingest thread's work) the field rules are not applied again. */
+  notification: ParsedNotification | PreparedNotification,
   correlationId: string | undefined,
 ): Promise<ReceiveOutcome> {
   if (notification.logicalAddress === undefined || notification.logicalAddress === '') {
@@ -57,15 +58,16 @@ export async function receiveNotification(
   const rejected: RejectedTransaction[] = [];
   let ignored = 0;
   const sightings: IntakeSighting[] = [];
-  for (const raw of notification.transactions) {
-    const check = checkTransaction(raw);
-    if (!check.ok) {
-      rejected.push({ position: raw.position, code: check.code, reason: check.reason, fields: { ...raw.fields, deleteFlag: raw.deleteFlag } });
+  const prepared = 'prepared' in notification ? notification.prepared : prepareTransactions(notification.transactions);
+  for (const item of prepared) {
+    if (!item.ok) {
+      const { raw } = item;
+      rejected.push({ position: raw.position, code: item.code, reason: item.reason, fields: { ...raw.fields, deleteFlag: raw.deleteFlag } });
       continue;
     }
-    const { engagement } = check.transaction;
+    const { engagement } = item.transaction;
     // The mode at delivery is stamped on the notification: it, not the mode at processing, decides.
-    const bookingDomain = isBookingDomain(engagement);
+    const bookingDomain = item.bookingDomain;
     const deliveredMode = bookingDomain ? deps.directory.deliveryMode(engagement.sourceSystem, engagement.logicalAddress) : undefined;
     const sighting = { sourceSystem: engagement.sourceSystem, logicalAddress: engagement.logicalAddress };
     if (deliveredMode === undefined) {
@@ -75,11 +77,11 @@ export async function receiveNotification(
     }
     sightings.push({ ...sighting, outcome: 'received', unregistered: false });
     accepted.push({
-      position: raw.position,
+      position: item.position,
       deliveredMode,
-      keyHash: postKeyHash(engagement),
-      state: transactionState(check.transaction),
-      transaction: check.transaction,
+      keyHash: item.keyHash,
+      state: item.state,
+      transaction: item.transaction,
     });
   }
 
@@ -99,7 +101,7 @@ export async function receiveNotification(
   try {
     result = await deps.intake.record({
       correlationId,
-      transactionCount: notification.transactions.length,
+      transactionCount: prepared.length,
       accepted,
       rejected,
       ignored,
@@ -114,7 +116,7 @@ export async function receiveNotification(
   await deps.activity?.recordIntake(sightings);
 
   const counts = {
-    transactions: notification.transactions.length,
+    transactions: prepared.length,
     accepted: accepted.length,
     duplicates: result.duplicates,
     ignored,

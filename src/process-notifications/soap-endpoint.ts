@@ -16,7 +16,9 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import soap from 'soap';
 import type { Logger } from 'pino';
 import { escapeXmlAttribute, publicBaseUrlOf } from '../http/index.js';
-import { EnvelopeError, parseProcessNotificationEnvelope } from './envelope-parser.js';
+import { EnvelopeError } from './envelope-parser.js';
+import { createParsePool, POOL_MIN_BYTES } from './parse-pool.js';
+import { prepareNotification, type PreparedNotification } from './prepare.js';
 import { receiveNotification, SoapFault, type ReceiveDependencies, type ReceiveOutcome } from './receive-notification.js';
 
 export const PROCESS_NOTIFICATION_PATH = '/ProcessNotification/1/rivtabp21';
@@ -37,6 +39,16 @@ export interface EndpointDependencies extends ReceiveDependencies {
   onReceived?: (outcome: ReceiveOutcome) => void;
   /** Told of every refused call. */
   onRefused?: (fault: SoapFault) => void;
+  /**
+   * INGEST_THREADS: threads that read and check calls off the main thread (parse-pool.ts); 0 or unset:
+   * the main thread does it.
+   */
+  ingestThreads?: number;
+}
+
+/** The mounted endpoint: close() ends its ingest threads (after the HTTP server stopped taking calls). */
+export interface ProcessNotificationEndpoint {
+  close(): Promise<void>;
 }
 
 interface FaultBody {
@@ -51,18 +63,47 @@ function toFault(fault: SoapFault): FaultBody {
 // What the request pipeline hands from the body reader to the soap server.
 interface IngestRequest extends Request {
   refusal?: SoapFault;
+  /** The call as an ingest thread read and checked it. */
+  prepared?: PreparedNotification;
   correlationId?: string;
   startedAt?: number;
 }
 
-// The soap Server's internals this module hooks into (private in its typings).
-interface SoapServerInternals {
+// The soap Server's internals this module hooks into (private in its typings). package.json pins soap
+// to a patch range (~1.13) for them; checkSoapHooks stops the start if an upgrade moved them anyway, and
+// test/process-notifications/soap-hooks.test.ts holds the contract (what each hook must still do).
+export interface SoapServerInternals {
   wsdl: { xmlToObject(xml: string): unknown };
   _process(input: string, req: Request, res: Response, callback: (xml: string, status?: number) => void): void;
   _sendError(fault: FaultBody['Fault'], callback: (xml: string, status?: number) => void): void;
 }
 
-export async function mountProcessNotification(app: Express, deps: EndpointDependencies): Promise<void> {
+export class SoapHooksMissing extends Error {
+  override name = 'SoapHooksMissing';
+}
+
+/** The soap server still has each hook this module replaces, as a function taking the expected arguments. */
+export function checkSoapHooks(server: unknown): SoapServerInternals {
+  const candidate = server as Partial<Record<string, unknown>> & { wsdl?: Partial<Record<string, unknown>> };
+  const hooks: [string, unknown, number][] = [
+    ['Server._process', candidate._process, 4],
+    ['Server._sendError', candidate._sendError, 2],
+    ['Server.wsdl.xmlToObject', candidate.wsdl?.xmlToObject, 1],
+  ];
+  const changed = hooks
+    .filter(([, hook, arity]) => typeof hook !== 'function' || (hook as (...args: unknown[]) => unknown).length < arity)
+    .map(([name]) => name);
+  if (changed.length > 0) {
+    throw new SoapHooksMissing(
+      `the soap package no longer has ${changed.join(', ')} as ProcessNotification expects (soap-endpoint.ts); ` +
+        'keep soap at the version in package.json or adapt the hooks',
+    );
+  }
+  return server as SoapServerInternals;
+}
+
+export async function mountProcessNotification(app: Express, deps: EndpointDependencies): Promise<ProcessNotificationEndpoint> {
+  const pool = deps.ingestThreads && deps.ingestThreads > 0 ? createParsePool(deps.ingestThreads) : undefined;
   app.get(PROCESS_NOTIFICATION_PATH, (req, res, next) => {
     const query = req.query;
     if ('wsdl' in query) return void serveWsdl(req, res);
@@ -103,7 +144,26 @@ export async function mountProcessNotification(app: Express, deps: EndpointDepen
     if (declared > MAX_BODY_BYTES && !req.get('content-encoding')) {
       return hand(bodyRefusal({ type: 'entity.too.large' }));
     }
-    readRaw(req, res, (error?: unknown) => hand(error ? bodyRefusal(error) : decodeBody(req)));
+    readRaw(req, res, (error?: unknown) => {
+      if (error) return hand(bodyRefusal(error));
+      const body: unknown = req.body;
+      if (!pool || !Buffer.isBuffer(body) || body.length < POOL_MIN_BYTES) return hand(decodeBody(req));
+      // Decoding, reading and checking on an ingest thread; the main thread meanwhile serves other calls.
+      pool.prepare(body).then(
+        (notification) => {
+          req.prepared = notification;
+          // soap wants a body to hand to _process; the hook below gives it the prepared call instead.
+          req.body = ' ';
+          hand(undefined);
+        },
+        (failure: unknown) =>
+          hand(
+            failure instanceof EnvelopeError
+              ? new SoapFault(failure.faultcode, failure.message)
+              : new SoapFault('Server', 'The notification could not be read; please retry', { cause: failure }),
+          ),
+      );
+    });
   });
 
   const services = {
@@ -111,7 +171,7 @@ export async function mountProcessNotification(app: Express, deps: EndpointDepen
       ProcessNotificationResponderPort: {
         ProcessNotification: async (args: unknown, _callback: unknown, _headers: unknown, req: IngestRequest) => {
           try {
-            const outcome = await receiveNotification(deps, args as ReturnType<typeof parseProcessNotificationEnvelope>, req.correlationId);
+            const outcome = await receiveNotification(deps, args as PreparedNotification, req.correlationId);
             deps.log.info(
               {
                 correlationId: req.correlationId,
@@ -139,13 +199,24 @@ export async function mountProcessNotification(app: Express, deps: EndpointDepen
       // Relative schemaLocations in the WSDL resolve against this.
       uri: path.join(WSDL_DIR, BODY_ONLY_WSDL),
       suppressStack: true,
-      callback: (error: unknown) => (error ? reject(error) : resolve(created as unknown as SoapServerInternals)),
+      callback: (error: unknown) => {
+        if (error) return reject(error);
+        try {
+          resolve(checkSoapHooks(created));
+        } catch (changed) {
+          reject(changed);
+        }
+      },
     });
   });
 
+  // The call an ingest thread prepared, handed from the _process hook below to xmlToObject (soap calls
+  // it synchronously at the start of _process).
+  let handed: PreparedNotification | undefined;
   server.wsdl.xmlToObject = (xml: string) => {
     // EnvelopeError propagates to the _process hook below, which answers it as a fault.
-    const notification = parseProcessNotificationEnvelope(xml);
+    const notification = handed ?? prepareNotification(xml);
+    handed = undefined;
     return { Header: { LogicalAddress: notification.logicalAddress }, Body: { ProcessNotification: notification } };
   };
   const process = server._process.bind(server);
@@ -156,11 +227,14 @@ export async function mountProcessNotification(app: Express, deps: EndpointDepen
       // The body decides the operation (the parser accepts only ProcessNotification). soap would
       // dispatch on any other SOAPAction value by name and fail with a SOAP 1.2 TypeError fault.
       delete req.headers.soapaction;
+      handed = ingestRequest.prepared;
       process(input, req, res, callback);
     } catch (error) {
       // Answered here rather than thrown: soap's own catch would add a WS-Security timestamp header.
       const fault = (error as Partial<FaultBody>).Fault ?? toFault(refuse(deps, ingestRequest, error)).Fault;
       server._sendError(fault, callback);
+    } finally {
+      handed = undefined;
     }
   };
 
@@ -178,6 +252,12 @@ export async function mountProcessNotification(app: Express, deps: EndpointDepen
     );
     res.type('application/xml').send(wsdl);
   }
+
+  return {
+    async close() {
+      await pool?.close();
+    },
+  };
 }
 
 /**

@@ -103,10 +103,14 @@ export async function claimNotifications(database: Database, options: ClaimOptio
         and (n.lease_until is null or n.lease_until < now())
         ${options.minAgeMs ? sql`and n.received_at <= now() - make_interval(secs => ${options.minAgeMs / 1000})` : sql``}
         -- one worker per post at a time, and the post's order (a delete passes earlier items that wait for a retry)
+        -- ("offset 0" keeps this a lookup per head on the post's index. Turned into a join, it read every
+        -- pending row once per head when the statistics of a table of millions of done rows said "no pending
+        -- rows": 2.4 s instead of 0.2 s per claim with 2,000 pending, on the bench:scale database.)
         and not exists (
           select 1 from inbound_notification e
           where e.status = ${STATUS.pending} and e.key_hash = n.key_hash and e.id <> n.id
-            and (e.lease_until >= now() or (e.id < n.id and (not n.delete_flag or e.available_at <= now()))))
+            and (e.lease_until >= now() or (e.id < n.id and (not n.delete_flag or e.available_at <= now())))
+          offset 0)
         -- a new or updated post comes after its citizen's earlier deletes at the source system
         and (n.delete_flag or not exists (
           select 1 from inbound_notification d

@@ -4,6 +4,7 @@
 // /api/admin/source-activity without touching the big notification tables. Counting happens after the
 // event's own transaction commits and never fails it: a crash in between may lose a count, never an event.
 import { sql } from 'drizzle-orm';
+import { MESSAGE_KINDS } from '../inbox/index.js';
 import type { Environment } from '../config.js';
 import { rows, type Database } from '../db/index.js';
 import type { Logger } from '../logging.js';
@@ -12,17 +13,13 @@ import type { Logger } from '../logging.js';
 export const ACTIVITY_COUNTERS = [
   'received',
   'ignored',
-  'invitation',
-  'booking_confirmation',
-  'cancellation',
-  'rebooking',
-  'invitation_updated',
+  ...MESSAGE_KINDS,
   'no_message',
   'producer_failures',
   'dead_letters',
 ] as const;
 export type ActivityCounter = (typeof ACTIVITY_COUNTERS)[number];
-export const MESSAGE_COUNTERS = ['invitation', 'booking_confirmation', 'cancellation', 'rebooking', 'invitation_updated'] as const;
+export const MESSAGE_COUNTERS = MESSAGE_KINDS;
 
 export interface IntakeSighting {
   sourceSystem: string;

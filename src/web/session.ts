@@ -10,7 +10,7 @@ import { and, eq, isNull, lt } from 'drizzle-orm';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { EncryptJWT, jwtDecrypt } from 'jose';
 import { readOrCreateSecretFile } from '../auth/index.js';
-import { ConfigError, type Config } from '../config.js';
+import { ConfigError, MIN_SESSION_SECRET_LENGTH, type Config } from '../config.js';
 import type { Database } from '../db/index.js';
 import { webSessions } from './schema.js';
 
@@ -55,7 +55,7 @@ export interface SessionStore {
 }
 
 export const SESSION_SECRET_FILE = 'session-secret';
-const MIN_SECRET_LENGTH = 32;
+const MIN_SECRET_LENGTH = MIN_SESSION_SECRET_LENGTH;
 const DEFAULT_MAX_AGE_SECONDS = 8 * 3600;
 const DEFAULT_IDLE_SECONDS = 30 * 60;
 /** last_seen_at is written at most this often per session (a page view need not always write). */

@@ -3,8 +3,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { outboxSms } from '../../src/channels/providers/outbox.js';
-import { smtpEmail } from '../../src/channels/providers/smtp-email.js';
-import { releaseDeadSenders, startChannelSender } from '../../src/channels/sender.js';
+import { smtpEmail } from '../../src/channels/providers/smtp.js';
+import { releaseDeadSenders, startChannelSender } from '../../src/channels/sender/index.js';
 import { rows } from '../../src/db/database.js';
 import { startLiveness } from '../../src/queue/liveness.js';
 import { loadNotificationTexts } from '../../src/channels/texts.js';

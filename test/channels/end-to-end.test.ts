@@ -10,7 +10,7 @@ import { buildApp, type App } from '../../src/app.js';
 import express from 'express';
 import type { AddressInfo } from 'node:net';
 import { outboxEmail, outboxSms } from '../../src/channels/providers/outbox.js';
-import { twilioStatusRouter } from '../../src/channels/twilio-status.js';
+import { twilioStatusRouter } from '../../src/channels/providers/twilio/status.js';
 import { loadConfig } from '../../src/config.js';
 import { rows } from '../../src/db/database.js';
 import { citizenToken, bearer } from '../helpers/auth.js';

@@ -2,10 +2,10 @@
 // sends, the digest, retries, permanent refusals, quiet hours, the daily cap, and a sender dying mid-send.
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { twilioSms } from '../../src/channels/providers/twilio-sms.js';
+import { twilioSms } from '../../src/channels/providers/twilio/sms.js';
 import { outboxEmail } from '../../src/channels/providers/outbox.js';
 import type { SmsChannel } from '../../src/channels/providers/types.js';
-import { startChannelSender, type SenderOptions } from '../../src/channels/sender.js';
+import { startChannelSender, type SenderOptions } from '../../src/channels/sender/index.js';
 import { loadNotificationTexts } from '../../src/channels/texts.js';
 import { rows } from '../../src/db/database.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.js';

@@ -5,17 +5,16 @@
 import { sql } from 'drizzle-orm';
 import express, { type Request, type Router } from 'express';
 import twilio from 'twilio';
-import { rows, type Database } from '../db/index.js';
-import { sendError } from '../http/index.js';
-import type { Logger } from '../logging.js';
-import { mapTwilioStatus } from './providers/twilio-sms.js';
-import type { ProviderStatus } from './providers/types.js';
-import { deliveryIdOf, instant } from './sender.js';
+import { rows, type Database } from '../../../db/index.js';
+import { sendError } from '../../../http/index.js';
+import type { Logger } from '../../../logging.js';
+import { mapTwilioStatus } from './sms.js';
+import type { ProviderStatus } from '../types.js';
+import { movesOn } from '../../schema.js';
+import { deliveryIdOf, instant } from '../../sender/index.js';
 
 export const TWILIO_STATUS_PATH = '/channels/twilio/status';
 
-// Reports may arrive out of order (Twilio sends them concurrently): never step back.
-const RANK: Record<string, number> = { pending: 0, sending: 0, in_doubt: 0, unknown: 0, queued: 1, sent: 2, delivered: 3, undelivered: 3, failed: 3, cancelled: 3 };
 
 export interface TwilioStatusDependencies {
   database: Database;
@@ -69,7 +68,8 @@ export function twilioStatusRouter(deps: TwilioStatusDependencies): Router {
       return;
     }
     const id = Number(delivery.id);
-    if ((RANK[status] ?? 0) > (RANK[delivery.status] ?? 0)) {
+    // Reports may arrive out of order (Twilio sends them concurrently): never step back.
+    if (movesOn(status, delivery.status)) {
       await deps.database.orm.execute(
         sql`update notification_delivery
                set doubt_settled_by = case when status in ('in_doubt', 'unknown') then 'reported' else doubt_settled_by end,

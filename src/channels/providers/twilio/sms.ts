@@ -2,7 +2,7 @@
 // refusals are sorted into transient (retry) and permanent (record). For tests (and a regional proxy),
 // `apiBaseUrl` sends the SDK's real requests to another host through its own RequestClient.
 import twilio from 'twilio';
-import { ChannelError, type ProviderStatus, type SentMessage, type SentQuery, type SmsChannel, type SmsMessage } from './types.js';
+import { ChannelError, type ProviderStatus, type SentMessage, type SentQuery, type SmsChannel, type SmsMessage } from '../types.js';
 
 export interface TwilioSmsOptions {
   accountSid: string;

@@ -1,0 +1,1 @@
+CREATE INDEX "inbox_message_unread_idx" ON "inbox_message" USING btree ("resident") WHERE "inbox_message"."read_at" is null and "inbox_message"."deleted_at" is null;
