@@ -13,7 +13,8 @@ async function main(): Promise<void> {
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
-      console.error(`Configuration error: ${error.message}`);
+      // One line per problem: every wrong variable is named at once, not one per start.
+      for (const problem of error.problems) console.error(`Configuration error: ${problem}`);
       process.exit(2);
     }
     throw error;
