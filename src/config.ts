@@ -246,7 +246,8 @@ const DAYS = 36_500;
 export const CONFIG_SCHEMA = {
   PORT: integer(8080, 0, 65535, 'HTTP(S) port (0: any free port)'),
   DATA_DIR: { kind: 'path', fallback: './data', description: 'embedded database, outbox files, generated session secret' } as Variable<string>,
-  DATABASE_URL: url('PostgreSQL; unset: the embedded PGlite database', { schemes: ['postgres', 'postgresql'] }),
+  // Secret: the URL may carry the password.
+  DATABASE_URL: url('PostgreSQL; unset: the embedded PGlite database', { schemes: ['postgres', 'postgresql'], secret: true }),
   APP_ENVIRONMENT: oneOf(ENVIRONMENTS, 'qa', 'which source-system activations apply'),
   CONSUMER_HSA_ID: withDefault('SE-DEV-INBOX', 'our HSA-id: the LogicalAddress EI calls, the consumer id sent to NTjP'),
   NTJP_GETBOOKINGDETAILS_URL: url('GetBookingDetails through NTjP; unset: notifications wait'),
