@@ -70,7 +70,7 @@ main().catch((error: unknown) => {
   // A configuration problem only found while building (a generated secret file that is too short, a
   // component's own check) is still a configuration problem: exit 2, as at loadConfig.
   if (error instanceof ConfigError) {
-    console.error(`Configuration error: ${error.message}`);
+    for (const problem of error.problems) console.error(`Configuration error: ${problem}`);
     process.exit(2);
   }
   console.error('ei-inbox could not start:', error instanceof Error ? error.message : error);
