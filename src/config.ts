@@ -190,8 +190,11 @@ export interface Variable<T> {
   kind: VariableKind;
   /** One line: what it is for (the docs' table says more). */
   description: string;
-  /** The value when unset or empty; a function when it depends on the machine. */
-  fallback: T | (() => T);
+  /**
+   * The value when unset or empty; a function when it depends on the machine or on other variables (per
+   * environment): it is given every variable's value, computed after all set values were read.
+   */
+  fallback: T | ((values: Readonly<Record<string, unknown>>) => T);
   /** Never echoed in a message (tokens, secrets, account ids). */
   secret?: boolean;
   /** integer: inclusive range. */
@@ -212,11 +215,11 @@ export interface Variable<T> {
   readonly _type?: T;
 }
 
-type Fallback<T> = T | (() => T);
+type Fallback<T> = T | ((values: Readonly<Record<string, unknown>>) => T);
 const integer = (fallback: Fallback<number>, min: number, max: number, description: string): Variable<number> => ({
   kind: 'integer', fallback, min, max, description,
 });
-const boolean = (description: string): Variable<boolean | undefined> => ({ kind: 'boolean', fallback: undefined, description });
+const boolean = (fallback: Fallback<boolean>, description: string): Variable<boolean> => ({ kind: 'boolean', fallback, description });
 const oneOf = <V extends string>(values: readonly V[], fallback: V, description: string): Variable<V> => ({
   kind: 'enum', values, fallback, description,
 });
@@ -288,7 +291,12 @@ export const CONFIG_SCHEMA = {
   ADMIN_OIDC_CLIENT_SECRET: secret("our client secret at the administrators' provider"),
   ADMIN_OIDC_ROLE_CLAIM: withDefault('roles', "the claim listing the administrator's roles"),
   ADMIN_OIDC_REDIRECT_URI: url('the administrators sign-in callback; unset: PUBLIC_BASE_URL'),
-  DEV_LOGIN: boolean('development sign-in (anyone as anyone); unset: on only on embedded defaults'),
+  // Off unless asked for; the embedded defaults (what `npm start` runs on a developer's machine) and the
+  // demo (development only, refused in production by a rule) keep it on.
+  DEV_LOGIN: boolean(
+    (v) => (v.DATABASE_URL === undefined || v.DEMO === true) && v.APP_ENVIRONMENT !== 'prod' && v.NODE_ENV !== 'production',
+    'development sign-in (anyone as anyone); unset: on only on embedded defaults, never in production',
+  ),
   BOOKING_SERVICE_URL: optional("template of the booking service's link"),
   BOOKING_SERVICE_URL_QA: optional('the same, with APP_ENVIRONMENT=qa'),
   BOOKING_SERVICE_URL_PROD: optional('the same, with APP_ENVIRONMENT=prod'),
@@ -323,7 +331,7 @@ export const CONFIG_SCHEMA = {
   RETENTION_AUDIT_DAYS: integer(1825, 1, DAYS, 'audit log and security events'),
   RETENTION_INTERVAL_MINUTES: integer(60, 0, 10_080, 'how often the worker purges; 0: off'),
   RETENTION_BATCH_SIZE: integer(1000, 10, 100_000, 'rows looked at per purge statement'),
-  DEMO: boolean('the development demonstration'),
+  DEMO: boolean(false, 'the development demonstration'),
   NODE_ENV: withDefault('development', '"production" in production'),
   LOG_LEVEL: oneOf(LOG_LEVELS, 'info', 'pino level'),
 } satisfies Record<string, Variable<unknown>>;
@@ -422,23 +430,25 @@ export function readVariables<S extends Record<string, Variable<unknown>>>(
   const values: Record<string, unknown> = {};
   const problems: string[] = [];
   const wrong = new Set<string>();
+  const computed: [string, (values: Readonly<Record<string, unknown>>) => unknown][] = [];
   for (const [name, variable] of Object.entries(schema)) {
     const raw = env[name];
     const trimmed = raw?.trim();
-    const fallback = typeof variable.fallback === 'function' ? (variable.fallback as () => unknown)() : variable.fallback;
-    if (trimmed === undefined || trimmed === '') {
-      values[name] = trimmed === '' && variable.emptyMeansNone ? undefined : fallback;
+    const checked = trimmed === undefined || trimmed === '' ? undefined : checkValue(name, variable, trimmed);
+    if (checked?.ok) {
+      values[name] = checked.value;
       continue;
     }
-    const checked = checkValue(name, variable, trimmed);
-    if (checked.ok) {
-      values[name] = checked.value;
-    } else {
+    if (checked !== undefined) {
       problems.push(checked.problem);
       wrong.add(name);
-      values[name] = fallback;
     }
+    if (trimmed === '' && variable.emptyMeansNone) values[name] = undefined;
+    else if (typeof variable.fallback === 'function') computed.push([name, variable.fallback as (values: Readonly<Record<string, unknown>>) => unknown]);
+    else values[name] = variable.fallback;
   }
+  // Defaults that depend on other variables, once every other value is known.
+  for (const [name, fallback] of computed) values[name] = fallback(values);
   return { values: values as { [N in keyof S]: ValueOf<S[N]> }, problems, wrong };
 }
 
@@ -643,10 +653,8 @@ export function loadConfig(env: Env = process.env): Config {
       roleClaim: v.ADMIN_OIDC_ROLE_CLAIM,
       redirectUri: v.ADMIN_OIDC_REDIRECT_URI,
     },
-    // Off unless asked for; the embedded defaults (what `npm start` runs on a developer's machine) and the
-    // demo (development only, refused in production by a rule) keep it on.
-    developmentSignIn: v.DEV_LOGIN ?? ((v.DATABASE_URL === undefined || v.DEMO === true) && !production(v)),
-    demo: v.DEMO === true,
+    developmentSignIn: v.DEV_LOGIN,
+    demo: v.DEMO,
     session: { secret: v.SESSION_SECRET, idleMinutes: v.SESSION_IDLE_MINUTES },
     bookingServiceUrl: bookingService === undefined ? undefined : v[bookingService],
     retention: {

@@ -65,6 +65,27 @@ describe('each kind of value', () => {
     expect(readVariables(schema, {}).values.X).toBe(1);
     expect(readVariables(schema, { X: '5' }).values.X).toBe(5);
   });
+  it('a default that depends on other variables sees their values, whatever their order', () => {
+    const schema = {
+      FIRST: { kind: 'boolean', fallback: (values) => values.LAST === 'prod', description: 'd' } as Variable<boolean>,
+      LAST: { kind: 'enum', values: ['qa', 'prod'], fallback: 'qa', description: 'd' } as Variable<string>,
+    };
+    expect(readVariables(schema, {}).values.FIRST).toBe(false);
+    expect(readVariables(schema, { LAST: 'prod' }).values.FIRST).toBe(true);
+    expect(readVariables(schema, { LAST: 'prod', FIRST: 'false' }).values.FIRST).toBe(false);
+  });
+  it('DEV_LOGIN: on by default only on the embedded defaults or the demo, never in production', () => {
+    const cases: [Record<string, string>, boolean][] = [
+      [{}, true],
+      [{ DEMO: 'true', DATABASE_URL: 'postgres://h/db' }, true],
+      [{ DATABASE_URL: 'postgres://h/db' }, false],
+      [{ APP_ENVIRONMENT: 'prod' }, false],
+      [{ NODE_ENV: 'production' }, false],
+      [{ DEV_LOGIN: 'true', DATABASE_URL: 'postgres://h/db' }, true],
+      [{ DEV_LOGIN: 'false' }, false],
+    ];
+    for (const [env, on] of cases) expect([env, loadConfig(env).developmentSignIn]).toEqual([env, on]);
+  });
 });
 
 describe('secrets are never echoed', () => {
