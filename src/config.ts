@@ -377,7 +377,9 @@ function checkValue(name: string, variable: Variable<unknown>, raw: string): Che
       const schemes = variable.schemes ?? ['http', 'https'];
       const scheme = /^([a-z]{1,20}):\/\/\S+$/.exec(raw)?.[1];
       const article = schemes[0] === 'http' ? 'an http(s)' : `a ${schemes[0]}://`;
-      if (scheme === undefined || !schemes.includes(scheme) || !URL.canParse(raw)) return fail(`must be ${article} URL`);
+      // Web URLs must parse; a database URL may name several hosts (`postgres://h1:5432,h2:5432/db`), which URL refuses.
+      const parses = scheme === 'http' || scheme === 'https' ? URL.canParse(raw) : true;
+      if (scheme === undefined || !schemes.includes(scheme) || !parses) return fail(`must be ${article} URL`);
       if (!variable.plain) return { ok: true, value: raw };
       const parsed = new URL(raw);
       if (parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '') {
