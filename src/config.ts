@@ -1,4 +1,5 @@
-// Configuration is read and validated once at start (every variable: docs/OPERATIONS.md, "Configuration"); a wrong value stops the start.
+// Configuration: one declarative schema of every variable (docs/OPERATIONS.md, "Configuration"), one loop that
+// checks them all at start and a short list of rules across variables; every problem stops the start (exit 2).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -163,282 +164,516 @@ export interface Retention {
 /** The production 1177 inbox: the default link in SMS and e-mail. */
 export const DEFAULT_INBOX_URL = 'https://www.1177.se/inkorg';
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-type Env = Record<string, string | undefined>;
-
-function text(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === undefined || value === '' ? undefined : value;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = text(env, name);
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
-  return value;
-}
-
-function kafkaTopicPrefix(env: Env): string {
-  const prefix = text(env, 'KAFKA_TOPIC_PREFIX') ?? 'ei-inbox';
-  // Kafka's own rule for topic names (the suffix is added to it).
-  if (!/^[A-Za-z0-9._-]{1,200}$/.test(prefix)) throw new ConfigError('KAFKA_TOPIC_PREFIX may only hold letters, digits, ".", "_" and "-"');
-  return prefix;
-}
-
-function list(env: Env, name: string): string[] {
-  return (text(env, name) ?? '')
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-}
-
-function quietHours(env: Env): { from: number; to: number } | undefined {
-  const raw = env.SMS_QUIET_HOURS;
-  if (raw === undefined) return { from: 21, to: 8 };
-  if (raw.trim() === '') return undefined;
-  const match = /^(\d{1,2})-(\d{1,2})$/.exec(raw.trim());
-  const from = Number(match?.[1]);
-  const to = Number(match?.[2]);
-  if (!match || from > 23 || to > 23 || from === to) {
-    throw new ConfigError(`SMS_QUIET_HOURS must look like "21-08" (hours 0-23), got "${raw}"`);
-  }
-  return { from, to };
-}
-
-function httpUrl(env: Env, name: string): string | undefined {
-  const value = text(env, name);
-  if (value !== undefined && !/^https?:\/\/[^\s]+$/.test(value)) throw new ConfigError(`${name} must be an http(s) URL`);
-  return value;
-}
-
-/** A file named by a variable must be readable now, not at the first call that needs it (hours later). */
-function readableFile(env: Env, name: string): string | undefined {
-  const file = text(env, name);
-  if (file === undefined) return undefined;
-  try {
-    fs.accessSync(file, fs.constants.R_OK);
-    if (!fs.statSync(file).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
-  } catch (error) {
-    throw new ConfigError(`${name}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
-  }
-  return file;
-}
-
-/** Secrets are checked for length only; the message never carries the value. */
-function secret(env: Env, name: string, minLength: number, unit: 'bytes' | 'characters'): string | undefined {
-  const value = text(env, name);
-  if (value === undefined) return undefined;
-  const length = unit === 'bytes' ? Buffer.byteLength(value, 'utf8') : value.length;
-  if (length < minLength) throw new ConfigError(`${name} must be at least ${minLength} ${unit} long`);
-  return value;
-}
-
 /** Shortest secrets accepted: HS256 needs 32 bytes of key (RFC 7518 3.2); the session key is derived from 32+ characters. */
 export const MIN_JWT_SECRET_BYTES = 32;
 export const MIN_SESSION_SECRET_LENGTH = 32;
 
-function bothOrNeither(env: Env, a: string, b: string): void {
-  if ((text(env, a) === undefined) !== (text(env, b) === undefined)) {
-    throw new ConfigError(`${a} and ${b} must be set together`);
+/** Every problem found at start, each naming its variable; the message is all of them on one line. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly problems: readonly string[];
+  constructor(problems: string | readonly string[]) {
+    const list = typeof problems === 'string' ? [problems] : problems;
+    super(list.join('; '));
+    this.problems = list;
   }
 }
 
-export function loadConfig(env: Env = process.env): Config {
-  const environment = text(env, 'APP_ENVIRONMENT') ?? 'qa';
-  if (environment !== 'qa' && environment !== 'prod') {
-    throw new ConfigError(`APP_ENVIRONMENT must be "qa" or "prod", got "${environment}"`);
-  }
-  const roleNames = list(env, 'ROLES');
-  for (const role of roleNames) {
-    if (!(ALL_ROLES as readonly string[]).includes(role)) {
-      throw new ConfigError(`ROLES may only contain ${ALL_ROLES.join(', ')}; got "${role}"`);
-    }
-  }
-  const databaseUrl = text(env, 'DATABASE_URL');
-  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError('DATABASE_URL must be a postgres:// URL');
-  }
-  bothOrNeither(env, 'NTJP_TLS_CERT', 'NTJP_TLS_KEY');
-  bothOrNeither(env, 'TLS_CERT', 'TLS_KEY');
-  if (text(env, 'TLS_CLIENT_CA') !== undefined && text(env, 'TLS_CERT') === undefined) {
-    throw new ConfigError('TLS_CLIENT_CA needs TLS_CERT and TLS_KEY');
-  }
-  const twilioSet = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM'].filter((name) => text(env, name) !== undefined).length;
-  if (twilioSet !== 0 && twilioSet !== 3) {
-    throw new ConfigError('TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM must be set together');
-  }
-  const ntjpUrl = text(env, 'NTJP_GETBOOKINGDETAILS_URL');
-  if (ntjpUrl !== undefined && !/^https?:\/\//.test(ntjpUrl)) {
-    throw new ConfigError('NTJP_GETBOOKINGDETAILS_URL must be an http(s) URL');
-  }
+export type Env = Record<string, string | undefined>;
 
-  if (text(env, 'OIDC_ISSUER') !== undefined && text(env, 'OIDC_CLIENT_ID') === undefined) {
-    throw new ConfigError('OIDC_ISSUER needs OIDC_CLIENT_ID');
-  }
-  const oidcRedirectUri = text(env, 'OIDC_REDIRECT_URI');
-  if (oidcRedirectUri !== undefined && !/^https?:\/\//.test(oidcRedirectUri)) {
-    throw new ConfigError('OIDC_REDIRECT_URI must be an http(s) URL');
-  }
-  const bookingServiceVariable = [`BOOKING_SERVICE_URL_${environment.toUpperCase()}`, 'BOOKING_SERVICE_URL'].find((name) => text(env, name) !== undefined);
-  const bookingServiceUrl = bookingServiceVariable === undefined ? undefined : text(env, bookingServiceVariable);
-  if (bookingServiceUrl !== undefined) {
-    const problem = templateProblem(bookingServiceUrl, (text(env, 'NODE_ENV') ?? 'development') === 'production' || environment === 'prod');
-    if (problem !== undefined) throw new ConfigError(`${bookingServiceVariable} ${problem}`);
-  }
-  const devLogin = text(env, 'DEV_LOGIN');
-  if (devLogin !== undefined && devLogin !== 'true' && devLogin !== 'false') {
-    throw new ConfigError(`DEV_LOGIN must be "true" or "false", got "${devLogin}"`);
-  }
-  const nodeEnv = text(env, 'NODE_ENV') ?? 'development';
-  if (devLogin === 'true' && environment === 'prod') {
-    throw new ConfigError('DEV_LOGIN=true is not allowed with APP_ENVIRONMENT=prod: anyone could sign in as anyone');
-  }
+// ---------------------------------------------------------------------------------------------------------
+// The schema: one row per variable. The kinds of value (one constant list) and what each row may declare.
 
-  let publicBaseUrl = httpUrl(env, 'PUBLIC_BASE_URL');
-  // Trailing slashes off (a loop: `/\/+$/` would backtrack quadratically on a long run of slashes).
-  while (publicBaseUrl?.endsWith('/')) publicBaseUrl = publicBaseUrl.slice(0, -1);
-  if (publicBaseUrl !== undefined) {
-    const url = URL.canParse(publicBaseUrl) ? new URL(publicBaseUrl) : undefined;
-    if (url === undefined || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-      throw new ConfigError('PUBLIC_BASE_URL must be a plain http(s) URL (scheme, host, optional port and path)');
-    }
-  }
-  if (text(env, 'OIDC_ISSUER') !== undefined && oidcRedirectUri === undefined && publicBaseUrl === undefined) {
-    throw new ConfigError('OIDC_ISSUER needs PUBLIC_BASE_URL or OIDC_REDIRECT_URI (the redirect is never built from the Host header)');
-  }
-  const adminIssuer = text(env, 'ADMIN_OIDC_ISSUER');
-  const adminRedirectUri = httpUrl(env, 'ADMIN_OIDC_REDIRECT_URI');
-  if (adminIssuer !== undefined) {
-    if (!/^https?:\/\//.test(adminIssuer)) throw new ConfigError('ADMIN_OIDC_ISSUER must be an http(s) URL');
-    if (text(env, 'ADMIN_OIDC_CLIENT_ID') === undefined) throw new ConfigError('ADMIN_OIDC_ISSUER needs ADMIN_OIDC_CLIENT_ID');
-    if (adminRedirectUri === undefined && publicBaseUrl === undefined) {
-      throw new ConfigError('ADMIN_OIDC_ISSUER needs PUBLIC_BASE_URL or ADMIN_OIDC_REDIRECT_URI');
-    }
-  }
-  const jwksUrl = httpUrl(env, 'AUTH_JWKS_URL');
-  if (jwksUrl !== undefined && !URL.canParse(jwksUrl)) throw new ConfigError('AUTH_JWKS_URL must be an http(s) URL');
-  const audience = text(env, 'AUTH_JWT_AUDIENCE');
-  const issuer = text(env, 'AUTH_JWT_ISSUER');
-  if (jwksUrl !== undefined && (audience === undefined || issuer === undefined)) {
-    // Keys of a shared identity provider sign tokens for many services: only ours may open /api.
-    throw new ConfigError('AUTH_JWKS_URL needs AUTH_JWT_AUDIENCE and AUTH_JWT_ISSUER');
-  }
+export const VARIABLE_KINDS = ['integer', 'boolean', 'enum', 'list', 'url', 'string', 'file', 'path', 'hourRange'] as const;
+export type VariableKind = (typeof VARIABLE_KINDS)[number];
 
-  const twilioApiUrl = httpUrl(env, 'TWILIO_API_URL');
-  if (twilioApiUrl !== undefined && !twilioApiUrl.startsWith('https://') && text(env, 'NODE_ENV') === 'production') {
-    // The account's credentials go with every request: never in clear text in production.
-    throw new ConfigError('TWILIO_API_URL must be an https URL in production');
-  }
-  const heartbeat = { every: integer(env, 'WORKER_HEARTBEAT_SECONDS', 1, 1, 60), deadAfter: integer(env, 'WORKER_DEAD_AFTER_SECONDS', 5, 2, 600) };
-  if (heartbeat.deadAfter < 2 * heartbeat.every) {
-    // One late heartbeat (a busy event loop, a slow write) must not make a live process look dead.
-    throw new ConfigError('WORKER_DEAD_AFTER_SECONDS must be at least twice WORKER_HEARTBEAT_SECONDS');
-  }
-  const demo = text(env, 'DEMO');
-  if (demo !== undefined && demo !== 'true' && demo !== 'false') {
-    throw new ConfigError(`DEMO must be "true" or "false", got "${demo}"`);
-  }
-  if (demo === 'true') {
-    if (environment === 'prod' || text(env, 'NODE_ENV') === 'production') {
-      throw new ConfigError('DEMO=true is for development only: refused with APP_ENVIRONMENT=prod or NODE_ENV=production');
-    }
-    if (ntjpUrl !== undefined) throw new ConfigError('DEMO=true brings its own GetBookingDetails producer: unset NTJP_GETBOOKINGDETAILS_URL');
-    if (text(env, 'TLS_CERT') !== undefined) throw new ConfigError('DEMO=true runs on plain HTTP: unset TLS_CERT and TLS_KEY');
-  }
+/** One variable. `T` is the type of its validated value (a phantom: only the builders below set it). */
+export interface Variable<T> {
+  kind: VariableKind;
+  /** One line: what it is for (the docs' table says more). */
+  description: string;
+  /**
+   * The value when unset or empty; a function when it depends on the machine or on other variables (per
+   * environment): it is given every variable's value, computed after all set values were read.
+   */
+  fallback: T | ((values: Readonly<Record<string, unknown>>) => T);
+  /** Never echoed in a message (tokens, secrets, account ids). */
+  secret?: boolean;
+  /** integer: inclusive range. */
+  min?: number;
+  max?: number;
+  /** enum / list: the allowed values (a constant list). */
+  values?: readonly string[];
+  /** url: accepted schemes (default http, https); `plain`: no query, fragment or credentials, trailing "/" off. */
+  schemes?: readonly string[];
+  plain?: boolean;
+  /** string: the shape it must have (linear: anchored character classes only) and what to say when it does not. */
+  pattern?: RegExp;
+  patternText?: string;
+  /** string: shortest accepted length (secrets), counted in UTF-8 bytes or characters. */
+  minLength?: { length: number; unit: 'bytes' | 'characters' };
+  /** Empty (set to "") means "none" rather than the default (SMS_QUIET_HOURS=""). */
+  emptyMeansNone?: boolean;
+  readonly _type?: T;
+}
+
+type Fallback<T> = T | ((values: Readonly<Record<string, unknown>>) => T);
+const integer = (fallback: Fallback<number>, min: number, max: number, description: string): Variable<number> => ({
+  kind: 'integer', fallback, min, max, description,
+});
+const boolean = (fallback: Fallback<boolean>, description: string): Variable<boolean> => ({ kind: 'boolean', fallback, description });
+const oneOf = <V extends string>(values: readonly V[], fallback: V, description: string): Variable<V> => ({
+  kind: 'enum', values, fallback, description,
+});
+const list = <V extends string = string>(description: string, values?: readonly V[]): Variable<V[]> => ({
+  kind: 'list', fallback: () => [], description, ...(values === undefined ? {} : { values }),
+});
+const url = (description: string, options: Partial<Variable<string | undefined>> = {}): Variable<string | undefined> => ({
+  kind: 'url', fallback: undefined, description, ...options,
+});
+const optional = (description: string, options: Partial<Variable<string | undefined>> = {}): Variable<string | undefined> => ({
+  kind: 'string', fallback: undefined, description, ...options,
+});
+const withDefault = (fallback: string, description: string, options: Partial<Variable<string>> = {}): Variable<string> => ({
+  kind: 'string', fallback, description, ...options,
+});
+const secret = (description: string, minLength?: Variable<string>['minLength']): Variable<string | undefined> => ({
+  kind: 'string', fallback: undefined, secret: true, description, ...(minLength === undefined ? {} : { minLength }),
+});
+const file = (description: string): Variable<string | undefined> => ({ kind: 'file', fallback: undefined, description });
+
+export const ENVIRONMENTS = ['qa', 'prod'] as const satisfies readonly Environment[];
+/** pino's levels: another word would stop the logger at its creation, after the configuration was accepted. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const DAYS = 36_500;
+
+/** Every variable the service reads (docs/OPERATIONS.md, "Configuration", lists the same set). */
+export const CONFIG_SCHEMA = {
+  PORT: integer(8080, 0, 65535, 'HTTP(S) port (0: any free port)'),
+  DATA_DIR: { kind: 'path', fallback: './data', description: 'embedded database, outbox files, generated session secret' } as Variable<string>,
+  // Secret: the URL may carry the password.
+  DATABASE_URL: url('PostgreSQL; unset: the embedded PGlite database', { schemes: ['postgres', 'postgresql'], secret: true }),
+  APP_ENVIRONMENT: oneOf(ENVIRONMENTS, 'qa', 'which source-system activations apply'),
+  CONSUMER_HSA_ID: withDefault('SE-DEV-INBOX', 'our HSA-id: the LogicalAddress EI calls, the consumer id sent to NTjP'),
+  NTJP_GETBOOKINGDETAILS_URL: url('GetBookingDetails through NTjP; unset: notifications wait'),
+  NTJP_TLS_CERT: file('our client certificate towards NTjP'),
+  NTJP_TLS_KEY: file('the key of that certificate'),
+  NTJP_TLS_CA: file("CA for NTjP's server certificate"),
+  TLS_CERT: file('serve HTTPS with this certificate'),
+  TLS_KEY: file('the key of that certificate'),
+  TLS_CLIENT_CA: file('require client certificates signed by this CA on the SOAP endpoint'),
+  TLS_ALLOWED_CLIENTS: list('subject CNs allowed to call ProcessNotification'),
+  KAFKA_BROKERS: list('brokers; empty: the in-database queue'),
+  KAFKA_TOPIC_PREFIX: withDefault('ei-inbox', 'prefix of the Kafka topic and consumer group', {
+    // Kafka's own rule for topic names (the suffix is added to it).
+    pattern: /^[A-Za-z0-9._-]{1,200}$/,
+    patternText: 'may only hold letters, digits, ".", "_" and "-"',
+  }),
+  ROLES: list('the roles this process runs; empty: all', ALL_ROLES),
+  SMTP_URL: optional('e-mail server; unset: e-mails go to DATA_DIR/outbox/', { secret: true }),
+  MAIL_FROM: withDefault('1177 Inkorgen <no-reply@1177.se>', 'sender of e-mails'),
+  INBOX_URL: { ...url('the inbox link in every SMS and e-mail'), fallback: DEFAULT_INBOX_URL } as Variable<string>,
+  TWILIO_ACCOUNT_SID: secret('Twilio account'),
+  TWILIO_AUTH_TOKEN: secret('Twilio token'),
+  TWILIO_FROM: optional('Twilio sender number'),
+  TWILIO_STATUS_CALLBACK_URL: url('public URL of POST /channels/twilio/status; unset: no delivery reports'),
+  TWILIO_API_URL: url("Twilio's API base; unset: https://api.twilio.com"),
+  AUTH_JWKS_URL: url('keys that verify bearer tokens for /api'),
+  AUTH_JWT_SECRET: secret('HS256 key that verifies bearer tokens for /api', { length: MIN_JWT_SECRET_BYTES, unit: 'bytes' }),
+  AUTH_JWT_AUDIENCE: optional('the aud every bearer token must carry'),
+  AUTH_JWT_ISSUER: optional('the iss every bearer token must carry'),
+  PUBLIC_BASE_URL: url('how callers reach the service (WSDL, OIDC redirects)', { plain: true }),
+  OIDC_ISSUER: url('citizen sign-in provider'),
+  OIDC_CLIENT_ID: optional('our client id at the citizen sign-in provider'),
+  OIDC_CLIENT_SECRET: secret('our client secret at the citizen sign-in provider'),
+  OIDC_PERSONAL_NUMBER_CLAIM: withDefault('sub', 'the claim holding the personal identity number'),
+  OIDC_REDIRECT_URI: url('the citizen sign-in callback; unset: PUBLIC_BASE_URL'),
+  ADMIN_OIDC_ISSUER: url("administrators' sign-in provider"),
+  ADMIN_OIDC_CLIENT_ID: optional("our client id at the administrators' provider"),
+  ADMIN_OIDC_CLIENT_SECRET: secret("our client secret at the administrators' provider"),
+  ADMIN_OIDC_ROLE_CLAIM: withDefault('roles', "the claim listing the administrator's roles"),
+  ADMIN_OIDC_REDIRECT_URI: url('the administrators sign-in callback; unset: PUBLIC_BASE_URL'),
   // Off unless asked for; the embedded defaults (what `npm start` runs on a developer's machine) and the
-  // demo (development only, refused in production above) keep it on.
-  const developmentSignIn =
-    devLogin === undefined
-      ? (databaseUrl === undefined || demo === 'true') && environment !== 'prod' && nodeEnv !== 'production'
-      : devLogin === 'true';
+  // demo (development only, refused in production by a rule) keep it on.
+  DEV_LOGIN: boolean(
+    (v) => (v.DATABASE_URL === undefined || v.DEMO === true) && v.APP_ENVIRONMENT !== 'prod' && v.NODE_ENV !== 'production',
+    'development sign-in (anyone as anyone); unset: on only on embedded defaults, never in production',
+  ),
+  BOOKING_SERVICE_URL: optional("template of the booking service's link"),
+  BOOKING_SERVICE_URL_QA: optional('the same, with APP_ENVIRONMENT=qa'),
+  BOOKING_SERVICE_URL_PROD: optional('the same, with APP_ENVIRONMENT=prod'),
+  SESSION_SECRET: secret("protects the pages' session cookies", { length: MIN_SESSION_SECRET_LENGTH, unit: 'characters' }),
+  SESSION_IDLE_MINUTES: integer(30, 1, 24 * 60, 'a page session unused this long is ended'),
+  REBOOK_WINDOW_SECONDS: integer(120, 0, 86_400, 'how long a cancellation is held to detect a rebooking'),
+  REDELIVERY_WINDOW_SECONDS: integer(300, 0, 86_400, "an identical delivery within this is EI's redelivery"),
+  INGEST_THREADS: integer(() => Math.min(4, os.availableParallelism()), 0, 64, 'threads that read large calls off the main thread'),
+  NOTIFICATION_RETRY_HOURS: integer(48, 1, 24 * 30, 'how long a notification waits before it is a dead letter'),
+  NTJP_MAX_CALLS_PER_SECOND: integer(100, 1, 100_000, 'GetBookingDetails calls per second to one address'),
+  WORKER_LEASE_SECONDS: integer(60, 1, 3600, "how long a worker's claim lasts"),
+  WORKER_HEARTBEAT_SECONDS: integer(1, 1, 60, 'how often a process writes its heartbeat'),
+  WORKER_DEAD_AFTER_SECONDS: integer(5, 2, 600, 'a process silent this long is dead'),
+  NOTIFY_DIGEST_SECONDS: integer(60, 0, 86_400, "messages of one citizen within this share one notice"),
+  SMS_DAILY_CAP: integer(5, 1, 1000, 'SMS per citizen per Swedish calendar day'),
+  SMS_QUIET_HOURS: {
+    kind: 'hourRange', fallback: { from: 21, to: 8 }, emptyMeansNone: true, description: 'no SMS in these hours; empty: none',
+  } as Variable<{ from: number; to: number } | undefined>,
+  FLOOD_GUARD_THRESHOLD: integer(50, 0, 1_000_000, 'more new posts per window hold a watched unit; 0: off'),
+  FLOOD_GUARD_WINDOW_SECONDS: integer(900, 1, 86_400, "the flood guard's counting window"),
+  FLOOD_GUARD_WATCH_HOURS: integer(24, 1, 24 * 365, 'how long a new unit is watched'),
+  FLOOD_GUARD_DORMANT_DAYS: integer(30, 1, 3650, 'a unit silent this long is watched again'),
+  FLOOD_GUARD_ALERT_HOURS: integer(4, 1, 24 * 365, 'held messages waiting longer raise the alert'),
+  FLOOD_GUARD_EXPIRE_DAYS: integer(14, 1, 3650, 'held messages waiting longer are dropped'),
+  RETENTION_QUEUE_DAYS: integer(7, 1, DAYS, 'processed notifications'),
+  RETENTION_DEAD_LETTER_DAYS: integer(90, 1, DAYS, 'dead letters'),
+  RETENTION_CALL_DAYS: integer(30, 1, DAYS, 'ProcessNotification calls and redelivery fingerprints'),
+  RETENTION_REJECTED_DAYS: integer(30, 1, DAYS, 'rejected transactions'),
+  RETENTION_POST_DAYS: integer(90, 1, DAYS, 'posts deleted or long past'),
+  RETENTION_MESSAGE_DAYS: integer(730, 1, DAYS, 'read or hidden inbox messages'),
+  RETENTION_DELIVERY_DAYS: integer(90, 1, DAYS, 'finished SMS / e-mail deliveries'),
+  RETENTION_AUDIT_DAYS: integer(1825, 1, DAYS, 'audit log and security events'),
+  RETENTION_INTERVAL_MINUTES: integer(60, 0, 10_080, 'how often the worker purges; 0: off'),
+  RETENTION_BATCH_SIZE: integer(1000, 10, 100_000, 'rows looked at per purge statement'),
+  DEMO: boolean(false, 'the development demonstration'),
+  NODE_ENV: withDefault('development', '"production" in production'),
+  LOG_LEVEL: oneOf(LOG_LEVELS, 'info', 'pino level'),
+} satisfies Record<string, Variable<unknown>>;
 
+export type VariableName = keyof typeof CONFIG_SCHEMA;
+type ValueOf<V> = V extends Variable<infer T> ? T : never;
+/** The validated value of every variable, by name. */
+export type ConfigValues = { [N in VariableName]: ValueOf<(typeof CONFIG_SCHEMA)[N]> };
+
+// ---------------------------------------------------------------------------------------------------------
+// The generic check of one value against its row. Values from outside are cut before any regex.
+
+const MAX_VALUE_LENGTH = 4096;
+
+type Checked = { ok: true; value: unknown } | { ok: false; problem: string };
+
+/** `shown` is the value for messages: never a secret's. */
+function checkValue(name: string, variable: Variable<unknown>, raw: string): Checked {
+  const shown = variable.secret ? '' : `, got "${raw.slice(0, 200)}"`;
+  const fail = (what: string): Checked => ({ ok: false, problem: `${name} ${what}${shown}` });
+  if (raw.length > MAX_VALUE_LENGTH) return { ok: false, problem: `${name} is longer than ${MAX_VALUE_LENGTH} characters` };
+  switch (variable.kind) {
+    case 'integer': {
+      if (!/^\d{1,15}$/.test(raw)) return fail('must be a whole number');
+      const value = Number(raw);
+      const { min = 0, max = Number.MAX_SAFE_INTEGER } = variable;
+      if (value < min || value > max) return fail(`must be between ${min} and ${max}`);
+      return { ok: true, value };
+    }
+    case 'boolean':
+      return raw === 'true' || raw === 'false' ? { ok: true, value: raw === 'true' } : fail('must be "true" or "false"');
+    case 'enum':
+      return variable.values?.includes(raw) ? { ok: true, value: raw } : fail(`must be one of ${variable.values?.join(', ')}`);
+    case 'list': {
+      const items = raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+      const wrong = variable.values === undefined ? undefined : items.find((item) => !variable.values!.includes(item));
+      if (wrong !== undefined) {
+        return { ok: false, problem: `${name} may only contain ${variable.values!.join(', ')}${variable.secret ? '' : `; got "${wrong.slice(0, 200)}"`}` };
+      }
+      return { ok: true, value: items };
+    }
+    case 'url': {
+      const schemes = variable.schemes ?? ['http', 'https'];
+      const scheme = /^([a-z]{1,20}):\/\/\S+$/.exec(raw)?.[1];
+      const article = schemes[0] === 'http' ? 'an http(s)' : `a ${schemes[0]}://`;
+      // Web URLs must parse; a database URL may name several hosts (`postgres://h1:5432,h2:5432/db`), which URL refuses.
+      const parses = scheme === 'http' || scheme === 'https' ? URL.canParse(raw) : true;
+      if (scheme === undefined || !schemes.includes(scheme) || !parses) return fail(`must be ${article} URL`);
+      if (!variable.plain) return { ok: true, value: raw };
+      const parsed = new URL(raw);
+      if (parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '') {
+        return fail('must be a plain http(s) URL (scheme, host, optional port and path)');
+      }
+      // Trailing slashes off (a loop: `/\/+$/` would backtrack quadratically on a long run of slashes).
+      let value = raw;
+      while (value.endsWith('/')) value = value.slice(0, -1);
+      return { ok: true, value };
+    }
+    case 'string': {
+      if (variable.pattern !== undefined && !variable.pattern.test(raw)) return fail(variable.patternText ?? 'has the wrong form');
+      const minimum = variable.minLength;
+      if (minimum !== undefined) {
+        const length = minimum.unit === 'bytes' ? Buffer.byteLength(raw, 'utf8') : raw.length;
+        // Length only: the message never carries the value.
+        if (length < minimum.length) return { ok: false, problem: `${name} must be at least ${minimum.length} ${minimum.unit} long` };
+      }
+      return { ok: true, value: raw };
+    }
+    case 'file':
+      // A file named by a variable must be readable now, not at the first call that needs it (hours later).
+      try {
+        fs.accessSync(raw, fs.constants.R_OK);
+        if (!fs.statSync(raw).isFile()) return { ok: false, problem: `${name}: cannot read ${raw} (not a file)` };
+        return { ok: true, value: raw };
+      } catch (error) {
+        return { ok: false, problem: `${name}: cannot read ${raw} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})` };
+      }
+    case 'path':
+      return { ok: true, value: path.resolve(raw) };
+    case 'hourRange': {
+      const match = /^(\d{1,2})-(\d{1,2})$/.exec(raw);
+      const from = Number(match?.[1]);
+      const to = Number(match?.[2]);
+      if (!match || from > 23 || to > 23 || from === to) return fail('must look like "21-08" (hours 0-23)');
+      return { ok: true, value: { from, to } };
+    }
+  }
+}
+
+/**
+ * The one loop: reads every variable of `schema` from `env`, checks it against its row and collects every
+ * problem (each naming its variable) instead of stopping at the first.
+ */
+export function readVariables<S extends Record<string, Variable<unknown>>>(
+  schema: S,
+  env: Env,
+): { values: { [N in keyof S]: ValueOf<S[N]> }; problems: string[]; wrong: Set<string> } {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  const wrong = new Set<string>();
+  const computed: [string, (values: Readonly<Record<string, unknown>>) => unknown][] = [];
+  for (const [name, variable] of Object.entries(schema)) {
+    const raw = env[name];
+    const trimmed = raw?.trim();
+    const checked = trimmed === undefined || trimmed === '' ? undefined : checkValue(name, variable, trimmed);
+    if (checked?.ok) {
+      values[name] = checked.value;
+      continue;
+    }
+    if (checked !== undefined) {
+      problems.push(checked.problem);
+      wrong.add(name);
+    }
+    if (trimmed === '' && variable.emptyMeansNone) values[name] = undefined;
+    else if (typeof variable.fallback === 'function') computed.push([name, variable.fallback as (values: Readonly<Record<string, unknown>>) => unknown]);
+    else values[name] = variable.fallback;
+  }
+  // Defaults that depend on other variables, once every other value is known.
+  for (const [name, fallback] of computed) values[name] = fallback(values);
+  return { values: values as { [N in keyof S]: ValueOf<S[N]> }, problems, wrong };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Rules across variables: each names the variables it reads (skipped when one of them is already wrong)
+// and says what is wrong, or nothing.
+
+interface Rule {
+  name: string;
+  reads: readonly VariableName[];
+  check: (values: ConfigValues) => string | undefined;
+}
+
+const isSet = (value: unknown): boolean => value !== undefined;
+const production = (values: ConfigValues): boolean => values.APP_ENVIRONMENT === 'prod' || values.NODE_ENV === 'production';
+
+/** The booking-service variable that applies: the one of APP_ENVIRONMENT, else the plain one. */
+function bookingServiceVariable(values: ConfigValues): 'BOOKING_SERVICE_URL' | 'BOOKING_SERVICE_URL_QA' | 'BOOKING_SERVICE_URL_PROD' | undefined {
+  const names = [`BOOKING_SERVICE_URL_${values.APP_ENVIRONMENT.toUpperCase()}` as 'BOOKING_SERVICE_URL_QA', 'BOOKING_SERVICE_URL'] as const;
+  return names.find((name) => values[name] !== undefined);
+}
+
+export const CONFIG_RULES: readonly Rule[] = [
+  {
+    name: 'NTjP client certificate and key together',
+    reads: ['NTJP_TLS_CERT', 'NTJP_TLS_KEY'],
+    check: (v) => (isSet(v.NTJP_TLS_CERT) !== isSet(v.NTJP_TLS_KEY) ? 'NTJP_TLS_CERT and NTJP_TLS_KEY must be set together' : undefined),
+  },
+  {
+    name: 'TLS certificate and key together',
+    reads: ['TLS_CERT', 'TLS_KEY'],
+    check: (v) => (isSet(v.TLS_CERT) !== isSet(v.TLS_KEY) ? 'TLS_CERT and TLS_KEY must be set together' : undefined),
+  },
+  {
+    name: 'client CA needs a server certificate',
+    reads: ['TLS_CLIENT_CA', 'TLS_CERT'],
+    check: (v) => (isSet(v.TLS_CLIENT_CA) && !isSet(v.TLS_CERT) ? 'TLS_CLIENT_CA needs TLS_CERT and TLS_KEY' : undefined),
+  },
+  {
+    name: "Twilio's three together",
+    reads: ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM'],
+    check: (v) => {
+      const count = [v.TWILIO_ACCOUNT_SID, v.TWILIO_AUTH_TOKEN, v.TWILIO_FROM].filter(isSet).length;
+      return count !== 0 && count !== 3 ? 'TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM must be set together' : undefined;
+    },
+  },
+  {
+    // The account's credentials go with every request: never in clear text in production.
+    name: 'Twilio over https in production',
+    reads: ['TWILIO_API_URL', 'NODE_ENV'],
+    check: (v) =>
+      v.TWILIO_API_URL !== undefined && !v.TWILIO_API_URL.startsWith('https://') && v.NODE_ENV === 'production'
+        ? 'TWILIO_API_URL must be an https URL in production'
+        : undefined,
+  },
+  {
+    name: 'citizen sign-in needs a client id',
+    reads: ['OIDC_ISSUER', 'OIDC_CLIENT_ID'],
+    check: (v) => (isSet(v.OIDC_ISSUER) && !isSet(v.OIDC_CLIENT_ID) ? 'OIDC_ISSUER needs OIDC_CLIENT_ID' : undefined),
+  },
+  {
+    name: 'citizen sign-in redirect never from the Host header',
+    reads: ['OIDC_ISSUER', 'OIDC_REDIRECT_URI', 'PUBLIC_BASE_URL'],
+    check: (v) =>
+      isSet(v.OIDC_ISSUER) && !isSet(v.OIDC_REDIRECT_URI) && !isSet(v.PUBLIC_BASE_URL)
+        ? 'OIDC_ISSUER needs PUBLIC_BASE_URL or OIDC_REDIRECT_URI (the redirect is never built from the Host header)'
+        : undefined,
+  },
+  {
+    name: "administrators' sign-in needs a client id",
+    reads: ['ADMIN_OIDC_ISSUER', 'ADMIN_OIDC_CLIENT_ID'],
+    check: (v) => (isSet(v.ADMIN_OIDC_ISSUER) && !isSet(v.ADMIN_OIDC_CLIENT_ID) ? 'ADMIN_OIDC_ISSUER needs ADMIN_OIDC_CLIENT_ID' : undefined),
+  },
+  {
+    name: "administrators' sign-in redirect never from the Host header",
+    reads: ['ADMIN_OIDC_ISSUER', 'ADMIN_OIDC_REDIRECT_URI', 'PUBLIC_BASE_URL'],
+    check: (v) =>
+      isSet(v.ADMIN_OIDC_ISSUER) && !isSet(v.ADMIN_OIDC_REDIRECT_URI) && !isSet(v.PUBLIC_BASE_URL)
+        ? 'ADMIN_OIDC_ISSUER needs PUBLIC_BASE_URL or ADMIN_OIDC_REDIRECT_URI'
+        : undefined,
+  },
+  {
+    // Keys of a shared identity provider sign tokens for many services: only ours may open /api.
+    name: 'JWKS tokens bound to our audience and issuer',
+    reads: ['AUTH_JWKS_URL', 'AUTH_JWT_AUDIENCE', 'AUTH_JWT_ISSUER'],
+    check: (v) =>
+      isSet(v.AUTH_JWKS_URL) && (!isSet(v.AUTH_JWT_AUDIENCE) || !isSet(v.AUTH_JWT_ISSUER))
+        ? 'AUTH_JWKS_URL needs AUTH_JWT_AUDIENCE and AUTH_JWT_ISSUER'
+        : undefined,
+  },
+  {
+    // One late heartbeat (a busy event loop, a slow write) must not make a live process look dead.
+    name: 'heartbeat and death apart',
+    reads: ['WORKER_HEARTBEAT_SECONDS', 'WORKER_DEAD_AFTER_SECONDS'],
+    check: (v) =>
+      v.WORKER_DEAD_AFTER_SECONDS < 2 * v.WORKER_HEARTBEAT_SECONDS ? 'WORKER_DEAD_AFTER_SECONDS must be at least twice WORKER_HEARTBEAT_SECONDS' : undefined,
+  },
+  {
+    name: 'booking-service link template',
+    reads: ['APP_ENVIRONMENT', 'NODE_ENV', 'BOOKING_SERVICE_URL', 'BOOKING_SERVICE_URL_QA', 'BOOKING_SERVICE_URL_PROD'],
+    check: (v) => {
+      const name = bookingServiceVariable(v);
+      const problem = name === undefined ? undefined : templateProblem(v[name]!, production(v));
+      return problem === undefined ? undefined : `${name} ${problem}`;
+    },
+  },
+  {
+    name: 'no development sign-in in production',
+    reads: ['DEV_LOGIN', 'APP_ENVIRONMENT'],
+    check: (v) =>
+      v.DEV_LOGIN === true && v.APP_ENVIRONMENT === 'prod'
+        ? 'DEV_LOGIN=true is not allowed with APP_ENVIRONMENT=prod: anyone could sign in as anyone'
+        : undefined,
+  },
+  {
+    name: 'no demo in production',
+    reads: ['DEMO', 'APP_ENVIRONMENT', 'NODE_ENV'],
+    check: (v) =>
+      v.DEMO === true && production(v) ? 'DEMO=true is for development only: refused with APP_ENVIRONMENT=prod or NODE_ENV=production' : undefined,
+  },
+  {
+    name: 'the demo brings its own producer',
+    reads: ['DEMO', 'NTJP_GETBOOKINGDETAILS_URL'],
+    check: (v) =>
+      v.DEMO === true && isSet(v.NTJP_GETBOOKINGDETAILS_URL) ? 'DEMO=true brings its own GetBookingDetails producer: unset NTJP_GETBOOKINGDETAILS_URL' : undefined,
+  },
+  {
+    name: 'the demo runs on plain HTTP',
+    reads: ['DEMO', 'TLS_CERT'],
+    check: (v) => (v.DEMO === true && isSet(v.TLS_CERT) ? 'DEMO=true runs on plain HTTP: unset TLS_CERT and TLS_KEY' : undefined),
+  },
+];
+
+/** Reads and checks every variable and every rule; throws one ConfigError listing all problems found. */
+export function loadValues(env: Env = process.env): ConfigValues {
+  const { values, problems, wrong } = readVariables(CONFIG_SCHEMA, env);
+  for (const rule of CONFIG_RULES) {
+    if (rule.reads.some((name) => wrong.has(name))) continue;
+    const problem = rule.check(values);
+    if (problem !== undefined) problems.push(problem);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return values;
+}
+
+/** The validated values shaped as the components take them (each its own slice). */
+export function loadConfig(env: Env = process.env): Config {
+  const v = loadValues(env);
+  const bookingService = bookingServiceVariable(v);
   return {
-    port: integer(env, 'PORT', 8080, 0, 65535),
-    dataDir: path.resolve(text(env, 'DATA_DIR') ?? './data'),
-    databaseUrl,
-    environment,
-    consumerHsaId: text(env, 'CONSUMER_HSA_ID') ?? 'SE-DEV-INBOX',
-    ntjp: {
-      getBookingDetailsUrl: ntjpUrl,
-      tlsCert: readableFile(env, 'NTJP_TLS_CERT'),
-      tlsKey: readableFile(env, 'NTJP_TLS_KEY'),
-      tlsCa: readableFile(env, 'NTJP_TLS_CA'),
-    },
-    tls: {
-      cert: readableFile(env, 'TLS_CERT'),
-      key: readableFile(env, 'TLS_KEY'),
-      clientCa: readableFile(env, 'TLS_CLIENT_CA'),
-      allowedClients: list(env, 'TLS_ALLOWED_CLIENTS'),
-    },
-    kafkaBrokers: list(env, 'KAFKA_BROKERS'),
-    kafkaTopicPrefix: kafkaTopicPrefix(env),
-    smtp: { url: text(env, 'SMTP_URL'), from: text(env, 'MAIL_FROM') ?? '1177 Inkorgen <no-reply@1177.se>' },
-    inboxUrl: httpUrl(env, 'INBOX_URL') ?? DEFAULT_INBOX_URL,
+    port: v.PORT,
+    dataDir: v.DATA_DIR,
+    databaseUrl: v.DATABASE_URL,
+    environment: v.APP_ENVIRONMENT,
+    consumerHsaId: v.CONSUMER_HSA_ID,
+    ntjp: { getBookingDetailsUrl: v.NTJP_GETBOOKINGDETAILS_URL, tlsCert: v.NTJP_TLS_CERT, tlsKey: v.NTJP_TLS_KEY, tlsCa: v.NTJP_TLS_CA },
+    tls: { cert: v.TLS_CERT, key: v.TLS_KEY, clientCa: v.TLS_CLIENT_CA, allowedClients: v.TLS_ALLOWED_CLIENTS },
+    kafkaBrokers: v.KAFKA_BROKERS,
+    kafkaTopicPrefix: v.KAFKA_TOPIC_PREFIX,
+    smtp: { url: v.SMTP_URL, from: v.MAIL_FROM },
+    inboxUrl: v.INBOX_URL,
     twilio: {
-      accountSid: text(env, 'TWILIO_ACCOUNT_SID'),
-      authToken: text(env, 'TWILIO_AUTH_TOKEN'),
-      from: text(env, 'TWILIO_FROM'),
-      statusCallbackUrl: httpUrl(env, 'TWILIO_STATUS_CALLBACK_URL'),
-      apiUrl: twilioApiUrl,
+      accountSid: v.TWILIO_ACCOUNT_SID,
+      authToken: v.TWILIO_AUTH_TOKEN,
+      from: v.TWILIO_FROM,
+      statusCallbackUrl: v.TWILIO_STATUS_CALLBACK_URL,
+      apiUrl: v.TWILIO_API_URL,
     },
-    auth: { jwksUrl, jwtSecret: secret(env, 'AUTH_JWT_SECRET', MIN_JWT_SECRET_BYTES, 'bytes'), audience, issuer },
-    publicBaseUrl,
-    rebookWindowSeconds: integer(env, 'REBOOK_WINDOW_SECONDS', 120, 0, 86_400),
-    redeliveryWindowSeconds: integer(env, 'REDELIVERY_WINDOW_SECONDS', 300, 0, 86_400),
-    ingestThreads: integer(env, 'INGEST_THREADS', Math.min(4, os.availableParallelism()), 0, 64),
-    notificationRetryHours: integer(env, 'NOTIFICATION_RETRY_HOURS', 48, 1, 24 * 30),
-    ntjpMaxCallsPerSecond: integer(env, 'NTJP_MAX_CALLS_PER_SECOND', 100, 1, 100_000),
-    workerLeaseSeconds: integer(env, 'WORKER_LEASE_SECONDS', 60, 1, 3600),
-    workerHeartbeatSeconds: heartbeat.every,
-    workerDeadAfterSeconds: heartbeat.deadAfter,
-    notifyDigestSeconds: integer(env, 'NOTIFY_DIGEST_SECONDS', 60, 0, 86_400),
-    smsDailyCap: integer(env, 'SMS_DAILY_CAP', 5, 1, 1000),
-    smsQuietHours: quietHours(env),
+    auth: { jwksUrl: v.AUTH_JWKS_URL, jwtSecret: v.AUTH_JWT_SECRET, audience: v.AUTH_JWT_AUDIENCE, issuer: v.AUTH_JWT_ISSUER },
+    publicBaseUrl: v.PUBLIC_BASE_URL,
+    rebookWindowSeconds: v.REBOOK_WINDOW_SECONDS,
+    redeliveryWindowSeconds: v.REDELIVERY_WINDOW_SECONDS,
+    ingestThreads: v.INGEST_THREADS,
+    notificationRetryHours: v.NOTIFICATION_RETRY_HOURS,
+    ntjpMaxCallsPerSecond: v.NTJP_MAX_CALLS_PER_SECOND,
+    workerLeaseSeconds: v.WORKER_LEASE_SECONDS,
+    workerHeartbeatSeconds: v.WORKER_HEARTBEAT_SECONDS,
+    workerDeadAfterSeconds: v.WORKER_DEAD_AFTER_SECONDS,
+    notifyDigestSeconds: v.NOTIFY_DIGEST_SECONDS,
+    smsDailyCap: v.SMS_DAILY_CAP,
+    smsQuietHours: v.SMS_QUIET_HOURS,
     floodGuard: {
-      threshold: integer(env, 'FLOOD_GUARD_THRESHOLD', 50, 0, 1_000_000),
-      windowSeconds: integer(env, 'FLOOD_GUARD_WINDOW_SECONDS', 900, 1, 86_400),
-      watchHours: integer(env, 'FLOOD_GUARD_WATCH_HOURS', 24, 1, 24 * 365),
-      dormantDays: integer(env, 'FLOOD_GUARD_DORMANT_DAYS', 30, 1, 3650),
-      alertHours: integer(env, 'FLOOD_GUARD_ALERT_HOURS', 4, 1, 24 * 365),
-      expireDays: integer(env, 'FLOOD_GUARD_EXPIRE_DAYS', 14, 1, 3650),
+      threshold: v.FLOOD_GUARD_THRESHOLD,
+      windowSeconds: v.FLOOD_GUARD_WINDOW_SECONDS,
+      watchHours: v.FLOOD_GUARD_WATCH_HOURS,
+      dormantDays: v.FLOOD_GUARD_DORMANT_DAYS,
+      alertHours: v.FLOOD_GUARD_ALERT_HOURS,
+      expireDays: v.FLOOD_GUARD_EXPIRE_DAYS,
     },
-    roles: new Set<Role>(roleNames.length > 0 ? (roleNames as Role[]) : ALL_ROLES),
+    roles: new Set<Role>(v.ROLES.length > 0 ? v.ROLES : ALL_ROLES),
     oidc: {
-      issuer: text(env, 'OIDC_ISSUER'),
-      clientId: text(env, 'OIDC_CLIENT_ID'),
-      clientSecret: text(env, 'OIDC_CLIENT_SECRET'),
-      personalNumberClaim: text(env, 'OIDC_PERSONAL_NUMBER_CLAIM') ?? 'sub',
-      redirectUri: oidcRedirectUri,
+      issuer: v.OIDC_ISSUER,
+      clientId: v.OIDC_CLIENT_ID,
+      clientSecret: v.OIDC_CLIENT_SECRET,
+      personalNumberClaim: v.OIDC_PERSONAL_NUMBER_CLAIM,
+      redirectUri: v.OIDC_REDIRECT_URI,
     },
     adminOidc: {
-      issuer: adminIssuer,
-      clientId: text(env, 'ADMIN_OIDC_CLIENT_ID'),
-      clientSecret: text(env, 'ADMIN_OIDC_CLIENT_SECRET'),
-      roleClaim: text(env, 'ADMIN_OIDC_ROLE_CLAIM') ?? 'roles',
-      redirectUri: adminRedirectUri,
+      issuer: v.ADMIN_OIDC_ISSUER,
+      clientId: v.ADMIN_OIDC_CLIENT_ID,
+      clientSecret: v.ADMIN_OIDC_CLIENT_SECRET,
+      roleClaim: v.ADMIN_OIDC_ROLE_CLAIM,
+      redirectUri: v.ADMIN_OIDC_REDIRECT_URI,
     },
-    developmentSignIn,
-    demo: demo === 'true',
-    session: { secret: secret(env, 'SESSION_SECRET', MIN_SESSION_SECRET_LENGTH, 'characters'), idleMinutes: integer(env, 'SESSION_IDLE_MINUTES', 30, 1, 24 * 60) },
-    bookingServiceUrl,
+    developmentSignIn: v.DEV_LOGIN,
+    demo: v.DEMO,
+    session: { secret: v.SESSION_SECRET, idleMinutes: v.SESSION_IDLE_MINUTES },
+    bookingServiceUrl: bookingService === undefined ? undefined : v[bookingService],
     retention: {
-      queueDays: integer(env, 'RETENTION_QUEUE_DAYS', 7, 1, 36_500),
-      deadLetterDays: integer(env, 'RETENTION_DEAD_LETTER_DAYS', 90, 1, 36_500),
-      callDays: integer(env, 'RETENTION_CALL_DAYS', 30, 1, 36_500),
-      rejectedDays: integer(env, 'RETENTION_REJECTED_DAYS', 30, 1, 36_500),
-      postDays: integer(env, 'RETENTION_POST_DAYS', 90, 1, 36_500),
-      messageDays: integer(env, 'RETENTION_MESSAGE_DAYS', 730, 1, 36_500),
-      deliveryDays: integer(env, 'RETENTION_DELIVERY_DAYS', 90, 1, 36_500),
-      auditDays: integer(env, 'RETENTION_AUDIT_DAYS', 1825, 1, 36_500),
-      intervalMinutes: integer(env, 'RETENTION_INTERVAL_MINUTES', 60, 0, 10_080),
-      batchSize: integer(env, 'RETENTION_BATCH_SIZE', 1000, 10, 100_000),
+      queueDays: v.RETENTION_QUEUE_DAYS,
+      deadLetterDays: v.RETENTION_DEAD_LETTER_DAYS,
+      callDays: v.RETENTION_CALL_DAYS,
+      rejectedDays: v.RETENTION_REJECTED_DAYS,
+      postDays: v.RETENTION_POST_DAYS,
+      messageDays: v.RETENTION_MESSAGE_DAYS,
+      deliveryDays: v.RETENTION_DELIVERY_DAYS,
+      auditDays: v.RETENTION_AUDIT_DAYS,
+      intervalMinutes: v.RETENTION_INTERVAL_MINUTES,
+      batchSize: v.RETENTION_BATCH_SIZE,
     },
-    nodeEnv,
-    logLevel: text(env, 'LOG_LEVEL') ?? 'info',
+    nodeEnv: v.NODE_ENV,
+    logLevel: v.LOG_LEVEL,
   };
 }

@@ -13,7 +13,8 @@ async function main(): Promise<void> {
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
-      console.error(`Configuration error: ${error.message}`);
+      // One line per problem: every wrong variable is named at once, not one per start.
+      for (const problem of error.problems) console.error(`Configuration error: ${problem}`);
       process.exit(2);
     }
     throw error;
@@ -69,7 +70,7 @@ main().catch((error: unknown) => {
   // A configuration problem only found while building (a generated secret file that is too short, a
   // component's own check) is still a configuration problem: exit 2, as at loadConfig.
   if (error instanceof ConfigError) {
-    console.error(`Configuration error: ${error.message}`);
+    for (const problem of error.problems) console.error(`Configuration error: ${problem}`);
     process.exit(2);
   }
   console.error('ei-inbox could not start:', error instanceof Error ? error.message : error);

@@ -80,6 +80,16 @@ describe('a wrong value stops the start', () => {
   }
 });
 
+describe('every problem at once', () => {
+  it('src/main.ts names each wrong variable on its own line before it exits 2', async () => {
+    const { code, output } = await start({ PORT: 'eighty', AUTH_JWT_SECRET: 'short-secret-0005', TLS_CLIENT_CA: missing, DEV_LOGIN: 'yes' });
+    expect(code).toBe(2);
+    const lines = output.split('\n').filter((line) => line.startsWith('Configuration error: '));
+    expect(lines.map((line) => /[A-Z][A-Z0-9_]{2,}/.exec(line.slice(21))?.[0])).toEqual(['PORT', 'TLS_CLIENT_CA', 'AUTH_JWT_SECRET', 'DEV_LOGIN']);
+    expect(output).not.toContain('short-secret-0005');
+  }, 60_000);
+});
+
 describe('docs/OPERATIONS.md lists every variable loadConfig reads', () => {
   it('read and documented are the same set', () => {
     const read = new Set<string>();
