@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bookingLinks, type BookingLink, type BookingLinkSubject } from '../src/inbox/booking-service.js';
-import type { BookingSnapshot, MessageKind } from '../src/inbox/decide.js';
-import { loadMessageRenderer, type RenderedMessage } from '../src/inbox/render-message.js';
+import type { BookingSnapshot, MessageKind } from '../src/message-engine/decide.js';
+import { loadMessageRenderer, type RenderedMessage } from '../src/message-engine/render-message.js';
 
 export const EXAMPLE_TEMPLATE = 'https://bokning.example.se/{careUnit}/{bookingId}?atgard={action}';
 

@@ -3,44 +3,83 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
-import { openSourceSystemDirectory, type SourceSystemDirectory } from './activation-registry/directory.js';
+// Every component through its index.ts (scripts/check-boundaries.mjs checks it).
 import {
+  activationRegistryOpenApi,
   createCareUnitAdministration,
   createFloodGuard,
   mountActivationRegistry,
+  openSourceSystemDirectory,
   startHoldWatch,
   type FloodGuard,
   type HoldWatch,
+  type SourceSystemDirectory,
 } from './activation-registry/index.js';
-import { createSourceActivity } from './source-activity/index.js';
-import { adminConsoleApi, adminConsolePage } from './admin-console/index.js';
+import { adminConsoleApi, adminConsoleOpenApi, adminConsolePage } from './admin-console/index.js';
 import { createAuthenticator } from './auth/index.js';
-import { jsonErrorHandler, jsonNotFound } from './http/errors.js';
-import { citizenSettingsRouter, mountTwilioStatus, releaseDeadSenders, startChannels, type ChannelSender, type ChannelsDependencies } from './channels/index.js';
-import { createDetailsFetcher, type DetailsFetcher } from './details-fetcher/index.js';
-import { mountCitizenInbox } from './inbox/citizen-web.js';
-import { deadLettersRouter } from './inbox/dead-letters-api.js';
-import { heldCounts, startHeldMessageSweeper, type HeldMessageSweeper } from './inbox/index.js';
-import { startMessageEngine, type EngineOptions, type MessageEngine } from './inbox/engine.js';
-import { loadMessageRenderer } from './inbox/render-message.js';
+import {
+  channelsOpenApi,
+  citizenSettingsRouter,
+  mountTwilioStatus,
+  releaseDeadSenders,
+  startChannels,
+  type ChannelSender,
+  type ChannelsDependencies,
+} from './channels/index.js';
 import type { Config } from './config.js';
-import { openDatabase, type Database } from './db/database.js';
-import { createLogger, type Logger } from './logging.js';
-import { mountHealth } from './operations/health.js';
-import { createMetrics, mountMetrics, type ServiceMetrics } from './operations/metrics.js';
-import { requestLogging } from './operations/request-log.js';
-import { httpsOptionsOf, requireClientCertificate } from './operations/tls.js';
-import { inDatabaseIntake, type NotificationIntake } from './process-notifications/intake.js';
-import { kafkaIntake } from './process-notifications/kafka-intake.js';
-import { newWorkerId } from './queue/in-database.js';
-import { createKafka, kafkaNames, pingKafka, startNotificationConsumer, startNotificationPublisher, type NotificationConsumer } from './queue/kafka.js';
-import { mountProcessNotification, PROCESS_NOTIFICATION_PATH, type EndpointDependencies, type ProcessNotificationEndpoint } from './process-notifications/soap-endpoint.js';
-import { htmlErrorHandler } from './web/error-page.js';
-import { createSessionManager, sessionOptionsOf } from './web/session.js';
-import { mountStartPage, swedishNotFound } from './web/start-page.js';
+import { openDatabase, type Database } from './db/index.js';
 import { demoAdminPanel, mountDemo, startDemo, type Demo } from './demo/index.js';
-import { notificationLeases, pendingNotificationCount, startLiveness, type Liveness } from './queue/index.js';
-import { startRetentionJob, type RetentionJob } from './operations/retention.js';
+import { createDetailsFetcher, type DetailsFetcher } from './details-fetcher/index.js';
+import { jsonErrorHandler, jsonNotFound } from './http/index.js';
+import { heldCounts, inboxOpenApi, mountCitizenInbox, startHeldMessageSweeper, type HeldMessageSweeper } from './inbox/index.js';
+import { createLogger, type Logger } from './logging.js';
+import { loadMessageRenderer, startMessageEngine, type EngineOptions, type MessageEngine } from './message-engine/index.js';
+import {
+  createMetrics,
+  httpsOptionsOf,
+  mountHealth,
+  mountMetrics,
+  requestLogging,
+  requireClientCertificate,
+  startRetentionJob,
+  type RetentionJob,
+  type ServiceMetrics,
+} from './operations/index.js';
+import {
+  inDatabaseIntake,
+  kafkaIntake,
+  mountProcessNotification,
+  PROCESS_NOTIFICATION_PATH,
+  type EndpointDependencies,
+  type NotificationIntake,
+  type ProcessNotificationEndpoint,
+} from './process-notifications/index.js';
+import {
+  createKafka,
+  deadLettersRouter,
+  kafkaNames,
+  newWorkerId,
+  notificationLeases,
+  pendingNotificationCount,
+  pingKafka,
+  queueOpenApi,
+  startLiveness,
+  startNotificationConsumer,
+  startNotificationPublisher,
+  type Liveness,
+  type NotificationConsumer,
+} from './queue/index.js';
+import { createSourceActivity } from './source-activity/index.js';
+import {
+  composeOpenApi,
+  createSessionManager,
+  htmlErrorHandler,
+  mountStartPage,
+  serveOpenApi,
+  sessionOptionsOf,
+  swedishNotFound,
+  type OpenApiDocument,
+} from './web/index.js';
 
 export interface AppOptions {
   config: Config;
@@ -82,6 +121,11 @@ export interface App {
   /** Starts listening on config.port (0: any free port); resolves to the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
+}
+
+/** The OpenAPI description of the whole JSON API, composed from each component's fragment. */
+export function openApiDocument(): OpenApiDocument {
+  return composeOpenApi([inboxOpenApi, channelsOpenApi, activationRegistryOpenApi, queueOpenApi, adminConsoleOpenApi]);
 }
 
 export async function buildApp(options: AppOptions): Promise<App> {
@@ -213,6 +257,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
         return adminConsolePage({ ...consoleData, log })(registry);
       },
     });
+    app.get('/api/openapi.json', serveOpenApi(openApiDocument()));
     mountCitizenInbox(app, { config, database, authenticator, sessions, log });
     // Last: an /api path nobody answered is a JSON 404, not express's HTML page.
     app.use('/api', jsonNotFound);

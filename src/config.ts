@@ -3,6 +3,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+// The inbox's rule for the booking service link, from its dependency-free module: the inbox's index.ts would
+// load the whole inbox, which imports this file back (scripts/check-boundaries.mjs, LEAF_IMPORTS).
 import { templateProblem } from './inbox/booking-service.js';
 
 export type Environment = 'qa' | 'prod';

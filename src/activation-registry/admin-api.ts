@@ -2,7 +2,7 @@
 // (/api/admin/care-unit-loads, /api/admin/care-units), for national administrators.
 import express, { type Request, type Router } from 'express';
 import { adminOf, type Authenticator } from '../auth/index.js';
-import { HttpError, jsonErrorHandler } from '../http/errors.js';
+import { HttpError, jsonErrorHandler } from '../http/index.js';
 import type { Logger } from '../logging.js';
 import { MAX_AUDIT_PAGE, RegistryError, type SourceSystemRegistry } from './registry.js';
 import type { CareUnitAdministration } from './care-units.js';

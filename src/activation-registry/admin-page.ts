@@ -8,10 +8,10 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Environment } from '../config.js';
 import type { Logger } from '../logging.js';
-import { html, type SafeHtml } from '../web/html.js';
-import { pageFrame } from '../web/page-frame.js';
-import { SignInError, type AdminOidc } from '../web/oidc.js';
-import { sessionOf, type SessionManager } from '../web/session.js';
+import { html, type SafeHtml } from '../web/index.js';
+import { pageFrame } from '../web/index.js';
+import { SignInError, type AdminOidc } from '../web/index.js';
+import { sessionOf, type SessionManager } from '../web/index.js';
 import { MAX_LOAD_DAYS, MAX_NOTE_LENGTH, type CareUnitAdministration, type CareUnitLoad, type GuardedUnit } from './care-units.js';
 import { RegistryError, type AuditEntry, type SourceSystem, type SourceSystemRegistry } from './registry.js';
 import { ENVIRONMENTS, HSA_ID_EXAMPLE, MAX_HSA_ID_LENGTH, MAX_NAME_LENGTH, type FieldProblem } from './validation.js';

@@ -4,8 +4,8 @@
 // API, the CLI and the /admin page.
 import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Environment } from '../config.js';
-import { parseSwedishLocalTime as swedishLocal } from '../time/swedish-time.js';
-import { rows, type Database, type Orm } from '../db/database.js';
+import { parseSwedishLocalTime as swedishLocal } from '../time/index.js';
+import { rows, type Database, type Orm } from '../db/index.js';
 import { SOURCE_SYSTEM_CHANNEL } from './directory.js';
 import type { HoldStatus } from './flood-guard.js';
 import { GUARD_ACTOR } from './guard-store.js';

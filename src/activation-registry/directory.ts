@@ -5,20 +5,14 @@
 // the same database follows within moments), when this process changes it, and every 30 s as a backstop.
 import { and, eq, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Environment } from '../config.js';
-import type { Database } from '../db/database.js';
+import type { Database } from '../db/index.js';
 import { HOLD_STATUSES, type HoldStatus } from './flood-guard.js';
 import { careUnitGuards, careUnitLoads, SOURCE_SYSTEM_MODES, sourceSystems, type SourceSystemMode } from './schema.js';
 
 export type { SourceSystemMode } from './schema.js';
 
-/**
- * The mode stamped on each queued notification when EI delivers it; the engine uses only the stamp, so a
- * bulk load delivered in silent mode stays silent when it is processed after the switch to active.
- * `active`: messages as usual; `silent`: state only (a silent source system, or a care unit's silent
- * loading period); `held`: messages made but held back by the flood guard until an administrator decides.
- */
-export const DELIVERY_MODES = [...SOURCE_SYSTEM_MODES, 'held'] as const;
-export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+export { DELIVERY_MODES, type DeliveryMode } from './schema.js';
+import type { DeliveryMode } from './schema.js';
 
 export interface UnitHold {
   status: HoldStatus;

@@ -6,7 +6,7 @@
 // database row, not the memory, is the count, so several ingest processes count together.
 import { sql } from 'drizzle-orm';
 import type { Environment } from '../config.js';
-import { rows, type Database } from '../db/database.js';
+import { rows, type Database } from '../db/index.js';
 import type { Logger } from '../logging.js';
 import { holdPendingOfUnits } from '../queue/index.js';
 import { SOURCE_SYSTEM_CHANNEL } from './directory.js';

@@ -2,12 +2,12 @@
 import type { Express } from 'express';
 import type { Authenticator } from '../auth/index.js';
 import type { Config } from '../config.js';
-import type { Database } from '../db/database.js';
+import type { Database } from '../db/index.js';
 import type { Logger } from '../logging.js';
-import { ADMIN_ROLE, SUPPORT_ROLE } from '../auth/authenticator.js';
-import type { SafeHtml } from '../web/html.js';
-import { createAdminOidc } from '../web/oidc.js';
-import type { SessionManager } from '../web/session.js';
+import { ADMIN_ROLE, SUPPORT_ROLE } from '../auth/index.js';
+import type { SafeHtml } from '../web/index.js';
+import { createAdminOidc } from '../web/index.js';
+import type { SessionManager } from '../web/index.js';
 import { adminApiRouter } from './admin-api.js';
 import { adminPageRouter, type AdminConsoleHooks } from './admin-page.js';
 import type { SourceSystemDirectory } from './directory.js';
@@ -46,7 +46,10 @@ export { checkChange, checkRegistration, type FieldProblem } from './validation.
 export { purgeAuditLog } from './retention.js';
 export { layout as adminLayout, problemList as adminProblemList, type AdminConsoleHooks, type AdminPageHelpers, type AdminSession } from './admin-page.js';
 export { recordAudit } from './registry.js';
-export { normaliseHsaId, HSA_ID_PATTERN } from './validation.js';
+export { checkEnvironment, describeProblems, normaliseHsaId, HSA_ID_PATTERN } from './validation.js';
+export { unitTraffic } from './guard-store.js';
+export { activationRegistryOpenApi } from './openapi.js';
+export { SOURCE_SYSTEM_MODES } from './schema.js';
 
 export interface RegistryWebDependencies {
   config: Pick<Config, 'developmentSignIn' | 'adminOidc' | 'publicBaseUrl'>;

@@ -2,7 +2,7 @@
 // change audited and announced in the same transaction. Used by the API, the CLI and the /admin page.
 import { and, desc, eq, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import type { Environment } from '../config.js';
-import type { Database, Orm } from '../db/database.js';
+import type { Database, Orm } from '../db/index.js';
 import { SOURCE_SYSTEM_CHANNEL, type SourceSystemMode } from './directory.js';
 import { auditLog, sourceSystems } from './schema.js';
 import { checkChange, checkRegistration, describeProblems, type FieldProblem } from './validation.js';

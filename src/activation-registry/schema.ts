@@ -10,6 +10,14 @@ import { HOLD_STATUSES } from './flood-guard.js';
  */
 export const SOURCE_SYSTEM_MODES = ['active', 'silent'] as const;
 export type SourceSystemMode = (typeof SOURCE_SYSTEM_MODES)[number];
+/**
+ * The mode stamped on each queued notification when EI delivers it; the engine uses only the stamp, so a
+ * bulk load delivered in silent mode stays silent when it is processed after the switch to active.
+ * `active`: messages as usual; `silent`: state only (a silent source system, or a care unit's silent
+ * loading period); `held`: messages made but held back by the flood guard until an administrator decides.
+ */
+export const DELIVERY_MODES = [...SOURCE_SYSTEM_MODES, 'held'] as const;
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
 
 export const sourceSystems = pgTable(
   'source_system',

@@ -4,3 +4,4 @@ export { adminConsoleApi } from './api.js';
 export { adminConsolePage, type ConsolePageDependencies } from './page.js';
 export { sourceActivityOverview, unregisteredSystems, type ConsoleData, type SourceSystemActivity } from './overview.js';
 export { checkTraceByPerson, TRACE_AUDIT } from './trace-request.js';
+export { adminConsoleOpenApi } from './openapi.js';

@@ -3,8 +3,8 @@
 // hour, the partial index of dead letters, and one booking's rows by index.
 import type { SourceSystem, SourceSystemRegistry } from '../activation-registry/index.js';
 import type { Environment } from '../config.js';
-import type { Database } from '../db/database.js';
-import { countDeadLetters } from '../queue/in-database.js';
+import type { Database } from '../db/index.js';
+import { countDeadLetters } from '../queue/index.js';
 import { ACTIVITY_COUNTERS, type Counts, type SourceActivity, type UnregisteredSystem } from '../source-activity/index.js';
 
 export interface SourceSystemActivity {

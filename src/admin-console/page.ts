@@ -5,15 +5,15 @@
 import type { Request, Response, Router } from 'express';
 import { RegistryError, type AdminConsoleHooks, type AdminPageHelpers, type AdminSession, type SourceSystemRegistry } from '../activation-registry/index.js';
 import { recordAudit } from '../activation-registry/index.js';
-import type { DeliveryState } from '../channels/schema.js';
+import type { DeliveryState } from '../channels/index.js';
 import type { Environment } from '../config.js';
-import { retryDeadLettersOfSystem, retryOneDeadLetter } from '../inbox/dead-letters-api.js';
-import { bookingsOfPerson, traceBooking, type BookingTrace, type TraceEvent } from '../inbox/trace.js';
-import { becauseInSwedish } from '../inbox/trace-words.js';
+import { retryDeadLettersOfSystem, retryOneDeadLetter } from '../queue/index.js';
+import { bookingsOfPerson, traceBooking, type BookingTrace, type TraceEvent } from '../message-engine/index.js';
+import { becauseInSwedish } from '../message-engine/index.js';
 import type { Logger } from '../logging.js';
-import { listDeadLetters } from '../queue/in-database.js';
+import { listDeadLetters } from '../queue/index.js';
 import { MESSAGE_COUNTERS, type Counts } from '../source-activity/index.js';
-import { html, type SafeHtml } from '../web/html.js';
+import { html, type SafeHtml } from '../web/index.js';
 import { sourceActivityOverview, unregisteredSystems, type ConsoleData } from './overview.js';
 import { checkTraceByPerson, MAX_REASON_LENGTH, TRACE_AUDIT } from './trace-request.js';
 

@@ -14,7 +14,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { ConfigError, MIN_JWT_SECRET_BYTES, type Config } from '../config.js';
-import { HttpError, sendError } from '../http/errors.js';
+import { HttpError, sendError } from '../http/index.js';
 import { readOrCreateSecretFile } from './secret-file.js';
 
 export const ADMIN_ROLE = 'national-admin';

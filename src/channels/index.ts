@@ -1,8 +1,10 @@
-// The channels component's interface: citizen settings, the providers chosen from configuration, the
-// sender loop, and Twilio's status reports.
+// The channels component's interface: the request for a notice of a new message (the hand-off from the
+// inbox, inside its transaction), citizen settings, the providers chosen from configuration, the sender
+// loop, and Twilio's status reports.
+import { sql } from 'drizzle-orm';
 import type { Express } from 'express';
 import { ConfigError, type Config } from '../config.js';
-import type { Database } from '../db/database.js';
+import { rows, type Database, type Executor } from '../db/index.js';
 import type { Logger } from '../logging.js';
 import { outboxEmail, outboxSms } from './providers/outbox.js';
 import { smtpEmail } from './providers/smtp.js';
@@ -29,6 +31,30 @@ export { smtpEmail } from './providers/smtp.js';
 export { outboxEmail, outboxSms } from './providers/outbox.js';
 export { loadNotificationTexts, type NotificationTexts } from './texts.js';
 export { TWILIO_STATUS_PATH, twilioStatusRouter } from './providers/twilio/status.js';
+
+/** A new inbox message whose citizen may want an SMS / e-mail saying that it is waiting. */
+export interface NotificationRequest {
+  resident: string;
+  messageId: number;
+}
+
+/**
+ * Asks for a notice of each new message, inside the caller's transaction, so that a message and its
+ * request commit together (the sender decides later whether and when to send: settings, digest, quiet
+ * hours, cap). One request per message (unique). Resolves to the number of requests written.
+ */
+export async function requestNotifications(tx: Executor, requests: readonly NotificationRequest[]): Promise<number> {
+  if (requests.length === 0) return 0;
+  const json = JSON.stringify(requests.map((request) => ({ resident: request.resident, message_id: request.messageId })));
+  const written = await rows<{ message_id: string | number }>(
+    tx,
+    sql`insert into notification_request (resident, message_id)
+        select r.resident, r.message_id from jsonb_to_recordset(${json}::jsonb) as r(resident text, message_id bigint)
+        order by r.message_id
+        returning message_id`,
+  );
+  return written.length;
+}
 
 type ChannelConfig = Pick<Config, 'smtp' | 'twilio' | 'dataDir'>;
 
@@ -100,3 +126,6 @@ export function mountTwilioStatus(app: Express, deps: { config: Pick<Config, 'tw
 }
 
 export { purgeChannels, type ChannelRetention } from './retention.js';
+export type { DeliveryState } from './schema.js';
+export type { SettingsProblem } from './settings.js';
+export { channelsOpenApi } from './openapi.js';

@@ -1,6 +1,6 @@
 // Swedish local time for the SMS rules: quiet hours (SMS_QUIET_HOURS, default 21-08) and the daily cap,
 // whose day is the Swedish calendar day. Instants inside; the wall clock comes from src/time.
-import { swedishWallClock } from '../time/swedish-time.js';
+import { swedishWallClock } from '../time/index.js';
 
 export interface QuietHours {
   /** First quiet hour (e.g. 21). */

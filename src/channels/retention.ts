@@ -3,8 +3,8 @@
 // messages. A waiting request and a delivery still pending or being sent are never deleted. The
 // citizens' settings stay until the citizen changes them.
 import { sql } from 'drizzle-orm';
-import type { Database } from '../db/database.js';
-import { purgeInSlices, type PurgeOptions } from '../db/purge.js';
+import type { Database } from '../db/index.js';
+import { purgeInSlices, type PurgeOptions } from '../db/index.js';
 
 export interface ChannelRetention {
   deliveriesBefore: Date;

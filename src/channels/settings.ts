@@ -4,8 +4,8 @@
 import { eq, sql } from 'drizzle-orm';
 import express, { type Router } from 'express';
 import { citizenOf, type Authenticator } from '../auth/index.js';
-import type { Database } from '../db/database.js';
-import { HttpError, jsonErrorHandler } from '../http/errors.js';
+import type { Database } from '../db/index.js';
+import { HttpError, jsonErrorHandler } from '../http/index.js';
 import type { Logger } from '../logging.js';
 import { citizenChannelSettings } from './schema.js';
 

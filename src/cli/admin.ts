@@ -13,12 +13,12 @@ import {
   type SourceSystem,
   type SourceSystemRegistry,
 } from '../activation-registry/index.js';
-import { checkLoad } from '../activation-registry/care-units.js';
-import { checkChange, checkEnvironment, checkRegistration, describeProblems, type FieldProblem } from '../activation-registry/validation.js';
+import { checkLoad } from '../activation-registry/index.js';
+import { checkChange, checkEnvironment, checkRegistration, describeProblems, type FieldProblem } from '../activation-registry/index.js';
 import { heldCounts } from '../inbox/index.js';
 import { ConfigError, loadConfig, type Environment } from '../config.js';
-import { openDatabase, type Database } from '../db/database.js';
-import { DatabaseInUseError } from '../db/embedded-lock.js';
+import { openDatabase, type Database } from '../db/index.js';
+import { DatabaseInUseError } from '../db/index.js';
 
 const USAGE = `Usage: npm run admin -- <command> [options]
 

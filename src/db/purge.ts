@@ -70,3 +70,20 @@ export async function purgeInSlices(executor: Executor, spec: PurgeSpec, options
   }
   return deleted;
 }
+
+/**
+ * The common case: rows of a table keyed by a time-ordered id whose `column` is before `before` go (the
+ * walk stops at the first slice with nothing older). Returns how many were deleted.
+ */
+export function purgeOlderThan(executor: Executor, table: string, column: string, before: Date, options: PurgeOptions): Promise<number> {
+  return purgeInSlices(
+    executor,
+    {
+      table,
+      key: { column: 'id', type: 'bigint' },
+      condition: sql`${sql.raw(column)} < ${before.toISOString()}::timestamptz`,
+      stopAt: { column, before },
+    },
+    options,
+  );
+}

@@ -9,12 +9,12 @@ import express, { type Express, type Request, type Response, type Router } from 
 import { createSourceSystemRegistry, type SourceSystemDirectory } from '../activation-registry/index.js';
 import type { Authenticator } from '../auth/index.js';
 import type { Config } from '../config.js';
-import type { Database } from '../db/database.js';
-import { HttpError, jsonErrorHandler } from '../http/errors.js';
+import type { Database } from '../db/index.js';
+import { HttpError, jsonErrorHandler } from '../http/index.js';
 import type { Logger } from '../logging.js';
 import { pendingNotificationCount } from '../queue/index.js';
-import { html, type SafeHtml } from '../web/html.js';
-import { sessionOf, type SessionManager } from '../web/session.js';
+import { html, type SafeHtml } from '../web/index.js';
+import { sessionOf, type SessionManager } from '../web/index.js';
 import { startDemoProducer, type DemoProducer } from './producer.js';
 import { applyToProducer, demoCalls, DEMO_RESIDENT, DEMO_SOURCE_SYSTEM, DEMO_SOURCE_SYSTEM_NAME, DEMO_USE_CASES, processNotificationXml } from './scenario.js';
 

@@ -8,8 +8,8 @@
 // the window is completed by the next new post of the same citizen. So: all new posts first, then the
 // in-place updates (no delete), then each delete + new pair in a call of its own, and the plain deletes
 // last. Their cancellations appear when the window (REBOOK_WINDOW_SECONDS) has ended.
-import type { MessageKind } from '../inbox/schema.js';
-import { formatSwedishLocalTime } from '../time/swedish-time.js';
+import type { MessageKind } from '../inbox/index.js';
+import { formatSwedishLocalTime } from '../time/index.js';
 import type { DemoProducer, DemoTimeslot } from './producer.js';
 
 /** The usual Swedish test person. */

@@ -20,7 +20,7 @@
 //   ("true", "false", "1", "0") is absent: an optional field written badly does not cost the citizen
 //   the message.
 import { logSafe } from '../logging.js';
-import { parseSwedishLocalTime } from '../time/swedish-time.js';
+import { parseSwedishLocalTime } from '../time/index.js';
 import { readGetBookingDetailsAnswer, type TimeslotField } from './answer-reader.js';
 import type { BookingDetails, DetailsOutcome, DetailsRequest } from './types.js';
 
@@ -39,8 +39,6 @@ export const DEFAULT_CONFIGURATION_FAULT_CODES: readonly string[] = ['VP004', 'V
 export interface ClassifyOptions {
   configurationFaultCodes: ReadonlySet<string>;
   notFoundFaultPatterns: readonly RegExp[];
-  /** Suggested wait after a transient failure; undefined leaves the choice to the caller. */
-  transientRetryMs: number | undefined;
   /** Suggested wait after a configuration error. */
   configurationRetryMs: number;
 }
@@ -55,7 +53,7 @@ function shorten(text: string): string {
 }
 
 /** A transient outcome; retryAfterMs only when there is one to suggest (absent, not undefined). */
-export function transient(reason: string, retryAfterMs: number | undefined): Extract<DetailsOutcome, { kind: 'transient' }> {
+export function transient(reason: string, retryAfterMs?: number): Extract<DetailsOutcome, { kind: 'transient' }> {
   return retryAfterMs === undefined ? { kind: 'transient', reason } : { kind: 'transient', reason, retryAfterMs };
 }
 
@@ -66,20 +64,20 @@ export function classifyFault(faultcode: string, faultstring: string, options: C
     if (options.configurationFaultCodes.has(vpCode)) {
       return { kind: 'configuration', code: vpCode, reason: `platform fault: ${text}`, retryAfterMs: options.configurationRetryMs };
     }
-    return transient(`platform fault: ${text}`, options.transientRetryMs);
+    return transient(`platform fault: ${text}`);
   }
   if (options.notFoundFaultPatterns.some((pattern) => pattern.test(faultstring))) {
     return { kind: 'not-found', reason: `the producer does not have the booking (fault: ${text})` };
   }
   // The producer answered (about this booking): one poison booking must not open its care unit's breaker.
-  return { ...transient(`producer fault ${shorten(faultcode)}: ${text}`, options.transientRetryMs), perBooking: true };
+  return { ...transient(`producer fault ${shorten(faultcode)}: ${text}`), perBooking: true };
 }
 
 export function classifyHttpAnswer(status: number, body: string, request: DetailsRequest, options: ClassifyOptions): DetailsOutcome {
   const answer = readGetBookingDetailsAnswer(body);
   if (answer.kind === 'fault') return classifyFault(answer.faultcode, answer.faultstring, options);
   if (status >= 500 || status === 408 || status === 429) {
-    return transient(`HTTP ${status} without a SOAP fault`, options.transientRetryMs);
+    return transient(`HTTP ${status} without a SOAP fault`);
   }
   if (status < 200 || status >= 300) {
     return {

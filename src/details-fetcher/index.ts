@@ -1,5 +1,5 @@
-// The details fetcher's public face: GetBookingDetails as a typed outcome (types.ts), the client that
-// makes the call, and the backoff formula the message engine schedules retries with.
+// The details fetcher's public face: GetBookingDetails as a typed outcome (types.ts) and the client that
+// makes the call (per-care-unit cap and breaker). When to try again is the queue's retry policy, not its.
 export type { BookingDetails, CallPace, DetailsFetcher, DetailsOutcome, DetailsRequest } from './types.js';
 export { DETAILS_OUTCOME_KINDS } from './types.js';
 export {
@@ -11,4 +11,3 @@ export {
   type GuardedDetailsFetcher,
 } from './soap-client.js';
 export type { AddressStatus, BreakerState } from './address-guard.js';
-export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';

@@ -25,7 +25,7 @@ import type { Logger } from 'pino';
 import { ConfigError, type Config } from '../config.js';
 import { AddressGuard, isRefusal, type AddressStatus, type Refusal } from './address-guard.js';
 import { NS } from './answer-reader.js';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { CONFIGURATION_RETRY_MS } from '../queue/index.js';
 import {
   classifyHttpAnswer,
   DEFAULT_CONFIGURATION_FAULT_CODES,
@@ -49,7 +49,7 @@ export const DETAILS_FETCHER_DEFAULTS = {
   maxCallsPerSecondPerAddress: 100,
   failureThreshold: 5,
   coolDownMs: 30_000,
-  configurationRetryMs: 15 * 60_000,
+  configurationRetryMs: CONFIGURATION_RETRY_MS,
   maxAnswerBytes: 1024 * 1024,
 } as const;
 
@@ -78,9 +78,7 @@ export interface DetailsFetcherOptions {
     /** Open for this long, then one trial call. Default 30 s. */
     coolDownMs?: number;
   };
-  /** The suggested retryAfterMs of transient outcomes, for requests that carry `attempt` (see backoffDelay). */
-  backoff?: BackoffOptions;
-  /** The suggested retryAfterMs of configuration outcomes. Default 15 min. */
+  /** The suggested retryAfterMs of configuration outcomes. Default: the queue's retry policy (CONFIGURATION_RETRY_MS). */
   configurationRetryMs?: number;
   /** Platform fault codes that are configuration errors. Default VP004, VP007. */
   configurationFaultCodes?: readonly string[];
@@ -180,14 +178,8 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
   const classifyOptions = (request: DetailsRequest): ClassifyOptions => ({
     configurationFaultCodes,
     notFoundFaultPatterns,
-    transientRetryMs: transientRetryMs(request),
     configurationRetryMs,
   });
-
-  // Only a caller that says which attempt this is gets a backoff suggestion; otherwise the caller's
-  // own schedule applies (a fixed first-attempt suggestion would override it on every retry).
-  const transientRetryMs = (request: DetailsRequest): number | undefined =>
-    request.attempt === undefined ? undefined : backoffDelay(request.attempt, options.backoff);
 
   const calls = new Set<AbortController>();
   let closed = false;
@@ -222,11 +214,11 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
       case 'circuit-open':
         return { kind: 'transient', reason: `circuit open for ${address}: its producer failed repeatedly`, retryAfterMs: refusal.retryAfterMs, notSent: true };
       case 'queue-full':
-        return { ...transient(`too many calls waiting for ${address}`, transientRetryMs(request)), notSent: true };
+        return { ...transient(`too many calls waiting for ${address}`), notSent: true };
       case 'queue-timeout':
-        return { ...transient(`no free slot for ${address} within ${timeoutMs} ms`, transientRetryMs(request)), notSent: true };
+        return { ...transient(`no free slot for ${address} within ${timeoutMs} ms`), notSent: true };
       case 'closed':
-        return { ...transient('the details fetcher is closed', transientRetryMs(request)), notSent: true };
+        return { ...transient('the details fetcher is closed'), notSent: true };
     }
   }
 
@@ -271,16 +263,16 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
   }
 
   function transportFailure(error: TransportError, timedOut: boolean, request: DetailsRequest): DetailsOutcome {
-    const retryAfterMs = transientRetryMs(request);
-    if (timedOut) return transient(`no answer within ${timeoutMs} ms`, retryAfterMs);
-    if (closed) return transient('the details fetcher was closed during the call', retryAfterMs);
+    // Transient failures suggest no wait: the queue's retry policy (planRetry) schedules the next try.
+    if (timedOut) return transient(`no answer within ${timeoutMs} ms`);
+    if (closed) return transient('the details fetcher was closed during the call');
     const code = error.code ?? 'unknown';
     const message = (error.message ?? '').split('\n')[0] ?? '';
     if (/maxContentLength/.test(message)) return { kind: 'malformed', reason: `answer longer than ${maxAnswerBytes} bytes` };
     if (TLS_REFUSAL.test(code) || /certificate|alert/i.test(message)) {
       return { kind: 'configuration', code: 'TLS', reason: `TLS refused (${code}: ${message})`, retryAfterMs: configurationRetryMs };
     }
-    return transient(`network error (${code}: ${message})`, retryAfterMs);
+    return transient(`network error (${code}: ${message})`);
   }
 
   function logOutcome(request: DetailsRequest, outcome: DetailsOutcome, elapsedMs: number): void {
@@ -300,7 +292,7 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
       }
       const started = performance.now();
       if (!(await paced(request.logicalAddress))) {
-        return { ...transient(`more than ${rate} calls a second to ${request.logicalAddress}`, transientRetryMs(request)), notSent: true };
+        return { ...transient(`more than ${rate} calls a second to ${request.logicalAddress}`), notSent: true };
       }
       const acquired = await guard.acquire(request.logicalAddress);
       if (isRefusal(acquired)) {

@@ -38,12 +38,6 @@ export interface DetailsRequest {
   bookingId: string;
   /** engagement.registeredResidentIdentification: the Actor (subject_of_care) and the expected subject_of_care. */
   resident: string;
-  /**
-   * Which attempt this is (1 for the first call). When given, transient outcomes suggest
-   * retryAfterMs = backoffDelay(attempt); without it they suggest one only when the fetcher knows better
-   * (an open circuit: the rest of its cool-down).
-   */
-  attempt?: number;
 }
 
 /** The kinds of DetailsOutcome, as one list (the metrics label their counts by these). */

@@ -1,6 +1,6 @@
 // What a citizen is shown about a booking besides its time and place, the same in a message and in the
 // list of upcoming bookings: absent values are null, permissions false unless the producer allows.
-import type { BookingSnapshot } from './decide.js';
+import type { BookingSnapshot } from '../message-engine/index.js';
 
 export interface BookingFacts {
   purpose: string | null;

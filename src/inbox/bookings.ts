@@ -10,7 +10,7 @@
 //   - has no care unit (no healthcare facility HSA-id),
 //   - starts more than three years from now.
 // What is left is sorted by start (then booking id, for a stable order).
-import type { BookingSnapshot } from './decide.js';
+import type { BookingSnapshot } from '../message-engine/index.js';
 import { bookingFacts, type BookingFacts } from './booking-facts.js';
 
 export type Categorization = 'Booking' | 'Invitation';

@@ -3,7 +3,7 @@
 // answers 404 exactly like an id that does not exist, and another citizen's cursor is refused.
 import express, { type Request, type Router } from 'express';
 import { citizenOf, type Authenticator } from '../auth/index.js';
-import { HttpError, jsonErrorHandler, jsonNotFound } from '../http/errors.js';
+import { HttpError, jsonErrorHandler, jsonNotFound } from '../http/index.js';
 import type { Logger } from '../logging.js';
 import { InvalidCursorError, MAX_PAGE_SIZE, type InboxStore } from './inbox-store.js';
 

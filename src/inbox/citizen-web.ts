@@ -1,21 +1,20 @@
 // The inbox's web side, wired by src/app.ts under the `web` role: the citizen's JSON API, the /inbox
-// pages (with OpenID Connect or the development sign-in) and the API description.
+// pages (with OpenID Connect or the development sign-in). (Its part of the API description is
+// openapi.ts, composed with the others' in src/web/openapi.ts.)
 import type { Express } from 'express';
 import type { Authenticator } from '../auth/index.js';
 import type { Config } from '../config.js';
-import type { Database } from '../db/database.js';
+import type { Database } from '../db/index.js';
 import type { Logger } from '../logging.js';
-import { infoPagesRouter } from '../web/info-pages.js';
-import { createCitizenOidc } from '../web/oidc.js';
-import { sessionSecretOf, type SessionManager } from '../web/session.js';
+import { infoPagesRouter } from '../web/index.js';
+import { createCitizenOidc } from '../web/index.js';
+import { sessionSecretOf, type SessionManager } from '../web/index.js';
 import { citizenApiRouter } from './citizen-api.js';
 import { createInboxStore, type InboxStore } from './inbox-store.js';
-import { serveOpenApi } from './openapi.js';
 import { inboxPageRouter } from './pages/inbox-page.js';
 
 export { createInboxStore, InvalidCursorError, type InboxMessage, type InboxStore, type MessagePage } from './inbox-store.js';
 export { upcomingBookings, leftOutReason, type UpcomingBooking } from './bookings.js';
-export { OPENAPI_DOCUMENT } from './openapi.js';
 
 export interface CitizenWebDependencies {
   config: Pick<Config, 'oidc' | 'developmentSignIn' | 'session' | 'dataDir' | 'publicBaseUrl' | 'bookingServiceUrl'>;
@@ -25,7 +24,7 @@ export interface CitizenWebDependencies {
   log: Logger;
 }
 
-/** Mounts /api/inbox/..., /api/citizen/bookings|care-units, /api/openapi.json, /inbox, /hjalp and /tillganglighet. */
+/** Mounts /api/inbox/..., /api/citizen/bookings|care-units, /inbox, /hjalp and /tillganglighet. */
 export function mountCitizenInbox(app: Express, deps: CitizenWebDependencies): InboxStore {
   const { config, log } = deps;
   // The cursors' key comes from the session secret (its own HKDF label): no further secret to manage.
@@ -40,7 +39,6 @@ export function mountCitizenInbox(app: Express, deps: CitizenWebDependencies): I
         })
       : undefined;
   if (!oidc && config.developmentSignIn) log.warn('/inbox offers the development sign-in (no OIDC_ISSUER): not for real citizens');
-  app.get('/api/openapi.json', serveOpenApi);
   app.use(infoPagesRouter());
   app.use('/api', citizenApiRouter({ store, authenticator: deps.authenticator, log }));
   app.use(

@@ -6,7 +6,8 @@
 // and a held message made after the decision (its notification was still in the queue) is settled too.
 import { sql } from 'drizzle-orm';
 import type { HeldCounts, SourceSystemDirectory } from '../activation-registry/index.js';
-import { rows, type Database, type Executor } from '../db/database.js';
+import { requestNotifications } from '../channels/index.js';
+import { rows, type Database, type Executor } from '../db/index.js';
 import type { Logger } from '../logging.js';
 
 /** Held messages per care unit (logical address). */
@@ -33,13 +34,13 @@ export interface SettleResult {
 }
 
 /**
- * Releases up to `limit` of a unit's held messages, oldest first, in one transaction: each becomes an
+ * Releases up to `limit` of a unit's held messages, oldest first, inside the caller's transaction: each becomes an
  * inbox message (unique per cause, as always) with one channel request. A held message about a time that
  * has passed by now makes no message, like any post whose time has passed.
  */
-export async function releaseHeldChunk(db: Executor, logicalAddress: string, limit: number): Promise<SettleResult> {
-  const [result] = await rows<{ released: number; created: number; kinds: string[] | string | null }>(
-    db,
+export async function releaseHeldChunk(tx: Executor, logicalAddress: string, limit: number): Promise<SettleResult> {
+  const [result] = await rows<{ released: number; kinds: string[] | string | null; shown: { id: number; resident: string }[] | string | null }>(
+    tx,
     sql`with chunk as (
           select id from held_message where logical_address = ${logicalAddress} order by id limit ${limit} for update skip locked
         ), gone as (
@@ -53,8 +54,6 @@ export async function releaseHeldChunk(db: Executor, logicalAddress: string, lim
           order by g.id
           on conflict (cause) do nothing
           returning id, resident, kind, care_unit_hsa_id, care_unit_name
-        ), requested as (
-          insert into notification_request (resident, message_id) select resident, id from shown order by id returning 1
         ), related as (
           insert into care_unit_relation (resident, care_unit_hsa_id, care_unit_name)
           select distinct on (resident, care_unit_hsa_id) resident, care_unit_hsa_id, care_unit_name
@@ -64,11 +63,15 @@ export async function releaseHeldChunk(db: Executor, logicalAddress: string, lim
             set last_at = now(), care_unit_name = coalesce(excluded.care_unit_name, care_unit_relation.care_unit_name)
           returning 1
         )
-        select (select count(*)::int from gone) as released, (select count(*)::int from requested) as created,
-               (select json_agg(kind) from shown) as kinds, (select count(*)::int from related) as related`,
+        select (select count(*)::int from gone) as released, (select json_agg(kind) from shown) as kinds,
+               (select json_agg(json_build_object('id', id, 'resident', resident) order by id) from shown) as shown,
+               (select count(*)::int from related) as related`,
   );
   const kinds = typeof result?.kinds === 'string' ? (JSON.parse(result.kinds) as string[]) : (result?.kinds ?? []);
-  return { released: Number(result?.released ?? 0), created: Number(result?.created ?? 0), kinds, dropped: 0 };
+  const shown = typeof result?.shown === 'string' ? (JSON.parse(result.shown) as { id: number; resident: string }[]) : (result?.shown ?? []);
+  // Each message shown now gets its channel request, in the same transaction (channels' hand-off).
+  const created = await requestNotifications(tx, shown.map((message) => ({ resident: message.resident, messageId: Number(message.id) })));
+  return { released: Number(result?.released ?? 0), created, kinds, dropped: 0 };
 }
 
 /** Deletes up to `limit` of a unit's held messages. */

@@ -4,10 +4,10 @@
 // handed to one citizen is refused for any other.
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { and, count, desc, eq, isNull, lt, sql } from 'drizzle-orm';
-import type { Database } from '../db/database.js';
+import type { Database } from '../db/index.js';
 import { upcomingBookings, type UpcomingBooking } from './bookings.js';
 import type { BookingFacts } from './booking-facts.js';
-import type { BookingSnapshot, MessageKind } from './decide.js';
+import type { BookingSnapshot, MessageKind } from '../message-engine/index.js';
 import { bookingPosts, careUnitRelations, inboxMessages } from './schema.js';
 
 export interface MessageBooking extends BookingFacts {

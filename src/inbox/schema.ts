@@ -1,5 +1,5 @@
-// Tables of the inbox: what the engine knows of each EI post, held cancellations, the citizens' messages,
-// their care-unit relations, and security events.
+// Tables of the inbox: what is known of each EI post, the citizens' messages (and those the flood guard
+// holds), and their care-unit relations. Written only through the inbox's interface (index.ts).
 import { sql } from 'drizzle-orm';
 import {
   bigint,
@@ -34,30 +34,20 @@ export const bookingPosts = pgTable(
   (t) => [index('booking_post_resident_idx').on(t.resident, t.present)],
 );
 
-/** A delete held back for the rebooking window: merged into a rebooking, or released as a cancellation. */
-export const heldCancellations = pgTable(
-  'held_cancellation',
-  {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
-    resident: text('resident').notNull(),
-    sourceSystem: text('source_system').notNull(),
-    keyHash: text('key_hash').notNull(),
-    logicalAddress: text('logical_address').notNull(),
-    categorization: text('categorization').notNull(),
-    details: jsonb('details'),
-    /** When EI delivered the delete; the window runs from here. */
-    deletedAt: timestamp('deleted_at', { withTimezone: true }).notNull(),
-    dueAt: timestamp('due_at', { withTimezone: true }).notNull(),
-    status: text('status').notNull().default('held'),
-    sourceNotificationId: bigint('source_notification_id', { mode: 'number' }).notNull(),
-    resolvedAt: timestamp('resolved_at', { withTimezone: true }),
-  },
-  (t) => [
-    check('held_cancellation_status_check', sql`${t.status} in ('held', 'merged', 'released', 'dropped')`),
-    index('held_cancellation_due_idx').on(t.dueAt).where(sql`${t.status} = 'held'`),
-    index('held_cancellation_citizen_idx').on(t.resident, t.sourceSystem).where(sql`${t.status} = 'held'`),
-  ],
-);
+/** The columns a message has, shown (inbox_message) or held (held_message): fresh builders for each table. */
+const messageColumns = () => ({
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  resident: text('resident').notNull(),
+  kind: text('kind').notNull(),
+  subject: text('subject').notNull(),
+  body: text('body').notNull(),
+  careUnitHsaId: text('care_unit_hsa_id').notNull(),
+  careUnitName: text('care_unit_name'),
+  booking: jsonb('booking').notNull(),
+  keyHash: text('key_hash').notNull(),
+  /** What caused the message (e.g. `notification:123`, `held:45`): one message per cause, enforced here. */
+  cause: text('cause').notNull(),
+});
 
 /**
  * The kinds of inbox message: the one list behind the type, both CHECK constraints, the OpenAPI enum, the
@@ -70,17 +60,7 @@ const MESSAGE_KIND_LIST = sql.raw(MESSAGE_KINDS.map((kind) => `'${kind}'`).join(
 export const inboxMessages = pgTable(
   'inbox_message',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
-    resident: text('resident').notNull(),
-    kind: text('kind').notNull(),
-    subject: text('subject').notNull(),
-    body: text('body').notNull(),
-    careUnitHsaId: text('care_unit_hsa_id').notNull(),
-    careUnitName: text('care_unit_name'),
-    booking: jsonb('booking').notNull(),
-    keyHash: text('key_hash').notNull(),
-    /** What caused the message (e.g. `notification:123`, `held:45`): one message per cause, enforced here. */
-    cause: text('cause').notNull(),
+    ...messageColumns(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     readAt: timestamp('read_at', { withTimezone: true }),
     /** The citizen's delete hides the message from them; the row stays for audit. */
@@ -111,47 +91,6 @@ export const careUnitRelations = pgTable(
   (t) => [primaryKey({ columns: [t.resident, t.careUnitHsaId] })],
 );
 
-export const securityEvents = pgTable('security_event', {
-  id: bigserial('id', { mode: 'number' }).primaryKey(),
-  at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
-  kind: text('kind').notNull(),
-  logicalAddress: text('logical_address').notNull(),
-  bookingId: text('booking_id').notNull(),
-  sourceNotificationId: bigint('source_notification_id', { mode: 'number' }),
-  detail: text('detail').notNull(),
-});
-
-/**
- * Each decision of the engine, for the administrators' trace: which notification (or held delete), what came
- * of it (a message of a kind, no message, or given up) and why. No personal data: the post is named by its
- * key hash, source system, care unit and booking id. Kept as long as the notifications themselves.
- */
-export const engineDecisions = pgTable(
-  'engine_decision',
-  {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
-    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
-    notificationId: bigint('notification_id', { mode: 'number' }),
-    heldId: bigint('held_id', { mode: 'number' }),
-    keyHash: text('key_hash').notNull(),
-    sourceSystem: text('source_system').notNull(),
-    logicalAddress: text('logical_address').notNull(),
-    bookingId: text('booking_id').notNull(),
-    outcome: text('outcome').notNull(),
-    messageKind: text('message_kind'),
-    /** The engine's reason, as decide.ts words it (shown in Swedish by trace-words.ts). */
-    because: text('because').notNull(),
-    /** The cause of the message it made (inbox_message.cause), if any. */
-    messageCause: text('message_cause'),
-  },
-  (t) => [
-    check('engine_decision_outcome_check', sql`${t.outcome} in ('message', 'no_message', 'dead')`),
-    index('engine_decision_booking_idx').on(t.sourceSystem, t.bookingId, t.id),
-    index('engine_decision_post_idx').on(t.keyHash, t.id),
-    index('engine_decision_at_idx').on(t.at),
-  ],
-);
-
 /**
  * Messages of a care unit held by the flood guard: created like any message, but not shown and not
  * notified until an administrator releases them (they move to inbox_message, oldest first, each with its
@@ -160,18 +99,9 @@ export const engineDecisions = pgTable(
 export const heldMessages = pgTable(
   'held_message',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    ...messageColumns(),
     /** The care unit (EI's logicalAddress) whose hold this message waits for. */
     logicalAddress: text('logical_address').notNull(),
-    resident: text('resident').notNull(),
-    kind: text('kind').notNull(),
-    subject: text('subject').notNull(),
-    body: text('body').notNull(),
-    careUnitHsaId: text('care_unit_hsa_id').notNull(),
-    careUnitName: text('care_unit_name'),
-    booking: jsonb('booking').notNull(),
-    keyHash: text('key_hash').notNull(),
-    cause: text('cause').notNull(),
     heldAt: timestamp('held_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [

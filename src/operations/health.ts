@@ -2,8 +2,8 @@
 // (503 otherwise), and what waits.
 import type { Express } from 'express';
 import type { Config } from '../config.js';
-import type { Database } from '../db/database.js';
-import { waitingByAddress } from '../queue/in-database.js';
+import type { Database } from '../db/index.js';
+import { waitingByAddress } from '../queue/index.js';
 
 const READY_TIMEOUT_MS = 2_000;
 

@@ -1,15 +1,14 @@
 // Prometheus metrics at GET /metrics. One registry per app, so that tests can run several apps in one
 // process. Labels are bounded sets (outcomes, fault codes, kinds, channels, statuses): never a resident,
 // a booking id or a logical address.
-import { sql } from 'drizzle-orm';
 import type { Express } from 'express';
 import client from 'prom-client';
-import { rows, type Database } from '../db/database.js';
+import type { Database } from '../db/index.js';
 import { DETAILS_OUTCOME_KINDS, type DetailsFetcher, type DetailsOutcome, type DetailsRequest } from '../details-fetcher/index.js';
 import type { Logger } from '../logging.js';
-import { MESSAGE_KINDS } from '../inbox/schema.js';
-import { waitingByAddress } from '../queue/in-database.js';
-import type { ReceiveOutcome, SoapFault } from '../process-notifications/receive-notification.js';
+import { MESSAGE_KINDS } from '../inbox/index.js';
+import { queueDepth, waitingByAddress } from '../queue/index.js';
+import type { ReceiveOutcome, SoapFault } from '../process-notifications/index.js';
 
 export const METRICS_PATH = '/metrics';
 
@@ -88,15 +87,10 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
   let queueRead: Promise<void> | undefined;
   // Both queue gauges come from one query per scrape; both indexed on the pending rows.
   const readQueue = () =>
-    (queueRead ??= rows<{ pending: number; oldest: string | Date | null }>(
-      deps.database.orm,
-      sql`select (select count(*)::int from inbound_notification where status = 'pending') as pending,
-                 (select received_at from inbound_notification where status = 'pending' order by id limit 1) as oldest`,
-    )
-      .then(([row]) => {
-        const oldest = row?.oldest ? new Date(row.oldest) : undefined;
+    (queueRead ??= queueDepth(deps.database)
+      .then(({ pending, oldest }) => {
         lastQueue = {
-          pending: Number(row?.pending ?? 0),
+          pending,
           oldestAgeSeconds: oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : 0,
         };
       })

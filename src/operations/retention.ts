@@ -5,9 +5,10 @@
 import { purgeAuditLog } from '../activation-registry/index.js';
 import { purgeChannels } from '../channels/index.js';
 import type { Retention } from '../config.js';
-import type { Database } from '../db/database.js';
-import type { PurgeOptions } from '../db/purge.js';
+import type { Database } from '../db/index.js';
+import type { PurgeOptions } from '../db/index.js';
 import { purgeInbox } from '../inbox/index.js';
+import { purgeEngineRecords } from '../message-engine/index.js';
 import type { Logger } from '../logging.js';
 import { purgeIngestRecords } from '../process-notifications/index.js';
 import { purgeQueue } from '../queue/index.js';
@@ -26,16 +27,16 @@ export async function purgeExpired(database: Database, retention: Retention, now
   return {
     ...(await purgeQueue(database, { doneBefore: before(retention.queueDays), deadBefore: before(retention.deadLetterDays) }, options)),
     ...(await purgeIngestRecords(database, { callsBefore: before(retention.callDays), rejectedBefore: before(retention.rejectedDays) }, options)),
-    ...(await purgeInbox(
+    ...(await purgeEngineRecords(
       database,
       {
         postsBefore: before(retention.postDays),
-        messagesBefore: before(retention.messageDays),
         securityEventsBefore: before(retention.auditDays),
         decisionsBefore: before(Math.max(retention.queueDays, retention.deadLetterDays)),
       },
       options,
     )),
+    ...(await purgeInbox(database, { postsBefore: before(retention.postDays), messagesBefore: before(retention.messageDays) }, options)),
     ...(await purgeChannels(database, { deliveriesBefore: before(retention.deliveryDays) }, options)),
     ...(await purgeAuditLog(database, { before: before(retention.auditDays) }, options)),
     ...(await purgeSourceActivity(database, before(ACTIVITY_RETENTION_DAYS))),

@@ -2,8 +2,9 @@
 // check and the queueing of what is new, all or nothing. The in-database implementation does it in a
 // single SQL statement (one round trip, one commit); a Kafka implementation replaces the queueing part.
 import { sql } from 'drizzle-orm';
-import type { DeliveryMode } from '../activation-registry/directory.js';
-import { preparedRows, type Database, type Executor } from '../db/database.js';
+import type { DeliveryMode } from '../activation-registry/index.js';
+import { preparedRows, type Database, type Executor } from '../db/index.js';
+import { enqueueNotifications } from '../queue/index.js';
 import type { EngagementTransaction, RejectionCode } from './engagement.js';
 import { sequenceHash } from './engagement.js';
 
@@ -139,13 +140,11 @@ export async function runIntakeStatement(
                           where e->>'h' = excluded.sequence_hash and (e->>'t')::float8 > extract(epoch from now()) - ${window})
       returning p.key_hash
     ), queued as (
-      insert into inbound_notification (call_id, position, key_hash, resident, source_system, delete_flag, delivered_mode, engagement)
-      select call_id.id, t.position, t.key_hash, t.resident, t.source_system, t.delete_flag, t.delivered_mode, t.engagement
+      ${enqueueNotifications(sql`select call_id.id, t.position, t.key_hash, t.resident, t.source_system, t.delete_flag, t.delivered_mode, t.engagement
       from call_id, jsonb_to_recordset(${JSON.stringify(transactions)}::jsonb)
         as t("order" int, position int, key_hash text, resident text, source_system text, delete_flag boolean, delivered_mode text, engagement jsonb)
       where t.key_hash in (select key_hash from changed)
-      order by t."order"
-      returning id, resident
+      order by t."order"`)}
     ), rejected as (
       insert into rejected_transaction (call_id, position, code, reason, fields)
       select call_id.id, r.position, r.code, r.reason, r.fields

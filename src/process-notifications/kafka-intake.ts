@@ -3,7 +3,7 @@
 // Kafka acknowledged one record per queued notification. EI hears "OK" only after both; when Kafka
 // refuses, the transaction is rolled back and EI gets soap:Server and retries. If the commit fails after
 // Kafka took the records, the workers find no row for those ids and skip them: nothing happens twice.
-import type { Database } from '../db/database.js';
+import type { Database } from '../db/index.js';
 import { runIntakeStatement, type IntakeOptions, type NotificationIntake, type QueuedRef } from './intake.js';
 
 export interface QueuedPublisher {

@@ -1,8 +1,8 @@
 // The ingest use case: check the address, sort each transaction into rejected / ignored / accepted,
 // store durably, answer. Slow work (details, messages, SMS) happens later, off the queue.
-import type { SourceSystemDirectory } from '../activation-registry/directory.js';
+import type { SourceSystemDirectory } from '../activation-registry/index.js';
 import type { IntakeSighting, SourceActivity } from '../source-activity/index.js';
-import { unitTraffic, type FloodGuard } from '../activation-registry/guard-store.js';
+import { unitTraffic, type FloodGuard } from '../activation-registry/index.js';
 import type { ParsedNotification } from './envelope-parser.js';
 import { prepareTransactions, type PreparedNotification } from './prepare.js';
 import type { AcceptedTransaction, IntakeResult, NotificationIntake, RejectedTransaction } from './intake.js';

@@ -3,8 +3,8 @@
 // a GetBookingDetails call for a redelivery; EI retries within minutes, and a re-send after the
 // fingerprint is gone is fetched and found unchanged, so it makes no message either.
 import { sql } from 'drizzle-orm';
-import type { Database } from '../db/database.js';
-import { purgeInSlices, type PurgeOptions } from '../db/purge.js';
+import type { Database } from '../db/index.js';
+import { purgeInSlices, purgeOlderThan, type PurgeOptions } from '../db/index.js';
 
 export interface IngestRetention {
   callsBefore: Date;
@@ -16,16 +16,7 @@ export async function purgeIngestRecords(
   rules: IngestRetention,
   options: PurgeOptions,
 ): Promise<{ rejected_transaction: number; notification_call: number; ingest_post: number }> {
-  const rejected = await purgeInSlices(
-    database.orm,
-    {
-      table: 'rejected_transaction',
-      key: { column: 'id', type: 'bigint' },
-      condition: sql`received_at < ${rules.rejectedBefore.toISOString()}::timestamptz`,
-      stopAt: { column: 'received_at', before: rules.rejectedBefore },
-    },
-    options,
-  );
+  const rejected = await purgeOlderThan(database.orm, 'rejected_transaction', 'received_at', rules.rejectedBefore, options);
   const calls = await purgeInSlices(
     database.orm,
     {

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import soap from 'soap';
 import type { Logger } from 'pino';
-import { escapeXmlAttribute, publicBaseUrlOf } from '../http/public-url.js';
+import { escapeXmlAttribute, publicBaseUrlOf } from '../http/index.js';
 import { EnvelopeError } from './envelope-parser.js';
 import { createParsePool, POOL_MIN_BYTES } from './parse-pool.js';
 import { prepareNotification, type PreparedNotification } from './prepare.js';

@@ -12,9 +12,10 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { sql } from 'drizzle-orm';
 import { maskPersonalData } from '../logging.js';
-import { DELIVERY_MODES, type DeliveryMode } from '../activation-registry/directory.js';
-import { rows, type Database, type Executor } from '../db/database.js';
-import type { Engagement } from '../process-notifications/engagement.js';
+import { DELIVERY_MODES, type DeliveryMode } from '../activation-registry/index.js';
+import { rows, type Database, type Executor } from '../db/index.js';
+import { STATUS } from './schema.js';
+import type { Engagement } from '../process-notifications/index.js';
 
 export interface QueuedNotification {
   id: number;
@@ -90,7 +91,7 @@ export async function claimNotifications(database: Database, options: ClaimOptio
       -- every pending row: a backlog of a million must not make each claim read a million rows).
       select max(c.id) as id from (
         select n.id from inbound_notification n
-        where n.status = 'pending' and n.available_at <= now()
+        where n.status = ${STATUS.pending} and n.available_at <= now()
           and (n.lease_until is null or n.lease_until < now())
           ${options.minAgeMs ? sql`and n.received_at <= now() - make_interval(secs => ${options.minAgeMs / 1000})` : sql``}
         order by n.id
@@ -98,7 +99,7 @@ export async function claimNotifications(database: Database, options: ClaimOptio
     ), heads as (
       -- In id order on the pending index, stopping at the wanted number of posts.
       select n.id, n.key_hash, n.resident, n.source_system from inbound_notification n
-      where n.status = 'pending' and n.id <= (select id from horizon) and n.available_at <= now()
+      where n.status = ${STATUS.pending} and n.id <= (select id from horizon) and n.available_at <= now()
         and (n.lease_until is null or n.lease_until < now())
         ${options.minAgeMs ? sql`and n.received_at <= now() - make_interval(secs => ${options.minAgeMs / 1000})` : sql``}
         -- one worker per post at a time, and the post's order (a delete passes earlier items that wait for a retry)
@@ -107,13 +108,13 @@ export async function claimNotifications(database: Database, options: ClaimOptio
         -- rows": 2.4 s instead of 0.2 s per claim with 2,000 pending, on the bench:scale database.)
         and not exists (
           select 1 from inbound_notification e
-          where e.status = 'pending' and e.key_hash = n.key_hash and e.id <> n.id
+          where e.status = ${STATUS.pending} and e.key_hash = n.key_hash and e.id <> n.id
             and (e.lease_until >= now() or (e.id < n.id and (not n.delete_flag or e.available_at <= now())))
           offset 0)
         -- a new or updated post comes after its citizen's earlier deletes at the source system
         and (n.delete_flag or not exists (
           select 1 from inbound_notification d
-          where d.status = 'pending' and d.delete_flag and d.resident = n.resident and d.source_system = n.source_system and d.id < n.id))
+          where d.status = ${STATUS.pending} and d.delete_flag and d.resident = n.resident and d.source_system = n.source_system and d.id < n.id))
       order by n.id
       limit ${options.posts}
       for update skip locked
@@ -121,10 +122,10 @@ export async function claimNotifications(database: Database, options: ClaimOptio
       select f.id from heads h
       cross join lateral (
         select x.id from inbound_notification x
-        where x.status = 'pending' and x.key_hash = h.key_hash and x.id >= h.id
+        where x.status = ${STATUS.pending} and x.key_hash = h.key_hash and x.id >= h.id
           and x.id < coalesce((
             select min(d.id) from inbound_notification d
-            where d.status = 'pending' and d.delete_flag and d.resident = h.resident and d.source_system = h.source_system
+            where d.status = ${STATUS.pending} and d.delete_flag and d.resident = h.resident and d.source_system = h.source_system
               and d.key_hash <> h.key_hash and d.id > h.id), 9223372036854775807)
         order by x.id limit ${options.perPost}
       ) f
@@ -215,7 +216,7 @@ export async function claimNotificationsById(
       await rows<QueueRow>(
         tx,
         sql`select ${RETURNING} from inbound_notification n
-            where n.id = any(${`{${ids.join(',')}}`}::bigint[]) and n.status = 'pending' and n.available_at <= now()
+            where n.id = any(${`{${ids.join(',')}}`}::bigint[]) and n.status = ${STATUS.pending} and n.available_at <= now()
               and (n.lease_until is null or n.lease_until < now())
             order by n.id
             for update skip locked`,
@@ -228,7 +229,7 @@ export async function claimNotificationsById(
       sql`select e.id, e.key_hash, e.resident, e.source_system, e.delete_flag, e.available_at <= now() as due,
                  coalesce(e.lease_until >= now(), false) as leased
           from inbound_notification e
-          where e.status = 'pending' and e.id <> all(${candidateIds}::bigint[])
+          where e.status = ${STATUS.pending} and e.id <> all(${candidateIds}::bigint[])
             and (e.key_hash in (select jsonb_array_elements_text(${JSON.stringify([...new Set(candidates.map((c) => c.keyHash))])}::jsonb))
               or (e.delete_flag and e.resident in (select jsonb_array_elements_text(${JSON.stringify([...new Set(candidates.map((c) => c.resident))])}::jsonb))))`,
     );
@@ -273,8 +274,8 @@ export async function existingNotificationIds(database: Database, ids: readonly 
 export async function completeNotifications(tx: Executor, ids: readonly number[], workerId: string): Promise<boolean> {
   const done = await rows<{ id: number }>(
     tx,
-    sql`update inbound_notification set status = 'done', processed_at = now(), lease_owner = null, lease_until = null, last_error = null
-        where id = any(${`{${ids.join(',')}}`}::bigint[]) and status = 'pending' and lease_owner = ${workerId} returning id`,
+    sql`update inbound_notification set status = ${STATUS.done}, processed_at = now(), lease_owner = null, lease_until = null, last_error = null
+        where id = any(${`{${ids.join(',')}}`}::bigint[]) and status = ${STATUS.pending} and lease_owner = ${workerId} returning id`,
   );
   return done.length === ids.length;
 }
@@ -307,10 +308,10 @@ export async function supersedeEarlier(tx: Executor, deletes: readonly { id: num
   if (deletes.length === 0) return 0;
   const done = await rows<{ id: number }>(
     tx,
-    sql`update inbound_notification n set status = 'done', processed_at = now(), lease_owner = null, lease_until = null,
+    sql`update inbound_notification n set status = ${STATUS.done}, processed_at = now(), lease_owner = null, lease_until = null,
           last_error = 'superseded by a later delete of the post'
         from jsonb_to_recordset(${JSON.stringify(deletes.map((d) => ({ id: d.id, key_hash: d.keyHash })))}::jsonb) as d(id bigint, key_hash text)
-        where n.key_hash = d.key_hash and n.id < d.id and n.status = 'pending'
+        where n.key_hash = d.key_hash and n.id < d.id and n.status = ${STATUS.pending}
         returning n.id`,
   );
   return done.length;
@@ -319,7 +320,7 @@ export async function supersedeEarlier(tx: Executor, deletes: readonly { id: num
 /** A permanent failure: the item becomes a dead letter at once, with its reason. */
 export async function deadLetterNotification(database: Database, id: number, workerId: string, reason: string): Promise<void> {
   await database.orm.execute(
-    sql`update inbound_notification set status = 'dead', attempts = attempts + 1, last_error = ${reason}, lease_owner = null, lease_until = null
+    sql`update inbound_notification set status = ${STATUS.dead}, attempts = attempts + 1, last_error = ${reason}, lease_owner = null, lease_until = null
         where id = ${id} and lease_owner = ${workerId}`,
   );
 }
@@ -335,7 +336,7 @@ export async function renewLeases(database: Database, ids: readonly number[], wo
   const renewed = await rows<{ id: string | number }>(
     database.orm,
     sql`update inbound_notification set lease_until = now() + make_interval(secs => ${leaseMs / 1000})
-        where id = any(${`{${ids.join(',')}}`}::bigint[]) and status = 'pending' and lease_owner = ${workerId}
+        where id = any(${`{${ids.join(',')}}`}::bigint[]) and status = ${STATUS.pending} and lease_owner = ${workerId}
         returning id`,
   );
   return renewed.length;
@@ -376,7 +377,7 @@ export async function listDeadLetters(database: Database, limit = 100, sourceSys
   }>(
     database.orm,
     sql`select id, source_system, engagement, delete_flag, attempts, last_error, received_at
-        from inbound_notification where status = 'dead' ${sourceSystem !== undefined ? sql`and source_system = ${sourceSystem}` : sql``}
+        from inbound_notification where status = ${STATUS.dead} ${sourceSystem !== undefined ? sql`and source_system = ${sourceSystem}` : sql``}
         order by id limit ${limit}`,
   );
   return found.map((row) => {
@@ -401,27 +402,27 @@ export async function listDeadLetters(database: Database, limit = 100, sourceSys
 export async function countDeadLetters(database: Database): Promise<{ sourceSystem: string; deadLetters: number }[]> {
   const found = await rows<{ source_system: string; n: number }>(
     database.orm,
-    sql`select source_system, count(*)::int as n from inbound_notification where status = 'dead' group by source_system order by source_system`,
+    sql`select source_system, count(*)::int as n from inbound_notification where status = ${STATUS.dead} group by source_system order by source_system`,
   );
   return found.map((row) => ({ sourceSystem: row.source_system, deadLetters: Number(row.n) }));
 }
 
 /** An operator's retry of every dead letter of one source system; resolves to the ids queued again. */
-export async function retryDeadLettersOf(database: Database, sourceSystem: string): Promise<number[]> {
+export async function retryDeadLettersOf(executor: Executor, sourceSystem: string): Promise<number[]> {
   const updated = await rows<{ id: string | number }>(
-    database.orm,
-    sql`update inbound_notification set status = 'pending', attempts = 0, available_at = now(), lease_owner = null, lease_until = null
-        where status = 'dead' and source_system = ${sourceSystem} returning id`,
+    executor,
+    sql`update inbound_notification set status = ${STATUS.pending}, attempts = 0, available_at = now(), lease_owner = null, lease_until = null
+        where status = ${STATUS.dead} and source_system = ${sourceSystem} returning id`,
   );
   return updated.map((row) => Number(row.id)).sort((a, b) => a - b);
 }
 
 /** An operator's retry: the dead letter is queued again from the start. */
-export async function retryDeadLetter(database: Database, id: number): Promise<boolean> {
+export async function retryDeadLetter(executor: Executor, id: number): Promise<boolean> {
   const updated = await rows<{ id: number }>(
-    database.orm,
-    sql`update inbound_notification set status = 'pending', attempts = 0, available_at = now(), lease_owner = null, lease_until = null
-        where id = ${id} and status = 'dead' returning id`,
+    executor,
+    sql`update inbound_notification set status = ${STATUS.pending}, attempts = 0, available_at = now(), lease_owner = null, lease_until = null
+        where id = ${id} and status = ${STATUS.dead} returning id`,
   );
   return updated.length === 1;
 }
@@ -442,7 +443,7 @@ export async function holdPendingOfUnits(
           update inbound_notification n set delivered_mode = 'held'
           from jsonb_to_recordset(${JSON.stringify(units.map((u) => ({ address: u.logicalAddress, since: u.since.toISOString() })))}::jsonb)
             as u(address text, since timestamptz)
-          where n.status = 'pending' and n.delivered_mode = 'active' and (n.lease_until is null or n.lease_until < now())
+          where n.status = ${STATUS.pending} and n.delivered_mode = 'active' and (n.lease_until is null or n.lease_until < now())
             and n.engagement->>'logicalAddress' = u.address and n.received_at >= u.since
           returning u.address)
         select address, count(*)::int as n from held group by address`,
@@ -466,7 +467,7 @@ export async function waitingByAddress(database: Database, top = 10): Promise<Wa
   const found = await rows<{ address: string; waiting: number; oldest: Date | string }>(
     database.orm,
     sql`select engagement->>'logicalAddress' as address, count(*)::int as waiting, min(received_at) as oldest
-        from inbound_notification where status = 'pending' and last_error is not null
+        from inbound_notification where status = ${STATUS.pending} and last_error is not null
         group by 1 order by 2 desc, 1 limit 1000`,
   );
   const now = Date.now();

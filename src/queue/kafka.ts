@@ -11,9 +11,9 @@
 // twice (the effects transaction is fenced on status 'pending' and the lease).
 import { createHash } from 'node:crypto';
 import { Kafka, logLevel, Partitioners, type Consumer, type LogEntry, type Producer } from 'kafkajs';
-import type { Database } from '../db/database.js';
+import type { Database } from '../db/index.js';
 import type { Logger } from '../logging.js';
-import type { QueuedRef } from '../process-notifications/intake.js';
+import type { QueuedRef } from '../process-notifications/index.js';
 import { kafkaLogLevel } from './kafka-log.js';
 import { claimNotificationsById, existingNotificationIds, type QueuedNotification } from './in-database.js';
 

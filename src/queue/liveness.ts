@@ -11,7 +11,8 @@
 // declared dead that is in fact alive (its event loop stalled longer than the limit) loses its batch
 // when another worker has taken it, and its effects roll back.
 import { sql, type SQL } from 'drizzle-orm';
-import { rows, type Database, type Executor } from '../db/database.js';
+import { rows, type Database, type Executor } from '../db/index.js';
+import { STATUS } from './schema.js';
 import type { Logger } from '../logging.js';
 
 /** Releases the claims of dead processes in one component's tables, inside the reaping transaction. */
@@ -62,7 +63,7 @@ export const notificationLeases: LeaseReleaser = {
     const released = await rows<{ id: number }>(
       tx,
       sql`update inbound_notification set lease_until = now()
-           where status = 'pending' and lease_until > now() and ${ownedBy(sql.raw('lease_owner'), deadProcesses)}
+           where status = ${STATUS.pending} and lease_until > now() and ${ownedBy(sql.raw('lease_owner'), deadProcesses)}
        returning id`,
     );
     return released.length;

@@ -1,8 +1,9 @@
 // The queue's retention: processed notifications and old dead letters are deleted; a pending
 // notification never is (nothing acknowledged to EI may be lost).
 import { sql } from 'drizzle-orm';
-import type { Database } from '../db/database.js';
-import { purgeInSlices, type PurgeOptions } from '../db/purge.js';
+import type { Database } from '../db/index.js';
+import { STATUS } from './schema.js';
+import { purgeInSlices, type PurgeOptions } from '../db/index.js';
 
 export interface QueueRetention {
   /** Done notifications processed before this instant go. */
@@ -18,8 +19,8 @@ export async function purgeQueue(database: Database, rules: QueueRetention, opti
     {
       table: 'inbound_notification',
       key: { column: 'id', type: 'bigint' },
-      condition: sql`(status = 'done' and processed_at < ${rules.doneBefore.toISOString()}::timestamptz)
-                  or (status = 'dead' and available_at < ${rules.deadBefore.toISOString()}::timestamptz)`,
+      condition: sql`(status = ${STATUS.done} and processed_at < ${rules.doneBefore.toISOString()}::timestamptz)
+                  or (status = ${STATUS.dead} and available_at < ${rules.deadBefore.toISOString()}::timestamptz)`,
       stopAt: { column: 'received_at', before: later },
     },
     options,

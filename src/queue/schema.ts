@@ -1,7 +1,25 @@
 // The queue of accepted notifications: the work list of the database mode, and the ledger of what is done in both modes.
-import { sql } from 'drizzle-orm';
-import { DELIVERY_MODES } from '../activation-registry/directory.js';
+import { sql, type SQL } from 'drizzle-orm';
+// Another component's schema.ts, not its index.ts: schema files are loaded by drizzle-kit and src/db on
+// their own, and an index would load the whole component (scripts/check-boundaries.mjs allows this).
+import { DELIVERY_MODES } from '../activation-registry/schema.js';
 import { bigint, bigserial, boolean, check, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+/**
+ * The states of a queued notification: waiting (or being processed under a lease), processed, given up
+ * (a dead letter, until an operator retries it). The one list: the type, the CHECK constraint, the SQL
+ * below and the OpenAPI enum come from it.
+ */
+export const NOTIFICATION_STATUSES = ['pending', 'done', 'dead'] as const;
+export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
+
+/**
+ * Each status as an SQL literal, for the queue's statements. A literal, not a bind parameter: the partial
+ * indexes on pending and dead rows are used only when the query names the same literal.
+ */
+export const STATUS = Object.fromEntries(NOTIFICATION_STATUSES.map((status) => [status, sql.raw(`'${status}'`)])) as {
+  readonly [S in NotificationStatus]: SQL;
+};
 
 export const inboundNotifications = pgTable(
   'inbound_notification',
@@ -19,7 +37,7 @@ export const inboundNotifications = pgTable(
     deliveredMode: text('delivered_mode'),
     engagement: jsonb('engagement').notNull(),
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
-    status: text('status').notNull().default('pending'),
+    status: text('status').notNull().default(NOTIFICATION_STATUSES[0]),
     attempts: integer('attempts').notNull().default(0),
     availableAt: timestamp('available_at', { withTimezone: true }).notNull().defaultNow(),
     lastError: text('last_error'),
@@ -29,19 +47,19 @@ export const inboundNotifications = pgTable(
     processedAt: timestamp('processed_at', { withTimezone: true }),
   },
   (t) => [
-    check('inbound_notification_status_check', sql`${t.status} in ('pending', 'done', 'dead')`),
+    check('inbound_notification_status_check', sql`${t.status} in (${sql.raw(NOTIFICATION_STATUSES.map((status) => `'${status}'`).join(', '))})`),
     check('inbound_notification_delivered_mode_check', sql`${t.deliveredMode} in (${sql.raw(DELIVERY_MODES.map((mode) => `'${mode}'`).join(', '))})`),
-    index('inbound_notification_pending_idx').on(t.id).where(sql`${t.status} = 'pending'`),
+    index('inbound_notification_pending_idx').on(t.id).where(sql`${t.status} = ${STATUS.pending}`),
     // Finds a citizen's earliest pending item: one citizen's notifications are processed in order.
-    index('inbound_notification_pending_resident_idx').on(t.resident, t.id).where(sql`${t.status} = 'pending'`),
+    index('inbound_notification_pending_resident_idx').on(t.resident, t.id).where(sql`${t.status} = ${STATUS.pending}`),
     // One post's notifications are processed in order (the claim looks up a post's earlier items).
-    index('inbound_notification_pending_post_idx').on(t.keyHash, t.id).where(sql`${t.status} = 'pending'`),
+    index('inbound_notification_pending_post_idx').on(t.keyHash, t.id).where(sql`${t.status} = ${STATUS.pending}`),
     // Dead letters are few among millions of done rows: /admin lists them without scanning the table.
-    index('inbound_notification_dead_idx').on(t.sourceSystem, t.id).where(sql`${t.status} = 'dead'`),
+    index('inbound_notification_dead_idx').on(t.sourceSystem, t.id).where(sql`${t.status} = ${STATUS.dead}`),
     // A new post waits for its citizen's earlier deletes at the same source system (the rebooking window).
     index('inbound_notification_pending_delete_idx')
       .on(t.resident, t.sourceSystem, t.id)
-      .where(sql`${t.status} = 'pending' and ${t.deleteFlag}`),
+      .where(sql`${t.status} = ${STATUS.pending} and ${t.deleteFlag}`),
   ],
 );
 

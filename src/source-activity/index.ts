@@ -4,9 +4,9 @@
 // /api/admin/source-activity without touching the big notification tables. Counting happens after the
 // event's own transaction commits and never fails it: a crash in between may lose a count, never an event.
 import { sql } from 'drizzle-orm';
-import { MESSAGE_KINDS } from '../inbox/schema.js';
+import { MESSAGE_KINDS } from '../inbox/index.js';
 import type { Environment } from '../config.js';
-import { rows, type Database } from '../db/database.js';
+import { rows, type Database } from '../db/index.js';
 import type { Logger } from '../logging.js';
 
 /** The counters of an hour, in the API's words (column names are the snake_case of these). */

@@ -5,7 +5,7 @@
 // path 400, a form too large 413, an unknown charset or encoding 415.
 // For other pages: `errorPage(404)` renders the page, `sendErrorPage(res, 404)` sends it.
 import type { ErrorRequestHandler, Response } from 'express';
-import { clientErrorOf } from '../http/errors.js';
+import { clientErrorOf } from '../http/index.js';
 import { errorForLog, type Logger } from '../logging.js';
 import { pageFrame } from './page-frame.js';
 import { html, type SafeHtml } from './html.js';

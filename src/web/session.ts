@@ -9,9 +9,9 @@ import { parseCookie, stringifySetCookie } from 'cookie';
 import { and, eq, isNull, lt } from 'drizzle-orm';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { EncryptJWT, jwtDecrypt } from 'jose';
-import { readOrCreateSecretFile } from '../auth/secret-file.js';
+import { readOrCreateSecretFile } from '../auth/index.js';
 import { ConfigError, MIN_SESSION_SECRET_LENGTH, type Config } from '../config.js';
-import type { Database } from '../db/database.js';
+import type { Database } from '../db/index.js';
 import { webSessions } from './schema.js';
 
 export type SessionIdentity =

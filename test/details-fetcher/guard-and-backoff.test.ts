@@ -1,7 +1,7 @@
 // The pure parts: the backoff formula and the per-address guard (with a clock the test moves).
 import { describe, expect, it } from 'vitest';
 import { AddressGuard, isRefusal, type Slot } from '../../src/details-fetcher/address-guard.js';
-import { backoffDelay } from '../../src/details-fetcher/index.js';
+import { backoffDelay } from '../../src/queue/index.js';
 
 describe('backoffDelay', () => {
   it.each([

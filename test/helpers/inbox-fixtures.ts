@@ -2,7 +2,7 @@
 // engine would in production, so that the citizen's API and pages can be tested on their own.
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../../src/db/database.js';
-import type { BookingSnapshot, MessageKind } from '../../src/inbox/decide.js';
+import type { BookingSnapshot, MessageKind } from '../../src/message-engine/decide.js';
 import { bookingPosts, careUnitRelations, inboxMessages } from '../../src/inbox/schema.js';
 
 export const CITIZEN_A = '191212121212';

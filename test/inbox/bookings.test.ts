@@ -1,7 +1,7 @@
 // Seed 002's rules for the list of upcoming bookings, one row per rule, on the pure function.
 import { describe, expect, it } from 'vitest';
 import { latestStart, leftOutReason, upcomingBookings, type LeftOutReason, type StoredBookingPost } from '../../src/inbox/bookings.js';
-import type { BookingSnapshot } from '../../src/inbox/decide.js';
+import type { BookingSnapshot } from '../../src/message-engine/decide.js';
 
 const NOW = new Date('2026-03-03T10:00:00.000Z');
 

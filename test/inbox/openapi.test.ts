@@ -6,7 +6,8 @@ import type { Router } from 'express';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevelopmentToken } from '../../src/auth/index.js';
-import { OPENAPI_DOCUMENT } from '../../src/inbox/openapi.js';
+import { openApiDocument } from '../../src/app.js';
+import { composeOpenApi } from '../../src/web/index.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { CITIZEN_A, insertBookingPost, insertCareUnitRelation, insertMessage } from '../helpers/inbox-fixtures.js';
 
@@ -19,6 +20,8 @@ type Method = (typeof METHODS)[number];
 interface Operation {
   responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
 }
+// Composed from each component's fragment, as the app serves it.
+const OPENAPI_DOCUMENT = openApiDocument();
 const paths = OPENAPI_DOCUMENT.paths as unknown as Record<string, Partial<Record<Method, Operation>>>;
 
 function documentedOperations(): string[] {
@@ -87,6 +90,14 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t?.close();
+});
+
+describe('the OpenAPI composition', () => {
+  it('When two components declare the same path or schema, then composing the description fails and names it', () => {
+    const fragment = { paths: { '/x': { get: {} } }, schemas: { X: { type: 'object' } } };
+    expect(() => composeOpenApi([fragment, { paths: { '/x': { post: {} } }, schemas: {} }])).toThrow('OpenAPI path /x declared twice');
+    expect(() => composeOpenApi([fragment, { paths: {}, schemas: { X: {} } }])).toThrow('OpenAPI schema X declared twice');
+  });
 });
 
 describe('/api/openapi.json', () => {

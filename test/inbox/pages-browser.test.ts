@@ -10,7 +10,7 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCitizenSettings } from '../../src/channels/settings.js';
-import { loadMessageRenderer } from '../../src/inbox/render-message.js';
+import { loadMessageRenderer } from '../../src/message-engine/render-message.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { bookingJson, insertBookingPost, insertMessage } from '../helpers/inbox-fixtures.js';
 

@@ -12,7 +12,8 @@ import {
 } from '../../src/channels/schema.js';
 import { loadConfig } from '../../src/config.js';
 import { rows } from '../../src/db/database.js';
-import { bookingPosts, careUnitRelations, engineDecisions, heldCancellations, inboxMessages, securityEvents } from '../../src/inbox/schema.js';
+import { bookingPosts, careUnitRelations, inboxMessages } from '../../src/inbox/schema.js';
+import { engineDecisions, heldCancellations, securityEvents } from '../../src/message-engine/schema.js';
 import { sourceActivityHourly, unregisteredSightings } from '../../src/source-activity/schema.js';
 import { purgeExpired } from '../../src/operations/retention.js';
 import { ingestPosts, notificationCalls, rejectedTransactions } from '../../src/process-notifications/schema.js';

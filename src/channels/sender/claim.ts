@@ -2,7 +2,7 @@
 // doubt (and a dead sender's deliveries, through the queue's liveness), deliveries in doubt claimed to be
 // looked up, and due deliveries claimed to be sent after the claim rules (sms-rules.ts).
 import { sql } from 'drizzle-orm';
-import { rows, type Database } from '../../db/database.js';
+import { rows, type Database } from '../../db/index.js';
 import type { Logger } from '../../logging.js';
 import { ownedBy, type LeaseReleaser } from '../../queue/index.js';
 import { startOfSwedishDay } from '../quiet-hours.js';

@@ -17,7 +17,7 @@
 // message and channel (primary key), and a delivery leaves `pending` only through a claim.
 import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
-import { rows, type Database } from '../../db/database.js';
+import { rows, type Database } from '../../db/index.js';
 import type { Logger } from '../../logging.js';
 import { ChannelError, type EmailChannel, type SentMessage, type SmsChannel } from '../providers/types.js';
 import type { QuietHours } from '../quiet-hours.js';

@@ -3,7 +3,7 @@
 // citizen and channel (quiet hours, daily cap, backoff) takes them in instead. Citizens without any channel
 // (most) are settled in one statement; the others one transaction each, with set-based statements inside.
 import { sql } from 'drizzle-orm';
-import { rows, type Database, type Executor } from '../../db/database.js';
+import { rows, type Database, type Executor } from '../../db/index.js';
 import type { Channel } from './sms-rules.js';
 import { instant } from './rules.js';
 

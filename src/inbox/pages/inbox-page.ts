@@ -6,13 +6,13 @@
 // asks for a confirmation first. The booking service's links and the calendar file are offered from the
 // booking's current state (the list of upcoming bookings), not from what the message said when it came.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { readCitizenSettings, saveCitizenSettings, SettingsError, type SettingsProblem } from '../../channels/settings.js';
-import { publicBaseUrlOf } from '../../http/public-url.js';
+import { readCitizenSettings, saveCitizenSettings, SettingsError, type SettingsProblem } from '../../channels/index.js';
+import { publicBaseUrlOf } from '../../http/index.js';
 import type { Logger } from '../../logging.js';
-import { SignInError, type CitizenOidc } from '../../web/oidc.js';
-import { sessionOf, type SessionManager } from '../../web/session.js';
+import { SignInError, type CitizenOidc } from '../../web/index.js';
+import { sessionOf, type SessionManager } from '../../web/index.js';
 import { InvalidCursorError, type InboxStore } from '../inbox-store.js';
-import type { Database } from '../../db/database.js';
+import type { Database } from '../../db/index.js';
 import { bookingLinks } from '../booking-service.js';
 import type { UpcomingBooking } from '../bookings.js';
 import { bookingCalendar, calendarFileName } from '../calendar.js';

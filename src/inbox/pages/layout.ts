@@ -1,8 +1,8 @@
 // The frame of the citizen's pages and the small formatting helpers they share. Every value from a
 // producer or a citizen goes through the `html` tag, which escapes it.
-import { html, type SafeHtml } from '../../web/html.js';
-import { pageFrame } from '../../web/page-frame.js';
-import { formatSwedishDateTime, formatSwedishSpan } from '../../time/swedish-format.js';
+import { html, type SafeHtml } from '../../web/index.js';
+import { pageFrame } from '../../web/index.js';
+import { formatSwedishDateTime, formatSwedishSpan } from '../../time/index.js';
 
 /** Who is signed in, as the banner names them: never the full personal identity number. */
 export interface CitizenBanner {

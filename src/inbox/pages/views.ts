@@ -2,12 +2,12 @@
 // with what can be done about it, the delete confirmation, the notification settings ("Aviseringar") and
 // the sign-in. Plain semantic HTML: links and forms only, no JavaScript; every producer value is escaped
 // by the `html` tag. A booking's facts are named with FACT_LABEL, the same words as the message texts
-// (templates/partials/booking-facts.hbs; test/inbox/message-texts.test.ts keeps them the same).
-import type { CitizenSettings } from '../../channels/settings.js';
-import { html, type SafeHtml } from '../../web/html.js';
+// (templates/partials/booking-facts.hbs; test/message-engine/message-texts.test.ts keeps them the same).
+import type { CitizenSettings } from '../../channels/index.js';
+import { html, type SafeHtml } from '../../web/index.js';
 import type { BookingLink } from '../booking-service.js';
 import type { UpcomingBooking } from '../bookings.js';
-import type { MessageKind } from '../decide.js';
+import type { MessageKind } from '../../message-engine/index.js';
 import type { InboxMessage, MessagePage } from '../inbox-store.js';
 import { layout, problemList, span, when, type CitizenBanner } from './layout.js';
 

@@ -5,8 +5,8 @@
 import { sql } from 'drizzle-orm';
 import express, { type Request, type Router } from 'express';
 import twilio from 'twilio';
-import { rows, type Database } from '../../../db/database.js';
-import { sendError } from '../../../http/errors.js';
+import { rows, type Database } from '../../../db/index.js';
+import { sendError } from '../../../http/index.js';
 import type { Logger } from '../../../logging.js';
 import { mapTwilioStatus } from './sms.js';
 import type { ProviderStatus } from '../types.js';

@@ -4,8 +4,9 @@
 // number. Read only; no personal data in what it returns (no identity numbers, phone numbers, addresses
 // or message text). Every look-up goes through an index: decisions by (source system, booking id).
 import { sql } from 'drizzle-orm';
-import { rows, type Database } from '../db/database.js';
+import { rows, type Database } from '../db/index.js';
 import { maskPersonalData } from '../logging.js';
+import { notificationsOfBooking } from '../queue/index.js';
 import { becauseInSwedish } from './trace-words.js';
 
 export interface TraceDelivery {
@@ -80,18 +81,6 @@ interface DecisionRow {
   message_cause: string | null;
 }
 
-interface NotificationRow {
-  id: string | number;
-  received_at: Date | string;
-  delete_flag: boolean;
-  status: string;
-  attempts: number;
-  last_error: string | null;
-  delivered_mode: string | null;
-  categorization: string | null;
-  logical_address: string | null;
-}
-
 export async function traceBooking(database: Database, sourceSystemInput: string, bookingIdInput: string): Promise<BookingTrace> {
   const sourceSystem = sourceSystemInput.slice(0, 64).toUpperCase();
   const bookingId = bookingIdInput.slice(0, 200);
@@ -104,16 +93,13 @@ export async function traceBooking(database: Database, sourceSystemInput: string
   );
   const decidedIds = decisions.map((d) => Number(d.notification_id)).filter((id) => id > 0);
   // Decided notifications by id; not yet decided (pending) or given up (dead) by the partial indexes.
-  const notifications = await rows<NotificationRow>(
-    orm,
-    sql`select id, received_at, delete_flag, status, attempts, last_error, delivered_mode,
-               engagement->>'categorization' as categorization, engagement->>'logicalAddress' as logical_address
-        from inbound_notification
-        where id = any(${`{${decidedIds.join(',')}}`}::bigint[])
-           or (status = 'pending' and upper(source_system) = ${sourceSystem} and engagement->>'businessObjectInstanceIdentifier' = ${bookingId})
-           or (status = 'dead' and source_system in (${sourceSystem}, ${sourceSystemInput.slice(0, 64)}) and engagement->>'businessObjectInstanceIdentifier' = ${bookingId})
-        order by id limit ${MAX_TRACE_EVENTS}`,
-  );
+  const notifications = await notificationsOfBooking(database, {
+    decidedIds,
+    sourceSystem,
+    sourceSystemAsGiven: sourceSystemInput.slice(0, 64),
+    bookingId,
+    limit: MAX_TRACE_EVENTS,
+  });
   const causes = decisions.map((d) => d.message_cause).filter((cause): cause is string => cause !== null);
   const messages = await rows<{ id: string | number; kind: string; subject: string; created_at: Date | string; read_at: Date | string | null; cause: string; planned_at: Date | string | null; requested: boolean }>(
     orm,
@@ -168,30 +154,30 @@ export async function traceBooking(database: Database, sourceSystemInput: string
 
   // Sorted by when the notification came (or, without one, when the decision was taken); one notification's
   // decisions in the order they were taken.
-  const receivedOf = new Map(notifications.map((n) => [Number(n.id), new Date(n.received_at).getTime()]));
+  const receivedOf = new Map(notifications.map((n) => [n.id, n.receivedAt.getTime()]));
   const events: (TraceEvent & { sortAt: number; order: number })[] = notifications.map((n) => {
-    const d = decisionOf.get(Number(n.id));
+    const d = decisionOf.get(n.id);
     return {
       type: 'notification',
-      notificationId: Number(n.id),
+      notificationId: n.id,
       heldId: null,
-      receivedAt: iso(n.received_at),
-      deleteFlag: n.delete_flag,
+      receivedAt: iso(n.receivedAt),
+      deleteFlag: n.deleteFlag,
       categorization: n.categorization,
-      logicalAddress: n.logical_address ?? d?.logical_address ?? '',
+      logicalAddress: n.logicalAddress ?? d?.logical_address ?? '',
       status: n.status,
       attempts: n.attempts,
       // The queue's reason is the engine's or the producer's words, never personal data (engine.ts describeError).
-      lastError: n.status === 'done' || n.last_error === null ? null : maskPersonalData(n.last_error),
-      deliveredMode: n.delivered_mode,
+      lastError: n.status === 'done' || n.lastError === null ? null : maskPersonalData(n.lastError),
+      deliveredMode: n.deliveredMode,
       decision: d ? toDecision(d) : null,
-      sortAt: new Date(n.received_at).getTime(),
+      sortAt: n.receivedAt.getTime(),
       order: d ? Number(d.id) : Number.MAX_SAFE_INTEGER,
     };
   });
   // A decided notification whose queue row has been purged still shows its decision, and a notification
   // decided twice (given up, then retried by an operator) shows the earlier decision as a line of its own.
-  const shown = new Set(notifications.map((n) => Number(n.id)));
+  const shown = new Set(notifications.map((n) => n.id));
   for (const d of decisions) {
     if (d.notification_id !== null && shown.has(Number(d.notification_id)) && decisionOf.get(Number(d.notification_id)) === d) continue;
     events.push({

@@ -1,5 +1,5 @@
-// How long to wait before trying a transient failure again. The message engine schedules the retries;
-// this is the one formula, kept pure (the random source is a parameter) so that it can be tested.
+// How long to wait before trying a transient failure again: the backoff formula of the queue's retry
+// policy (retry-policy.ts, its only caller), kept pure (the random source is a parameter) for tests.
 
 export interface BackoffOptions {
   /** The wait before the first retry, before jitter. */

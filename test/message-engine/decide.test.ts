@@ -8,7 +8,7 @@ import {
   type DecisionInput,
   type HeldDelete,
   type PostRef,
-} from '../../src/inbox/decide.js';
+} from '../../src/message-engine/decide.js';
 
 const NOW = new Date('2026-11-22T10:00:00Z');
 const WINDOW = 120_000;

@@ -5,13 +5,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
-import { formatSwedishSpan } from '../time/swedish-format.js';
-import { offeredActions } from './booking-service.js';
+import { formatSwedishSpan } from '../time/index.js';
+import { MESSAGE_KINDS, offeredActions } from '../inbox/index.js';
 import type { BookingSnapshot, MessageKind } from './decide.js';
-import { MESSAGE_KINDS } from './schema.js';
 
 export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../templates');
-export { MESSAGE_KINDS } from './schema.js';
+export { MESSAGE_KINDS };
 
 export interface RenderedMessage {
   subject: string;

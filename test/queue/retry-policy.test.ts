@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { AddressGuard, isRefusal } from '../../src/details-fetcher/address-guard.js';
 import { DETAILS_FETCHER_DEFAULTS } from '../../src/details-fetcher/index.js';
-import { planRetry, type Failure, type RetryContext } from '../../src/inbox/retry-policy.js';
+import { planRetry, type Failure, type RetryContext } from '../../src/queue/retry-policy.js';
 
 const T0 = new Date('2026-11-22T22:00:00Z');
 const HOUR = 3600_000;

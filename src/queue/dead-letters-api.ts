@@ -1,12 +1,14 @@
 // /api/admin/dead-letters: notifications the engine gave up on, with where from and why (no personal
-// data), and an operator's retry of one, or of all of one source system (each retry audited).
+// data), and an operator's retry of one, or of all of one source system (each retry audited through the
+// registry's recordAudit, in the retry's transaction).
 import express, { type Router } from 'express';
 import { adminOf, type Authenticator } from '../auth/index.js';
-import { recordAudit } from '../activation-registry/registry.js';
-import type { Database } from '../db/database.js';
-import { HttpError, jsonErrorHandler } from '../http/errors.js';
+import { recordAudit } from '../activation-registry/index.js';
+import type { Database } from '../db/index.js';
+import { HttpError, jsonErrorHandler } from '../http/index.js';
 import type { Logger } from '../logging.js';
-import { listDeadLetters, retryDeadLetter, retryDeadLettersOf } from '../queue/in-database.js';
+import { listDeadLetters, retryDeadLetter, retryDeadLettersOf } from './in-database.js';
+import type { NotificationStatus } from './schema.js';
 
 const MAX_SOURCE_SYSTEM_LENGTH = 64;
 
@@ -17,27 +19,34 @@ function sourceSystemOf(value: unknown): string {
   return value;
 }
 
-/** Retries one dead letter and audits it; false: there is no such dead letter. */
+const DEAD: NotificationStatus = 'dead';
+const PENDING: NotificationStatus = 'pending';
+
+/** Retries one dead letter and audits it, in one transaction; false: there is no such dead letter. */
 export async function retryOneDeadLetter(database: Database, actor: string, id: number): Promise<boolean> {
-  if (!(await retryDeadLetter(database, id))) return false;
-  await recordAudit(database.orm, { actor, action: 'retry', entity: 'dead_letter', entityId: String(id), before: { status: 'dead' }, after: { status: 'pending' } });
-  return true;
+  return database.orm.transaction(async (tx) => {
+    if (!(await retryDeadLetter(tx, id))) return false;
+    await recordAudit(tx, { actor, action: 'retry', entity: 'dead_letter', entityId: String(id), before: { status: DEAD }, after: { status: PENDING } });
+    return true;
+  });
 }
 
-/** Retries every dead letter of a source system and audits it; resolves to the ids queued again. */
+/** Retries every dead letter of a source system and audits it, in one transaction; resolves to the ids queued again. */
 export async function retryDeadLettersOfSystem(database: Database, actor: string, sourceSystem: string): Promise<number[]> {
-  const ids = await retryDeadLettersOf(database, sourceSystem);
-  if (ids.length > 0) {
-    await recordAudit(database.orm, {
-      actor,
-      action: 'retry_all',
-      entity: 'dead_letter',
-      entityId: sourceSystem,
-      before: { status: 'dead' },
-      after: { status: 'pending', notifications: ids.length, ids: ids.slice(0, 1000) },
-    });
-  }
-  return ids;
+  return database.orm.transaction(async (tx) => {
+    const ids = await retryDeadLettersOf(tx, sourceSystem);
+    if (ids.length > 0) {
+      await recordAudit(tx, {
+        actor,
+        action: 'retry_all',
+        entity: 'dead_letter',
+        entityId: sourceSystem,
+        before: { status: DEAD },
+        after: { status: PENDING, notifications: ids.length, ids: ids.slice(0, 1000) },
+      });
+    }
+    return ids;
+  });
 }
 
 export function deadLettersRouter(deps: { database: Database; authenticator: Authenticator; log: Logger }): Router {
@@ -65,7 +74,7 @@ export function deadLettersRouter(deps: { database: Database; authenticator: Aut
     const admin = adminOf(res);
     if (!(await retryOneDeadLetter(deps.database, admin.name, id))) throw new HttpError(404, 'not_found', `No dead letter with id ${id}`);
     deps.log.info({ notificationId: id, actor: admin.name }, 'dead letter queued again');
-    res.json({ id, status: 'pending' });
+    res.json({ id, status: PENDING });
   });
 
   router.use('/dead-letters', jsonErrorHandler(deps.log));

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { examplesMarkdown, MESSAGES_DOC, renderExamples } from '../../scripts/message-examples.js';
 import { FACT_LABEL } from '../../src/inbox/pages/views.js';
-import { loadMessageRenderer } from '../../src/inbox/render-message.js';
+import { loadMessageRenderer } from '../../src/message-engine/render-message.js';
 
 const rendered = renderExamples();
 const LABELS = new Set<string>(Object.values(FACT_LABEL));

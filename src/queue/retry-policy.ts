@@ -5,7 +5,7 @@
 // must not turn a region's notifications into dead letters. A notification waits (keeping its place in its
 // post's order) for `retryPeriodMs` from when EI delivered it, or until the booking's known time has passed,
 // whichever is first; only then, or at once for a permanent fault, is it a dead letter for operators.
-import { backoffDelay, DEFAULT_BACKOFF } from '../details-fetcher/index.js';
+import { backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 
 export const FAILURE_KINDS = ['transient', 'not-sent', 'configuration', 'permanent'] as const;
 /**

@@ -7,7 +7,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rows } from '../../src/db/database.js';
-import { withinCallBudget } from '../../src/inbox/engine.js';
+import { withinCallBudget } from '../../src/message-engine/process-batch.js';
 import type { QueuedNotification } from '../../src/queue/in-database.js';
 import { startBookingProducer, sampleTimeslot, type BookingProducer } from '../helpers/booking-producer.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';

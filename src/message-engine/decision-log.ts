@@ -1,7 +1,8 @@
 // The engine's decisions as records: one per notification decided (or held delete released, or
 // notification given up on), written in the same transaction as the decision's effects, so the trace
 // always agrees with what the citizen got. No personal data: the post by key hash, system, unit, booking id.
-import type { Orm } from '../db/database.js';
+import type { Orm } from '../db/index.js';
+import type { Logger } from '../logging.js';
 import type { Decision, MessageKind, PostRef } from './decide.js';
 import { engineDecisions } from './schema.js';
 
@@ -62,4 +63,22 @@ export async function recordDecisions(orm: Pick<Orm, 'insert'>, records: readonl
       messageCause: record.messageCause ?? null,
     })),
   );
+}
+
+/** One info line per decision: the kind made or "no message", and why; the post by its key hash only. */
+export function logDecisions(log: Logger, records: readonly DecisionRecord[]): void {
+  for (const record of records) {
+    log.info(
+      {
+        ...(record.notificationId !== undefined ? { notificationId: record.notificationId } : { heldId: record.heldId }),
+        keyHash: record.keyHash,
+        sourceSystem: record.sourceSystem,
+        logicalAddress: record.logicalAddress,
+        outcome: record.outcome,
+        ...(record.messageKind ? { kind: record.messageKind } : {}),
+        because: record.because,
+      },
+      'decision',
+    );
+  }
 }

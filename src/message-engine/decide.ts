@@ -3,7 +3,7 @@
 // database transaction.
 
 export type Categorization = 'Booking' | 'Invitation';
-export type MessageKind = import('./schema.js').MessageKind;
+export type MessageKind = import('../inbox/index.js').MessageKind;
 /**
  * The source system's mode when EI delivered the notification (stamped at intake). Only `active` makes
  * messages; any other mode stores state only.

@@ -2,41 +2,13 @@
 // collected in memory (one citizen's in order, each seeing the state the previous left) and written
 // with a handful of set-based statements in one transaction: a round trip per batch, not per message.
 import { sql } from 'drizzle-orm';
-import { rows, type Executor } from '../db/database.js';
+import { rows, type Executor } from '../db/index.js';
 import type { Action, BookingSnapshot, Categorization, HeldDelete, MessageKind, PostRef, StoredPost } from './decide.js';
-import { bookingFacts } from './booking-facts.js';
+import { bookingFacts, createMessages, holdMessages, recordCareUnits, storePosts, type NewInboxMessage } from '../inbox/index.js';
 import type { MessageRenderer } from './render-message.js';
 
 const json = (value: unknown) => JSON.stringify(value);
 const parsed = <T>(value: T | string | null): T | null => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
-
-export async function loadStoredPosts(db: Executor, keyHashes: readonly string[]): Promise<Map<string, StoredPost>> {
-  const found = await rows<{
-    key_hash: string;
-    resident: string;
-    source_system: string;
-    logical_address: string;
-    booking_id: string;
-    categorization: Categorization;
-    present: boolean;
-    details: BookingSnapshot | string | null;
-  }>(db, sql`select * from booking_post where key_hash in (select jsonb_array_elements_text(${json(keyHashes)}::jsonb))`);
-  const posts = new Map<string, StoredPost>();
-  for (const row of found) {
-    const details = parsed(row.details);
-    posts.set(row.key_hash, {
-      keyHash: row.key_hash,
-      resident: row.resident,
-      sourceSystem: row.source_system,
-      logicalAddress: row.logical_address,
-      bookingId: row.booking_id,
-      categorization: row.categorization,
-      present: row.present,
-      ...(details ? { details } : {}),
-    });
-  }
-  return posts;
-}
 
 export interface HeldRow {
   id: string | number;
@@ -90,14 +62,10 @@ interface NewHold {
   status: 'held' | 'merged' | 'released' | 'dropped';
 }
 
-interface NewMessage {
-  cause: string;
+interface NewMessage extends NewInboxMessage {
   kind: MessageKind;
   post: PostRef;
   details: BookingSnapshot;
-  subject: string;
-  body: string;
-  booking: Record<string, unknown>;
 }
 
 /**
@@ -210,33 +178,12 @@ export function bookingJson(post: PostRef, details: BookingSnapshot, previous?: 
   };
 }
 
-export class StaleState extends Error {
-  override name = 'StaleState';
-}
-
-/** Writes the effects inside the caller's transaction. Throws StaleState when a held delete was resolved meanwhile. */
-export async function writeEffects(tx: Executor, effects: BatchEffects): Promise<{ messageIds: number[] }> {
-  if (effects.posts.size > 0) {
-    const posts = [...effects.posts.values()].map((p) => ({
-      key_hash: p.keyHash,
-      resident: p.resident,
-      source_system: p.sourceSystem,
-      logical_address: p.logicalAddress,
-      booking_id: p.bookingId,
-      categorization: p.categorization,
-      present: p.present,
-      details: p.details ?? null,
-      start_at: p.details?.start ?? null,
-    }));
-    await tx.execute(sql`
-      insert into booking_post (key_hash, resident, source_system, logical_address, booking_id, categorization, present, details, start_at, updated_at)
-      select p.key_hash, p.resident, p.source_system, p.logical_address, p.booking_id, p.categorization, p.present, p.details, p.start_at, now()
-      from jsonb_to_recordset(${json(posts)}::jsonb) as p(key_hash text, resident text, source_system text, logical_address text,
-        booking_id text, categorization text, present boolean, details jsonb, start_at timestamptz)
-      order by p.key_hash
-      on conflict (key_hash) do update set present = excluded.present, details = excluded.details, start_at = excluded.start_at,
-        logical_address = excluded.logical_address, updated_at = now()`);
-  }
+/**
+ * Writes the effects inside the caller's transaction. `stale`: a held delete the decisions resolved was
+ * resolved meanwhile; the caller must roll back (nothing after that point was written).
+ */
+export async function writeEffects(tx: Executor, effects: BatchEffects): Promise<{ kind: 'written'; messageIds: number[] } | { kind: 'stale' }> {
+  await storePosts(tx, [...effects.posts.values()]);
   if (effects.resolvedHolds.size > 0) {
     const resolved = [...effects.resolvedHolds.entries()].map(([id, status]) => ({ id, status }));
     const updated = await rows<{ id: number }>(
@@ -245,7 +192,7 @@ export async function writeEffects(tx: Executor, effects: BatchEffects): Promise
           from jsonb_to_recordset(${json(resolved)}::jsonb) as r(id bigint, status text)
           where h.id = r.id and h.status = 'held' returning h.id`,
     );
-    if (updated.length !== resolved.length) throw new StaleState('a held delete was resolved meanwhile');
+    if (updated.length !== resolved.length) return { kind: 'stale' };
   }
   if (effects.newHolds.size > 0) {
     const holds = [...effects.newHolds.values()].map((h) => ({
@@ -267,65 +214,10 @@ export async function writeEffects(tx: Executor, effects: BatchEffects): Promise
       from jsonb_to_recordset(${json(holds)}::jsonb) as h(resident text, source_system text, key_hash text, logical_address text,
         categorization text, details jsonb, deleted_at timestamptz, due_at timestamptz, status text, source_notification_id bigint)`);
   }
-  let messageIds: number[] = [];
-  if (effects.messages.length > 0) {
-    const messages = effects.messages.map((m) => ({
-      resident: m.post.resident,
-      kind: m.kind,
-      subject: m.subject,
-      body: m.body,
-      care_unit_hsa_id: m.details.healthcareFacility,
-      care_unit_name: m.details.healthcareFacilityName ?? null,
-      booking: m.booking,
-      key_hash: m.post.keyHash,
-      cause: m.cause,
-    }));
-    // One message per cause (unique), and one channel request per message, in the same statement.
-    const inserted = await rows<{ id: string | number }>(
-      tx,
-      sql`with created as (
-            insert into inbox_message (resident, kind, subject, body, care_unit_hsa_id, care_unit_name, booking, key_hash, cause)
-            select m.resident, m.kind, m.subject, m.body, m.care_unit_hsa_id, m.care_unit_name, m.booking, m.key_hash, m.cause
-            from jsonb_to_recordset(${json(messages)}::jsonb) as m(resident text, kind text, subject text, body text,
-              care_unit_hsa_id text, care_unit_name text, booking jsonb, key_hash text, cause text)
-            on conflict (cause) do nothing
-            returning id, resident
-          ), requested as (
-            insert into notification_request (resident, message_id) select resident, id from created returning message_id
-          )
-          select message_id as id from requested order by message_id`,
-    );
-    messageIds = inserted.map((row) => Number(row.id));
-  }
-  if (effects.heldMessages.length > 0) {
-    const held = effects.heldMessages.map((m) => ({
-      logical_address: m.post.logicalAddress,
-      resident: m.post.resident,
-      kind: m.kind,
-      subject: m.subject,
-      body: m.body,
-      care_unit_hsa_id: m.details.healthcareFacility,
-      care_unit_name: m.details.healthcareFacilityName ?? null,
-      booking: m.booking,
-      key_hash: m.post.keyHash,
-      cause: m.cause,
-    }));
-    await tx.execute(sql`
-      insert into held_message (logical_address, resident, kind, subject, body, care_unit_hsa_id, care_unit_name, booking, key_hash, cause)
-      select m.logical_address, m.resident, m.kind, m.subject, m.body, m.care_unit_hsa_id, m.care_unit_name, m.booking, m.key_hash, m.cause
-      from jsonb_to_recordset(${json(held)}::jsonb) as m(logical_address text, resident text, kind text, subject text, body text,
-        care_unit_hsa_id text, care_unit_name text, booking jsonb, key_hash text, cause text)
-      on conflict (cause) do nothing`);
-  }
-  if (effects.careUnits.size > 0) {
-    const units = [...effects.careUnits.values()].map((u) => ({ resident: u.resident, hsa_id: u.hsaId, name: u.name ?? null }));
-    await tx.execute(sql`
-      insert into care_unit_relation (resident, care_unit_hsa_id, care_unit_name)
-      select u.resident, u.hsa_id, u.name from jsonb_to_recordset(${json(units)}::jsonb) as u(resident text, hsa_id text, name text)
-      order by u.resident, u.hsa_id
-      on conflict (resident, care_unit_hsa_id) do update
-        set last_at = now(), care_unit_name = coalesce(excluded.care_unit_name, care_unit_relation.care_unit_name)`);
-  }
+  // Messages (each with its channel request) and held messages are the inbox's to write.
+  const messageIds = await createMessages(tx, effects.messages);
+  await holdMessages(tx, effects.heldMessages);
+  await recordCareUnits(tx, [...effects.careUnits.values()]);
   if (effects.securityEvents.length > 0) {
     const events = effects.securityEvents.map((e) => ({
       kind: e.kind,
@@ -339,5 +231,5 @@ export async function writeEffects(tx: Executor, effects: BatchEffects): Promise
       select e.kind, e.logical_address, e.booking_id, e.source_notification_id, e.detail
       from jsonb_to_recordset(${json(events)}::jsonb) as e(kind text, logical_address text, booking_id text, source_notification_id bigint, detail text)`);
   }
-  return { messageIds };
+  return { kind: 'written', messageIds };
 }

@@ -2,9 +2,9 @@
 // new rule cannot reach /admin in English unnoticed; and the retry policy's reasons for giving up too.
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { becauseInSwedish } from '../../src/inbox/trace-words.js';
+import { becauseInSwedish } from '../../src/message-engine/trace-words.js';
 
-const source = fs.readFileSync(new URL('../../src/inbox/decide.ts', import.meta.url), 'utf8');
+const source = fs.readFileSync(new URL('../../src/message-engine/decide.ts', import.meta.url), 'utf8');
 const fixed = [...source.matchAll(/decision\(\s*'([^']+)'/g)].map((match) => match[1]!);
 
 describe('the engine\'s reasons in Swedish', () => {
