@@ -91,7 +91,13 @@ async function main(): Promise<void> {
           where relname in ('inbound_notification', 'engine_decision', 'source_activity_hourly', 'unregistered_sighting', 'source_system') order by relname`,
     );
 
-    const config = loadConfig({ PORT: '0', DATABASE_URL: url.toString(), ROLES: 'web', CONSUMER_HSA_ID: 'SE-BENCH-INBOX', DATA_DIR: '.tmp/bench-admin' });
+    const config = loadConfig({
+      PORT: '0',
+      DATABASE_URL: url.toString(),
+      ROLES: 'web',
+      CONSUMER_HSA_ID: 'SE-BENCH-INBOX',
+      DATA_DIR: '.tmp/bench-admin',
+    });
     const app = await buildApp({ config, database, log: createLogger({ level: 'warn' }) });
     const base = await app.listen();
     try {
@@ -131,7 +137,10 @@ async function main(): Promise<void> {
       console.log(
         JSON.stringify(
           {
-            machine: `${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, load average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`,
+            machine: `${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, load average ${os
+              .loadavg()
+              .map((v) => v.toFixed(2))
+              .join(' ')}`,
             sourceSystems: SYSTEMS,
             notifications: NOTIFICATIONS,
             fillSeconds: Math.round(fillMs / 1000),

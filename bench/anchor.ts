@@ -55,7 +55,11 @@ function processCpuMs(pid: number): number {
   }
 }
 
-const load = () => os.loadavg().map((n) => n.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ');
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -85,15 +89,36 @@ async function freePort(): Promise<number> {
 function buildAnchor(): { classpath: string } {
   const classpathFile = path.join(ANCHOR_DIR, 'target/classpath.txt');
   const built = path.join(ANCHOR_DIR, 'target/classes/se/inera/eiinbox/anchor/AnchorServer.class');
-  const sources = [path.join(ANCHOR_DIR, 'pom.xml'), path.join(ANCHOR_DIR, 'src/main/java/se/inera/eiinbox/anchor/AnchorServer.java')];
-  const stale = !fs.existsSync(classpathFile) || !fs.existsSync(built) ||
+  const sources = [
+    path.join(ANCHOR_DIR, 'pom.xml'),
+    path.join(ANCHOR_DIR, 'src/main/java/se/inera/eiinbox/anchor/AnchorServer.java'),
+  ];
+  const stale =
+    !fs.existsSync(classpathFile) ||
+    !fs.existsSync(built) ||
     sources.some((file) => fs.statSync(file).mtimeMs > fs.statSync(built).mtimeMs);
   if (stale) {
     console.log('building the anchor (mvn -q compile; Maven Central on the first run)...');
-    const result = spawnSync('mvn', ['-q', '-f', path.join(ANCHOR_DIR, 'pom.xml'), 'compile', 'dependency:build-classpath', `-Dmdep.outputFile=${classpathFile}`], { stdio: 'inherit' });
-    if (result.status !== 0) throw new Error(`mvn failed (${result.error?.message ?? `exit ${result.status}`}); Java 17+ and Maven are needed`);
+    const result = spawnSync(
+      'mvn',
+      [
+        '-q',
+        '-f',
+        path.join(ANCHOR_DIR, 'pom.xml'),
+        'compile',
+        'dependency:build-classpath',
+        `-Dmdep.outputFile=${classpathFile}`,
+      ],
+      { stdio: 'inherit' },
+    );
+    if (result.status !== 0)
+      throw new Error(
+        `mvn failed (${result.error?.message ?? `exit ${result.status}`}); Java 17+ and Maven are needed`,
+      );
   }
-  return { classpath: `${path.join(ANCHOR_DIR, 'target/classes')}${path.delimiter}${fs.readFileSync(classpathFile, 'utf8').trim()}` };
+  return {
+    classpath: `${path.join(ANCHOR_DIR, 'target/classes')}${path.delimiter}${fs.readFileSync(classpathFile, 'utf8').trim()}`,
+  };
 }
 
 /** Waits until `url` answers a GET at all (any status). */
@@ -136,8 +161,12 @@ async function main(): Promise<void> {
     url.pathname = `/${name}`;
     return url;
   };
-  console.log(`bench:anchor on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, load average ${load()}`);
-  console.log(`${ROUNDS} rounds × ${SECONDS} s per side, alternated; ${CALLERS} callers, ${TRANSACTIONS_PER_CALL}-transaction calls; databases ${serviceDb}, ${anchorDb} (dropped at the end)\n`);
+  console.log(
+    `bench:anchor on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, load average ${load()}`,
+  );
+  console.log(
+    `${ROUNDS} rounds × ${SECONDS} s per side, alternated; ${CALLERS} callers, ${TRANSACTIONS_PER_CALL}-transaction calls; databases ${serviceDb}, ${anchorDb} (dropped at the end)\n`,
+  );
 
   const { classpath } = buildAnchor();
   const children: ChildProcess[] = [];
@@ -146,14 +175,17 @@ async function main(): Promise<void> {
   try {
     // ei-inbox: migrations and the registry (the bench's source system active: every transaction accepted).
     const setup = await openDatabase({ databaseUrl: dbUrl(serviceDb).toString(), maxConnections: 2 });
-    await setup.orm.insert(sourceSystems).values({ environment: 'qa', hsaId: BENCH_SOURCE_SYSTEM, name: 'Bench system', mode: 'active' });
+    await setup.orm
+      .insert(sourceSystems)
+      .values({ environment: 'qa', hsaId: BENCH_SOURCE_SYSTEM, name: 'Bench system', mode: 'active' });
     await setup.close();
 
     const logDir = path.join(ROOT, '.tmp');
     fs.mkdirSync(logDir, { recursive: true });
     const servicePort = BASE_PORT ? BASE_PORT : await freePort();
     // BENCH_CPU_PROF=1: a V8 CPU profile of the service, written to .tmp/prof/ when it stops.
-    const profile = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(logDir, 'prof')}`] : [];
+    const profile =
+      process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(logDir, 'prof')}`] : [];
     const service = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
       cwd: ROOT,
       env: {
@@ -174,20 +206,51 @@ async function main(): Promise<void> {
 
     const anchorPort = BASE_PORT ? BASE_PORT + 1 : await freePort();
     const jdbc = dbUrl(anchorDb);
-    const jdbcUrl = `jdbc:postgresql://${jdbc.host}${jdbc.pathname}?user=${decodeURIComponent(jdbc.username || 'postgres')}` +
+    const jdbcUrl =
+      `jdbc:postgresql://${jdbc.host}${jdbc.pathname}?user=${decodeURIComponent(jdbc.username || 'postgres')}` +
       `${jdbc.password ? `&password=${decodeURIComponent(jdbc.password)}` : ''}&reWriteBatchedInserts=true`;
-    const anchor = spawn('java', ['-cp', classpath, 'se.inera.eiinbox.anchor.AnchorServer', String(anchorPort), jdbcUrl], {
-      stdio: ['ignore', fs.openSync(path.join(logDir, 'bench-anchor-jvm.log'), 'w'), 'inherit'],
-    });
+    const anchor = spawn(
+      'java',
+      ['-cp', classpath, 'se.inera.eiinbox.anchor.AnchorServer', String(anchorPort), jdbcUrl],
+      {
+        stdio: ['ignore', fs.openSync(path.join(logDir, 'bench-anchor-jvm.log'), 'w'), 'inherit'],
+      },
+    );
     children.push(anchor);
     const anchorPath = `http://127.0.0.1:${anchorPort}${PROCESS_NOTIFICATION_PATH}`;
     await waitForHttp(`${anchorPath}?wsdl`, anchor, 'the anchor');
 
     const sides: Side[] = [
-      { name: 'ei-inbox', url: `http://127.0.0.1:${servicePort}${PROCESS_NOTIFICATION_PATH}`, pid: service.pid!, database: serviceDb, table: 'inbound_notification', stored: 0, wallMs: 0, cpuMs: 0, serverCpuMs: 0, latencies: [], failures: 0 },
-      { name: 'anchor', url: anchorPath, pid: anchor.pid!, database: anchorDb, table: 'anchor_notification', stored: 0, wallMs: 0, cpuMs: 0, serverCpuMs: 0, latencies: [], failures: 0 },
+      {
+        name: 'ei-inbox',
+        url: `http://127.0.0.1:${servicePort}${PROCESS_NOTIFICATION_PATH}`,
+        pid: service.pid!,
+        database: serviceDb,
+        table: 'inbound_notification',
+        stored: 0,
+        wallMs: 0,
+        cpuMs: 0,
+        serverCpuMs: 0,
+        latencies: [],
+        failures: 0,
+      },
+      {
+        name: 'anchor',
+        url: anchorPath,
+        pid: anchor.pid!,
+        database: anchorDb,
+        table: 'anchor_notification',
+        stored: 0,
+        wallMs: 0,
+        cpuMs: 0,
+        serverCpuMs: 0,
+        latencies: [],
+        failures: 0,
+      },
     ];
-    const counters = new Map(sides.map((side) => [side.name, postgres(dbUrl(side.database).toString(), { max: 1, onnotice: () => {} })]));
+    const counters = new Map(
+      sides.map((side) => [side.name, postgres(dbUrl(side.database).toString(), { max: 1, onnotice: () => {} })]),
+    );
     const count = async (side: Side) => {
       const sql = counters.get(side.name)!;
       return Number((await sql`select count(*)::int as n from ${sql(side.table)}`)[0]!.n);
@@ -195,8 +258,13 @@ async function main(): Promise<void> {
     /** CPU ms of the side's server plus its database backends (other than this script's counter). */
     const cpuOf = async (side: Side): Promise<Map<number, number>> => {
       const sql = counters.get(side.name)!;
-      const pids = await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${side.database} and pid <> pg_backend_pid()`;
-      return new Map([[side.pid, processCpuMs(side.pid)], ...pids.map(({ pid }): [number, number] => [pid, processCpuMs(pid)])]);
+      const pids = await sql<
+        { pid: number }[]
+      >`select pid from pg_stat_activity where datname = ${side.database} and pid <> pg_backend_pid()`;
+      return new Map([
+        [side.pid, processCpuMs(side.pid)],
+        ...pids.map(({ pid }): [number, number] => [pid, processCpuMs(pid)]),
+      ]);
     };
     let serial = 0;
     const order = (side: Side, seconds: number): LoadOrder => ({
@@ -227,10 +295,15 @@ async function main(): Promise<void> {
       const sorted = [...report.latencies].sort((a, b) => a - b);
       console.log(
         `${label.padEnd(10)} ${side.name.padEnd(9)} ${String(report.calls).padStart(5)} calls, ${String(report.failures).padStart(2)} failed, ` +
-          `${Math.round(stored / (report.wallMs / 1000)).toLocaleString('en').padStart(7)} tx/s, p99 ${percentile(sorted, 0.99).toFixed(0).padStart(4)} ms, ` +
+          `${Math.round(stored / (report.wallMs / 1000))
+            .toLocaleString('en')
+            .padStart(7)} tx/s, p99 ${percentile(sorted, 0.99).toFixed(0).padStart(4)} ms, ` +
           `CPU ${((cpuMs / Math.max(1, stored)) * 1000).toFixed(1).padStart(5)} ms/1000 tx (server ${((serverMs / Math.max(1, stored)) * 1000).toFixed(1)}); load average ${load()}`,
       );
-      if (stored !== report.acceptedNew) console.log(`  ! rows stored (${stored}) differ from transactions answered as accepted (${report.acceptedNew})`);
+      if (stored !== report.acceptedNew)
+        console.log(
+          `  ! rows stored (${stored}) differ from transactions answered as accepted (${report.acceptedNew})`,
+        );
       for (const sample of report.failureSamples) console.log(`  ! ${sample}`);
     }
 
@@ -247,21 +320,38 @@ async function main(): Promise<void> {
     const figures = sides.map((side) => ({
       side,
       throughput: side.stored / (side.wallMs / 1000),
-      p99: percentile([...side.latencies].sort((a, b) => a - b), 0.99),
+      p99: percentile(
+        [...side.latencies].sort((a, b) => a - b),
+        0.99,
+      ),
       cpu: (side.cpuMs / Math.max(1, side.stored)) * 1000,
     }));
     const [svc, jvm] = figures as [(typeof figures)[0], (typeof figures)[0]];
     console.log(`\nOver all rounds (load average ${load()}):`);
     console.log(`  ${''.padEnd(30)} ${'ei-inbox'.padStart(10)} ${'anchor'.padStart(10)}  ratio ei-inbox/anchor`);
-    console.log(`  ${'ingest throughput, tx/s'.padEnd(30)} ${Math.round(svc.throughput).toLocaleString('en').padStart(10)} ${Math.round(jvm.throughput).toLocaleString('en').padStart(10)}  ${(svc.throughput / jvm.throughput).toFixed(2)} (higher is better; target >= ${TARGET_RATIO})`);
-    console.log(`  ${'p99 per call, ms'.padEnd(30)} ${svc.p99.toFixed(0).padStart(10)} ${jvm.p99.toFixed(0).padStart(10)}  ${(svc.p99 / jvm.p99).toFixed(2)} (lower is better)`);
-    console.log(`  ${'CPU per 1000 tx, ms'.padEnd(30)} ${svc.cpu.toFixed(1).padStart(10)} ${jvm.cpu.toFixed(1).padStart(10)}  ${(svc.cpu / jvm.cpu).toFixed(2)} (lower is better; server + its PostgreSQL backends)`);
-    console.log(`  ${'  of which the server process'.padEnd(30)} ${((svc.side.serverCpuMs / Math.max(1, svc.side.stored)) * 1000).toFixed(1).padStart(10)} ${((jvm.side.serverCpuMs / Math.max(1, jvm.side.stored)) * 1000).toFixed(1).padStart(10)}`);
-    console.log(`  throughput target (>= ${TARGET_RATIO}): ${svc.throughput / jvm.throughput >= TARGET_RATIO ? 'met' : 'MISSED'}`);
+    console.log(
+      `  ${'ingest throughput, tx/s'.padEnd(30)} ${Math.round(svc.throughput).toLocaleString('en').padStart(10)} ${Math.round(jvm.throughput).toLocaleString('en').padStart(10)}  ${(svc.throughput / jvm.throughput).toFixed(2)} (higher is better; target >= ${TARGET_RATIO})`,
+    );
+    console.log(
+      `  ${'p99 per call, ms'.padEnd(30)} ${svc.p99.toFixed(0).padStart(10)} ${jvm.p99.toFixed(0).padStart(10)}  ${(svc.p99 / jvm.p99).toFixed(2)} (lower is better)`,
+    );
+    console.log(
+      `  ${'CPU per 1000 tx, ms'.padEnd(30)} ${svc.cpu.toFixed(1).padStart(10)} ${jvm.cpu.toFixed(1).padStart(10)}  ${(svc.cpu / jvm.cpu).toFixed(2)} (lower is better; server + its PostgreSQL backends)`,
+    );
+    console.log(
+      `  ${'  of which the server process'.padEnd(30)} ${((svc.side.serverCpuMs / Math.max(1, svc.side.stored)) * 1000).toFixed(1).padStart(10)} ${((jvm.side.serverCpuMs / Math.max(1, jvm.side.stored)) * 1000).toFixed(1).padStart(10)}`,
+    );
+    console.log(
+      `  throughput target (>= ${TARGET_RATIO}): ${svc.throughput / jvm.throughput >= TARGET_RATIO ? 'met' : 'MISSED'}`,
+    );
     if (sides.some((side) => side.failures > 0)) process.exitCode = 1;
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-    await Promise.all(children.map((child) => (child.exitCode !== null ? undefined : new Promise((resolve) => child.once('exit', resolve)))));
+    await Promise.all(
+      children.map((child) =>
+        child.exitCode !== null ? undefined : new Promise((resolve) => child.once('exit', resolve)),
+      ),
+    );
     for (const name of [serviceDb, anchorDb]) await admin.unsafe(`drop database if exists ${name} with (force)`);
     await admin.end();
   }

@@ -4,7 +4,9 @@
 
 export const BENCH_SOURCE_SYSTEM = 'HSA-ID-987654321';
 
-const HEAD = (logicalAddress: string) => `<soapenv:Envelope xmlns:urn="urn:riv:itintegration:registry:1" xmlns:urn1="urn:riv:itintegration:engagementindex:ProcessNotificationResponder:1" xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:urn2="urn:riv:itintegration:engagementindex:1">
+const HEAD = (
+  logicalAddress: string,
+) => `<soapenv:Envelope xmlns:urn="urn:riv:itintegration:registry:1" xmlns:urn1="urn:riv:itintegration:engagementindex:ProcessNotificationResponder:1" xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:urn2="urn:riv:itintegration:engagementindex:1">
    <soapenv:Header>
       <urn:LogicalAddress>${logicalAddress}</urn:LogicalAddress>
    </soapenv:Header>
@@ -41,7 +43,12 @@ function transaction(resident: string, careUnit: number, bookingId: string): str
  * One call's body. `callKey` must be unique within the run (e.g. phase, caller and call number);
  * `serial` numbers the residents so that they differ between calls as well.
  */
-export function notificationBody(logicalAddress: string, callKey: string, transactions: number, serial: number): string {
+export function notificationBody(
+  logicalAddress: string,
+  callKey: string,
+  transactions: number,
+  serial: number,
+): string {
   const parts: string[] = [HEAD(logicalAddress)];
   for (let i = 0; i < transactions; i++) {
     // 12 characters, 8 digits + digit + 3 digits: the shape EI's rule demands (not real persons).

@@ -45,10 +45,15 @@ const UNITS = 50;
 const SYSTEM = 'SE-BENCH-PAS';
 const RELOAD_SYSTEM = 'SE-BENCH-RELOAD';
 const TARGETS = { perSecond: 1000, p99Ms: 2000 };
-const PHASES = new Set((process.env.BENCH_PHASES ?? 'throughput,latency,reload').split(',').map((phase) => phase.trim()));
+const PHASES = new Set(
+  (process.env.BENCH_PHASES ?? 'throughput,latency,reload').split(',').map((phase) => phase.trim()),
+);
 const SERVICE_FROM = process.env.BENCH_SERVICE === 'tsx' ? 'tsx' : 'dist';
-const load = () => `load average ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}`;
-
+const load = () =>
+  `load average ${os
+    .loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ')}`;
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -72,14 +77,24 @@ async function count(database: Database, query: ReturnType<typeof sql>): Promise
 }
 
 /** Sends `total` transactions numbered from `first` in calls of `perCall`, `callers` calls at a time. */
-async function sendAll(url: string, first: number, total: number, perCall: number, callers: number, prefix: string, system: string): Promise<void> {
+async function sendAll(
+  url: string,
+  first: number,
+  total: number,
+  perCall: number,
+  callers: number,
+  prefix: string,
+  system: string,
+): Promise<void> {
   let next = 0;
   const calls = Math.ceil(total / perCall);
   await Promise.all(
     Array.from({ length: callers }, async () => {
       for (let call = next++; call < calls; call = next++) {
         const size = Math.min(perCall, total - call * perCall);
-        const body = notificationEnvelope(Array.from({ length: size }, (_, i) => transaction(first + call * perCall + i, prefix, system)));
+        const body = notificationEnvelope(
+          Array.from({ length: size }, (_, i) => transaction(first + call * perCall + i, prefix, system)),
+        );
         const answer = await postNotification(url, body);
         if (answer.resultCode !== 'OK') throw new Error(`call refused: ${answer.faultstring ?? answer.comment}`);
       }
@@ -120,55 +135,70 @@ async function main(): Promise<void> {
     });
     const app = await buildApp({ config, database, log: createLogger({ level: 'warn' }) });
     const base = await app.listen();
-    console.log(`bench:e2e on ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'postgres://postgres@127.0.0.1:5432/test'}; producer latency ${LATENCY_MS} ms; ${UNITS} care units`);
+    console.log(
+      `bench:e2e on ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'postgres://postgres@127.0.0.1:5432/test'}; producer latency ${LATENCY_MS} ms; ${UNITS} care units`,
+    );
 
     if (PHASES.has('throughput')) {
-    // 1. Throughput.
-    console.log(`throughput phase starts, ${load()}`);
-    const started = performance.now();
-    await sendAll(base, 0, NOTIFICATIONS, 1000, 2, 'TP', SYSTEM);
-    const ingested = performance.now() - started;
-    const messagesDone = await waitUntil(async () => (await count(database, sql`select count(*)::int as n from inbox_message`)) >= NOTIFICATIONS, 600_000);
-    const elapsed = (performance.now() - started) / 1000;
-    const perSecond = NOTIFICATIONS / elapsed;
-    console.log(
-      `throughput: ${NOTIFICATIONS} notifications -> messages in ${elapsed.toFixed(1)} s = ${perSecond.toFixed(0)} notifications/s ` +
-        `(ingest alone ${(ingested / 1000).toFixed(1)} s)${messagesDone ? '' : ' [TIMED OUT]'} target >= ${TARGETS.perSecond}/s; ${load()}`,
-    );
+      // 1. Throughput.
+      console.log(`throughput phase starts, ${load()}`);
+      const started = performance.now();
+      await sendAll(base, 0, NOTIFICATIONS, 1000, 2, 'TP', SYSTEM);
+      const ingested = performance.now() - started;
+      const messagesDone = await waitUntil(
+        async () => (await count(database, sql`select count(*)::int as n from inbox_message`)) >= NOTIFICATIONS,
+        600_000,
+      );
+      const elapsed = (performance.now() - started) / 1000;
+      const perSecond = NOTIFICATIONS / elapsed;
+      console.log(
+        `throughput: ${NOTIFICATIONS} notifications -> messages in ${elapsed.toFixed(1)} s = ${perSecond.toFixed(0)} notifications/s ` +
+          `(ingest alone ${(ingested / 1000).toFixed(1)} s)${messagesDone ? '' : ' [TIMED OUT]'} target >= ${TARGETS.perSecond}/s; ${load()}`,
+      );
     }
 
     if (PHASES.has('latency')) {
-    // 2. Latency at 200 notifications/s.
-    console.log(`latency phase starts, ${load()}`);
-    const answeredAt = new Map<number, number>();
-    const calls = SECONDS * 10;
-    const latencyStart = Date.now();
-    const sends: Promise<void>[] = [];
-    for (let call = 0; call < calls; call++) {
-      const due = latencyStart + call * 100;
-      await sleep(Math.max(0, due - Date.now()));
-      const body = notificationEnvelope(Array.from({ length: 20 }, (_, i) => transaction(1_000_000 + call * 20 + i, `LAT${call}`, SYSTEM)));
-      sends.push(
-        postNotification(base, body).then((answer) => {
-          if (answer.resultCode !== 'OK') throw new Error(`call refused: ${answer.faultstring ?? answer.comment}`);
-          answeredAt.set(call, Date.now());
-        }),
+      // 2. Latency at 200 notifications/s.
+      console.log(`latency phase starts, ${load()}`);
+      const answeredAt = new Map<number, number>();
+      const calls = SECONDS * 10;
+      const latencyStart = Date.now();
+      const sends: Promise<void>[] = [];
+      for (let call = 0; call < calls; call++) {
+        const due = latencyStart + call * 100;
+        await sleep(Math.max(0, due - Date.now()));
+        const body = notificationEnvelope(
+          Array.from({ length: 20 }, (_, i) => transaction(1_000_000 + call * 20 + i, `LAT${call}`, SYSTEM)),
+        );
+        sends.push(
+          postNotification(base, body).then((answer) => {
+            if (answer.resultCode !== 'OK') throw new Error(`call refused: ${answer.faultstring ?? answer.comment}`);
+            answeredAt.set(call, Date.now());
+          }),
+        );
+      }
+      await Promise.all(sends);
+      await waitUntil(
+        async () =>
+          (await count(
+            database,
+            sql`select count(*)::int as n from inbox_message where booking->>'bookingId' like 'LAT%'`,
+          )) >=
+          calls * 20,
+        120_000,
       );
-    }
-    await Promise.all(sends);
-    await waitUntil(async () => (await count(database, sql`select count(*)::int as n from inbox_message where booking->>'bookingId' like 'LAT%'`)) >= calls * 20, 120_000);
-    const stored = await rows<{ booking_id: string; at: number }>(
-      database.orm,
-      sql`select booking->>'bookingId' as booking_id, (extract(epoch from created_at) * 1000)::float8 as at from inbox_message where booking->>'bookingId' like 'LAT%'`,
-    );
-    const delays = stored
-      .map((row) => Number(row.at) - answeredAt.get(Number(/^LAT(\d+)-/.exec(row.booking_id)![1]))!)
-      .sort((a, b) => a - b);
-    const p50 = percentile(delays, 0.5);
-    const p99 = percentile(delays, 0.99);
-    console.log(
-      `latency at 200 notifications/s for ${SECONDS} s: ${delays.length} messages; answer -> stored message p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (target p99 <= ${TARGETS.p99Ms} ms); ${load()}`,
-    );
+      const stored = await rows<{ booking_id: string; at: number }>(
+        database.orm,
+        sql`select booking->>'bookingId' as booking_id, (extract(epoch from created_at) * 1000)::float8 as at from inbox_message where booking->>'bookingId' like 'LAT%'`,
+      );
+      const delays = stored
+        .map((row) => Number(row.at) - answeredAt.get(Number(/^LAT(\d+)-/.exec(row.booking_id)![1]))!)
+        .sort((a, b) => a - b);
+      const p50 = percentile(delays, 0.5);
+      const p99 = percentile(delays, 0.99);
+      console.log(
+        `latency at 200 notifications/s for ${SECONDS} s: ${delays.length} messages; answer -> stored message p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (target p99 <= ${TARGETS.p99Ms} ms); ${load()}`,
+      );
     }
 
     await app.close();
@@ -176,35 +206,53 @@ async function main(): Promise<void> {
 
     // 3. Reload, with the service in a process of its own, run as in production (from the build).
     if (SERVICE_FROM === 'dist') {
-      const built = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+      const built = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+        stdio: 'inherit',
+      });
       if (built.status !== 0) throw new Error('tsc -p tsconfig.build.json failed');
     }
     const port = await freePort();
-    const service = spawn(process.execPath, SERVICE_FROM === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'], {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        DATABASE_URL: url.toString(),
-        ROLES: 'ingest,worker',
-        CONSUMER_HSA_ID: 'SE-TEST-INBOX',
-        // New care units sending hundreds of posts at once: the flood guard would hold them (bench:flood-guard measures it).
-        FLOOD_GUARD_THRESHOLD: '0',
-        NTJP_GETBOOKINGDETAILS_URL: producer.url,
-        REDELIVERY_WINDOW_SECONDS: String(REDELIVERY_WINDOW_SECONDS),
-        NTJP_MAX_CALLS_PER_SECOND: String(MAX_CALLS_PER_SECOND),
-        DATA_DIR: '.tmp/bench-e2e',
-        LOG_LEVEL: 'warn',
+    const service = spawn(
+      process.execPath,
+      SERVICE_FROM === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'],
+      {
+        env: {
+          ...process.env,
+          PORT: String(port),
+          DATABASE_URL: url.toString(),
+          ROLES: 'ingest,worker',
+          CONSUMER_HSA_ID: 'SE-TEST-INBOX',
+          // New care units sending hundreds of posts at once: the flood guard would hold them (bench:flood-guard measures it).
+          FLOOD_GUARD_THRESHOLD: '0',
+          NTJP_GETBOOKINGDETAILS_URL: producer.url,
+          REDELIVERY_WINDOW_SECONDS: String(REDELIVERY_WINDOW_SECONDS),
+          NTJP_MAX_CALLS_PER_SECOND: String(MAX_CALLS_PER_SECOND),
+          DATA_DIR: '.tmp/bench-e2e',
+          LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    );
     const serviceBase = `http://127.0.0.1:${port}`;
-    if (!(await waitUntil(() => fetch(`${serviceBase}/readyz`).then((r) => r.ok).catch(() => false), 60_000))) throw new Error('the service process did not start');
-    const vmHwm = () => Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${service.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-    const vmRss = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${service.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    if (
+      !(await waitUntil(
+        () =>
+          fetch(`${serviceBase}/readyz`)
+            .then((r) => r.ok)
+            .catch(() => false),
+        60_000,
+      ))
+    )
+      throw new Error('the service process did not start');
+    const vmHwm = () =>
+      Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${service.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    const vmRss = () =>
+      Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${service.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
     const idleRss = vmRss();
     // What the service's memory is made of when it is at its largest: sampled from its own /metrics.
     let peakSample = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0 };
-    const metric = (text: string, name: string) => Number(new RegExp(`^ei_${name} (\\S+)`, 'm').exec(text)?.[1] ?? 0) / 1024 / 1024;
+    const metric = (text: string, name: string) =>
+      Number(new RegExp(`^ei_${name} (\\S+)`, 'm').exec(text)?.[1] ?? 0) / 1024 / 1024;
     const sampler = setInterval(() => {
       const rss = vmRss();
       if (rss <= peakSample.rss) return;
@@ -212,7 +260,12 @@ async function main(): Promise<void> {
         .then((r) => r.text())
         .then((text) => {
           if (rss > peakSample.rss) {
-            peakSample = { rss, heapUsed: metric(text, 'nodejs_heap_size_used_bytes'), heapTotal: metric(text, 'nodejs_heap_size_total_bytes'), external: metric(text, 'nodejs_external_memory_bytes') };
+            peakSample = {
+              rss,
+              heapUsed: metric(text, 'nodejs_heap_size_used_bytes'),
+              heapTotal: metric(text, 'nodejs_heap_size_total_bytes'),
+              external: metric(text, 'nodejs_external_memory_bytes'),
+            };
           }
         })
         .catch(() => {});
@@ -231,9 +284,12 @@ async function main(): Promise<void> {
         .catch(() => {});
     }, 30_000);
     progress.unref();
-    const pending = () => count(database, sql`select count(*)::int as n from inbound_notification where status = 'pending'`);
+    const pending = () =>
+      count(database, sql`select count(*)::int as n from inbound_notification where status = 'pending'`);
     try {
-      console.log(`reload phase: service from ${SERVICE_FROM === 'dist' ? 'dist/main.js' : 'src/main.ts via tsx'}, idle RSS ${idleRss.toFixed(0)} MiB; silent load of ${RELOAD_POSTS} posts starts, ${load()}`);
+      console.log(
+        `reload phase: service from ${SERVICE_FROM === 'dist' ? 'dist/main.js' : 'src/main.ts via tsx'}, idle RSS ${idleRss.toFixed(0)} MiB; silent load of ${RELOAD_POSTS} posts starts, ${load()}`,
+      );
       const loadStart = performance.now();
       await sendAll(serviceBase, 2_000_000, RELOAD_POSTS, 1000, 2, 'RL', RELOAD_SYSTEM);
       await waitUntil(async () => (await pending()) === 0, 3_600_000);
@@ -245,7 +301,9 @@ async function main(): Promise<void> {
       const messagesBefore = await count(database, sql`select count(*)::int as n from inbox_message`);
       const queuedBefore = await count(database, sql`select count(*)::int as n from inbound_notification`);
       producer.resetStats();
-      console.log(`silent load done in ${((performance.now() - loadStart) / 1000).toFixed(1)} s (peak RSS so far ${rssAfterLoad.toFixed(0)} MiB); reload starts, ${load()}`);
+      console.log(
+        `silent load done in ${((performance.now() - loadStart) / 1000).toFixed(1)} s (peak RSS so far ${rssAfterLoad.toFixed(0)} MiB); reload starts, ${load()}`,
+      );
       const reloadStart = performance.now();
       await sendAll(serviceBase, 2_000_000, RELOAD_POSTS, 1000, 2, 'RL', RELOAD_SYSTEM);
       const sentSeconds = (performance.now() - reloadStart) / 1000;
@@ -304,18 +362,26 @@ if (isProducerProcess()) {
   setInterval(() => {
     const counts = [...perAddress.values()];
     perAddress = new Map();
-    if (counts.length > 0) process.stdout.write(`${JSON.stringify({ total: counts.reduce((a, b) => a + b, 0), maxPerAddress: Math.max(...counts) })}\n`);
+    if (counts.length > 0)
+      process.stdout.write(
+        `${JSON.stringify({ total: counts.reduce((a, b) => a + b, 0), maxPerAddress: Math.max(...counts) })}\n`,
+      );
   }, 1000).unref();
-  await serveProducer((request) => (perAddress.set(request.logicalAddress ?? '', (perAddress.get(request.logicalAddress ?? '') ?? 0) + 1), {
-    delayMs: LATENCY_MS,
-    details: sampleTimeslot({
-      healthcareFacility: request.logicalAddress,
-      bookingId: request.bookingId,
-      subjectOfCare: request.actorId,
-      startTimeInclusive: '20271015093000',
-      endTimeExclusive: '20271015100000',
-    }),
-  }));
+  await serveProducer(
+    (request) => (
+      perAddress.set(request.logicalAddress ?? '', (perAddress.get(request.logicalAddress ?? '') ?? 0) + 1),
+      {
+        delayMs: LATENCY_MS,
+        details: sampleTimeslot({
+          healthcareFacility: request.logicalAddress,
+          bookingId: request.bookingId,
+          subjectOfCare: request.actorId,
+          startTimeInclusive: '20271015093000',
+          endTimeExclusive: '20271015100000',
+        }),
+      }
+    ),
+  );
 } else {
   await main();
 }

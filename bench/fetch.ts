@@ -18,12 +18,15 @@ if (isProducerProcess()) {
   // Every booking exists, every answer comes after LATENCY_MS.
   await serveProducer((request) => ({
     delayMs: LATENCY_MS,
-    details: sampleTimeslot({ healthcareFacility: request.logicalAddress, bookingId: request.bookingId, subjectOfCare: RESIDENT }),
+    details: sampleTimeslot({
+      healthcareFacility: request.logicalAddress,
+      bookingId: request.bookingId,
+      subjectOfCare: RESIDENT,
+    }),
   }));
 } else {
   await main();
 }
-
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
@@ -32,11 +35,21 @@ function percentile(sorted: number[], p: number): number {
 async function main(): Promise<void> {
   const { url, child } = await startProducerProcess(import.meta.url);
   const fetcher = await createDetailsFetcher({
-    config: { consumerHsaId: 'SE-BENCH-INBOX', ntjp: { getBookingDetailsUrl: url, tlsCert: undefined, tlsKey: undefined, tlsCa: undefined } },
+    config: {
+      consumerHsaId: 'SE-BENCH-INBOX',
+      ntjp: { getBookingDetailsUrl: url, tlsCert: undefined, tlsKey: undefined, tlsCa: undefined },
+    },
   });
   const cap = DETAILS_FETCHER_DEFAULTS.maxInFlightPerAddress;
-  console.log(`GetBookingDetails bench: producer latency ${LATENCY_MS} ms (separate process), in-flight cap ${cap} per address, ${SECONDS} s per scenario`);
-  console.log(`machine: ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at start`);
+  console.log(
+    `GetBookingDetails bench: producer latency ${LATENCY_MS} ms (separate process), in-flight cap ${cap} per address, ${SECONDS} s per scenario`,
+  );
+  console.log(
+    `machine: ${os.cpus().length} CPUs, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} at start`,
+  );
   console.log('addresses  callers  calls   calls/s  ceiling/s  of ceiling  p50 ms  p99 ms  errors  CPU ms/call');
 
   for (const addresses of [1, 4]) {
@@ -52,7 +65,11 @@ async function main(): Promise<void> {
           let n = 0;
           while (performance.now() < end) {
             const started = performance.now();
-            const outcome = await fetcher.fetch({ logicalAddress, bookingId: `BOK-${caller}-${n++}`, resident: RESIDENT });
+            const outcome = await fetcher.fetch({
+              logicalAddress,
+              bookingId: `BOK-${caller}-${n++}`,
+              resident: RESIDENT,
+            });
             if (outcome.kind === 'found') latencies.push(performance.now() - started);
             else errors += 1;
           }
@@ -86,7 +103,12 @@ async function main(): Promise<void> {
       ].join(' '),
     );
   }
-  console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at end`);
+  console.log(
+    `load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} at end`,
+  );
   await fetcher.close();
   child.stdin?.end();
 }

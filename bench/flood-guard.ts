@@ -68,7 +68,9 @@ async function main(): Promise<void> {
   const producer = await startProducerProcess(import.meta.url);
   const database = await openDatabase({ databaseUrl: url.toString(), maxConnections: 20 });
   try {
-    await database.orm.insert(sourceSystems).values({ environment: 'qa', hsaId: SYSTEM, name: 'Bench PAS', mode: 'active' });
+    await database.orm
+      .insert(sourceSystems)
+      .values({ environment: 'qa', hsaId: SYSTEM, name: 'Bench PAS', mode: 'active' });
     const config = loadConfig({
       PORT: '0',
       CONSUMER_HSA_ID: 'SE-TEST-INBOX',
@@ -87,16 +89,25 @@ async function main(): Promise<void> {
 
     // 1. The guard's cost per call at the ingest.
     // 50 care units with a history here (seen for months, last a few minutes ago), as in daily traffic.
-    await database.orm.execute(sql`insert into care_unit_guard (environment, logical_address, first_seen_at, last_seen_at)
+    await database.orm
+      .execute(sql`insert into care_unit_guard (environment, logical_address, first_seen_at, last_seen_at)
       select 'qa', 'SE-BENCH-KNOWN' || i, now() - interval '100 days', now() - interval '5 minutes' from generate_series(0, 49) as i`);
-    const known = Array.from({ length: 1000 }, (_, i) => ({ mode: 'active', deleteFlag: false, engagement: { logicalAddress: `SE-BENCH-KNOWN${i % 50}` } }));
+    const known = Array.from({ length: 1000 }, (_, i) => ({
+      mode: 'active',
+      deleteFlag: false,
+      engagement: { logicalAddress: `SE-BENCH-KNOWN${i % 50}` },
+    }));
     await guard.observe(unitTraffic(known));
     // Known for an hour now: the next calls are the hot path.
     const rounds = 2000;
     let started = performance.now();
     for (let i = 0; i < rounds; i++) await guard.observe(unitTraffic(known));
     const hotMs = (performance.now() - started) / rounds;
-    const watched = Array.from({ length: 1000 }, () => ({ mode: 'active', deleteFlag: true, engagement: { logicalAddress: 'SE-BENCH-WATCHED' } }));
+    const watched = Array.from({ length: 1000 }, () => ({
+      mode: 'active',
+      deleteFlag: true,
+      engagement: { logicalAddress: 'SE-BENCH-WATCHED' },
+    }));
     started = performance.now();
     for (let i = 0; i < 200; i++) await guard.observe(unitTraffic(watched));
     const watchedMs = (performance.now() - started) / 200;
@@ -115,19 +126,33 @@ async function main(): Promise<void> {
       Array.from({ length: 2 }, async () => {
         for (let call = next++; call < calls; call = next++) {
           const size = Math.min(perCall, BURST - call * perCall);
-          const answer = await postNotification(base, notificationEnvelope(Array.from({ length: size }, (_, i) => transaction(call * perCall + i))));
+          const answer = await postNotification(
+            base,
+            notificationEnvelope(Array.from({ length: size }, (_, i) => transaction(call * perCall + i))),
+          );
           if (answer.resultCode !== 'OK') throw new Error(`call refused: ${answer.faultstring ?? answer.comment}`);
           if (firstHeldCall < 0 && app.directory.holdOf(UNIT)?.status === 'holding') firstHeldCall = call;
         }
       }),
     );
     const ingestSeconds = (performance.now() - started) / 1000;
-    const processed = await waitUntil(async () => (await count(database, sql`select count(*)::int as n from inbound_notification where status = 'pending'`)) === 0, 1_800_000);
+    const processed = await waitUntil(
+      async () =>
+        (await count(database, sql`select count(*)::int as n from inbound_notification where status = 'pending'`)) ===
+        0,
+      1_800_000,
+    );
     const burstSeconds = (performance.now() - started) / 1000;
     const messages = await count(database, sql`select count(*)::int as n from inbox_message`);
     const held = await count(database, sql`select count(*)::int as n from held_message`);
-    const modes = await rows<{ mode: string; n: number }>(database.orm, sql`select delivered_mode as mode, count(*)::int as n from inbound_notification group by 1 order by 1`);
-    const [unit] = await rows<{ window_posts: number; held_posts: number }>(database.orm, sql`select window_posts, held_posts from care_unit_guard where logical_address = ${UNIT}`);
+    const modes = await rows<{ mode: string; n: number }>(
+      database.orm,
+      sql`select delivered_mode as mode, count(*)::int as n from inbound_notification group by 1 order by 1`,
+    );
+    const [unit] = await rows<{ window_posts: number; held_posts: number }>(
+      database.orm,
+      sql`select window_posts, held_posts from care_unit_guard where logical_address = ${UNIT}`,
+    );
     console.log(
       `burst: ${BURST} new posts from one new care unit in ${calls} calls: ingest ${ingestSeconds.toFixed(1)} s (${(BURST / ingestSeconds).toFixed(0)}/s), ` +
         `processed in ${burstSeconds.toFixed(1)} s${processed ? '' : ' [TIMED OUT]'}; held from the first call (window count ${unit?.window_posts ?? '?'} > threshold ${config.floodGuard.threshold}) ` +
@@ -136,13 +161,19 @@ async function main(): Promise<void> {
     );
 
     // 3. The release.
-    const careUnits = createCareUnitAdministration(database, { afterChange: () => app.directory.refresh(), heldCounts: () => heldCounts(database.orm) });
+    const careUnits = createCareUnitAdministration(database, {
+      afterChange: () => app.directory.refresh(),
+      heldCounts: () => heldCounts(database.orm),
+    });
     const rssBefore = process.memoryUsage().rss;
     let peakRss = rssBefore;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
     started = performance.now();
     await careUnits.release('bench', 'qa', UNIT);
-    const released = await waitUntil(async () => (await count(database, sql`select count(*)::int as n from held_message`)) === 0, 1_800_000);
+    const released = await waitUntil(
+      async () => (await count(database, sql`select count(*)::int as n from held_message`)) === 0,
+      1_800_000,
+    );
     const releaseSeconds = (performance.now() - started) / 1000;
     clearInterval(sampler);
     const shown = await count(database, sql`select count(*)::int as n from inbox_message`);

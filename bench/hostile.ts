@@ -44,18 +44,29 @@ async function healthWhile(url: string, busy: Promise<unknown>): Promise<number[
 async function main(): Promise<void> {
   const database = await openDatabase({});
   const config = loadConfig({ PORT: '0', DATA_DIR: '.tmp/bench-hostile', CONSUMER_HSA_ID: 'SE-BENCH-INBOX' });
-  const log = createLogger({ level: 'info', destination: new Writable({ write: (_chunk, _encoding, done) => done() }) });
+  const log = createLogger({
+    level: 'info',
+    destination: new Writable({ write: (_chunk, _encoding, done) => done() }),
+  });
   const app = await buildApp({ config, database, log });
   const url = await app.listen();
   const post = (body: string) =>
-    fetch(`${url}${PROCESS_NOTIFICATION_PATH}`, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' }, body }).then(async (response) => ({
+    fetch(`${url}${PROCESS_NOTIFICATION_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml; charset=utf-8' },
+      body,
+    }).then(async (response) => ({
       status: response.status,
       text: await response.text(),
     }));
   try {
     await post(envelope('x'.repeat(1000)));
     console.log('ProcessNotification with a long LogicalAddress (median of 5 calls)');
-    for (const [label, size] of [['30 KB', 30 * 1024], ['1 MB', 1024 * 1024], ['5 MB', 5 * 1024 * 1024]] as const) {
+    for (const [label, size] of [
+      ['30 KB', 30 * 1024],
+      ['1 MB', 1024 * 1024],
+      ['5 MB', 5 * 1024 * 1024],
+    ] as const) {
       const body = envelope('x'.repeat(size));
       const times: number[] = [];
       let answer = { status: 0, text: '' };
@@ -65,17 +76,25 @@ async function main(): Promise<void> {
         times.push(ms);
       }
       const fault = /<faultstring>([^<]{0,80})/.exec(answer.text)?.[1] ?? '';
-      console.log(`  ${label.padEnd(6)} ${median(times).toFixed(1).padStart(8)} ms   HTTP ${answer.status}, ${fault}...`);
+      console.log(
+        `  ${label.padEnd(6)} ${median(times).toFixed(1).padStart(8)} ms   HTTP ${answer.status}, ${fault}...`,
+      );
     }
 
     const longPath = `/${'a'.repeat(15_000)}`;
-    const tenLongPaths = Promise.all(Array.from({ length: 10 }, () => fetch(`${url}${longPath}`).then((response) => response.text())));
+    const tenLongPaths = Promise.all(
+      Array.from({ length: 10 }, () => fetch(`${url}${longPath}`).then((response) => response.text())),
+    );
     const underPaths = await healthWhile(url, tenLongPaths);
-    console.log(`/healthz while ten GET / + 15,000 characters run: median ${median(underPaths).toFixed(1)} ms, worst ${Math.max(...underPaths).toFixed(1)} ms (${underPaths.length} probes)`);
+    console.log(
+      `/healthz while ten GET / + 15,000 characters run: median ${median(underPaths).toFixed(1)} ms, worst ${Math.max(...underPaths).toFixed(1)} ms (${underPaths.length} probes)`,
+    );
 
     const bigCall = post(envelope('x'.repeat(1024 * 1024)));
     const underCall = await healthWhile(url, bigCall);
-    console.log(`/healthz while a 1 MB LogicalAddress call runs: median ${median(underCall).toFixed(1)} ms, worst ${Math.max(...underCall).toFixed(1)} ms (${underCall.length} probes)`);
+    console.log(
+      `/healthz while a 1 MB LogicalAddress call runs: median ${median(underCall).toFixed(1)} ms, worst ${Math.max(...underCall).toFixed(1)} ms (${underCall.length} probes)`,
+    );
   } finally {
     await app.close();
     await database.close();

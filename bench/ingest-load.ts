@@ -57,7 +57,15 @@ function post(agent: http.Agent, url: URL, body: Buffer): Promise<{ status: numb
 export async function runLoad(order: LoadOrder): Promise<LoadReport> {
   const url = new URL(order.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: order.callers });
-  const report: LoadReport = { calls: 0, failures: 0, failureSamples: [], latencies: [], wallMs: 0, acceptedNew: 0, cpuMs: 0 };
+  const report: LoadReport = {
+    calls: 0,
+    failures: 0,
+    failureSamples: [],
+    latencies: [],
+    wallMs: 0,
+    acceptedNew: 0,
+    cpuMs: 0,
+  };
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const deadline = started + order.seconds * 1000;
@@ -75,7 +83,8 @@ export async function runLoad(order: LoadOrder): Promise<LoadReport> {
         const answer = await post(agent, url, body);
         const accepted = /accepted (\d+) \(already received (\d+)\)/.exec(answer.text);
         if (answer.status !== 200 || !accepted) failure = `HTTP ${answer.status}: ${answer.text.slice(0, 300)}`;
-        else if (Number(accepted[1]) !== order.transactionsPerCall || accepted[2] !== '0') failure = `unexpected counts: ${accepted[0]}`;
+        else if (Number(accepted[1]) !== order.transactionsPerCall || accepted[2] !== '0')
+          failure = `unexpected counts: ${accepted[0]}`;
         else report.acceptedNew += Number(accepted[1]) - Number(accepted[2]);
       } catch (error) {
         failure = (error as Error).message;

@@ -88,26 +88,45 @@ async function main(): Promise<void> {
   const url = new URL(SERVER_URL);
   url.pathname = `/${name}`;
   const databaseUrl = url.toString();
-  console.log(`bench:ingest on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, load average ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}`);
-  console.log(`database ${name} (dropped at the end); ${SECONDS} s per bulk phase, ${SINGLE_SECONDS} s per single phase, ${CALLERS} callers\n`);
+  console.log(
+    `bench:ingest on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, load average ${os
+      .loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    `database ${name} (dropped at the end); ${SECONDS} s per bulk phase, ${SINGLE_SECONDS} s per single phase, ${CALLERS} callers\n`,
+  );
 
   const results: PhaseResult[] = [];
   try {
     // Registry: the bench's source system is active, so every transaction is accepted.
     const setup = await openDatabase({ databaseUrl, maxConnections: 2 });
-    await setup.orm.insert(sourceSystems).values({ environment: 'qa', hsaId: BENCH_SOURCE_SYSTEM, name: 'Bench system', mode: 'active' });
+    await setup.orm
+      .insert(sourceSystems)
+      .values({ environment: 'qa', hsaId: BENCH_SOURCE_SYSTEM, name: 'Bench system', mode: 'active' });
     await setup.close();
 
     const counter = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-    const count = async (table: string) => Number((await counter`select count(*)::int as n from ${counter(table)}`)[0]!.n);
+    const count = async (table: string) =>
+      Number((await counter`select count(*)::int as n from ${counter(table)}`)[0]!.n);
     const localDatabase = ['127.0.0.1', 'localhost', '::1', ''].includes(url.hostname);
     /** CPU ms of every backend of the bench database (except this counter's), by pid. */
     const backendCpu = async (): Promise<Map<number, number>> => {
-      const pids = await counter<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${name} and pid <> pg_backend_pid()`;
+      const pids = await counter<
+        { pid: number }[]
+      >`select pid from pg_stat_activity where datname = ${name} and pid <> pg_backend_pid()`;
       return new Map(pids.map(({ pid }) => [pid, processCpuMs(pid)]));
     };
 
-    async function phase(label: string, target: string, table: string, transactionsPerCall: number, callers: number, seconds: number) {
+    async function phase(
+      label: string,
+      target: string,
+      table: string,
+      transactionsPerCall: number,
+      callers: number,
+      seconds: number,
+    ) {
       const order = (tag: string, secs: number): LoadOrder => ({
         url: target,
         logicalAddress: CONSUMER_HSA_ID,
@@ -150,7 +169,10 @@ async function main(): Promise<void> {
           `CPU per 1000 tx: server ${result.cpuServer.toFixed(0)} ms, database ${result.cpuDatabase?.toFixed(0) ?? '?'} ms, ` +
           `load generator ${perThousand(report.cpuMs).toFixed(0)} ms`,
       );
-      if (stored !== report.acceptedNew) console.log(`  ! rows stored (${stored}) differ from transactions answered as accepted (${report.acceptedNew})`);
+      if (stored !== report.acceptedNew)
+        console.log(
+          `  ! rows stored (${stored}) differ from transactions answered as accepted (${report.acceptedNew})`,
+        );
       for (const sample of report.failureSamples) console.log(`  ! ${sample}`);
       return result;
     }
@@ -175,9 +197,23 @@ async function main(): Promise<void> {
     let single1: PhaseResult;
     let single4: PhaseResult;
     try {
-      bulk = await phase('service, 1000-tx calls, 4 callers', serviceUrl, 'inbound_notification', 1000, CALLERS, SECONDS);
+      bulk = await phase(
+        'service, 1000-tx calls, 4 callers',
+        serviceUrl,
+        'inbound_notification',
+        1000,
+        CALLERS,
+        SECONDS,
+      );
       single1 = await phase('service, 1-tx calls, 1 caller', serviceUrl, 'inbound_notification', 1, 1, SINGLE_SECONDS);
-      single4 = await phase('service, 1-tx calls, 4 callers', serviceUrl, 'inbound_notification', 1, CALLERS, SINGLE_SECONDS);
+      single4 = await phase(
+        'service, 1-tx calls, 4 callers',
+        serviceUrl,
+        'inbound_notification',
+        1,
+        CALLERS,
+        SINGLE_SECONDS,
+      );
     } finally {
       await app.close();
     }
@@ -198,12 +234,22 @@ async function main(): Promise<void> {
         : (base.cpuServer + base.cpuDatabase) / (bulk.cpuServer + bulk.cpuDatabase);
     const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
     console.log('\nTargets');
-    console.log(`  stored transactions/s   ${Math.round(bulk.storedPerSecond).toLocaleString('en')} (>= ${TARGETS.transactionsPerSecond.toLocaleString('en')}): ${verdict(bulk.storedPerSecond >= TARGETS.transactionsPerSecond)}`);
-    console.log(`  p99, 1000-tx call       ${bulk.p99.toFixed(1)} ms (<= ${TARGETS.p99BulkMs}): ${verdict(bulk.p99 <= TARGETS.p99BulkMs)}`);
-    console.log(`  p99, 1-tx call          ${single1.p99.toFixed(1)} ms with 1 caller, ${single4.p99.toFixed(1)} ms with 4 (<= ${TARGETS.p99SingleMs}): ${verdict(Math.max(single1.p99, single4.p99) <= TARGETS.p99SingleMs)}`);
-    console.log(`  service/baseline        ${ratio.toFixed(2)} (>= ${TARGETS.ratio}): ${verdict(ratio >= TARGETS.ratio)}`);
+    console.log(
+      `  stored transactions/s   ${Math.round(bulk.storedPerSecond).toLocaleString('en')} (>= ${TARGETS.transactionsPerSecond.toLocaleString('en')}): ${verdict(bulk.storedPerSecond >= TARGETS.transactionsPerSecond)}`,
+    );
+    console.log(
+      `  p99, 1000-tx call       ${bulk.p99.toFixed(1)} ms (<= ${TARGETS.p99BulkMs}): ${verdict(bulk.p99 <= TARGETS.p99BulkMs)}`,
+    );
+    console.log(
+      `  p99, 1-tx call          ${single1.p99.toFixed(1)} ms with 1 caller, ${single4.p99.toFixed(1)} ms with 4 (<= ${TARGETS.p99SingleMs}): ${verdict(Math.max(single1.p99, single4.p99) <= TARGETS.p99SingleMs)}`,
+    );
+    console.log(
+      `  service/baseline        ${ratio.toFixed(2)} (>= ${TARGETS.ratio}): ${verdict(ratio >= TARGETS.ratio)}`,
+    );
     if (cpuRatio !== undefined) {
-      console.log(`  (by CPU time per transaction, server + database, less sensitive to other load: ${cpuRatio.toFixed(2)})`);
+      console.log(
+        `  (by CPU time per transaction, server + database, less sensitive to other load: ${cpuRatio.toFixed(2)})`,
+      );
     }
     if (results.some((r) => r.report.failures > 0)) process.exitCode = 1;
   } finally {

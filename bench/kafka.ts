@@ -35,7 +35,6 @@ async function producerProcess(): Promise<void> {
   console.log(producer.url);
 }
 
-
 interface RunResult {
   workers: number;
   notifications: number;
@@ -65,7 +64,10 @@ async function run(workers: number, producerUrl: string): Promise<RunResult> {
     const seconds = (performance.now() - started) / 1000;
     const result = await outcome(database);
     const exact =
-      result.messages === 2 * CITIZENS && result.distinctMessages === 2 * CITIZENS && result.inOrder === CITIZENS && result.pending === 0;
+      result.messages === 2 * CITIZENS &&
+      result.distinctMessages === 2 * CITIZENS &&
+      result.inOrder === CITIZENS &&
+      result.pending === 0;
     return { workers, notifications: result.notifications, seconds, ingestSeconds, exact };
   } finally {
     await Promise.all(services.map((service) => stopService(service)));
@@ -78,7 +80,9 @@ async function run(workers: number, producerUrl: string): Promise<RunResult> {
 async function main(): Promise<void> {
   const producer = await startProducerProcess(import.meta.url);
   try {
-    console.log(`bench:kafka: broker ${BROKERS}; PostgreSQL ${SERVER_URL}; producer latency ${LATENCY_MS} ms; ${CITIZENS} citizens x 3 notifications`);
+    console.log(
+      `bench:kafka: broker ${BROKERS}; PostgreSQL ${SERVER_URL}; producer latency ${LATENCY_MS} ms; ${CITIZENS} citizens x 3 notifications`,
+    );
     console.log('workers  notifications  seconds  notifications/s  ingest alone s  exactly once, in order');
     for (const workers of [1, 2]) {
       const r = await run(workers, producer.url);

@@ -41,12 +41,16 @@ async function main(): Promise<void> {
 
     const retention = loadConfig({}).retention;
     let statements = 0;
-    const counted = { ...database, orm: new Proxy(database.orm, {
-      get(target, property, receiver) {
-        if (property === 'execute') return (query: Parameters<typeof target.execute>[0]) => (statements++, target.execute(query));
-        return Reflect.get(target, property, receiver) as unknown;
-      },
-    }) };
+    const counted = {
+      ...database,
+      orm: new Proxy(database.orm, {
+        get(target, property, receiver) {
+          if (property === 'execute')
+            return (query: Parameters<typeof target.execute>[0]) => (statements++, target.execute(query));
+          return Reflect.get(target, property, receiver) as unknown;
+        },
+      }),
+    };
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const report = await purgeExpired(counted, retention, new Date());

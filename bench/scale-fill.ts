@@ -90,7 +90,8 @@ function statements(s: FillSizes): [string, string][] {
   const readerMessage = `(i % ${messageStep} = 0 and i / ${messageStep} <= ${READER_MESSAGES})`;
   const readerPost = `(i % ${postStep} = 0 and i / ${postStep} <= ${READER_BOOKINGS * 2})`;
   const postStart = `(now() + ((i % 270) - 90) * interval '1 day' + (i % 480) * interval '1 minute')`;
-  const msgAt = (count: number, days: number) => `(now() - (${count} - i)::float8 / ${count} * interval '${days} days')`;
+  const msgAt = (count: number, days: number) =>
+    `(now() - (${count} - i)::float8 / ${count} * interval '${days} days')`;
   return [
     [
       'booking_post',
@@ -190,23 +191,27 @@ function statements(s: FillSizes): [string, string][] {
  * scales) they are added here, so both databases hold the same numbers for it.
  */
 export async function addReader(sql: Sql): Promise<void> {
-  const [row] = await sql<{ n: number; b: number }[]>`select (select count(*)::int from inbox_message where resident = ${READER}) as n,
+  const [row] = await sql<
+    { n: number; b: number }[]
+  >`select (select count(*)::int from inbox_message where resident = ${READER}) as n,
     (select count(*)::int from booking_post where resident = ${READER}) as b`;
-  if (row!.n < READER_MESSAGES) await sql.unsafe(
-    `insert into inbox_message (resident, kind, subject, body, care_unit_hsa_id, care_unit_name, booking, key_hash, cause, created_at, read_at)
+  if (row!.n < READER_MESSAGES)
+    await sql.unsafe(
+      `insert into inbox_message (resident, kind, subject, body, care_unit_hsa_id, care_unit_name, booking, key_hash, cause, created_at, read_at)
      select '${READER}', 'booking_confirmation', 'Bokad tid hos Vårdcentralen ' || i, ${BODY} || i, 'SE2321000000-' || i, 'Vårdcentralen ' || i,
             jsonb_build_object('bookingId', 'R-' || i, 'categorization', 'Booking', 'start', '2027-01-15T09:00:00.000Z'), md5('reader' || i), 'reader:' || i,
             now() - (${READER_MESSAGES} - i) * interval '12 hours', case when i % 2 = 0 then now() end
      from generate_series(1, ${READER_MESSAGES - row!.n}) as i`,
-  );
-  if (row!.b < READER_BOOKINGS * 2) await sql.unsafe(
-    `insert into booking_post (key_hash, resident, source_system, logical_address, booking_id, categorization, present, details, start_at)
+    );
+  if (row!.b < READER_BOOKINGS * 2)
+    await sql.unsafe(
+      `insert into booking_post (key_hash, resident, source_system, logical_address, booking_id, categorization, present, details, start_at)
      select md5('readerpost' || i), '${READER}', 'SE2321000000-PAS1', 'SE2321000000-' || i, 'RB-' || i, 'Booking', i <= ${READER_BOOKINGS},
             jsonb_build_object('start', to_char((now() + i * interval '3 days') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
               'healthcareFacility', 'SE2321000000-' || i, 'healthcareFacilityName', 'Vårdcentralen ' || i, 'bookingId', 'RB-' || i),
             now() + i * interval '3 days'
      from generate_series(1, ${READER_BOOKINGS * 2 - row!.b}) as i`,
-  );
+    );
 }
 
 /** Fills a freshly migrated database; `log` gets one line per step with its time. */
@@ -229,13 +234,19 @@ export async function fill(sql: Sql, sizes: FillSizes, log: (line: string) => vo
   for (const [name, statement] of statements(sizes)) {
     const started = performance.now();
     const result = await sql.unsafe(statement);
-    log(`  ${name.padEnd(30)} ${String(result.count).padStart(11)} rows in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    log(
+      `  ${name.padEnd(30)} ${String(result.count).padStart(11)} rows in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+    );
   }
-  await sql.unsafe(`select setval(pg_get_serial_sequence('notification_delivery', 'id'), (select coalesce(max(id), 1) from notification_delivery))`);
+  await sql.unsafe(
+    `select setval(pg_get_serial_sequence('notification_delivery', 'id'), (select coalesce(max(id), 1) from notification_delivery))`,
+  );
   const started = performance.now();
   for (const key of keys) await sql.unsafe(`alter table "${key.table}" add constraint "${key.name}" ${key.definition}`);
   for (const index of indexes) await sql.unsafe(index.indexdef);
-  log(`  ${keys.length} primary keys and ${indexes.length} secondary indexes built in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  log(
+    `  ${keys.length} primary keys and ${indexes.length} secondary indexes built in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  );
   await addReader(sql);
   const analyzed = performance.now();
   await sql.unsafe(`vacuum (analyze) ${TABLES.join(', ')}`);

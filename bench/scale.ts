@@ -60,7 +60,11 @@ const PRODUCER_LATENCY_MS = 20;
 const JWT_SECRET = 'bench-scale-secret-0123456789abcdef0123456789';
 const FILL_TAG = (scale: number) => `bench:scale fill v1 scale=${scale}`;
 
-const load = () => os.loadavg().map((n) => n.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
@@ -92,7 +96,9 @@ async function ensureFilled(admin: Sql): Promise<void> {
   await admin.unsafe(`create database "${FILLED}"`);
   await (await openDatabase({ databaseUrl: databaseUrl(FILLED), maxConnections: 1 })).close();
   const sizes = fillSizes(SCALE);
-  console.log(`${FILLED}: filling at scale ${SCALE} (national volume ${DAILY.notifications.toLocaleString('en')} notifications/day, ${DAILY.messages.toLocaleString('en')} messages/day): ${JSON.stringify(sizes)}; load average ${load()}`);
+  console.log(
+    `${FILLED}: filling at scale ${SCALE} (national volume ${DAILY.notifications.toLocaleString('en')} notifications/day, ${DAILY.messages.toLocaleString('en')} messages/day): ${JSON.stringify(sizes)}; load average ${load()}`,
+  );
   const sql = postgres(databaseUrl(FILLED), { max: 1, onnotice: () => {} });
   const started = performance.now();
   try {
@@ -112,9 +118,13 @@ async function printDisk(sql: Sql, name: string): Promise<void> {
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = 'public' and c.relkind = 'r' order by pg_total_relation_size(c.oid) desc limit 14`;
   console.log(`\ndisk of ${name}: ${mib(Number(db!.size))} (pg_database_size); load average ${load()}`);
-  console.log(`  ${'table'.padEnd(32)} ${'rows (est.)'.padStart(12)} ${'total'.padStart(10)} ${'heap+toast'.padStart(11)} ${'indexes'.padStart(10)}`);
+  console.log(
+    `  ${'table'.padEnd(32)} ${'rows (est.)'.padStart(12)} ${'total'.padStart(10)} ${'heap+toast'.padStart(11)} ${'indexes'.padStart(10)}`,
+  );
   for (const t of tables) {
-    console.log(`  ${t.name.padEnd(32)} ${Number(t.rows).toLocaleString('en').padStart(12)} ${mib(Number(t.total)).padStart(10)} ${mib(Number(t.heap)).padStart(11)} ${mib(Number(t.indexes)).padStart(10)}`);
+    console.log(
+      `  ${t.name.padEnd(32)} ${Number(t.rows).toLocaleString('en').padStart(12)} ${mib(Number(t.total)).padStart(10)} ${mib(Number(t.heap)).padStart(11)} ${mib(Number(t.indexes)).padStart(10)}`,
+    );
   }
   const per = async (table: string) => {
     const [row] = await sql<{ n: string; size: string }[]>`
@@ -149,8 +159,18 @@ const FIGURES: { key: keyof Figures; label: string; higherIsBetter: boolean; uni
   { key: 'e2eP99', label: 'end to end at 200/s, answer -> message p99', higherIsBetter: false, unit: ' ms' },
   { key: 'readMessagesP99', label: 'GET /api/inbox/messages at 200/s, p99', higherIsBetter: false, unit: ' ms' },
   { key: 'readBookingsP99', label: 'GET /api/citizen/bookings at 200/s, p99', higherIsBetter: false, unit: ' ms' },
-  { key: 'readMessagesAloneP99', label: 'GET /api/inbox/messages one at a time, p99', higherIsBetter: false, unit: ' ms' },
-  { key: 'readBookingsAloneP99', label: 'GET /api/citizen/bookings one at a time, p99', higherIsBetter: false, unit: ' ms' },
+  {
+    key: 'readMessagesAloneP99',
+    label: 'GET /api/inbox/messages one at a time, p99',
+    higherIsBetter: false,
+    unit: ' ms',
+  },
+  {
+    key: 'readBookingsAloneP99',
+    label: 'GET /api/citizen/bookings one at a time, p99',
+    higherIsBetter: false,
+    unit: ' ms',
+  },
 ];
 
 function forkChild<T>(file: string, args: string[], order: unknown): Promise<T> {
@@ -159,7 +179,9 @@ function forkChild<T>(file: string, args: string[], order: unknown): Promise<T> 
     let report: T | undefined;
     child.once('message', (message) => (report = message as T));
     child.once('error', reject);
-    child.once('exit', (code) => (report ? resolve(report) : reject(new Error(`${path.basename(file)} exited with ${code}`))));
+    child.once('exit', (code) =>
+      report ? resolve(report) : reject(new Error(`${path.basename(file)} exited with ${code}`)),
+    );
     child.send(order as object);
   });
 }
@@ -211,7 +233,13 @@ async function ingestPhase(name: string, sql: Sql, tag: string): Promise<Pick<Fi
   return { ingestTps: report.acceptedNew / (report.wallMs / 1000), ingestP99: percentile(report.latencies, 0.99) };
 }
 
-async function e2ePhase(name: string, sql: Sql, tag: string, producerUrl: string, citizens: number): Promise<Pick<Figures, 'e2eNps' | 'e2eP99'>> {
+async function e2ePhase(
+  name: string,
+  sql: Sql,
+  tag: string,
+  producerUrl: string,
+  citizens: number,
+): Promise<Pick<Figures, 'e2eNps' | 'e2eP99'>> {
   const app = await buildApp({ config: serviceConfig(name, 'ingest,worker', producerUrl), log: quietLog() });
   const base = await app.listen();
   const citizen = (n: number) => `19${String(n % citizens).padStart(10, '0')}`;
@@ -222,8 +250,10 @@ async function e2ePhase(name: string, sql: Sql, tag: string, producerUrl: string
       businessObjectInstanceIdentifier: `${prefix}-${n}`,
       sourceSystem: E2E_SYSTEM,
     });
-  const maxMessage = async () => Number((await sql<{ n: string }[]>`select coalesce(max(id), 0)::text as n from inbox_message`)[0]!.n);
-  const messagesAfter = async (id: number) => Number((await sql<{ n: number }[]>`select count(*)::int as n from inbox_message where id > ${id}`)[0]!.n);
+  const maxMessage = async () =>
+    Number((await sql<{ n: string }[]>`select coalesce(max(id), 0)::text as n from inbox_message`)[0]!.n);
+  const messagesAfter = async (id: number) =>
+    Number((await sql<{ n: number }[]>`select count(*)::int as n from inbox_message where id > ${id}`)[0]!.n);
   try {
     // Throughput.
     const before = await maxMessage();
@@ -252,7 +282,9 @@ async function e2ePhase(name: string, sql: Sql, tag: string, producerUrl: string
     const sends: Promise<void>[] = [];
     for (let call = 0; call < latencyCalls; call++) {
       await sleep(Math.max(0, start + (call * 1000) / E2E_RATE_CALLS_PER_SECOND - Date.now()));
-      const body = notificationEnvelope(Array.from({ length: 20 }, (_, i) => tx(100_000 + call * 20 + i, `${tag}L${call}`)));
+      const body = notificationEnvelope(
+        Array.from({ length: 20 }, (_, i) => tx(100_000 + call * 20 + i, `${tag}L${call}`)),
+      );
       sends.push(
         postNotification(base, body).then((answer) => {
           if (answer.resultCode !== 'OK') throw new Error(`call refused: ${answer.faultstring ?? answer.comment}`);
@@ -272,7 +304,8 @@ async function e2ePhase(name: string, sql: Sql, tag: string, producerUrl: string
       const answered = call ? answeredAt.get(Number(call[1])) : undefined;
       return answered === undefined ? [] : [Number(row.at) - answered];
     });
-    if (delays.length < latencyCalls * 20) console.log(`  ! only ${delays.length} of ${latencyCalls * 20} latency messages stored`);
+    if (delays.length < latencyCalls * 20)
+      console.log(`  ! only ${delays.length} of ${latencyCalls * 20} latency messages stored`);
     return { e2eNps, e2eP99: percentile(delays, 0.99) };
   } finally {
     await app.close();
@@ -351,7 +384,9 @@ async function runReads(order: ReadOrder): Promise<ReadReport> {
   return report;
 }
 
-async function readPhase(name: string): Promise<Pick<Figures, 'readMessagesP99' | 'readBookingsP99' | 'readMessagesAloneP99' | 'readBookingsAloneP99'>> {
+async function readPhase(
+  name: string,
+): Promise<Pick<Figures, 'readMessagesP99' | 'readBookingsP99' | 'readMessagesAloneP99' | 'readBookingsAloneP99'>> {
   const config = serviceConfig(name, 'web');
   const app = await buildApp({ config, log: quietLog() });
   const base = await app.listen();
@@ -391,7 +426,8 @@ async function retentionRound(name: string): Promise<void> {
     ...database,
     orm: new Proxy(database.orm, {
       get(target, property, receiver) {
-        if (property === 'execute') return (query: Parameters<typeof target.execute>[0]) => (statements++, target.execute(query));
+        if (property === 'execute')
+          return (query: Parameters<typeof target.execute>[0]) => (statements++, target.execute(query));
         return Reflect.get(target, property, receiver) as unknown;
       },
     }),
@@ -399,8 +435,14 @@ async function retentionRound(name: string): Promise<void> {
   try {
     const started = performance.now();
     const report = await purgeExpired(counted, loadConfig({}).retention, new Date());
-    const deleted = Object.entries(report).filter(([, n]) => n > 0).map(([table, n]) => `${table} ${n}`).join(', ') || 'nothing';
-    console.log(`retention round on ${name}: ${((performance.now() - started) / 1000).toFixed(1)} s, ${statements} statements, deleted ${deleted}; load average ${load()}`);
+    const deleted =
+      Object.entries(report)
+        .filter(([, n]) => n > 0)
+        .map(([table, n]) => `${table} ${n}`)
+        .join(', ') || 'nothing';
+    console.log(
+      `retention round on ${name}: ${((performance.now() - started) / 1000).toFixed(1)} s, ${statements} statements, deleted ${deleted}; load average ${load()}`,
+    );
   } finally {
     await database.close();
   }
@@ -416,7 +458,9 @@ async function prepare(name: string): Promise<Sql> {
 
 async function main(): Promise<void> {
   const admin = postgres(SERVER_URL, { max: 1, onnotice: () => {} });
-  console.log(`bench:scale on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; scale ${SCALE}; load average ${load()}`);
+  console.log(
+    `bench:scale on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; scale ${SCALE}; load average ${load()}`,
+  );
   const emptyName = `ei_scale_empty_${process.pid}_${randomBytes(3).toString('hex')}`;
   try {
     await ensureFilled(admin);
@@ -434,7 +478,9 @@ async function main(): Promise<void> {
     const results: Record<'empty' | 'filled', Figures[]> = { empty: [], filled: [] };
     const run = Date.now().toString(36);
     try {
-      console.log(`\n${ROUNDS} rounds; ${SECONDS} s ingest phases, ${E2E_NOTIFICATIONS} notifications end to end, reads at ${READ_RATE}/s`);
+      console.log(
+        `\n${ROUNDS} rounds; ${SECONDS} s ingest phases, ${E2E_NOTIFICATIONS} notifications end to end, reads at ${READ_RATE}/s`,
+      );
       for (let round = 0; round < ROUNDS; round++) {
         const order: ('empty' | 'filled')[] = round % 2 === 0 ? ['empty', 'filled'] : ['filled', 'empty'];
         for (const which of order) {
@@ -442,9 +488,13 @@ async function main(): Promise<void> {
           const sql = which === 'empty' ? emptySql : filledSql;
           const tag = `S${run}${round}${which[0]}`;
           const ingest = await ingestPhase(name, sql, tag);
-          console.log(`round ${round + 1} ${which.padEnd(6)} ingest ${Math.round(ingest.ingestTps).toLocaleString('en')} tx/s, p99 ${ingest.ingestP99.toFixed(0)} ms; load average ${load()}`);
+          console.log(
+            `round ${round + 1} ${which.padEnd(6)} ingest ${Math.round(ingest.ingestTps).toLocaleString('en')} tx/s, p99 ${ingest.ingestP99.toFixed(0)} ms; load average ${load()}`,
+          );
           const e2e = await e2ePhase(name, sql, tag, producer.url, citizens);
-          console.log(`round ${round + 1} ${which.padEnd(6)} e2e ${e2e.e2eNps.toFixed(0)} notifications/s, p99 at 200/s ${e2e.e2eP99.toFixed(0)} ms; load average ${load()}`);
+          console.log(
+            `round ${round + 1} ${which.padEnd(6)} e2e ${e2e.e2eNps.toFixed(0)} notifications/s, p99 at 200/s ${e2e.e2eP99.toFixed(0)} ms; load average ${load()}`,
+          );
           const reads = await readPhase(name);
           console.log(
             `round ${round + 1} ${which.padEnd(6)} reads p99 at ${READ_RATE}/s: messages ${reads.readMessagesP99.toFixed(1)} ms, bookings ${reads.readBookingsP99.toFixed(1)} ms; ` +
@@ -459,14 +509,19 @@ async function main(): Promise<void> {
     }
     // Median over the rounds of each figure; the ratio filled/empty, and whether it stays within 20 %.
     const median = (values: number[]) => percentile(values, 0.5);
-    console.log(`\n${'figure (median of rounds)'.padEnd(52)} ${'empty'.padStart(10)} ${'filled'.padStart(10)} ${'filled/empty'.padStart(13)}  within 20 %`);
+    console.log(
+      `\n${'figure (median of rounds)'.padEnd(52)} ${'empty'.padStart(10)} ${'filled'.padStart(10)} ${'filled/empty'.padStart(13)}  within 20 %`,
+    );
     for (const figure of FIGURES) {
       const empty = median(results.empty.map((r) => r[figure.key]));
       const filled = median(results.filled.map((r) => r[figure.key]));
       const ratio = filled / empty;
       const ok = figure.higherIsBetter ? ratio >= 0.8 : ratio <= 1.2;
-      const show = (v: number) => (figure.unit === '/s' ? Math.round(v).toLocaleString('en') : v.toFixed(1)) + figure.unit;
-      console.log(`${figure.label.padEnd(52)} ${show(empty).padStart(10)} ${show(filled).padStart(10)} ${ratio.toFixed(2).padStart(13)}  ${ok ? 'yes' : 'NO'}`);
+      const show = (v: number) =>
+        (figure.unit === '/s' ? Math.round(v).toLocaleString('en') : v.toFixed(1)) + figure.unit;
+      console.log(
+        `${figure.label.padEnd(52)} ${show(empty).padStart(10)} ${show(filled).padStart(10)} ${ratio.toFixed(2).padStart(13)}  ${ok ? 'yes' : 'NO'}`,
+      );
     }
     console.log(`load average ${load()}\n`);
     if (process.env.BENCH_SCALE_RETENTION === '1') {

@@ -46,7 +46,13 @@ function cpuSeconds(pid: number): number {
 async function once(args: string[]): Promise<{ healthyMs: number; readyMs: number; cpuS: number }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ei-inbox-startup-'));
   const port = await freePort();
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), NODE_ENV: 'production', PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    NODE_ENV: 'production',
+    PORT: String(port),
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+  };
   for (const name of ['DATABASE_URL', 'KAFKA_BROKERS', 'ROLES']) delete env[name];
   const started = performance.now();
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -82,7 +88,9 @@ if (!fs.existsSync(path.join(ROOT, 'dist/main.js'))) {
   console.error('no dist/main.js: run npm run build first');
   process.exit(1);
 }
-console.log(`bench:startup: ${RUNS} runs each, fresh data folder, NODE_ENV=production, ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
+console.log(
+  `bench:startup: ${RUNS} runs each, fresh data folder, NODE_ENV=production, ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`,
+);
 for (const mode of modes) {
   const healthy: number[] = [];
   const ready: number[] = [];
@@ -96,7 +104,8 @@ for (const mode of modes) {
       `  ${mode.name}: healthy ${(result.healthyMs / 1000).toFixed(2)} s, ready ${(result.readyMs / 1000).toFixed(2)} s, CPU time ${result.cpuS.toFixed(2)} s`,
     );
   }
-  const range = (values: number[]) => `${(Math.min(...values) / 1000).toFixed(2)}-${(Math.max(...values) / 1000).toFixed(2)} s`;
+  const range = (values: number[]) =>
+    `${(Math.min(...values) / 1000).toFixed(2)}-${(Math.max(...values) / 1000).toFixed(2)} s`;
   console.log(
     `${mode.name}: healthy median ${(median(healthy) / 1000).toFixed(2)} s (${range(healthy)}), ready median ${(median(ready) / 1000).toFixed(2)} s (${range(ready)}), CPU time median ${(median(cpu) / 1000).toFixed(2)} s`,
   );

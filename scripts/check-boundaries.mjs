@@ -43,7 +43,8 @@ const owners = new Map();
 for (const file of files.filter((f) => path.basename(f) === 'schema.ts')) {
   const owner = componentOf(file);
   if (!owner || owner === 'db') continue;
-  for (const match of fs.readFileSync(file, 'utf8').matchAll(/pgTable\(\s*'([a-z_][a-z0-9_]*)'/g)) owners.set(match[1], owner);
+  for (const match of fs.readFileSync(file, 'utf8').matchAll(/pgTable\(\s*'([a-z_][a-z0-9_]*)'/g))
+    owners.set(match[1], owner);
 }
 if (args.includes('--map')) {
   for (const [table, owner] of [...owners].sort()) console.log(`${table}\t${owner}`);
@@ -70,7 +71,9 @@ for (const file of files) {
     if (inside === 'index.ts') continue;
     if (inside === 'schema.ts' && path.basename(file) === 'schema.ts') continue;
     if ((LEAF_IMPORTS.get(rel) ?? []).includes(path.join(other, inside))) continue;
-    breaches.push(`${rel}:${lineOf(text, match.index)}: deep import of ${other}/${inside.replace(/\.ts$/, '.js')} (import ${other}/index.js)`);
+    breaches.push(
+      `${rel}:${lineOf(text, match.index)}: deep import of ${other}/${inside.replace(/\.ts$/, '.js')} (import ${other}/index.js)`,
+    );
   }
   // 2. SQL writes into another component's tables (src/db's generic helpers name no table)
   if (own === undefined || own === 'db') continue;
@@ -80,7 +83,9 @@ for (const file of files) {
     const owner = owners.get(table);
     if (owner === undefined || owner === own) continue;
     const verb = match[1] ? match[1].toLowerCase().replace(/\s+/g, ' ') : 'purge';
-    breaches.push(`${rel}:${lineOf(text, match.index)}: ${verb} ${table}, a table of ${owner} (call ${owner}/index.js)`);
+    breaches.push(
+      `${rel}:${lineOf(text, match.index)}: ${verb} ${table}, a table of ${owner} (call ${owner}/index.js)`,
+    );
   }
 }
 

@@ -31,9 +31,20 @@ import { openDatabase, type Database } from './db/index.js';
 import { demoAdminPanel, mountDemo, startDemo, type Demo } from './demo/index.js';
 import { createDetailsFetcher, type DetailsFetcher } from './details-fetcher/index.js';
 import { jsonErrorHandler, jsonNotFound } from './http/index.js';
-import { heldCounts, inboxOpenApi, mountCitizenInbox, startHeldMessageSweeper, type HeldMessageSweeper } from './inbox/index.js';
+import {
+  heldCounts,
+  inboxOpenApi,
+  mountCitizenInbox,
+  startHeldMessageSweeper,
+  type HeldMessageSweeper,
+} from './inbox/index.js';
 import { createLogger, type Logger } from './logging.js';
-import { loadMessageRenderer, startMessageEngine, type EngineOptions, type MessageEngine } from './message-engine/index.js';
+import {
+  loadMessageRenderer,
+  startMessageEngine,
+  type EngineOptions,
+  type MessageEngine,
+} from './message-engine/index.js';
 import {
   createMetrics,
   httpsOptionsOf,
@@ -88,7 +99,12 @@ export interface AppOptions {
   log?: Logger;
   hooks?: Pick<EndpointDependencies, 'onReceived' | 'onRefused'>;
   /** The engine's tuning (tests); the rest comes from the configuration. */
-  engine?: Partial<Pick<EngineOptions, 'leaseMs' | 'pollMs' | 'concurrency' | 'retryPeriodMs' | 'releaseGraceMs' | 'now' | 'onSettled' | 'workerId'>>;
+  engine?: Partial<
+    Pick<
+      EngineOptions,
+      'leaseMs' | 'pollMs' | 'concurrency' | 'retryPeriodMs' | 'releaseGraceMs' | 'now' | 'onSettled' | 'workerId'
+    >
+  >;
   /** A details fetcher built by the caller (kept open on close); otherwise one from NTJP_GETBOOKINGDETAILS_URL. */
   detailsFetcher?: DetailsFetcher;
   /** The channel sender's providers and tuning (tests); otherwise from the configuration. */
@@ -133,8 +149,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const log = options.log ?? createLogger({ level: config.logLevel });
   const ownsDatabase = options.database === undefined;
   const database =
-    options.database ??
-    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: `${config.dataDir}/pglite` }));
+    options.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: `${config.dataDir}/pglite` }));
   const directory = await openSourceSystemDirectory(database, config.environment);
   // DEMO=true (development only): a built-in producer takes NTjP's place for the demo source system.
   const demo = config.demo ? await startDemo({ config, database, directory, log }) : undefined;
@@ -145,7 +160,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const names = kafkaNames(config.kafkaTopicPrefix);
   const publisher = kafka && config.roles.has('ingest') ? await startNotificationPublisher(kafka, names) : undefined;
   const intakeOptions = { redeliveryWindowSeconds: config.redeliveryWindowSeconds };
-  const intake = publisher ? kafkaIntake(database, publisher, intakeOptions) : inDatabaseIntake(database, intakeOptions);
+  const intake = publisher
+    ? kafkaIntake(database, publisher, intakeOptions)
+    : inDatabaseIntake(database, intakeOptions);
 
   // Read at start, so that a wrong certificate path stops the start rather than the first call.
   const httpsOptions = httpsOptionsOf(config.tls);
@@ -179,11 +196,18 @@ export async function buildApp(options: AppOptions): Promise<App> {
     if (httpsOptions?.requestCert) {
       app.use(
         PROCESS_NOTIFICATION_PATH,
-        requireClientCertificate({ allowedClients: config.tls.allowedClients, log, onRefused: (reason) => metrics.tlsRefused(reason) }),
+        requireClientCertificate({
+          allowedClients: config.tls.allowedClients,
+          log,
+          onRefused: (reason) => metrics.tlsRefused(reason),
+        }),
       );
-      if (config.tls.allowedClients.length === 0) log.warn('TLS_ALLOWED_CLIENTS is empty: any certificate signed by TLS_CLIENT_CA may call ProcessNotification');
+      if (config.tls.allowedClients.length === 0)
+        log.warn('TLS_ALLOWED_CLIENTS is empty: any certificate signed by TLS_CLIENT_CA may call ProcessNotification');
     } else if (config.environment === 'prod') {
-      log.warn('TLS_CERT / TLS_KEY / TLS_CLIENT_CA not all set: ProcessNotification takes calls without a client certificate');
+      log.warn(
+        'TLS_CERT / TLS_KEY / TLS_CLIENT_CA not all set: ProcessNotification takes calls without a client certificate',
+      );
     }
     floodGuard = createFloodGuard({
       database,
@@ -199,7 +223,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       onTrip: () => metrics.floodGuardTripped(),
     });
     if (config.environment === 'prod' && config.publicBaseUrl === undefined) {
-      log.warn('PUBLIC_BASE_URL is not set: the WSDL\'s soap:address is built from a plain Host header');
+      log.warn("PUBLIC_BASE_URL is not set: the WSDL's soap:address is built from a plain Host header");
     }
     ingestEndpoint = await mountProcessNotification(app, {
       ingestThreads: config.ingestThreads,
@@ -320,15 +344,26 @@ export async function buildApp(options: AppOptions): Promise<App> {
       onSettled: (outcome) => {
         metrics.settled(outcome);
         // Each decision has its own info line ("decision", engine.ts); this is the settling's detail.
-        log.debug({ notificationId: outcome.id, result: outcome.result, because: outcome.because }, 'notification settled');
+        log.debug(
+          { notificationId: outcome.id, result: outcome.result, because: outcome.because },
+          'notification settled',
+        );
         options.engine?.onSettled?.(outcome);
       },
       onMessagesCreated: (kinds) => metrics.messagesCreated(kinds),
     });
     // Held messages: settled after an administrator's decision; holds that wait too long raise the alarm.
-    const careUnits = createCareUnitAdministration(database, { afterChange: () => directory.refresh(), heldCounts: () => heldCounts(database.orm) });
+    const careUnits = createCareUnitAdministration(database, {
+      afterChange: () => directory.refresh(),
+      heldCounts: () => heldCounts(database.orm),
+    });
     heldMessages = {
-      sweeper: startHeldMessageSweeper({ database, directory, log, onSettled: (result) => metrics.heldSettled(result) }),
+      sweeper: startHeldMessageSweeper({
+        database,
+        directory,
+        log,
+        onSettled: (result) => metrics.heldSettled(result),
+      }),
       watch: startHoldWatch({
         directory,
         careUnits,
@@ -358,16 +393,21 @@ export async function buildApp(options: AppOptions): Promise<App> {
   }
 
   // Data is kept only as long as needed: the workers purge what is past its retention period.
-  const retention = config.roles.has('worker') ? startRetentionJob({ database, retention: config.retention, log }) : undefined;
+  const retention = config.roles.has('worker')
+    ? startRetentionJob({ database, retention: config.retention, log })
+    : undefined;
 
   // A worker without GetBookingDetails says so at start and, while notifications wait, every 5 minutes.
   let waitingTimer: NodeJS.Timeout | undefined;
   if (willWait) {
-    log.warn('NTJP_GETBOOKINGDETAILS_URL is not set: accepted notifications are stored and wait; no inbox messages are made (npm run demo starts a demonstration with a built-in producer)');
+    log.warn(
+      'NTJP_GETBOOKINGDETAILS_URL is not set: accepted notifications are stored and wait; no inbox messages are made (npm run demo starts a demonstration with a built-in producer)',
+    );
     waitingTimer = setInterval(() => {
       pendingNotificationCount(database).then(
         (pending) => {
-          if (pending > 0) log.warn({ pending }, 'notifications wait for GetBookingDetails: NTJP_GETBOOKINGDETAILS_URL is not set');
+          if (pending > 0)
+            log.warn({ pending }, 'notifications wait for GetBookingDetails: NTJP_GETBOOKINGDETAILS_URL is not set');
         },
         () => undefined,
       );

@@ -184,7 +184,17 @@ export type Env = Record<string, string | undefined>;
 // ---------------------------------------------------------------------------------------------------------
 // The schema: one row per variable. The kinds of value (one constant list) and what each row may declare.
 
-export const VARIABLE_KINDS = ['integer', 'boolean', 'enum', 'list', 'url', 'string', 'file', 'path', 'hourRange'] as const;
+export const VARIABLE_KINDS = [
+  'integer',
+  'boolean',
+  'enum',
+  'list',
+  'url',
+  'string',
+  'file',
+  'path',
+  'hourRange',
+] as const;
 export type VariableKind = (typeof VARIABLE_KINDS)[number];
 
 /** One variable. `T` is the type of its validated value (a phantom: only the builders below set it). */
@@ -219,28 +229,69 @@ export interface Variable<T> {
 
 type Fallback<T> = T | ((values: Readonly<Record<string, unknown>>) => T);
 const integer = (fallback: Fallback<number>, min: number, max: number, description: string): Variable<number> => ({
-  kind: 'integer', fallback, min, max, description,
+  kind: 'integer',
+  fallback,
+  min,
+  max,
+  description,
 });
-const boolean = (fallback: Fallback<boolean>, description: string): Variable<boolean> => ({ kind: 'boolean', fallback, description });
+const boolean = (fallback: Fallback<boolean>, description: string): Variable<boolean> => ({
+  kind: 'boolean',
+  fallback,
+  description,
+});
 const oneOf = <V extends string>(values: readonly V[], fallback: V, description: string): Variable<V> => ({
-  kind: 'enum', values, fallback, description,
+  kind: 'enum',
+  values,
+  fallback,
+  description,
 });
 const list = <V extends string = string>(description: string, values?: readonly V[]): Variable<V[]> => ({
-  kind: 'list', fallback: () => [], description, ...(values === undefined ? {} : { values }),
+  kind: 'list',
+  fallback: () => [],
+  description,
+  ...(values === undefined ? {} : { values }),
 });
-const url = (description: string, options: Partial<Variable<string | undefined>> = {}): Variable<string | undefined> => ({
-  kind: 'url', fallback: undefined, description, ...options,
+const url = (
+  description: string,
+  options: Partial<Variable<string | undefined>> = {},
+): Variable<string | undefined> => ({
+  kind: 'url',
+  fallback: undefined,
+  description,
+  ...options,
 });
-const optional = (description: string, options: Partial<Variable<string | undefined>> = {}): Variable<string | undefined> => ({
-  kind: 'string', fallback: undefined, description, ...options,
+const optional = (
+  description: string,
+  options: Partial<Variable<string | undefined>> = {},
+): Variable<string | undefined> => ({
+  kind: 'string',
+  fallback: undefined,
+  description,
+  ...options,
 });
-const withDefault = (fallback: string, description: string, options: Partial<Variable<string>> = {}): Variable<string> => ({
-  kind: 'string', fallback, description, ...options,
+const withDefault = (
+  fallback: string,
+  description: string,
+  options: Partial<Variable<string>> = {},
+): Variable<string> => ({
+  kind: 'string',
+  fallback,
+  description,
+  ...options,
 });
 const secret = (description: string, minLength?: Variable<string>['minLength']): Variable<string | undefined> => ({
-  kind: 'string', fallback: undefined, secret: true, description, ...(minLength === undefined ? {} : { minLength }),
+  kind: 'string',
+  fallback: undefined,
+  secret: true,
+  description,
+  ...(minLength === undefined ? {} : { minLength }),
 });
-const file = (description: string): Variable<string | undefined> => ({ kind: 'file', fallback: undefined, description });
+const file = (description: string): Variable<string | undefined> => ({
+  kind: 'file',
+  fallback: undefined,
+  description,
+});
 
 export const ENVIRONMENTS = ['qa', 'prod'] as const satisfies readonly Environment[];
 /** pino's levels: another word would stop the logger at its creation, after the configuration was accepted. */
@@ -250,9 +301,16 @@ const DAYS = 36_500;
 /** Every variable the service reads (docs/OPERATIONS.md, "Configuration", lists the same set). */
 export const CONFIG_SCHEMA = {
   PORT: integer(8080, 0, 65535, 'HTTP(S) port (0: any free port)'),
-  DATA_DIR: { kind: 'path', fallback: './data', description: 'embedded database, outbox files, generated session secret' } as Variable<string>,
+  DATA_DIR: {
+    kind: 'path',
+    fallback: './data',
+    description: 'embedded database, outbox files, generated session secret',
+  } as Variable<string>,
   // Secret: the URL may carry the password.
-  DATABASE_URL: url('PostgreSQL; unset: the embedded PGlite database', { schemes: ['postgres', 'postgresql'], secret: true }),
+  DATABASE_URL: url('PostgreSQL; unset: the embedded PGlite database', {
+    schemes: ['postgres', 'postgresql'],
+    secret: true,
+  }),
   APP_ENVIRONMENT: oneOf(ENVIRONMENTS, 'qa', 'which source-system activations apply'),
   CONSUMER_HSA_ID: withDefault('SE-DEV-INBOX', 'our HSA-id: the LogicalAddress EI calls, the consumer id sent to NTjP'),
   NTJP_GETBOOKINGDETAILS_URL: url('GetBookingDetails through NTjP; unset: notifications wait'),
@@ -279,7 +337,10 @@ export const CONFIG_SCHEMA = {
   TWILIO_STATUS_CALLBACK_URL: url('public URL of POST /channels/twilio/status; unset: no delivery reports'),
   TWILIO_API_URL: url("Twilio's API base; unset: https://api.twilio.com"),
   AUTH_JWKS_URL: url('keys that verify bearer tokens for /api'),
-  AUTH_JWT_SECRET: secret('HS256 key that verifies bearer tokens for /api', { length: MIN_JWT_SECRET_BYTES, unit: 'bytes' }),
+  AUTH_JWT_SECRET: secret('HS256 key that verifies bearer tokens for /api', {
+    length: MIN_JWT_SECRET_BYTES,
+    unit: 'bytes',
+  }),
   AUTH_JWT_AUDIENCE: optional('the aud every bearer token must carry'),
   AUTH_JWT_ISSUER: optional('the iss every bearer token must carry'),
   PUBLIC_BASE_URL: url('how callers reach the service (WSDL, OIDC redirects)', { plain: true }),
@@ -296,26 +357,38 @@ export const CONFIG_SCHEMA = {
   // Off unless asked for; the embedded defaults (what `npm start` runs on a developer's machine) and the
   // demo (development only, refused in production by a rule) keep it on.
   DEV_LOGIN: boolean(
-    (v) => (v.DATABASE_URL === undefined || v.DEMO === true) && v.APP_ENVIRONMENT !== 'prod' && v.NODE_ENV !== 'production',
+    (v) =>
+      (v.DATABASE_URL === undefined || v.DEMO === true) && v.APP_ENVIRONMENT !== 'prod' && v.NODE_ENV !== 'production',
     'development sign-in (anyone as anyone); unset: on only on embedded defaults, never in production',
   ),
   BOOKING_SERVICE_URL: optional("template of the booking service's link"),
   BOOKING_SERVICE_URL_QA: optional('the same, with APP_ENVIRONMENT=qa'),
   BOOKING_SERVICE_URL_PROD: optional('the same, with APP_ENVIRONMENT=prod'),
-  SESSION_SECRET: secret("protects the pages' session cookies", { length: MIN_SESSION_SECRET_LENGTH, unit: 'characters' }),
+  SESSION_SECRET: secret("protects the pages' session cookies", {
+    length: MIN_SESSION_SECRET_LENGTH,
+    unit: 'characters',
+  }),
   SESSION_IDLE_MINUTES: integer(30, 1, 24 * 60, 'a page session unused this long is ended'),
   REBOOK_WINDOW_SECONDS: integer(120, 0, 86_400, 'how long a cancellation is held to detect a rebooking'),
   REDELIVERY_WINDOW_SECONDS: integer(300, 0, 86_400, "an identical delivery within this is EI's redelivery"),
-  INGEST_THREADS: integer(() => Math.min(4, os.availableParallelism()), 0, 64, 'threads that read large calls off the main thread'),
+  INGEST_THREADS: integer(
+    () => Math.min(4, os.availableParallelism()),
+    0,
+    64,
+    'threads that read large calls off the main thread',
+  ),
   NOTIFICATION_RETRY_HOURS: integer(48, 1, 24 * 30, 'how long a notification waits before it is a dead letter'),
   NTJP_MAX_CALLS_PER_SECOND: integer(100, 1, 100_000, 'GetBookingDetails calls per second to one address'),
   WORKER_LEASE_SECONDS: integer(60, 1, 3600, "how long a worker's claim lasts"),
   WORKER_HEARTBEAT_SECONDS: integer(1, 1, 60, 'how often a process writes its heartbeat'),
   WORKER_DEAD_AFTER_SECONDS: integer(5, 2, 600, 'a process silent this long is dead'),
-  NOTIFY_DIGEST_SECONDS: integer(60, 0, 86_400, "messages of one citizen within this share one notice"),
+  NOTIFY_DIGEST_SECONDS: integer(60, 0, 86_400, 'messages of one citizen within this share one notice'),
   SMS_DAILY_CAP: integer(5, 1, 1000, 'SMS per citizen per Swedish calendar day'),
   SMS_QUIET_HOURS: {
-    kind: 'hourRange', fallback: { from: 21, to: 8 }, emptyMeansNone: true, description: 'no SMS in these hours; empty: none',
+    kind: 'hourRange',
+    fallback: { from: 21, to: 8 },
+    emptyMeansNone: true,
+    description: 'no SMS in these hours; empty: none',
   } as Variable<{ from: number; to: number } | undefined>,
   FLOOD_GUARD_THRESHOLD: integer(50, 0, 1_000_000, 'more new posts per window hold a watched unit; 0: off'),
   FLOOD_GUARD_WINDOW_SECONDS: integer(900, 1, 86_400, "the flood guard's counting window"),
@@ -354,7 +427,8 @@ type Checked = { ok: true; value: unknown } | { ok: false; problem: string };
 function checkValue(name: string, variable: Variable<unknown>, raw: string): Checked {
   const shown = variable.secret ? '' : `, got "${raw.slice(0, 200)}"`;
   const fail = (what: string): Checked => ({ ok: false, problem: `${name} ${what}${shown}` });
-  if (raw.length > MAX_VALUE_LENGTH) return { ok: false, problem: `${name} is longer than ${MAX_VALUE_LENGTH} characters` };
+  if (raw.length > MAX_VALUE_LENGTH)
+    return { ok: false, problem: `${name} is longer than ${MAX_VALUE_LENGTH} characters` };
   switch (variable.kind) {
     case 'integer': {
       if (!/^\d{1,15}$/.test(raw)) return fail('must be a whole number');
@@ -364,14 +438,24 @@ function checkValue(name: string, variable: Variable<unknown>, raw: string): Che
       return { ok: true, value };
     }
     case 'boolean':
-      return raw === 'true' || raw === 'false' ? { ok: true, value: raw === 'true' } : fail('must be "true" or "false"');
+      return raw === 'true' || raw === 'false'
+        ? { ok: true, value: raw === 'true' }
+        : fail('must be "true" or "false"');
     case 'enum':
-      return variable.values?.includes(raw) ? { ok: true, value: raw } : fail(`must be one of ${variable.values?.join(', ')}`);
+      return variable.values?.includes(raw)
+        ? { ok: true, value: raw }
+        : fail(`must be one of ${variable.values?.join(', ')}`);
     case 'list': {
-      const items = raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+      const items = raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
       const wrong = variable.values === undefined ? undefined : items.find((item) => !variable.values!.includes(item));
       if (wrong !== undefined) {
-        return { ok: false, problem: `${name} may only contain ${variable.values!.join(', ')}${variable.secret ? '' : `; got "${wrong.slice(0, 200)}"`}` };
+        return {
+          ok: false,
+          problem: `${name} may only contain ${variable.values!.join(', ')}${variable.secret ? '' : `; got "${wrong.slice(0, 200)}"`}`,
+        };
       }
       return { ok: true, value: items };
     }
@@ -393,12 +477,14 @@ function checkValue(name: string, variable: Variable<unknown>, raw: string): Che
       return { ok: true, value };
     }
     case 'string': {
-      if (variable.pattern !== undefined && !variable.pattern.test(raw)) return fail(variable.patternText ?? 'has the wrong form');
+      if (variable.pattern !== undefined && !variable.pattern.test(raw))
+        return fail(variable.patternText ?? 'has the wrong form');
       const minimum = variable.minLength;
       if (minimum !== undefined) {
         const length = minimum.unit === 'bytes' ? Buffer.byteLength(raw, 'utf8') : raw.length;
         // Length only: the message never carries the value.
-        if (length < minimum.length) return { ok: false, problem: `${name} must be at least ${minimum.length} ${minimum.unit} long` };
+        if (length < minimum.length)
+          return { ok: false, problem: `${name} must be at least ${minimum.length} ${minimum.unit} long` };
       }
       return { ok: true, value: raw };
     }
@@ -409,7 +495,10 @@ function checkValue(name: string, variable: Variable<unknown>, raw: string): Che
         if (!fs.statSync(raw).isFile()) return { ok: false, problem: `${name}: cannot read ${raw} (not a file)` };
         return { ok: true, value: raw };
       } catch (error) {
-        return { ok: false, problem: `${name}: cannot read ${raw} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})` };
+        return {
+          ok: false,
+          problem: `${name}: cannot read ${raw} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+        };
       }
     case 'path':
       return { ok: true, value: path.resolve(raw) };
@@ -448,7 +537,8 @@ export function readVariables<S extends Record<string, Variable<unknown>>>(
       wrong.add(name);
     }
     if (trimmed === '' && variable.emptyMeansNone) values[name] = undefined;
-    else if (typeof variable.fallback === 'function') computed.push([name, variable.fallback as (values: Readonly<Record<string, unknown>>) => unknown]);
+    else if (typeof variable.fallback === 'function')
+      computed.push([name, variable.fallback as (values: Readonly<Record<string, unknown>>) => unknown]);
     else values[name] = variable.fallback;
   }
   // Defaults that depend on other variables, once every other value is known.
@@ -467,11 +557,17 @@ interface Rule {
 }
 
 const isSet = (value: unknown): boolean => value !== undefined;
-const production = (values: ConfigValues): boolean => values.APP_ENVIRONMENT === 'prod' || values.NODE_ENV === 'production';
+const production = (values: ConfigValues): boolean =>
+  values.APP_ENVIRONMENT === 'prod' || values.NODE_ENV === 'production';
 
 /** The booking-service variable that applies: the one of APP_ENVIRONMENT, else the plain one. */
-function bookingServiceVariable(values: ConfigValues): 'BOOKING_SERVICE_URL' | 'BOOKING_SERVICE_URL_QA' | 'BOOKING_SERVICE_URL_PROD' | undefined {
-  const names = [`BOOKING_SERVICE_URL_${values.APP_ENVIRONMENT.toUpperCase()}` as 'BOOKING_SERVICE_URL_QA', 'BOOKING_SERVICE_URL'] as const;
+function bookingServiceVariable(
+  values: ConfigValues,
+): 'BOOKING_SERVICE_URL' | 'BOOKING_SERVICE_URL_QA' | 'BOOKING_SERVICE_URL_PROD' | undefined {
+  const names = [
+    `BOOKING_SERVICE_URL_${values.APP_ENVIRONMENT.toUpperCase()}` as 'BOOKING_SERVICE_URL_QA',
+    'BOOKING_SERVICE_URL',
+  ] as const;
   return names.find((name) => values[name] !== undefined);
 }
 
@@ -479,7 +575,10 @@ export const CONFIG_RULES: readonly Rule[] = [
   {
     name: 'NTjP client certificate and key together',
     reads: ['NTJP_TLS_CERT', 'NTJP_TLS_KEY'],
-    check: (v) => (isSet(v.NTJP_TLS_CERT) !== isSet(v.NTJP_TLS_KEY) ? 'NTJP_TLS_CERT and NTJP_TLS_KEY must be set together' : undefined),
+    check: (v) =>
+      isSet(v.NTJP_TLS_CERT) !== isSet(v.NTJP_TLS_KEY)
+        ? 'NTJP_TLS_CERT and NTJP_TLS_KEY must be set together'
+        : undefined,
   },
   {
     name: 'TLS certificate and key together',
@@ -489,14 +588,17 @@ export const CONFIG_RULES: readonly Rule[] = [
   {
     name: 'client CA needs a server certificate',
     reads: ['TLS_CLIENT_CA', 'TLS_CERT'],
-    check: (v) => (isSet(v.TLS_CLIENT_CA) && !isSet(v.TLS_CERT) ? 'TLS_CLIENT_CA needs TLS_CERT and TLS_KEY' : undefined),
+    check: (v) =>
+      isSet(v.TLS_CLIENT_CA) && !isSet(v.TLS_CERT) ? 'TLS_CLIENT_CA needs TLS_CERT and TLS_KEY' : undefined,
   },
   {
     name: "Twilio's three together",
     reads: ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM'],
     check: (v) => {
       const count = [v.TWILIO_ACCOUNT_SID, v.TWILIO_AUTH_TOKEN, v.TWILIO_FROM].filter(isSet).length;
-      return count !== 0 && count !== 3 ? 'TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM must be set together' : undefined;
+      return count !== 0 && count !== 3
+        ? 'TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM must be set together'
+        : undefined;
     },
   },
   {
@@ -524,7 +626,10 @@ export const CONFIG_RULES: readonly Rule[] = [
   {
     name: "administrators' sign-in needs a client id",
     reads: ['ADMIN_OIDC_ISSUER', 'ADMIN_OIDC_CLIENT_ID'],
-    check: (v) => (isSet(v.ADMIN_OIDC_ISSUER) && !isSet(v.ADMIN_OIDC_CLIENT_ID) ? 'ADMIN_OIDC_ISSUER needs ADMIN_OIDC_CLIENT_ID' : undefined),
+    check: (v) =>
+      isSet(v.ADMIN_OIDC_ISSUER) && !isSet(v.ADMIN_OIDC_CLIENT_ID)
+        ? 'ADMIN_OIDC_ISSUER needs ADMIN_OIDC_CLIENT_ID'
+        : undefined,
   },
   {
     name: "administrators' sign-in redirect never from the Host header",
@@ -548,7 +653,9 @@ export const CONFIG_RULES: readonly Rule[] = [
     name: 'heartbeat and death apart',
     reads: ['WORKER_HEARTBEAT_SECONDS', 'WORKER_DEAD_AFTER_SECONDS'],
     check: (v) =>
-      v.WORKER_DEAD_AFTER_SECONDS < 2 * v.WORKER_HEARTBEAT_SECONDS ? 'WORKER_DEAD_AFTER_SECONDS must be at least twice WORKER_HEARTBEAT_SECONDS' : undefined,
+      v.WORKER_DEAD_AFTER_SECONDS < 2 * v.WORKER_HEARTBEAT_SECONDS
+        ? 'WORKER_DEAD_AFTER_SECONDS must be at least twice WORKER_HEARTBEAT_SECONDS'
+        : undefined,
   },
   {
     name: 'booking-service link template',
@@ -571,18 +678,23 @@ export const CONFIG_RULES: readonly Rule[] = [
     name: 'no demo in production',
     reads: ['DEMO', 'APP_ENVIRONMENT', 'NODE_ENV'],
     check: (v) =>
-      v.DEMO === true && production(v) ? 'DEMO=true is for development only: refused with APP_ENVIRONMENT=prod or NODE_ENV=production' : undefined,
+      v.DEMO === true && production(v)
+        ? 'DEMO=true is for development only: refused with APP_ENVIRONMENT=prod or NODE_ENV=production'
+        : undefined,
   },
   {
     name: 'the demo brings its own producer',
     reads: ['DEMO', 'NTJP_GETBOOKINGDETAILS_URL'],
     check: (v) =>
-      v.DEMO === true && isSet(v.NTJP_GETBOOKINGDETAILS_URL) ? 'DEMO=true brings its own GetBookingDetails producer: unset NTJP_GETBOOKINGDETAILS_URL' : undefined,
+      v.DEMO === true && isSet(v.NTJP_GETBOOKINGDETAILS_URL)
+        ? 'DEMO=true brings its own GetBookingDetails producer: unset NTJP_GETBOOKINGDETAILS_URL'
+        : undefined,
   },
   {
     name: 'the demo runs on plain HTTP',
     reads: ['DEMO', 'TLS_CERT'],
-    check: (v) => (v.DEMO === true && isSet(v.TLS_CERT) ? 'DEMO=true runs on plain HTTP: unset TLS_CERT and TLS_KEY' : undefined),
+    check: (v) =>
+      v.DEMO === true && isSet(v.TLS_CERT) ? 'DEMO=true runs on plain HTTP: unset TLS_CERT and TLS_KEY' : undefined,
   },
 ];
 
@@ -608,7 +720,12 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: v.DATABASE_URL,
     environment: v.APP_ENVIRONMENT,
     consumerHsaId: v.CONSUMER_HSA_ID,
-    ntjp: { getBookingDetailsUrl: v.NTJP_GETBOOKINGDETAILS_URL, tlsCert: v.NTJP_TLS_CERT, tlsKey: v.NTJP_TLS_KEY, tlsCa: v.NTJP_TLS_CA },
+    ntjp: {
+      getBookingDetailsUrl: v.NTJP_GETBOOKINGDETAILS_URL,
+      tlsCert: v.NTJP_TLS_CERT,
+      tlsKey: v.NTJP_TLS_KEY,
+      tlsCa: v.NTJP_TLS_CA,
+    },
     tls: { cert: v.TLS_CERT, key: v.TLS_KEY, clientCa: v.TLS_CLIENT_CA, allowedClients: v.TLS_ALLOWED_CLIENTS },
     kafkaBrokers: v.KAFKA_BROKERS,
     kafkaTopicPrefix: v.KAFKA_TOPIC_PREFIX,
@@ -621,7 +738,12 @@ export function loadConfig(env: Env = process.env): Config {
       statusCallbackUrl: v.TWILIO_STATUS_CALLBACK_URL,
       apiUrl: v.TWILIO_API_URL,
     },
-    auth: { jwksUrl: v.AUTH_JWKS_URL, jwtSecret: v.AUTH_JWT_SECRET, audience: v.AUTH_JWT_AUDIENCE, issuer: v.AUTH_JWT_ISSUER },
+    auth: {
+      jwksUrl: v.AUTH_JWKS_URL,
+      jwtSecret: v.AUTH_JWT_SECRET,
+      audience: v.AUTH_JWT_AUDIENCE,
+      issuer: v.AUTH_JWT_ISSUER,
+    },
     publicBaseUrl: v.PUBLIC_BASE_URL,
     rebookWindowSeconds: v.REBOOK_WINDOW_SECONDS,
     redeliveryWindowSeconds: v.REDELIVERY_WINDOW_SECONDS,

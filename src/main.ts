@@ -57,7 +57,10 @@ async function main(): Promise<void> {
   // A bug that escapes every handler: one structured, masked line, then exit for the supervisor to
   // restart. Nothing acknowledged is lost: all state is in the database (or Kafka).
   const fatal = (kind: string) => (error: unknown) => {
-    log.fatal({ kind, reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }, 'ei-inbox stopping on an unhandled error');
+    log.fatal(
+      { kind, reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error) },
+      'ei-inbox stopping on an unhandled error',
+    );
     process.exit(1);
   };
   process.on('uncaughtException', fatal('uncaughtException'));

@@ -20,14 +20,20 @@ const STATUS: Record<RegistryError['kind'], { status: number; code: string }> = 
 export function toHttpError(error: unknown): unknown {
   if (!(error instanceof RegistryError)) return error;
   const { status, code } = STATUS[error.kind];
-  return new HttpError(status, code, error.message, error.problems.length > 0 ? { problems: error.problems } : undefined);
+  return new HttpError(
+    status,
+    code,
+    error.message,
+    error.problems.length > 0 ? { problems: error.problems } : undefined,
+  );
 }
 
 /** An id from the path; anything that cannot be an id is simply not found. */
 function idOf(req: Request): number {
   const raw = String(req.params.id ?? '');
   const id = /^[1-9][0-9]{0,9}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(id) || id > 2_147_483_647) throw new HttpError(404, 'not_found', `No source system with id ${raw}`);
+  if (!Number.isSafeInteger(id) || id > 2_147_483_647)
+    throw new HttpError(404, 'not_found', `No source system with id ${raw}`);
   return id;
 }
 
@@ -42,7 +48,11 @@ function positiveInteger(req: Request, name: string, max: number): number | unde
   const raw = queryText(req, name);
   if (raw === undefined) return undefined;
   if (!/^[1-9][0-9]{0,15}$/.test(raw) || Number(raw) > max) {
-    throw new HttpError(400, 'invalid_request', `${name} must be a whole number from 1 to ${max}, got "${raw.slice(0, 20)}"`);
+    throw new HttpError(
+      400,
+      'invalid_request',
+      `${name} must be a whole number from 1 to ${max}, got "${raw.slice(0, 20)}"`,
+    );
   }
   return Number(raw);
 }
@@ -71,7 +81,10 @@ export function adminApiRouter(deps: {
     if (includeText !== undefined && includeText !== 'true' && includeText !== 'false') {
       throw new HttpError(400, 'invalid_request', 'includeDeactivated must be "true" or "false"');
     }
-    const items = await registry.list({ ...(environment && { environment }), includeDeactivated: includeText === 'true' });
+    const items = await registry.list({
+      ...(environment && { environment }),
+      includeDeactivated: includeText === 'true',
+    });
     res.json({ items });
   });
 
@@ -87,7 +100,10 @@ export function adminApiRouter(deps: {
     const system = await registry.register(actor, req.body).catch((error: unknown) => {
       throw toHttpError(error);
     });
-    log.info({ sourceSystemId: system.id, hsaId: system.hsaId, environment: system.environment, mode: system.mode, actor }, 'source system registered');
+    log.info(
+      { sourceSystemId: system.id, hsaId: system.hsaId, environment: system.environment, mode: system.mode, actor },
+      'source system registered',
+    );
     res.status(201).location(`${req.baseUrl}/source-systems/${system.id}`).json(system);
   });
 
@@ -107,7 +123,10 @@ export function adminApiRouter(deps: {
     const system = await registry.deactivate(actor, id).catch((error: unknown) => {
       throw toHttpError(error);
     });
-    log.info({ sourceSystemId: id, hsaId: system.hsaId, environment: system.environment, actor }, 'source system deactivated');
+    log.info(
+      { sourceSystemId: id, hsaId: system.hsaId, environment: system.environment, actor },
+      'source system deactivated',
+    );
     res.json(system);
   });
 
@@ -115,10 +134,16 @@ export function adminApiRouter(deps: {
     const limit = positiveInteger(req, 'limit', MAX_AUDIT_PAGE) ?? 100;
     const before = positiveInteger(req, 'before', Number.MAX_SAFE_INTEGER);
     const entity = queryText(req, 'entity');
-    const found = await registry.audit({ limit, ...(before !== undefined && { before }), ...(entity !== undefined && { entity }) });
+    const found = await registry.audit({
+      limit,
+      ...(before !== undefined && { before }),
+      ...(entity !== undefined && { entity }),
+    });
     // Whose data a support look-up was about is for those with the support role (who audit each other).
     const support = adminOf(res).support;
-    const items = found.map((item) => (item.entity === 'citizen' && !support ? { ...item, entityId: 'hidden (support role only)' } : item));
+    const items = found.map((item) =>
+      item.entity === 'citizen' && !support ? { ...item, entityId: 'hidden (support role only)' } : item,
+    );
     // A full page may have more behind it: the next page starts below the last id.
     res.json({ items, nextCursor: items.length === limit ? String(items.at(-1)!.id) : null });
   });
@@ -132,7 +157,9 @@ export function adminApiRouter(deps: {
     if (includeText !== undefined && includeText !== 'true' && includeText !== 'false') {
       throw new HttpError(400, 'invalid_request', 'includeEnded must be "true" or "false"');
     }
-    res.json({ items: await careUnits.listLoads({ ...(environment && { environment }), includeEnded: includeText === 'true' }) });
+    res.json({
+      items: await careUnits.listLoads({ ...(environment && { environment }), includeEnded: includeText === 'true' }),
+    });
   });
 
   router.post('/care-unit-loads', async (req, res) => {
@@ -140,7 +167,17 @@ export function adminApiRouter(deps: {
     const load = await careUnits.addLoad(actor, req.body).catch((error: unknown) => {
       throw toHttpError(error);
     });
-    log.info({ loadId: load.id, logicalAddress: load.logicalAddress, environment: load.environment, startsAt: load.startsAt, endsAt: load.endsAt, actor }, 'care unit loading period set');
+    log.info(
+      {
+        loadId: load.id,
+        logicalAddress: load.logicalAddress,
+        environment: load.environment,
+        startsAt: load.startsAt,
+        endsAt: load.endsAt,
+        actor,
+      },
+      'care unit loading period set',
+    );
     res.status(201).location(`${req.baseUrl}/care-unit-loads/${load.id}`).json(load);
   });
 
@@ -176,7 +213,8 @@ export function adminApiRouter(deps: {
   router.get('/care-units/:environment/:logicalAddress', async (req, res) => {
     const { environment, logicalAddress } = unitOf(req);
     const unit = await careUnits.findGuarded(environment, logicalAddress);
-    if (!unit) throw new HttpError(404, 'not_found', `The flood guard has not seen ${logicalAddress} in ${environment}`);
+    if (!unit)
+      throw new HttpError(404, 'not_found', `The flood guard has not seen ${logicalAddress} in ${environment}`);
     res.json(unit);
   });
 
@@ -187,7 +225,10 @@ export function adminApiRouter(deps: {
       const unit = await careUnits[decision](actor, environment, logicalAddress).catch((error: unknown) => {
         throw toHttpError(error);
       });
-      log.info({ logicalAddress, environment, heldMessages: unit.heldMessages, actor }, decision === 'release' ? 'held messages released' : 'held messages dropped');
+      log.info(
+        { logicalAddress, environment, heldMessages: unit.heldMessages, actor },
+        decision === 'release' ? 'held messages released' : 'held messages dropped',
+      );
       res.json(unit);
     });
   }

@@ -12,7 +12,13 @@ import { html, type SafeHtml } from '../web/index.js';
 import { pageFrame } from '../web/index.js';
 import { SignInError, type AdminOidc } from '../web/index.js';
 import { sessionOf, type SessionManager } from '../web/index.js';
-import { MAX_LOAD_DAYS, MAX_NOTE_LENGTH, type CareUnitAdministration, type CareUnitLoad, type GuardedUnit } from './care-units.js';
+import {
+  MAX_LOAD_DAYS,
+  MAX_NOTE_LENGTH,
+  type CareUnitAdministration,
+  type CareUnitLoad,
+  type GuardedUnit,
+} from './care-units.js';
 import { RegistryError, type AuditEntry, type SourceSystem, type SourceSystemRegistry } from './registry.js';
 import { ENVIRONMENTS, HSA_ID_EXAMPLE, MAX_HSA_ID_LENGTH, MAX_NAME_LENGTH, type FieldProblem } from './validation.js';
 
@@ -124,7 +130,8 @@ function swedish(problem: FieldProblem): string {
       if (problem.field === 'environment') return 'Välj miljö: QA eller produktion.';
       if (problem.field === 'mode') return 'Välj läge: aktivt eller tyst.';
       if (problem.field === 'from') return 'Från får inte ligga bakåt i tiden (lämna tomt för att börja nu).';
-      if (problem.field === 'until') return `Till måste vara senare än från och än nu, och högst ${MAX_LOAD_DAYS} dagar efter från (svensk tid, t.ex. 2026-12-01 14:00).`;
+      if (problem.field === 'until')
+        return `Till måste vara senare än från och än nu, och högst ${MAX_LOAD_DAYS} dagar efter från (svensk tid, t.ex. 2026-12-01 14:00).`;
       return `${label} har ett otillåtet värde.`;
     case 'surrounding_white_space':
       return `${label} får inte börja eller sluta med mellanslag.`;
@@ -148,7 +155,10 @@ const ADMIN_STYLE = `
 `;
 
 export function layout(title: string, body: SafeHtml, account?: SafeHtml): string {
-  return pageFrame({ title, service: 'Administration', home: '/admin', wide: true, main: body, ...(account && { account }) }, ADMIN_STYLE);
+  return pageFrame(
+    { title, service: 'Administration', home: '/admin', wide: true, main: body, ...(account && { account }) },
+    ADMIN_STYLE,
+  );
 }
 
 /** `label`: names the scrolling region (keyboard users scroll it after focusing it), not the section. */
@@ -158,7 +168,12 @@ function scrollingTable(label: string, table: SafeHtml): SafeHtml {
 
 export function problemList(problems: string[]): SafeHtml {
   if (problems.length === 0) return html``;
-  return html`<div class="problem" role="alert"><h2>Något behöver rättas</h2><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>`;
+  return html`<div class="problem" role="alert">
+    <h2>Något behöver rättas</h2>
+    <ul>
+      ${problems.map((p) => html`<li>${p}</li>`)}
+    </ul>
+  </div>`;
 }
 
 interface PageState {
@@ -168,74 +183,148 @@ interface PageState {
   loadForm?: { environment?: string; logicalAddress?: string; from?: string; until?: string; note?: string };
 }
 
-function careUnitSections(csrfField: SafeHtml, loads: CareUnitLoad[], guarded: GuardedUnit[], state: PageState): SafeHtml {
+function careUnitSections(
+  csrfField: SafeHtml,
+  loads: CareUnitLoad[],
+  guarded: GuardedUnit[],
+  state: PageState,
+): SafeHtml {
   const form = state.loadForm ?? {};
   const loadRows = loads.map(
-    (load) => html`<tr>
-  <td>${ENVIRONMENT_LABEL[load.environment]}</td>
-  <td><code>${load.logicalAddress}</code></td>
-  <td>${when(load.startsAt)}</td>
-  <td>${when(load.endsAt)}</td>
-  <td>${load.current ? 'Pågår' : 'Kommande'}</td>
-  <td>${load.note ?? ''}</td>
-  <td><form class="inline" method="post" action="/admin/vardenheter/inlasning/${load.id}/avsluta">${csrfField}<button type="submit">Avsluta nu</button></form></td>
-</tr>`,
+    (load) =>
+      html`<tr>
+        <td>${ENVIRONMENT_LABEL[load.environment]}</td>
+        <td><code>${load.logicalAddress}</code></td>
+        <td>${when(load.startsAt)}</td>
+        <td>${when(load.endsAt)}</td>
+        <td>${load.current ? 'Pågår' : 'Kommande'}</td>
+        <td>${load.note ?? ''}</td>
+        <td>
+          <form class="inline" method="post" action="/admin/vardenheter/inlasning/${load.id}/avsluta">
+            ${csrfField}<button type="submit">Avsluta nu</button>
+          </form>
+        </td>
+      </tr>`,
   );
   const unitRows = guarded.map((unit) => {
     const holding = unit.hold?.status === 'holding';
     const unitPath = `/admin/vardenheter/${unit.environment}/${encodeURIComponent(unit.logicalAddress)}`;
     return html`<tr>
-  <td>${ENVIRONMENT_LABEL[unit.environment]}</td>
-  <td><code>${unit.logicalAddress}</code></td>
-  <td>${unit.hold ? HOLD_LABEL[unit.hold.status] : `Bevakas till ${when(unit.watchedUntil)}`}${unit.hold?.decidedBy ? html`<br><small>${unit.hold.decidedBy}, ${when(unit.hold.decidedAt)}</small>` : ''}</td>
-  <td>${when(unit.hold?.startedAt ?? unit.firstSeenAt)}</td>
-  <td>${unit.hold ? String(unit.hold.notifications) : `${unit.windowPosts} nya i fönstret`}</td>
-  <td>${String(unit.heldMessages)}</td>
-  <td>${String(unit.citizens)}</td>
-  <td>${when(unit.lastSeenAt)}</td>
-  <td>${holding
-    ? html`<form class="inline" method="post" action="${unitPath}/slapp">${csrfField}<button type="submit">Släpp meddelandena</button></form>
-    <form class="inline" method="post" action="${unitPath}/kasta">${csrfField}<button type="submit">Kasta meddelandena</button></form>`
-    : ''}</td>
-</tr>`;
+      <td>${ENVIRONMENT_LABEL[unit.environment]}</td>
+      <td><code>${unit.logicalAddress}</code></td>
+      <td>
+        ${unit.hold ? HOLD_LABEL[unit.hold.status] : `Bevakas till ${when(unit.watchedUntil)}`}${unit.hold?.decidedBy ? html`<br /><small>${unit.hold.decidedBy}, ${when(unit.hold.decidedAt)}</small>` : ''}
+      </td>
+      <td>${when(unit.hold?.startedAt ?? unit.firstSeenAt)}</td>
+      <td>${unit.hold ? String(unit.hold.notifications) : `${unit.windowPosts} nya i fönstret`}</td>
+      <td>${String(unit.heldMessages)}</td>
+      <td>${String(unit.citizens)}</td>
+      <td>${when(unit.lastSeenAt)}</td>
+      <td>
+        ${
+          holding
+            ? html`<form class="inline" method="post" action="${unitPath}/slapp">
+                  ${csrfField}<button type="submit">Släpp meddelandena</button>
+                </form>
+                <form class="inline" method="post" action="${unitPath}/kasta">
+                  ${csrfField}<button type="submit">Kasta meddelandena</button>
+                </form>`
+            : ''
+        }
+      </td>
+    </tr>`;
   });
   return html`<section aria-labelledby="loads-heading">
-<h2 id="loads-heading">Tyst inläsning per vårdenhet</h2>
-<p>Under en tyst inläsning lagras det som levereras för vårdenheten (EI:s <code>logicalAddress</code>) utan meddelanden,
-SMS eller e-post – till exempel när enheten börjar med webbokning och läser in sina befintliga bokningar, eller vid EI:s
-reservrutin. Det som avgör är när EI levererade aviseringen. Ändringar efter inläsningen ger meddelanden som vanligt.</p>
-${loads.length === 0
-  ? html`<p>Inga pågående eller kommande inläsningar.</p>`
-  : scrollingTable('Tabell över tysta inläsningar', html`<table><thead><tr><th scope="col">Miljö</th><th scope="col">Vårdenhet</th><th scope="col">Från</th><th scope="col">Till</th><th scope="col">Status</th><th scope="col">Anteckning</th><th scope="col">Åtgärd</th></tr></thead><tbody>${loadRows}</tbody></table>`)}
-<form method="post" action="/admin/vardenheter/inlasning">
-${csrfField}
-<fieldset>
-<legend>Ny tyst inläsning</legend>
-<label for="load-environment">Miljö</label>
-<select id="load-environment" name="environment" required>
-  ${ENVIRONMENTS.map((environment) => html`<option value="${environment}"${form.environment === environment ? html` selected` : ''}>${ENVIRONMENT_LABEL[environment]}</option>`)}
-</select>
-<label for="logicalAddress">Vårdenhetens HSA-id (som EI skickar som logicalAddress)</label>
-<input id="logicalAddress" name="logicalAddress" required maxlength="${MAX_HSA_ID_LENGTH}" value="${form.logicalAddress ?? ''}">
-<label for="load-from">Från (svensk tid; tomt: nu)</label>
-<input id="load-from" name="from" type="datetime-local" value="${form.from ?? ''}">
-<label for="load-until">Till (svensk tid)</label>
-<input id="load-until" name="until" type="datetime-local" required value="${form.until ?? ''}">
-<label for="load-note">Anteckning (valfri)</label>
-<input id="load-note" name="note" maxlength="${MAX_NOTE_LENGTH}" value="${form.note ?? ''}">
-<p><button type="submit">Registrera tyst inläsning</button></p>
-</fieldset>
-</form>
-</section>
-<section aria-labelledby="guard-heading">
-<h2 id="guard-heading">Flodskydd: nya vårdenheter</h2>
-<p>En vårdenhet som är ny (eller har varit tyst länge) och som utan aviserad inläsning skickar många nya bokningar på kort
-tid hålls av flodskyddet: bokningarna lagras, men meddelandena visas inte och inga SMS eller e-post skickas. Släpp dem
-(de blir meddelanden, äldst först, med SMS och e-post som vanligt) eller kasta dem (bokningarna finns kvar, inga meddelanden).</p>
-${guarded.length === 0
-  ? html`<p>Inga vårdenheter bevakas eller hålls.</p>`
-  : scrollingTable('Tabell över vårdenheter i flodskyddet', html`<table><thead><tr><th scope="col">Miljö</th><th scope="col">Vårdenhet</th><th scope="col">Status</th><th scope="col">Sedan</th><th scope="col">Aviseringar</th><th scope="col">Hållna meddelanden</th><th scope="col">Invånare</th><th scope="col">Senast levererat</th><th scope="col">Åtgärder</th></tr></thead><tbody>${unitRows}</tbody></table>`)}
-</section>`;
+      <h2 id="loads-heading">Tyst inläsning per vårdenhet</h2>
+      <p>
+        Under en tyst inläsning lagras det som levereras för vårdenheten (EI:s <code>logicalAddress</code>) utan
+        meddelanden, SMS eller e-post – till exempel när enheten börjar med webbokning och läser in sina befintliga
+        bokningar, eller vid EI:s reservrutin. Det som avgör är när EI levererade aviseringen. Ändringar efter
+        inläsningen ger meddelanden som vanligt.
+      </p>
+      ${
+        loads.length === 0
+          ? html`<p>Inga pågående eller kommande inläsningar.</p>`
+          : scrollingTable(
+              'Tabell över tysta inläsningar',
+              html`<table>
+                <thead>
+                  <tr>
+                    <th scope="col">Miljö</th>
+                    <th scope="col">Vårdenhet</th>
+                    <th scope="col">Från</th>
+                    <th scope="col">Till</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Anteckning</th>
+                    <th scope="col">Åtgärd</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${loadRows}
+                </tbody>
+              </table>`,
+            )
+      }
+      <form method="post" action="/admin/vardenheter/inlasning">
+        ${csrfField}
+        <fieldset>
+          <legend>Ny tyst inläsning</legend>
+          <label for="load-environment">Miljö</label>
+          <select id="load-environment" name="environment" required>
+            ${ENVIRONMENTS.map((environment) => html`<option value="${environment}" ${form.environment === environment ? html` selected` : ''}>${ENVIRONMENT_LABEL[environment]}</option>`)}
+          </select>
+          <label for="logicalAddress">Vårdenhetens HSA-id (som EI skickar som logicalAddress)</label>
+          <input
+            id="logicalAddress"
+            name="logicalAddress"
+            required
+            maxlength="${MAX_HSA_ID_LENGTH}"
+            value="${form.logicalAddress ?? ''}"
+          />
+          <label for="load-from">Från (svensk tid; tomt: nu)</label>
+          <input id="load-from" name="from" type="datetime-local" value="${form.from ?? ''}" />
+          <label for="load-until">Till (svensk tid)</label>
+          <input id="load-until" name="until" type="datetime-local" required value="${form.until ?? ''}" />
+          <label for="load-note">Anteckning (valfri)</label>
+          <input id="load-note" name="note" maxlength="${MAX_NOTE_LENGTH}" value="${form.note ?? ''}" />
+          <p><button type="submit">Registrera tyst inläsning</button></p>
+        </fieldset>
+      </form>
+    </section>
+    <section aria-labelledby="guard-heading">
+      <h2 id="guard-heading">Flodskydd: nya vårdenheter</h2>
+      <p>
+        En vårdenhet som är ny (eller har varit tyst länge) och som utan aviserad inläsning skickar många nya bokningar
+        på kort tid hålls av flodskyddet: bokningarna lagras, men meddelandena visas inte och inga SMS eller e-post
+        skickas. Släpp dem (de blir meddelanden, äldst först, med SMS och e-post som vanligt) eller kasta dem
+        (bokningarna finns kvar, inga meddelanden).
+      </p>
+      ${
+        guarded.length === 0
+          ? html`<p>Inga vårdenheter bevakas eller hålls.</p>`
+          : scrollingTable(
+              'Tabell över vårdenheter i flodskyddet',
+              html`<table>
+                <thead>
+                  <tr>
+                    <th scope="col">Miljö</th>
+                    <th scope="col">Vårdenhet</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Sedan</th>
+                    <th scope="col">Aviseringar</th>
+                    <th scope="col">Hållna meddelanden</th>
+                    <th scope="col">Invånare</th>
+                    <th scope="col">Senast levererat</th>
+                    <th scope="col">Åtgärder</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${unitRows}
+                </tbody>
+              </table>`,
+            )
+      }
+    </section>`;
 }
 
 function registryPage(
@@ -251,94 +340,169 @@ function registryPage(
   consoleSections?: SafeHtml,
 ): string {
   const form = state.form ?? {};
-  const csrfField = html`<input type="hidden" name="_csrf" value="${csrf}">`;
+  const csrfField = html`<input type="hidden" name="_csrf" value="${csrf}" />`;
   const rows = live.map(
-    (system) => html`<tr>
-  <td>${ENVIRONMENT_LABEL[system.environment]}</td>
-  <td><code>${system.hsaId}</code></td>
-  <td>${system.name}</td>
-  <td>${MODE_LABEL[system.mode]}</td>
-  <td>${when(system.createdAt)}</td>
-  <td>
-    <form class="inline" method="post" action="/admin/kallsystem/${system.id}/lage">
-      ${csrfField}
-      <select id="mode-${system.id}" name="mode" aria-label="Läge för ${system.name}">
-        <option value="active"${system.mode === 'active' ? html` selected` : ''}>Aktivt</option>
-        <option value="silent"${system.mode === 'silent' ? html` selected` : ''}>Tyst</option>
-      </select>
-      <button type="submit">Spara läge</button>
-    </form>
-    <a href="/admin/kallsystem/${system.id}/avaktivera">Avaktivera…</a>
-  </td>
-</tr>`,
+    (system) =>
+      html`<tr>
+        <td>${ENVIRONMENT_LABEL[system.environment]}</td>
+        <td><code>${system.hsaId}</code></td>
+        <td>${system.name}</td>
+        <td>${MODE_LABEL[system.mode]}</td>
+        <td>${when(system.createdAt)}</td>
+        <td>
+          <form class="inline" method="post" action="/admin/kallsystem/${system.id}/lage">
+            ${csrfField}
+            <select id="mode-${system.id}" name="mode" aria-label="Läge för ${system.name}">
+              <option value="active" ${system.mode === 'active' ? html` selected` : ''}>Aktivt</option>
+              <option value="silent" ${system.mode === 'silent' ? html` selected` : ''}>Tyst</option>
+            </select>
+            <button type="submit">Spara läge</button>
+          </form>
+          <a href="/admin/kallsystem/${system.id}/avaktivera">Avaktivera…</a>
+        </td>
+      </tr>`,
   );
   const history = deactivated.map(
-    (system) => html`<tr><td>${ENVIRONMENT_LABEL[system.environment]}</td><td><code>${system.hsaId}</code></td><td>${system.name}</td><td>${when(system.createdAt)}</td><td>${when(system.deactivatedAt)}</td></tr>`,
+    (system) =>
+      html`<tr>
+        <td>${ENVIRONMENT_LABEL[system.environment]}</td>
+        <td><code>${system.hsaId}</code></td>
+        <td>${system.name}</td>
+        <td>${when(system.createdAt)}</td>
+        <td>${when(system.deactivatedAt)}</td>
+      </tr>`,
   );
   const changes = audit.map((entry) => {
     const after = (entry.after ?? {}) as Partial<SourceSystem> & { logicalAddress?: string };
-    const what = [after.hsaId ?? after.logicalAddress, after.environment ? ENVIRONMENT_LABEL[after.environment] : undefined, after.mode ? MODE_LABEL[after.mode] : undefined]
+    const what = [
+      after.hsaId ?? after.logicalAddress,
+      after.environment ? ENVIRONMENT_LABEL[after.environment] : undefined,
+      after.mode ? MODE_LABEL[after.mode] : undefined,
+    ]
       .filter(Boolean)
       .join(', ');
-    return html`<tr><td>${when(entry.at)}</td><td>${entry.actor}</td><td>${ACTION_LABEL[entry.action] ?? entry.action}</td><td>${what}</td></tr>`;
+    return html`<tr>
+      <td>${when(entry.at)}</td>
+      <td>${entry.actor}</td>
+      <td>${ACTION_LABEL[entry.action] ?? entry.action}</td>
+      <td>${what}</td>
+    </tr>`;
   });
 
   return layout(
     'Källsystem',
     html`<h1>Aktiverade källsystem</h1>
-<p>1177 skapar meddelanden i inkorgen bara för bokningssystem som är aktiverade här, per miljö, med det HSA-id
-systemet skickar som <code>sourceSystem</code>. Läget <strong>tyst</strong> tar emot och lagrar aviseringar men skapar
-inga meddelanden, SMS eller e-post – till exempel under systemets första inläsning.</p>
-${state.done ? html`<p class="notice" role="status">${state.done}</p>` : ''}
-${problemList(state.problems ?? [])}
-${extraSection ?? ''}
-<section aria-labelledby="live-heading">
-<h2 id="live-heading">Aktiva registreringar</h2>
-${live.length === 0
-  ? html`<p>Inga källsystem är aktiverade.</p>`
-  : scrollingTable('Tabell över aktiva registreringar', html`<table>
-<thead><tr><th scope="col">Miljö</th><th scope="col">HSA-id</th><th scope="col">Namn</th><th scope="col">Läge</th><th scope="col">Tillagt</th><th scope="col">Åtgärder</th></tr></thead>
-<tbody>${rows}</tbody>
-</table>`)}
-</section>
-<section aria-labelledby="add-heading">
-<h2 id="add-heading">Lägg till källsystem</h2>
-<form method="post" action="/admin/kallsystem">
-${csrfField}
-<fieldset>
-<legend>Nytt källsystem</legend>
-<label for="environment">Miljö</label>
-<select id="environment" name="environment" required>
-  ${ENVIRONMENTS.map((environment) => html`<option value="${environment}"${form.environment === environment ? html` selected` : ''}>${ENVIRONMENT_LABEL[environment]}</option>`)}
-</select>
-<label for="hsaId">HSA-id (som systemet skickar som sourceSystem)</label>
-<input id="hsaId" name="hsaId" required maxlength="${MAX_HSA_ID_LENGTH}" value="${form.hsaId ?? ''}">
-<label for="name">Namn</label>
-<input id="name" name="name" required maxlength="${MAX_NAME_LENGTH}" value="${form.name ?? ''}">
-<label for="mode">Läge</label>
-<select id="mode" name="mode">
-  <option value="active"${form.mode !== 'silent' ? html` selected` : ''}>Aktivt – skapar meddelanden</option>
-  <option value="silent"${form.mode === 'silent' ? html` selected` : ''}>Tyst – lagrar aviseringar utan meddelanden</option>
-</select>
-<p><button type="submit">Lägg till</button></p>
-</fieldset>
-</form>
-</section>
-${careUnitSections(csrfField, loads, guarded, state)}
-<section aria-labelledby="history-heading">
-<h2 id="history-heading">Avaktiverade</h2>
-${history.length === 0
-  ? html`<p>Inga avaktiverade källsystem.</p>`
-  : scrollingTable('Tabell över avaktiverade', html`<table><thead><tr><th scope="col">Miljö</th><th scope="col">HSA-id</th><th scope="col">Namn</th><th scope="col">Tillagt</th><th scope="col">Avaktiverat</th></tr></thead><tbody>${history}</tbody></table>`)}
-</section>
-<section aria-labelledby="audit-heading">
-<h2 id="audit-heading">Senaste ändringar</h2>
-${changes.length === 0
-  ? html`<p>Inga ändringar ännu.</p>`
-  : scrollingTable('Tabell över senaste ändringar', html`<table><thead><tr><th scope="col">När</th><th scope="col">Vem</th><th scope="col">Vad</th><th scope="col">Källsystem / vårdenhet</th></tr></thead><tbody>${changes}</tbody></table>`)}
-</section>
-${consoleSections ?? ''}`,
-    html`<form class="account" method="post" action="/admin/logga-ut">${csrfField}<span>Inloggad som <strong>${adminName}</strong></span> <button type="submit">Logga ut</button></form>`,
+      <p>
+        1177 skapar meddelanden i inkorgen bara för bokningssystem som är aktiverade här, per miljö, med det HSA-id
+        systemet skickar som <code>sourceSystem</code>. Läget <strong>tyst</strong> tar emot och lagrar aviseringar men
+        skapar inga meddelanden, SMS eller e-post – till exempel under systemets första inläsning.
+      </p>
+      ${state.done ? html`<p class="notice" role="status">${state.done}</p>` : ''} ${problemList(state.problems ?? [])}
+      ${extraSection ?? ''}
+      <section aria-labelledby="live-heading">
+        <h2 id="live-heading">Aktiva registreringar</h2>
+        ${
+          live.length === 0
+            ? html`<p>Inga källsystem är aktiverade.</p>`
+            : scrollingTable(
+                'Tabell över aktiva registreringar',
+                html`<table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Miljö</th>
+                      <th scope="col">HSA-id</th>
+                      <th scope="col">Namn</th>
+                      <th scope="col">Läge</th>
+                      <th scope="col">Tillagt</th>
+                      <th scope="col">Åtgärder</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    ${rows}
+                  </tbody>
+                </table>`,
+              )
+        }
+      </section>
+      <section aria-labelledby="add-heading">
+        <h2 id="add-heading">Lägg till källsystem</h2>
+        <form method="post" action="/admin/kallsystem">
+          ${csrfField}
+          <fieldset>
+            <legend>Nytt källsystem</legend>
+            <label for="environment">Miljö</label>
+            <select id="environment" name="environment" required>
+              ${ENVIRONMENTS.map((environment) => html`<option value="${environment}" ${form.environment === environment ? html` selected` : ''}>${ENVIRONMENT_LABEL[environment]}</option>`)}
+            </select>
+            <label for="hsaId">HSA-id (som systemet skickar som sourceSystem)</label>
+            <input id="hsaId" name="hsaId" required maxlength="${MAX_HSA_ID_LENGTH}" value="${form.hsaId ?? ''}" />
+            <label for="name">Namn</label>
+            <input id="name" name="name" required maxlength="${MAX_NAME_LENGTH}" value="${form.name ?? ''}" />
+            <label for="mode">Läge</label>
+            <select id="mode" name="mode">
+              <option value="active" ${form.mode !== 'silent' ? html` selected` : ''}>
+                Aktivt – skapar meddelanden
+              </option>
+              <option value="silent" ${form.mode === 'silent' ? html` selected` : ''}>
+                Tyst – lagrar aviseringar utan meddelanden
+              </option>
+            </select>
+            <p><button type="submit">Lägg till</button></p>
+          </fieldset>
+        </form>
+      </section>
+      ${careUnitSections(csrfField, loads, guarded, state)}
+      <section aria-labelledby="history-heading">
+        <h2 id="history-heading">Avaktiverade</h2>
+        ${
+          history.length === 0
+            ? html`<p>Inga avaktiverade källsystem.</p>`
+            : scrollingTable(
+                'Tabell över avaktiverade',
+                html`<table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Miljö</th>
+                      <th scope="col">HSA-id</th>
+                      <th scope="col">Namn</th>
+                      <th scope="col">Tillagt</th>
+                      <th scope="col">Avaktiverat</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    ${history}
+                  </tbody>
+                </table>`,
+              )
+        }
+      </section>
+      <section aria-labelledby="audit-heading">
+        <h2 id="audit-heading">Senaste ändringar</h2>
+        ${
+          changes.length === 0
+            ? html`<p>Inga ändringar ännu.</p>`
+            : scrollingTable(
+                'Tabell över senaste ändringar',
+                html`<table>
+                  <thead>
+                    <tr>
+                      <th scope="col">När</th>
+                      <th scope="col">Vem</th>
+                      <th scope="col">Vad</th>
+                      <th scope="col">Källsystem / vårdenhet</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    ${changes}
+                  </tbody>
+                </table>`,
+              )
+        }
+      </section>
+      ${consoleSections ?? ''}`,
+    html`<form class="account" method="post" action="/admin/logga-ut">
+      ${csrfField}<span>Inloggad som <strong>${adminName}</strong></span> <button type="submit">Logga ut</button>
+    </form>`,
   );
 }
 
@@ -346,17 +510,21 @@ function confirmDeactivationPage(csrf: string, system: SourceSystem): string {
   return layout(
     'Avaktivera källsystem',
     html`<h1>Avaktivera källsystemet?</h1>
-<div class="confirm" role="alert">
-<p>Du är på väg att avaktivera <strong>${system.name}</strong> (<code>${system.hsaId}</code>) i miljön
-<strong>${ENVIRONMENT_LABEL[system.environment]}</strong>.</p>
-<p>Aviseringar från systemet tas då inte längre emot i den miljön och inga nya meddelanden, SMS eller e-post
-skapas. Registreringen finns kvar i historiken och systemet kan registreras igen.</p>
-</div>
-<form method="post" action="/admin/kallsystem/${system.id}/avaktivera">
-<input type="hidden" name="_csrf" value="${csrf}">
-<input type="hidden" name="bekrafta" value="ja">
-<p><button type="submit">Ja, avaktivera</button> <a href="/admin">Avbryt</a></p>
-</form>`,
+      <div class="confirm" role="alert">
+        <p>
+          Du är på väg att avaktivera <strong>${system.name}</strong> (<code>${system.hsaId}</code>) i miljön
+          <strong>${ENVIRONMENT_LABEL[system.environment]}</strong>.
+        </p>
+        <p>
+          Aviseringar från systemet tas då inte längre emot i den miljön och inga nya meddelanden, SMS eller e-post
+          skapas. Registreringen finns kvar i historiken och systemet kan registreras igen.
+        </p>
+      </div>
+      <form method="post" action="/admin/kallsystem/${system.id}/avaktivera">
+        <input type="hidden" name="_csrf" value="${csrf}" />
+        <input type="hidden" name="bekrafta" value="ja" />
+        <p><button type="submit">Ja, avaktivera</button> <a href="/admin">Avbryt</a></p>
+      </form>`,
   );
 }
 
@@ -364,24 +532,33 @@ function signInPage(csrf: string, developmentSignIn: boolean, problems: string[]
   return layout(
     'Logga in',
     html`<h1>Logga in som nationell administratör</h1>
-${problemList(problems)}
-${oidc ? html`<p><a href="/admin/logga-in/oidc">Logga in med din organisations inloggning</a></p>` : ''}
-${developmentSignIn
-  ? html`<section class="development" aria-labelledby="dev-heading">
-<h2 id="dev-heading">Utvecklingsinloggning</h2>
-<p>Endast för utveckling och test: vem som helst kan logga in här med valfritt namn. Den finns inte i produktion.</p>
-<form method="post" action="/admin/logga-in">
-<input type="hidden" name="_csrf" value="${csrf}">
-<label for="admin-name">Ditt namn (syns i ändringsloggen)</label>
-<input id="admin-name" name="name" required maxlength="${MAX_ADMIN_NAME_LENGTH}" autocomplete="name">
-<label><input type="checkbox" name="support" value="ja"> Med supportroll (får söka på personnummer)</label>
-<p><button type="submit">Logga in</button></p>
-</form>
-</section>`
-  : oidc
-    ? ''
-    : html`<p>Inloggning på sidan är inte konfigurerad. Använd API:t med en administratörstoken
-(<code>/api/admin/source-systems</code>) eller kommandoraden (<code>npm run admin</code>).</p>`}`,
+      ${problemList(problems)}
+      ${oidc ? html`<p><a href="/admin/logga-in/oidc">Logga in med din organisations inloggning</a></p>` : ''}
+      ${
+        developmentSignIn
+          ? html`<section class="development" aria-labelledby="dev-heading">
+              <h2 id="dev-heading">Utvecklingsinloggning</h2>
+              <p>
+                Endast för utveckling och test: vem som helst kan logga in här med valfritt namn. Den finns inte i
+                produktion.
+              </p>
+              <form method="post" action="/admin/logga-in">
+                <input type="hidden" name="_csrf" value="${csrf}" />
+                <label for="admin-name">Ditt namn (syns i ändringsloggen)</label>
+                <input id="admin-name" name="name" required maxlength="${MAX_ADMIN_NAME_LENGTH}" autocomplete="name" />
+                <label
+                  ><input type="checkbox" name="support" value="ja" /> Med supportroll (får söka på personnummer)</label
+                >
+                <p><button type="submit">Logga in</button></p>
+              </form>
+            </section>`
+          : oidc
+            ? ''
+            : html`<p>
+                Inloggning på sidan är inte konfigurerad. Använd API:t med en administratörstoken
+                (<code>/api/admin/source-systems</code>) eller kommandoraden (<code>npm run admin</code>).
+              </p>`
+      }`,
   );
 }
 
@@ -400,12 +577,24 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
       next();
       return;
     }
-    send(res, 403, signInPage(sessionOf(res).csrfToken, false, ['Utvecklingsinloggningen är inte påslagen här.'], deps.oidc !== undefined));
+    send(
+      res,
+      403,
+      signInPage(
+        sessionOf(res).csrfToken,
+        false,
+        ['Utvecklingsinloggningen är inte påslagen här.'],
+        deps.oidc !== undefined,
+      ),
+    );
   });
   router.use(express.urlencoded({ extended: false, limit: '16kb' }));
   router.use(sessions.verifyCsrf);
   router.use((_req, res, next) => {
-    res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
+    res.set(
+      'Content-Security-Policy',
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    );
     res.set('X-Content-Type-Options', 'nosniff');
     next();
   });
@@ -426,7 +615,11 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
     } catch (error) {
       if (!(error instanceof SignInError)) throw error;
       log.warn({ reason: error.reason, err: error.message }, 'administrator OpenID Connect sign-in could not start');
-      send(res, 503, signInPage(sessionOf(res).csrfToken, deps.developmentSignIn, [SIGN_IN_PROBLEM[error.reason]], true));
+      send(
+        res,
+        503,
+        signInPage(sessionOf(res).csrfToken, deps.developmentSignIn, [SIGN_IN_PROBLEM[error.reason]], true),
+      );
     }
   });
 
@@ -445,9 +638,17 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
       if (!(error instanceof SignInError)) throw error;
       // The pending values are spent either way: a callback cannot be replayed.
       await sessions.setPending(res, {});
-      log.warn({ reason: error.reason, providerError: error.providerError, err: error.message }, 'administrator OpenID Connect sign-in refused');
-      const status = error.reason === 'provider_unavailable' ? 503 : error.reason === 'not_an_administrator' ? 403 : 400;
-      send(res, status, signInPage(sessionOf(res).csrfToken, deps.developmentSignIn, [SIGN_IN_PROBLEM[error.reason]], true));
+      log.warn(
+        { reason: error.reason, providerError: error.providerError, err: error.message },
+        'administrator OpenID Connect sign-in refused',
+      );
+      const status =
+        error.reason === 'provider_unavailable' ? 503 : error.reason === 'not_an_administrator' ? 403 : 400;
+      send(
+        res,
+        status,
+        signInPage(sessionOf(res).csrfToken, deps.developmentSignIn, [SIGN_IN_PROBLEM[error.reason]], true),
+      );
     }
   });
 
@@ -455,7 +656,11 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
     const body = req.body as Record<string, unknown>;
     const name = typeof body.name === 'string' ? body.name.trim() : '';
     if (name === '' || name.length > MAX_ADMIN_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(name)) {
-      send(res, 400, signInPage(sessionOf(res).csrfToken, true, [`Ange ditt namn (högst ${MAX_ADMIN_NAME_LENGTH} tecken).`]));
+      send(
+        res,
+        400,
+        signInPage(sessionOf(res).csrfToken, true, [`Ange ditt namn (högst ${MAX_ADMIN_NAME_LENGTH} tecken).`]),
+      );
       return;
     }
     const support = body.support === 'ja';
@@ -492,10 +697,27 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
       careUnits.listGuarded(),
     ]);
     const live = all.filter((system) => system.deactivatedAt === null);
-    const deactivated = all.filter((system) => system.deactivatedAt !== null).sort((a, b) => b.deactivatedAt!.localeCompare(a.deactivatedAt!));
+    const deactivated = all
+      .filter((system) => system.deactivatedAt !== null)
+      .sort((a, b) => b.deactivatedAt!.localeCompare(a.deactivatedAt!));
     const csrf = sessionOf(res).csrfToken;
     const consoleSections = deps.console ? await deps.console.sections(adminSession(res)) : undefined;
-    send(res, status, registryPage(adminName(res), csrf, live, deactivated, audit, loads, guarded, state, deps.extraSection?.(csrf), consoleSections));
+    send(
+      res,
+      status,
+      registryPage(
+        adminName(res),
+        csrf,
+        live,
+        deactivated,
+        audit,
+        loads,
+        guarded,
+        state,
+        deps.extraSection?.(csrf),
+        consoleSections,
+      ),
+    );
   }
 
   function adminSession(res: Response): AdminSession {
@@ -510,11 +732,25 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
       case 'invalid':
         return { status: 400, problems: error.problems.map(swedish) };
       case 'duplicate':
-        return { status: 409, problems: ['Det HSA-id:t är redan registrerat i den miljön. Ändra eller avaktivera den registreringen först.'] };
+        return {
+          status: 409,
+          problems: [
+            'Det HSA-id:t är redan registrerat i den miljön. Ändra eller avaktivera den registreringen först.',
+          ],
+        };
       case 'deactivated':
         return { status: 409, problems: ['Källsystemet är redan avaktiverat.'] };
       case 'not_found':
-        return { status: 404, problems: [error.message.startsWith('No loading period') ? 'Inläsningen finns inte.' : error.message.includes('has no hold') ? 'Vårdenheten hålls inte.' : 'Källsystemet finns inte.'] };
+        return {
+          status: 404,
+          problems: [
+            error.message.startsWith('No loading period')
+              ? 'Inläsningen finns inte.'
+              : error.message.includes('has no hold')
+                ? 'Vårdenheten hålls inte.'
+                : 'Källsystemet finns inte.',
+          ],
+        };
       case 'not_held':
         return { status: 409, problems: ['Vårdenheten hålls inte längre (någon annan har redan beslutat).'] };
       case 'load_ended':
@@ -538,7 +774,10 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
     };
     try {
       const system = await registry.register(adminName(res), form);
-      log.info({ sourceSystemId: system.id, hsaId: system.hsaId, environment: system.environment, actor: adminName(res) }, 'source system registered');
+      log.info(
+        { sourceSystemId: system.id, hsaId: system.hsaId, environment: system.environment, actor: adminName(res) },
+        'source system registered',
+      );
       res.redirect(303, '/admin?klart=tillagt');
     } catch (error) {
       const { status, problems } = refusal(error);
@@ -566,7 +805,9 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
   router.get('/kallsystem/:id/avaktivera', async (req, res) => {
     const system = await registry.find(idOf(req));
     if (!system || system.deactivatedAt !== null) {
-      await renderRegistry(res, 404, { problems: [system ? 'Källsystemet är redan avaktiverat.' : 'Källsystemet finns inte.'] });
+      await renderRegistry(res, 404, {
+        problems: [system ? 'Källsystemet är redan avaktiverat.' : 'Källsystemet finns inte.'],
+      });
       return;
     }
     send(res, 200, confirmDeactivationPage(sessionOf(res).csrfToken, system));
@@ -598,7 +839,10 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
     };
     try {
       const load = await careUnits.addLoad(adminName(res), loadForm);
-      log.info({ loadId: load.id, logicalAddress: load.logicalAddress, environment: load.environment, actor: adminName(res) }, 'care unit loading period set');
+      log.info(
+        { loadId: load.id, logicalAddress: load.logicalAddress, environment: load.environment, actor: adminName(res) },
+        'care unit loading period set',
+      );
       res.redirect(303, '/admin?klart=inlasning');
     } catch (error) {
       const { status, problems } = refusal(error);
@@ -616,14 +860,21 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
     }
   });
 
-  for (const [path, decision, done] of [['slapp', 'release', 'slappt'], ['kasta', 'drop', 'kastat']] as const) {
+  for (const [path, decision, done] of [
+    ['slapp', 'release', 'slappt'],
+    ['kasta', 'drop', 'kastat'],
+  ] as const) {
     router.post(`/vardenheter/:environment/:logicalAddress/${path}`, async (req, res) => {
       const environment = String(req.params.environment);
       const logicalAddress = String(req.params.logicalAddress ?? '').slice(0, 64);
       try {
-        if (environment !== 'qa' && environment !== 'prod') throw new RegistryError('not_found', `${logicalAddress} has no hold`);
+        if (environment !== 'qa' && environment !== 'prod')
+          throw new RegistryError('not_found', `${logicalAddress} has no hold`);
         const unit = await careUnits[decision](adminName(res), environment, logicalAddress);
-        log.info({ logicalAddress, environment, heldMessages: unit.heldMessages, actor: adminName(res) }, decision === 'release' ? 'held messages released' : 'held messages dropped');
+        log.info(
+          { logicalAddress, environment, heldMessages: unit.heldMessages, actor: adminName(res) },
+          decision === 'release' ? 'held messages released' : 'held messages dropped',
+        );
         res.redirect(303, `/admin?klart=${done}`);
       } catch (error) {
         const { status, problems } = refusal(error);
@@ -638,7 +889,12 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
       const identity = sessionOf(res).identity;
       const account =
         identity?.kind === 'admin'
-          ? html`<form class="account" method="post" action="/admin/logga-ut"><input type="hidden" name="_csrf" value="${sessionOf(res).csrfToken}"><span>Inloggad som <strong>${identity.name}</strong></span> <button type="submit">Logga ut</button></form>`
+          ? html`<form class="account" method="post" action="/admin/logga-ut">
+              <input type="hidden" name="_csrf" value="${sessionOf(res).csrfToken}" /><span
+                >Inloggad som <strong>${identity.name}</strong></span
+              >
+              <button type="submit">Logga ut</button>
+            </form>`
           : undefined;
       send(res, status, layout(title, body, account));
     },

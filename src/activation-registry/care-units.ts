@@ -120,13 +120,29 @@ export function parseAdminTime(value: string): Date | undefined {
 
 function checkAddress(value: unknown, problems: FieldProblem[]): string | undefined {
   if (typeof value !== 'string' || value.trim() === '') {
-    problems.push({ rule: 'required', field: 'logicalAddress', message: "logicalAddress is required: the care unit's HSA-id (EI's logicalAddress)" });
+    problems.push({
+      rule: 'required',
+      field: 'logicalAddress',
+      message: "logicalAddress is required: the care unit's HSA-id (EI's logicalAddress)",
+    });
   } else if (value !== value.trim()) {
-    problems.push({ rule: 'surrounding_white_space', field: 'logicalAddress', message: 'logicalAddress must not start or end with white space' });
+    problems.push({
+      rule: 'surrounding_white_space',
+      field: 'logicalAddress',
+      message: 'logicalAddress must not start or end with white space',
+    });
   } else if (value.length > MAX_ADDRESS_LENGTH) {
-    problems.push({ rule: 'too_long', field: 'logicalAddress', message: `logicalAddress must be at most ${MAX_ADDRESS_LENGTH} characters, got ${value.length}` });
+    problems.push({
+      rule: 'too_long',
+      field: 'logicalAddress',
+      message: `logicalAddress must be at most ${MAX_ADDRESS_LENGTH} characters, got ${value.length}`,
+    });
   } else if (CONTROL_CHARACTERS.test(value)) {
-    problems.push({ rule: 'control_characters', field: 'logicalAddress', message: 'logicalAddress must not contain control characters' });
+    problems.push({
+      rule: 'control_characters',
+      field: 'logicalAddress',
+      message: 'logicalAddress must not contain control characters',
+    });
   } else {
     return value;
   }
@@ -135,12 +151,20 @@ function checkAddress(value: unknown, problems: FieldProblem[]): string | undefi
 
 function checkTime(field: string, value: unknown, problems: FieldProblem[]): Date | undefined {
   if (typeof value !== 'string' || value.trim() === '') {
-    problems.push({ rule: 'required', field, message: `${field} is required: a time such as "2026-12-01T14:00" (Swedish time) or with a zone` });
+    problems.push({
+      rule: 'required',
+      field,
+      message: `${field} is required: a time such as "2026-12-01T14:00" (Swedish time) or with a zone`,
+    });
     return undefined;
   }
   const instant = parseAdminTime(value);
   if (!instant) {
-    problems.push({ rule: 'not_allowed_value', field, message: `${field} must be a time such as "2026-12-01T14:00" (Swedish time) or "2026-12-01T13:00:00Z"` });
+    problems.push({
+      rule: 'not_allowed_value',
+      field,
+      message: `${field} must be a time such as "2026-12-01T14:00" (Swedish time) or "2026-12-01T13:00:00Z"`,
+    });
   }
   return instant;
 }
@@ -154,15 +178,31 @@ export interface LoadInput {
 }
 
 /** A new loading period: pure, shared by the API, the CLI and the page. */
-export function checkLoad(input: unknown, now: Date): { ok: true; value: LoadInput } | { ok: false; problems: FieldProblem[] } {
+export function checkLoad(
+  input: unknown,
+  now: Date,
+): { ok: true; value: LoadInput } | { ok: false; problems: FieldProblem[] } {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return { ok: false, problems: [{ rule: 'not_an_object', field: '', message: 'expected a JSON object with environment, logicalAddress and until' }] };
+    return {
+      ok: false,
+      problems: [
+        {
+          rule: 'not_an_object',
+          field: '',
+          message: 'expected a JSON object with environment, logicalAddress and until',
+        },
+      ],
+    };
   }
   const body = input as Record<string, unknown>;
   const problems: FieldProblem[] = [];
   for (const field of Object.keys(body)) {
     if (!['environment', 'logicalAddress', 'from', 'until', 'note'].includes(field)) {
-      problems.push({ rule: 'unknown_field', field, message: `${field} is not a field here (allowed: environment, logicalAddress, from, until, note)` });
+      problems.push({
+        rule: 'unknown_field',
+        field,
+        message: `${field} is not a field here (allowed: environment, logicalAddress, from, until, note)`,
+      });
     }
   }
   const environment = checkEnvironment(body.environment, problems);
@@ -173,22 +213,41 @@ export function checkLoad(input: unknown, now: Date): { ok: true; value: LoadInp
   if (body.note !== undefined && body.note !== null && body.note !== '') {
     note = typeof body.note === 'string' ? body.note.trim() : undefined;
     if (note === undefined || note.length > MAX_NOTE_LENGTH || CONTROL_CHARACTERS.test(note)) {
-      problems.push({ rule: 'too_long', field: 'note', message: `note must be text of at most ${MAX_NOTE_LENGTH} characters without control characters` });
+      problems.push({
+        rule: 'too_long',
+        field: 'note',
+        message: `note must be text of at most ${MAX_NOTE_LENGTH} characters without control characters`,
+      });
     }
   }
   if (from && until) {
     // A period is judged by delivery time, so a past start would change nothing already delivered.
     if (from.getTime() < now.getTime() - 60_000) {
-      problems.push({ rule: 'not_allowed_value', field: 'from', message: 'from must not be in the past (leave it out to start now)' });
+      problems.push({
+        rule: 'not_allowed_value',
+        field: 'from',
+        message: 'from must not be in the past (leave it out to start now)',
+      });
     }
     if (until.getTime() <= Math.max(from.getTime(), now.getTime())) {
-      problems.push({ rule: 'not_allowed_value', field: 'until', message: 'until must be later than from and than now' });
+      problems.push({
+        rule: 'not_allowed_value',
+        field: 'until',
+        message: 'until must be later than from and than now',
+      });
     } else if (until.getTime() - from.getTime() > MAX_LOAD_DAYS * 86_400_000) {
-      problems.push({ rule: 'not_allowed_value', field: 'until', message: `a loading period may last at most ${MAX_LOAD_DAYS} days` });
+      problems.push({
+        rule: 'not_allowed_value',
+        field: 'until',
+        message: `a loading period may last at most ${MAX_LOAD_DAYS} days`,
+      });
     }
   }
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, value: { environment: environment!, logicalAddress: logicalAddress!, from: from!, until: until!, note } };
+  return {
+    ok: true,
+    value: { environment: environment!, logicalAddress: logicalAddress!, from: from!, until: until!, note },
+  };
 }
 
 function toLoad(row: LoadRow, now = Date.now()): CareUnitLoad {
@@ -248,14 +307,25 @@ function toGuarded(row: GuardRow, counts: HeldCounts | undefined): GuardedUnit {
   };
 }
 
-export function createCareUnitAdministration(database: Database, options: CareUnitOptions = {}): CareUnitAdministration {
+export function createCareUnitAdministration(
+  database: Database,
+  options: CareUnitOptions = {},
+): CareUnitAdministration {
   const { orm } = database;
 
   async function announce(tx: Transaction, what: Record<string, unknown>): Promise<void> {
     await tx.execute(sql`select pg_notify(${SOURCE_SYSTEM_CHANNEL}, ${JSON.stringify(what)})`);
   }
 
-  async function audit(tx: Transaction, actor: string, action: string, entity: string, entityId: string, before: unknown, after: unknown): Promise<void> {
+  async function audit(
+    tx: Transaction,
+    actor: string,
+    action: string,
+    entity: string,
+    entityId: string,
+    before: unknown,
+    after: unknown,
+  ): Promise<void> {
     await tx.insert(auditLog).values({ actor, action, entity, entityId, before, after });
   }
 
@@ -268,19 +338,35 @@ export function createCareUnitAdministration(database: Database, options: CareUn
   }
 
   async function guardedRows(executor: Transaction | Orm, condition: SQL, lock = false): Promise<GuardRow[]> {
-    return rows<GuardRow>(executor, sql`select * from care_unit_guard where ${condition} ${lock ? sql`for update` : sql``}`);
+    return rows<GuardRow>(
+      executor,
+      sql`select * from care_unit_guard where ${condition} ${lock ? sql`for update` : sql``}`,
+    );
   }
 
-  async function decide(actor: string, environment: Environment, logicalAddress: string, status: HoldStatus, action: string): Promise<GuardedUnit | undefined> {
+  async function decide(
+    actor: string,
+    environment: Environment,
+    logicalAddress: string,
+    status: HoldStatus,
+    action: string,
+  ): Promise<GuardedUnit | undefined> {
     const changed = await orm.transaction(async (tx) => {
-      const [row] = await guardedRows(tx, sql`environment = ${environment} and logical_address = ${logicalAddress}`, true);
+      const [row] = await guardedRows(
+        tx,
+        sql`environment = ${environment} and logical_address = ${logicalAddress}`,
+        true,
+      );
       if (!row || row.hold_status === null) {
         if (actor === GUARD_ACTOR) return undefined;
         throw new RegistryError('not_found', `${logicalAddress} has no hold in ${environment}`);
       }
       if (row.hold_status !== 'holding') {
         if (actor === GUARD_ACTOR) return undefined;
-        throw new RegistryError('not_held', `${logicalAddress} is not held in ${environment} (its last hold was ${row.hold_status} ${iso(row.hold_decided_at) ?? ''})`.trim());
+        throw new RegistryError(
+          'not_held',
+          `${logicalAddress} is not held in ${environment} (its last hold was ${row.hold_status} ${iso(row.hold_decided_at) ?? ''})`.trim(),
+        );
       }
       // Decided: the unit is known from now on, so its later posts are messages as usual.
       const [after] = await rows<GuardRow>(
@@ -290,9 +376,15 @@ export function createCareUnitAdministration(database: Database, options: CareUn
             where environment = ${environment} and logical_address = ${logicalAddress} returning *`,
       );
       const unitId = `${environment}:${logicalAddress}`;
-      await audit(tx, actor, action, CARE_UNIT_AUDIT.unitEntity, unitId,
+      await audit(
+        tx,
+        actor,
+        action,
+        CARE_UNIT_AUDIT.unitEntity,
+        unitId,
         { logicalAddress, environment, hold: row.hold_status, notifications: Number(row.held_posts) },
-        { logicalAddress, environment, hold: status });
+        { logicalAddress, environment, hold: status },
+      );
       await announce(tx, { careUnit: logicalAddress, environment });
       return after!;
     });
@@ -306,7 +398,9 @@ export function createCareUnitAdministration(database: Database, options: CareUn
       const conditions: SQL[] = [];
       if (filter.environment) conditions.push(eq(careUnitLoads.environment, filter.environment));
       if (!filter.includeEnded) {
-        conditions.push(sql`coalesce(least(${careUnitLoads.endedAt}, ${careUnitLoads.endsAt}), ${careUnitLoads.endsAt}) > now()`);
+        conditions.push(
+          sql`coalesce(least(${careUnitLoads.endedAt}, ${careUnitLoads.endsAt}), ${careUnitLoads.endsAt}) > now()`,
+        );
       }
       const found = await orm
         .select()
@@ -325,7 +419,13 @@ export function createCareUnitAdministration(database: Database, options: CareUn
       const created = await orm.transaction(async (tx) => {
         const [row] = await tx
           .insert(careUnitLoads)
-          .values({ environment: load.environment, logicalAddress: load.logicalAddress, startsAt: load.from, endsAt: load.until, note: load.note ?? null })
+          .values({
+            environment: load.environment,
+            logicalAddress: load.logicalAddress,
+            startsAt: load.from,
+            endsAt: load.until,
+            note: load.note ?? null,
+          })
           .returning();
         const result = toLoad(row!);
         await audit(tx, actor, CARE_UNIT_AUDIT.addLoad, CARE_UNIT_AUDIT.loadEntity, String(result.id), null, result);
@@ -338,14 +438,20 @@ export function createCareUnitAdministration(database: Database, options: CareUn
 
     async endLoad(actor, id) {
       if (actor.trim() === '') throw new TypeError('Every change needs an actor for the audit log');
-      if (!Number.isSafeInteger(id) || id < 1 || id > 2_147_483_647) throw new RegistryError('not_found', `No loading period with id ${id}`);
+      if (!Number.isSafeInteger(id) || id < 1 || id > 2_147_483_647)
+        throw new RegistryError('not_found', `No loading period with id ${id}`);
       const ended = await orm.transaction(async (tx) => {
         const [row] = await tx.select().from(careUnitLoads).where(eq(careUnitLoads.id, id)).for('update');
         if (!row) throw new RegistryError('not_found', `No loading period with id ${id}`);
         const before = toLoad(row);
         const end = Math.min(row.endsAt.getTime(), row.endedAt?.getTime() ?? Infinity);
-        if (end <= Date.now()) throw new RegistryError('load_ended', `Loading period ${id} of ${row.logicalAddress} has already ended`);
-        const [updated] = await tx.update(careUnitLoads).set({ endedAt: sql`now()` }).where(eq(careUnitLoads.id, id)).returning();
+        if (end <= Date.now())
+          throw new RegistryError('load_ended', `Loading period ${id} of ${row.logicalAddress} has already ended`);
+        const [updated] = await tx
+          .update(careUnitLoads)
+          .set({ endedAt: sql`now()` })
+          .where(eq(careUnitLoads.id, id))
+          .returning();
         const after = toLoad(updated!);
         await audit(tx, actor, CARE_UNIT_AUDIT.endLoad, CARE_UNIT_AUDIT.loadEntity, String(id), before, after);
         await announce(tx, { careUnitLoad: id, environment: after.environment });
@@ -372,7 +478,8 @@ export function createCareUnitAdministration(database: Database, options: CareUn
     },
 
     async release(actor, environment, logicalAddress) {
-      if (actor.trim() === '' || actor === GUARD_ACTOR) throw new TypeError('A release needs an administrator as actor');
+      if (actor.trim() === '' || actor === GUARD_ACTOR)
+        throw new TypeError('A release needs an administrator as actor');
       return (await decide(actor, environment, logicalAddress, 'released', CARE_UNIT_AUDIT.release))!;
     },
 

@@ -60,29 +60,51 @@ export async function openSourceSystemDirectory(
       .where(and(eq(sourceSystems.environment, environment), isNull(sourceSystems.deactivatedAt)));
     // Loading periods that have not ended yet (effective end: ended early, or as planned).
     const periods = await database.orm
-      .select({ logicalAddress: careUnitLoads.logicalAddress, startsAt: careUnitLoads.startsAt, endsAt: careUnitLoads.endsAt, endedAt: careUnitLoads.endedAt })
+      .select({
+        logicalAddress: careUnitLoads.logicalAddress,
+        startsAt: careUnitLoads.startsAt,
+        endsAt: careUnitLoads.endsAt,
+        endedAt: careUnitLoads.endedAt,
+      })
       .from(careUnitLoads)
-      .where(and(eq(careUnitLoads.environment, environment), sql`coalesce(least(${careUnitLoads.endedAt}, ${careUnitLoads.endsAt}), ${careUnitLoads.endsAt}) > now()`));
+      .where(
+        and(
+          eq(careUnitLoads.environment, environment),
+          sql`coalesce(least(${careUnitLoads.endedAt}, ${careUnitLoads.endsAt}), ${careUnitLoads.endsAt}) > now()`,
+        ),
+      );
     const guarded = await database.orm
-      .select({ logicalAddress: careUnitGuards.logicalAddress, status: careUnitGuards.holdStatus, startedAt: careUnitGuards.holdStartedAt, heldPosts: careUnitGuards.heldPosts })
+      .select({
+        logicalAddress: careUnitGuards.logicalAddress,
+        status: careUnitGuards.holdStatus,
+        startedAt: careUnitGuards.holdStartedAt,
+        heldPosts: careUnitGuards.heldPosts,
+      })
       .from(careUnitGuards)
       .where(and(eq(careUnitGuards.environment, environment), isNotNull(careUnitGuards.holdStatus)));
     modes = new Map(live.map((row) => [row.hsaId, row.mode as SourceSystemMode]));
     const nextLoads = new Map<string, { startsAt: number; endsAt: number }[]>();
     for (const period of periods) {
       const end = Math.min(period.endsAt.getTime(), period.endedAt?.getTime() ?? Infinity);
-      nextLoads.set(period.logicalAddress, [...(nextLoads.get(period.logicalAddress) ?? []), { startsAt: period.startsAt.getTime(), endsAt: end }]);
+      nextLoads.set(period.logicalAddress, [
+        ...(nextLoads.get(period.logicalAddress) ?? []),
+        { startsAt: period.startsAt.getTime(), endsAt: end },
+      ]);
     }
     loads = nextLoads;
     holds = new Map(
       guarded
         .filter((row) => (HOLD_STATUSES as readonly (string | null)[]).includes(row.status))
-        .map((row) => [row.logicalAddress, { status: row.status as HoldStatus, startedAt: row.startedAt ?? undefined, heldPosts: row.heldPosts }]),
+        .map((row) => [
+          row.logicalAddress,
+          { status: row.status as HoldStatus, startedAt: row.startedAt ?? undefined, heldPosts: row.heldPosts },
+        ]),
     );
   }
 
   const isLoading = (logicalAddress: string, at: Date = new Date()): boolean =>
-    loads.get(logicalAddress)?.some((period) => period.startsAt <= at.getTime() && at.getTime() < period.endsAt) ?? false;
+    loads.get(logicalAddress)?.some((period) => period.startsAt <= at.getTime() && at.getTime() < period.endsAt) ??
+    false;
 
   // Reloads are serialised; a change announced during a reload triggers one more.
   function refresh(): Promise<void> {

@@ -58,12 +58,21 @@ export interface GuardDecision {
   because: string;
 }
 
-export function judgeUnit(previous: UnitRecord | undefined, observation: Observation, settings: GuardSettings): GuardDecision {
+export function judgeUnit(
+  previous: UnitRecord | undefined,
+  observation: Observation,
+  settings: GuardSettings,
+): GuardDecision {
   const { at } = observation;
   const seen: UnitRecord = previous
     ? { ...previous, lastSeenAt: at }
     : { firstSeenAt: at, lastSeenAt: at, windowPosts: 0, heldPosts: 0 };
-  const result = (record: UnitRecord, held: boolean, because: string, tripped = false): GuardDecision => ({ record, held, tripped, because });
+  const result = (record: UnitRecord, held: boolean, because: string, tripped = false): GuardDecision => ({
+    record,
+    held,
+    tripped,
+    because,
+  });
   const notWatched = (record: UnitRecord): UnitRecord => {
     const { watchUntil: _watch, windowStartedAt: _window, ...rest } = record;
     return { ...rest, windowPosts: 0 };
@@ -71,7 +80,11 @@ export function judgeUnit(previous: UnitRecord | undefined, observation: Observa
 
   if (previous?.holdStatus === 'holding') {
     // Everything of a held unit waits with the rest, deletes and updates too, so that the order holds.
-    return result({ ...seen, heldPosts: seen.heldPosts + observation.notifications, lastHeldAt: at }, true, 'unit is held: waiting for an administrator');
+    return result(
+      { ...seen, heldPosts: seen.heldPosts + observation.notifications, lastHeldAt: at },
+      true,
+      'unit is held: waiting for an administrator',
+    );
   }
   if (settings.threshold === 0) return result(notWatched(seen), false, 'flood guard off');
   if (observation.announced) {
@@ -99,7 +112,11 @@ export function judgeUnit(previous: UnitRecord | undefined, observation: Observa
       true,
     );
   }
-  return result(record, false, `${!previous ? 'new' : dormant ? 'returning' : 'watched'} care unit, ${record.windowPosts} new posts in the window: below the threshold`);
+  return result(
+    record,
+    false,
+    `${!previous ? 'new' : dormant ? 'returning' : 'watched'} care unit, ${record.windowPosts} new posts in the window: below the threshold`,
+  );
 }
 
 /** What a unit's hold needs now: nothing, an alert (waiting too long), or to expire. */

@@ -77,7 +77,8 @@ function toRecord(row: GuardRow): UnitRecord {
     holdStartedAt: dateOf(row.hold_started_at),
     lastHeldAt: dateOf(row.last_held_at),
   };
-  for (const [key, value] of Object.entries(optional)) if (value !== undefined) (record as unknown as Record<string, unknown>)[key] = value;
+  for (const [key, value] of Object.entries(optional))
+    if (value !== undefined) (record as unknown as Record<string, unknown>)[key] = value;
   return record;
 }
 
@@ -130,7 +131,8 @@ export function createFloodGuard(options: FloodGuardOptions): FloodGuard {
         if (decision.held) held.add(row.logical_address);
         if (decision.tripped) tripped.push({ address: row.logical_address, because: decision.because, record });
         const watched = record.watchUntil !== undefined && record.watchUntil.getTime() > at.getTime();
-        if (!watched && record.holdStatus !== 'holding') quiet.set(row.logical_address, at.getTime() + SEEN_RESOLUTION_MS);
+        if (!watched && record.holdStatus !== 'holding')
+          quiet.set(row.logical_address, at.getTime() + SEEN_RESOLUTION_MS);
         else quiet.delete(row.logical_address);
         return {
           logical_address: row.logical_address,
@@ -163,7 +165,12 @@ export function createFloodGuard(options: FloodGuardOptions): FloodGuard {
           entity: 'care_unit',
           entityId: `${environment}:${trip.address}`,
           before: null,
-          after: { environment, logicalAddress: trip.address, windowPosts: trip.record.windowPosts, threshold: settings.threshold },
+          after: {
+            environment,
+            logicalAddress: trip.address,
+            windowPosts: trip.record.windowPosts,
+            threshold: settings.threshold,
+          },
         });
       }
       if (tripped.length > 0) {
@@ -183,7 +190,13 @@ export function createFloodGuard(options: FloodGuardOptions): FloodGuard {
     });
     for (const trip of tripped) {
       log.warn(
-        { logicalAddress: trip.address, environment, windowPosts: trip.record.windowPosts, threshold: settings.threshold, heldEarlier: heldEarlier.get(trip.address) ?? 0 },
+        {
+          logicalAddress: trip.address,
+          environment,
+          windowPosts: trip.record.windowPosts,
+          threshold: settings.threshold,
+          heldEarlier: heldEarlier.get(trip.address) ?? 0,
+        },
         'flood guard: unannounced burst from a care unit; its messages are held until an administrator releases or drops them (/admin)',
       );
       options.onTrip?.(trip.address);

@@ -42,7 +42,12 @@ export function startHoldWatch(deps: {
         if (await deps.careUnits.expire(deps.environment, address)) {
           expired.push(address);
           log.warn(
-            { logicalAddress: address, environment: deps.environment, heldSince: hold.startedAt?.toISOString(), notifications: hold.heldPosts },
+            {
+              logicalAddress: address,
+              environment: deps.environment,
+              heldSince: hold.startedAt?.toISOString(),
+              notifications: hold.heldPosts,
+            },
             'flood guard: nobody released or dropped the held messages in time; they were dropped (post state kept)',
           );
         }
@@ -51,7 +56,12 @@ export function startHoldWatch(deps: {
         if (now.getTime() - (lastAlert.get(address) ?? 0) >= 60 * 60_000) {
           lastAlert.set(address, now.getTime());
           log.warn(
-            { logicalAddress: address, environment: deps.environment, heldSince: hold.startedAt?.toISOString(), notifications: hold.heldPosts },
+            {
+              logicalAddress: address,
+              environment: deps.environment,
+              heldSince: hold.startedAt?.toISOString(),
+              notifications: hold.heldPosts,
+            },
             'flood guard: held messages are waiting for an administrator (release or drop them in /admin)',
           );
         }
@@ -61,7 +71,12 @@ export function startHoldWatch(deps: {
   }
 
   const timer = setInterval(() => {
-    check().catch((error: unknown) => log.warn({ reason: error instanceof Error ? error.message.split('\n')[0] : 'unknown' }, 'flood guard: hold check failed; trying again'));
+    check().catch((error: unknown) =>
+      log.warn(
+        { reason: error instanceof Error ? error.message.split('\n')[0] : 'unknown' },
+        'flood guard: hold check failed; trying again',
+      ),
+    );
   }, deps.intervalMs ?? 60_000);
   timer.unref();
   return { check, overdue, stop: () => clearInterval(timer) };

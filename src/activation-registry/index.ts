@@ -44,7 +44,13 @@ export {
 } from './registry.js';
 export { checkChange, checkRegistration, type FieldProblem } from './validation.js';
 export { purgeAuditLog } from './retention.js';
-export { layout as adminLayout, problemList as adminProblemList, type AdminConsoleHooks, type AdminPageHelpers, type AdminSession } from './admin-page.js';
+export {
+  layout as adminLayout,
+  problemList as adminProblemList,
+  type AdminConsoleHooks,
+  type AdminPageHelpers,
+  type AdminSession,
+} from './admin-page.js';
 export { recordAudit } from './registry.js';
 export { checkEnvironment, describeProblems, normaliseHsaId, HSA_ID_PATTERN } from './validation.js';
 export { unitTraffic } from './guard-store.js';
@@ -99,7 +105,8 @@ export function mountActivationRegistry(
       developmentSignIn,
       oidc,
       // Configured, never from the request's Host header (loadConfig requires one of the two).
-      redirectUri: adminOidc.redirectUri ?? (publicBaseUrl !== undefined ? `${publicBaseUrl}/admin/logga-in/callback` : undefined),
+      redirectUri:
+        adminOidc.redirectUri ?? (publicBaseUrl !== undefined ? `${publicBaseUrl}/admin/logga-in/callback` : undefined),
       log: deps.log,
       ...(deps.extraSection ? { extraSection: deps.extraSection } : {}),
       ...(deps.console ? { console: deps.console(registry) } : {}),

@@ -1,7 +1,20 @@
 // The OpenAPI fragment of the activation registry: source systems, audit, care-unit loads and the flood guard's units.
 // Composed with the other components' fragments into /api/openapi.json (src/web/openapi.ts);
 // test/inbox/openapi.test.ts keeps it true to the routes and their answers.
-import { jsonBody, adminErrors, adminList, adminSecurity, environmentQuery, error, json, listOf, nullable, numericIdPath, ref, type OpenApiFragment } from '../web/index.js';
+import {
+  jsonBody,
+  adminErrors,
+  adminList,
+  adminSecurity,
+  environmentQuery,
+  error,
+  json,
+  listOf,
+  nullable,
+  numericIdPath,
+  ref,
+  type OpenApiFragment,
+} from '../web/index.js';
 import { SOURCE_SYSTEM_MODES } from './schema.js';
 
 const UNIT_PARAMS = [
@@ -20,7 +33,8 @@ export const activationRegistryOpenApi: OpenApiFragment = {
         hsaId: {
           type: 'string',
           pattern: '^SE(16)?[0-9]{10}-[A-Z0-9]+$',
-          description: 'What the booking system sends as sourceSystem: SE, the organisation number, "-", a local part; stored upper-case (matched in any case)',
+          description:
+            'What the booking system sends as sourceSystem: SE, the organisation number, "-", a local part; stored upper-case (matched in any case)',
         },
         name: { type: 'string' },
         mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] },
@@ -45,8 +59,19 @@ export const activationRegistryOpenApi: OpenApiFragment = {
     },
     CareUnitLoad: {
       type: 'object',
-      description: "A care unit's silent loading period: what EI delivers for it in [startsAt, the earlier of endsAt and endedAt) is stored without messages",
-      required: ['id', 'environment', 'logicalAddress', 'startsAt', 'endsAt', 'endedAt', 'note', 'createdAt', 'current'],
+      description:
+        "A care unit's silent loading period: what EI delivers for it in [startsAt, the earlier of endsAt and endedAt) is stored without messages",
+      required: [
+        'id',
+        'environment',
+        'logicalAddress',
+        'startsAt',
+        'endsAt',
+        'endedAt',
+        'note',
+        'createdAt',
+        'current',
+      ],
       properties: {
         id: { type: 'integer' },
         environment: { type: 'string', enum: ['qa', 'prod'] },
@@ -62,7 +87,18 @@ export const activationRegistryOpenApi: OpenApiFragment = {
     GuardedUnit: {
       type: 'object',
       description: 'A care unit the flood guard watches (new or back after a long silence) or has held',
-      required: ['environment', 'logicalAddress', 'firstSeenAt', 'lastSeenAt', 'watchedUntil', 'windowPosts', 'hold', 'heldMessages', 'citizens', 'oldestHeldAt'],
+      required: [
+        'environment',
+        'logicalAddress',
+        'firstSeenAt',
+        'lastSeenAt',
+        'watchedUntil',
+        'windowPosts',
+        'hold',
+        'heldMessages',
+        'citizens',
+        'oldestHeldAt',
+      ],
       properties: {
         environment: { type: 'string', enum: ['qa', 'prod'] },
         logicalAddress: { type: 'string' },
@@ -132,14 +168,21 @@ export const activationRegistryOpenApi: OpenApiFragment = {
         summary: 'One registration',
         security: adminSecurity,
         parameters: [numericIdPath],
-        responses: { '200': json(ref('SourceSystem'), 'The registration'), '404': error('No such registration'), ...adminErrors },
+        responses: {
+          '200': json(ref('SourceSystem'), 'The registration'),
+          '404': error('No such registration'),
+          ...adminErrors,
+        },
       },
       patch: {
         tags: ['admin'],
         summary: 'Changes name or mode',
         security: adminSecurity,
         parameters: [numericIdPath],
-        requestBody: jsonBody({ type: 'object', properties: { name: { type: 'string' }, mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] } } }),
+        requestBody: jsonBody({
+          type: 'object',
+          properties: { name: { type: 'string' }, mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] } },
+        }),
         responses: {
           '200': json(ref('SourceSystem'), 'Changed'),
           '400': error('A bad field'),
@@ -168,12 +211,21 @@ export const activationRegistryOpenApi: OpenApiFragment = {
         security: adminSecurity,
         parameters: [
           { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1 } },
-          { name: 'before', in: 'query', description: 'nextCursor of the previous page', schema: { type: 'integer', minimum: 1 } },
+          {
+            name: 'before',
+            in: 'query',
+            description: 'nextCursor of the previous page',
+            schema: { type: 'integer', minimum: 1 },
+          },
           { name: 'entity', in: 'query', schema: { type: 'string' } },
         ],
         responses: {
           '200': json(
-            { type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: ref('AuditEntry') }, nextCursor: nullable('string') } },
+            {
+              type: 'object',
+              required: ['items', 'nextCursor'],
+              properties: { items: { type: 'array', items: ref('AuditEntry') }, nextCursor: nullable('string') },
+            },
             'Audit entries',
           ),
           '400': error('A bad query'),
@@ -206,7 +258,10 @@ export const activationRegistryOpenApi: OpenApiFragment = {
           properties: {
             environment: { type: 'string', enum: ['qa', 'prod'] },
             logicalAddress: { type: 'string', maxLength: 64 },
-            from: { type: 'string', description: 'Default now. "2026-12-01T14:00" (Swedish time) or ISO 8601 with a zone; not in the past' },
+            from: {
+              type: 'string',
+              description: 'Default now. "2026-12-01T14:00" (Swedish time) or ISO 8601 with a zone; not in the past',
+            },
             until: { type: 'string', description: 'Later than from and now; at most 31 days after from' },
             note: { type: 'string', maxLength: 200 },
           },
@@ -233,12 +288,17 @@ export const activationRegistryOpenApi: OpenApiFragment = {
       },
     },
     '/admin/care-units': {
-      get: adminList({ summary: 'Care units the flood guard watches or has held, held ones first, with their counts', item: 'GuardedUnit', description: 'The units', badRequest: 'A bad query' }),
+      get: adminList({
+        summary: 'Care units the flood guard watches or has held, held ones first, with their counts',
+        item: 'GuardedUnit',
+        description: 'The units',
+        badRequest: 'A bad query',
+      }),
     },
     '/admin/care-units/{environment}/{logicalAddress}': {
       get: {
         tags: ['admin'],
-        summary: "One care unit as the flood guard sees it",
+        summary: 'One care unit as the flood guard sees it',
         security: adminSecurity,
         parameters: UNIT_PARAMS,
         responses: { '200': json(ref('GuardedUnit'), 'The unit'), '404': error('Never seen'), ...adminErrors },
@@ -247,7 +307,8 @@ export const activationRegistryOpenApi: OpenApiFragment = {
     '/admin/care-units/{environment}/{logicalAddress}/release': {
       post: {
         tags: ['admin'],
-        summary: "Releases a held unit's messages: they become messages, oldest first, with SMS / e-mail as usual (audited)",
+        summary:
+          "Releases a held unit's messages: they become messages, oldest first, with SMS / e-mail as usual (audited)",
         security: adminSecurity,
         parameters: UNIT_PARAMS,
         responses: {

@@ -105,7 +105,11 @@ function toSourceSystem(row: Row): SourceSystem {
 
 // PostgreSQL's unique_violation, as postgres-js and PGlite report it (drizzle wraps it in `cause`).
 function isLiveDuplicate(error: unknown): boolean {
-  for (let current = error; typeof current === 'object' && current !== null; current = (current as { cause?: unknown }).cause) {
+  for (
+    let current = error;
+    typeof current === 'object' && current !== null;
+    current = (current as { cause?: unknown }).cause
+  ) {
     if ((current as { code?: unknown }).code === '23505') return true;
   }
   return false;
@@ -133,8 +137,16 @@ export function createSourceSystemRegistry(database: Database, options: Registry
     await tx.execute(sql`select pg_notify(${SOURCE_SYSTEM_CHANNEL}, ${payload})`);
   }
 
-  async function audit(tx: Transaction, actor: string, action: string, before: SourceSystem | null, after: SourceSystem): Promise<void> {
-    await tx.insert(auditLog).values({ actor, action, entity: AUDIT_ENTITY, entityId: String(after.id), before, after });
+  async function audit(
+    tx: Transaction,
+    actor: string,
+    action: string,
+    before: SourceSystem | null,
+    after: SourceSystem,
+  ): Promise<void> {
+    await tx
+      .insert(auditLog)
+      .values({ actor, action, entity: AUDIT_ENTITY, entityId: String(after.id), before, after });
   }
 
   async function afterChange(): Promise<void> {
@@ -146,7 +158,10 @@ export function createSourceSystemRegistry(database: Database, options: Registry
     const [row] = await tx.select().from(sourceSystems).where(eq(sourceSystems.id, id)).for('update');
     if (!row) throw new RegistryError('not_found', `No source system with id ${id}`);
     if (row.deactivatedAt) {
-      throw new RegistryError('deactivated', `Source system ${id} (${row.hsaId}, ${row.environment}) was deactivated ${row.deactivatedAt.toISOString()}; register it again to use it`);
+      throw new RegistryError(
+        'deactivated',
+        `Source system ${id} (${row.hsaId}, ${row.environment}) was deactivated ${row.deactivatedAt.toISOString()}; register it again to use it`,
+      );
     }
     return row;
   }
@@ -174,7 +189,13 @@ export function createSourceSystemRegistry(database: Database, options: Registry
       const [row] = await orm
         .select()
         .from(sourceSystems)
-        .where(and(eq(sourceSystems.environment, environment), eq(sourceSystems.hsaId, hsaId.toUpperCase()), isNull(sourceSystems.deactivatedAt)));
+        .where(
+          and(
+            eq(sourceSystems.environment, environment),
+            eq(sourceSystems.hsaId, hsaId.toUpperCase()),
+            isNull(sourceSystems.deactivatedAt),
+          ),
+        );
       return row ? toSourceSystem(row) : undefined;
     },
 

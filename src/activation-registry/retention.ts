@@ -4,7 +4,11 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '../db/index.js';
 import { purgeOlderThan, type PurgeOptions } from '../db/index.js';
 
-export async function purgeAuditLog(database: Database, rules: { before: Date }, options: PurgeOptions): Promise<{ audit_log: number }> {
+export async function purgeAuditLog(
+  database: Database,
+  rules: { before: Date },
+  options: PurgeOptions,
+): Promise<{ audit_log: number }> {
   const deleted = await purgeOlderThan(database.orm, 'audit_log', 'at', rules.before, options);
   return { audit_log: deleted };
 }

@@ -1,7 +1,19 @@
 // Tables of the activation registry: which booking systems (by HSA-id) produce inbox messages, per
 // environment; care units loading silently for a period; and the flood guard's view of each care unit.
 import { sql } from 'drizzle-orm';
-import { bigserial, check, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigserial,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import { HOLD_STATUSES } from './flood-guard.js';
 
 /**
@@ -34,12 +46,17 @@ export const sourceSystems = pgTable(
   },
   (t) => [
     check('source_system_environment_check', sql`${t.environment} in ('qa', 'prod')`),
-    check('source_system_mode_check', sql`${t.mode} in (${sql.raw(SOURCE_SYSTEM_MODES.map((mode) => `'${mode}'`).join(', '))})`),
+    check(
+      'source_system_mode_check',
+      sql`${t.mode} in (${sql.raw(SOURCE_SYSTEM_MODES.map((mode) => `'${mode}'`).join(', '))})`,
+    ),
     check('source_system_hsa_id_check', sql`length(${t.hsaId}) between 1 and 64 and ${t.hsaId} = btrim(${t.hsaId})`),
     // HSA-ids are not case-sensitive: stored upper-case, so one live registration per HSA-id and
     // environment whatever case it was typed in; a deactivated one may be registered again.
     check('source_system_hsa_id_upper_check', sql`${t.hsaId} = upper(${t.hsaId})`),
-    uniqueIndex('source_system_live_unique').on(t.environment, t.hsaId).where(sql`${t.deactivatedAt} is null`),
+    uniqueIndex('source_system_live_unique')
+      .on(t.environment, t.hsaId)
+      .where(sql`${t.deactivatedAt} is null`),
   ],
 );
 
@@ -78,7 +95,10 @@ export const careUnitLoads = pgTable(
   (t) => [
     check('care_unit_load_environment_check', sql`${t.environment} in ('qa', 'prod')`),
     check('care_unit_load_period_check', sql`${t.endsAt} > ${t.startsAt}`),
-    check('care_unit_load_address_check', sql`length(${t.logicalAddress}) between 1 and 64 and ${t.logicalAddress} = btrim(${t.logicalAddress})`),
+    check(
+      'care_unit_load_address_check',
+      sql`length(${t.logicalAddress}) between 1 and 64 and ${t.logicalAddress} = btrim(${t.logicalAddress})`,
+    ),
     index('care_unit_load_unit_idx').on(t.environment, t.logicalAddress),
   ],
 );
@@ -110,7 +130,12 @@ export const careUnitGuards = pgTable(
   (t) => [
     primaryKey({ columns: [t.environment, t.logicalAddress] }),
     check('care_unit_guard_environment_check', sql`${t.environment} in ('qa', 'prod')`),
-    check('care_unit_guard_hold_status_check', sql.raw(`hold_status is null or hold_status in (${HOLD_STATUSES.map((s) => `'${s}'`).join(', ')})`)),
-    index('care_unit_guard_held_idx').on(t.holdStatus).where(sql`${t.holdStatus} is not null`),
+    check(
+      'care_unit_guard_hold_status_check',
+      sql.raw(`hold_status is null or hold_status in (${HOLD_STATUSES.map((s) => `'${s}'`).join(', ')})`),
+    ),
+    index('care_unit_guard_held_idx')
+      .on(t.holdStatus)
+      .where(sql`${t.holdStatus} is not null`),
   ],
 );

@@ -70,7 +70,11 @@ export function checkEnvironment(value: unknown, problems: FieldProblem[]): Envi
   if (value === undefined || value === null || value === '') {
     problems.push({ rule: 'required', field: 'environment', message: 'environment is required: "qa" or "prod"' });
   } else if (!(ENVIRONMENTS as readonly unknown[]).includes(value)) {
-    problems.push({ rule: 'not_allowed_value', field: 'environment', message: `environment must be "qa" or "prod", got ${show(value)}` });
+    problems.push({
+      rule: 'not_allowed_value',
+      field: 'environment',
+      message: `environment must be "qa" or "prod", got ${show(value)}`,
+    });
   } else {
     return value as Environment;
   }
@@ -79,12 +83,24 @@ export function checkEnvironment(value: unknown, problems: FieldProblem[]): Envi
 
 function checkHsaId(value: unknown, problems: FieldProblem[]): string | undefined {
   if (typeof value !== 'string' || value === '') {
-    problems.push({ rule: 'required', field: 'hsaId', message: 'hsaId is required: the HSA-id the system sends as sourceSystem' });
+    problems.push({
+      rule: 'required',
+      field: 'hsaId',
+      message: 'hsaId is required: the HSA-id the system sends as sourceSystem',
+    });
   } else if (value !== value.trim()) {
     // What EI forwards is compared exactly; a stray blank would make the registration never match.
-    problems.push({ rule: 'surrounding_white_space', field: 'hsaId', message: 'hsaId must not start or end with white space' });
+    problems.push({
+      rule: 'surrounding_white_space',
+      field: 'hsaId',
+      message: 'hsaId must not start or end with white space',
+    });
   } else if (value.length > MAX_HSA_ID_LENGTH) {
-    problems.push({ rule: 'too_long', field: 'hsaId', message: `hsaId must be at most ${MAX_HSA_ID_LENGTH} characters, got ${value.length}` });
+    problems.push({
+      rule: 'too_long',
+      field: 'hsaId',
+      message: `hsaId must be at most ${MAX_HSA_ID_LENGTH} characters, got ${value.length}`,
+    });
   } else if (CONTROL_CHARACTERS.test(value)) {
     problems.push({ rule: 'control_characters', field: 'hsaId', message: 'hsaId must not contain control characters' });
   } else if (normaliseHsaId(value) === undefined) {
@@ -103,9 +119,13 @@ function checkName(value: unknown, problems: FieldProblem[]): string | undefined
   // Surrounding white space in a display name is layout, so it is trimmed rather than refused.
   const name = typeof value === 'string' ? value.trim() : undefined;
   if (name === undefined || name === '') {
-    problems.push({ rule: 'required', field: 'name', message: 'name is required: the booking system\'s name' });
+    problems.push({ rule: 'required', field: 'name', message: "name is required: the booking system's name" });
   } else if (name.length > MAX_NAME_LENGTH) {
-    problems.push({ rule: 'too_long', field: 'name', message: `name must be at most ${MAX_NAME_LENGTH} characters, got ${name.length}` });
+    problems.push({
+      rule: 'too_long',
+      field: 'name',
+      message: `name must be at most ${MAX_NAME_LENGTH} characters, got ${name.length}`,
+    });
   } else if (CONTROL_CHARACTERS.test(name)) {
     problems.push({ rule: 'control_characters', field: 'name', message: 'name must not contain control characters' });
   } else {
@@ -116,7 +136,11 @@ function checkName(value: unknown, problems: FieldProblem[]): string | undefined
 
 function checkMode(value: unknown, problems: FieldProblem[]): SourceSystemMode | undefined {
   if (!(MODES as readonly unknown[]).includes(value)) {
-    problems.push({ rule: 'not_allowed_value', field: 'mode', message: `mode must be ${MODES.map((mode) => `"${mode}"`).join(" or ")}, got ${show(value)}` });
+    problems.push({
+      rule: 'not_allowed_value',
+      field: 'mode',
+      message: `mode must be ${MODES.map((mode) => `"${mode}"`).join(' or ')}, got ${show(value)}`,
+    });
     return undefined;
   }
   return value as SourceSystemMode;
@@ -124,17 +148,28 @@ function checkMode(value: unknown, problems: FieldProblem[]): SourceSystemMode |
 
 function unknownFields(input: Input, allowed: string[], problems: FieldProblem[], hint: string): void {
   for (const field of Object.keys(input)) {
-    if (!allowed.includes(field)) problems.push({ rule: 'unknown_field', field, message: `${field} is not a field here${hint}` });
+    if (!allowed.includes(field))
+      problems.push({ rule: 'unknown_field', field, message: `${field} is not a field here${hint}` });
   }
 }
 
 /** A new registration: environment, hsaId, name, and mode (default "active"). */
 export function checkRegistration(input: unknown): Checked<Registration> {
   if (!isObject(input)) {
-    return { ok: false, problems: [{ rule: 'not_an_object', field: '', message: 'expected a JSON object with environment, hsaId, name and mode' }] };
+    return {
+      ok: false,
+      problems: [
+        { rule: 'not_an_object', field: '', message: 'expected a JSON object with environment, hsaId, name and mode' },
+      ],
+    };
   }
   const problems: FieldProblem[] = [];
-  unknownFields(input, ['environment', 'hsaId', 'name', 'mode'], problems, ' (allowed: environment, hsaId, name, mode)');
+  unknownFields(
+    input,
+    ['environment', 'hsaId', 'name', 'mode'],
+    problems,
+    ' (allowed: environment, hsaId, name, mode)',
+  );
   const environment = checkEnvironment(input.environment, problems);
   const hsaId = checkHsaId(input.hsaId, problems);
   const name = checkName(input.name, problems);
@@ -145,7 +180,11 @@ export function checkRegistration(input: unknown): Checked<Registration> {
 
 /** A change of a live registration: name and/or mode. Environment and HSA-id are what identify it. */
 export function checkChange(input: unknown): Checked<Change> {
-  if (!isObject(input)) return { ok: false, problems: [{ rule: 'not_an_object', field: '', message: 'expected a JSON object with name and/or mode' }] };
+  if (!isObject(input))
+    return {
+      ok: false,
+      problems: [{ rule: 'not_an_object', field: '', message: 'expected a JSON object with name and/or mode' }],
+    };
   const problems: FieldProblem[] = [];
   unknownFields(
     input,

@@ -1,7 +1,12 @@
 // /api/admin/source-activity, /api/admin/unregistered-systems (and registering from that list),
 // /api/admin/trace and /api/admin/trace/by-person (support role, audited with the reason given).
 import express, { type Request, type Router } from 'express';
-import { checkRegistration, recordAudit, RegistryError, type SourceSystemRegistry } from '../activation-registry/index.js';
+import {
+  checkRegistration,
+  recordAudit,
+  RegistryError,
+  type SourceSystemRegistry,
+} from '../activation-registry/index.js';
 import { adminOf, type Authenticator } from '../auth/index.js';
 import type { Environment } from '../config.js';
 import { HttpError, jsonErrorHandler } from '../http/index.js';
@@ -13,13 +18,15 @@ import { checkTraceByPerson, TRACE_AUDIT } from './trace-request.js';
 function environmentOf(req: Request): Environment | undefined {
   const value = req.query.environment;
   if (value === undefined) return undefined;
-  if (value !== 'qa' && value !== 'prod') throw new HttpError(400, 'invalid_request', 'environment must be "qa" or "prod"');
+  if (value !== 'qa' && value !== 'prod')
+    throw new HttpError(400, 'invalid_request', 'environment must be "qa" or "prod"');
   return value;
 }
 
 function text(req: Request, name: string, max: number): string {
   const value = req.query[name];
-  if (typeof value !== 'string' || value.trim() === '') throw new HttpError(400, 'invalid_request', `${name} is required`);
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new HttpError(400, 'invalid_request', `${name} is required`);
   if (value.length > max) throw new HttpError(400, 'invalid_request', `${name} must be at most ${max} characters`);
   return value.trim();
 }
@@ -33,7 +40,9 @@ const REGISTRY_STATUS: Record<RegistryError['kind'], { status: number; code: str
   load_ended: { status: 409, code: 'care_unit_load_ended' },
 };
 
-export function adminConsoleApi(deps: ConsoleData & { registry: SourceSystemRegistry; authenticator: Authenticator; log: Logger }): Router {
+export function adminConsoleApi(
+  deps: ConsoleData & { registry: SourceSystemRegistry; authenticator: Authenticator; log: Logger },
+): Router {
   const router = express.Router();
   const paths = ['/source-activity', '/unregistered-systems', '/trace'];
   router.use(paths, deps.authenticator.requireAdmin);
@@ -51,10 +60,17 @@ export function adminConsoleApi(deps: ConsoleData & { registry: SourceSystemRegi
   router.post('/unregistered-systems/register', async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const checked = checkRegistration(body);
-    if (!checked.ok) throw new HttpError(400, 'invalid_request', checked.problems.map((p) => p.message).join('; '), { problems: checked.problems });
+    if (!checked.ok)
+      throw new HttpError(400, 'invalid_request', checked.problems.map((p) => p.message).join('; '), {
+        problems: checked.problems,
+      });
     const seen = await unregisteredSystems(deps, deps.registry, checked.value.environment);
     if (!seen.some((system) => system.sourceSystem === checked.value.hsaId)) {
-      throw new HttpError(404, 'not_seen', `${checked.value.hsaId} is not among the unregistered systems seen in ${checked.value.environment}`);
+      throw new HttpError(
+        404,
+        'not_seen',
+        `${checked.value.hsaId} is not among the unregistered systems seen in ${checked.value.environment}`,
+      );
     }
     const actor = adminOf(res).name;
     const system = await deps.registry.register(actor, checked.value).catch((error: unknown) => {
@@ -62,7 +78,16 @@ export function adminConsoleApi(deps: ConsoleData & { registry: SourceSystemRegi
       const { status, code } = REGISTRY_STATUS[error.kind];
       throw new HttpError(status, code, error.message);
     });
-    deps.log.info({ sourceSystemId: system.id, hsaId: system.hsaId, environment: system.environment, actor, from: 'unregistered systems seen' }, 'source system registered');
+    deps.log.info(
+      {
+        sourceSystemId: system.id,
+        hsaId: system.hsaId,
+        environment: system.environment,
+        actor,
+        from: 'unregistered systems seen',
+      },
+      'source system registered',
+    );
     res.status(201).location(`${req.baseUrl}/source-systems/${system.id}`).json(system);
   });
 
@@ -74,7 +99,12 @@ export function adminConsoleApi(deps: ConsoleData & { registry: SourceSystemRegi
   // POST: the personal identity number stays out of URLs and access logs.
   router.post('/trace/by-person', async (req, res) => {
     const admin = adminOf(res);
-    if (!admin.support) throw new HttpError(403, 'forbidden', 'Tracing by personal identity number needs the support role (claim "roles" with "support")');
+    if (!admin.support)
+      throw new HttpError(
+        403,
+        'forbidden',
+        'Tracing by personal identity number needs the support role (claim "roles" with "support")',
+      );
     const checked = checkTraceByPerson(req.body);
     if (!checked.ok) throw new HttpError(400, 'invalid_request', checked.message);
     const bookings = await bookingsOfPerson(deps.database, checked.personalIdentityNumber);
@@ -88,7 +118,8 @@ export function adminConsoleApi(deps: ConsoleData & { registry: SourceSystemRegi
     });
     deps.log.info({ actor: admin.name, bookings: bookings.length }, 'trace by personal identity number (audited)');
     const traces = [];
-    for (const booking of bookings) traces.push(await traceBooking(deps.database, booking.sourceSystem, booking.bookingId));
+    for (const booking of bookings)
+      traces.push(await traceBooking(deps.database, booking.sourceSystem, booking.bookingId));
     res.json({ items: traces });
   });
 

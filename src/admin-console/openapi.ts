@@ -1,7 +1,18 @@
 // The OpenAPI fragment of the administrators' console: activity per source system, unregistered systems, the trace of a booking.
 // Composed with the other components' fragments into /api/openapi.json (src/web/openapi.ts);
 // test/inbox/openapi.test.ts keeps it true to the routes and their answers.
-import { jsonBody, adminErrors, adminList, adminSecurity, error, json, listOf, nullable, ref, type OpenApiFragment } from '../web/index.js';
+import {
+  jsonBody,
+  adminErrors,
+  adminList,
+  adminSecurity,
+  error,
+  json,
+  listOf,
+  nullable,
+  ref,
+  type OpenApiFragment,
+} from '../web/index.js';
 import { SOURCE_SYSTEM_MODES } from '../activation-registry/index.js';
 import { ACTIVITY_COUNTERS } from '../source-activity/index.js';
 import { NOTIFICATION_STATUSES } from '../queue/index.js';
@@ -12,9 +23,7 @@ export const adminConsoleOpenApi: OpenApiFragment = {
       type: 'object',
       additionalProperties: false,
       required: [...ACTIVITY_COUNTERS],
-      properties: Object.fromEntries(
-        ACTIVITY_COUNTERS.map((name) => [name, { type: 'integer', minimum: 0 }]),
-      ),
+      properties: Object.fromEntries(ACTIVITY_COUNTERS.map((name) => [name, { type: 'integer', minimum: 0 }])),
     },
     SourceActivity: {
       type: 'object',
@@ -25,7 +34,11 @@ export const adminConsoleOpenApi: OpenApiFragment = {
         registration: {
           type: ['object', 'null'],
           required: ['id', 'name', 'mode'],
-          properties: { id: { type: 'integer' }, name: { type: 'string' }, mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] } },
+          properties: {
+            id: { type: 'integer' },
+            name: { type: 'string' },
+            mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] },
+          },
         },
         last24h: ref('ActivityCounts'),
         last7d: ref('ActivityCounts'),
@@ -35,14 +48,26 @@ export const adminConsoleOpenApi: OpenApiFragment = {
     },
     UnregisteredSystem: {
       type: 'object',
-      required: ['environment', 'sourceSystem', 'notifications', 'firstSeenAt', 'lastSeenAt', 'careUnits', 'careUnitCount'],
+      required: [
+        'environment',
+        'sourceSystem',
+        'notifications',
+        'firstSeenAt',
+        'lastSeenAt',
+        'careUnits',
+        'careUnitCount',
+      ],
       properties: {
         environment: { type: 'string', enum: ['qa', 'prod'] },
         sourceSystem: { type: 'string' },
         notifications: { type: 'integer', minimum: 1 },
         firstSeenAt: { type: 'string', format: 'date-time' },
         lastSeenAt: { type: 'string', format: 'date-time' },
-        careUnits: { type: 'array', items: { type: 'string' }, description: 'Logical addresses, most recent first (at most 20)' },
+        careUnits: {
+          type: 'array',
+          items: { type: 'string' },
+          description: 'Logical addresses, most recent first (at most 20)',
+        },
         careUnitCount: { type: 'integer', minimum: 1 },
       },
     },
@@ -56,7 +81,20 @@ export const adminConsoleOpenApi: OpenApiFragment = {
           type: 'array',
           items: {
             type: 'object',
-            required: ['type', 'notificationId', 'heldId', 'receivedAt', 'deleteFlag', 'categorization', 'logicalAddress', 'status', 'attempts', 'lastError', 'deliveredMode', 'decision'],
+            required: [
+              'type',
+              'notificationId',
+              'heldId',
+              'receivedAt',
+              'deleteFlag',
+              'categorization',
+              'logicalAddress',
+              'status',
+              'attempts',
+              'lastError',
+              'deliveredMode',
+              'decision',
+            ],
             properties: {
               type: { type: 'string', enum: ['notification', 'window_ended'] },
               notificationId: nullable('integer'),
@@ -76,7 +114,7 @@ export const adminConsoleOpenApi: OpenApiFragment = {
                   at: { type: 'string', format: 'date-time' },
                   outcome: { type: 'string', enum: ['message', 'no_message', 'dead'] },
                   messageKind: nullable('string'),
-                  because: { type: 'string', description: 'The engine\'s reason' },
+                  because: { type: 'string', description: "The engine's reason" },
                   becauseSv: { type: 'string', description: 'The same in Swedish' },
                   message: {
                     type: ['object', 'null'],
@@ -115,10 +153,22 @@ export const adminConsoleOpenApi: OpenApiFragment = {
   },
   paths: {
     '/admin/source-activity': {
-      get: adminList({ summary: 'Per source system and environment: received, ignored, messages by kind, no message, producer failures, dead letters; last 24 hours and 7 days; last seen', item: 'SourceActivity', description: 'Activity', badRequest: 'A bad environment' }),
+      get: adminList({
+        summary:
+          'Per source system and environment: received, ignored, messages by kind, no message, producer failures, dead letters; last 24 hours and 7 days; last seen',
+        item: 'SourceActivity',
+        description: 'Activity',
+        badRequest: 'A bad environment',
+      }),
     },
     '/admin/unregistered-systems': {
-      get: adminList({ summary: 'Source systems that sent booking notifications while not registered, per environment, with counts, first/last seen and care units', item: 'UnregisteredSystem', description: 'Unregistered systems seen', badRequest: 'A bad environment' }),
+      get: adminList({
+        summary:
+          'Source systems that sent booking notifications while not registered, per environment, with counts, first/last seen and care units',
+        item: 'UnregisteredSystem',
+        description: 'Unregistered systems seen',
+        badRequest: 'A bad environment',
+      }),
     },
     '/admin/unregistered-systems/register': {
       post: {
@@ -128,7 +178,12 @@ export const adminConsoleOpenApi: OpenApiFragment = {
         requestBody: jsonBody({
           type: 'object',
           required: ['environment', 'hsaId', 'name'],
-          properties: { environment: { type: 'string', enum: ['qa', 'prod'] }, hsaId: { type: 'string' }, name: { type: 'string' }, mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] } },
+          properties: {
+            environment: { type: 'string', enum: ['qa', 'prod'] },
+            hsaId: { type: 'string' },
+            name: { type: 'string' },
+            mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] },
+          },
         }),
         responses: {
           '201': json(ref('SourceSystem'), 'Registered'),
@@ -158,18 +213,24 @@ export const adminConsoleOpenApi: OpenApiFragment = {
     '/admin/trace/by-person': {
       post: {
         tags: ['admin'],
-        summary: 'The traces of a citizen\'s bookings, by personal identity number: needs the support role; audited with the reason',
+        summary:
+          "The traces of a citizen's bookings, by personal identity number: needs the support role; audited with the reason",
         security: adminSecurity,
         requestBody: jsonBody({
           type: 'object',
           required: ['personalIdentityNumber', 'reason'],
-          properties: { personalIdentityNumber: { type: 'string', description: '12 digits, hyphen allowed' }, reason: { type: 'string', minLength: 10, maxLength: 500 } },
+          properties: {
+            personalIdentityNumber: { type: 'string', description: '12 digits, hyphen allowed' },
+            reason: { type: 'string', minLength: 10, maxLength: 500 },
+          },
         }),
         responses: {
           '200': listOf('BookingTrace', 'Traces (at most 50 bookings)'),
           '400': error('A bad personal identity number or no reason'),
           '401': error('No bearer token, or not a valid one'),
-          '403': error('Not a national administrator with the support role (claim "roles" with "national-admin" and "support")'),
+          '403': error(
+            'Not a national administrator with the support role (claim "roles" with "national-admin" and "support")',
+          ),
         },
       },
     },

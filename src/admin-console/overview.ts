@@ -5,7 +5,12 @@ import type { SourceSystem, SourceSystemRegistry } from '../activation-registry/
 import type { Environment } from '../config.js';
 import type { Database } from '../db/index.js';
 import { countDeadLetters } from '../queue/index.js';
-import { ACTIVITY_COUNTERS, type Counts, type SourceActivity, type UnregisteredSystem } from '../source-activity/index.js';
+import {
+  ACTIVITY_COUNTERS,
+  type Counts,
+  type SourceActivity,
+  type UnregisteredSystem,
+} from '../source-activity/index.js';
 
 export interface SourceSystemActivity {
   environment: Environment;
@@ -30,7 +35,11 @@ function zero(): Counts {
   return Object.fromEntries(ACTIVITY_COUNTERS.map((counter) => [counter, 0])) as Counts;
 }
 
-export async function sourceActivityOverview(deps: ConsoleData, registry: SourceSystemRegistry, only?: Environment): Promise<SourceSystemActivity[]> {
+export async function sourceActivityOverview(
+  deps: ConsoleData,
+  registry: SourceSystemRegistry,
+  only?: Environment,
+): Promise<SourceSystemActivity[]> {
   const [live, statistics, dead] = await Promise.all([
     registry.list(only ? { environment: only } : {}),
     deps.activity.statistics(only),
@@ -69,10 +78,16 @@ export async function sourceActivityOverview(deps: ConsoleData, registry: Source
     row.deadLettersNow += deadLetters;
     rows.set(key, row);
   }
-  return [...rows.values()].sort((a, b) => a.environment.localeCompare(b.environment) || a.sourceSystem.localeCompare(b.sourceSystem));
+  return [...rows.values()].sort(
+    (a, b) => a.environment.localeCompare(b.environment) || a.sourceSystem.localeCompare(b.sourceSystem),
+  );
 }
 
-export async function unregisteredSystems(deps: ConsoleData, registry: SourceSystemRegistry, only?: Environment): Promise<UnregisteredSystem[]> {
+export async function unregisteredSystems(
+  deps: ConsoleData,
+  registry: SourceSystemRegistry,
+  only?: Environment,
+): Promise<UnregisteredSystem[]> {
   const live: SourceSystem[] = await registry.list(only ? { environment: only } : {});
   const registered = new Map<Environment, Set<string>>();
   for (const system of live) {

@@ -4,7 +4,8 @@ export const TRACE_AUDIT = { action: 'trace.by_person', entity: 'citizen' } as c
 export const MIN_REASON_LENGTH = 10;
 export const MAX_REASON_LENGTH = 500;
 
-export type TraceByPerson = { ok: true; personalIdentityNumber: string; reason: string } | { ok: false; message: string; swedish: string };
+export type TraceByPerson =
+  { ok: true; personalIdentityNumber: string; reason: string } | { ok: false; message: string; swedish: string };
 
 export function checkTraceByPerson(input: unknown): TraceByPerson {
   const body = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
@@ -12,7 +13,11 @@ export function checkTraceByPerson(input: unknown): TraceByPerson {
   // Written with or without the hyphen (19121212-1212); stored and matched as 12 digits.
   const number = raw.replace(/^(\d{8})[-+]?(\d{4})$/, '$1$2');
   if (!/^\d{12}$/.test(number)) {
-    return { ok: false, message: 'personalIdentityNumber must be 12 digits (YYYYMMDDNNNN)', swedish: 'Personnumret ska ha 12 siffror (ÅÅÅÅMMDD-NNNN).' };
+    return {
+      ok: false,
+      message: 'personalIdentityNumber must be 12 digits (YYYYMMDDNNNN)',
+      swedish: 'Personnumret ska ha 12 siffror (ÅÅÅÅMMDD-NNNN).',
+    };
   }
   const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
   if (reason.length < MIN_REASON_LENGTH || reason.length > MAX_REASON_LENGTH || /[\u0000-\u001f\u007f]/.test(reason)) {

@@ -22,7 +22,19 @@ export const ADMIN_ROLE = 'national-admin';
 export const SUPPORT_ROLE = 'support';
 export const JWT_SECRET_FILE = 'jwt-secret';
 const HS_ALGORITHM = 'HS256';
-const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+];
 // RFC 7518 §3.2: an HS256 key must be at least as long as the hash (256 bits).
 const MIN_SECRET_BYTES = MIN_JWT_SECRET_BYTES;
 const CLOCK_TOLERANCE_SECONDS = 5;
@@ -101,7 +113,12 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
       });
       // `sub` names who acts (and whose data is read): text only, never a number or a list.
       if (typeof payload.sub !== 'string' || payload.sub === '') {
-        throw new joseErrors.JWTClaimValidationFailed('"sub" claim must be a non-empty string', payload, 'sub', 'check_failed');
+        throw new joseErrors.JWTClaimValidationFailed(
+          '"sub" claim must be a non-empty string',
+          payload,
+          'sub',
+          'check_failed',
+        );
       }
       return payload;
     } catch (error) {
@@ -148,14 +165,27 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
     verifyToken,
     requireAdmin: guard((claims, res) => {
       if (!hasAdminRole(claims)) {
-        throw new HttpError(403, 'forbidden', `This call is for national administrators (claim "roles" with "${ADMIN_ROLE}")`);
+        throw new HttpError(
+          403,
+          'forbidden',
+          `This call is for national administrators (claim "roles" with "${ADMIN_ROLE}")`,
+        );
       }
-      const identity: AdminIdentity = { kind: 'admin', subject: claims.sub!, name: displayName(claims), support: hasRole(claims, SUPPORT_ROLE) };
+      const identity: AdminIdentity = {
+        kind: 'admin',
+        subject: claims.sub!,
+        name: displayName(claims),
+        support: hasRole(claims, SUPPORT_ROLE),
+      };
       res.locals.admin = identity;
     }),
     requireCitizen: guard((claims, res) => {
       if (!PERSONAL_NUMBER.test(claims.sub ?? '')) {
-        throw new HttpError(403, 'forbidden', 'This call is for citizens (claim "sub" with a 12-digit personal identity number)');
+        throw new HttpError(
+          403,
+          'forbidden',
+          'This call is for citizens (claim "sub" with a 12-digit personal identity number)',
+        );
       }
       const identity: CitizenIdentity = { kind: 'citizen', personalNumber: claims.sub! };
       res.locals.citizen = identity;
@@ -184,7 +214,11 @@ function hasAdminRole(claims: JWTPayload): boolean {
 function hasRole(claims: JWTPayload, role: string): boolean {
   const roles = claims.roles;
   // Some identity providers send a single role, or a space-separated list, as a string.
-  if (typeof roles === 'string') return roles.slice(0, 2000).split(/[\s,]+/).includes(role);
+  if (typeof roles === 'string')
+    return roles
+      .slice(0, 2000)
+      .split(/[\s,]+/)
+      .includes(role);
   return Array.isArray(roles) && roles.includes(role);
 }
 
@@ -229,7 +263,8 @@ export async function signDevelopmentToken(
   }
   let claims: JWTPayload;
   if (kind === 'citizen') {
-    if (!PERSONAL_NUMBER.test(subject)) throw new TypeError('A citizen token needs a 12-digit personal identity number');
+    if (!PERSONAL_NUMBER.test(subject))
+      throw new TypeError('A citizen token needs a 12-digit personal identity number');
     claims = {};
   } else {
     if (subject.trim() === '') throw new TypeError('An administrator token needs a name');

@@ -24,8 +24,20 @@ export {
   type CitizenSettings,
   type CitizenSettingsInput,
 } from './settings.js';
-export { releaseDeadSenders, startChannelSender, type ChannelSender, type SenderOptions, type SenderRound } from './sender/index.js';
-export { ChannelError, type EmailChannel, type SmsChannel, type SentMessage, type ProviderStatus } from './providers/types.js';
+export {
+  releaseDeadSenders,
+  startChannelSender,
+  type ChannelSender,
+  type SenderOptions,
+  type SenderRound,
+} from './sender/index.js';
+export {
+  ChannelError,
+  type EmailChannel,
+  type SmsChannel,
+  type SentMessage,
+  type ProviderStatus,
+} from './providers/types.js';
 export { twilioSms } from './providers/twilio/sms.js';
 export { smtpEmail } from './providers/smtp.js';
 export { outboxEmail, outboxSms } from './providers/outbox.js';
@@ -45,7 +57,9 @@ export interface NotificationRequest {
  */
 export async function requestNotifications(tx: Executor, requests: readonly NotificationRequest[]): Promise<number> {
   if (requests.length === 0) return 0;
-  const json = JSON.stringify(requests.map((request) => ({ resident: request.resident, message_id: request.messageId })));
+  const json = JSON.stringify(
+    requests.map((request) => ({ resident: request.resident, message_id: request.messageId })),
+  );
   const written = await rows<{ message_id: string | number }>(
     tx,
     sql`insert into notification_request (resident, message_id)
@@ -82,11 +96,26 @@ export function channelProvidersOf(config: ChannelConfig, log: Logger): ChannelP
 }
 
 export type SenderTuning = Partial<
-  Pick<SenderOptions, 'now' | 'pollMs' | 'leaseMs' | 'maxAttempts' | 'backoffMs' | 'batchSize' | 'workerId' | 'onSent' | 'onDoubtSettled' | 'mayHandOver'>
+  Pick<
+    SenderOptions,
+    | 'now'
+    | 'pollMs'
+    | 'leaseMs'
+    | 'maxAttempts'
+    | 'backoffMs'
+    | 'batchSize'
+    | 'workerId'
+    | 'onSent'
+    | 'onDoubtSettled'
+    | 'mayHandOver'
+  >
 >;
 
 export interface ChannelsDependencies {
-  config: Pick<Config, 'smtp' | 'twilio' | 'dataDir' | 'notifyDigestSeconds' | 'smsQuietHours' | 'smsDailyCap' | 'inboxUrl'>;
+  config: Pick<
+    Config,
+    'smtp' | 'twilio' | 'dataDir' | 'notifyDigestSeconds' | 'smsQuietHours' | 'smsDailyCap' | 'inboxUrl'
+  >;
   database: Database;
   log: Logger;
   /** Providers built by the caller (tests); otherwise from the configuration. */
@@ -119,7 +148,10 @@ export function startChannels(deps: ChannelsDependencies): { sender: ChannelSend
 }
 
 /** `POST /channels/twilio/status`, when Twilio is configured (its auth token verifies the signatures). */
-export function mountTwilioStatus(app: Express, deps: { config: Pick<Config, 'twilio'>; database: Database; log: Logger }): void {
+export function mountTwilioStatus(
+  app: Express,
+  deps: { config: Pick<Config, 'twilio'>; database: Database; log: Logger },
+): void {
   const { authToken, statusCallbackUrl } = deps.config.twilio;
   if (!authToken) return;
   app.use(twilioStatusRouter({ database: deps.database, log: deps.log, authToken, publicUrl: statusCallbackUrl }));

@@ -14,7 +14,10 @@ export const channelsOpenApi: OpenApiFragment = {
           type: 'object',
           required: ['enabled', 'phone'],
           additionalProperties: false,
-          properties: { enabled: { type: 'boolean' }, phone: nullable('string', { description: 'E.164, e.g. +46701234567' }) },
+          properties: {
+            enabled: { type: 'boolean' },
+            phone: nullable('string', { description: 'E.164, e.g. +46701234567' }),
+          },
         },
         email: {
           type: 'object',
@@ -46,7 +49,7 @@ export const channelsOpenApi: OpenApiFragment = {
     '/citizen/settings': {
       get: {
         tags: ['citizen'],
-        summary: 'The citizen\'s notification settings',
+        summary: "The citizen's notification settings",
         security: citizenSecurity,
         responses: { '200': json(ref('CitizenSettings'), 'The settings'), ...citizenErrors },
       },

@@ -2,7 +2,19 @@
 // adds one per new inbox message, in the same transaction as the message), the citizens' channel
 // settings, and what the sender did with the requests.
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, boolean, check, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 
 export const notificationRequests = pgTable(
   'notification_request',
@@ -16,7 +28,9 @@ export const notificationRequests = pgTable(
   },
   (t) => [
     uniqueIndex('notification_request_message_unique').on(t.messageId),
-    index('notification_request_waiting_idx').on(t.resident, t.createdAt).where(sql`${t.plannedAt} is null`),
+    index('notification_request_waiting_idx')
+      .on(t.resident, t.createdAt)
+      .where(sql`${t.plannedAt} is null`),
   ],
 );
 
@@ -130,10 +144,18 @@ export const notificationDeliveries = pgTable(
       sql.raw(`status in (${DELIVERY_STATUSES.map((s) => `'${s}'`).join(', ')})`),
     ),
     // At most one waiting delivery per citizen and channel: later messages join it (one SMS, not several).
-    uniqueIndex('notification_delivery_waiting_unique').on(t.resident, t.channel).where(sql`${t.status} = 'pending'`),
-    index('notification_delivery_due_idx').on(t.notBefore).where(sql`${t.status} = 'pending'`),
-    index('notification_delivery_lease_idx').on(t.leaseUntil).where(sql`${t.status} = 'sending'`),
-    index('notification_delivery_in_doubt_idx').on(t.notBefore).where(sql`${t.status} = 'in_doubt'`),
+    uniqueIndex('notification_delivery_waiting_unique')
+      .on(t.resident, t.channel)
+      .where(sql`${t.status} = 'pending'`),
+    index('notification_delivery_due_idx')
+      .on(t.notBefore)
+      .where(sql`${t.status} = 'pending'`),
+    index('notification_delivery_lease_idx')
+      .on(t.leaseUntil)
+      .where(sql`${t.status} = 'sending'`),
+    index('notification_delivery_in_doubt_idx')
+      .on(t.notBefore)
+      .where(sql`${t.status} = 'in_doubt'`),
     uniqueIndex('notification_delivery_provider_unique').on(t.channel, t.providerId),
     index('notification_delivery_citizen_sent_idx').on(t.resident, t.channel, t.sentAt),
   ],
@@ -149,5 +171,8 @@ export const notificationDeliveryMessages = pgTable(
       .notNull()
       .references(() => notificationDeliveries.id),
   },
-  (t) => [primaryKey({ columns: [t.messageId, t.channel] }), index('notification_delivery_message_delivery_idx').on(t.deliveryId)],
+  (t) => [
+    primaryKey({ columns: [t.messageId, t.channel] }),
+    index('notification_delivery_message_delivery_idx').on(t.deliveryId),
+  ],
 );

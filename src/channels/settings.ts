@@ -88,12 +88,22 @@ export async function saveCitizenSettings(
 /** The settings that `input` asks for on top of `current`; throws SettingsError. Pure, for tests. */
 export function mergeSettings(current: CitizenSettings, input: unknown): CitizenSettings {
   const problems: SettingsProblem[] = [];
-  if (!isObject(input)) throw new SettingsError([{ field: '', message: 'the body must be a JSON object with "sms" and/or "email"' }]);
+  if (!isObject(input))
+    throw new SettingsError([{ field: '', message: 'the body must be a JSON object with "sms" and/or "email"' }]);
   for (const key of Object.keys(input)) {
-    if (key !== 'sms' && key !== 'email') problems.push({ field: key, message: 'unknown field; only "sms" and "email" are settings' });
+    if (key !== 'sms' && key !== 'email')
+      problems.push({ field: key, message: 'unknown field; only "sms" and "email" are settings' });
   }
   const sms = channel(input, 'sms', 'phone', current.sms.enabled, current.sms.phone, normalisePhoneNumber, problems);
-  const email = channel(input, 'email', 'address', current.email.enabled, current.email.address, normaliseEmailAddress, problems);
+  const email = channel(
+    input,
+    'email',
+    'address',
+    current.email.enabled,
+    current.email.address,
+    normaliseEmailAddress,
+    problems,
+  );
   if (problems.length > 0) throw new SettingsError(problems);
   return { sms: { enabled: sms.enabled, phone: sms.target }, email: { enabled: email.enabled, address: email.target } };
 }
@@ -120,7 +130,8 @@ function channel(
   }
   let enabled = currentEnabled;
   if (given.enabled !== undefined) {
-    if (typeof given.enabled !== 'boolean') problems.push({ field: `${name}.enabled`, message: 'must be true or false' });
+    if (typeof given.enabled !== 'boolean')
+      problems.push({ field: `${name}.enabled`, message: 'must be true or false' });
     else enabled = given.enabled;
   }
   let target = currentTarget;
@@ -194,7 +205,11 @@ export function normaliseEmailAddress(raw: string): Normalised {
 }
 
 /** `GET/PUT /citizen/settings`, to be mounted under `/api`; a citizen only ever reads and writes their own. */
-export function citizenSettingsRouter(deps: { database: SettingsDatabase; authenticator: Authenticator; log: Logger }): Router {
+export function citizenSettingsRouter(deps: {
+  database: SettingsDatabase;
+  authenticator: Authenticator;
+  log: Logger;
+}): Router {
   const router = express.Router();
   const json = express.json({ limit: '4kb', strict: false });
   router.get('/citizen/settings', deps.authenticator.requireCitizen, async (_req, res) => {

@@ -14,7 +14,13 @@ import {
   type SourceSystemRegistry,
 } from '../activation-registry/index.js';
 import { checkLoad } from '../activation-registry/index.js';
-import { checkChange, checkEnvironment, checkRegistration, describeProblems, type FieldProblem } from '../activation-registry/index.js';
+import {
+  checkChange,
+  checkEnvironment,
+  checkRegistration,
+  describeProblems,
+  type FieldProblem,
+} from '../activation-registry/index.js';
 import { heldCounts } from '../inbox/index.js';
 import { ConfigError, loadConfig, type Environment } from '../config.js';
 import { openDatabase, type Database } from '../db/index.js';
@@ -95,8 +101,10 @@ function environmentOf(values: Values): Environment | undefined {
 /** The registration a change or remove is about: by --id, or by --environment and --hsa-id. */
 async function target(registry: SourceSystemRegistry, values: Values): Promise<number> {
   if (values.id !== undefined) {
-    if (values['hsa-id'] !== undefined || values.environment !== undefined) throw new UsageError('give either --id, or --environment with --hsa-id');
-    if (!/^[1-9][0-9]{0,8}$/.test(values.id)) throw new UsageError(`--id must be a registration id (a whole number), got "${values.id}"`);
+    if (values['hsa-id'] !== undefined || values.environment !== undefined)
+      throw new UsageError('give either --id, or --environment with --hsa-id');
+    if (!/^[1-9][0-9]{0,8}$/.test(values.id))
+      throw new UsageError(`--id must be a registration id (a whole number), got "${values.id}"`);
     return Number(values.id);
   }
   const environment = environmentOf(values);
@@ -117,7 +125,10 @@ function registrationOf(values: Values): Record<string, unknown> {
 }
 
 function changeOf(values: Values): Record<string, unknown> {
-  return { ...(values.name !== undefined && { name: values.name }), ...(values.mode !== undefined && { mode: values.mode }) };
+  return {
+    ...(values.name !== undefined && { name: values.name }),
+    ...(values.mode !== undefined && { mode: values.mode }),
+  };
 }
 
 function table(systems: SourceSystem[]): string {
@@ -125,15 +136,37 @@ function table(systems: SourceSystem[]): string {
   const header = ['id', 'environment', 'hsaId', 'mode', 'name', 'deactivated'];
   const lines = systems.map((s) => [String(s.id), s.environment, s.hsaId, s.mode, s.name, s.deactivatedAt ?? '']);
   const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)));
-  return [header, ...lines].map((line) => line.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return [header, ...lines]
+    .map((line) =>
+      line
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function loadTable(loads: CareUnitLoad[]): string {
   if (loads.length === 0) return 'No loading periods.';
   const header = ['id', 'environment', 'logicalAddress', 'from', 'until', 'ended', 'note'];
-  const lines = loads.map((l) => [String(l.id), l.environment, l.logicalAddress, l.startsAt, l.endsAt, l.endedAt ?? '', l.note ?? '']);
+  const lines = loads.map((l) => [
+    String(l.id),
+    l.environment,
+    l.logicalAddress,
+    l.startsAt,
+    l.endsAt,
+    l.endedAt ?? '',
+    l.note ?? '',
+  ]);
   const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)));
-  return [header, ...lines].map((line) => line.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return [header, ...lines]
+    .map((line) =>
+      line
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function unitTable(units: GuardedUnit[]): string {
@@ -149,7 +182,14 @@ function unitTable(units: GuardedUnit[]): string {
     String(u.citizens),
   ]);
   const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)));
-  return [header, ...lines].map((line) => line.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return [header, ...lines]
+    .map((line) =>
+      line
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function loadOf(values: Values): Record<string, unknown> {
@@ -220,7 +260,8 @@ async function run(argv: string[], open: () => Promise<Database>): Promise<numbe
     if (!checked.ok) throw new RegistryError('invalid', describeProblems(checked.problems), checked.problems);
   } else if (command === 'care-units end-load') {
     only(values, ['id'], command);
-    if (values.id === undefined || !/^[1-9][0-9]{0,8}$/.test(values.id)) throw new UsageError('--id must be a loading period id (a whole number)');
+    if (values.id === undefined || !/^[1-9][0-9]{0,8}$/.test(values.id))
+      throw new UsageError('--id must be a loading period id (a whole number)');
   } else if (command === 'care-units list') {
     only(values, ['environment'], command);
     environmentOf(values);
@@ -230,7 +271,8 @@ async function run(argv: string[], open: () => Promise<Database>): Promise<numbe
   } else {
     only(values, ['limit'], command);
     if (values.limit !== undefined) {
-      if (!/^[1-9][0-9]{0,3}$/.test(values.limit) || Number(values.limit) > 1000) throw new UsageError('--limit must be 1 to 1000');
+      if (!/^[1-9][0-9]{0,3}$/.test(values.limit) || Number(values.limit) > 1000)
+        throw new UsageError('--limit must be 1 to 1000');
       limit = Number(values.limit);
     }
   }
@@ -242,7 +284,10 @@ async function run(argv: string[], open: () => Promise<Database>): Promise<numbe
     switch (command) {
       case 'source-systems list': {
         const environment = environmentOf(values);
-        const systems = await registry.list({ ...(environment && { environment }), includeDeactivated: values.all === true });
+        const systems = await registry.list({
+          ...(environment && { environment }),
+          includeDeactivated: values.all === true,
+        });
         print(systems, table(systems));
         break;
       }
@@ -265,18 +310,27 @@ async function run(argv: string[], open: () => Promise<Database>): Promise<numbe
       }
       case 'care-units loads': {
         const environment = environmentOf(values);
-        const loads = await careUnits.listLoads({ ...(environment && { environment }), includeEnded: values.all === true });
+        const loads = await careUnits.listLoads({
+          ...(environment && { environment }),
+          includeEnded: values.all === true,
+        });
         print(loads, loadTable(loads));
         break;
       }
       case 'care-units load': {
         const load = await careUnits.addLoad(actor(), loadOf(values));
-        print(load, `Loading period ${load.id}: ${load.logicalAddress} in ${load.environment} loads silently from ${load.startsAt} until ${load.endsAt}`);
+        print(
+          load,
+          `Loading period ${load.id}: ${load.logicalAddress} in ${load.environment} loads silently from ${load.startsAt} until ${load.endsAt}`,
+        );
         break;
       }
       case 'care-units end-load': {
         const load = await careUnits.endLoad(actor(), Number(values.id));
-        print(load, `Loading period ${load.id} of ${load.logicalAddress} ended; what is delivered from now on makes messages as usual`);
+        print(
+          load,
+          `Loading period ${load.id} of ${load.logicalAddress} ended; what is delivered from now on makes messages as usual`,
+        );
         break;
       }
       case 'care-units list': {
@@ -300,7 +354,11 @@ async function run(argv: string[], open: () => Promise<Database>): Promise<numbe
       }
       case 'audit': {
         const entries = await registry.audit({ limit });
-        print(entries, entries.map((e) => `${e.at}  ${e.actor}  ${e.action}  ${e.entity} ${e.entityId}`).join('\n') || 'No changes yet.');
+        print(
+          entries,
+          entries.map((e) => `${e.at}  ${e.actor}  ${e.action}  ${e.entity} ${e.entityId}`).join('\n') ||
+            'No changes yet.',
+        );
         break;
       }
     }
@@ -315,15 +373,25 @@ async function main(): Promise<number> {
     const config = loadConfig();
     return await run(process.argv.slice(2), async () => {
       try {
-        return await openDatabase({ databaseUrl: config.databaseUrl, dataDir: `${config.dataDir}/pglite`, maxConnections: 1 });
+        return await openDatabase({
+          databaseUrl: config.databaseUrl,
+          dataDir: `${config.dataDir}/pglite`,
+          maxConnections: 1,
+        });
       } catch (error) {
         if (error instanceof DatabaseInUseError) throw error;
         const where = config.databaseUrl ? new URL(config.databaseUrl).host : `${config.dataDir}/pglite`;
-        throw new DatabaseUnavailableError(`The database (${where}) is not available: ${error instanceof Error ? error.message : String(error)}`);
+        throw new DatabaseUnavailableError(
+          `The database (${where}) is not available: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
     });
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (
+      error instanceof UsageError ||
+      error instanceof ConfigError ||
+      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
       console.error(`admin: ${(error as Error).message}\n\n${USAGE}`);
       return EXIT.usage;
     }

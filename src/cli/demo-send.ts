@@ -13,7 +13,10 @@ const USAGE = 'Usage: npm run demo:send [-- --url http://localhost:8080]';
 async function main(): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: process.argv.slice(2), options: { url: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      args: process.argv.slice(2),
+      options: { url: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
   } catch (error) {
     console.error(`${(error as Error).message}\n${USAGE}`);
     return 2;
@@ -39,7 +42,10 @@ async function main(): Promise<number> {
   }
   let response: Response;
   try {
-    response = await fetch(`${base}${DEMO_API_PATH}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    response = await fetch(`${base}${DEMO_API_PATH}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
   } catch {
     console.error(`No service answers at ${base}: start it first with npm run demo`);
     return 5;

@@ -45,7 +45,9 @@ export async function rows<T>(executor: Executor, query: SQL): Promise<T[]> {
 // a query and the session that runs it.
 interface DrizzleInternals {
   dialect?: { sqlToQuery(query: SQL): unknown };
-  session?: { prepareQuery(query: unknown, fields: undefined, name: string, arrayMode: boolean): { execute(): Promise<unknown> } };
+  session?: {
+    prepareQuery(query: unknown, fields: undefined, name: string, arrayMode: boolean): { execute(): Promise<unknown> };
+  };
 }
 
 /**
@@ -111,7 +113,10 @@ async function openPostgres(url: string, max: number): Promise<Database & { migr
   };
 }
 
-async function openEmbedded(dataDir: string | undefined, template: string): Promise<Database & { migrate(): Promise<void> }> {
+async function openEmbedded(
+  dataDir: string | undefined,
+  template: string,
+): Promise<Database & { migrate(): Promise<void> }> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');

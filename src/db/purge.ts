@@ -53,8 +53,10 @@ export async function purgeInSlices(executor: Executor, spec: PurgeSpec, options
           ), doomed as (
             select ${key} as k from ${table} where ${key} in (select k from slice) and (${spec.condition})
           )${sql.join(
-            (spec.dependents ?? []).map((dependent, index) => sql`, dependent_${sql.raw(String(index))} as (
-            delete from ${sql.raw(dependent.table)} where ${sql.raw(dependent.column)} in (select k from doomed))`),
+            (spec.dependents ?? []).map(
+              (dependent, index) => sql`, dependent_${sql.raw(String(index))} as (
+            delete from ${sql.raw(dependent.table)} where ${sql.raw(dependent.column)} in (select k from doomed))`,
+            ),
           )}, gone as (
             -- Referencing rows go in the same statement: the foreign keys are checked at its end.
             delete from ${table} where ${key} in (select k from doomed) returning 1
@@ -75,7 +77,13 @@ export async function purgeInSlices(executor: Executor, spec: PurgeSpec, options
  * The common case: rows of a table keyed by a time-ordered id whose `column` is before `before` go (the
  * walk stops at the first slice with nothing older). Returns how many were deleted.
  */
-export function purgeOlderThan(executor: Executor, table: string, column: string, before: Date, options: PurgeOptions): Promise<number> {
+export function purgeOlderThan(
+  executor: Executor,
+  table: string,
+  column: string,
+  before: Date,
+  options: PurgeOptions,
+): Promise<number> {
   return purgeInSlices(
     executor,
     {

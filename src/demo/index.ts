@@ -16,7 +16,15 @@ import { pendingNotificationCount } from '../queue/index.js';
 import { html, type SafeHtml } from '../web/index.js';
 import { sessionOf, type SessionManager } from '../web/index.js';
 import { startDemoProducer, type DemoProducer } from './producer.js';
-import { applyToProducer, demoCalls, DEMO_RESIDENT, DEMO_SOURCE_SYSTEM, DEMO_SOURCE_SYSTEM_NAME, DEMO_USE_CASES, processNotificationXml } from './scenario.js';
+import {
+  applyToProducer,
+  demoCalls,
+  DEMO_RESIDENT,
+  DEMO_SOURCE_SYSTEM,
+  DEMO_SOURCE_SYSTEM_NAME,
+  DEMO_USE_CASES,
+  processNotificationXml,
+} from './scenario.js';
 
 export { DEMO_RESIDENT, DEMO_SOURCE_SYSTEM, DEMO_USE_CASES, type DemoUseCase } from './scenario.js';
 export { startDemoProducer, type DemoProducer } from './producer.js';
@@ -28,8 +36,20 @@ const PROCESS_NOTIFICATION_PATH = '/ProcessNotification/1/rivtabp21';
 const STEP_TIMEOUT_MS = 60_000;
 
 export type DemoRunOutcome =
-  | { ok: true; runId: string; calls: number; transactions: number; messagesExpected: number; cancellationsAfterSeconds: number }
-  | { ok: false; reason: 'busy' | 'window-open' | 'refused' | 'not-processed'; message: string; retryAfterSeconds?: number };
+  | {
+      ok: true;
+      runId: string;
+      calls: number;
+      transactions: number;
+      messagesExpected: number;
+      cancellationsAfterSeconds: number;
+    }
+  | {
+      ok: false;
+      reason: 'busy' | 'window-open' | 'refused' | 'not-processed';
+      message: string;
+      retryAfterSeconds?: number;
+    };
 
 export interface Demo {
   readonly producer: DemoProducer;
@@ -54,7 +74,12 @@ export async function startDemo(deps: DemoDependencies): Promise<Demo> {
   const producer = await startDemoProducer();
   const registry = createSourceSystemRegistry(database, { afterChange: () => directory.refresh() });
   if (!(await registry.findLive(config.environment, DEMO_SOURCE_SYSTEM))) {
-    await registry.register('demo', { environment: config.environment, hsaId: DEMO_SOURCE_SYSTEM, name: DEMO_SOURCE_SYSTEM_NAME, mode: 'active' });
+    await registry.register('demo', {
+      environment: config.environment,
+      hsaId: DEMO_SOURCE_SYSTEM,
+      name: DEMO_SOURCE_SYSTEM_NAME,
+      mode: 'active',
+    });
   }
   log.warn(
     { sourceSystem: DEMO_SOURCE_SYSTEM, producer: producer.url },
@@ -80,7 +105,12 @@ export async function startDemo(deps: DemoDependencies): Promise<Demo> {
     const waitMs = windowOpenUntil - Date.now();
     if (waitMs > 0) {
       const retryAfterSeconds = Math.ceil(waitMs / 1000);
-      return { ok: false, reason: 'window-open', retryAfterSeconds, message: `The previous run's cancellations are still held for the rebooking window; try again in ${retryAfterSeconds} s` };
+      return {
+        ok: false,
+        reason: 'window-open',
+        retryAfterSeconds,
+        message: `The previous run's cancellations are still held for the rebooking window; try again in ${retryAfterSeconds} s`,
+      };
     }
     running = true;
     try {
@@ -92,23 +122,41 @@ export async function startDemo(deps: DemoDependencies): Promise<Demo> {
         applyToProducer(producer, call);
         const response = await fetch(`${baseUrl}${PROCESS_NOTIFICATION_PATH}`, {
           method: 'POST',
-          headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: 'urn:riv:itintegration:engagementindex:ProcessNotificationResponder:1:ProcessNotification' },
+          headers: {
+            'content-type': 'text/xml; charset=utf-8',
+            soapaction: 'urn:riv:itintegration:engagementindex:ProcessNotificationResponder:1:ProcessNotification',
+          },
           body: processNotificationXml(config.consumerHsaId, call),
         });
         const answer = await response.text();
         if (!response.ok || !answer.includes('ResultCode>OK</')) {
           log.warn({ step: call.label, status: response.status }, 'DEMO: a sample call was not accepted');
-          return { ok: false, reason: 'refused', message: `The service did not accept the step "${call.label}" (HTTP ${response.status})` };
+          return {
+            ok: false,
+            reason: 'refused',
+            message: `The service did not accept the step "${call.label}" (HTTP ${response.status})`,
+          };
         }
         transactions += call.transactions.length;
         log.info({ step: call.label, transactions: call.transactions.length }, 'DEMO: sample notifications sent');
         if (!(await waitForWorker())) {
-          return { ok: false, reason: 'not-processed', message: 'The worker did not process the notifications within a minute (is the worker role running?)' };
+          return {
+            ok: false,
+            reason: 'not-processed',
+            message: 'The worker did not process the notifications within a minute (is the worker role running?)',
+          };
         }
       }
       windowOpenUntil = Date.now() + (config.rebookWindowSeconds + 5) * 1000;
       const messagesExpected = DEMO_USE_CASES.reduce((sum, useCase) => sum + useCase.messages.length, 0);
-      return { ok: true, runId, calls: calls.length, transactions, messagesExpected, cancellationsAfterSeconds: config.rebookWindowSeconds };
+      return {
+        ok: true,
+        runId,
+        calls: calls.length,
+        transactions,
+        messagesExpected,
+        cancellationsAfterSeconds: config.rebookWindowSeconds,
+      };
     } finally {
       running = false;
     }
@@ -133,14 +181,20 @@ function selfUrl(req: Request): string {
   return `http://127.0.0.1:${req.socket.localPort}`;
 }
 
-const STATUS_OF: Record<Exclude<DemoRunOutcome, { ok: true }>['reason'], number> = { busy: 409, 'window-open': 409, refused: 502, 'not-processed': 503 };
+const STATUS_OF: Record<Exclude<DemoRunOutcome, { ok: true }>['reason'], number> = {
+  busy: 409,
+  'window-open': 409,
+  refused: 502,
+  'not-processed': 503,
+};
 
 /** `POST /api/admin/demo/notifications` (national-admin token): runs the demo, answers its outcome. */
 export function demoApiRouter(deps: { demo: Demo; authenticator: Authenticator; log: Logger }): Router {
   const router = express.Router();
   router.post(DEMO_API_PATH, deps.authenticator.requireAdmin, async (req, res) => {
     const outcome = await deps.demo.run(selfUrl(req));
-    if (!outcome.ok) throw new HttpError(STATUS_OF[outcome.reason], `demo_${outcome.reason.replace('-', '_')}`, outcome.message);
+    if (!outcome.ok)
+      throw new HttpError(STATUS_OF[outcome.reason], `demo_${outcome.reason.replace('-', '_')}`, outcome.message);
     res.json(outcome);
   });
   router.use(DEMO_API_PATH, jsonErrorHandler(deps.log));
@@ -153,20 +207,24 @@ export function demoAdminPanel(demo: Demo, csrfToken: string): SafeHtml {
   const status = !last
     ? ''
     : last.outcome.ok
-      ? html`<p class="notice" role="status">Demoaviseringarna är skickade (${last.outcome.transactions} transaktioner i ${last.outcome.calls} anrop).
-Avbokningarna kommer när ombokningsfönstret har gått ut, efter ${last.outcome.cancellationsAfterSeconds} sekunder.
-Läs dem i <a href="/inbox">inkorgen</a> som testpersonen 19121212-1212.</p>`
+      ? html`<p class="notice" role="status">
+          Demoaviseringarna är skickade (${last.outcome.transactions} transaktioner i ${last.outcome.calls} anrop).
+          Avbokningarna kommer när ombokningsfönstret har gått ut, efter ${last.outcome.cancellationsAfterSeconds}
+          sekunder. Läs dem i <a href="/inbox">inkorgen</a> som testpersonen 19121212-1212.
+        </p>`
       : html`<p class="problem" role="alert">Demoaviseringarna kunde inte skickas: ${last.outcome.message}</p>`;
   return html`<section class="development" aria-labelledby="demo-heading">
-<h2 id="demo-heading">Demonstration (endast utveckling)</h2>
-<p>Det inbyggda demo-bokningssystemet <code>${DEMO_SOURCE_SYSTEM}</code> är aktiverat. Knappen skickar exempelaviseringar
-för alla tretton användningsfall till tjänsten, som testpersonen 19121212-1212.</p>
-${status}
-<form method="post" action="${DEMO_PAGE_PATH}">
-<input type="hidden" name="_csrf" value="${csrfToken}">
-<button type="submit">Skicka demoaviseringar</button>
-</form>
-</section>`;
+    <h2 id="demo-heading">Demonstration (endast utveckling)</h2>
+    <p>
+      Det inbyggda demo-bokningssystemet <code>${DEMO_SOURCE_SYSTEM}</code> är aktiverat. Knappen skickar
+      exempelaviseringar för alla tretton användningsfall till tjänsten, som testpersonen 19121212-1212.
+    </p>
+    ${status}
+    <form method="post" action="${DEMO_PAGE_PATH}">
+      <input type="hidden" name="_csrf" value="${csrfToken}" />
+      <button type="submit">Skicka demoaviseringar</button>
+    </form>
+  </section>`;
 }
 
 /** `POST /admin/demo`: the button; a signed-in administrator with the session's CSRF token. */
@@ -190,7 +248,10 @@ export function demoPageRouter(deps: { demo: Demo; sessions: SessionManager }): 
 }
 
 /** Mounts the demo's API route and button route (before the registry's /admin router). */
-export function mountDemo(app: Express, deps: { demo: Demo; authenticator: Authenticator; sessions: SessionManager; log: Logger }): void {
+export function mountDemo(
+  app: Express,
+  deps: { demo: Demo; authenticator: Authenticator; sessions: SessionManager; log: Logger },
+): void {
   app.use(demoApiRouter(deps));
   app.use(demoPageRouter(deps));
 }

@@ -53,7 +53,9 @@ function envelope(body: string): string {
 }
 
 function fault(code: 'soap:Client' | 'soap:Server', text: string): string {
-  return envelope(`<soap:Fault><faultcode>${code}</faultcode><faultstring>${escapeXml(text)}</faultstring></soap:Fault>`);
+  return envelope(
+    `<soap:Fault><faultcode>${code}</faultcode><faultstring>${escapeXml(text)}</faultstring></soap:Fault>`,
+  );
 }
 
 // TimeslotType's elements in schema order.
@@ -79,7 +81,8 @@ function answer(logicalAddress: string, bookingId: string, timeslot: DemoTimeslo
   const fields = ELEMENTS.filter(([key]) => values[key] !== undefined)
     .map(([key, element]) => `<core:${element}>${escapeXml(String(values[key]))}</core:${element}>`)
     .join('');
-  const invitation = timeslot.isInvitation === undefined ? '' : `<ext:isInvitation>${timeslot.isInvitation}</ext:isInvitation>`;
+  const invitation =
+    timeslot.isInvitation === undefined ? '' : `<ext:isInvitation>${timeslot.isInvitation}</ext:isInvitation>`;
   return envelope(
     `<gbd:GetBookingDetailsResponse xmlns:gbd="${RESPONDER}" xmlns:core="${SCHEDULING}" xmlns:ext="${SCHEDULING_EXT}">` +
       `<gbd:timeslotDetail>${fields}${invitation}</gbd:timeslotDetail></gbd:GetBookingDetailsResponse>`,
@@ -101,7 +104,8 @@ function readCall(body: string): { logicalAddress: string; bookingId: string } |
   parser.on('closetag', (tag) => {
     path.pop();
     if (tag.uri === REGISTRY && tag.local === 'LogicalAddress') logicalAddress = text.trim();
-    if (tag.uri === RESPONDER && tag.local === 'bookingId' && path.at(-1) === `${RESPONDER}|GetBookingDetails`) bookingId = text.trim();
+    if (tag.uri === RESPONDER && tag.local === 'bookingId' && path.at(-1) === `${RESPONDER}|GetBookingDetails`)
+      bookingId = text.trim();
     text = '';
   });
   try {

@@ -42,11 +42,23 @@ export const DEMO_USE_CASES: readonly DemoUseCase[] = [
   { number: 4, title: 'Personalen avbokar', messages: ['booking_confirmation', 'cancellation'] },
   { number: 5, title: 'Personalen drar tillbaka en kallelse', messages: ['invitation'] },
   { number: 6, title: 'Invånaren bokar om, samma boknings-id', messages: ['booking_confirmation', 'rebooking'] },
-  { number: 7, title: 'Invånaren bokar om till en ny tid med nytt id', messages: ['booking_confirmation', 'rebooking'] },
+  {
+    number: 7,
+    title: 'Invånaren bokar om till en ny tid med nytt id',
+    messages: ['booking_confirmation', 'rebooking'],
+  },
   { number: 8, title: 'Invånaren bokar tiden i en kallelse', messages: ['invitation', 'booking_confirmation'] },
   { number: 9, title: 'Personalen bokar om, samma boknings-id', messages: ['booking_confirmation', 'rebooking'] },
-  { number: 10, title: 'Personalen bokar om till en annan mottagning', messages: ['booking_confirmation', 'rebooking'] },
-  { number: 11, title: 'Personalen ersätter en öppen kallelse med en med tid', messages: ['invitation', 'invitation_updated'] },
+  {
+    number: 10,
+    title: 'Personalen bokar om till en annan mottagning',
+    messages: ['booking_confirmation', 'rebooking'],
+  },
+  {
+    number: 11,
+    title: 'Personalen ersätter en öppen kallelse med en med tid',
+    messages: ['invitation', 'invitation_updated'],
+  },
   { number: 12, title: 'Den bokade tiden passerar', messages: [] },
   { number: 13, title: 'En kallelse går ut', messages: ['invitation'] },
 ];
@@ -79,7 +91,14 @@ function at(now: Date, days: number, clock: string): string {
   return `${formatSwedishLocalTime(new Date(now.getTime() + days * DAY_MS)).slice(0, 8)}${clock.replace(':', '')}00`;
 }
 
-function slot(now: Date, unit: Unit, days: number, from: string, to: string, extra: Partial<DemoTimeslot> = {}): DemoTimeslot {
+function slot(
+  now: Date,
+  unit: Unit,
+  days: number,
+  from: string,
+  to: string,
+  extra: Partial<DemoTimeslot> = {},
+): DemoTimeslot {
   return {
     startTimeInclusive: at(now, days, from),
     endTimeExclusive: at(now, days, to),
@@ -97,12 +116,22 @@ function slot(now: Date, unit: Unit, days: number, from: string, to: string, ext
 
 /** An invitation without a set time ("open"): the citizen books it. */
 function openInvitation(unit: Unit, careTypeName: string): DemoTimeslot {
-  return { healthcareFacilityName: unit.name, subjectOfCare: DEMO_RESIDENT, careTypeName, purpose: 'Boka en tid när det passar dig', isInvitation: true };
+  return {
+    healthcareFacilityName: unit.name,
+    subjectOfCare: DEMO_RESIDENT,
+    careTypeName,
+    purpose: 'Boka en tid när det passar dig',
+    isInvitation: true,
+  };
 }
 
 /** The calls of one run. `runId` makes every run's booking ids new, so the demo can be run again. */
 export function demoCalls(runId: string, now: Date): DemoCall[] {
-  const post = (uc: string, categorization: Post['categorization'], unit: Unit): Post => ({ categorization, unit, bookingId: `DEMO-${runId}-${uc}` });
+  const post = (uc: string, categorization: Post['categorization'], unit: Unit): Post => ({
+    categorization,
+    unit,
+    bookingId: `DEMO-${runId}-${uc}`,
+  });
   const p = {
     uc1: post('1', 'Invitation', UNITS.vc),
     uc2: post('2', 'Booking', UNITS.vc),
@@ -123,8 +152,16 @@ export function demoCalls(runId: string, now: Date): DemoCall[] {
   };
   const created = formatSwedishLocalTime(now);
   const later = (minutes: number) => formatSwedishLocalTime(new Date(now.getTime() + minutes * 60_000));
-  const add = (target: Post, step = 0): Transaction => ({ deleteFlag: false, post: target, updateTime: step === 0 ? created : later(step) });
-  const remove = (target: Post, step: number): Transaction => ({ deleteFlag: true, post: target, updateTime: later(step) });
+  const add = (target: Post, step = 0): Transaction => ({
+    deleteFlag: false,
+    post: target,
+    updateTime: step === 0 ? created : later(step),
+  });
+  const remove = (target: Post, step: number): Transaction => ({
+    deleteFlag: true,
+    post: target,
+    updateTime: later(step),
+  });
   const invitation = (unit: Unit, days: number, careTypeName: string) =>
     slot(now, unit, days, '09:00', '09:30', { careTypeName, isInvitation: true, purpose: 'Årlig kontroll' });
 
@@ -155,7 +192,14 @@ export function demoCalls(runId: string, now: Date): DemoCall[] {
       label: 'changes in place: use cases 6, 9 and 11',
       produce: [
         { post: p.uc6, timeslot: slot(now, UNITS.vc, 11, '13:00', '13:30') },
-        { post: p.uc9, timeslot: slot(now, UNITS.onh, 16, '10:00', '10:45', { careTypeName: 'Återbesök', performerName: 'Doktor Exempel', performer: 'SE0000000000-DEMOP2' }) },
+        {
+          post: p.uc9,
+          timeslot: slot(now, UNITS.onh, 16, '10:00', '10:45', {
+            careTypeName: 'Återbesök',
+            performerName: 'Doktor Exempel',
+            performer: 'SE0000000000-DEMOP2',
+          }),
+        },
         { post: p.uc11, timeslot: invitation(UNITS.onh, 18, 'Hörselkontroll') },
       ],
       transactions: [add(p.uc6, 1), add(p.uc9, 1), add(p.uc11, 1)],
@@ -167,7 +211,10 @@ export function demoCalls(runId: string, now: Date): DemoCall[] {
     },
     {
       label: 'use case 8: the invitation is booked',
-      produce: [{ post: p.uc8 }, { post: p.uc8new, timeslot: slot(now, UNITS.lab, 8, '07:45', '08:00', { careTypeName: 'Blodprov' }) }],
+      produce: [
+        { post: p.uc8 },
+        { post: p.uc8new, timeslot: slot(now, UNITS.lab, 8, '07:45', '08:00', { careTypeName: 'Blodprov' }) },
+      ],
       transactions: [remove(p.uc8, 3), add(p.uc8new, 3)],
     },
     {

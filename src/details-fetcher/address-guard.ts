@@ -146,7 +146,15 @@ export class AddressGuard {
       this.states.delete(logicalAddress);
     } else {
       if (this.states.size >= this.maxAddresses) this.evictIdle(at, this.states.size - this.maxAddresses + 1);
-      state = { inFlight: 0, queue: [], breaker: 'closed', consecutiveFailures: 0, openedAt: 0, trialInFlight: false, lastUsedAt: at };
+      state = {
+        inFlight: 0,
+        queue: [],
+        breaker: 'closed',
+        consecutiveFailures: 0,
+        openedAt: 0,
+        trialInFlight: false,
+        lastUsedAt: at,
+      };
     }
     state.lastUsedAt = at;
     this.states.set(logicalAddress, state);
@@ -170,7 +178,8 @@ export class AddressGuard {
   private breakerRefusal(logicalAddress: string, state: AddressState): Refusal | undefined {
     if (state.breaker === 'open') {
       const waited = this.now() - state.openedAt;
-      if (waited < this.options.coolDownMs) return { reason: 'circuit-open', retryAfterMs: this.options.coolDownMs - waited };
+      if (waited < this.options.coolDownMs)
+        return { reason: 'circuit-open', retryAfterMs: this.options.coolDownMs - waited };
       this.setBreaker(logicalAddress, state, 'half-open');
     }
     // Half-open: one trial call at a time; the others come back when it has shown whether the producer is back.
@@ -200,7 +209,12 @@ export class AddressGuard {
     };
   }
 
-  private record(logicalAddress: string, state: AddressState, result: 'success' | 'transient-failure' | 'neutral', trial: boolean): void {
+  private record(
+    logicalAddress: string,
+    state: AddressState,
+    result: 'success' | 'transient-failure' | 'neutral',
+    trial: boolean,
+  ): void {
     if (result === 'success') {
       // Any answer from the producer (even "not found") shows that it is alive.
       state.consecutiveFailures = 0;
@@ -251,7 +265,12 @@ export class AddressGuard {
 
   /** Keeps the map to the addresses that have something to remember. */
   private forgetIfIdle(logicalAddress: string, state: AddressState): void {
-    if (state.inFlight === 0 && state.queue.length === 0 && state.breaker === 'closed' && state.consecutiveFailures === 0) {
+    if (
+      state.inFlight === 0 &&
+      state.queue.length === 0 &&
+      state.breaker === 'closed' &&
+      state.consecutiveFailures === 0
+    ) {
       this.states.delete(logicalAddress);
     }
   }

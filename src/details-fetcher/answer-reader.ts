@@ -77,7 +77,8 @@ export function readGetBookingDetailsAnswer(xml: string): ReadAnswer {
     const local = tag.local;
     let place: Place = 'skip';
     if (parent === undefined) {
-      if (sawEnvelope || uri !== NS.soap11 || local !== 'Envelope') fail(`not a SOAP 1.1 envelope (root element ${tag.name})`);
+      if (sawEnvelope || uri !== NS.soap11 || local !== 'Envelope')
+        fail(`not a SOAP 1.1 envelope (root element ${tag.name})`);
       sawEnvelope = true;
       place = 'envelope';
     } else if (parent === 'envelope') {
@@ -108,7 +109,8 @@ export function readGetBookingDetailsAnswer(xml: string): ReadAnswer {
       // Elements of other namespaces: the schema's xs:any ##other, passed over.
     } else if (parent === 'timeslot') {
       const known =
-        (uri === NS.scheduling && TIMESLOT_FIELD_SET.has(local)) || (uri === NS.schedulingExtension && local === 'isInvitation');
+        (uri === NS.scheduling && TIMESLOT_FIELD_SET.has(local)) ||
+        (uri === NS.schedulingExtension && local === 'isInvitation');
       if (known) {
         const name = local as TimeslotField;
         if (timeslot && name in timeslot) fail(`${local} appears twice in timeslotDetail`);
@@ -144,7 +146,8 @@ export function readGetBookingDetailsAnswer(xml: string): ReadAnswer {
   try {
     parser.write(xml).close();
   } catch (error) {
-    const reason = error instanceof Unreadable ? error.message : `not well-formed XML (${(error as Error).message.split('\n')[0]})`;
+    const reason =
+      error instanceof Unreadable ? error.message : `not well-formed XML (${(error as Error).message.split('\n')[0]})`;
     return { kind: 'unreadable', reason };
   }
   if (!sawEnvelope) return { kind: 'unreadable', reason: 'empty answer' };

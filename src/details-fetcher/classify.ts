@@ -62,7 +62,12 @@ export function classifyFault(faultcode: string, faultstring: string, options: C
   const vpCode = VP_CODE.exec(faultstring)?.[1];
   if (vpCode !== undefined) {
     if (options.configurationFaultCodes.has(vpCode)) {
-      return { kind: 'configuration', code: vpCode, reason: `platform fault: ${text}`, retryAfterMs: options.configurationRetryMs };
+      return {
+        kind: 'configuration',
+        code: vpCode,
+        reason: `platform fault: ${text}`,
+        retryAfterMs: options.configurationRetryMs,
+      };
     }
     return transient(`platform fault: ${text}`);
   }
@@ -73,7 +78,12 @@ export function classifyFault(faultcode: string, faultstring: string, options: C
   return { ...transient(`producer fault ${shorten(faultcode)}: ${text}`), perBooking: true };
 }
 
-export function classifyHttpAnswer(status: number, body: string, request: DetailsRequest, options: ClassifyOptions): DetailsOutcome {
+export function classifyHttpAnswer(
+  status: number,
+  body: string,
+  request: DetailsRequest,
+  options: ClassifyOptions,
+): DetailsOutcome {
   const answer = readGetBookingDetailsAnswer(body);
   if (answer.kind === 'fault') return classifyFault(answer.faultcode, answer.faultstring, options);
   if (status >= 500 || status === 408 || status === 429) {
@@ -111,18 +121,29 @@ function xsBoolean(value: string | undefined): boolean | undefined {
 }
 
 /** Copies only the values that are there, so that absent fields stay absent (not `undefined` keys). */
-function assignPresent<K extends keyof BookingDetails>(target: BookingDetails, key: K, value: BookingDetails[K] | undefined): void {
+function assignPresent<K extends keyof BookingDetails>(
+  target: BookingDetails,
+  key: K,
+  value: BookingDetails[K] | undefined,
+): void {
   if (value !== undefined) target[key] = value;
 }
 
-export function toBookingDetails(timeslot: Partial<Record<TimeslotField, string>>, request: DetailsRequest): DetailsOutcome {
+export function toBookingDetails(
+  timeslot: Partial<Record<TimeslotField, string>>,
+  request: DetailsRequest,
+): DetailsOutcome {
   const healthcareFacility = present(timeslot.healthcare_facility);
-  if (healthcareFacility === undefined) return { kind: 'malformed', reason: 'timeslotDetail has no healthcare_facility' };
+  if (healthcareFacility === undefined)
+    return { kind: 'malformed', reason: 'timeslotDetail has no healthcare_facility' };
 
   const subjectOfCare = present(timeslot.subject_of_care);
   if (subjectOfCare !== undefined && subjectOfCare.toUpperCase() !== request.resident.trim().toUpperCase()) {
     // Never the numbers themselves: this reason reaches logs and operators.
-    return { kind: 'subject-mismatch', reason: 'subject_of_care in the answer is not the resident of the notification' };
+    return {
+      kind: 'subject-mismatch',
+      reason: 'subject_of_care in the answer is not the resident of the notification',
+    };
   }
 
   const details: BookingDetails = { healthcareFacility };

@@ -118,7 +118,9 @@ function readPem(file: string | undefined, variable: string): Buffer | undefined
   try {
     return fs.readFileSync(file);
   } catch (error) {
-    throw new DetailsFetcherSetupError(`${variable}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    throw new DetailsFetcherSetupError(
+      `${variable}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    );
   }
 }
 
@@ -128,7 +130,8 @@ function escapeXml(value: string): string {
 
 function positive(value: number | undefined, fallback: number, name: string): number {
   const result = value ?? fallback;
-  if (!Number.isFinite(result) || result <= 0) throw new DetailsFetcherSetupError(`${name} must be a positive number, got ${String(value)}`);
+  if (!Number.isFinite(result) || result <= 0)
+    throw new DetailsFetcherSetupError(`${name} must be a positive number, got ${String(value)}`);
   return result;
 }
 
@@ -138,18 +141,27 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
   const log = options.log;
   const timeoutMs = positive(options.timeoutMs, DETAILS_FETCHER_DEFAULTS.timeoutMs, 'timeoutMs');
   const maxAnswerBytes = positive(options.maxAnswerBytes, DETAILS_FETCHER_DEFAULTS.maxAnswerBytes, 'maxAnswerBytes');
-  const configurationRetryMs = positive(options.configurationRetryMs, DETAILS_FETCHER_DEFAULTS.configurationRetryMs, 'configurationRetryMs');
+  const configurationRetryMs = positive(
+    options.configurationRetryMs,
+    DETAILS_FETCHER_DEFAULTS.configurationRetryMs,
+    'configurationRetryMs',
+  );
   const consumerHsaId = options.config.consumerHsaId;
 
   const tls = options.config.ntjp;
   const cert = readPem(tls.tlsCert, 'NTJP_TLS_CERT');
   const key = readPem(tls.tlsKey, 'NTJP_TLS_KEY');
   const ca = readPem(tls.tlsCa, 'NTJP_TLS_CA');
-  if ((cert === undefined) !== (key === undefined)) throw new DetailsFetcherSetupError('NTJP_TLS_CERT and NTJP_TLS_KEY must be set together');
+  if ((cert === undefined) !== (key === undefined))
+    throw new DetailsFetcherSetupError('NTJP_TLS_CERT and NTJP_TLS_KEY must be set together');
   // Keep-alive: NTjP is one host; a TLS handshake per call would cost more than most answers.
   const httpAgent = new http.Agent({ keepAlive: true });
   const httpsAgent = new https.Agent({ keepAlive: true, cert, key, ...(ca ? { ca } : {}) });
-  if (cert && !url.startsWith('https:')) log?.warn({ url }, 'NTJP_TLS_CERT is set but the GetBookingDetails URL is not https: no client certificate is sent');
+  if (cert && !url.startsWith('https:'))
+    log?.warn(
+      { url },
+      'NTJP_TLS_CERT is set but the GetBookingDetails URL is not https: no client certificate is sent',
+    );
 
   // Parsed once; every call builds its own Client on it (see the note at the top).
   const template = await soap.createClientAsync(WSDL_PATH, { endpoint: url });
@@ -160,16 +172,27 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
   const httpClient = new soap.HttpClient({});
 
   const guard = new AddressGuard({
-    maxInFlight: positive(options.maxInFlightPerAddress, DETAILS_FETCHER_DEFAULTS.maxInFlightPerAddress, 'maxInFlightPerAddress'),
+    maxInFlight: positive(
+      options.maxInFlightPerAddress,
+      DETAILS_FETCHER_DEFAULTS.maxInFlightPerAddress,
+      'maxInFlightPerAddress',
+    ),
     maxQueued: options.maxQueuedPerAddress ?? DETAILS_FETCHER_DEFAULTS.maxQueuedPerAddress,
     queueTimeoutMs: positive(options.queueTimeoutMs, timeoutMs, 'queueTimeoutMs'),
-    failureThreshold: positive(options.breaker?.failureThreshold, DETAILS_FETCHER_DEFAULTS.failureThreshold, 'breaker.failureThreshold'),
+    failureThreshold: positive(
+      options.breaker?.failureThreshold,
+      DETAILS_FETCHER_DEFAULTS.failureThreshold,
+      'breaker.failureThreshold',
+    ),
     coolDownMs: positive(options.breaker?.coolDownMs, DETAILS_FETCHER_DEFAULTS.coolDownMs, 'breaker.coolDownMs'),
     ...(options.maxAddresses !== undefined && { maxAddresses: positive(options.maxAddresses, 1, 'maxAddresses') }),
     ...(options.idleAddressMs !== undefined && { idleEvictMs: positive(options.idleAddressMs, 1, 'idleAddressMs') }),
     onBreakerChange: (logicalAddress, state, consecutiveFailures) => {
       const level = state === 'open' ? 'warn' : 'info';
-      log?.[level]({ logicalAddress, breaker: state, consecutiveFailures }, `GetBookingDetails circuit ${state} for ${logicalAddress}`);
+      log?.[level](
+        { logicalAddress, breaker: state, consecutiveFailures },
+        `GetBookingDetails circuit ${state} for ${logicalAddress}`,
+      );
     },
   });
 
@@ -187,7 +210,11 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
   // Per address, a token bucket: up to `rate` calls at once after a quiet spell, then `rate` calls a second.
   // A call that would wait longer than the slot wait allows is not sent (a refusal, no try spent). Entries
   // of addresses whose bucket is full again are dropped, so the map holds only busy addresses.
-  const rate = positive(options.maxCallsPerSecondPerAddress, DETAILS_FETCHER_DEFAULTS.maxCallsPerSecondPerAddress, 'maxCallsPerSecondPerAddress');
+  const rate = positive(
+    options.maxCallsPerSecondPerAddress,
+    DETAILS_FETCHER_DEFAULTS.maxCallsPerSecondPerAddress,
+    'maxCallsPerSecondPerAddress',
+  );
   const queueTimeoutMs = options.queueTimeoutMs ?? timeoutMs;
   const buckets = new Map<string, { tokens: number; at: number }>();
   async function paced(logicalAddress: string): Promise<boolean> {
@@ -201,7 +228,8 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
     bucket.tokens -= 1;
     buckets.set(logicalAddress, bucket);
     if (buckets.size > 1000) {
-      for (const [address, other] of buckets) if (other.tokens + ((now - other.at) * rate) / 1000 >= rate) buckets.delete(address);
+      for (const [address, other] of buckets)
+        if (other.tokens + ((now - other.at) * rate) / 1000 >= rate) buckets.delete(address);
     }
     if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
     return true;
@@ -212,7 +240,12 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
     const address = request.logicalAddress;
     switch (refusal.reason) {
       case 'circuit-open':
-        return { kind: 'transient', reason: `circuit open for ${address}: its producer failed repeatedly`, retryAfterMs: refusal.retryAfterMs, notSent: true };
+        return {
+          kind: 'transient',
+          reason: `circuit open for ${address}: its producer failed repeatedly`,
+          retryAfterMs: refusal.retryAfterMs,
+          notSent: true,
+        };
       case 'queue-full':
         return { ...transient(`too many calls waiting for ${address}`), notSent: true };
       case 'queue-timeout':
@@ -234,7 +267,8 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
     );
     let answer: { status: number; body: string } | undefined;
     client.on('response', (body: unknown, response: { status?: unknown } | undefined) => {
-      if (response && typeof response.status === 'number') answer = { status: response.status, body: typeof body === 'string' ? body : '' };
+      if (response && typeof response.status === 'number')
+        answer = { status: response.status, body: typeof body === 'string' ? body : '' };
     });
 
     const controller = new AbortController();
@@ -268,17 +302,32 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
     if (closed) return transient('the details fetcher was closed during the call');
     const code = error.code ?? 'unknown';
     const message = (error.message ?? '').split('\n')[0] ?? '';
-    if (/maxContentLength/.test(message)) return { kind: 'malformed', reason: `answer longer than ${maxAnswerBytes} bytes` };
+    if (/maxContentLength/.test(message))
+      return { kind: 'malformed', reason: `answer longer than ${maxAnswerBytes} bytes` };
     if (TLS_REFUSAL.test(code) || /certificate|alert/i.test(message)) {
-      return { kind: 'configuration', code: 'TLS', reason: `TLS refused (${code}: ${message})`, retryAfterMs: configurationRetryMs };
+      return {
+        kind: 'configuration',
+        code: 'TLS',
+        reason: `TLS refused (${code}: ${message})`,
+        retryAfterMs: configurationRetryMs,
+      };
     }
     return transient(`network error (${code}: ${message})`);
   }
 
   function logOutcome(request: DetailsRequest, outcome: DetailsOutcome, elapsedMs: number): void {
-    const fields = { logicalAddress: request.logicalAddress, bookingId: request.bookingId, outcome: outcome.kind, elapsedMs: Math.round(elapsedMs) };
+    const fields = {
+      logicalAddress: request.logicalAddress,
+      bookingId: request.bookingId,
+      outcome: outcome.kind,
+      elapsedMs: Math.round(elapsedMs),
+    };
     if (outcome.kind === 'found' || outcome.kind === 'not-found') log?.debug(fields, 'GetBookingDetails answered');
-    else log?.warn({ ...fields, reason: outcome.reason }, `GetBookingDetails ${outcome.kind} for ${request.logicalAddress}`);
+    else
+      log?.warn(
+        { ...fields, reason: outcome.reason },
+        `GetBookingDetails ${outcome.kind} for ${request.logicalAddress}`,
+      );
   }
 
   return {
@@ -297,7 +346,10 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
       const acquired = await guard.acquire(request.logicalAddress);
       if (isRefusal(acquired)) {
         const outcome = refused(acquired, request);
-        log?.debug({ logicalAddress: request.logicalAddress, outcome: outcome.kind, reason: outcome.reason }, 'GetBookingDetails not sent');
+        log?.debug(
+          { logicalAddress: request.logicalAddress, outcome: outcome.kind, reason: outcome.reason },
+          'GetBookingDetails not sent',
+        );
         return outcome;
       }
       let outcome: DetailsOutcome = { kind: 'transient', reason: 'call did not finish' };

@@ -41,7 +41,14 @@ export interface DetailsRequest {
 }
 
 /** The kinds of DetailsOutcome, as one list (the metrics label their counts by these). */
-export const DETAILS_OUTCOME_KINDS = ['found', 'not-found', 'subject-mismatch', 'malformed', 'transient', 'configuration'] as const;
+export const DETAILS_OUTCOME_KINDS = [
+  'found',
+  'not-found',
+  'subject-mismatch',
+  'malformed',
+  'transient',
+  'configuration',
+] as const;
 
 export type DetailsOutcome =
   | { kind: 'found'; details: BookingDetails }

@@ -49,7 +49,8 @@ export function clientErrorOf(error: unknown): { status: number; code: string } 
   const { type, status, statusCode } = error as BodyParserError & { statusCode?: unknown };
   if (type === 'entity.parse.failed') return { status: 400, code: 'invalid_json' };
   if (type === 'entity.too.large') return { status: 413, code: 'payload_too_large' };
-  if (type === 'charset.unsupported' || type === 'encoding.unsupported') return { status: 415, code: 'unsupported_media_type' };
+  if (type === 'charset.unsupported' || type === 'encoding.unsupported')
+    return { status: 415, code: 'unsupported_media_type' };
   const given = typeof status === 'number' ? status : typeof statusCode === 'number' ? statusCode : undefined;
   if (error instanceof URIError) return { status: 400, code: 'invalid_path' };
   if (given !== undefined && given >= 400 && given < 500) return { status: given, code: 'bad_request' };
@@ -77,12 +78,19 @@ export function jsonErrorHandler(log?: Logger): ErrorRequestHandler {
             : client.code === 'invalid_path'
               ? 'The path could not be decoded (a bad percent-escape)'
               : client.code === 'unsupported_media_type'
-                ? 'The request body\'s charset or encoding is not supported'
+                ? "The request body's charset or encoding is not supported"
                 : 'Bad request';
       sendError(res, client.status, client.code, message);
       return;
     }
-    log?.error({ err: error instanceof Error ? errorForLog(error) : { name: typeof error }, method: req.method, path: req.baseUrl + req.path }, 'API request failed');
+    log?.error(
+      {
+        err: error instanceof Error ? errorForLog(error) : { name: typeof error },
+        method: req.method,
+        path: req.baseUrl + req.path,
+      },
+      'API request failed',
+    );
     sendError(res, 500, 'internal_error', 'Something went wrong on our side; the error is logged');
   };
 }

@@ -47,7 +47,10 @@ export function offeredActions(subject: BookingLinkSubject): BookingAction[] {
     case 'cancelled':
       return subject.cancelAllowed || subject.rebookAllowed ? ['boka'] : [];
     case 'upcoming':
-      return [...(subject.cancelAllowed ? (['avboka'] as const) : []), ...(subject.rebookAllowed ? (['omboka'] as const) : [])];
+      return [
+        ...(subject.cancelAllowed ? (['avboka'] as const) : []),
+        ...(subject.rebookAllowed ? (['omboka'] as const) : []),
+      ];
   }
 }
 
@@ -83,6 +86,7 @@ export function templateProblem(template: string, production: boolean): string |
   } catch {
     return 'is not a URL once {careUnit}, {bookingId} and {action} are filled in';
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && !production)) return production ? 'must be an https URL in production' : 'must be an http(s) URL';
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && !production))
+    return production ? 'must be an https URL in production' : 'must be an http(s) URL';
   return undefined;
 }

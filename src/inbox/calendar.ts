@@ -28,7 +28,10 @@ export interface CalendarBooking {
 
 /** A stable UID per booking, so that a second download updates the entry instead of adding one. */
 function uidOf(booking: CalendarBooking): string {
-  const digest = createHash('sha256').update(`${booking.careUnit.hsaId}\n${booking.bookingId}`).digest('hex').slice(0, 32);
+  const digest = createHash('sha256')
+    .update(`${booking.careUnit.hsaId}\n${booking.bookingId}`)
+    .digest('hex')
+    .slice(0, 32);
   return `${digest}@ei-inbox`;
 }
 

@@ -35,13 +35,17 @@ export function citizenApiRouter(deps: CitizenApiDependencies): Router {
   const { store, authenticator, log } = deps;
   const router = express.Router();
   // Only these paths: the router is mounted at /api beside the other components' routers.
-  router.use(['/inbox', '/citizen/bookings', '/citizen/care-units'], authenticator.requireCitizen, (_req, res, next) => {
-    // Personal data: never kept by a browser or a shared cache. Producer text in the JSON stays data:
-    // a browser must not sniff the answer into HTML.
-    res.set('Cache-Control', 'no-store');
-    res.set('X-Content-Type-Options', 'nosniff');
-    next();
-  });
+  router.use(
+    ['/inbox', '/citizen/bookings', '/citizen/care-units'],
+    authenticator.requireCitizen,
+    (_req, res, next) => {
+      // Personal data: never kept by a browser or a shared cache. Producer text in the JSON stays data:
+      // a browser must not sniff the answer into HTML.
+      res.set('Cache-Control', 'no-store');
+      res.set('X-Content-Type-Options', 'nosniff');
+      next();
+    },
+  );
 
   router.get('/inbox/messages', async (req, res) => {
     const limitText = queryText(req, 'limit');

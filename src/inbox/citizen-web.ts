@@ -13,7 +13,13 @@ import { citizenApiRouter } from './citizen-api.js';
 import { createInboxStore, type InboxStore } from './inbox-store.js';
 import { inboxPageRouter } from './pages/inbox-page.js';
 
-export { createInboxStore, InvalidCursorError, type InboxMessage, type InboxStore, type MessagePage } from './inbox-store.js';
+export {
+  createInboxStore,
+  InvalidCursorError,
+  type InboxMessage,
+  type InboxStore,
+  type MessagePage,
+} from './inbox-store.js';
 export { upcomingBookings, leftOutReason, type UpcomingBooking } from './bookings.js';
 
 export interface CitizenWebDependencies {
@@ -38,7 +44,8 @@ export function mountCitizenInbox(app: Express, deps: CitizenWebDependencies): I
           personalNumberClaim: config.oidc.personalNumberClaim,
         })
       : undefined;
-  if (!oidc && config.developmentSignIn) log.warn('/inbox offers the development sign-in (no OIDC_ISSUER): not for real citizens');
+  if (!oidc && config.developmentSignIn)
+    log.warn('/inbox offers the development sign-in (no OIDC_ISSUER): not for real citizens');
   app.use(infoPagesRouter());
   app.use('/api', citizenApiRouter({ store, authenticator: deps.authenticator, log }));
   app.use(
@@ -50,7 +57,9 @@ export function mountCitizenInbox(app: Express, deps: CitizenWebDependencies): I
       oidc,
       developmentSignIn: config.developmentSignIn,
       // Configured, never taken from the request's Host header (loadConfig requires one of the two).
-      redirectUri: config.oidc.redirectUri ?? (config.publicBaseUrl !== undefined ? `${config.publicBaseUrl}/inbox/logga-in/callback` : undefined),
+      redirectUri:
+        config.oidc.redirectUri ??
+        (config.publicBaseUrl !== undefined ? `${config.publicBaseUrl}/inbox/logga-in/callback` : undefined),
       bookingServiceUrl: config.bookingServiceUrl,
       log,
     }),

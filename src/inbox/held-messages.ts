@@ -12,7 +12,12 @@ import type { Logger } from '../logging.js';
 
 /** Held messages per care unit (logical address). */
 export async function heldCounts(db: Executor): Promise<Map<string, HeldCounts>> {
-  const found = await rows<{ logical_address: string; messages: number; citizens: number; oldest: Date | string | null }>(
+  const found = await rows<{
+    logical_address: string;
+    messages: number;
+    citizens: number;
+    oldest: Date | string | null;
+  }>(
     db,
     sql`select logical_address, count(*)::int as messages, count(distinct resident)::int as citizens, min(held_at) as oldest
         from held_message group by logical_address`,
@@ -20,7 +25,11 @@ export async function heldCounts(db: Executor): Promise<Map<string, HeldCounts>>
   return new Map(
     found.map((row) => [
       row.logical_address,
-      { messages: Number(row.messages), citizens: Number(row.citizens), oldestHeldAt: row.oldest ? new Date(row.oldest) : undefined },
+      {
+        messages: Number(row.messages),
+        citizens: Number(row.citizens),
+        oldestHeldAt: row.oldest ? new Date(row.oldest) : undefined,
+      },
     ]),
   );
 }
@@ -39,7 +48,11 @@ export interface SettleResult {
  * has passed by now makes no message, like any post whose time has passed.
  */
 export async function releaseHeldChunk(tx: Executor, logicalAddress: string, limit: number): Promise<SettleResult> {
-  const [result] = await rows<{ released: number; kinds: string[] | string | null; shown: { id: number; resident: string }[] | string | null }>(
+  const [result] = await rows<{
+    released: number;
+    kinds: string[] | string | null;
+    shown: { id: number; resident: string }[] | string | null;
+  }>(
     tx,
     sql`with chunk as (
           select id from held_message where logical_address = ${logicalAddress} order by id limit ${limit} for update skip locked
@@ -68,9 +81,15 @@ export async function releaseHeldChunk(tx: Executor, logicalAddress: string, lim
                (select count(*)::int from related) as related`,
   );
   const kinds = typeof result?.kinds === 'string' ? (JSON.parse(result.kinds) as string[]) : (result?.kinds ?? []);
-  const shown = typeof result?.shown === 'string' ? (JSON.parse(result.shown) as { id: number; resident: string }[]) : (result?.shown ?? []);
+  const shown =
+    typeof result?.shown === 'string'
+      ? (JSON.parse(result.shown) as { id: number; resident: string }[])
+      : (result?.shown ?? []);
   // Each message shown now gets its channel request, in the same transaction (channels' hand-off).
-  const created = await requestNotifications(tx, shown.map((message) => ({ resident: message.resident, messageId: Number(message.id) })));
+  const created = await requestNotifications(
+    tx,
+    shown.map((message) => ({ resident: message.resident, messageId: Number(message.id) })),
+  );
   return { released: Number(result?.released ?? 0), created, kinds, dropped: 0 };
 }
 
@@ -132,7 +151,10 @@ export function startHeldMessageSweeper(deps: {
           break;
         }
       }
-      log.info({ logicalAddress: address, status, released: total.released, created: total.created, dropped: total.dropped }, 'held messages settled');
+      log.info(
+        { logicalAddress: address, status, released: total.released, created: total.created, dropped: total.dropped },
+        'held messages settled',
+      );
     }
     if (total.released + total.dropped > 0) deps.onSettled?.(total);
     return total;
@@ -149,7 +171,12 @@ export function startHeldMessageSweeper(deps: {
     if (busy || stopped) return;
     busy = true;
     queued()
-      .catch((error: unknown) => log.warn({ reason: error instanceof Error ? error.message.split('\n')[0] : 'unknown' }, 'held messages: sweep failed; trying again'))
+      .catch((error: unknown) =>
+        log.warn(
+          { reason: error instanceof Error ? error.message.split('\n')[0] : 'unknown' },
+          'held messages: sweep failed; trying again',
+        ),
+      )
       .finally(() => {
         busy = false;
       });

@@ -76,7 +76,7 @@ function text(value: unknown): string | null {
 
 // Only the fields the API describes go out, whatever else the jsonb may hold one day.
 function bookingOf(stored: unknown): MessageBooking {
-  const raw = (typeof stored === 'string' ? JSON.parse(stored) : stored ?? {}) as Record<string, unknown>;
+  const raw = (typeof stored === 'string' ? JSON.parse(stored) : (stored ?? {})) as Record<string, unknown>;
   const booking: MessageBooking = {
     bookingId: text(raw.bookingId),
     categorization: text(raw.categorization),
@@ -135,14 +135,20 @@ export function createInboxStore(database: Pick<Database, 'orm'>, cursorSecret: 
 
   function readCursor(resident: string, cursor: string): number {
     const [payload, given, extra] = cursor.split('.');
-    if (!payload || !given || extra !== undefined || cursor.length > 200) throw new InvalidCursorError('malformed cursor');
+    if (!payload || !given || extra !== undefined || cursor.length > 200)
+      throw new InvalidCursorError('malformed cursor');
     const expected = Buffer.from(mac(resident, payload));
     const actual = Buffer.from(given);
     if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
       throw new InvalidCursorError('cursor not issued to this citizen');
     }
     const parsed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { v?: unknown; before?: unknown };
-    if (parsed.v !== 1 || typeof parsed.before !== 'number' || !Number.isSafeInteger(parsed.before) || parsed.before < 1) {
+    if (
+      parsed.v !== 1 ||
+      typeof parsed.before !== 'number' ||
+      !Number.isSafeInteger(parsed.before) ||
+      parsed.before < 1
+    ) {
       throw new InvalidCursorError('malformed cursor');
     }
     return parsed.before;
@@ -214,13 +220,19 @@ export function createInboxStore(database: Pick<Database, 'orm'>, cursorSecret: 
 
     async upcomingBookings(resident, now = new Date()) {
       const posts = await orm
-        .select({ bookingId: bookingPosts.bookingId, categorization: bookingPosts.categorization, details: bookingPosts.details })
+        .select({
+          bookingId: bookingPosts.bookingId,
+          categorization: bookingPosts.categorization,
+          details: bookingPosts.details,
+        })
         .from(bookingPosts)
         .where(and(eq(bookingPosts.resident, resident), eq(bookingPosts.present, true)));
       return upcomingBookings(
         posts.map((post) => ({
           ...post,
-          details: (typeof post.details === 'string' ? JSON.parse(post.details) : post.details) as BookingSnapshot | null,
+          details: (typeof post.details === 'string'
+            ? JSON.parse(post.details)
+            : post.details) as BookingSnapshot | null,
         })),
         now,
       );
@@ -232,7 +244,12 @@ export function createInboxStore(database: Pick<Database, 'orm'>, cursorSecret: 
         .from(careUnitRelations)
         .where(eq(careUnitRelations.resident, resident))
         .orderBy(desc(careUnitRelations.lastAt), careUnitRelations.careUnitHsaId);
-      return found.map((row) => ({ hsaId: row.careUnitHsaId, name: row.careUnitName, firstAt: iso(row.firstAt), lastAt: iso(row.lastAt) }));
+      return found.map((row) => ({
+        hsaId: row.careUnitHsaId,
+        name: row.careUnitName,
+        firstAt: iso(row.firstAt),
+        lastAt: iso(row.lastAt),
+      }));
     },
   };
 }

@@ -9,7 +9,8 @@ import { rows, type Executor } from '../db/index.js';
 import type { BookingSnapshot, Categorization, MessageKind, StoredPost } from '../message-engine/index.js';
 
 const json = (value: unknown) => JSON.stringify(value);
-const parsed = <T>(value: T | string | null): T | null => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
+const parsed = <T>(value: T | string | null): T | null =>
+  typeof value === 'string' ? (JSON.parse(value) as T) : value;
 
 /** What is known of one EI post (booking_post): the engine's StoredPost. */
 export type PostState = StoredPost;
@@ -36,7 +37,10 @@ export async function loadStoredPosts(db: Executor, keyHashes: readonly string[]
     categorization: Categorization;
     present: boolean;
     details: BookingSnapshot | string | null;
-  }>(db, sql`select * from booking_post where key_hash in (select jsonb_array_elements_text(${json(keyHashes)}::jsonb))`);
+  }>(
+    db,
+    sql`select * from booking_post where key_hash in (select jsonb_array_elements_text(${json(keyHashes)}::jsonb))`,
+  );
   const posts = new Map<string, PostState>();
   for (const row of found) {
     const details = parsed(row.details);
@@ -107,7 +111,9 @@ export async function createMessages(tx: Executor, messages: readonly NewInboxMe
         on conflict (cause) do nothing
         returning id, resident`,
   );
-  const made = created.map((row) => ({ resident: row.resident, messageId: Number(row.id) })).sort((a, b) => a.messageId - b.messageId);
+  const made = created
+    .map((row) => ({ resident: row.resident, messageId: Number(row.id) }))
+    .sort((a, b) => a.messageId - b.messageId);
   await requestNotifications(tx, made);
   return made.map((message) => message.messageId);
 }
@@ -124,7 +130,10 @@ export async function holdMessages(tx: Executor, messages: readonly NewInboxMess
 }
 
 /** Records (or renews) that a citizen has to do with a care unit. */
-export async function recordCareUnits(tx: Executor, units: readonly { resident: string; hsaId: string; name?: string }[]): Promise<void> {
+export async function recordCareUnits(
+  tx: Executor,
+  units: readonly { resident: string; hsaId: string; name?: string }[],
+): Promise<void> {
   if (units.length === 0) return;
   const json_ = json(units.map((u) => ({ resident: u.resident, hsa_id: u.hsaId, name: u.name ?? null })));
   await tx.execute(sql`

@@ -8,7 +8,7 @@ const messageId = {
   name: 'id',
   in: 'path',
   required: true,
-  description: 'The message id. Another citizen\'s message answers 404, exactly like a message that does not exist.',
+  description: "The message id. Another citizen's message answers 404, exactly like a message that does not exist.",
   schema: { type: 'string', pattern: '^[0-9]+$' },
 };
 
@@ -28,12 +28,27 @@ export const inboxOpenApi: OpenApiFragment = {
       type: 'object',
       required: ['hsaId', 'name'],
       additionalProperties: false,
-      properties: { hsaId: { type: 'string', description: 'The care unit\'s HSA-id' }, name: nullable('string') },
+      properties: { hsaId: { type: 'string', description: "The care unit's HSA-id" }, name: nullable('string') },
     },
     MessageBooking: {
       type: 'object',
-      description: 'The booking or invitation the message is about. Producer text: escape it wherever it is shown as HTML.',
-      required: ['bookingId', 'categorization', 'start', 'end', 'purpose', 'reason', 'careTypeName', 'timeTypeName', 'performerName', 'resourceName', 'cancelAllowed', 'rebookAllowed', 'messageAllowed'],
+      description:
+        'The booking or invitation the message is about. Producer text: escape it wherever it is shown as HTML.',
+      required: [
+        'bookingId',
+        'categorization',
+        'start',
+        'end',
+        'purpose',
+        'reason',
+        'careTypeName',
+        'timeTypeName',
+        'performerName',
+        'resourceName',
+        'cancelAllowed',
+        'rebookAllowed',
+        'messageAllowed',
+      ],
       additionalProperties: false,
       properties: {
         bookingId: nullable('string'),
@@ -56,7 +71,10 @@ export const inboxOpenApi: OpenApiFragment = {
         id: { type: 'integer', minimum: 1 },
         kind: { type: 'string', enum: [...MESSAGE_KINDS] },
         subject: { type: 'string', description: 'Plain text (may contain producer text): escape it in HTML' },
-        body: { type: 'string', description: 'Plain text with line breaks (may contain producer text): escape it in HTML' },
+        body: {
+          type: 'string',
+          description: 'Plain text with line breaks (may contain producer text): escape it in HTML',
+        },
         createdAt: { type: 'string', format: 'date-time' },
         readAt: nullable('string', { format: 'date-time' }),
         careUnit: ref('CareUnitRef'),
@@ -69,13 +87,30 @@ export const inboxOpenApi: OpenApiFragment = {
       additionalProperties: false,
       properties: {
         items: { type: 'array', items: ref('Message'), description: 'Newest first' },
-        nextCursor: nullable('string', { description: 'Opaque; valid only for the citizen it was given to. null on the last page.' }),
+        nextCursor: nullable('string', {
+          description: 'Opaque; valid only for the citizen it was given to. null on the last page.',
+        }),
         unreadCount: { type: 'integer', minimum: 0 },
       },
     },
     UpcomingBooking: {
       type: 'object',
-      required: ['bookingId', 'kind', 'start', 'end', 'careUnit', 'purpose', 'reason', 'careTypeName', 'timeTypeName', 'performerName', 'resourceName', 'cancelAllowed', 'rebookAllowed', 'messageAllowed'],
+      required: [
+        'bookingId',
+        'kind',
+        'start',
+        'end',
+        'careUnit',
+        'purpose',
+        'reason',
+        'careTypeName',
+        'timeTypeName',
+        'performerName',
+        'resourceName',
+        'cancelAllowed',
+        'rebookAllowed',
+        'messageAllowed',
+      ],
       additionalProperties: false,
       properties: {
         bookingId: { type: 'string' },
@@ -105,7 +140,7 @@ export const inboxOpenApi: OpenApiFragment = {
     '/inbox/messages': {
       get: {
         tags: ['citizen'],
-        summary: 'The citizen\'s messages, newest first',
+        summary: "The citizen's messages, newest first",
         security: citizenSecurity,
         parameters: [
           { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
@@ -124,14 +159,22 @@ export const inboxOpenApi: OpenApiFragment = {
         summary: 'One message (does not mark it read)',
         security: citizenSecurity,
         parameters: [messageId],
-        responses: { '200': json(ref('Message'), 'The message'), '404': error('No such message for this citizen'), ...citizenErrors },
+        responses: {
+          '200': json(ref('Message'), 'The message'),
+          '404': error('No such message for this citizen'),
+          ...citizenErrors,
+        },
       },
       delete: {
         tags: ['citizen'],
         summary: 'Deletes the message for the citizen (it is kept for audit)',
         security: citizenSecurity,
         parameters: [messageId],
-        responses: { '204': { description: 'Deleted' }, '404': error('No such message for this citizen'), ...citizenErrors },
+        responses: {
+          '204': { description: 'Deleted' },
+          '404': error('No such message for this citizen'),
+          ...citizenErrors,
+        },
       },
     },
     '/inbox/messages/{id}/read': {
@@ -140,7 +183,11 @@ export const inboxOpenApi: OpenApiFragment = {
         summary: 'Marks the message read (the first reading time stays)',
         security: citizenSecurity,
         parameters: [messageId],
-        responses: { '200': json(ref('Message'), 'The message, read'), '404': error('No such message for this citizen'), ...citizenErrors },
+        responses: {
+          '200': json(ref('Message'), 'The message, read'),
+          '404': error('No such message for this citizen'),
+          ...citizenErrors,
+        },
       },
     },
     '/citizen/bookings': {
@@ -152,7 +199,15 @@ export const inboxOpenApi: OpenApiFragment = {
           'citizen has as an inbox message), badly formatted start or end, no care unit, more than three years ahead.',
         security: citizenSecurity,
         responses: {
-          '200': json({ type: 'object', required: ['items'], additionalProperties: false, properties: { items: { type: 'array', items: ref('UpcomingBooking') } } }, 'The upcoming times'),
+          '200': json(
+            {
+              type: 'object',
+              required: ['items'],
+              additionalProperties: false,
+              properties: { items: { type: 'array', items: ref('UpcomingBooking') } },
+            },
+            'The upcoming times',
+          ),
           ...citizenErrors,
         },
       },
@@ -160,10 +215,18 @@ export const inboxOpenApi: OpenApiFragment = {
     '/citizen/care-units': {
       get: {
         tags: ['citizen'],
-        summary: 'The citizen\'s care-unit relations, most recent first',
+        summary: "The citizen's care-unit relations, most recent first",
         security: citizenSecurity,
         responses: {
-          '200': json({ type: 'object', required: ['items'], additionalProperties: false, properties: { items: { type: 'array', items: ref('CareUnit') } } }, 'The care units'),
+          '200': json(
+            {
+              type: 'object',
+              required: ['items'],
+              additionalProperties: false,
+              properties: { items: { type: 'array', items: ref('CareUnit') } },
+            },
+            'The care units',
+          ),
           ...citizenErrors,
         },
       },

@@ -53,7 +53,13 @@ const messageColumns = () => ({
  * The kinds of inbox message: the one list behind the type, both CHECK constraints, the OpenAPI enum, the
  * metrics label and the source-activity counters (in this order everywhere).
  */
-export const MESSAGE_KINDS = ['invitation', 'booking_confirmation', 'cancellation', 'rebooking', 'invitation_updated'] as const;
+export const MESSAGE_KINDS = [
+  'invitation',
+  'booking_confirmation',
+  'cancellation',
+  'rebooking',
+  'invitation_updated',
+] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 const MESSAGE_KIND_LIST = sql.raw(MESSAGE_KINDS.map((kind) => `'${kind}'`).join(', '));
 
@@ -67,15 +73,14 @@ export const inboxMessages = pgTable(
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
   },
   (t) => [
-    check(
-      'inbox_message_kind_check',
-      sql`${t.kind} in (${MESSAGE_KIND_LIST})`,
-    ),
+    check('inbox_message_kind_check', sql`${t.kind} in (${MESSAGE_KIND_LIST})`),
     uniqueIndex('inbox_message_cause_unique').on(t.cause),
     index('inbox_message_resident_idx').on(t.resident, t.id),
     // The unread count of every inbox page: read from this index alone. Through the one above it visited
     // each of the citizen's messages in the table, one page each once millions of others lie between them.
-    index('inbox_message_unread_idx').on(t.resident).where(sql`${t.readAt} is null and ${t.deletedAt} is null`),
+    index('inbox_message_unread_idx')
+      .on(t.resident)
+      .where(sql`${t.readAt} is null and ${t.deletedAt} is null`),
   ],
 );
 
@@ -105,10 +110,7 @@ export const heldMessages = pgTable(
     heldAt: timestamp('held_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    check(
-      'held_message_kind_check',
-      sql`${t.kind} in (${MESSAGE_KIND_LIST})`,
-    ),
+    check('held_message_kind_check', sql`${t.kind} in (${MESSAGE_KIND_LIST})`),
     uniqueIndex('held_message_cause_unique').on(t.cause),
     index('held_message_unit_idx').on(t.logicalAddress, t.id),
   ],

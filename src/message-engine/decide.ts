@@ -58,9 +58,7 @@ export interface HeldDelete {
 }
 
 export type DetailsResult =
-  | { kind: 'found'; details: BookingSnapshot }
-  | { kind: 'not-found' }
-  | { kind: 'subject-mismatch'; reason: string };
+  { kind: 'found'; details: BookingSnapshot } | { kind: 'not-found' } | { kind: 'subject-mismatch'; reason: string };
 
 export interface NotificationInput {
   id: number;
@@ -142,7 +140,9 @@ function message(kind: MessageKind, post: PostRef, details: BookingSnapshot, pre
 /** The held delete a new post of this citizen and source system completes, if any. */
 function matchingHeld(input: DecisionInput): HeldDelete | undefined {
   const { post, receivedAt } = input.notification;
-  const open = input.held.filter((held) => held.dueAt.getTime() > receivedAt.getTime() && held.deletedAt.getTime() <= receivedAt.getTime());
+  const open = input.held.filter(
+    (held) => held.dueAt.getTime() > receivedAt.getTime() && held.deletedAt.getTime() <= receivedAt.getTime(),
+  );
   const wanted: Categorization[] = post.categorization === 'Booking' ? ['Booking', 'Invitation'] : ['Invitation'];
   for (const categorization of wanted) {
     const candidates = open
@@ -176,17 +176,13 @@ function decideDelete(input: DecisionInput): Decision {
   }
   // Held for the window: a new post may follow (rebooking, invitation booked or replaced). A held
   // invitation is dropped silently when the window ends (use cases 5 and 13).
-  return decision(
-    `${post.categorization.toLowerCase()} delete held for the rebooking window`,
-    gone,
-    {
-      type: 'hold-delete',
-      post,
-      ...(stored.details ? { details: stored.details } : {}),
-      deletedAt: receivedAt,
-      dueAt: new Date(receivedAt.getTime() + input.rebookWindowMs),
-    },
-  );
+  return decision(`${post.categorization.toLowerCase()} delete held for the rebooking window`, gone, {
+    type: 'hold-delete',
+    post,
+    ...(stored.details ? { details: stored.details } : {}),
+    deletedAt: receivedAt,
+    dueAt: new Date(receivedAt.getTime() + input.rebookWindowMs),
+  });
 }
 
 function decideNewOrUpdate(input: DecisionInput): Decision {
@@ -222,12 +218,20 @@ function decideNewOrUpdate(input: DecisionInput): Decision {
     if (same(stored.details, details)) return decision('unchanged post (redelivery or reload): no message', store);
     if (hasPassed(details, input.now)) return decision('time has passed: no message', store);
     if (post.categorization === 'Invitation') {
-      return decision('invitation changed (use case 11)', store, ...message('invitation_updated', post, details, stored.details));
+      return decision(
+        'invitation changed (use case 11)',
+        store,
+        ...message('invitation_updated', post, details, stored.details),
+      );
     }
     if (sameAppointment({ ...stored.details, bookingId: details.bookingId }, details)) {
       return decision('booking changed but not its time or place: no message', store);
     }
-    return decision('booking rebooked, same id (use cases 6, 9)', store, ...message('rebooking', post, details, stored.details));
+    return decision(
+      'booking rebooked, same id (use cases 6, 9)',
+      store,
+      ...message('rebooking', post, details, stored.details),
+    );
   }
 
   if (hasPassed(details, input.now)) {
@@ -242,24 +246,44 @@ function decideNewOrUpdate(input: DecisionInput): Decision {
       if (held.details && sameAppointment({ ...held.details, bookingId: details.bookingId }, details)) {
         return decision('deleted and added again unchanged (reload): no message', store, merged);
       }
-      return decision('delete + new booking (use cases 7, 10): one rebooking', store, merged, ...message('rebooking', post, details, held.details));
+      return decision(
+        'delete + new booking (use cases 7, 10): one rebooking',
+        store,
+        merged,
+        ...message('rebooking', post, details, held.details),
+      );
     }
     if (post.categorization === 'Booking') {
-      return decision('invitation booked (use case 8): confirmation only', store, merged, ...message('booking_confirmation', post, details));
+      return decision(
+        'invitation booked (use case 8): confirmation only',
+        store,
+        merged,
+        ...message('booking_confirmation', post, details),
+      );
     }
     if (held.details && sameInvitation({ ...held.details, bookingId: details.bookingId }, details)) {
       return decision('invitation deleted and added again unchanged (reload): no message', store, merged);
     }
-    return decision('invitation replaced (use case 11)', store, merged, ...message('invitation_updated', post, details, held.details));
+    return decision(
+      'invitation replaced (use case 11)',
+      store,
+      merged,
+      ...message('invitation_updated', post, details, held.details),
+    );
   }
-  if (post.categorization === 'Invitation') return decision('new invitation (use case 1)', store, ...message('invitation', post, details));
+  if (post.categorization === 'Invitation')
+    return decision('new invitation (use case 1)', store, ...message('invitation', post, details));
   return decision('new booking (use case 2)', store, ...message('booking_confirmation', post, details));
 }
 
 /** What a held delete becomes when its window ends without a new post (use cases 3, 4, 5, 13). */
 export function decideRelease(held: HeldDelete & { post: PostRef }, now: Date): Decision {
   if (held.categorization === 'Invitation') {
-    return decision('invitation withdrawn or expired (use cases 5, 13): no message', { type: 'resolve-held', id: held.id, status: 'dropped' });
+    return decision('invitation withdrawn or expired (use cases 5, 13): no message', {
+      type: 'resolve-held',
+      id: held.id,
+      status: 'dropped',
+    });
   }
   if (!held.details || hasPassed(held.details, now)) {
     return decision('cancelled time has passed: no message', { type: 'resolve-held', id: held.id, status: 'dropped' });

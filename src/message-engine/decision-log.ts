@@ -70,7 +70,9 @@ export function logDecisions(log: Logger, records: readonly DecisionRecord[]): v
   for (const record of records) {
     log.info(
       {
-        ...(record.notificationId !== undefined ? { notificationId: record.notificationId } : { heldId: record.heldId }),
+        ...(record.notificationId !== undefined
+          ? { notificationId: record.notificationId }
+          : { heldId: record.heldId }),
         keyHash: record.keyHash,
         sourceSystem: record.sourceSystem,
         logicalAddress: record.logicalAddress,

@@ -3,12 +3,28 @@
 // with a handful of set-based statements in one transaction: a round trip per batch, not per message.
 import { sql } from 'drizzle-orm';
 import { rows, type Executor } from '../db/index.js';
-import type { Action, BookingSnapshot, Categorization, HeldDelete, MessageKind, PostRef, StoredPost } from './decide.js';
-import { bookingFacts, createMessages, holdMessages, recordCareUnits, storePosts, type NewInboxMessage } from '../inbox/index.js';
+import type {
+  Action,
+  BookingSnapshot,
+  Categorization,
+  HeldDelete,
+  MessageKind,
+  PostRef,
+  StoredPost,
+} from './decide.js';
+import {
+  bookingFacts,
+  createMessages,
+  holdMessages,
+  recordCareUnits,
+  storePosts,
+  type NewInboxMessage,
+} from '../inbox/index.js';
 import type { MessageRenderer } from './render-message.js';
 
 const json = (value: unknown) => JSON.stringify(value);
-const parsed = <T>(value: T | string | null): T | null => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
+const parsed = <T>(value: T | string | null): T | null =>
+  typeof value === 'string' ? (JSON.parse(value) as T) : value;
 
 export interface HeldRow {
   id: string | number;
@@ -80,7 +96,13 @@ export class BatchEffects {
   /** Messages held back by the flood guard (held_message), made exactly like the others. */
   readonly heldMessages: NewMessage[] = [];
   readonly careUnits = new Map<string, { resident: string; hsaId: string; name?: string }>();
-  readonly securityEvents: { kind: string; logicalAddress: string; bookingId: string; sourceNotificationId: number; detail: string }[] = [];
+  readonly securityEvents: {
+    kind: string;
+    logicalAddress: string;
+    bookingId: string;
+    sourceNotificationId: number;
+    detail: string;
+  }[] = [];
   private nextTemporaryId = -1;
 
   constructor(private readonly renderer: MessageRenderer) {}
@@ -150,7 +172,11 @@ export class BatchEffects {
           if (heldByGuard) break;
           const key = `${action.resident}\u001f${action.hsaId}`;
           const known = this.careUnits.get(key);
-          this.careUnits.set(key, { resident: action.resident, hsaId: action.hsaId, ...((action.name ?? known?.name) ? { name: action.name ?? known!.name! } : {}) });
+          this.careUnits.set(key, {
+            resident: action.resident,
+            hsaId: action.hsaId,
+            ...((action.name ?? known?.name) ? { name: action.name ?? known!.name! } : {}),
+          });
           break;
         }
         case 'security-event':
@@ -167,7 +193,11 @@ export class BatchEffects {
   }
 }
 
-export function bookingJson(post: PostRef, details: BookingSnapshot, previous?: BookingSnapshot): Record<string, unknown> {
+export function bookingJson(
+  post: PostRef,
+  details: BookingSnapshot,
+  previous?: BookingSnapshot,
+): Record<string, unknown> {
   return {
     bookingId: post.bookingId,
     categorization: post.categorization,
@@ -182,7 +212,10 @@ export function bookingJson(post: PostRef, details: BookingSnapshot, previous?: 
  * Writes the effects inside the caller's transaction. `stale`: a held delete the decisions resolved was
  * resolved meanwhile; the caller must roll back (nothing after that point was written).
  */
-export async function writeEffects(tx: Executor, effects: BatchEffects): Promise<{ kind: 'written'; messageIds: number[] } | { kind: 'stale' }> {
+export async function writeEffects(
+  tx: Executor,
+  effects: BatchEffects,
+): Promise<{ kind: 'written'; messageIds: number[] } | { kind: 'stale' }> {
   await storePosts(tx, [...effects.posts.values()]);
   if (effects.resolvedHolds.size > 0) {
     const resolved = [...effects.resolvedHolds.entries()].map(([id, status]) => ({ id, status }));

@@ -61,7 +61,6 @@ export interface MessageEngine {
   stop(): Promise<void>;
 }
 
-
 export function startMessageEngine(options: EngineOptions): MessageEngine {
   const { database, log } = options;
   const primaryWorkerId = options.workerId ?? newWorkerId();

@@ -37,7 +37,18 @@ export type WriteOutcome =
   | { kind: 'failed'; reason: string };
 
 /** What a batch needs: the engine's options, with its defaults applied (engine.ts). */
-export type BatchDependencies = Pick<EngineOptions, 'database' | 'fetcher' | 'directory' | 'renderer' | 'log' | 'rebookWindowMs' | 'onSettled' | 'activity' | 'onMessagesCreated'> &
+export type BatchDependencies = Pick<
+  EngineOptions,
+  | 'database'
+  | 'fetcher'
+  | 'directory'
+  | 'renderer'
+  | 'log'
+  | 'rebookWindowMs'
+  | 'onSettled'
+  | 'activity'
+  | 'onMessagesCreated'
+> &
   Required<Pick<EngineOptions, 'retryPeriodMs' | 'fetchConcurrency' | 'leaseMs' | 'parallelRounds' | 'now'>>;
 
 /**
@@ -111,16 +122,25 @@ function detailsResult(outcome: DetailsOutcome): DetailsResult | Failure {
       };
     case 'configuration':
       // Fixed by ordering a route, not by hammering: the retry policy's slow schedule, visible meanwhile.
-      return { kind: 'configuration', reason: `${outcome.code}: ${outcome.reason}`, ...(outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}) };
+      return {
+        kind: 'configuration',
+        reason: `${outcome.code}: ${outcome.reason}`,
+        ...(outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}),
+      };
   }
 }
 
 const isFailure = (value: DetailsResult | Failure): value is Failure =>
-  value.kind === 'permanent' || value.kind === 'not-sent' || value.kind === 'transient' || value.kind === 'configuration';
+  value.kind === 'permanent' ||
+  value.kind === 'not-sent' ||
+  value.kind === 'transient' ||
+  value.kind === 'configuration';
 
 /** The distinct GetBookingDetails call an item needs (a delete needs none): one per booking of the round. */
 const fetchKey = (item: QueuedNotification): string | undefined =>
-  item.deleteFlag ? undefined : `${item.engagement.logicalAddress}\u001f${item.engagement.businessObjectInstanceIdentifier}\u001f${item.resident}`;
+  item.deleteFlag
+    ? undefined
+    : `${item.engagement.logicalAddress}\u001f${item.engagement.businessObjectInstanceIdentifier}\u001f${item.resident}`;
 
 /**
  * Which claimed items (in id order) a round keeps so that it makes at most `perAddress` calls to any one
@@ -129,7 +149,10 @@ const fetchKey = (item: QueuedNotification): string | undefined =>
  * per citizen the kept ones are a prefix and no order the queue keeps is broken. The first call to each
  * address always fits, so every round makes progress. Pure.
  */
-export function withinCallBudget<T extends QueuedNotification>(claimed: readonly T[], perAddress: number): { kept: T[]; over: T[] } {
+export function withinCallBudget<T extends QueuedNotification>(
+  claimed: readonly T[],
+  perAddress: number,
+): { kept: T[]; over: T[] } {
   const calls = new Map<string, number>();
   const counted = new Set<string>();
   const cut = new Set<string>();
@@ -161,7 +184,10 @@ export function withinCallBudget<T extends QueuedNotification>(claimed: readonly
  * Runs `work` in one transaction that commits only when its outcome is `settled`; any other outcome rolls
  * it back and is returned as it is; an error thrown by the database becomes `failed`.
  */
-async function writeInOneTransaction(database: Database, work: (tx: Parameters<Parameters<Database['orm']['transaction']>[0]>[0]) => Promise<WriteOutcome>): Promise<WriteOutcome> {
+async function writeInOneTransaction(
+  database: Database,
+  work: (tx: Parameters<Parameters<Database['orm']['transaction']>[0]>[0]) => Promise<WriteOutcome>,
+): Promise<WriteOutcome> {
   let outcome: WriteOutcome | undefined;
   try {
     return await database.orm.transaction(async (tx) => {
@@ -184,7 +210,10 @@ export function createBatchProcessor(deps: BatchDependencies) {
    * Details for every new or updated post of the batch, each distinct booking asked for once. Once the
    * claim is lost (`lost`), nothing more is asked for: the batch is not ours to finish.
    */
-  async function fetchAll(items: readonly QueuedNotification[], lost: () => boolean): Promise<Map<number, DetailsOutcome>> {
+  async function fetchAll(
+    items: readonly QueuedNotification[],
+    lost: () => boolean,
+  ): Promise<Map<number, DetailsOutcome>> {
     const fetcher = deps.fetcher;
     if (!fetcher) return new Map();
     const byBooking = new Map<string, QueuedNotification[]>();
@@ -232,20 +261,26 @@ export function createBatchProcessor(deps: BatchDependencies) {
   function holdLeases(ids: readonly number[], workerId: string): { lost: () => boolean; stop: () => Promise<void> } {
     let lost = false;
     let running: Promise<void> | undefined;
-    const timer = setInterval(() => {
-      if (running || lost) return;
-      running = renewLeases(database, ids, workerId, deps.leaseMs)
-        .then(
-          (renewed) => {
-            if (renewed < ids.length) {
-              lost = true;
-              log.warn({ notifications: ids.length, stillOurs: renewed }, 'claim lost while fetching details: the batch stops and is taken up again');
-            }
-          },
-          (error: unknown) => log.warn({ reason: describeError(error) }, 'lease not extended; trying again'),
-        )
-        .finally(() => (running = undefined));
-    }, Math.max(50, deps.leaseMs / 3));
+    const timer = setInterval(
+      () => {
+        if (running || lost) return;
+        running = renewLeases(database, ids, workerId, deps.leaseMs)
+          .then(
+            (renewed) => {
+              if (renewed < ids.length) {
+                lost = true;
+                log.warn(
+                  { notifications: ids.length, stillOurs: renewed },
+                  'claim lost while fetching details: the batch stops and is taken up again',
+                );
+              }
+            },
+            (error: unknown) => log.warn({ reason: describeError(error) }, 'lease not extended; trying again'),
+          )
+          .finally(() => (running = undefined));
+      },
+      Math.max(50, deps.leaseMs / 3),
+    );
     timer.unref();
     return {
       lost: () => lost,
@@ -262,7 +297,14 @@ export function createBatchProcessor(deps: BatchDependencies) {
   }
 
   /** Gives a notification whose details cannot be had now back to the queue, by the retry policy: later, or a dead letter. */
-  async function putBack(item: QueuedNotification, failure: Failure, workerId: string, moment: Date, bookingStart: Date | undefined, events: EngineEvent[]): Promise<'retry' | 'dead'> {
+  async function putBack(
+    item: QueuedNotification,
+    failure: Failure,
+    workerId: string,
+    moment: Date,
+    bookingStart: Date | undefined,
+    events: EngineEvent[],
+  ): Promise<'retry' | 'dead'> {
     const plan = planRetry(failure, {
       attempts: item.attempts,
       receivedAt: item.receivedAt,
@@ -274,9 +316,18 @@ export function createBatchProcessor(deps: BatchDependencies) {
     if (failure.kind !== 'not-sent') events.push({ sourceSystem: item.sourceSystem, counter: 'producer_failures' });
     if (plan.kind === 'dead') {
       await deadLetterNotification(database, item.id, workerId, plan.reason);
-      log.error({ notificationId: item.id, logicalAddress: item.engagement.logicalAddress, reason: plan.reason }, 'notification dead-lettered');
+      log.error(
+        { notificationId: item.id, logicalAddress: item.engagement.logicalAddress, reason: plan.reason },
+        'notification dead-lettered',
+      );
       events.push({ sourceSystem: item.sourceSystem, counter: 'dead_letters' });
-      const dead = decisionRecord({ notificationId: item.id, post: postOf(item), decision: { actions: [], because: plan.reason }, cause: `notification:${item.id}`, dead: true });
+      const dead = decisionRecord({
+        notificationId: item.id,
+        post: postOf(item),
+        decision: { actions: [], because: plan.reason },
+        cause: `notification:${item.id}`,
+        dead: true,
+      });
       await recordDecisions(database.orm, [dead]).catch(() => {});
       logDecisions(log, [dead]);
       deps.onSettled?.({ id: item.id, result: 'dead', because: plan.reason });
@@ -286,7 +337,13 @@ export function createBatchProcessor(deps: BatchDependencies) {
     // A refusal of an open breaker is routine while a producer is down: not a warning each time.
     const level = failure.kind === 'not-sent' ? 'debug' : 'warn';
     log[level](
-      { notificationId: item.id, logicalAddress: item.engagement.logicalAddress, attempts: item.attempts + (plan.spendTry ? 1 : 0), delayMs: plan.delayMs, reason: plan.reason },
+      {
+        notificationId: item.id,
+        logicalAddress: item.engagement.logicalAddress,
+        attempts: item.attempts + (plan.spendTry ? 1 : 0),
+        delayMs: plan.delayMs,
+        reason: plan.reason,
+      },
       'notification not processed yet',
     );
     deps.onSettled?.({ id: item.id, result: 'retry', because: plan.reason });
@@ -299,7 +356,11 @@ export function createBatchProcessor(deps: BatchDependencies) {
    * post wait behind it (those of the citizen's other posts go on); a permanent failure becomes a dead
    * letter and the post's next ones go on.
    */
-  async function settle(groups: readonly QueuedNotification[][], outcomes: Map<number, DetailsOutcome>, workerId: string): Promise<WriteOutcome> {
+  async function settle(
+    groups: readonly QueuedNotification[][],
+    outcomes: Map<number, DetailsOutcome>,
+    workerId: string,
+  ): Promise<WriteOutcome> {
     const items = groups.flat();
     const stored = await loadStoredPosts(database.orm, [...new Set(items.map((item) => item.keyHash))]);
     const held = await loadHeldDeletes(database.orm, [...new Set(items.map((item) => item.resident))]);
@@ -320,10 +381,16 @@ export function createBatchProcessor(deps: BatchDependencies) {
         }
         let details: DetailsResult | undefined;
         if (!item.deleteFlag) {
-          const result = detailsResult(outcomes.get(item.id) ?? { kind: 'transient', reason: 'no answer fetched', notSent: true });
+          const result = detailsResult(
+            outcomes.get(item.id) ?? { kind: 'transient', reason: 'no answer fetched', notSent: true },
+          );
           if (isFailure(result)) {
             const start = stored.get(item.keyHash)?.details?.start;
-            later.push({ item, failure: result, ...(start && item.engagement.categorization === 'Booking' ? { bookingStart: new Date(start) } : {}) });
+            later.push({
+              item,
+              failure: result,
+              ...(start && item.engagement.categorization === 'Booking' ? { bookingStart: new Date(start) } : {}),
+            });
             if (result.kind !== 'permanent') blockedPosts.add(item.keyHash);
             continue;
           }
@@ -355,9 +422,19 @@ export function createBatchProcessor(deps: BatchDependencies) {
     let superseded = 0;
     if (done.length > 0) {
       const written = await writeInOneTransaction(database, async (tx) => {
-        if (!(await completeNotifications(tx, done.map(({ item }) => item.id), workerId))) return { kind: 'lease-lost' };
+        if (
+          !(await completeNotifications(
+            tx,
+            done.map(({ item }) => item.id),
+            workerId,
+          ))
+        )
+          return { kind: 'lease-lost' };
         // A delete that passed its post's items waiting for a retry settles them.
-        superseded = await supersedeEarlier(tx, done.filter(({ item }) => item.deleteFlag).map(({ item }) => ({ id: item.id, keyHash: item.keyHash })));
+        superseded = await supersedeEarlier(
+          tx,
+          done.filter(({ item }) => item.deleteFlag).map(({ item }) => ({ id: item.id, keyHash: item.keyHash })),
+        );
         if ((await writeEffects(tx, effects)).kind === 'stale') return { kind: 'stale' };
         await recordDecisions(tx, decisions);
         return { kind: 'settled', settled: done.length };
@@ -366,10 +443,17 @@ export function createBatchProcessor(deps: BatchDependencies) {
       if (effects.messages.length > 0) deps.onMessagesCreated?.(effects.messages.map((message) => message.kind));
       logDecisions(log, decisions);
     }
-    const events: EngineEvent[] = decisions.map((record) => ({ sourceSystem: record.sourceSystem, counter: record.messageKind ?? 'no_message' }));
-    if (superseded > 0) log.info({ superseded }, 'notifications waiting for a retry settled by a later delete of their post');
+    const events: EngineEvent[] = decisions.map((record) => ({
+      sourceSystem: record.sourceSystem,
+      counter: record.messageKind ?? 'no_message',
+    }));
+    if (superseded > 0)
+      log.info({ superseded }, 'notifications waiting for a retry settled by a later delete of their post');
     for (const event of effects.securityEvents) {
-      log.warn({ notificationId: event.sourceNotificationId, logicalAddress: event.logicalAddress }, 'subject_of_care mismatch: nothing shown, security event recorded');
+      log.warn(
+        { notificationId: event.sourceNotificationId, logicalAddress: event.logicalAddress },
+        'subject_of_care mismatch: nothing shown, security event recorded',
+      );
     }
     for (const { item, because } of done) deps.onSettled?.({ id: item.id, result: 'done', because });
 
@@ -384,14 +468,25 @@ export function createBatchProcessor(deps: BatchDependencies) {
   }
 
   /** `settle`, with an unexpected error (the database failing outside the write) as the outcome `failed`. */
-  const attempt = (groups: readonly QueuedNotification[][], outcomes: Map<number, DetailsOutcome>, workerId: string): Promise<WriteOutcome> =>
-    settle(groups, outcomes, workerId).catch((error: unknown): WriteOutcome => ({ kind: 'failed', reason: describeError(error) }));
+  const attempt = (
+    groups: readonly QueuedNotification[][],
+    outcomes: Map<number, DetailsOutcome>,
+    workerId: string,
+  ): Promise<WriteOutcome> =>
+    settle(groups, outcomes, workerId).catch((error: unknown): WriteOutcome => ({
+      kind: 'failed',
+      reason: describeError(error),
+    }));
 
   /**
    * A batch that cannot be written whole is written one notification at a time, so that one bad
    * notification cannot hold up everybody else's.
    */
-  async function settleOneByOne(groups: readonly QueuedNotification[][], outcomes: Map<number, DetailsOutcome>, workerId: string): Promise<number> {
+  async function settleOneByOne(
+    groups: readonly QueuedNotification[][],
+    outcomes: Map<number, DetailsOutcome>,
+    workerId: string,
+  ): Promise<number> {
     let settled = 0;
     for (const group of groups) {
       // What must wait now: the later items of a post that did not go through, and after a delete that
@@ -413,11 +508,23 @@ export function createBatchProcessor(deps: BatchDependencies) {
         // Lost or stale: another worker or the release loop moved on; it is claimed again later as it is.
         // Failed: the retry policy decides, as for a transient failure of the producer.
         if (outcome.kind === 'failed') {
-          const plan = planRetry({ kind: 'transient', reason: outcome.reason }, { attempts: item.attempts, receivedAt: item.receivedAt, now: deps.now(), retryPeriodMs: deps.retryPeriodMs });
-          if (plan.kind === 'dead') await deadLetterNotification(database, item.id, workerId, plan.reason).catch(() => {});
+          const plan = planRetry(
+            { kind: 'transient', reason: outcome.reason },
+            {
+              attempts: item.attempts,
+              receivedAt: item.receivedAt,
+              now: deps.now(),
+              retryPeriodMs: deps.retryPeriodMs,
+            },
+          );
+          if (plan.kind === 'dead')
+            await deadLetterNotification(database, item.id, workerId, plan.reason).catch(() => {});
           else await retryNotificationLater(database, item.id, workerId, plan).catch(() => {});
         }
-        log.warn({ notificationId: item.id, reason: outcome.kind === 'failed' ? outcome.reason : outcome.kind }, 'notification not processed');
+        log.warn(
+          { notificationId: item.id, reason: outcome.kind === 'failed' ? outcome.reason : outcome.kind },
+          'notification not processed',
+        );
         await releaseNotifications(database, [item.id], workerId).catch(() => {});
         blockedPosts.add(item.keyHash);
         if (item.deleteFlag) blockedSystems.add(item.sourceSystem);
@@ -435,7 +542,11 @@ export function createBatchProcessor(deps: BatchDependencies) {
     if (budget !== undefined) {
       const { kept, over } = withinCallBudget(claimed, budget);
       if (over.length > 0) {
-        await releaseNotifications(database, over.map((item) => item.id), workerId);
+        await releaseNotifications(
+          database,
+          over.map((item) => item.id),
+          workerId,
+        );
         claimed = kept;
       }
     }
@@ -443,7 +554,10 @@ export function createBatchProcessor(deps: BatchDependencies) {
     for (const item of claimed) byCitizen.set(item.resident, [...(byCitizen.get(item.resident) ?? []), item]);
     const groups = [...byCitizen.values()];
     // 1. Ask each booking's producer once, keeping the claim meanwhile.
-    const lease = holdLeases(claimed.map((item) => item.id), workerId);
+    const lease = holdLeases(
+      claimed.map((item) => item.id),
+      workerId,
+    );
     let outcomes: Map<number, DetailsOutcome>;
     try {
       outcomes = await fetchAll(claimed, lease.lost);
@@ -457,12 +571,25 @@ export function createBatchProcessor(deps: BatchDependencies) {
       case 'settled':
         return whole.settled;
       case 'lease-lost':
-        log.info({ reason: 'a notification of the batch is no longer ours' }, 'batch taken over; it will be picked up again');
-        await releaseNotifications(database, claimed.map((item) => item.id), workerId).catch(() => {});
+        log.info(
+          { reason: 'a notification of the batch is no longer ours' },
+          'batch taken over; it will be picked up again',
+        );
+        await releaseNotifications(
+          database,
+          claimed.map((item) => item.id),
+          workerId,
+        ).catch(() => {});
         return 0;
       case 'stale':
       case 'failed':
-        log.warn({ reason: whole.kind === 'failed' ? whole.reason : 'a held delete was resolved meanwhile', notifications: claimed.length }, 'batch not written whole; writing one by one');
+        log.warn(
+          {
+            reason: whole.kind === 'failed' ? whole.reason : 'a held delete was resolved meanwhile',
+            notifications: claimed.length,
+          },
+          'batch not written whole; writing one by one',
+        );
         return settleOneByOne(groups, outcomes, workerId);
     }
   };

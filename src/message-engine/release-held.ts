@@ -11,63 +11,82 @@ import { BatchEffects, toHeld, writeEffects, type HeldRow } from './effects.js';
 import type { EngineOptions } from './engine.js';
 
 /** What the release needs: the engine's options, with its defaults applied (engine.ts). */
-export type ReleaseDependencies = Pick<EngineOptions, 'database' | 'directory' | 'renderer' | 'log' | 'activity' | 'onMessagesCreated'> &
+export type ReleaseDependencies = Pick<
+  EngineOptions,
+  'database' | 'directory' | 'renderer' | 'log' | 'activity' | 'onMessagesCreated'
+> &
   Required<Pick<EngineOptions, 'releaseGraceMs' | 'now'>>;
 
 /** Releases up to 500 held deletes whose window ended; resolves to the number released. */
 export function createHeldReleaser(deps: ReleaseDependencies): () => Promise<number> {
   const { database, directory, renderer, log } = deps;
   async function releaseDueHolds(): Promise<number> {
-    return database.orm.transaction(async (tx) => {
-      // A new post of the same citizen and system delivered inside the window that is still on its first
-      // try may turn the cancellation into a rebooking: it is awaited for a short grace after the window.
-      // One whose producer is failing (or anything beyond the grace) is not: the citizen hears of the
-      // cancellation within seconds of the window's end whatever other care units are doing, and of the
-      // new booking (a confirmation) once its producer answers.
-      const moment = deps.now();
-      const due = await rows<HeldRow & { booking_id: string | null }>(
-        tx,
-        sql`select h.*, p.booking_id from held_cancellation h left join booking_post p on p.key_hash = h.key_hash
+    return database.orm
+      .transaction(async (tx) => {
+        // A new post of the same citizen and system delivered inside the window that is still on its first
+        // try may turn the cancellation into a rebooking: it is awaited for a short grace after the window.
+        // One whose producer is failing (or anything beyond the grace) is not: the citizen hears of the
+        // cancellation within seconds of the window's end whatever other care units are doing, and of the
+        // new booking (a confirmation) once its producer answers.
+        const moment = deps.now();
+        const due = await rows<HeldRow & { booking_id: string | null }>(
+          tx,
+          sql`select h.*, p.booking_id from held_cancellation h left join booking_post p on p.key_hash = h.key_hash
             where h.status = 'held' and h.due_at <= ${moment.toISOString()}::timestamptz
-              and (h.due_at <= ${new Date(moment.getTime() - deps.releaseGraceMs).toISOString()}::timestamptz or not ${firstTryNewPostPending({
-                resident: sql`h.resident`,
-                sourceSystem: sql`h.source_system`,
-                from: sql`h.deleted_at`,
-                until: sql`h.due_at`,
-              })})
+              and (h.due_at <= ${new Date(moment.getTime() - deps.releaseGraceMs).toISOString()}::timestamptz or not ${firstTryNewPostPending(
+                {
+                  resident: sql`h.resident`,
+                  sourceSystem: sql`h.source_system`,
+                  from: sql`h.deleted_at`,
+                  until: sql`h.due_at`,
+                },
+              )})
             order by h.due_at limit 500
             for update of h skip locked`,
-      );
-      if (due.length === 0) return { released: 0, kinds: [] as string[], decisions: [] as DecisionRecord[] };
-      const effects = new BatchEffects(renderer);
-      const decisions: DecisionRecord[] = [];
-      for (const row of due) {
-        const held: HeldDelete = toHeld(row);
-        const post: PostRef = {
-          keyHash: row.key_hash,
-          resident: row.resident,
-          sourceSystem: row.source_system,
-          logicalAddress: row.logical_address,
-          bookingId: row.booking_id ?? held.details?.bookingId ?? '',
-          categorization: row.categorization,
-        };
-        const decision = decideRelease({ ...held, post }, moment);
-        // A cancellation at a care unit the flood guard holds waits with the unit's other messages.
-        effects.add(decision.actions, `held:${held.id}`, held.id, new Map(), [held], directory.holdOf(row.logical_address)?.status === 'holding');
-        decisions.push(decisionRecord({ heldId: held.id, post, decision, cause: `held:${held.id}` }));
-      }
-      // Stale cannot be here (the held rows are locked for this transaction); were it so, nothing is written.
-      if ((await writeEffects(tx, effects)).kind === 'stale') tx.rollback();
-      await recordDecisions(tx, decisions);
-      return { released: due.length, kinds: effects.messages.map((message) => message.kind), decisions };
-    }).then(async ({ released, kinds, decisions }) => {
-      if (kinds.length > 0) deps.onMessagesCreated?.(kinds);
-      logDecisions(log, decisions);
-      if (decisions.length > 0) {
-        await deps.activity?.recordEngine(decisions.map((record) => ({ sourceSystem: record.sourceSystem, counter: record.messageKind ?? 'no_message' })));
-      }
-      return released;
-    });
+        );
+        if (due.length === 0) return { released: 0, kinds: [] as string[], decisions: [] as DecisionRecord[] };
+        const effects = new BatchEffects(renderer);
+        const decisions: DecisionRecord[] = [];
+        for (const row of due) {
+          const held: HeldDelete = toHeld(row);
+          const post: PostRef = {
+            keyHash: row.key_hash,
+            resident: row.resident,
+            sourceSystem: row.source_system,
+            logicalAddress: row.logical_address,
+            bookingId: row.booking_id ?? held.details?.bookingId ?? '',
+            categorization: row.categorization,
+          };
+          const decision = decideRelease({ ...held, post }, moment);
+          // A cancellation at a care unit the flood guard holds waits with the unit's other messages.
+          effects.add(
+            decision.actions,
+            `held:${held.id}`,
+            held.id,
+            new Map(),
+            [held],
+            directory.holdOf(row.logical_address)?.status === 'holding',
+          );
+          decisions.push(decisionRecord({ heldId: held.id, post, decision, cause: `held:${held.id}` }));
+        }
+        // Stale cannot be here (the held rows are locked for this transaction); were it so, nothing is written.
+        if ((await writeEffects(tx, effects)).kind === 'stale') tx.rollback();
+        await recordDecisions(tx, decisions);
+        return { released: due.length, kinds: effects.messages.map((message) => message.kind), decisions };
+      })
+      .then(async ({ released, kinds, decisions }) => {
+        if (kinds.length > 0) deps.onMessagesCreated?.(kinds);
+        logDecisions(log, decisions);
+        if (decisions.length > 0) {
+          await deps.activity?.recordEngine(
+            decisions.map((record) => ({
+              sourceSystem: record.sourceSystem,
+              counter: record.messageKind ?? 'no_message',
+            })),
+          );
+        }
+        return released;
+      });
   }
   return releaseDueHolds;
 }

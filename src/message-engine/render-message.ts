@@ -17,14 +17,22 @@ export interface RenderedMessage {
   body: string;
 }
 
-export type MessageRenderer = (kind: MessageKind, details: BookingSnapshot, previous?: BookingSnapshot) => RenderedMessage;
+export type MessageRenderer = (
+  kind: MessageKind,
+  details: BookingSnapshot,
+  previous?: BookingSnapshot,
+) => RenderedMessage;
 
 export interface RenderOptions {
   /** A booking-service link is configured: the texts may point to "bokningstjänsten" (the page shows the link). */
   bookingService?: boolean;
 }
 
-const CHANGE_TEXT: Record<string, string> = { avboka: 'avboka', omboka: 'boka om', 'avboka,omboka': 'avboka eller boka om' };
+const CHANGE_TEXT: Record<string, string> = {
+  avboka: 'avboka',
+  omboka: 'boka om',
+  'avboka,omboka': 'avboka eller boka om',
+};
 
 function when(details: BookingSnapshot | undefined): string | undefined {
   if (!details?.start) return undefined;
@@ -35,7 +43,12 @@ function when(details: BookingSnapshot | undefined): string | undefined {
  * The descriptive facts, each value once: producers often repeat one word in several fields (purpose
  * "Provtagning", care type "Provtagning"); the first field that says it keeps it.
  */
-export function distinctFacts(details: Pick<BookingSnapshot, 'purpose' | 'reason' | 'careTypeName' | 'timeTypeName' | 'performerName' | 'resourceName'>) {
+export function distinctFacts(
+  details: Pick<
+    BookingSnapshot,
+    'purpose' | 'reason' | 'careTypeName' | 'timeTypeName' | 'performerName' | 'resourceName'
+  >,
+) {
   const seen = new Set<string>();
   const once = (value: string | undefined) => {
     const key = value?.trim().toLowerCase();
@@ -54,29 +67,52 @@ export function distinctFacts(details: Pick<BookingSnapshot, 'purpose' | 'reason
 }
 
 /** What the templates see: display-ready values in the domain's words. */
-export function templateContext(details: BookingSnapshot, previous?: BookingSnapshot, options: RenderOptions = {}): Record<string, unknown> {
+export function templateContext(
+  details: BookingSnapshot,
+  previous?: BookingSnapshot,
+  options: RenderOptions = {},
+): Record<string, unknown> {
   const cancelAllowed = details.cancelBookingAllowed === true;
   const rebookAllowed = details.rebookingAllowed === true;
-  const changeable = offeredActions({ careUnit: details.healthcareFacility, bookingId: null, state: 'upcoming', cancelAllowed, rebookAllowed });
+  const changeable = offeredActions({
+    careUnit: details.healthcareFacility,
+    bookingId: null,
+    state: 'upcoming',
+    cancelAllowed,
+    rebookAllowed,
+  });
   return {
     bookingService: options.bookingService === true,
     changeText: CHANGE_TEXT[changeable.join(',')],
-    newTimeOnline: offeredActions({ careUnit: details.healthcareFacility, bookingId: null, state: 'cancelled', cancelAllowed, rebookAllowed }).length > 0,
+    newTimeOnline:
+      offeredActions({
+        careUnit: details.healthcareFacility,
+        bookingId: null,
+        state: 'cancelled',
+        cancelAllowed,
+        rebookAllowed,
+      }).length > 0,
     ...distinctFacts(details),
     careUnit: details.healthcareFacilityName ?? 'mottagningen',
     when: when(details),
     previousWhen: when(previous),
     previousCareUnit:
-      previous && previous.healthcareFacility !== details.healthcareFacility ? previous.healthcareFacilityName : undefined,
+      previous && previous.healthcareFacility !== details.healthcareFacility
+        ? previous.healthcareFacilityName
+        : undefined,
   };
 }
 
-export function loadMessageRenderer(templatesDir: string = TEMPLATES_DIR, options: RenderOptions = {}): MessageRenderer {
+export function loadMessageRenderer(
+  templatesDir: string = TEMPLATES_DIR,
+  options: RenderOptions = {},
+): MessageRenderer {
   // Text output: no HTML escaping here (the page escapes), and no prototype access from templates.
   const handlebars = Handlebars.create();
   const partialsDir = path.join(templatesDir, 'partials');
   for (const file of fs.readdirSync(partialsDir)) {
-    if (file.endsWith('.hbs')) handlebars.registerPartial(path.basename(file, '.hbs'), fs.readFileSync(path.join(partialsDir, file), 'utf8'));
+    if (file.endsWith('.hbs'))
+      handlebars.registerPartial(path.basename(file, '.hbs'), fs.readFileSync(path.join(partialsDir, file), 'utf8'));
   }
   const compiled = new Map<MessageKind, HandlebarsTemplateDelegate>();
   for (const kind of MESSAGE_KINDS) {

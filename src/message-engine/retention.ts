@@ -28,7 +28,13 @@ export async function purgeEngineRecords(
     },
     options,
   );
-  const securityEvents = await purgeOlderThan(database.orm, 'security_event', 'at', rules.securityEventsBefore, options);
+  const securityEvents = await purgeOlderThan(
+    database.orm,
+    'security_event',
+    'at',
+    rules.securityEventsBefore,
+    options,
+  );
   const decisionsBefore = rules.decisionsBefore ?? rules.postsBefore;
   const decisions = await purgeOlderThan(database.orm, 'engine_decision', 'at', decisionsBefore, options);
   return { held_cancellation: held, security_event: securityEvents, engine_decision: decisions };

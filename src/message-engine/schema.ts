@@ -23,8 +23,12 @@ export const heldCancellations = pgTable(
   },
   (t) => [
     check('held_cancellation_status_check', sql`${t.status} in ('held', 'merged', 'released', 'dropped')`),
-    index('held_cancellation_due_idx').on(t.dueAt).where(sql`${t.status} = 'held'`),
-    index('held_cancellation_citizen_idx').on(t.resident, t.sourceSystem).where(sql`${t.status} = 'held'`),
+    index('held_cancellation_due_idx')
+      .on(t.dueAt)
+      .where(sql`${t.status} = 'held'`),
+    index('held_cancellation_citizen_idx')
+      .on(t.resident, t.sourceSystem)
+      .where(sql`${t.status} = 'held'`),
   ],
 );
 

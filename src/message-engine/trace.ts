@@ -81,7 +81,11 @@ interface DecisionRow {
   message_cause: string | null;
 }
 
-export async function traceBooking(database: Database, sourceSystemInput: string, bookingIdInput: string): Promise<BookingTrace> {
+export async function traceBooking(
+  database: Database,
+  sourceSystemInput: string,
+  bookingIdInput: string,
+): Promise<BookingTrace> {
   const sourceSystem = sourceSystemInput.slice(0, 64).toUpperCase();
   const bookingId = bookingIdInput.slice(0, 200);
   const { orm } = database;
@@ -101,19 +105,42 @@ export async function traceBooking(database: Database, sourceSystemInput: string
     limit: MAX_TRACE_EVENTS,
   });
   const causes = decisions.map((d) => d.message_cause).filter((cause): cause is string => cause !== null);
-  const messages = await rows<{ id: string | number; kind: string; subject: string; created_at: Date | string; read_at: Date | string | null; cause: string; planned_at: Date | string | null; requested: boolean }>(
+  const messages = await rows<{
+    id: string | number;
+    kind: string;
+    subject: string;
+    created_at: Date | string;
+    read_at: Date | string | null;
+    cause: string;
+    planned_at: Date | string | null;
+    requested: boolean;
+  }>(
     orm,
     sql`select m.id, m.kind, m.subject, m.created_at, m.read_at, m.cause, r.planned_at, r.id is not null as requested
         from inbox_message m left join notification_request r on r.message_id = m.id
         where m.cause = any(${`{${causes.map((c) => `"${c}"`).join(',')}}`}::text[])`,
   );
   // Messages the flood guard holds for their care unit (not in the inbox until released).
-  const held = await rows<{ id: string | number; kind: string; subject: string; held_at: Date | string; cause: string }>(
+  const held = await rows<{
+    id: string | number;
+    kind: string;
+    subject: string;
+    held_at: Date | string;
+    cause: string;
+  }>(
     orm,
     sql`select id, kind, subject, held_at, cause from held_message where cause = any(${`{${causes.map((c) => `"${c}"`).join(',')}}`}::text[])`,
   );
   const messageIds = messages.map((m) => Number(m.id));
-  const deliveries = await rows<{ message_id: string | number; channel: string; status: string; provider_status: string | null; attempts: number; created_at: Date | string; sent_at: Date | string | null }>(
+  const deliveries = await rows<{
+    message_id: string | number;
+    channel: string;
+    status: string;
+    provider_status: string | null;
+    attempts: number;
+    created_at: Date | string;
+    sent_at: Date | string | null;
+  }>(
     orm,
     sql`select dm.message_id, d.channel, d.status, d.provider_status, d.attempts, d.created_at, d.sent_at
         from notification_delivery_message dm join notification_delivery d on d.id = dm.delivery_id
@@ -133,13 +160,28 @@ export async function traceBooking(database: Database, sourceSystemInput: string
         notice: !m.requested ? 'none' : m.planned_at ? 'planned' : 'waiting',
         deliveries: deliveries
           .filter((d) => Number(d.message_id) === Number(m.id))
-          .map((d) => ({ channel: d.channel, status: d.status, providerStatus: d.provider_status, attempts: d.attempts, createdAt: iso(d.created_at)!, sentAt: iso(d.sent_at) })),
+          .map((d) => ({
+            channel: d.channel,
+            status: d.status,
+            providerStatus: d.provider_status,
+            attempts: d.attempts,
+            createdAt: iso(d.created_at)!,
+            sentAt: iso(d.sent_at),
+          })),
       } satisfies TraceMessage,
     ]),
   );
   for (const m of held) {
     if (messageByCause.has(m.cause)) continue;
-    messageByCause.set(m.cause, { id: Number(m.id), kind: m.kind, subject: maskPersonalData(m.subject), createdAt: iso(m.held_at)!, readAt: null, notice: 'held', deliveries: [] });
+    messageByCause.set(m.cause, {
+      id: Number(m.id),
+      kind: m.kind,
+      subject: maskPersonalData(m.subject),
+      createdAt: iso(m.held_at)!,
+      readAt: null,
+      notice: 'held',
+      deliveries: [],
+    });
   }
   const toDecision = (d: DecisionRow): TraceDecision => ({
     at: iso(d.at)!,
@@ -179,7 +221,12 @@ export async function traceBooking(database: Database, sourceSystemInput: string
   // decided twice (given up, then retried by an operator) shows the earlier decision as a line of its own.
   const shown = new Set(notifications.map((n) => n.id));
   for (const d of decisions) {
-    if (d.notification_id !== null && shown.has(Number(d.notification_id)) && decisionOf.get(Number(d.notification_id)) === d) continue;
+    if (
+      d.notification_id !== null &&
+      shown.has(Number(d.notification_id)) &&
+      decisionOf.get(Number(d.notification_id)) === d
+    )
+      continue;
     events.push({
       type: d.held_id !== null ? 'window_ended' : 'notification',
       notificationId: d.notification_id !== null ? Number(d.notification_id) : null,
@@ -193,7 +240,9 @@ export async function traceBooking(database: Database, sourceSystemInput: string
       lastError: null,
       deliveredMode: null,
       decision: toDecision(d),
-      sortAt: (d.notification_id !== null ? receivedOf.get(Number(d.notification_id)) : undefined) ?? new Date(d.at).getTime(),
+      sortAt:
+        (d.notification_id !== null ? receivedOf.get(Number(d.notification_id)) : undefined) ??
+        new Date(d.at).getTime(),
       order: Number(d.id),
     });
   }
@@ -202,7 +251,10 @@ export async function traceBooking(database: Database, sourceSystemInput: string
 }
 
 /** The bookings (source system, booking id) the engine knows for a citizen; the caller audits the look-up. */
-export async function bookingsOfPerson(database: Database, personalIdentityNumber: string): Promise<{ sourceSystem: string; bookingId: string }[]> {
+export async function bookingsOfPerson(
+  database: Database,
+  personalIdentityNumber: string,
+): Promise<{ sourceSystem: string; bookingId: string }[]> {
   const found = await rows<{ source_system: string; booking_id: string }>(
     database.orm,
     sql`select distinct upper(source_system) as source_system, booking_id from booking_post

@@ -9,7 +9,11 @@ const READY_TIMEOUT_MS = 2_000;
 
 export function mountHealth(
   app: Express,
-  deps: { database: Database; config: Config; /** Set with KAFKA_BROKERS: rejects when no broker answers. */ pingKafka?: () => Promise<void> },
+  deps: {
+    database: Database;
+    config: Config;
+    /** Set with KAFKA_BROKERS: rejects when no broker answers. */ pingKafka?: () => Promise<void>;
+  },
 ): void {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -26,7 +30,10 @@ export function mountHealth(
       : undefined;
     const ready = database === 'ok' && kafka !== 'unreachable';
     // What waits for a producer that is down or refusing (ready all the same: it is retried, not lost).
-    const byAddress = database === 'ok' ? await withTimeout(waitingByAddress(deps.database), READY_TIMEOUT_MS).catch(() => undefined) : undefined;
+    const byAddress =
+      database === 'ok'
+        ? await withTimeout(waitingByAddress(deps.database), READY_TIMEOUT_MS).catch(() => undefined)
+        : undefined;
     const checks = {
       database,
       queue: database === 'ok' ? 'ok' : 'unreachable',

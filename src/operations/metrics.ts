@@ -4,7 +4,12 @@
 import type { Express } from 'express';
 import client from 'prom-client';
 import type { Database } from '../db/index.js';
-import { DETAILS_OUTCOME_KINDS, type DetailsFetcher, type DetailsOutcome, type DetailsRequest } from '../details-fetcher/index.js';
+import {
+  DETAILS_OUTCOME_KINDS,
+  type DetailsFetcher,
+  type DetailsOutcome,
+  type DetailsRequest,
+} from '../details-fetcher/index.js';
 import type { Logger } from '../logging.js';
 import { MESSAGE_KINDS } from '../inbox/index.js';
 import { queueDepth, waitingByAddress } from '../queue/index.js';
@@ -96,7 +101,10 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
       })
       .catch((error: unknown) => {
         queryFailures.inc();
-        deps.log.warn({ reason: error instanceof Error ? error.message.split('\n')[0] : 'unknown' }, 'metrics: queue query failed');
+        deps.log.warn(
+          { reason: error instanceof Error ? error.message.split('\n')[0] : 'unknown' },
+          'metrics: queue query failed',
+        );
       })
       .finally(() => {
         queueRead = undefined;
@@ -105,7 +113,10 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
   const readWaiting = () =>
     waitingByAddress(deps.database).catch((error: unknown) => {
       queryFailures.inc();
-      deps.log.warn({ reason: error instanceof Error ? error.message.split('\n')[0] : 'unknown' }, 'metrics: waiting query failed');
+      deps.log.warn(
+        { reason: error instanceof Error ? error.message.split('\n')[0] : 'unknown' },
+        'metrics: waiting query failed',
+      );
       return undefined;
     });
   let waitingRead: ReturnType<typeof readWaiting> | undefined;

@@ -25,8 +25,16 @@ export async function purgeExpired(database: Database, retention: Retention, now
   const before = (days: number) => new Date(now.getTime() - days * DAY_MS);
   const options: PurgeOptions = { sliceSize: retention.batchSize, maxSlices: MAX_SLICES };
   return {
-    ...(await purgeQueue(database, { doneBefore: before(retention.queueDays), deadBefore: before(retention.deadLetterDays) }, options)),
-    ...(await purgeIngestRecords(database, { callsBefore: before(retention.callDays), rejectedBefore: before(retention.rejectedDays) }, options)),
+    ...(await purgeQueue(
+      database,
+      { doneBefore: before(retention.queueDays), deadBefore: before(retention.deadLetterDays) },
+      options,
+    )),
+    ...(await purgeIngestRecords(
+      database,
+      { callsBefore: before(retention.callDays), rejectedBefore: before(retention.rejectedDays) },
+      options,
+    )),
     ...(await purgeEngineRecords(
       database,
       {
@@ -36,7 +44,11 @@ export async function purgeExpired(database: Database, retention: Retention, now
       },
       options,
     )),
-    ...(await purgeInbox(database, { postsBefore: before(retention.postDays), messagesBefore: before(retention.messageDays) }, options)),
+    ...(await purgeInbox(
+      database,
+      { postsBefore: before(retention.postDays), messagesBefore: before(retention.messageDays) },
+      options,
+    )),
     ...(await purgeChannels(database, { deliveriesBefore: before(retention.deliveryDays) }, options)),
     ...(await purgeAuditLog(database, { before: before(retention.auditDays) }, options)),
     ...(await purgeSourceActivity(database, before(ACTIVITY_RETENTION_DAYS))),
@@ -49,7 +61,12 @@ export interface RetentionJob {
   stop(): Promise<void>;
 }
 
-export function startRetentionJob(deps: { database: Database; retention: Retention; log: Logger; now?: () => Date }): RetentionJob {
+export function startRetentionJob(deps: {
+  database: Database;
+  retention: Retention;
+  log: Logger;
+  now?: () => Date;
+}): RetentionJob {
   const { database, retention, log } = deps;
   const now = deps.now ?? (() => new Date());
   let current: Promise<PurgeReport> | undefined;
@@ -73,7 +90,12 @@ export function startRetentionJob(deps: { database: Database; retention: Retenti
   if (retention.intervalMinutes > 0) {
     const round = () => {
       runOnce()
-        .catch((error: unknown) => log.warn({ reason: error instanceof Error ? error.message : String(error) }, 'retention round failed; trying again next round'))
+        .catch((error: unknown) =>
+          log.warn(
+            { reason: error instanceof Error ? error.message : String(error) },
+            'retention round failed; trying again next round',
+          ),
+        )
         .finally(() => {
           if (!stopped) {
             timer = setTimeout(round, retention.intervalMinutes * 60_000);

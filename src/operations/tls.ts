@@ -19,7 +19,9 @@ export function httpsOptionsOf(tls: Config['tls']): ServerOptions | undefined {
     try {
       return fs.readFileSync(file);
     } catch (error) {
-      throw new ConfigError(`${variable}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+      throw new ConfigError(
+        `${variable}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      );
     }
   };
   return {
@@ -60,7 +62,10 @@ export function requireClientCertificate(deps: {
           ? `client certificate not accepted (${String(socket.authorizationError)})`
           : 'no client certificate'
         : `client certificate subject ${subject ?? '(none)'} is not allowed`;
-    deps.log.warn({ correlationId: res.locals.correlationId as unknown, reason, detail: why }, 'call refused: client certificate');
+    deps.log.warn(
+      { correlationId: res.locals.correlationId as unknown, reason, detail: why },
+      'call refused: client certificate',
+    );
     deps.onRefused?.(reason);
     // A SOAP 1.1 fault, so that the platform logs a readable reason; 403 says it is not worth retrying.
     res

@@ -23,16 +23,10 @@ export interface EngagementTransaction {
 }
 
 export type RejectionCode =
-  | 'schema'
-  | 'missing-field'
-  | 'too-long'
-  | 'invalid-resident'
-  | 'invalid-time'
-  | 'invalid-delete-flag';
+  'schema' | 'missing-field' | 'too-long' | 'invalid-resident' | 'invalid-time' | 'invalid-delete-flag';
 
 export type TransactionCheck =
-  | { ok: true; transaction: EngagementTransaction }
-  | { ok: false; code: RejectionCode; reason: string };
+  { ok: true; transaction: EngagementTransaction } | { ok: false; code: RejectionCode; reason: string };
 
 export const BOOKING_SERVICE_DOMAIN = 'riv:crm:scheduling';
 export const BOOKING_CATEGORIZATIONS: ReadonlySet<string> = new Set(['Booking', 'Invitation']);
@@ -152,7 +146,10 @@ export function isBookingDomain(engagement: Engagement): boolean {
 
 function digest(parts: readonly (string | undefined)[]): string {
   // \u001f (unit separator) cannot occur in the values' XML text, so the join is unambiguous.
-  return createHash('sha256').update(parts.map((part) => part ?? '').join('\u001f')).digest('base64url').slice(0, 32);
+  return createHash('sha256')
+    .update(parts.map((part) => part ?? '').join('\u001f'))
+    .digest('base64url')
+    .slice(0, 32);
 }
 
 /** EI's key of a post: the nine fields that name one booking or invitation in EI. */

@@ -85,8 +85,26 @@ interface Handlers {
 const NAMED_FIELDS_MATCH = (() => {
   const probe = new SaxesParser<Options>({ xmlns: true, position: false });
   const marker = () => {};
-  const events = ['xmldecl', 'doctype', 'processinginstruction', 'opentag', 'text', 'cdata', 'closetag', 'attribute'] as const;
-  const fields = ['xmldeclHandler', 'doctypeHandler', 'piHandler', 'openTagHandler', 'textHandler', 'cdataHandler', 'closeTagHandler', 'attributeHandler'];
+  const events = [
+    'xmldecl',
+    'doctype',
+    'processinginstruction',
+    'opentag',
+    'text',
+    'cdata',
+    'closetag',
+    'attribute',
+  ] as const;
+  const fields = [
+    'xmldeclHandler',
+    'doctypeHandler',
+    'piHandler',
+    'openTagHandler',
+    'textHandler',
+    'cdataHandler',
+    'closeTagHandler',
+    'attributeHandler',
+  ];
   return events.every((event, i) => {
     probe.on(event, marker);
     return (probe as unknown as Record<string, unknown>)[fields[i]!] === marker;
@@ -195,7 +213,8 @@ export function parseProcessNotificationEnvelope(xml: string): ParsedNotificatio
 
   const attributeHandler: AttributeHandler<Options> = () => {
     attributesOfElement++;
-    if (attributesOfElement > MAX_ATTRIBUTES_PER_ELEMENT) fail(`An element has more than ${MAX_ATTRIBUTES_PER_ELEMENT} attributes`);
+    if (attributesOfElement > MAX_ATTRIBUTES_PER_ELEMENT)
+      fail(`An element has more than ${MAX_ATTRIBUTES_PER_ELEMENT} attributes`);
   };
 
   const openTagHandler: OpenTagHandler<Options> = (node) => {
@@ -212,7 +231,8 @@ export function parseProcessNotificationEnvelope(xml: string): ParsedNotificatio
     const { uri, local } = node;
     switch (level) {
       case 'document':
-        if (uri === NS.soap12 && local === 'Envelope') fail('SOAP 1.2 is not supported; send SOAP 1.1', 'VersionMismatch');
+        if (uri === NS.soap12 && local === 'Envelope')
+          fail('SOAP 1.2 is not supported; send SOAP 1.1', 'VersionMismatch');
         if (uri !== NS.soap11 || local !== 'Envelope') fail('Not a SOAP 1.1 envelope');
         stack.push('envelope');
         return;
@@ -335,7 +355,8 @@ export function parseProcessNotificationEnvelope(xml: string): ParsedNotificatio
   if (occurrences(xml, '&', MAX_ENTITY_REFERENCES) > MAX_ENTITY_REFERENCES) {
     fail(`The message has more than ${MAX_ENTITY_REFERENCES} entity or character references`);
   }
-  if (occurrences(xml, '=', MAX_ATTRIBUTES) > MAX_ATTRIBUTES) fail(`The message has more than ${MAX_ATTRIBUTES} attributes`);
+  if (occurrences(xml, '=', MAX_ATTRIBUTES) > MAX_ATTRIBUTES)
+    fail(`The message has more than ${MAX_ATTRIBUTES} attributes`);
   try {
     parser.write(xml).close();
   } catch (error) {

@@ -4,6 +4,11 @@
 export { purgeIngestRecords, type IngestRetention } from './retention.js';
 export { inDatabaseIntake, type NotificationIntake, type QueuedRef } from './intake.js';
 export { kafkaIntake } from './kafka-intake.js';
-export { type EndpointDependencies, mountProcessNotification, PROCESS_NOTIFICATION_PATH, type ProcessNotificationEndpoint } from './soap-endpoint.js';
+export {
+  type EndpointDependencies,
+  mountProcessNotification,
+  PROCESS_NOTIFICATION_PATH,
+  type ProcessNotificationEndpoint,
+} from './soap-endpoint.js';
 export { type ReceiveOutcome, type SoapFault } from './receive-notification.js';
 export { type Engagement } from './engagement.js';

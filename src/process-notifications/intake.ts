@@ -62,7 +62,9 @@ export interface NotificationIntake {
  * applies a call's deletes before its saves), so that a delete and a new post of one citizen pair into a
  * rebooking whatever their order in the call.
  */
-export function applyOrder<T extends { position: number; transaction: EngagementTransaction }>(accepted: readonly T[]): T[] {
+export function applyOrder<T extends { position: number; transaction: EngagementTransaction }>(
+  accepted: readonly T[],
+): T[] {
   return [...accepted].sort(
     (a, b) => Number(b.transaction.deleteFlag) - Number(a.transaction.deleteFlag) || a.position - b.position,
   );
@@ -122,7 +124,11 @@ export async function runIntakeStatement(
   // must not undo the newer state). Outside the window the same sequence is queued again.
   // Prepared: the statement is planned once per connection, not at every call (planning it costs more
   // than running it for a 1000-transaction call).
-  const [result] = await preparedRows<{ call_id: string | number; queued: number; queued_refs: QueuedRef[] | string | null }>(
+  const [result] = await preparedRows<{
+    call_id: string | number;
+    queued: number;
+    queued_refs: QueuedRef[] | string | null;
+  }>(
     executor,
     listQueued ? 'intake_listed' : 'intake',
     sql`
@@ -165,7 +171,10 @@ export async function runIntakeStatement(
   );
   if (!result) throw new Error('intake statement returned no row');
   const queued = Number(result.queued);
-  const refs = typeof result.queued_refs === 'string' ? (JSON.parse(result.queued_refs) as QueuedRef[]) : (result.queued_refs ?? []);
+  const refs =
+    typeof result.queued_refs === 'string'
+      ? (JSON.parse(result.queued_refs) as QueuedRef[])
+      : (result.queued_refs ?? []);
   return {
     callId: Number(result.call_id),
     queued,

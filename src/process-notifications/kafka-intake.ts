@@ -11,7 +11,11 @@ export interface QueuedPublisher {
   publish(refs: readonly QueuedRef[]): Promise<void>;
 }
 
-export function kafkaIntake(database: Database, publisher: QueuedPublisher, options?: IntakeOptions): NotificationIntake {
+export function kafkaIntake(
+  database: Database,
+  publisher: QueuedPublisher,
+  options?: IntakeOptions,
+): NotificationIntake {
   return {
     async record(call) {
       return database.orm.transaction(async (tx) => {

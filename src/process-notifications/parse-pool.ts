@@ -98,7 +98,8 @@ export function createParsePool(threads: number): ParsePool {
         slot.pending.set(id, { resolve, reject });
         // A body that owns its whole memory is moved to the thread (the caller gives it up); one that shares
         // it with other buffers (Node's small-buffer pool) is copied.
-        const owns = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer;
+        const owns =
+          body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer;
         slot.worker.postMessage({ id, body } satisfies ParseRequest, owns ? [body.buffer as ArrayBuffer] : []);
       });
     },

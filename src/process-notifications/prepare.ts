@@ -2,7 +2,14 @@
 // an ingest thread (parse-pool.ts): the envelope read, EI's field rules applied to every transaction,
 // and each accepted transaction's post key and state. What needs the service's state (the registry, the
 // flood guard, the database) stays with receive-notification.ts.
-import { checkTransaction, isBookingDomain, postKeyHash, transactionState, type EngagementTransaction, type RejectionCode } from './engagement.js';
+import {
+  checkTransaction,
+  isBookingDomain,
+  postKeyHash,
+  transactionState,
+  type EngagementTransaction,
+  type RejectionCode,
+} from './engagement.js';
 import { parseProcessNotificationEnvelope, type ParsedNotification, type RawTransaction } from './envelope-parser.js';
 
 /** One transaction after the field rules: rejected, or valid with what the intake needs of it. */
@@ -10,7 +17,14 @@ import { parseProcessNotificationEnvelope, type ParsedNotification, type RawTran
 // carry its fields twice (as read and as typed).
 export type PreparedTransaction =
   | { ok: false; raw: RawTransaction; code: RejectionCode; reason: string }
-  | { ok: true; position: number; transaction: EngagementTransaction; bookingDomain: boolean; keyHash: string; state: string };
+  | {
+      ok: true;
+      position: number;
+      transaction: EngagementTransaction;
+      bookingDomain: boolean;
+      keyHash: string;
+      state: string;
+    };
 
 /** A call with its transactions prepared (in call order, one per transaction). */
 export interface PreparedNotification {

@@ -50,7 +50,10 @@ export async function receiveNotification(
   }
   if (notification.logicalAddress !== deps.consumerHsaId) {
     // The value is the caller's: quoted cut to EI's own limit (64), never whole (it may be a megabyte).
-    const given = notification.logicalAddress.length > 64 ? `${notification.logicalAddress.slice(0, 64)}... (${notification.logicalAddress.length} characters)` : notification.logicalAddress;
+    const given =
+      notification.logicalAddress.length > 64
+        ? `${notification.logicalAddress.slice(0, 64)}... (${notification.logicalAddress.length} characters)`
+        : notification.logicalAddress;
     throw new SoapFault('Client', `LogicalAddress ${given} is not this service (${deps.consumerHsaId})`);
   }
 
@@ -62,13 +65,20 @@ export async function receiveNotification(
   for (const item of prepared) {
     if (!item.ok) {
       const { raw } = item;
-      rejected.push({ position: raw.position, code: item.code, reason: item.reason, fields: { ...raw.fields, deleteFlag: raw.deleteFlag } });
+      rejected.push({
+        position: raw.position,
+        code: item.code,
+        reason: item.reason,
+        fields: { ...raw.fields, deleteFlag: raw.deleteFlag },
+      });
       continue;
     }
     const { engagement } = item.transaction;
     // The mode at delivery is stamped on the notification: it, not the mode at processing, decides.
     const bookingDomain = item.bookingDomain;
-    const deliveredMode = bookingDomain ? deps.directory.deliveryMode(engagement.sourceSystem, engagement.logicalAddress) : undefined;
+    const deliveredMode = bookingDomain
+      ? deps.directory.deliveryMode(engagement.sourceSystem, engagement.logicalAddress)
+      : undefined;
     const sighting = { sourceSystem: engagement.sourceSystem, logicalAddress: engagement.logicalAddress };
     if (deliveredMode === undefined) {
       ignored++;
@@ -88,12 +98,15 @@ export async function receiveNotification(
   if (deps.floodGuard && accepted.length > 0) {
     let held: Set<string>;
     try {
-      held = await deps.floodGuard.observe(unitTraffic(accepted.map((item) => ({ mode: item.deliveredMode, ...item.transaction }))));
+      held = await deps.floodGuard.observe(
+        unitTraffic(accepted.map((item) => ({ mode: item.deliveredMode, ...item.transaction }))),
+      );
     } catch (error) {
       throw new SoapFault('Server', 'The notification could not be stored; please retry', { cause: error });
     }
     for (const item of accepted) {
-      if (item.deliveredMode === 'active' && held.has(item.transaction.engagement.logicalAddress)) item.deliveredMode = 'held';
+      if (item.deliveredMode === 'active' && held.has(item.transaction.engagement.logicalAddress))
+        item.deliveredMode = 'held';
     }
   }
 
@@ -126,7 +139,8 @@ export async function receiveNotification(
   if (rejected.length > 0) {
     // Every rejected position is named; the reasons of the first ten keep the answer readable.
     const reasons = rejected.slice(0, 10).map((r) => `${r.position}: ${r.reason}`);
-    const more = rejected.length > reasons.length ? `; ${rejected.length - reasons.length} more in the rejected log` : '';
+    const more =
+      rejected.length > reasons.length ? `; ${rejected.length - reasons.length} more in the rejected log` : '';
     comment += `; rejected positions: ${rejected.map((r) => r.position).join(', ')} (${reasons.join('; ')}${more})`;
   }
   return { answer: { ResultCode: rejected.length > 0 ? 'ERROR' : 'OK', comment }, counts, result };

@@ -16,7 +16,13 @@ export async function purgeIngestRecords(
   rules: IngestRetention,
   options: PurgeOptions,
 ): Promise<{ rejected_transaction: number; notification_call: number; ingest_post: number }> {
-  const rejected = await purgeOlderThan(database.orm, 'rejected_transaction', 'received_at', rules.rejectedBefore, options);
+  const rejected = await purgeOlderThan(
+    database.orm,
+    'rejected_transaction',
+    'received_at',
+    rules.rejectedBefore,
+    options,
+  );
   const calls = await purgeInSlices(
     database.orm,
     {

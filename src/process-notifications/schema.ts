@@ -38,6 +38,8 @@ export const rejectedTransactions = pgTable(
 export const ingestPosts = pgTable('ingest_post', {
   keyHash: text('key_hash').primaryKey(),
   sequenceHash: text('sequence_hash').notNull(),
-  recent: jsonb('recent').notNull().default(sql`'[]'::jsonb`),
+  recent: jsonb('recent')
+    .notNull()
+    .default(sql`'[]'::jsonb`),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });

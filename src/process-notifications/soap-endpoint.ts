@@ -19,7 +19,12 @@ import { escapeXmlAttribute, publicBaseUrlOf } from '../http/index.js';
 import { EnvelopeError } from './envelope-parser.js';
 import { createParsePool, POOL_MIN_BYTES } from './parse-pool.js';
 import { prepareNotification, type PreparedNotification } from './prepare.js';
-import { receiveNotification, SoapFault, type ReceiveDependencies, type ReceiveOutcome } from './receive-notification.js';
+import {
+  receiveNotification,
+  SoapFault,
+  type ReceiveDependencies,
+  type ReceiveOutcome,
+} from './receive-notification.js';
 
 export const PROCESS_NOTIFICATION_PATH = '/ProcessNotification/1/rivtabp21';
 /** The national platform's own limit on a message. */
@@ -29,7 +34,11 @@ const WSDL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const COMPLETE_WSDL = 'ProcessNotificationInteraction_1.0_RIVTABP21.wsdl';
 const BODY_ONLY_WSDL = 'ProcessNotificationInteraction_body-only.wsdl';
 /** The schemas `?xsd=` serves: the official RIVTA files, by their official names. */
-const SCHEMAS = new Set(['ProcessNotificationResponder_1.0.xsd', 'itintegration_engagementindex_1.0.xsd', 'itintegration_registry_1.0.xsd']);
+const SCHEMAS = new Set([
+  'ProcessNotificationResponder_1.0.xsd',
+  'itintegration_engagementindex_1.0.xsd',
+  'itintegration_registry_1.0.xsd',
+]);
 
 export interface EndpointDependencies extends ReceiveDependencies {
   log: Logger;
@@ -102,7 +111,10 @@ export function checkSoapHooks(server: unknown): SoapServerInternals {
   return server as SoapServerInternals;
 }
 
-export async function mountProcessNotification(app: Express, deps: EndpointDependencies): Promise<ProcessNotificationEndpoint> {
+export async function mountProcessNotification(
+  app: Express,
+  deps: EndpointDependencies,
+): Promise<ProcessNotificationEndpoint> {
   const pool = deps.ingestThreads && deps.ingestThreads > 0 ? createParsePool(deps.ingestThreads) : undefined;
   app.get(PROCESS_NOTIFICATION_PATH, (req, res, next) => {
     const query = req.query;
@@ -110,7 +122,9 @@ export async function mountProcessNotification(app: Express, deps: EndpointDepen
     const xsd = typeof query.xsd === 'string' ? query.xsd : undefined;
     if (xsd !== undefined) {
       if (!SCHEMAS.has(xsd)) return void res.status(404).type('text/plain').send('No such schema\n');
-      res.type('application/xml').send(withServedLocations(fs.readFileSync(path.join(WSDL_DIR, xsd), 'utf8'), selfUrl(req)));
+      res
+        .type('application/xml')
+        .send(withServedLocations(fs.readFileSync(path.join(WSDL_DIR, xsd), 'utf8'), selfUrl(req)));
       return;
     }
     next();
@@ -122,7 +136,8 @@ export async function mountProcessNotification(app: Express, deps: EndpointDepen
     const platformId = req.get('x-skltp-correlation-id');
     // The app's request logging may have given the request its id already (src/operations/request-log.ts).
     const assigned = (res.locals as { correlationId?: unknown }).correlationId;
-    req.correlationId = typeof assigned === 'string' ? assigned : platformId && platformId.length <= 128 ? platformId : randomUUID();
+    req.correlationId =
+      typeof assigned === 'string' ? assigned : platformId && platformId.length <= 128 ? platformId : randomUUID();
     res.setHeader('x-correlation-id', req.correlationId);
     const hand = (refusal: SoapFault | undefined) => {
       if (refusal) {
@@ -268,7 +283,8 @@ export async function mountProcessNotification(app: Express, deps: EndpointDepen
 export function withServedLocations(xml: string, self: string): string {
   return xml.replace(/schemaLocation="([^"]*)"/g, (_match, location: string) => {
     const file = path.posix.basename(location);
-    if (!SCHEMAS.has(file)) throw new Error(`wsdl/process-notification imports ${location}, which ?xsd= does not serve`);
+    if (!SCHEMAS.has(file))
+      throw new Error(`wsdl/process-notification imports ${location}, which ?xsd= does not serve`);
     return `schemaLocation="${self}?xsd=${encodeURIComponent(file)}"`;
   });
 }
@@ -277,7 +293,8 @@ export function withServedLocations(xml: string, self: string): string {
 export function soap11ContentTypeRefusal(contentType: string | undefined): SoapFault | undefined {
   const mediaType = (contentType ?? '').slice(0, 256).split(';')[0]!.trim().toLowerCase();
   if (mediaType === 'text/xml') return undefined;
-  if (mediaType === 'application/soap+xml') return new SoapFault('VersionMismatch', 'SOAP 1.2 is not supported; send SOAP 1.1 (text/xml)');
+  if (mediaType === 'application/soap+xml')
+    return new SoapFault('VersionMismatch', 'SOAP 1.2 is not supported; send SOAP 1.1 (text/xml)');
   return new SoapFault('Client', 'Content-Type must be text/xml (SOAP 1.1)');
 }
 

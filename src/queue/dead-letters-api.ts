@@ -14,7 +14,11 @@ const MAX_SOURCE_SYSTEM_LENGTH = 64;
 
 function sourceSystemOf(value: unknown): string {
   if (typeof value !== 'string' || value === '' || value.length > MAX_SOURCE_SYSTEM_LENGTH) {
-    throw new HttpError(400, 'invalid_request', `sourceSystem is required: the source system's HSA-id (at most ${MAX_SOURCE_SYSTEM_LENGTH} characters)`);
+    throw new HttpError(
+      400,
+      'invalid_request',
+      `sourceSystem is required: the source system's HSA-id (at most ${MAX_SOURCE_SYSTEM_LENGTH} characters)`,
+    );
   }
   return value;
 }
@@ -26,13 +30,24 @@ const PENDING: NotificationStatus = 'pending';
 export async function retryOneDeadLetter(database: Database, actor: string, id: number): Promise<boolean> {
   return database.orm.transaction(async (tx) => {
     if (!(await retryDeadLetter(tx, id))) return false;
-    await recordAudit(tx, { actor, action: 'retry', entity: 'dead_letter', entityId: String(id), before: { status: DEAD }, after: { status: PENDING } });
+    await recordAudit(tx, {
+      actor,
+      action: 'retry',
+      entity: 'dead_letter',
+      entityId: String(id),
+      before: { status: DEAD },
+      after: { status: PENDING },
+    });
     return true;
   });
 }
 
 /** Retries every dead letter of a source system and audits it, in one transaction; resolves to the ids queued again. */
-export async function retryDeadLettersOfSystem(database: Database, actor: string, sourceSystem: string): Promise<number[]> {
+export async function retryDeadLettersOfSystem(
+  database: Database,
+  actor: string,
+  sourceSystem: string,
+): Promise<number[]> {
   return database.orm.transaction(async (tx) => {
     const ids = await retryDeadLettersOf(tx, sourceSystem);
     if (ids.length > 0) {
@@ -63,16 +78,21 @@ export function deadLettersRouter(deps: { database: Database; authenticator: Aut
     const sourceSystem = sourceSystemOf((req.body as Record<string, unknown> | undefined)?.sourceSystem);
     const admin = adminOf(res);
     const ids = await retryDeadLettersOfSystem(deps.database, admin.name, sourceSystem);
-    deps.log.info({ sourceSystem, notifications: ids.length, actor: admin.name }, 'dead letters of a source system queued again');
+    deps.log.info(
+      { sourceSystem, notifications: ids.length, actor: admin.name },
+      'dead letters of a source system queued again',
+    );
     res.json({ sourceSystem, retried: ids.length, ids });
   });
 
   router.post('/dead-letters/:id/retry', async (req, res) => {
     const raw = String(req.params.id);
-    if (!/^[1-9][0-9]{0,15}$/.test(raw)) throw new HttpError(404, 'not_found', `No dead letter with id ${raw.slice(0, 20)}`);
+    if (!/^[1-9][0-9]{0,15}$/.test(raw))
+      throw new HttpError(404, 'not_found', `No dead letter with id ${raw.slice(0, 20)}`);
     const id = Number(raw);
     const admin = adminOf(res);
-    if (!(await retryOneDeadLetter(deps.database, admin.name, id))) throw new HttpError(404, 'not_found', `No dead letter with id ${id}`);
+    if (!(await retryOneDeadLetter(deps.database, admin.name, id)))
+      throw new HttpError(404, 'not_found', `No dead letter with id ${id}`);
     deps.log.info({ notificationId: id, actor: admin.name }, 'dead letter queued again');
     res.json({ id, status: PENDING });
   });

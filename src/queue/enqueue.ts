@@ -4,7 +4,16 @@
 import { sql, type SQL } from 'drizzle-orm';
 
 /** The columns `rows` must select, in this order. */
-export const ENQUEUE_COLUMNS = ['call_id', 'position', 'key_hash', 'resident', 'source_system', 'delete_flag', 'delivered_mode', 'engagement'] as const;
+export const ENQUEUE_COLUMNS = [
+  'call_id',
+  'position',
+  'key_hash',
+  'resident',
+  'source_system',
+  'delete_flag',
+  'delivered_mode',
+  'engagement',
+] as const;
 
 /**
  * The statement part that queues the notifications `rows` selects (ENQUEUE_COLUMNS, in applying order);

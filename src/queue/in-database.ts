@@ -42,7 +42,9 @@ interface QueueRow {
   attempts: number;
 }
 
-const RETURNING = sql.raw('n.id, n.key_hash, n.resident, n.source_system, n.delete_flag, n.delivered_mode, n.engagement, n.received_at, n.attempts');
+const RETURNING = sql.raw(
+  'n.id, n.key_hash, n.resident, n.source_system, n.delete_flag, n.delivered_mode, n.engagement, n.received_at, n.attempts',
+);
 
 function toQueued(row: QueueRow): QueuedNotification {
   return {
@@ -51,7 +53,9 @@ function toQueued(row: QueueRow): QueuedNotification {
     resident: row.resident,
     sourceSystem: row.source_system,
     deleteFlag: row.delete_flag,
-    deliveredMode: (DELIVERY_MODES as readonly string[]).includes(row.delivered_mode ?? '') ? (row.delivered_mode as DeliveryMode) : undefined,
+    deliveredMode: (DELIVERY_MODES as readonly string[]).includes(row.delivered_mode ?? '')
+      ? (row.delivered_mode as DeliveryMode)
+      : undefined,
     engagement: typeof row.engagement === 'string' ? (JSON.parse(row.engagement) as Engagement) : row.engagement,
     receivedAt: new Date(row.received_at),
     attempts: row.attempts,
@@ -152,13 +156,24 @@ interface OrderingRow {
  * Which of the candidates may be claimed together, by the ordering rules above: `others` are the other
  * pending items of the candidates' posts and their citizens' pending deletes. Pure (tested on its own).
  */
-export function claimableTogether<T extends { id: number; keyHash: string; resident: string; sourceSystem: string; deleteFlag: boolean }>(
+export function claimableTogether<
+  T extends { id: number; keyHash: string; resident: string; sourceSystem: string; deleteFlag: boolean },
+>(
   candidates: readonly T[],
-  others: readonly { id: number; keyHash: string; resident: string; sourceSystem: string; deleteFlag: boolean; due: boolean; leased: boolean }[],
+  others: readonly {
+    id: number;
+    keyHash: string;
+    resident: string;
+    sourceSystem: string;
+    deleteFlag: boolean;
+    due: boolean;
+    leased: boolean;
+  }[],
 ): T[] {
   const byPost = new Map<string, { id: number; deleteFlag: boolean; due: boolean; leased: boolean; candidate?: T }[]>();
   const deletes = new Map<string, { id: number; blocked: () => boolean }[]>();
-  const citizenSystem = (item: { resident: string; sourceSystem: string }) => `${item.resident}\u001f${item.sourceSystem}`;
+  const citizenSystem = (item: { resident: string; sourceSystem: string }) =>
+    `${item.resident}\u001f${item.sourceSystem}`;
   const blocked = new Set<number>();
   for (const other of others) {
     const list = byPost.get(other.keyHash) ?? [];
@@ -185,7 +200,9 @@ export function claimableTogether<T extends { id: number; keyHash: string; resid
     // A delete taken here settles its post's earlier items that wait for a retry (they are superseded).
     const passedBy = Math.max(
       -1,
-      ...post.filter((item) => item.candidate && item.deleteFlag && item.id <= candidate.id && !blocked.has(item.id)).map((item) => item.id),
+      ...post
+        .filter((item) => item.candidate && item.deleteFlag && item.id <= candidate.id && !blocked.has(item.id))
+        .map((item) => item.id),
     );
     // An earlier item not taken with this one must go first, unless it waits for a retry and a delete passes it.
     const earlierFirst = post.some(
@@ -304,7 +321,10 @@ export async function retryNotificationLater(
  * Inside a delete's transaction: the post's earlier items still pending (waiting for a retry) are settled
  * as superseded: the delete decides the post's state, and their details no longer matter.
  */
-export async function supersedeEarlier(tx: Executor, deletes: readonly { id: number; keyHash: string }[]): Promise<number> {
+export async function supersedeEarlier(
+  tx: Executor,
+  deletes: readonly { id: number; keyHash: string }[],
+): Promise<number> {
   if (deletes.length === 0) return 0;
   const done = await rows<{ id: number }>(
     tx,
@@ -318,7 +338,12 @@ export async function supersedeEarlier(tx: Executor, deletes: readonly { id: num
 }
 
 /** A permanent failure: the item becomes a dead letter at once, with its reason. */
-export async function deadLetterNotification(database: Database, id: number, workerId: string, reason: string): Promise<void> {
+export async function deadLetterNotification(
+  database: Database,
+  id: number,
+  workerId: string,
+  reason: string,
+): Promise<void> {
   await database.orm.execute(
     sql`update inbound_notification set status = ${STATUS.dead}, attempts = attempts + 1, last_error = ${reason}, lease_owner = null, lease_until = null
         where id = ${id} and lease_owner = ${workerId}`,
@@ -331,7 +356,12 @@ export async function deadLetterNotification(database: Database, id: number, wor
  * extended: fewer than asked means the claim of some was lost (taken over after it lapsed, or released by
  * the liveness of a worker taken for dead).
  */
-export async function renewLeases(database: Database, ids: readonly number[], workerId: string, leaseMs: number): Promise<number> {
+export async function renewLeases(
+  database: Database,
+  ids: readonly number[],
+  workerId: string,
+  leaseMs: number,
+): Promise<number> {
   if (ids.length === 0) return 0;
   const renewed = await rows<{ id: string | number }>(
     database.orm,
@@ -343,7 +373,11 @@ export async function renewLeases(database: Database, ids: readonly number[], wo
 }
 
 /** Gives back claimed items that were not processed (an earlier item of the citizen must wait). */
-export async function releaseNotifications(database: Database, ids: readonly number[], workerId: string): Promise<void> {
+export async function releaseNotifications(
+  database: Database,
+  ids: readonly number[],
+  workerId: string,
+): Promise<void> {
   if (ids.length === 0) return;
   await database.orm.execute(
     sql`update inbound_notification set lease_owner = null, lease_until = null
@@ -472,7 +506,9 @@ export async function waitingByAddress(database: Database, top = 10): Promise<Wa
   );
   const now = Date.now();
   const age = (oldest: Date | string) => Math.max(0, Math.round((now - new Date(oldest).getTime()) / 1000));
-  const listed = found.slice(0, top).map((row) => ({ logicalAddress: row.address, waiting: Number(row.waiting), oldestAgeSeconds: age(row.oldest) }));
+  const listed = found
+    .slice(0, top)
+    .map((row) => ({ logicalAddress: row.address, waiting: Number(row.waiting), oldestAgeSeconds: age(row.oldest) }));
   const rest = found.slice(top);
   if (rest.length > 0) {
     listed.push({

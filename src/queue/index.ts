@@ -22,14 +22,41 @@ export {
   type QueuedNotification,
   type WaitingAddress,
 } from './in-database.js';
-export { CONFIGURATION_RETRY_MS, DEFAULT_RETRY_PERIOD_MS, planRetry, type Failure, type FailureKind, type RetryPlan } from './retry-policy.js';
+export {
+  CONFIGURATION_RETRY_MS,
+  DEFAULT_RETRY_PERIOD_MS,
+  planRetry,
+  type Failure,
+  type FailureKind,
+  type RetryPlan,
+} from './retry-policy.js';
 export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 export { deadLettersRouter, retryDeadLettersOfSystem, retryOneDeadLetter } from './dead-letters-api.js';
 export { pendingNotificationCount } from './pending.js';
 export { purgeQueue, type QueueRetention } from './retention.js';
 // Liveness of lease holders: heartbeats, and the release of a dead process's claims (each component
 // that holds leases of its own gives a LeaseReleaser).
-export { notificationLeases, ownedBy, startLiveness, type LeaseReleaser, type Liveness, type LivenessOptions } from './liveness.js';
-export { createKafka, kafkaNames, pingKafka, startNotificationConsumer, startNotificationPublisher, type NotificationConsumer } from './kafka.js';
-export { firstTryNewPostPending, notificationsOfBooking, queueDepth, waitsForRetry, type TracedNotification } from './reads.js';
+export {
+  notificationLeases,
+  ownedBy,
+  startLiveness,
+  type LeaseReleaser,
+  type Liveness,
+  type LivenessOptions,
+} from './liveness.js';
+export {
+  createKafka,
+  kafkaNames,
+  pingKafka,
+  startNotificationConsumer,
+  startNotificationPublisher,
+  type NotificationConsumer,
+} from './kafka.js';
+export {
+  firstTryNewPostPending,
+  notificationsOfBooking,
+  queueDepth,
+  waitsForRetry,
+  type TracedNotification,
+} from './reads.js';
 export { queueOpenApi } from './openapi.js';

@@ -85,7 +85,10 @@ export async function ensureTopics(kafka: Kafka, names: KafkaNames): Promise<voi
   try {
     const existing = await admin.listTopics();
     if (!existing.includes(names.topic)) {
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic: names.topic, numPartitions: TOPIC_PARTITIONS }] });
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic: names.topic, numPartitions: TOPIC_PARTITIONS }],
+      });
     }
   } finally {
     await admin.disconnect();
@@ -172,14 +175,21 @@ export async function startNotificationConsumer(options: NotificationConsumerOpt
     retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 5_000 },
   });
   consumer.on(consumer.events.CRASH, (event) => {
-    log.error({ reason: event.payload.error.message, restart: event.payload.restart }, 'kafka consumer stopped on an error');
+    log.error(
+      { reason: event.payload.error.message, restart: event.payload.restart },
+      'kafka consumer stopped on an error',
+    );
   });
 
   /** Claims and processes the notifications of one chunk; throws if the database fails (not committed). */
   async function handle(ids: number[], workerId: string): Promise<void> {
     // The ingest commits right after Kafka acknowledged: a record can be here a moment before its row.
     const deadline = Date.now() + VISIBILITY_WAIT_MS;
-    for (let seen = await existingNotificationIds(database, ids); seen.size < ids.length; seen = await existingNotificationIds(database, ids)) {
+    for (
+      let seen = await existingNotificationIds(database, ids);
+      seen.size < ids.length;
+      seen = await existingNotificationIds(database, ids)
+    ) {
       if (Date.now() >= deadline) {
         // The ingest rolled back after the send (nothing was acknowledged to EI), or its commit is slow:
         // the table loop takes a late row.
@@ -208,7 +218,11 @@ export async function startNotificationConsumer(options: NotificationConsumerOpt
         const ids: number[] = [];
         for (const message of chunk) {
           const id = decodeNotification(message.value);
-          if (id === undefined) log.warn({ partition: batch.partition, offset: message.offset }, 'kafka record without a notification id: skipped');
+          if (id === undefined)
+            log.warn(
+              { partition: batch.partition, offset: message.offset },
+              'kafka record without a notification id: skipped',
+            );
           else ids.push(id);
         }
         // kafkajs heartbeats only when asked: keep the membership while a slow producer holds the chunk.
@@ -222,7 +236,12 @@ export async function startNotificationConsumer(options: NotificationConsumerOpt
         const last = chunk[chunk.length - 1]!.offset;
         resolveOffset(last);
         await commitOffsetsIfNecessary({
-          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }],
+          topics: [
+            {
+              topic: batch.topic,
+              partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }],
+            },
+          ],
         });
         await heartbeat();
       }

@@ -53,7 +53,10 @@ export interface Liveness {
 
 /** Whether a lease owner column names one of the processes: the id itself, or `<id>/<suffix>` (rounds, partitions, sender). */
 export function ownedBy(column: SQL, processes: readonly string[]): SQL {
-  return sql`split_part(${column}, '/', 1) in (${sql.join(processes.map((process) => sql`${process}`), sql`, `)})`;
+  return sql`split_part(${column}, '/', 1) in (${sql.join(
+    processes.map((process) => sql`${process}`),
+    sql`, `,
+  )})`;
 }
 
 /** The queue's own releaser: a dead process's notifications are claimable again now. */
@@ -130,7 +133,9 @@ export async function startLiveness(options: LivenessOptions): Promise<Liveness>
   const timer = setInterval(() => {
     if (running || stopped) return;
     running = beat()
-      .catch((error: unknown) => log.warn({ reason: error instanceof Error ? error.message : 'unknown' }, 'heartbeat not written'))
+      .catch((error: unknown) =>
+        log.warn({ reason: error instanceof Error ? error.message : 'unknown' }, 'heartbeat not written'),
+      )
       .finally(() => (running = undefined));
   }, heartbeatMs);
   timer.unref();

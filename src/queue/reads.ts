@@ -55,7 +55,13 @@ export interface TracedNotification {
  */
 export async function notificationsOfBooking(
   database: Database,
-  booking: { decidedIds: readonly number[]; sourceSystem: string; sourceSystemAsGiven: string; bookingId: string; limit: number },
+  booking: {
+    decidedIds: readonly number[];
+    sourceSystem: string;
+    sourceSystemAsGiven: string;
+    bookingId: string;
+    limit: number;
+  },
 ): Promise<TracedNotification[]> {
   const found = await rows<{
     id: string | number;

@@ -12,7 +12,11 @@ export interface QueueRetention {
   deadBefore: Date;
 }
 
-export async function purgeQueue(database: Database, rules: QueueRetention, options: PurgeOptions): Promise<{ inbound_notification: number }> {
+export async function purgeQueue(
+  database: Database,
+  rules: QueueRetention,
+  options: PurgeOptions,
+): Promise<{ inbound_notification: number }> {
   const later = rules.doneBefore > rules.deadBefore ? rules.doneBefore : rules.deadBefore;
   const deleted = await purgeInSlices(
     database.orm,

@@ -36,8 +36,7 @@ export interface RetryContext {
 }
 
 export type RetryPlan =
-  | { kind: 'retry'; delayMs: number; spendTry: boolean; reason: string }
-  | { kind: 'dead'; reason: string };
+  { kind: 'retry'; delayMs: number; spendTry: boolean; reason: string } | { kind: 'dead'; reason: string };
 
 export const DEFAULT_RETRY_PERIOD_MS = 48 * 3600_000;
 /** VP004/VP007: fixed by ordering a route, not by hammering. */
@@ -51,7 +50,10 @@ export function planRetry(failure: Failure, context: RetryContext): RetryPlan {
   const periodEnd = context.receivedAt.getTime() + context.retryPeriodMs;
   const bookingStart = context.bookingStart?.getTime();
   if (now >= periodEnd) {
-    return { kind: 'dead', reason: `still failing after the retry period (${Math.round(context.retryPeriodMs / 3600_000)} h): ${failure.reason}` };
+    return {
+      kind: 'dead',
+      reason: `still failing after the retry period (${Math.round(context.retryPeriodMs / 3600_000)} h): ${failure.reason}`,
+    };
   }
   if (bookingStart !== undefined && now >= bookingStart) {
     return { kind: 'dead', reason: `still failing when the booking's time had passed: ${failure.reason}` };
@@ -67,8 +69,11 @@ export function planRetry(failure: Failure, context: RetryContext): RetryPlan {
       // its notifications, and is found again within 5 minutes of its return.
       spendTry = false;
       delayMs =
-        Math.max(failure.retryAfterMs ?? MIN_DELAY_MS, MIN_DELAY_MS, Math.min(DEFAULT_BACKOFF.maxMs, (now - context.receivedAt.getTime()) / 2)) +
-        Math.round(random() * MIN_DELAY_MS);
+        Math.max(
+          failure.retryAfterMs ?? MIN_DELAY_MS,
+          MIN_DELAY_MS,
+          Math.min(DEFAULT_BACKOFF.maxMs, (now - context.receivedAt.getTime()) / 2),
+        ) + Math.round(random() * MIN_DELAY_MS);
       break;
     case 'configuration':
       delayMs = failure.retryAfterMs ?? CONFIGURATION_RETRY_MS;

@@ -3,7 +3,18 @@ import { sql, type SQL } from 'drizzle-orm';
 // Another component's schema.ts, not its index.ts: schema files are loaded by drizzle-kit and src/db on
 // their own, and an index would load the whole component (scripts/check-boundaries.mjs allows this).
 import { DELIVERY_MODES } from '../activation-registry/schema.js';
-import { bigint, bigserial, boolean, check, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
 
 /**
  * The states of a queued notification: waiting (or being processed under a lease), processed, given up
@@ -47,15 +58,29 @@ export const inboundNotifications = pgTable(
     processedAt: timestamp('processed_at', { withTimezone: true }),
   },
   (t) => [
-    check('inbound_notification_status_check', sql`${t.status} in (${sql.raw(NOTIFICATION_STATUSES.map((status) => `'${status}'`).join(', '))})`),
-    check('inbound_notification_delivered_mode_check', sql`${t.deliveredMode} in (${sql.raw(DELIVERY_MODES.map((mode) => `'${mode}'`).join(', '))})`),
-    index('inbound_notification_pending_idx').on(t.id).where(sql`${t.status} = ${STATUS.pending}`),
+    check(
+      'inbound_notification_status_check',
+      sql`${t.status} in (${sql.raw(NOTIFICATION_STATUSES.map((status) => `'${status}'`).join(', '))})`,
+    ),
+    check(
+      'inbound_notification_delivered_mode_check',
+      sql`${t.deliveredMode} in (${sql.raw(DELIVERY_MODES.map((mode) => `'${mode}'`).join(', '))})`,
+    ),
+    index('inbound_notification_pending_idx')
+      .on(t.id)
+      .where(sql`${t.status} = ${STATUS.pending}`),
     // Finds a citizen's earliest pending item: one citizen's notifications are processed in order.
-    index('inbound_notification_pending_resident_idx').on(t.resident, t.id).where(sql`${t.status} = ${STATUS.pending}`),
+    index('inbound_notification_pending_resident_idx')
+      .on(t.resident, t.id)
+      .where(sql`${t.status} = ${STATUS.pending}`),
     // One post's notifications are processed in order (the claim looks up a post's earlier items).
-    index('inbound_notification_pending_post_idx').on(t.keyHash, t.id).where(sql`${t.status} = ${STATUS.pending}`),
+    index('inbound_notification_pending_post_idx')
+      .on(t.keyHash, t.id)
+      .where(sql`${t.status} = ${STATUS.pending}`),
     // Dead letters are few among millions of done rows: /admin lists them without scanning the table.
-    index('inbound_notification_dead_idx').on(t.sourceSystem, t.id).where(sql`${t.status} = ${STATUS.dead}`),
+    index('inbound_notification_dead_idx')
+      .on(t.sourceSystem, t.id)
+      .where(sql`${t.status} = ${STATUS.dead}`),
     // A new post waits for its citizen's earlier deletes at the same source system (the rebooking window).
     index('inbound_notification_pending_delete_idx')
       .on(t.resident, t.sourceSystem, t.id)

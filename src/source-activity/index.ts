@@ -67,7 +67,10 @@ export interface SourceActivity {
   recordEngine(events: readonly EngineEvent[]): Promise<void>;
   statistics(environment?: Environment): Promise<SourceStatistics[]>;
   /** Unregistered systems seen, leaving out those registered now (`registered`: environment -> upper-case HSA-ids). */
-  unregistered(registered: ReadonlyMap<Environment, ReadonlySet<string>>, environment?: Environment): Promise<UnregisteredSystem[]>;
+  unregistered(
+    registered: ReadonlyMap<Environment, ReadonlySet<string>>,
+    environment?: Environment,
+  ): Promise<UnregisteredSystem[]>;
 }
 
 /** Deletes hourly counters and unregistered sightings not seen since `before` (default: ACTIVITY_RETENTION_DAYS ago). */
@@ -105,7 +108,11 @@ export function createSourceActivity(database: Database, environment: Environmen
       .map(([sourceSystem, counts]) => ({ source_system: sourceSystem, ...zero(), ...counts }));
     const columns = sql.raw(ACTIVITY_COUNTERS.map(column).join(', '));
     const types = sql.raw(ACTIVITY_COUNTERS.map((counter) => `${column(counter)} bigint`).join(', '));
-    const updates = sql.raw(ACTIVITY_COUNTERS.map((counter) => `${column(counter)} = h.${column(counter)} + excluded.${column(counter)}`).join(', '));
+    const updates = sql.raw(
+      ACTIVITY_COUNTERS.map(
+        (counter) => `${column(counter)} = h.${column(counter)} + excluded.${column(counter)}`,
+      ).join(', '),
+    );
     await database.orm.execute(sql`
       insert into source_activity_hourly as h (environment, source_system, hour, ${columns}, last_seen_at)
       select ${environment}, t.source_system, date_trunc('hour', now()), ${columns}, ${seen ? sql`now()` : sql`null::timestamptz`}
@@ -117,7 +124,10 @@ export function createSourceActivity(database: Database, environment: Environmen
 
   function quietly(what: string, work: Promise<void>): Promise<void> {
     return work.catch((error: unknown) => {
-      log.warn({ reason: error instanceof Error ? error.message.split('\n')[0]!.slice(0, 200) : 'unknown' }, `source activity: ${what} not counted`);
+      log.warn(
+        { reason: error instanceof Error ? error.message.split('\n')[0]!.slice(0, 200) : 'unknown' },
+        `source activity: ${what} not counted`,
+      );
     });
   }
 
@@ -143,7 +153,9 @@ export function createSourceActivity(database: Database, environment: Environmen
         (async () => {
           await bump(perSystem, true);
           if (units.size === 0) return;
-          const items = [...units.values()].sort((a, b) => (a.source_system + a.logical_address < b.source_system + b.logical_address ? -1 : 1));
+          const items = [...units.values()].sort((a, b) =>
+            a.source_system + a.logical_address < b.source_system + b.logical_address ? -1 : 1,
+          );
           await database.orm.execute(sql`
             insert into unregistered_sighting as u (environment, source_system, logical_address, notifications, first_seen_at, last_seen_at)
             select ${environment}, t.source_system, t.logical_address, t.n, now(), now()
@@ -234,7 +246,6 @@ export function createSourceActivity(database: Database, environment: Environmen
           careUnitCount: Number(row.unit_count),
         }));
     },
-
   };
 }
 

@@ -1,6 +1,12 @@
 // Instants shown as Swedish local time, e.g. "tisdag 3 mars 2026 kl. 14:30" (Europe/Stockholm, with DST).
 const ZONE = 'Europe/Stockholm';
-const dateFormat = new Intl.DateTimeFormat('sv-SE', { timeZone: ZONE, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+const dateFormat = new Intl.DateTimeFormat('sv-SE', {
+  timeZone: ZONE,
+  weekday: 'long',
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+});
 const clockFormat = new Intl.DateTimeFormat('sv-SE', { timeZone: ZONE, hour: '2-digit', minute: '2-digit' });
 
 export function formatSwedishDate(instant: Date): string {

@@ -55,11 +55,19 @@ function swedishWallClockMs(instantMs: number): number {
 export function parseSwedishLocalTime(ts: string): Date | undefined {
   const match = TS_PATTERN.exec(ts);
   if (!match) return undefined;
-  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const wallMs = Date.UTC(year, month - 1, day, hour, minute, second);
   const asDate = new Date(wallMs);
   // Date.UTC rolls 30 February over into March: such a day does not exist.
-  if (asDate.getUTCFullYear() !== year || asDate.getUTCMonth() !== month - 1 || asDate.getUTCDate() !== day) return undefined;
+  if (asDate.getUTCFullYear() !== year || asDate.getUTCMonth() !== month - 1 || asDate.getUTCDate() !== day)
+    return undefined;
 
   // Sweden is at +02:00 (summer) or +01:00; try the summer offset first so that the repeated
   // autumn hour resolves to the earlier instant.

@@ -16,14 +16,23 @@ interface ErrorText {
 }
 
 const TEXTS: Record<number, ErrorText> = {
-  400: { title: 'Felaktig förfrågan', text: 'Adressen eller formuläret kunde inte läsas. Kontrollera adressen, eller gå tillbaka och försök igen.' },
+  400: {
+    title: 'Felaktig förfrågan',
+    text: 'Adressen eller formuläret kunde inte läsas. Kontrollera adressen, eller gå tillbaka och försök igen.',
+  },
   403: { title: 'Åtkomst nekad', text: 'Du har inte behörighet till den här sidan.' },
   404: { title: 'Sidan finns inte', text: 'Sidan du söker finns inte, eller har flyttats. Kontrollera adressen.' },
   405: { title: 'Otillåten förfrågan', text: 'Sidan kan inte användas på det sättet.' },
-  413: { title: 'För mycket innehåll', text: 'Formuläret innehöll mer än vad som kan tas emot. Korta texten och försök igen.' },
+  413: {
+    title: 'För mycket innehåll',
+    text: 'Formuläret innehöll mer än vad som kan tas emot. Korta texten och försök igen.',
+  },
   415: { title: 'Formatet stöds inte', text: 'Formuläret skickades i ett format som inte kan tas emot.' },
   500: { title: 'Något gick fel', text: 'Ett fel uppstod hos oss. Felet är loggat. Försök igen om en stund.' },
-  503: { title: 'Tjänsten är inte tillgänglig', text: 'Tjänsten är tillfälligt otillgänglig. Försök igen om en stund.' },
+  503: {
+    title: 'Tjänsten är inte tillgänglig',
+    text: 'Tjänsten är tillfälligt otillgänglig. Försök igen om en stund.',
+  },
 };
 
 function textOf(status: number): ErrorText {
@@ -38,9 +47,9 @@ export function errorPage(status: number, extra?: SafeHtml): string {
     service: 'Inkorgen',
     home: '/',
     main: html`<h1>${title}</h1>
-<p>${text}</p>
-${extra}
-<p><a href="/">Till startsidan</a></p>`,
+      <p>${text}</p>
+      ${extra}
+      <p><a href="/">Till startsidan</a></p>`,
   });
 }
 
@@ -49,7 +58,10 @@ export function sendErrorPage(res: Response, status: number, extra?: SafeHtml): 
   res
     .status(status)
     .set('Cache-Control', 'no-store')
-    .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+    .set(
+      'Content-Security-Policy',
+      "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+    )
     .set('X-Content-Type-Options', 'nosniff')
     .type('html')
     .send(errorPage(status, extra));
@@ -69,7 +81,10 @@ export function htmlErrorHandler(log: Logger): ErrorRequestHandler {
       sendErrorPage(res, client.status);
       return;
     }
-    log.error({ err: error instanceof Error ? errorForLog(error) : { name: typeof error }, method: req.method, path }, 'page request failed');
+    log.error(
+      { err: error instanceof Error ? errorForLog(error) : { name: typeof error }, method: req.method, path },
+      'page request failed',
+    );
     sendErrorPage(res, 500);
   };
 }

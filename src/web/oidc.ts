@@ -70,7 +70,10 @@ export interface CitizenOidc {
   /** Where to send the browser, and what to keep in the session until the callback. */
   start(redirectUri: string): Promise<{ authorizationUrl: URL; pending: PendingSignIn }>;
   /** Checks the provider's callback (`callbackQuery`: the query string, with or without `?`) and answers whose it is. */
-  finish(callbackQuery: string, pending: Readonly<Record<string, string>>): Promise<{ personalNumber: string; name?: string }>;
+  finish(
+    callbackQuery: string,
+    pending: Readonly<Record<string, string>>,
+  ): Promise<{ personalNumber: string; name?: string }>;
 }
 
 const PERSONAL_NUMBER = /^\d{12}$/;
@@ -79,8 +82,16 @@ export const MAX_DISPLAY_NAME_LENGTH = 100;
 /** The citizen's name for the page header (`name`, else `given_name family_name`); never a number. */
 export function displayNameOf(claims: Readonly<Record<string, unknown>>): string | undefined {
   // Cut before any regular expression sees the value.
-  const part = (value: unknown) => (typeof value === 'string' ? value.slice(0, MAX_DISPLAY_NAME_LENGTH).replace(/[\u0000-\u001f\u007f]/g, '').trim() : '');
-  const name = (part(claims.name) || [part(claims.given_name), part(claims.family_name)].filter(Boolean).join(' ')).slice(0, MAX_DISPLAY_NAME_LENGTH);
+  const part = (value: unknown) =>
+    typeof value === 'string'
+      ? value
+          .slice(0, MAX_DISPLAY_NAME_LENGTH)
+          .replace(/[\u0000-\u001f\u007f]/g, '')
+          .trim()
+      : '';
+  const name = (
+    part(claims.name) || [part(claims.given_name), part(claims.family_name)].filter(Boolean).join(' ')
+  ).slice(0, MAX_DISPLAY_NAME_LENGTH);
   return name === '' || /\d{6}/.test(name) ? undefined : name;
 }
 
@@ -105,7 +116,9 @@ function clientAuthentication(metadata: client.ServerMetadata, secret: string | 
 /** The personal identity number in a claim; providers send it as text, some with a hyphen. */
 export function personalNumberOf(value: unknown): string | undefined {
   if (typeof value !== 'string' && typeof value !== 'number') return undefined;
-  const digits = String(value).trim().replace(/^(\d{8})-(\d{4})$/, '$1$2');
+  const digits = String(value)
+    .trim()
+    .replace(/^(\d{8})-(\d{4})$/, '$1$2');
   return PERSONAL_NUMBER.test(digits) ? digits : undefined;
 }
 
@@ -120,7 +133,10 @@ export function createOidcClient(settings: OidcClientSettings): OidcClient {
   function discovered(): Promise<client.Configuration> {
     configuration ??= (async () => {
       const insecure = isLoopbackHttp(issuer) ? { execute: [client.allowInsecureRequests] } : {};
-      const found = await client.discovery(issuer, settings.clientId, undefined, undefined, { timeout: TIMEOUT_SECONDS, ...insecure });
+      const found = await client.discovery(issuer, settings.clientId, undefined, undefined, {
+        timeout: TIMEOUT_SECONDS,
+        ...insecure,
+      });
       const metadata = found.serverMetadata();
       const config = new client.Configuration(
         metadata,
@@ -163,7 +179,10 @@ export function createOidcClient(settings: OidcClientSettings): OidcClient {
       const params = new URLSearchParams(callbackQuery.replace(/^\?/, ''));
       const { oidcState, oidcNonce, oidcVerifier, oidcRedirectUri } = pending;
       if (!oidcState || !oidcNonce || !oidcVerifier || !oidcRedirectUri || params.get('state') !== oidcState) {
-        throw new SignInError('no_sign_in_in_progress', 'The callback does not match a sign-in started in this session');
+        throw new SignInError(
+          'no_sign_in_in_progress',
+          'The callback does not match a sign-in started in this session',
+        );
       }
       const providerError = params.get('error');
       if (providerError !== null) {
@@ -182,10 +201,17 @@ export function createOidcClient(settings: OidcClientSettings): OidcClient {
           idTokenExpected: true,
         });
       } catch (error) {
-        if (error instanceof client.ClientError || error instanceof client.ResponseBodyError || error instanceof client.AuthorizationResponseError) {
+        if (
+          error instanceof client.ClientError ||
+          error instanceof client.ResponseBodyError ||
+          error instanceof client.AuthorizationResponseError
+        ) {
           throw new SignInError('invalid_response', `The OpenID provider's answer was refused: ${error.message}`);
         }
-        throw new SignInError('provider_unavailable', `The OpenID provider's token endpoint failed: ${(error as Error).message}`);
+        throw new SignInError(
+          'provider_unavailable',
+          `The OpenID provider's token endpoint failed: ${(error as Error).message}`,
+        );
       }
       const claims = tokens.claims();
       if (!claims) throw new SignInError('invalid_response', 'The token response has no ID token');
@@ -195,7 +221,10 @@ export function createOidcClient(settings: OidcClientSettings): OidcClient {
         async claim(name) {
           if (claims[name] !== undefined) return claims[name];
           userinfo ??= client.fetchUserInfo(config, tokens.access_token, claims.sub).catch((error: unknown) => {
-            throw new SignInError('provider_unavailable', `The OpenID provider's userinfo failed: ${(error as Error).message}`);
+            throw new SignInError(
+              'provider_unavailable',
+              `The OpenID provider's userinfo failed: ${(error as Error).message}`,
+            );
           });
           return (await userinfo)[name];
         },
@@ -212,10 +241,15 @@ export function createCitizenOidc(settings: OidcSettings): CitizenOidc {
       const signedIn = await oidc.finish(callbackQuery, pending);
       // `sub` is in every ID token; another claim may be released only at userinfo.
       const personalNumber = personalNumberOf(
-        settings.personalNumberClaim === 'sub' ? signedIn.idToken.sub : await signedIn.claim(settings.personalNumberClaim),
+        settings.personalNumberClaim === 'sub'
+          ? signedIn.idToken.sub
+          : await signedIn.claim(settings.personalNumberClaim),
       );
       if (personalNumber === undefined) {
-        throw new SignInError('no_personal_number', `The claim "${settings.personalNumberClaim}" holds no personal identity number`);
+        throw new SignInError(
+          'no_personal_number',
+          `The claim "${settings.personalNumberClaim}" holds no personal identity number`,
+        );
       }
       const name = displayNameOf(signedIn.idToken);
       return name === undefined ? { personalNumber } : { personalNumber, name };
@@ -240,7 +274,11 @@ export interface AdminOidc {
 
 /** Whether a role claim holds `role`: a list, or one text of roles separated by blanks or commas. */
 export function claimHoldsRole(value: unknown, role: string): boolean {
-  if (typeof value === 'string') return value.slice(0, 4096).split(/[\s,]+/).includes(role);
+  if (typeof value === 'string')
+    return value
+      .slice(0, 4096)
+      .split(/[\s,]+/)
+      .includes(role);
   return Array.isArray(value) && value.includes(role);
 }
 
@@ -252,7 +290,10 @@ export function createAdminOidc(settings: AdminOidcSettings): AdminOidc {
       const signedIn = await oidc.finish(callbackQuery, pending);
       const roles = await signedIn.claim(settings.roleClaim);
       if (!claimHoldsRole(roles, settings.role)) {
-        throw new SignInError('not_an_administrator', `The claim "${settings.roleClaim}" does not hold the role "${settings.role}"`);
+        throw new SignInError(
+          'not_an_administrator',
+          `The claim "${settings.roleClaim}" does not hold the role "${settings.role}"`,
+        );
       }
       let name: string | undefined;
       for (const claim of ['name', 'preferred_username', 'sub']) {
@@ -262,7 +303,10 @@ export function createAdminOidc(settings: AdminOidcSettings): AdminOidc {
           break;
         }
       }
-      return { name: name ?? 'okänd administratör', support: settings.supportRole !== undefined && claimHoldsRole(roles, settings.supportRole) };
+      return {
+        name: name ?? 'okänd administratör',
+        support: settings.supportRole !== undefined && claimHoldsRole(roles, settings.supportRole),
+      };
     },
   };
 }

@@ -17,7 +17,10 @@ export interface OpenApiFragment {
 export const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
 export const nullable = (type: string, extra: Schema = {}): Schema => ({ type: [type, 'null'], ...extra });
 
-export const json = (schema: Schema, description: string) => ({ description, content: { 'application/json': { schema } } });
+export const json = (schema: Schema, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
 export const error = (description: string) => json(ref('Error'), description);
 
 export const citizenErrors = {
@@ -34,19 +37,31 @@ export const adminSecurity = [{ bearer: [] }];
 /** A required JSON request body of the schema. */
 export const jsonBody = (schema: Schema) => ({ required: true, content: { 'application/json': { schema } } });
 /** A numeric id in the path (`{id}`). */
-export const numericIdPath = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } };
+export const numericIdPath = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^[0-9]+$' },
+};
 /** The optional `environment` query of the administrators' lists. */
 export const environmentQuery = { name: 'environment', in: 'query', schema: { type: 'string', enum: ['qa', 'prod'] } };
 /** An answer `{ items: [...] }` of one schema. */
 export const listOf = (item: string, description: string) =>
-  json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref(item) } } }, description);
+  json(
+    { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref(item) } } },
+    description,
+  );
 /** An administrators' GET of a list, filtered by environment. */
 export const adminList = (operation: { summary: string; item: string; description: string; badRequest: string }) => ({
   tags: ['admin'],
   summary: operation.summary,
   security: adminSecurity,
   parameters: [environmentQuery],
-  responses: { '200': listOf(operation.item, operation.description), '400': error(operation.badRequest), ...adminErrors },
+  responses: {
+    '200': listOf(operation.item, operation.description),
+    '400': error(operation.badRequest),
+    ...adminErrors,
+  },
 });
 
 /** What the description itself declares: the error body every route answers with, and /openapi.json. */
@@ -70,7 +85,9 @@ const ownFragment: OpenApiFragment = {
         tags: ['meta'],
         summary: 'This description',
         security: [],
-        responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
+        responses: {
+          '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } },
+        },
       },
     },
   },

@@ -115,11 +115,18 @@ export function pageFrame(frame: PageFrame, extraStyle = ''): string {
 <a class="brand" href="${frame.home}"><span class="mark177">1177</span>${frame.service}</a>
 ${frame.account ?? ''}
 </div>
-${nav
-  ? html`<nav aria-label="${nav.label}"><ul>${nav.links.map(
-      (link) => html`<li><a href="${link.href}"${link.current ? html` aria-current="page"` : ''}>${link.text}</a></li>`,
-    )}</ul></nav>`
-  : ''}
+${
+  nav
+    ? html`<nav aria-label="${nav.label}">
+        <ul>
+          ${nav.links.map(
+            (link) =>
+              html`<li><a href="${link.href}" ${link.current ? html` aria-current="page"` : ''}>${link.text}</a></li>`,
+          )}
+        </ul>
+      </nav>`
+    : ''
+}
 </header>
 <main id="innehall" tabindex="-1" class="page${frame.wide ? ' wide' : ''}">
 ${frame.main}

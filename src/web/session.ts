@@ -16,7 +16,11 @@ import { webSessions } from './schema.js';
 
 export type SessionIdentity =
   | { kind: 'admin'; name: string; /** May trace by personal identity number. */ support?: boolean }
-  | { kind: 'citizen'; /** Never log it. */ personalNumber: string; /** From the sign-in's name claims, for the page header. */ name?: string };
+  | {
+      kind: 'citizen';
+      /** Never log it. */ personalNumber: string;
+      /** From the sign-in's name claims, for the page header. */ name?: string;
+    };
 
 export interface Session {
   readonly identity: SessionIdentity | undefined;
@@ -65,7 +69,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** SESSION_SECRET, or a secret generated once into DATA_DIR/session-secret. */
 export function sessionSecretOf(config: Pick<Config, 'session' | 'dataDir'>): string {
   const secret = config.session.secret ?? readOrCreateSecretFile(config.dataDir, SESSION_SECRET_FILE);
-  if (secret.length < MIN_SECRET_LENGTH) throw new ConfigError(`SESSION_SECRET must be at least ${MIN_SECRET_LENGTH} characters long`);
+  if (secret.length < MIN_SECRET_LENGTH)
+    throw new ConfigError(`SESSION_SECRET must be at least ${MIN_SECRET_LENGTH} characters long`);
   return secret;
 }
 
@@ -81,7 +86,7 @@ export function sessionOptionsOf(config: Pick<Config, 'session' | 'dataDir' | 'n
 /** The session of this request (after `load`). */
 export function sessionOf(res: Response): Session {
   const session = res.locals.session as Session | undefined;
-  if (!session) throw new Error('sessionOf: the session manager\'s load did not run for this route');
+  if (!session) throw new Error("sessionOf: the session manager's load did not run for this route");
   return session;
 }
 
@@ -121,7 +126,8 @@ interface CookieState {
 }
 
 export function createSessionManager(options: SessionOptions, store: SessionStore): SessionManager {
-  if (options.secret.length < MIN_SECRET_LENGTH) throw new ConfigError(`The session secret must be at least ${MIN_SECRET_LENGTH} characters long`);
+  if (options.secret.length < MIN_SECRET_LENGTH)
+    throw new ConfigError(`The session secret must be at least ${MIN_SECRET_LENGTH} characters long`);
   // A key of its own for sessions, even when the secret is shared with something else.
   const key = new Uint8Array(hkdfSync('sha256', options.secret, 'ei-inbox', 'session cookie A256GCM', 32));
   const cookieName = options.secure ? '__Host-ei_session' : 'ei_session';
@@ -143,7 +149,13 @@ export function createSessionManager(options: SessionOptions, store: SessionStor
       .encrypt(key);
     res.append(
       'Set-Cookie',
-      stringifySetCookie(cookieName, value, { httpOnly: true, sameSite: 'lax', secure: options.secure, path: '/', maxAge }),
+      stringifySetCookie(cookieName, value, {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: options.secure,
+        path: '/',
+        maxAge,
+      }),
     );
     const session: Session = { identity, csrfToken: state.csrf, pending: state.pending };
     res.locals.session = session;
@@ -155,10 +167,18 @@ export function createSessionManager(options: SessionOptions, store: SessionStor
     const value = parseCookie(req.get('cookie') ?? '')[cookieName];
     if (!value) return undefined;
     try {
-      const { payload } = await jwtDecrypt(value, key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
+      const { payload } = await jwtDecrypt(value, key, {
+        keyManagementAlgorithms: ['dir'],
+        contentEncryptionAlgorithms: ['A256GCM'],
+      });
       if (typeof payload.csrf !== 'string' || !isPending(payload.pending)) return undefined;
       const name = typeof payload.name === 'string' && payload.name.length <= 100 ? payload.name : undefined;
-      return { sid: typeof payload.sid === 'string' ? payload.sid : undefined, csrf: payload.csrf, pending: payload.pending, ...(name !== undefined && { name }) };
+      return {
+        sid: typeof payload.sid === 'string' ? payload.sid : undefined,
+        csrf: payload.csrf,
+        pending: payload.pending,
+        ...(name !== undefined && { name }),
+      };
     } catch {
       // Expired, tampered with, or made with another secret: start over as if there were none.
       return undefined;
@@ -171,9 +191,17 @@ export function createSessionManager(options: SessionOptions, store: SessionStor
     const [row] = await orm.select().from(webSessions).where(eq(webSessions.idHash, idHash));
     if (!row || row.endedAt !== null) return undefined;
     const at = now();
-    const reason = at.getTime() - row.createdAt.getTime() > maxAge * 1000 ? 'expired' : at.getTime() - row.lastSeenAt.getTime() > idleMs ? 'idle' : undefined;
+    const reason =
+      at.getTime() - row.createdAt.getTime() > maxAge * 1000
+        ? 'expired'
+        : at.getTime() - row.lastSeenAt.getTime() > idleMs
+          ? 'idle'
+          : undefined;
     if (reason !== undefined) {
-      await orm.update(webSessions).set({ endedAt: at, endReason: reason }).where(and(eq(webSessions.idHash, idHash), isNull(webSessions.endedAt)));
+      await orm
+        .update(webSessions)
+        .set({ endedAt: at, endReason: reason })
+        .where(and(eq(webSessions.idHash, idHash), isNull(webSessions.endedAt)));
       return undefined;
     }
     if (at.getTime() - row.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
@@ -203,7 +231,8 @@ export function createSessionManager(options: SessionOptions, store: SessionStor
         return;
       }
       const stored = state.sid === undefined ? undefined : await identityOf(state.sid);
-      const identity = stored?.kind === 'citizen' && state.name !== undefined ? { ...stored, name: state.name } : stored;
+      const identity =
+        stored?.kind === 'citizen' && state.name !== undefined ? { ...stored, name: state.name } : stored;
       if (state.sid !== undefined && identity === undefined) {
         // The session ended (signed out, idle, too old): this cookie is anonymous from now on, with a new token.
         await save(res, { sid: undefined, csrf: newCsrfToken(), pending: {} }, undefined);
@@ -226,7 +255,10 @@ export function createSessionManager(options: SessionOptions, store: SessionStor
     const a = Buffer.from(given);
     const b = Buffer.from(expected);
     if (expected === '' || a.length !== b.length || !timingSafeEqual(a, b)) {
-      res.status(403).type('text/plain; charset=utf-8').send('Formuläret har gått ut eller kom från en annan webbplats. Ladda om sidan och försök igen.');
+      res
+        .status(403)
+        .type('text/plain; charset=utf-8')
+        .send('Formuläret har gått ut eller kom från en annan webbplats. Ladda om sidan och försök igen.');
       return;
     }
     next();
@@ -239,7 +271,9 @@ export function createSessionManager(options: SessionOptions, store: SessionStor
       await endCurrent(res, 'sign-out');
       const at = now();
       // Rows of sessions that can no longer be used are kept only a day, for whoever investigates.
-      await orm.delete(webSessions).where(lt(webSessions.lastSeenAt, new Date(at.getTime() - Math.max(maxAge * 1000, idleMs) - 86_400_000)));
+      await orm
+        .delete(webSessions)
+        .where(lt(webSessions.lastSeenAt, new Date(at.getTime() - Math.max(maxAge * 1000, idleMs) - 86_400_000)));
       const sid = randomBytes(32).toString('base64url');
       await orm.insert(webSessions).values({
         idHash: hashOf(sid),
@@ -261,7 +295,12 @@ export function createSessionManager(options: SessionOptions, store: SessionStor
       const session = res.locals.session as Session | undefined;
       return save(
         res,
-        { sid: current?.sid, csrf: current?.csrf ?? newCsrfToken(), pending: { ...values }, ...(current?.name !== undefined && { name: current.name }) },
+        {
+          sid: current?.sid,
+          csrf: current?.csrf ?? newCsrfToken(),
+          pending: { ...values },
+          ...(current?.name !== undefined && { name: current.name }),
+        },
         session?.identity,
       );
     },

@@ -62,7 +62,12 @@ interface System {
 }
 
 async function register(overrides: Record<string, unknown> = {}): Promise<System> {
-  const answer = await api<System>('POST', '/source-systems', { environment: 'qa', hsaId: hsaId(), name: 'Cosmic', ...overrides });
+  const answer = await api<System>('POST', '/source-systems', {
+    environment: 'qa',
+    hsaId: hsaId(),
+    name: 'Cosmic',
+    ...overrides,
+  });
   expect(answer.status).toBe(201);
   return answer.body;
 }
@@ -70,9 +75,20 @@ async function register(overrides: Record<string, unknown> = {}): Promise<System
 describe('Registering source systems', () => {
   it('When an administrator registers a system, then 201 with the registration, which the list and the id show', async () => {
     const id = hsaId();
-    const answer = await api<System>('POST', '/source-systems', { environment: 'qa', hsaId: id, name: '  Region Exempel Cosmic ', mode: 'silent' });
+    const answer = await api<System>('POST', '/source-systems', {
+      environment: 'qa',
+      hsaId: id,
+      name: '  Region Exempel Cosmic ',
+      mode: 'silent',
+    });
     expect(answer.status).toBe(201);
-    expect(answer.body).toMatchObject({ environment: 'qa', hsaId: id, name: 'Region Exempel Cosmic', mode: 'silent', deactivatedAt: null });
+    expect(answer.body).toMatchObject({
+      environment: 'qa',
+      hsaId: id,
+      name: 'Region Exempel Cosmic',
+      mode: 'silent',
+      deactivatedAt: null,
+    });
     expect(answer.location).toBe(`/api/admin/source-systems/${answer.body.id}`);
     const list = await api<{ items: System[] }>('GET', '/source-systems?environment=qa');
     expect(list.body.items.map((s) => s.hsaId)).toContain(id);
@@ -95,29 +111,94 @@ describe('Registering source systems', () => {
 
   const refusals: [string, unknown, string, string][] = [
     ['environment missing', { hsaId: 'SE2321000016-A1', name: 'N' }, 'environment', 'required'],
-    ['environment unknown', { environment: 'dev', hsaId: 'SE2321000016-A1', name: 'N' }, 'environment', 'not_allowed_value'],
-    ['environment in capitals', { environment: 'QA', hsaId: 'SE2321000016-A1', name: 'N' }, 'environment', 'not_allowed_value'],
+    [
+      'environment unknown',
+      { environment: 'dev', hsaId: 'SE2321000016-A1', name: 'N' },
+      'environment',
+      'not_allowed_value',
+    ],
+    [
+      'environment in capitals',
+      { environment: 'QA', hsaId: 'SE2321000016-A1', name: 'N' },
+      'environment',
+      'not_allowed_value',
+    ],
     ['hsaId missing', { environment: 'qa', name: 'N' }, 'hsaId', 'required'],
     ['hsaId empty', { environment: 'qa', hsaId: '', name: 'N' }, 'hsaId', 'required'],
     ['hsaId not text', { environment: 'qa', hsaId: 12, name: 'N' }, 'hsaId', 'required'],
-    ['hsaId with a leading blank', { environment: 'qa', hsaId: ' SE2321000016-A1', name: 'N' }, 'hsaId', 'surrounding_white_space'],
-    ['hsaId with a trailing tab', { environment: 'qa', hsaId: 'SE2321000016-A1\t', name: 'N' }, 'hsaId', 'surrounding_white_space'],
+    [
+      'hsaId with a leading blank',
+      { environment: 'qa', hsaId: ' SE2321000016-A1', name: 'N' },
+      'hsaId',
+      'surrounding_white_space',
+    ],
+    [
+      'hsaId with a trailing tab',
+      { environment: 'qa', hsaId: 'SE2321000016-A1\t', name: 'N' },
+      'hsaId',
+      'surrounding_white_space',
+    ],
     ['hsaId of 65 characters', { environment: 'qa', hsaId: 'S'.repeat(65), name: 'N' }, 'hsaId', 'too_long'],
-    ['hsaId with a control character', { environment: 'qa', hsaId: 'SE2321000016-A\u00001', name: 'N' }, 'hsaId', 'control_characters'],
+    [
+      'hsaId with a control character',
+      { environment: 'qa', hsaId: 'SE2321000016-A\u00001', name: 'N' },
+      'hsaId',
+      'control_characters',
+    ],
     ['name missing', { environment: 'qa', hsaId: 'SE2321000016-A1' }, 'name', 'required'],
     ['name blank', { environment: 'qa', hsaId: 'SE2321000016-A1', name: '   ' }, 'name', 'required'],
-    ['name of 201 characters', { environment: 'qa', hsaId: 'SE2321000016-A1', name: 'n'.repeat(201) }, 'name', 'too_long'],
-    ['mode unknown', { environment: 'qa', hsaId: 'SE2321000016-A1', name: 'N', mode: 'loud' }, 'mode', 'not_allowed_value'],
-    ['an unknown field', { environment: 'qa', hsaId: 'SE2321000016-A1', name: 'N', owner: 'x' }, 'owner', 'unknown_field'],
+    [
+      'name of 201 characters',
+      { environment: 'qa', hsaId: 'SE2321000016-A1', name: 'n'.repeat(201) },
+      'name',
+      'too_long',
+    ],
+    [
+      'mode unknown',
+      { environment: 'qa', hsaId: 'SE2321000016-A1', name: 'N', mode: 'loud' },
+      'mode',
+      'not_allowed_value',
+    ],
+    [
+      'an unknown field',
+      { environment: 'qa', hsaId: 'SE2321000016-A1', name: 'N', owner: 'x' },
+      'owner',
+      'unknown_field',
+    ],
     ['an array instead of an object', [{ environment: 'qa' }], '', 'not_an_object'],
-    ['hsaId not an HSA-id at all', { environment: 'qa', hsaId: 'inte ett hsa id!', name: 'N' }, 'hsaId', 'not_an_hsa_id'],
-    ['hsaId without the organisation number', { environment: 'qa', hsaId: 'SE-PAS', name: 'N' }, 'hsaId', 'not_an_hsa_id'],
+    [
+      'hsaId not an HSA-id at all',
+      { environment: 'qa', hsaId: 'inte ett hsa id!', name: 'N' },
+      'hsaId',
+      'not_an_hsa_id',
+    ],
+    [
+      'hsaId without the organisation number',
+      { environment: 'qa', hsaId: 'SE-PAS', name: 'N' },
+      'hsaId',
+      'not_an_hsa_id',
+    ],
     ['hsaId with 9 digits', { environment: 'qa', hsaId: 'SE232100001-PAS', name: 'N' }, 'hsaId', 'not_an_hsa_id'],
     ['hsaId with 11 digits', { environment: 'qa', hsaId: 'SE23210000161-PAS', name: 'N' }, 'hsaId', 'not_an_hsa_id'],
     ['hsaId without a local part', { environment: 'qa', hsaId: 'SE2321000016-', name: 'N' }, 'hsaId', 'not_an_hsa_id'],
-    ['hsaId with another country code', { environment: 'qa', hsaId: 'NO2321000016-PAS', name: 'N' }, 'hsaId', 'not_an_hsa_id'],
-    ['hsaId with letters outside A-Z', { environment: 'qa', hsaId: 'SE2321000016-PÅS', name: 'N' }, 'hsaId', 'not_an_hsa_id'],
-    ['hsaId with an inner blank', { environment: 'qa', hsaId: 'SE2321000016-P S', name: 'N' }, 'hsaId', 'not_an_hsa_id'],
+    [
+      'hsaId with another country code',
+      { environment: 'qa', hsaId: 'NO2321000016-PAS', name: 'N' },
+      'hsaId',
+      'not_an_hsa_id',
+    ],
+    [
+      'hsaId with letters outside A-Z',
+      { environment: 'qa', hsaId: 'SE2321000016-PÅS', name: 'N' },
+      'hsaId',
+      'not_an_hsa_id',
+    ],
+    [
+      'hsaId with an inner blank',
+      { environment: 'qa', hsaId: 'SE2321000016-P S', name: 'N' },
+      'hsaId',
+      'not_an_hsa_id',
+    ],
   ];
   it.each(refusals)('When %s, then 400 naming the field and nothing is stored', async (_case, body, field, rule) => {
     const before = [await count('source_system'), await count('audit_log')];
@@ -129,7 +210,11 @@ describe('Registering source systems', () => {
   });
 
   it('When an hsaId of exactly 64 characters is registered, then it is accepted', async () => {
-    const answer = await api('POST', '/source-systems', { environment: 'qa', hsaId: `SE2321000016-${'9'.repeat(51)}`, name: 'Long' });
+    const answer = await api('POST', '/source-systems', {
+      environment: 'qa',
+      hsaId: `SE2321000016-${'9'.repeat(51)}`,
+      name: 'Long',
+    });
     expect(answer.status).toBe(201);
   });
 
@@ -143,15 +228,28 @@ describe('Registering source systems', () => {
     expect(answer.body.hsaId).toBe(stored);
   });
 
-  it('When the same HSA-id is registered again in another case, then 409 (unique per environment regardless of case); EI\'s sourceSystem matches in any case', async () => {
-    const first = await api<System>('POST', '/source-systems', { environment: 'qa', hsaId: 'se2321000032-case1', name: 'Lower' });
+  it("When the same HSA-id is registered again in another case, then 409 (unique per environment regardless of case); EI's sourceSystem matches in any case", async () => {
+    const first = await api<System>('POST', '/source-systems', {
+      environment: 'qa',
+      hsaId: 'se2321000032-case1',
+      name: 'Lower',
+    });
     expect(first.body.hsaId).toBe('SE2321000032-CASE1');
     const before = [await count('source_system'), await count('audit_log')];
-    const again = await api('POST', '/source-systems', { environment: 'qa', hsaId: 'SE2321000032-CASE1', name: 'Upper' });
+    const again = await api('POST', '/source-systems', {
+      environment: 'qa',
+      hsaId: 'SE2321000032-CASE1',
+      name: 'Upper',
+    });
     expect(again.status).toBe(409);
     expect([await count('source_system'), await count('audit_log')]).toEqual(before);
     expect(t.app.directory.modeOf('se2321000032-Case1')).toBe('active');
-    const accepted = await postNotification(t.url, notificationEnvelope([engagement({ sourceSystem: 'se2321000032-case1', businessObjectInstanceIdentifier: 'CASE-1' })]));
+    const accepted = await postNotification(
+      t.url,
+      notificationEnvelope([
+        engagement({ sourceSystem: 'se2321000032-case1', businessObjectInstanceIdentifier: 'CASE-1' }),
+      ]),
+    );
     expect(accepted.comment).toBe('accepted 1 (already received 0), ignored 0, rejected 0');
   });
 
@@ -163,12 +261,19 @@ describe('Registering source systems', () => {
   it('When the HSA-id is already registered in that environment, then 409 and nothing is stored; in the other environment it is fine', async () => {
     const first = await register();
     const before = [await count('source_system'), await count('audit_log')];
-    const again = await api('POST', '/source-systems', { environment: 'qa', hsaId: first.hsaId, name: 'Another name', mode: 'silent' });
+    const again = await api('POST', '/source-systems', {
+      environment: 'qa',
+      hsaId: first.hsaId,
+      name: 'Another name',
+      mode: 'silent',
+    });
     expect(again.status).toBe(409);
     expect(again.body.error).toMatchObject({ code: 'duplicate_source_system' });
     expect(again.body.error?.message).toContain(first.hsaId);
     expect([await count('source_system'), await count('audit_log')]).toEqual(before);
-    expect((await api('POST', '/source-systems', { environment: 'prod', hsaId: first.hsaId, name: 'Cosmic' })).status).toBe(201);
+    expect(
+      (await api('POST', '/source-systems', { environment: 'prod', hsaId: first.hsaId, name: 'Cosmic' })).status,
+    ).toBe(201);
   });
 
   it('When the same HSA-id is registered twice at the same moment, then exactly one wins and the other gets 409', async () => {
@@ -183,15 +288,30 @@ describe('Registering source systems', () => {
 describe('Changing and deactivating', () => {
   it('When the mode and the name are changed, then 200 with the new values, applied at once', async () => {
     const system = await register();
-    const changed = await api<System>('PATCH', `/source-systems/${system.id}`, { mode: 'silent', name: 'Cosmic (inläsning)' });
+    const changed = await api<System>('PATCH', `/source-systems/${system.id}`, {
+      mode: 'silent',
+      name: 'Cosmic (inläsning)',
+    });
     expect(changed.status).toBe(200);
-    expect(changed.body).toMatchObject({ id: system.id, mode: 'silent', name: 'Cosmic (inläsning)', hsaId: system.hsaId });
+    expect(changed.body).toMatchObject({
+      id: system.id,
+      mode: 'silent',
+      name: 'Cosmic (inläsning)',
+      hsaId: system.hsaId,
+    });
     expect(t.app.directory.modeOf(system.hsaId)).toBe('silent');
   });
 
   it('When a change names nothing to change, the environment or the HSA-id, then 400 and the registration stays', async () => {
     const system = await register();
-    for (const body of [{}, { environment: 'prod' }, { hsaId: 'SE2321000016-OTHER' }, { mode: 'off' }, { name: '' }, 'null']) {
+    for (const body of [
+      {},
+      { environment: 'prod' },
+      { hsaId: 'SE2321000016-OTHER' },
+      { mode: 'off' },
+      { name: '' },
+      'null',
+    ]) {
       const answer = await api('PATCH', `/source-systems/${system.id}`, body);
       expect(answer.status, JSON.stringify(body)).toBe(400);
       expect(answer.body.error?.code).toBe('invalid_request');
@@ -212,10 +332,16 @@ describe('Changing and deactivating', () => {
     expect((await api('DELETE', `/source-systems/${system.id}`)).body.error?.code).toBe('source_system_deactivated');
     expect((await api('PATCH', `/source-systems/${system.id}`, { mode: 'silent' })).status).toBe(409);
     // Registering it again makes a new registration; the old one stays as history.
-    const again = await api<System>('POST', '/source-systems', { environment: 'qa', hsaId: system.hsaId, name: 'Cosmic' });
+    const again = await api<System>('POST', '/source-systems', {
+      environment: 'qa',
+      hsaId: system.hsaId,
+      name: 'Cosmic',
+    });
     expect(again.status).toBe(201);
     expect(again.body.id).not.toBe(system.id);
-    expect((await api<System>('GET', `/source-systems/${system.id}`)).body.deactivatedAt).toBe(deleted.body.deactivatedAt);
+    expect((await api<System>('GET', `/source-systems/${system.id}`)).body.deactivatedAt).toBe(
+      deleted.body.deactivatedAt,
+    );
   });
 
   it('When an id is unknown or not an id, then 404 for GET, PATCH and DELETE', async () => {
@@ -237,11 +363,15 @@ describe('Changing and deactivating', () => {
     const system = await register();
     const citizen = bearer(await citizenToken(t.app.config));
     const before = [await count('source_system'), await count('audit_log')];
-    expect((await api('POST', '/source-systems', { environment: 'qa', hsaId: hsaId(), name: 'X' }, citizen)).status).toBe(403);
+    expect(
+      (await api('POST', '/source-systems', { environment: 'qa', hsaId: hsaId(), name: 'X' }, citizen)).status,
+    ).toBe(403);
     expect((await api('PATCH', `/source-systems/${system.id}`, { mode: 'silent' }, citizen)).status).toBe(403);
     expect((await api('DELETE', `/source-systems/${system.id}`, undefined, citizen)).status).toBe(403);
     expect((await api('GET', '/audit', undefined, citizen)).status).toBe(403);
-    expect((await api('POST', '/source-systems', { environment: 'qa', hsaId: hsaId(), name: 'X' }, {})).status).toBe(401);
+    expect((await api('POST', '/source-systems', { environment: 'qa', hsaId: hsaId(), name: 'X' }, {})).status).toBe(
+      401,
+    );
     expect([await count('source_system'), await count('audit_log')]).toEqual(before);
   });
 });
@@ -261,7 +391,12 @@ describe('The audit log', () => {
   it('When a system is registered, changed and deactivated, then the audit tells who, what, before, after and when, newest first', async () => {
     const start = Date.now() - 1000;
     const bertil = bearer(await adminToken(t.app.config, 'Bertil Admin'));
-    const created = await api<System>('POST', '/source-systems', { environment: 'qa', hsaId: hsaId(), name: 'Audited' }, bertil);
+    const created = await api<System>(
+      'POST',
+      '/source-systems',
+      { environment: 'qa', hsaId: hsaId(), name: 'Audited' },
+      bertil,
+    );
     await api('PATCH', `/source-systems/${created.body.id}`, { mode: 'silent' });
     await api('PATCH', `/source-systems/${created.body.id}`, { mode: 'silent' }); // no change: no entry
     await api('DELETE', `/source-systems/${created.body.id}`, undefined, bertil);
@@ -276,8 +411,17 @@ describe('The audit log', () => {
       before: null,
       after: { hsaId: created.body.hsaId, mode: 'active', deactivatedAt: null },
     });
-    expect(changed).toMatchObject({ actor: 'Anna Admin', action: 'source_system.change', before: { mode: 'active' }, after: { mode: 'silent' } });
-    expect(deactivated).toMatchObject({ actor: 'Bertil Admin', action: 'source_system.deactivate', before: { deactivatedAt: null } });
+    expect(changed).toMatchObject({
+      actor: 'Anna Admin',
+      action: 'source_system.change',
+      before: { mode: 'active' },
+      after: { mode: 'silent' },
+    });
+    expect(deactivated).toMatchObject({
+      actor: 'Bertil Admin',
+      action: 'source_system.deactivate',
+      before: { deactivatedAt: null },
+    });
     expect(deactivated!.after.deactivatedAt).not.toBeNull();
     for (const entry of audit.body.items) expect(Date.parse(entry.at)).toBeGreaterThanOrEqual(start);
     expect(audit.body.nextCursor).toBe(String(registered!.id));
@@ -296,7 +440,12 @@ describe('The audit log', () => {
 
 describe('What a registration means for ingest', () => {
   const call = (sourceSystem: string, n: number) =>
-    postNotification(t.url, notificationEnvelope([engagement({ sourceSystem, businessObjectInstanceIdentifier: `LIFE-${sourceSystem}-${n}` })]));
+    postNotification(
+      t.url,
+      notificationEnvelope([
+        engagement({ sourceSystem, businessObjectInstanceIdentifier: `LIFE-${sourceSystem}-${n}` }),
+      ]),
+    );
 
   it('When a system notifies before activation, after activation and after deactivation, then it is ignored, accepted, ignored', async () => {
     const id = hsaId();
@@ -317,8 +466,12 @@ describe('What a registration means for ingest', () => {
       // PGlite is one process's database: no second process can share it (the embedded lock refuses
       // it). What can be checked here is the same path in one process: a change announced on the
       // channel, without this process's own refresh, reaches the directory through LISTEN.
-      console.info('[activation-registry] cross-process propagation needs PostgreSQL (DATABASE_URL); on PGlite checking the LISTEN/NOTIFY path within one process instead');
-      await t.database.orm.execute(sql`insert into source_system (environment, hsa_id, name) values ('qa', ${id}, 'Elsewhere')`);
+      console.info(
+        '[activation-registry] cross-process propagation needs PostgreSQL (DATABASE_URL); on PGlite checking the LISTEN/NOTIFY path within one process instead',
+      );
+      await t.database.orm.execute(
+        sql`insert into source_system (environment, hsa_id, name) values ('qa', ${id}, 'Elsewhere')`,
+      );
       expect(t.app.directory.modeOf(id)).toBeUndefined();
       await t.database.orm.execute(sql`select pg_notify('source_system_changed', '{}')`);
       await expect.poll(() => t.app.directory.modeOf(id), { timeout: 20_000, interval: 50 }).toBe('active');
@@ -337,7 +490,9 @@ describe('What a registration means for ingest', () => {
       });
       expect(response.status).toBe(201);
       await expect.poll(() => t.app.directory.modeOf(id), { timeout: 20_000, interval: 25 }).toBe('active');
-      console.info(`[activation-registry] registration made in a second app reached the first app's directory in ${Date.now() - started} ms`);
+      console.info(
+        `[activation-registry] registration made in a second app reached the first app's directory in ${Date.now() - started} ms`,
+      );
       const { id: registrationId } = (await response.json()) as System;
       await fetch(`${otherUrl}/api/admin/source-systems/${registrationId}`, { method: 'DELETE', headers: admin });
       await expect.poll(() => t.app.directory.modeOf(id), { timeout: 20_000, interval: 25 }).toBeUndefined();

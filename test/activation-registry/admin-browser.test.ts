@@ -33,7 +33,9 @@ afterAll(async () => {
 });
 
 function row(hsaId: string) {
-  return page.locator('section[aria-labelledby="live-heading"] tbody tr', { has: page.locator('code', { hasText: hsaId }) });
+  return page.locator('section[aria-labelledby="live-heading"] tbody tr', {
+    has: page.locator('code', { hasText: hsaId }),
+  });
 }
 
 describe.skipIf(!available)('/admin in a browser', () => {
@@ -78,12 +80,14 @@ describe.skipIf(!available)('/admin in a browser', () => {
     await page.waitForURL(/klart=avaktiverat/);
     expect(await row('SE2321000016-WEBB').count()).toBe(0);
     expect(await page.locator('section[aria-labelledby="history-heading"]').innerText()).toContain('SE2321000016-WEBB');
-    expect(await page.locator('section[aria-labelledby="audit-heading"] tbody tr').first().innerText()).toContain('Dagny Admin');
+    expect(await page.locator('section[aria-labelledby="audit-heading"] tbody tr').first().innerText()).toContain(
+      'Dagny Admin',
+    );
     expect(t.app.directory.modeOf('SE2321000016-WEBB')).toBeUndefined();
     expect(fs.statSync('test-results/admin-source-systems.png').size).toBeGreaterThan(1000);
   }, 90_000);
 
-  it('When the add form is sent without a name, then the browser\'s own required check keeps it and nothing is stored', async () => {
+  it("When the add form is sent without a name, then the browser's own required check keeps it and nothing is stored", async () => {
     await page.goto(`${t.url}/admin`);
     await page.getByRole('group', { name: 'Nytt källsystem' }).getByLabel('HSA-id').fill('SE2321000016-EMPTYNAME');
     await page.getByRole('button', { name: 'Lägg till' }).click();

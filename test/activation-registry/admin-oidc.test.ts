@@ -71,7 +71,10 @@ beforeAll(async () => {
     features: { devInteractions: { enabled: false } },
     interactions: { url: (_ctx: KoaContextWithOIDC, interaction) => `/interaction/${interaction.uid}` },
     loadExistingGrant: async (ctx: KoaContextWithOIDC) => {
-      const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId! });
+      const grant = new ctx.oidc.provider.Grant({
+        clientId: ctx.oidc.client!.clientId,
+        accountId: ctx.oidc.session!.accountId!,
+      });
       grant.addOIDCScope('openid');
       await grant.save();
       return grant;
@@ -82,9 +85,11 @@ beforeAll(async () => {
   const callback = provider.callback();
   handler = (req, res) => {
     if (req.url?.startsWith('/interaction/')) {
-      provider.interactionFinished(req, res, { login: { accountId: nextAccount } }, { mergeWithLastSubmission: false }).catch((error: unknown) => {
-        res.writeHead(500).end(String(error));
-      });
+      provider
+        .interactionFinished(req, res, { login: { accountId: nextAccount } }, { mergeWithLastSubmission: false })
+        .catch((error: unknown) => {
+          res.writeHead(500).end(String(error));
+        });
       return;
     }
     callback(req, res);
@@ -131,9 +136,17 @@ describe('/admin sign-in with OpenID Connect (production)', () => {
     expect(hops.at(-1)).toBe(`${t.url}/admin`);
     expect(last.status).toBe(200);
     expect(last.text).toContain('Inloggad som <strong>Ada Administratör</strong>');
-    const added = await browser.post('/admin/kallsystem', { environment: 'prod', hsaId: 'SE2321000016-OIDC1', name: 'Via OIDC', mode: 'silent' });
+    const added = await browser.post('/admin/kallsystem', {
+      environment: 'prod',
+      hsaId: 'SE2321000016-OIDC1',
+      name: 'Via OIDC',
+      mode: 'silent',
+    });
     expect(added).toMatchObject({ status: 303, location: '/admin?klart=tillagt' });
-    const [entry] = await rows<{ actor: string }>(t.database.orm, sql`select actor from audit_log order by id desc limit 1`);
+    const [entry] = await rows<{ actor: string }>(
+      t.database.orm,
+      sql`select actor from audit_log order by id desc limit 1`,
+    );
     expect(entry!.actor).toBe('Ada Administratör');
   });
 
@@ -151,13 +164,16 @@ describe('/admin sign-in with OpenID Connect (production)', () => {
     expect(last.text).toContain('Inloggad som <strong>Bo Behörig</strong>');
   });
 
-  it.each(['reader-1', 'no-roles'])('When %s (without the national-admin role) signs in, then it is refused with 403 and /admin stays closed', async (account) => {
-    const browser = new PageClient(t.url);
-    const { last } = await signIn(browser, account);
-    expect(last.status).toBe(403);
-    expect(last.text).toContain('har inte rollen nationell administratör');
-    expect(await browser.get('/admin')).toMatchObject({ status: 303, location: '/admin/logga-in' });
-  });
+  it.each(['reader-1', 'no-roles'])(
+    'When %s (without the national-admin role) signs in, then it is refused with 403 and /admin stays closed',
+    async (account) => {
+      const browser = new PageClient(t.url);
+      const { last } = await signIn(browser, account);
+      expect(last.status).toBe(403);
+      expect(last.text).toContain('har inte rollen nationell administratör');
+      expect(await browser.get('/admin')).toMatchObject({ status: 303, location: '/admin/logga-in' });
+    },
+  );
 
   it('When the administrator signs out, then the old session cookie no longer opens /admin', async () => {
     const browser = new PageClient(t.url);
@@ -173,7 +189,10 @@ describe('/admin sign-in with OpenID Connect (production)', () => {
     const answer = await new Promise<http.IncomingMessage>((resolve, reject) => {
       const url = new URL(t.url);
       http
-        .get({ host: url.hostname, port: url.port, path: '/admin/logga-in/oidc', headers: { host: 'evil.example' } }, resolve)
+        .get(
+          { host: url.hostname, port: url.port, path: '/admin/logga-in/oidc', headers: { host: 'evil.example' } },
+          resolve,
+        )
         .on('error', reject);
     });
     answer.resume();

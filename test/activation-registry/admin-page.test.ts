@@ -27,7 +27,12 @@ class Visitor {
     });
     const setCookie = response.headers.get('set-cookie');
     if (setCookie) this.cookie = setCookie.split(';')[0]!;
-    return { status: response.status, location: response.headers.get('location'), setCookie, html: await response.text() };
+    return {
+      status: response.status,
+      location: response.headers.get('location'),
+      setCookie,
+      html: await response.text(),
+    };
   }
 
   /** The CSRF token of the last page's forms. */
@@ -56,7 +61,7 @@ describe('/admin', () => {
     expect(answer.setCookie).toMatch(/SameSite=Lax/);
   });
 
-  it('When the sign-in form is posted without its CSRF token, or with another session\'s, then 403 and no session', async () => {
+  it("When the sign-in form is posted without its CSRF token, or with another session's, then 403 and no session", async () => {
     const visitor = new Visitor(t.url);
     await visitor.request('GET', '/admin/logga-in');
     expect((await visitor.request('POST', '/admin/logga-in', { name: 'Mallory' })).status).toBe(403);
@@ -70,7 +75,11 @@ describe('/admin', () => {
     const created = await fetch(`${t.url}/api/admin/source-systems`, {
       method: 'POST',
       headers: { ...bearer(await adminToken(t.app.config)), 'content-type': 'application/json' },
-      body: JSON.stringify({ environment: 'qa', hsaId: 'SE2321000016-PAGE1', name: '<script>alert("x")</script> & Co' }),
+      body: JSON.stringify({
+        environment: 'qa',
+        hsaId: 'SE2321000016-PAGE1',
+        name: '<script>alert("x")</script> & Co',
+      }),
     });
     expect(created.status).toBe(201);
     const visitor = new Visitor(t.url);
@@ -88,7 +97,11 @@ describe('/admin', () => {
   it('When a form is posted after sign-in without the CSRF token, then 403 and nothing is stored', async () => {
     const visitor = new Visitor(t.url);
     await visitor.signIn();
-    const answer = await visitor.request('POST', '/admin/kallsystem', { environment: 'qa', hsaId: 'SE2321000016-NOCSRF', name: 'X' });
+    const answer = await visitor.request('POST', '/admin/kallsystem', {
+      environment: 'qa',
+      hsaId: 'SE2321000016-NOCSRF',
+      name: 'X',
+    });
     expect(answer.status).toBe(403);
     expect(await t.app.directory.modeOf('SE2321000016-NOCSRF')).toBeUndefined();
   });
@@ -96,13 +109,21 @@ describe('/admin', () => {
   it('When a system is added, set silent and deactivated through the forms, then each takes effect and the audit names the administrator', async () => {
     const visitor = new Visitor(t.url);
     const csrf = await visitor.signIn('Cecilia Admin');
-    const added = await visitor.request('POST', '/admin/kallsystem', { _csrf: csrf, environment: 'qa', hsaId: ' se2321000016-form1 ', name: 'Formulär', mode: 'active' });
+    const added = await visitor.request('POST', '/admin/kallsystem', {
+      _csrf: csrf,
+      environment: 'qa',
+      hsaId: ' se2321000016-form1 ',
+      name: 'Formulär',
+      mode: 'active',
+    });
     expect(added).toMatchObject({ status: 303, location: '/admin?klart=tillagt' });
     expect(t.app.directory.modeOf('SE2321000016-FORM1')).toBe('active');
     const page = await visitor.request('GET', '/admin?klart=tillagt');
     expect(page.html).toContain('Källsystemet har lagts till.');
     const id = /<code>SE2321000016-FORM1<\/code>[\s\S]*?action="\/admin\/kallsystem\/(\d+)\/lage"/.exec(page.html)![1]!;
-    expect((await visitor.request('POST', `/admin/kallsystem/${id}/lage`, { _csrf: csrf, mode: 'silent' })).status).toBe(303);
+    expect(
+      (await visitor.request('POST', `/admin/kallsystem/${id}/lage`, { _csrf: csrf, mode: 'silent' })).status,
+    ).toBe(303);
     expect(t.app.directory.modeOf('SE2321000016-FORM1')).toBe('silent');
     // Deactivation asks first: the page's link opens a confirmation, and a post without it changes nothing.
     expect(page.html).toContain(`href="/admin/kallsystem/${id}/avaktivera"`);
@@ -114,9 +135,13 @@ describe('/admin', () => {
     expect(confirmation.html).toContain('Avaktivera källsystemet?');
     expect(confirmation.html).toContain('<code>SE2321000016-FORM1</code>');
     expect(confirmation.html).toContain('name="bekrafta" value="ja"');
-    expect((await visitor.request('POST', `/admin/kallsystem/${id}/avaktivera`, { _csrf: csrf, bekrafta: 'ja' })).status).toBe(303);
+    expect(
+      (await visitor.request('POST', `/admin/kallsystem/${id}/avaktivera`, { _csrf: csrf, bekrafta: 'ja' })).status,
+    ).toBe(303);
     expect(t.app.directory.modeOf('SE2321000016-FORM1')).toBeUndefined();
-    const audit = (await (await fetch(`${t.url}/api/admin/audit?limit=3`, { headers: bearer(await adminToken(t.app.config)) })).json()) as {
+    const audit = (await (
+      await fetch(`${t.url}/api/admin/audit?limit=3`, { headers: bearer(await adminToken(t.app.config)) })
+    ).json()) as {
       items: { actor: string; action: string }[];
     };
     expect(audit.items.map((e) => [e.actor, e.action])).toEqual([
@@ -133,17 +158,37 @@ describe('/admin', () => {
   it('When the add form has mistakes or a duplicate, then the page answers in Swedish and keeps what was typed', async () => {
     const visitor = new Visitor(t.url);
     const csrf = await visitor.signIn();
-    const empty = await visitor.request('POST', '/admin/kallsystem', { _csrf: csrf, environment: 'qa', hsaId: '', name: 'Behållet namn' });
+    const empty = await visitor.request('POST', '/admin/kallsystem', {
+      _csrf: csrf,
+      environment: 'qa',
+      hsaId: '',
+      name: 'Behållet namn',
+    });
     expect(empty.status).toBe(400);
     expect(empty.html).toContain('HSA-id måste fyllas i.');
     expect(empty.html).toContain('value="Behållet namn"');
-    const notAnHsaId = await visitor.request('POST', '/admin/kallsystem', { _csrf: csrf, environment: 'qa', hsaId: 'inte ett hsa id!', name: 'Fel' });
+    const notAnHsaId = await visitor.request('POST', '/admin/kallsystem', {
+      _csrf: csrf,
+      environment: 'qa',
+      hsaId: 'inte ett hsa id!',
+      name: 'Fel',
+    });
     expect(notAnHsaId.status).toBe(400);
     expect(notAnHsaId.html).toContain('HSA-id måste skrivas som SE, organisationsnumret');
     expect(notAnHsaId.html).toContain('value="inte ett hsa id!"');
-    await visitor.request('POST', '/admin/kallsystem', { _csrf: csrf, environment: 'prod', hsaId: 'SE2321000016-FORMDUP', name: 'A' });
+    await visitor.request('POST', '/admin/kallsystem', {
+      _csrf: csrf,
+      environment: 'prod',
+      hsaId: 'SE2321000016-FORMDUP',
+      name: 'A',
+    });
     // HSA-ids are not case-sensitive: the same id in lower case is the same system.
-    const duplicate = await visitor.request('POST', '/admin/kallsystem', { _csrf: csrf, environment: 'prod', hsaId: 'se2321000016-formdup', name: 'B' });
+    const duplicate = await visitor.request('POST', '/admin/kallsystem', {
+      _csrf: csrf,
+      environment: 'prod',
+      hsaId: 'se2321000016-formdup',
+      name: 'B',
+    });
     expect(duplicate.status).toBe(409);
     expect(duplicate.html).toContain('Det HSA-id:t är redan registrerat i den miljön.');
   });

@@ -24,7 +24,8 @@ beforeAll(async () => {
     { environment: 'qa', logicalAddress: 'SE-UNIT-ENDED', startsAt: at(-10), endsAt: at(60), endedAt: at(-1) },
     { environment: 'prod', logicalAddress: 'SE-UNIT-PRODLOAD', startsAt: at(-10), endsAt: at(60) },
   ]);
-  await database.orm.execute(sql`insert into care_unit_guard (environment, logical_address, first_seen_at, last_seen_at, hold_status, hold_started_at)
+  await database.orm
+    .execute(sql`insert into care_unit_guard (environment, logical_address, first_seen_at, last_seen_at, hold_status, hold_started_at)
     values ('qa', 'SE-UNIT-HELD', now(), now(), 'holding', now()), ('qa', 'SE-UNIT-RELEASED', now(), now(), 'released', now())`);
   directory = await openSourceSystemDirectory(database, 'qa');
 });

@@ -1,12 +1,23 @@
 // The flood guard's rule, table-driven: one row per situation (new unit, returning unit, known unit,
 // announced load, held unit, guard off, windows), plus the waiting rule (alert, expire).
 import { describe, expect, it } from 'vitest';
-import { judgeUnit, judgeWaiting, type GuardSettings, type Observation, type UnitRecord } from '../../src/activation-registry/flood-guard.js';
+import {
+  judgeUnit,
+  judgeWaiting,
+  type GuardSettings,
+  type Observation,
+  type UnitRecord,
+} from '../../src/activation-registry/flood-guard.js';
 
 const T0 = new Date('2026-11-22T10:00:00Z');
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 const DAY = 86_400;
-const SETTINGS: GuardSettings = { threshold: 50, windowMs: 900_000, watchMs: 24 * 3600_000, dormantMs: 30 * DAY * 1000 };
+const SETTINGS: GuardSettings = {
+  threshold: 50,
+  windowMs: 900_000,
+  watchMs: 24 * 3600_000,
+  dormantMs: 30 * DAY * 1000,
+};
 
 function seen(overrides: Partial<UnitRecord> = {}): UnitRecord {
   return { firstSeenAt: at(-100 * DAY), lastSeenAt: at(-60), windowPosts: 0, heldPosts: 0, ...overrides };
@@ -47,7 +58,13 @@ const rows: Row[] = [
   },
   {
     when: 'a watched unit crosses the threshold over several calls within the window',
-    previous: seen({ firstSeenAt: at(-600), lastSeenAt: at(-10), watchUntil: at(3600), windowStartedAt: at(-600), windowPosts: 45 }),
+    previous: seen({
+      firstSeenAt: at(-600),
+      lastSeenAt: at(-10),
+      watchUntil: at(3600),
+      windowStartedAt: at(-600),
+      windowPosts: 45,
+    }),
     observation: traffic(6),
     held: true,
     tripped: true,
@@ -56,7 +73,13 @@ const rows: Row[] = [
   },
   {
     when: 'a watched unit whose window has passed starts a new window',
-    previous: seen({ firstSeenAt: at(-1000), lastSeenAt: at(-10), watchUntil: at(3600), windowStartedAt: at(-900), windowPosts: 45 }),
+    previous: seen({
+      firstSeenAt: at(-1000),
+      lastSeenAt: at(-10),
+      watchUntil: at(3600),
+      windowStartedAt: at(-900),
+      windowPosts: 45,
+    }),
     observation: traffic(6),
     held: false,
     record: { windowPosts: 6, windowStartedAt: T0 },
@@ -80,7 +103,13 @@ const rows: Row[] = [
   },
   {
     when: 'a unit whose watch has ended sends a burst',
-    previous: seen({ firstSeenAt: at(-2 * DAY), lastSeenAt: at(-3600), watchUntil: at(-1), windowStartedAt: at(-3600), windowPosts: 3 }),
+    previous: seen({
+      firstSeenAt: at(-2 * DAY),
+      lastSeenAt: at(-3600),
+      watchUntil: at(-1),
+      windowStartedAt: at(-3600),
+      windowPosts: 3,
+    }),
     observation: traffic(300),
     held: false,
     record: { windowPosts: 0, watchUntil: undefined },

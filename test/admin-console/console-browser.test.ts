@@ -16,8 +16,16 @@ import { CHROMIUM, chromiumPrerequisites, requireOrSkip } from '../helpers/prere
 import { startBookingProducer, sampleTimeslot, type BookingProducer } from '../helpers/booking-producer.js';
 import { engagement, notificationEnvelope, postNotification, TEST_SOURCE_SYSTEM } from '../helpers/soap.js';
 
-const available = requireOrSkip('administrators\' console browser test', chromiumPrerequisites());
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const available = requireOrSkip("administrators' console browser test", chromiumPrerequisites());
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 const SHOTS = 'docs/screenshots';
 const UNIT = 'SE2321000016-VC3';
 const RESIDENT = '197706062385';
@@ -38,7 +46,10 @@ async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, ti
 }
 
 async function pending(): Promise<number> {
-  const [row] = await rows<{ n: number }>(t.database.orm, sql`select count(*)::int as n from inbound_notification where status = 'pending'`);
+  const [row] = await rows<{ n: number }>(
+    t.database.orm,
+    sql`select count(*)::int as n from inbound_notification where status = 'pending'`,
+  );
   return Number(row!.n);
 }
 
@@ -53,22 +64,54 @@ beforeAll(async () => {
   if (!available) return;
   producer = await startBookingProducer();
   t = await startTestApp(
-    { NTJP_GETBOOKINGDETAILS_URL: producer.url, DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'ei-console-web-')), NOTIFY_DIGEST_SECONDS: '1', SMS_QUIET_HOURS: '' },
+    {
+      NTJP_GETBOOKINGDETAILS_URL: producer.url,
+      DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'ei-console-web-')),
+      NOTIFY_DIGEST_SECONDS: '1',
+      SMS_QUIET_HOURS: '',
+    },
     { engine: { pollMs: 20 } },
   );
   await t.activate(TEST_SOURCE_SYSTEM);
   // What the console will show: a confirmed booking with an e-mail sent, one the producer answers with
   // nonsense (a dead letter), and an unregistered system sending for two care units.
-  await saveCitizenSettings(t.database, RESIDENT, { sms: { enabled: false, phone: null }, email: { enabled: true, address: 'web@example.se' } });
-  producer.addBooking(UNIT, 'WEB-1', sampleTimeslot({ subjectOfCare: RESIDENT, startTimeInclusive: '20270210093000', endTimeExclusive: '20270210100000', healthcareFacilityName: 'Vårdcentralen Björken' }));
-  producer.handle((request) => (request.bookingId === 'WEB-BAD' ? { status: 200, body: '<nonsense/>', contentType: 'text/xml' } : undefined));
-  const at = (bookingId: string) => engagement({ registeredResidentIdentification: RESIDENT, logicalAddress: UNIT, businessObjectInstanceIdentifier: bookingId });
+  await saveCitizenSettings(t.database, RESIDENT, {
+    sms: { enabled: false, phone: null },
+    email: { enabled: true, address: 'web@example.se' },
+  });
+  producer.addBooking(
+    UNIT,
+    'WEB-1',
+    sampleTimeslot({
+      subjectOfCare: RESIDENT,
+      startTimeInclusive: '20270210093000',
+      endTimeExclusive: '20270210100000',
+      healthcareFacilityName: 'Vårdcentralen Björken',
+    }),
+  );
+  producer.handle((request) =>
+    request.bookingId === 'WEB-BAD' ? { status: 200, body: '<nonsense/>', contentType: 'text/xml' } : undefined,
+  );
+  const at = (bookingId: string) =>
+    engagement({
+      registeredResidentIdentification: RESIDENT,
+      logicalAddress: UNIT,
+      businessObjectInstanceIdentifier: bookingId,
+    });
   await postNotification(t.url, notificationEnvelope([at('WEB-1'), at('WEB-BAD')]));
   await postNotification(
     t.url,
     notificationEnvelope([
-      engagement({ sourceSystem: UNREGISTERED, logicalAddress: 'SE2321000016-VC7', businessObjectInstanceIdentifier: 'U-1' }),
-      engagement({ sourceSystem: UNREGISTERED, logicalAddress: 'SE2321000016-VC8', businessObjectInstanceIdentifier: 'U-2' }),
+      engagement({
+        sourceSystem: UNREGISTERED,
+        logicalAddress: 'SE2321000016-VC7',
+        businessObjectInstanceIdentifier: 'U-1',
+      }),
+      engagement({
+        sourceSystem: UNREGISTERED,
+        logicalAddress: 'SE2321000016-VC8',
+        businessObjectInstanceIdentifier: 'U-2',
+      }),
     ]),
   );
   await until(pending, (n) => n === 0);
@@ -85,9 +128,10 @@ afterAll(async () => {
   await producer?.close();
 });
 
-const section = (heading: string) => page.locator('section', { has: page.getByRole('heading', { name: heading, exact: true }) });
+const section = (heading: string) =>
+  page.locator('section', { has: page.getByRole('heading', { name: heading, exact: true }) });
 
-describe.skipIf(!available)('the administrators\' console in a browser', () => {
+describe.skipIf(!available)("the administrators' console in a browser", () => {
   it('When a support administrator signs in, then an HSA-id that is not one is refused in Swedish and the statistics show each source system', async () => {
     await page.goto(`${t.url}/admin`);
     await page.getByLabel('Ditt namn').fill('Stina Support');
@@ -114,7 +158,11 @@ describe.skipIf(!available)('the administrators\' console in a browser', () => {
     expect(cells[6]).toMatch(/^1 \/ 1/);
     expect(cells[7]).toContain('1 väntar');
     const unregistered = activity.locator('tbody tr', { has: page.locator('code', { hasText: UNREGISTERED }) });
-    expect((await unregistered.locator('td').allInnerTexts()).slice(1, 4)).toEqual(['Inte registrerat', '0 / 0', '2 / 2']);
+    expect((await unregistered.locator('td').allInnerTexts()).slice(1, 4)).toEqual([
+      'Inte registrerat',
+      '0 / 0',
+      '2 / 2',
+    ]);
     await activity.scrollIntoViewIfNeeded();
     await shot('statistics');
   }, 90_000);
@@ -145,9 +193,19 @@ describe.skipIf(!available)('the administrators\' console in a browser', () => {
     await dead.scrollIntoViewIfNeeded();
     await shot('dead-letters');
     producer.handle(undefined);
-    producer.addBooking(UNIT, 'WEB-BAD', sampleTimeslot({ subjectOfCare: RESIDENT, startTimeInclusive: '20270211093000', endTimeExclusive: '20270211100000' }));
+    producer.addBooking(
+      UNIT,
+      'WEB-BAD',
+      sampleTimeslot({
+        subjectOfCare: RESIDENT,
+        startTimeInclusive: '20270211093000',
+        endTimeExclusive: '20270211100000',
+      }),
+    );
     await dead.getByRole('button', { name: `Försök igen med alla 1 från ${TEST_SOURCE_SYSTEM}` }).click();
-    expect(await page.getByRole('status').innerText()).toBe(`1 döda brev från ${TEST_SOURCE_SYSTEM} har lagts i kön igen.`);
+    expect(await page.getByRole('status').innerText()).toBe(
+      `1 döda brev från ${TEST_SOURCE_SYSTEM} har lagts i kön igen.`,
+    );
     await until(pending, (n) => n === 0);
     await page.goto(`${t.url}/admin`);
     expect(await section('Döda brev').innerText()).toContain('Inga döda brev.');
@@ -171,7 +229,7 @@ describe.skipIf(!available)('the administrators\' console in a browser', () => {
     await shot('trace');
   }, 60_000);
 
-  it('When the support role traces by personal identity number with a reason, then the citizen\'s bookings show and the look-up is audited', async () => {
+  it("When the support role traces by personal identity number with a reason, then the citizen's bookings show and the look-up is audited", async () => {
     await page.getByLabel('Personnummer').fill('19770606-2385');
     await page.getByLabel('Skäl').fill('Ärende 2026-118: ingen bekräftelse');
     await page.getByRole('button', { name: 'Sök och logga' }).click();
@@ -190,7 +248,9 @@ describe.skipIf(!available)('the administrators\' console in a browser', () => {
 
   it('When a system is deactivated, then the page asks first, and "Avbryt" leaves it live', async () => {
     await page.goto(`${t.url}/admin`);
-    const row = section('Aktiva registreringar').locator('tbody tr', { has: page.locator('code', { hasText: UNREGISTERED }) });
+    const row = section('Aktiva registreringar').locator('tbody tr', {
+      has: page.locator('code', { hasText: UNREGISTERED }),
+    });
     await row.getByRole('link', { name: 'Avaktivera…' }).click();
     await page.waitForURL(/\/avaktivera$/);
     expect(await page.getByRole('alert').innerText()).toContain('Webbokning Nya regionen');

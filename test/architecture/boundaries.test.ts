@@ -46,13 +46,19 @@ describe('component boundaries (npm run lint)', () => {
   });
 
   it('When the check runs as part of npm run lint, then package.json says so', () => {
-    const scripts = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).scripts as Record<string, string>;
+    const scripts = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).scripts as Record<
+      string,
+      string
+    >;
     expect(scripts.lint).toContain('scripts/check-boundaries.mjs');
   });
 
   it('When a component imports another component past its index.ts, then the check fails and names the import', async () => {
     // The inbox page reaching into channels' settings.ts, as it once did.
-    const root = plant('inbox/pages/inbox-page.ts', (text) => `import { readCitizenSettings as planted } from '../../channels/settings.js';\nvoid planted;\n${text}`);
+    const root = plant(
+      'inbox/pages/inbox-page.ts',
+      (text) => `import { readCitizenSettings as planted } from '../../channels/settings.js';\nvoid planted;\n${text}`,
+    );
     const result = await check(root);
     expect(result.code).toBe(1);
     expect(result.output).toMatch(/src\/inbox\/pages\/inbox-page\.ts:1: deep import of channels\/settings\.js/);
@@ -69,11 +75,14 @@ describe('component boundaries (npm run lint)', () => {
     // The engine inserting channels' notification_request itself, as it once did.
     const root = plant(
       'message-engine/effects.ts',
-      (text) => `${text}\nexport const planted = (tx: Executor) => tx.execute(sql\`insert into notification_request (resident, message_id) values ('x', 1)\`);\n`,
+      (text) =>
+        `${text}\nexport const planted = (tx: Executor) => tx.execute(sql\`insert into notification_request (resident, message_id) values ('x', 1)\`);\n`,
     );
     const result = await check(root);
     expect(result.code).toBe(1);
-    expect(result.output).toMatch(/src\/message-engine\/effects\.ts:\d+: insert into notification_request, a table of channels/);
+    expect(result.output).toMatch(
+      /src\/message-engine\/effects\.ts:\d+: insert into notification_request, a table of channels/,
+    );
   });
 
   it("When an update, a delete or a purge slice names another component's table, then the check fails", async () => {
@@ -90,7 +99,10 @@ describe('component boundaries (npm run lint)', () => {
   });
 
   it('When a table is only named in a comment, then it is no write', async () => {
-    const root = plant('operations/metrics.ts', (text) => `${text}\n// the engine used to insert into notification_request here\n`);
+    const root = plant(
+      'operations/metrics.ts',
+      (text) => `${text}\n// the engine used to insert into notification_request here\n`,
+    );
     const result = await check(root);
     expect(result.code).toBe(0);
   });

@@ -54,11 +54,15 @@ async function call(token: string | undefined, headers: Record<string, string> =
   const response = await fetch(`${t.url}/api/admin/source-systems`, {
     headers: { ...(token !== undefined && bearer(token)), ...headers },
   });
-  return { status: response.status, authenticate: response.headers.get('www-authenticate'), body: (await response.json()) as { error?: { code: string; message: string } } };
+  return {
+    status: response.status,
+    authenticate: response.headers.get('www-authenticate'),
+    body: (await response.json()) as { error?: { code: string; message: string } },
+  };
 }
 
 describe('Bearer tokens on the administrator API', () => {
-  it('When a national administrator\'s development token is sent, then the call is answered', async () => {
+  it("When a national administrator's development token is sent, then the call is answered", async () => {
     const answer = await call(await adminToken(t.app.config));
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual({ items: [] });
@@ -77,7 +81,7 @@ describe('Bearer tokens on the administrator API', () => {
     expect(answer.body.error?.code).toBe('invalid_token');
   });
 
-  it('When a citizen\'s token is sent, then 403 forbidden', async () => {
+  it("When a citizen's token is sent, then 403 forbidden", async () => {
     const answer = await call(await citizenToken(t.app.config));
     expect(answer.status).toBe(403);
     expect(answer.body.error).toMatchObject({ code: 'forbidden' });
@@ -101,7 +105,9 @@ describe('Bearer tokens on the administrator API', () => {
 
   it('When the claims of a citizen token are edited to add the administrator role, then the signature no longer holds: 401', async () => {
     const [header, , signature] = (await citizenToken(t.app.config)).split('.');
-    const payload = Buffer.from(JSON.stringify({ ...ADMIN_CLAIMS, exp: Math.floor(Date.now() / 1000) + 600 })).toString('base64url');
+    const payload = Buffer.from(JSON.stringify({ ...ADMIN_CLAIMS, exp: Math.floor(Date.now() / 1000) + 600 })).toString(
+      'base64url',
+    );
     const answer = await call(`${header}.${payload}.${signature}`);
     expect(answer.status).toBe(401);
     expect(answer.body.error?.code).toBe('invalid_token');
@@ -121,7 +127,10 @@ describe('Bearer tokens on the administrator API', () => {
 
   it('When an RS256 token comes while only the HS256 secret is configured, then 401', async () => {
     const { privateKey } = await generateKeyPair('RS256');
-    const token = await new SignJWT(ADMIN_CLAIMS).setProtectedHeader({ alg: 'RS256' }).setExpirationTime('5m').sign(privateKey);
+    const token = await new SignJWT(ADMIN_CLAIMS)
+      .setProtectedHeader({ alg: 'RS256' })
+      .setExpirationTime('5m')
+      .sign(privateKey);
     const answer = await call(token);
     expect(answer.status).toBe(401);
     expect(answer.body.error?.code).toBe('invalid_token');
@@ -142,9 +151,12 @@ describe('Bearer tokens on the administrator API', () => {
   });
 });
 
-describe('Citizens\' tokens', () => {
+describe("Citizens' tokens", () => {
   let url: string;
-  const config: AuthConfig = { auth: { jwksUrl: undefined, jwtSecret: 'a-test-secret-that-is-long-enough-for-hs256' }, dataDir: tempDir() };
+  const config: AuthConfig = {
+    auth: { jwksUrl: undefined, jwtSecret: 'a-test-secret-that-is-long-enough-for-hs256' },
+    dataDir: tempDir(),
+  };
   beforeAll(async () => {
     url = await protectedApp(config);
   });
@@ -155,7 +167,7 @@ describe('Citizens\' tokens', () => {
     expect(await response.json()).toEqual({ citizen: '199001012385' });
   });
 
-  it('When the token\'s sub is not a 12-digit personal identity number, then 403 on a citizen route', async () => {
+  it("When the token's sub is not a 12-digit personal identity number, then 403 on a citizen route", async () => {
     for (const sub of ['Anna Admin', '9001012385', '19900101-2385']) {
       const response = await fetch(`${url}/citizen`, { headers: bearer(await signedToken(config, { sub })) });
       expect(response.status, sub).toBe(403);
@@ -185,11 +197,14 @@ describe('Keys', () => {
     const token = await adminToken(config);
     // A second authenticator (another start of the service) accepts what was signed with the file.
     const again = await protectedApp(config);
-    for (const base of [url, again]) expect((await fetch(`${base}/admin`, { headers: bearer(token) })).status).toBe(200);
+    for (const base of [url, again])
+      expect((await fetch(`${base}/admin`, { headers: bearer(token) })).status).toBe(200);
   });
 
   it('When AUTH_JWT_SECRET is shorter than 32 bytes, then the start stops with a clear message', () => {
-    expect(() => createAuthenticator({ auth: { jwksUrl: undefined, jwtSecret: 'short' }, dataDir: tempDir() })).toThrow(ConfigError);
+    expect(() => createAuthenticator({ auth: { jwksUrl: undefined, jwtSecret: 'short' }, dataDir: tempDir() })).toThrow(
+      ConfigError,
+    );
   });
 
   it('When AUTH_JWKS_URL is configured, then RS256 tokens of its keys pass, and HS256, unknown keys and alg none do not', async () => {
@@ -218,10 +233,16 @@ describe('Keys', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const config: AuthConfig = { auth: { jwksUrl: `http://127.0.0.1:${port}/jwks.json`, jwtSecret: undefined }, dataDir: tempDir() };
+    const config: AuthConfig = {
+      auth: { jwksUrl: `http://127.0.0.1:${port}/jwks.json`, jwtSecret: undefined },
+      dataDir: tempDir(),
+    };
     const url = await protectedApp(config);
     const { privateKey } = await generateKeyPair('RS256');
-    const token = await new SignJWT(ADMIN_CLAIMS).setProtectedHeader({ alg: 'RS256', kid: 'k' }).setExpirationTime('5m').sign(privateKey);
+    const token = await new SignJWT(ADMIN_CLAIMS)
+      .setProtectedHeader({ alg: 'RS256', kid: 'k' })
+      .setExpirationTime('5m')
+      .sign(privateKey);
     const response = await fetch(`${url}/admin`, { headers: bearer(token) });
     expect(response.status).toBe(503);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('auth_unavailable');

@@ -72,7 +72,6 @@ function senderAs(smtpPort: number, clock: { now: () => Date }, workerId: string
   };
 }
 
-
 describe('e-mail through SMTP', () => {
   it('When a citizen with e-mail gets a message, then one generic e-mail arrives with text and HTML and no health information', async () => {
     const smtp = await startSmtpServer();
@@ -88,7 +87,9 @@ describe('e-mail through SMTP', () => {
       expect(mail!.envelopeTo).toEqual(['Anna.Svensson@example.se']);
       expect(mail!.envelopeFrom).toBe('no-reply@1177.se');
       expect(mail!.parsed.from?.value[0]).toEqual({ address: 'no-reply@1177.se', name: '1177 Inkorgen' });
-      expect(mail!.parsed.to && !Array.isArray(mail!.parsed.to) ? mail!.parsed.to.value[0]?.address : undefined).toBe('Anna.Svensson@example.se');
+      expect(mail!.parsed.to && !Array.isArray(mail!.parsed.to) ? mail!.parsed.to.value[0]?.address : undefined).toBe(
+        'Anna.Svensson@example.se',
+      );
       expect(mail!.parsed.subject).toBe('Nytt meddelande i din inkorg på 1177');
       expect(mail!.parsed.text).toContain('Du har fått ett nytt meddelande i din inkorg på 1177.');
       expect(mail!.parsed.html).toContain('<p>Du har fått ett nytt meddelande i din inkorg på 1177.</p>');
@@ -141,7 +142,9 @@ describe('e-mail through SMTP', () => {
     let answer = 451;
     const smtp = await startSmtpServer(0, {
       onRcptTo(_address, _session, callback) {
-        const error = Object.assign(new Error(answer === 451 ? 'Try again later' : 'No such mailbox'), { responseCode: answer });
+        const error = Object.assign(new Error(answer === 451 ? 'Try again later' : 'No such mailbox'), {
+          responseCode: answer,
+        });
         callback(error);
       },
     });
@@ -203,7 +206,9 @@ describe('e-mail through SMTP', () => {
       await expect.poll(() => mails.length, { timeout: 5_000 }).toBe(1);
       expect((await deliveries(database))[0]).toMatchObject({ status: 'sending', attempts: 1 });
       // The dead process's last heartbeat is older than the limit: the live one releases its delivery.
-      await database.orm.execute(sql`insert into lease_holder (process_id, roles, heartbeat_at) values ('deadhost:1:aaaaaa', 'sender', now() - interval '10 seconds')`);
+      await database.orm.execute(
+        sql`insert into lease_holder (process_id, roles, heartbeat_at) values ('deadhost:1:aaaaaa', 'sender', now() - interval '10 seconds')`,
+      );
       await liveness.beat();
       expect((await deliveries(database))[0]).toMatchObject({ status: 'in_doubt', last_error: 'sender_stopped' });
 

@@ -73,7 +73,11 @@ describe('notifications end to end (outbox)', () => {
         ...overrides,
       }),
     );
-    return engagement({ registeredResidentIdentification: resident, logicalAddress: UNIT, businessObjectInstanceIdentifier: bookingId });
+    return engagement({
+      registeredResidentIdentification: resident,
+      logicalAddress: UNIT,
+      businessObjectInstanceIdentifier: bookingId,
+    });
   }
 
   function outboxFiles(): { name: string; content: Record<string, string> }[] {
@@ -82,12 +86,16 @@ describe('notifications end to end (outbox)', () => {
       .readdirSync(outbox)
       .filter((name) => name.endsWith('.json'))
       .sort()
-      .map((name) => ({ name, content: JSON.parse(fs.readFileSync(path.join(outbox, name), 'utf8')) as Record<string, string> }));
+      .map((name) => ({
+        name,
+        content: JSON.parse(fs.readFileSync(path.join(outbox, name), 'utf8')) as Record<string, string>,
+      }));
   }
 
   async function waitForFiles(count: number): Promise<void> {
     const deadline = Date.now() + 20_000;
-    while (outboxFiles().length < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    while (outboxFiles().length < count && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     // A little longer: nothing more may come.
     await new Promise((resolve) => setTimeout(resolve, 1500));
   }
@@ -96,19 +104,30 @@ describe('notifications end to end (outbox)', () => {
     const anna = '199702142382';
     const bertil = '200005052399';
     const cecilia = '198811309281';
-    await settings(anna, { sms: { enabled: true, phone: '070-111 22 33' }, email: { enabled: true, address: 'anna@example.se' } });
+    await settings(anna, {
+      sms: { enabled: true, phone: '070-111 22 33' },
+      email: { enabled: true, address: 'anna@example.se' },
+    });
     await settings(bertil, { sms: { enabled: true, phone: '0732223344' } });
     await settings(cecilia, { email: { enabled: false, address: 'cecilia@example.se' } });
 
     // Anna: two bookings in one call (one digest); Bertil one; Cecilia one, but her channels are off.
     const answer = await postNotification(
       t.url,
-      notificationEnvelope([booking(anna, 'E2E-A1'), booking(anna, 'E2E-A2', { startTimeInclusive: '20270116080000', endTimeExclusive: '20270116083000' }), booking(bertil, 'E2E-B1'), booking(cecilia, 'E2E-C1')]),
+      notificationEnvelope([
+        booking(anna, 'E2E-A1'),
+        booking(anna, 'E2E-A2', { startTimeInclusive: '20270116080000', endTimeExclusive: '20270116083000' }),
+        booking(bertil, 'E2E-B1'),
+        booking(cecilia, 'E2E-C1'),
+      ]),
     );
     expect(answer.resultCode, answer.comment ?? answer.faultstring).toBe('OK');
     await waitForFiles(3);
 
-    const [{ n: messageCount }] = (await rows<{ n: number }>(t.database.orm, sql`select count(*)::int as n from inbox_message`)) as [{ n: number }];
+    const [{ n: messageCount }] = (await rows<{ n: number }>(
+      t.database.orm,
+      sql`select count(*)::int as n from inbox_message`,
+    )) as [{ n: number }];
     expect(Number(messageCount)).toBe(4);
 
     const files = outboxFiles();
@@ -123,11 +142,32 @@ describe('notifications end to end (outbox)', () => {
 
     // The privacy sweep: everything the citizens were sent.
     const forbidden = [
-      UNIT_NAME, 'Söder', UNIT, 'Preventivmedel', 'preventivmedel', 'Graviditet', 'Barnmorska', 'Berit', 'Mottagning 3',
-      'Besök', 'januari', '2027', '09:30', '08:00', 'fredag', 'lördag', 'Bokningsbekräftelse', anna, bertil, cecilia, '19970214',
+      UNIT_NAME,
+      'Söder',
+      UNIT,
+      'Preventivmedel',
+      'preventivmedel',
+      'Graviditet',
+      'Barnmorska',
+      'Berit',
+      'Mottagning 3',
+      'Besök',
+      'januari',
+      '2027',
+      '09:30',
+      '08:00',
+      'fredag',
+      'lördag',
+      'Bokningsbekräftelse',
+      anna,
+      bertil,
+      cecilia,
+      '19970214',
     ];
     for (const file of files) {
-      const sent = [file.content.body, file.content.subject, file.content.text, file.content.html].filter(Boolean).join('\n');
+      const sent = [file.content.body, file.content.subject, file.content.text, file.content.html]
+        .filter(Boolean)
+        .join('\n');
       expect(sent.length).toBeGreaterThan(20);
       for (const word of forbidden) expect(sent, `${file.name} contains "${word}"`).not.toContain(word);
       expect(sent).not.toMatch(/\b\d{1,2}[:.]\d{2}\b/); // no clock time
@@ -190,7 +230,9 @@ describe('Twilio status callbacks', () => {
     return { id, reference: `${id}-${Number(row!.created_ms).toString(36)}` };
   }
 
-  async function statusOf(id: number): Promise<{ status: string; provider_status: string | null; last_error: string | null }> {
+  async function statusOf(
+    id: number,
+  ): Promise<{ status: string; provider_status: string | null; last_error: string | null }> {
     const [row] = await rows<{ status: string; provider_status: string | null; last_error: string | null }>(
       database.orm,
       sql`select status, provider_status, last_error from notification_delivery where id = ${id}`,
@@ -198,7 +240,11 @@ describe('Twilio status callbacks', () => {
     return row!;
   }
 
-  async function report(reference: string, params: Record<string, string>, signature: string | null): Promise<Response> {
+  async function report(
+    reference: string,
+    params: Record<string, string>,
+    signature: string | null,
+  ): Promise<Response> {
     return fetch(`${url}/channels/twilio/status?delivery=${reference}`, {
       method: 'POST',
       headers: {
@@ -215,7 +261,12 @@ describe('Twilio status callbacks', () => {
 
   it('When Twilio reports a delivery with a correct signature, then its status is updated', async () => {
     const { id, reference } = await delivery('SM11111111111111111111111111111111');
-    const params = { MessageSid: 'SM11111111111111111111111111111111', MessageStatus: 'delivered', AccountSid: 'AC0123456789abcdef0123456789abcdef', To: '+46701234567' };
+    const params = {
+      MessageSid: 'SM11111111111111111111111111111111',
+      MessageStatus: 'delivered',
+      AccountSid: 'AC0123456789abcdef0123456789abcdef',
+      To: '+46701234567',
+    };
     const response = await report(reference, params, sign(AUTH_TOKEN, reference, params));
     expect(response.status).toBe(204);
     expect(await statusOf(id)).toMatchObject({ status: 'delivered', provider_status: 'delivered' });
@@ -226,9 +277,13 @@ describe('Twilio status callbacks', () => {
     expect((await statusOf(id)).status).toBe('delivered');
   });
 
-  it('When the handset cannot be reached, then the delivery is undelivered with Twilio\'s error code', async () => {
+  it("When the handset cannot be reached, then the delivery is undelivered with Twilio's error code", async () => {
     const { id, reference } = await delivery('SM22222222222222222222222222222222', 'sent');
-    const params = { MessageSid: 'SM22222222222222222222222222222222', MessageStatus: 'undelivered', ErrorCode: '30003' };
+    const params = {
+      MessageSid: 'SM22222222222222222222222222222222',
+      MessageStatus: 'undelivered',
+      ErrorCode: '30003',
+    };
     expect((await report(reference, params, sign(AUTH_TOKEN, reference, params))).status).toBe(204);
     expect(await statusOf(id)).toMatchObject({ status: 'undelivered', last_error: 'twilio_30003' });
   });
@@ -236,22 +291,25 @@ describe('Twilio status callbacks', () => {
   it.each([
     ['in_doubt', 'SM33333333333333333333333333333333'],
     ['unknown', 'SM33333333333333333333333333333334'],
-  ])('When a delivery was left %s by a dying sender, then a signed report settles it by its reference', async (state, sid) => {
-    const [row] = await rows<{ id: number; created_ms: number | string }>(
-      database.orm,
-      sql`insert into notification_delivery (resident, channel, status, not_before, last_error)
+  ])(
+    'When a delivery was left %s by a dying sender, then a signed report settles it by its reference',
+    async (state, sid) => {
+      const [row] = await rows<{ id: number; created_ms: number | string }>(
+        database.orm,
+        sql`insert into notification_delivery (resident, channel, status, not_before, last_error)
           values ('191212121212', 'sms', ${state}, now(), 'sender_stopped') returning id, floor(extract(epoch from created_at) * 1000)::bigint as created_ms`,
-    );
-    const id = Number(row!.id);
-    const reference = `${id}-${Number(row!.created_ms).toString(36)}`;
-    const params = { MessageSid: sid, MessageStatus: 'delivered' };
-    expect((await report(reference, params, sign(AUTH_TOKEN, reference, params))).status).toBe(204);
-    const [settled] = await rows<{ status: string; provider_id: string; doubt_settled_by: string }>(
-      database.orm,
-      sql`select status, provider_id, doubt_settled_by from notification_delivery where id = ${id}`,
-    );
-    expect(settled).toEqual({ status: 'delivered', provider_id: sid, doubt_settled_by: 'reported' });
-  });
+      );
+      const id = Number(row!.id);
+      const reference = `${id}-${Number(row!.created_ms).toString(36)}`;
+      const params = { MessageSid: sid, MessageStatus: 'delivered' };
+      expect((await report(reference, params, sign(AUTH_TOKEN, reference, params))).status).toBe(204);
+      const [settled] = await rows<{ status: string; provider_id: string; doubt_settled_by: string }>(
+        database.orm,
+        sql`select status, provider_id, doubt_settled_by from notification_delivery where id = ${id}`,
+      );
+      expect(settled).toEqual({ status: 'delivered', provider_id: sid, doubt_settled_by: 'reported' });
+    },
+  );
 
   it('When a report is forged or unsigned, then it is refused with 403 and nothing changes', async () => {
     const { id, reference } = await delivery('SM44444444444444444444444444444444');
@@ -261,7 +319,11 @@ describe('Twilio status callbacks', () => {
     expect(((await forged.json()) as { error: { code: string } }).error.code).toBe('invalid_signature');
     expect((await report(reference, params, null)).status).toBe(403);
     // A correct signature over other parameters does not cover these.
-    const tampered = await report(reference, params, sign(AUTH_TOKEN, reference, { ...params, MessageStatus: 'queued' }));
+    const tampered = await report(
+      reference,
+      params,
+      sign(AUTH_TOKEN, reference, { ...params, MessageStatus: 'queued' }),
+    );
     expect(tampered.status).toBe(403);
     expect((await statusOf(id)).status).toBe('queued');
     expect(lines.filter((l) => String(l.msg).includes('signature missing or wrong'))).toHaveLength(3);
@@ -283,9 +345,17 @@ describe('Twilio status callbacks', () => {
           headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
           body: new URLSearchParams(params).toString(),
         });
-      const signedForLocal = twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${local}/channels/twilio/status?delivery=${reference}`, params);
+      const signedForLocal = twilio.getExpectedTwilioSignature(
+        AUTH_TOKEN,
+        `${local}/channels/twilio/status?delivery=${reference}`,
+        params,
+      );
       expect((await post(signedForLocal)).status).toBe(403);
-      const signedForPublic = twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${publicUrl}?delivery=${reference}`, params);
+      const signedForPublic = twilio.getExpectedTwilioSignature(
+        AUTH_TOKEN,
+        `${publicUrl}?delivery=${reference}`,
+        params,
+      );
       expect((await post(signedForPublic)).status).toBe(204);
       expect((await statusOf(id)).status).toBe('sent');
     } finally {

@@ -71,7 +71,13 @@ export async function deliveries(database: Database): Promise<DeliveryRow[]> {
                (select count(*) from notification_delivery_message m where m.delivery_id = d.id) as messages
           from notification_delivery d order by d.id`,
   );
-  return found.map((d) => ({ ...d, id: Number(d.id), attempts: Number(d.attempts), messages: Number(d.messages), not_before: new Date(Number(d.not_before)) }));
+  return found.map((d) => ({
+    ...d,
+    id: Number(d.id),
+    attempts: Number(d.attempts),
+    messages: Number(d.messages),
+    not_before: new Date(Number(d.not_before)),
+  }));
 }
 
 /** A clock the test moves by hand. */
@@ -93,7 +99,8 @@ export function capturedLogger(): { log: Logger; lines: Record<string, unknown>[
   const lines: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n'))
+        if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -176,11 +183,25 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
         const from = url.searchParams.get('From');
         const pageSize = Math.min(1000, Number(url.searchParams.get('PageSize') ?? 50));
         const found = messages
-          .filter((m) => m.account_sid === match[1] && (to === null || m.to === to) && (from === null || m.from === from))
+          .filter(
+            (m) => m.account_sid === match[1] && (to === null || m.to === to) && (from === null || m.from === from),
+          )
           .reverse()
           .slice(0, pageSize);
         res.statusCode = 200;
-        res.end(JSON.stringify({ messages: found, page: 0, page_size: pageSize, start: 0, end: found.length, uri: req.url, first_page_uri: req.url, next_page_uri: null, previous_page_uri: null }));
+        res.end(
+          JSON.stringify({
+            messages: found,
+            page: 0,
+            page_size: pageSize,
+            start: 0,
+            end: found.length,
+            uri: req.url,
+            first_page_uri: req.url,
+            next_page_uri: null,
+            previous_page_uri: null,
+          }),
+        );
         return;
       }
       if (req.method !== 'POST' || !match) {

@@ -55,7 +55,13 @@ function nextResident(): string {
 }
 
 function sms(): SmsChannel {
-  return twilioSms({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, from: FROM, apiBaseUrl: twilio.url, timeoutMs: 5_000 });
+  return twilioSms({
+    accountSid: ACCOUNT_SID,
+    authToken: AUTH_TOKEN,
+    from: FROM,
+    apiBaseUrl: twilio.url,
+    timeoutMs: 5_000,
+  });
 }
 
 function sender(clock: { now: () => Date }, overrides: Partial<SenderOptions> = {}) {
@@ -113,7 +119,12 @@ describe('SMS through Twilio', () => {
     expect(body.length).toBeLessThanOrEqual(160);
 
     const [delivery] = await deliveries(database);
-    expect(delivery).toMatchObject({ channel: 'sms', status: 'queued', attempts: 1, provider_id: 'SM00000000000000000000000000000001' });
+    expect(delivery).toMatchObject({
+      channel: 'sms',
+      status: 'queued',
+      attempts: 1,
+      provider_id: 'SM00000000000000000000000000000001',
+    });
 
     clock.advance(10 * MINUTE);
     await s.runOnce();
@@ -159,7 +170,10 @@ describe('SMS through Twilio', () => {
     const round = await s.runOnce();
     expect(round.planned).toBe(1001);
     expect(twilio.requests).toHaveLength(1);
-    const [waiting] = await rows<{ n: number }>(database.orm, sql`select count(*)::int as n from notification_request where planned_at is null`);
+    const [waiting] = await rows<{ n: number }>(
+      database.orm,
+      sql`select count(*)::int as n from notification_request where planned_at is null`,
+    );
     expect(Number(waiting!.n)).toBe(0);
   });
 
@@ -204,7 +218,13 @@ describe('SMS through Twilio', () => {
     const resident = nextResident();
     await enableChannels(database, resident, { phone: '0791234567' });
     await insertMessage(database, resident, new Date(clock.now().getTime() - 2 * MINUTE));
-    const unreachable = twilioSms({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, from: FROM, apiBaseUrl: 'http://127.0.0.1:9', timeoutMs: 2_000 });
+    const unreachable = twilioSms({
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      from: FROM,
+      apiBaseUrl: 'http://127.0.0.1:9',
+      timeoutMs: 2_000,
+    });
     const { sender: down } = sender(clock, { sms: unreachable, backoffMs: () => 5_000 });
     expect((await down.runOnce()).retried).toBe(1);
     expect((await deliveries(database))[0]).toMatchObject({ status: 'pending', last_error: 'network' });
@@ -222,7 +242,10 @@ describe('SMS through Twilio', () => {
     const resident = nextResident();
     await enableChannels(database, resident, { phone: '+4915112345678' });
     await insertMessage(database, resident, new Date(clock.now().getTime() - 2 * MINUTE));
-    twilio.script.push({ status: 400, body: { code: 21211, message: "The 'To' number is not a valid phone number.", status: 400 } });
+    twilio.script.push({
+      status: 400,
+      body: { code: 21211, message: "The 'To' number is not a valid phone number.", status: 400 },
+    });
     const { sender: s, lines } = sender(clock);
     stopAll.push(s.stop);
 
@@ -336,7 +359,7 @@ describe('SMS through Twilio', () => {
   const sends = () => twilio.requests.filter((r) => r.method === 'POST');
   const lookups = () => twilio.requests.filter((r) => r.method === 'GET');
 
-  it('When a sender dies after Twilio accepted the SMS, then the next sender finds it in Twilio\'s list and does not send it again', async () => {
+  it("When a sender dies after Twilio accepted the SMS, then the next sender finds it in Twilio's list and does not send it again", async () => {
     const clock = manualClock(MORNING);
     const resident = nextResident();
     await enableChannels(database, resident, { phone: '0705556677' });
@@ -360,7 +383,9 @@ describe('SMS through Twilio', () => {
     const query = new URL(lookups()[0]!.url, 'http://x').searchParams;
     expect(query.get('To')).toBe('+46705556677');
     expect(query.get('From')).toBe(FROM);
-    const [delivery] = await database.orm.execute(sql`select status, provider_id, doubt_settled_by from notification_delivery`).then((r) => (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows)) as Array<Record<string, unknown>>;
+    const [delivery] = (await database.orm
+      .execute(sql`select status, provider_id, doubt_settled_by from notification_delivery`)
+      .then((r) => (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows))) as Array<Record<string, unknown>>;
     expect(delivery).toEqual({ status: 'queued', provider_id: twilio.messages[0]!.sid, doubt_settled_by: 'found' });
     expect(lines.some((l) => l.level === 40 && String(l.msg).includes('in doubt'))).toBe(true);
     expect(JSON.stringify(lines)).not.toContain('705556677');
@@ -400,7 +425,9 @@ describe('SMS through Twilio', () => {
     await insertMessage(database, resident, new Date(clock.now().getTime() - 2 * MINUTE));
     const { sender: first } = sender(clock, { sms: dyingSms(async () => undefined), leaseMs: 60_000 });
     void first.runOnce();
-    await expect.poll(async () => (await deliveries(database)).map((d) => d.status), { timeout: 5_000 }).toEqual(['queued', 'sending']);
+    await expect
+      .poll(async () => (await deliveries(database)).map((d) => d.status), { timeout: 5_000 })
+      .toEqual(['queued', 'sending']);
     // The lookup searches from when the attempt began less a minute of clock skew: it sees the first SMS.
     clock.advance(61_000);
     const { sender: second } = sender(clock);

@@ -32,7 +32,9 @@ describe('DEMO configuration', () => {
   it('When DEMO=true is asked for in production, then the start is refused', () => {
     expect(() => loadConfig({ DEMO: 'true', APP_ENVIRONMENT: 'prod' })).toThrow(ConfigError);
     expect(() => loadConfig({ DEMO: 'true', NODE_ENV: 'production' })).toThrow(/development only/);
-    expect(() => loadConfig({ DEMO: 'true', NTJP_GETBOOKINGDETAILS_URL: 'https://ntjp.example/gbd' })).toThrow(/NTJP_GETBOOKINGDETAILS_URL/);
+    expect(() => loadConfig({ DEMO: 'true', NTJP_GETBOOKINGDETAILS_URL: 'https://ntjp.example/gbd' })).toThrow(
+      /NTJP_GETBOOKINGDETAILS_URL/,
+    );
     expect(() => loadConfig({ DEMO: 'yes' })).toThrow(/DEMO must be "true" or "false"/);
   });
 
@@ -48,8 +50,22 @@ describe('DEMO configuration', () => {
   });
 
   it('When retention periods are configured, then whole days of at least 1 are taken and anything else stops the start', () => {
-    expect(loadConfig({}).retention).toMatchObject({ queueDays: 7, deadLetterDays: 90, callDays: 30, rejectedDays: 30, postDays: 90, messageDays: 730, deliveryDays: 90, auditDays: 1825, intervalMinutes: 60, batchSize: 1000 });
-    expect(loadConfig({ RETENTION_MESSAGE_DAYS: '365', RETENTION_INTERVAL_MINUTES: '0' }).retention).toMatchObject({ messageDays: 365, intervalMinutes: 0 });
+    expect(loadConfig({}).retention).toMatchObject({
+      queueDays: 7,
+      deadLetterDays: 90,
+      callDays: 30,
+      rejectedDays: 30,
+      postDays: 90,
+      messageDays: 730,
+      deliveryDays: 90,
+      auditDays: 1825,
+      intervalMinutes: 60,
+      batchSize: 1000,
+    });
+    expect(loadConfig({ RETENTION_MESSAGE_DAYS: '365', RETENTION_INTERVAL_MINUTES: '0' }).retention).toMatchObject({
+      messageDays: 365,
+      intervalMinutes: 0,
+    });
     expect(() => loadConfig({ RETENTION_QUEUE_DAYS: '0' })).toThrow(ConfigError);
     expect(() => loadConfig({ RETENTION_POST_DAYS: '1.5' })).toThrow(/whole number/);
   });
@@ -75,7 +91,10 @@ describe('Without the demo and without a producer', () => {
   });
 
   it('When the demo API is called, then it does not exist (JSON 404), and /admin shows no demo button', async () => {
-    const response = await fetch(`${t.url}${DEMO_API}`, { method: 'POST', headers: bearer(await adminToken(t.app.config)) });
+    const response = await fetch(`${t.url}${DEMO_API}`, {
+      method: 'POST',
+      headers: bearer(await adminToken(t.app.config)),
+    });
     expect(response.status).toBe(404);
     await expect(response.json()).resolves.toMatchObject({ error: { code: 'not_found' } });
     expect(t.app.demo).toBeUndefined();
@@ -121,28 +140,47 @@ describe('With DEMO=true', () => {
 
   it('When the service starts, then the demo source system is registered (audited) and the built-in producer is marked in the log', async () => {
     expect(t.app.directory.modeOf(DEMO_SOURCE_SYSTEM)).toBe('active');
-    const [audit] = await rows<{ actor: string }>(t.database.orm, sql`select actor from audit_log where action = 'source_system.register'`);
+    const [audit] = await rows<{ actor: string }>(
+      t.database.orm,
+      sql`select actor from audit_log where action = 'source_system.register'`,
+    );
     expect(audit?.actor).toBe('demo');
-    expect(t.logs.some((line) => String(line.msg).startsWith('DEMO: built-in development GetBookingDetails producer'))).toBe(true);
+    expect(
+      t.logs.some((line) => String(line.msg).startsWith('DEMO: built-in development GetBookingDetails producer')),
+    ).toBe(true);
     const ready = await fetch(`${t.url}/readyz`);
     await expect(ready.json()).resolves.toMatchObject({ checks: { detailsFetcher: 'configured' } });
   });
 
   it('When a citizen token calls the demo API, then it is refused', async () => {
-    const response = await fetch(`${t.url}${DEMO_API}`, { method: 'POST', headers: bearer(await citizenToken(t.app.config)) });
+    const response = await fetch(`${t.url}${DEMO_API}`, {
+      method: 'POST',
+      headers: bearer(await citizenToken(t.app.config)),
+    });
     expect(response.status).toBe(403);
     const anonymous = await fetch(`${t.url}${DEMO_API}`, { method: 'POST' });
     expect(anonymous.status).toBe(401);
   });
 
   it('When an administrator sends the sample notifications, then the test person gets the messages of every use case', async () => {
-    const response = await fetch(`${t.url}${DEMO_API}`, { method: 'POST', headers: bearer(await adminToken(t.app.config)) });
+    const response = await fetch(`${t.url}${DEMO_API}`, {
+      method: 'POST',
+      headers: bearer(await adminToken(t.app.config)),
+    });
     expect(response.status).toBe(200);
-    const outcome = (await response.json()) as { ok: boolean; calls: number; transactions: number; messagesExpected: number };
+    const outcome = (await response.json()) as {
+      ok: boolean;
+      calls: number;
+      transactions: number;
+      messagesExpected: number;
+    };
     expect(outcome).toMatchObject({ ok: true, calls: 6, transactions: 27, messagesExpected: 20 });
 
     // While the run's deletes are held, another run would turn them into rebookings: refused.
-    const again = await fetch(`${t.url}${DEMO_API}`, { method: 'POST', headers: bearer(await adminToken(t.app.config)) });
+    const again = await fetch(`${t.url}${DEMO_API}`, {
+      method: 'POST',
+      headers: bearer(await adminToken(t.app.config)),
+    });
     expect(again.status).toBe(409);
     await expect(again.json()).resolves.toMatchObject({ error: { code: 'demo_window_open' } });
 
@@ -153,23 +191,41 @@ describe('With DEMO=true', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(await messageKinds(t)).toEqual(expected);
-    expect(Object.keys(expected).sort()).toEqual(['booking_confirmation', 'cancellation', 'invitation', 'invitation_updated', 'rebooking']);
+    expect(Object.keys(expected).sort()).toEqual([
+      'booking_confirmation',
+      'cancellation',
+      'invitation',
+      'invitation_updated',
+      'rebooking',
+    ]);
     // The producer was asked through the real details fetcher (one call per new or changed post).
     expect(t.app.demo!.producer.calls).toBeGreaterThanOrEqual(19);
     // No call ended as a dead letter or a retry.
-    const [left] = await rows<{ n: number }>(t.database.orm, sql`select count(*)::int as n from inbound_notification where status <> 'done'`);
+    const [left] = await rows<{ n: number }>(
+      t.database.orm,
+      sql`select count(*)::int as n from inbound_notification where status <> 'done'`,
+    );
     expect(Number(left!.n)).toBe(0);
   });
 
   it('When a notification names a booking the producer does not have, then a log line says the producer is why nothing was made', async () => {
     const answer = await postNotification(
       t.url,
-      notificationEnvelope([engagement({ sourceSystem: DEMO_SOURCE_SYSTEM, logicalAddress: 'SE0000000000-DEMOVC1', businessObjectInstanceIdentifier: 'NOT-THERE' })]),
+      notificationEnvelope([
+        engagement({
+          sourceSystem: DEMO_SOURCE_SYSTEM,
+          logicalAddress: 'SE0000000000-DEMOVC1',
+          businessObjectInstanceIdentifier: 'NOT-THERE',
+        }),
+      ]),
     );
     expect(answer.resultCode).toBe('OK');
     let line: Record<string, unknown> | undefined;
     for (let tries = 0; tries < 200 && !line; tries++) {
-      line = t.logs.find((entry) => entry.msg === 'decision' && entry.outcome === 'no_message' && String(entry.because).includes('producer'));
+      line = t.logs.find(
+        (entry) =>
+          entry.msg === 'decision' && entry.outcome === 'no_message' && String(entry.because).includes('producer'),
+      );
       if (!line) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(line).toBeDefined();

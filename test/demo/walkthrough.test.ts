@@ -59,23 +59,47 @@ describe.skipIf(!available)('The README demo walkthrough', () => {
       LOG_LEVEL: 'info',
     };
     // Embedded defaults: nothing of the test run's own configuration.
-    for (const name of ['DATABASE_URL', 'KAFKA_BROKERS', 'NTJP_GETBOOKINGDETAILS_URL', 'DEMO', 'DEV_LOGIN', 'APP_ENVIRONMENT', 'AUTH_JWT_SECRET', 'AUTH_JWKS_URL', 'OIDC_ISSUER', 'ROLES', 'SMTP_URL', 'TWILIO_ACCOUNT_SID']) {
+    for (const name of [
+      'DATABASE_URL',
+      'KAFKA_BROKERS',
+      'NTJP_GETBOOKINGDETAILS_URL',
+      'DEMO',
+      'DEV_LOGIN',
+      'APP_ENVIRONMENT',
+      'AUTH_JWT_SECRET',
+      'AUTH_JWKS_URL',
+      'OIDC_ISSUER',
+      'ROLES',
+      'SMTP_URL',
+      'TWILIO_ACCOUNT_SID',
+    ]) {
       delete env[name];
     }
     env.NODE_ENV = 'development';
     service = spawn('npm', ['run', '--silent', 'demo'], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    for (const stream of [service.stdout!, service.stderr!]) stream.on('data', (chunk: Buffer) => serviceLog.push(...chunk.toString().split('\n').filter(Boolean)));
+    for (const stream of [service.stdout!, service.stderr!])
+      stream.on('data', (chunk: Buffer) => serviceLog.push(...chunk.toString().split('\n').filter(Boolean)));
     let ready = false;
     // Generous bounds: on a loaded machine tsx's first start can take long; these only bound a failure.
     for (let tries = 0; tries < 1800 && !ready; tries++) {
-      ready = await fetch(`${base}/readyz`).then((r) => r.ok).catch(() => false);
+      ready = await fetch(`${base}/readyz`)
+        .then((r) => r.ok)
+        .catch(() => false);
       if (!ready) await sleep(100);
     }
     if (!ready) throw new Error(`npm run demo did not become ready:\n${serviceLog.slice(-20).join('\n')}`);
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     // The administrator and the test person each have their own browser session.
     adminContext = await browser.newContext({ locale: 'sv-SE', viewport: { width: 1100, height: 900 } });
@@ -124,21 +148,29 @@ describe.skipIf(!available)('The README demo walkthrough', () => {
     await admin.getByLabel('Ditt namn (syns i ändringsloggen)').fill('Nyfiken Nykomling');
     await admin.keyboard.press('Enter');
     await admin.waitForURL(`${base}/admin`);
-    await expect(admin.getByRole('heading', { name: 'Demonstration (endast utveckling)' }).isVisible()).resolves.toBe(true);
+    await expect(admin.getByRole('heading', { name: 'Demonstration (endast utveckling)' }).isVisible()).resolves.toBe(
+      true,
+    );
     // The demo source system was registered at start.
-    await expect(admin.getByRole('cell', { name: 'SE0000000000-DEMOPAS', exact: true }).isVisible()).resolves.toBe(true);
+    await expect(admin.getByRole('cell', { name: 'SE0000000000-DEMOPAS', exact: true }).isVisible()).resolves.toBe(
+      true,
+    );
     // The run answers once the worker has processed its calls: give a loaded machine time.
     await admin.getByRole('button', { name: 'Skicka demoaviseringar' }).click({ noWaitAfter: true });
     await admin.getByText('Demoaviseringarna är skickade').waitFor({ timeout: 150_000 });
-    await expect(admin.getByText('Demoaviseringarna är skickade (27 transaktioner i 6 anrop).').isVisible()).resolves.toBe(true);
+    await expect(
+      admin.getByText('Demoaviseringarna är skickade (27 transaktioner i 6 anrop).').isVisible(),
+    ).resolves.toBe(true);
     await admin.screenshot({ path: path.join(SCREENSHOTS, '2-admin-sent.png'), fullPage: true });
   }, 180_000);
 
-  it("When the test person opens /inbox, then it shows a message of each kind, the cancellations once the rebooking window has passed", async () => {
+  it('When the test person opens /inbox, then it shows a message of each kind, the cancellations once the rebooking window has passed', async () => {
     let kinds: string[] = [];
     for (let tries = 0; tries < 100; tries++) {
       await citizen.goto(`${base}/inbox`);
-      kinds = (await citizen.locator('ul.messages li .meta').allTextContents()).map((meta) => meta.split(' · ')[0]!.trim());
+      kinds = (await citizen.locator('ul.messages li .meta').allTextContents()).map((meta) =>
+        meta.split(' · ')[0]!.trim(),
+      );
       if (KIND_LABELS.every((label) => kinds.includes(label)) && kinds.length >= 20) break;
       await sleep(300);
     }
@@ -148,12 +180,15 @@ describe.skipIf(!available)('The README demo walkthrough', () => {
     await citizen.screenshot({ path: path.join(SCREENSHOTS, '3-inbox.png'), fullPage: true });
 
     // A rebooking shows the old and the new time.
-    await citizen.getByRole('link', { name: /Ombokad tid/ }).first().click();
+    await citizen
+      .getByRole('link', { name: /Ombokad tid/ })
+      .first()
+      .click();
     await expect(citizen.getByRole('heading', { level: 1 }).textContent()).resolves.toMatch(/^Ombokad tid/);
     await citizen.screenshot({ path: path.join(SCREENSHOTS, '4-rebooking.png'), fullPage: true });
   }, 90_000);
 
-  it('When the e-mail notice is written to the outbox, then its link is the environment\'s INBOX_URL and it names no person', async () => {
+  it("When the e-mail notice is written to the outbox, then its link is the environment's INBOX_URL and it names no person", async () => {
     const outbox = path.join(dataDir, 'outbox');
     let files: string[] = [];
     for (let tries = 0; tries < 100 && files.length === 0; tries++) {
@@ -171,11 +206,13 @@ describe.skipIf(!available)('The README demo walkthrough', () => {
     // Right after a run its deletes are held (2 s window, plus a margin): the command says to wait.
     let result: { stdout: string; stderr: string } | undefined;
     for (let tries = 0; tries < 40 && !result; tries++) {
-      result = await promisify(execFile)('npm', ['run', '--silent', 'demo:send'], { env }).catch((error: { code?: number; stderr?: string }) => {
-        expect(error.code).toBe(4);
-        expect(error.stderr).toContain('rebooking window');
-        return undefined;
-      });
+      result = await promisify(execFile)('npm', ['run', '--silent', 'demo:send'], { env }).catch(
+        (error: { code?: number; stderr?: string }) => {
+          expect(error.code).toBe(4);
+          expect(error.stderr).toContain('rebooking window');
+          return undefined;
+        },
+      );
       if (!result) await sleep(500);
     }
     expect(result?.stdout).toContain('Sent 27 sample notifications in 6 calls.');

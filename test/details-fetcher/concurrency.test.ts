@@ -1,7 +1,11 @@
 // Many calls at once: the cap per logical address, the breaker, headers that never cross between calls,
 // and a producer that never answers costing the others nothing.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createDetailsFetcher, type DetailsOutcome, type GuardedDetailsFetcher } from '../../src/details-fetcher/index.js';
+import {
+  createDetailsFetcher,
+  type DetailsOutcome,
+  type GuardedDetailsFetcher,
+} from '../../src/details-fetcher/index.js';
 import type { DetailsFetcherOptions } from '../../src/details-fetcher/soap-client.js';
 import { sampleTimeslot, startBookingProducer, type BookingProducer } from '../helpers/booking-producer.js';
 
@@ -10,7 +14,10 @@ const fetchers: GuardedDetailsFetcher[] = [];
 
 async function fetcher(options: Partial<DetailsFetcherOptions> = {}): Promise<GuardedDetailsFetcher> {
   const created = await createDetailsFetcher({
-    config: { consumerHsaId: 'SE-TEST-INBOX', ntjp: { getBookingDetailsUrl: producer.url, tlsCert: undefined, tlsKey: undefined, tlsCa: undefined } },
+    config: {
+      consumerHsaId: 'SE-TEST-INBOX',
+      ntjp: { getBookingDetailsUrl: producer.url, tlsCert: undefined, tlsKey: undefined, tlsCa: undefined },
+    },
     ...options,
   });
   fetchers.push(created);
@@ -42,8 +49,12 @@ describe('in-flight cap per logical address', () => {
     const client = await fetcher({ maxInFlightPerAddress: 3 });
 
     const started = performance.now();
-    const toA = Array.from({ length: 12 }, () => client.fetch({ logicalAddress: 'SE-CAP-A', bookingId: 'BOK-1', resident: resident(1) }));
-    const toB = Array.from({ length: 3 }, () => client.fetch({ logicalAddress: 'SE-CAP-B', bookingId: 'BOK-1', resident: resident(1) }));
+    const toA = Array.from({ length: 12 }, () =>
+      client.fetch({ logicalAddress: 'SE-CAP-A', bookingId: 'BOK-1', resident: resident(1) }),
+    );
+    const toB = Array.from({ length: 3 }, () =>
+      client.fetch({ logicalAddress: 'SE-CAP-B', bookingId: 'BOK-1', resident: resident(1) }),
+    );
     await Promise.resolve();
     expect(client.status('SE-CAP-A')).toMatchObject({ inFlight: 3, queued: 9 });
     const outcomesB = await Promise.all(toB);
@@ -66,7 +77,9 @@ describe('in-flight cap per logical address', () => {
     producer.handle(() => ({ delayMs: 200, details: { healthcareFacility: 'SE-Q' } }));
     const client = await fetcher({ maxInFlightPerAddress: 1, maxQueuedPerAddress: 2 });
 
-    const calls = Array.from({ length: 5 }, () => client.fetch({ logicalAddress: 'SE-Q', bookingId: 'BOK-1', resident: resident(1) }));
+    const calls = Array.from({ length: 5 }, () =>
+      client.fetch({ logicalAddress: 'SE-Q', bookingId: 'BOK-1', resident: resident(1) }),
+    );
     const first = await Promise.race(calls.map((call, index) => call.then((outcome) => ({ index, outcome }))));
     const outcomes = await Promise.all(calls);
 
@@ -81,17 +94,23 @@ describe('circuit breaker per logical address', () => {
   it('When a producer fails 3 times in a row, then calls to it return at once without traffic, and after the cool-down one trial call closes it again', async () => {
     let healthy = false;
     producer.handle((request) =>
-      request.logicalAddress === 'SE-DOWN' && !healthy ? { status: 503 } : { details: { healthcareFacility: request.logicalAddress ?? '' } },
+      request.logicalAddress === 'SE-DOWN' && !healthy
+        ? { status: 503 }
+        : { details: { healthcareFacility: request.logicalAddress ?? '' } },
     );
     const client = await fetcher({ breaker: { failureThreshold: 3, coolDownMs: 400 } });
-    const call = (logicalAddress: string) => client.fetch({ logicalAddress, bookingId: 'BOK-1', resident: resident(1) });
+    const call = (logicalAddress: string) =>
+      client.fetch({ logicalAddress, bookingId: 'BOK-1', resident: resident(1) });
 
     for (let i = 0; i < 3; i += 1) expect((await call('SE-DOWN')).kind).toBe('transient');
     expect(client.status('SE-DOWN').breaker).toBe('open');
 
     // "At once": settled before the event loop's next turn, i.e. without any I/O.
     const refusing = call('SE-DOWN');
-    const first = await Promise.race([refusing.then(() => 'refused'), new Promise((resolve) => setImmediate(() => resolve('next turn')))]);
+    const first = await Promise.race([
+      refusing.then(() => 'refused'),
+      new Promise((resolve) => setImmediate(() => resolve('next turn'))),
+    ]);
     expect(first).toBe('refused');
     const refused = await refusing;
     expect(refused).toMatchObject({ kind: 'transient', reason: expect.stringContaining('circuit open for SE-DOWN') });
@@ -119,8 +138,12 @@ describe('circuit breaker per logical address', () => {
     );
     const client = await fetcher({ breaker: { failureThreshold: 2, coolDownMs: 10_000 } });
     for (let i = 0; i < 4; i += 1) {
-      expect((await client.fetch({ logicalAddress: 'SE-X', bookingId: 'MISSING', resident: resident(1) })).kind).toBe('not-found');
-      expect((await client.fetch({ logicalAddress: 'SE-X', bookingId: 'NO-ROUTE', resident: resident(1) })).kind).toBe('configuration');
+      expect((await client.fetch({ logicalAddress: 'SE-X', bookingId: 'MISSING', resident: resident(1) })).kind).toBe(
+        'not-found',
+      );
+      expect((await client.fetch({ logicalAddress: 'SE-X', bookingId: 'NO-ROUTE', resident: resident(1) })).kind).toBe(
+        'configuration',
+      );
     }
     expect(client.status('SE-X').breaker).toBe('closed');
   });
@@ -130,10 +153,18 @@ describe('header isolation', () => {
   it('When 400 calls to 40 addresses run at once, then each request carries its own LogicalAddress, Actor and booking', async () => {
     const addresses = Array.from({ length: 40 }, (_, i) => `SE23210000${String(i).padStart(2, '0')}-VC`);
     const requests = addresses.flatMap((logicalAddress, a) =>
-      Array.from({ length: 10 }, (_, b) => ({ logicalAddress, bookingId: `BOK-${a}-${b}`, resident: resident(a * 10 + b) })),
+      Array.from({ length: 10 }, (_, b) => ({
+        logicalAddress,
+        bookingId: `BOK-${a}-${b}`,
+        resident: resident(a * 10 + b),
+      })),
     );
     for (const request of requests) {
-      producer.addBooking(request.logicalAddress, request.bookingId, sampleTimeslot({ subjectOfCare: request.resident }));
+      producer.addBooking(
+        request.logicalAddress,
+        request.bookingId,
+        sampleTimeslot({ subjectOfCare: request.resident }),
+      );
     }
     // Random answer times interleave the calls in every possible order.
     producer.handle(async () => {
@@ -175,11 +206,15 @@ describe('a producer that never answers', () => {
     const client = await fetcher({ timeoutMs: 120_000, queueTimeoutMs: 120_000 });
 
     // Fill the silent address's slots and queue first.
-    const silent = Array.from({ length: 40 }, () => client.fetch({ logicalAddress: 'SE-SILENT', bookingId: 'BOK-1', resident: resident(1) }));
+    const silent = Array.from({ length: 40 }, () =>
+      client.fetch({ logicalAddress: 'SE-SILENT', bookingId: 'BOK-1', resident: resident(1) }),
+    );
     await vi.waitFor(() => expect(producer.inFlight('SE-SILENT')).toBe(8), { timeout: 3_000 });
 
     const alive = await Promise.all(
-      Array.from({ length: 40 }, () => client.fetch({ logicalAddress: 'SE-ALIVE', bookingId: 'BOK-1', resident: resident(1) })),
+      Array.from({ length: 40 }, () =>
+        client.fetch({ logicalAddress: 'SE-ALIVE', bookingId: 'BOK-1', resident: resident(1) }),
+      ),
     );
 
     expect(alive.map((o) => o.kind)).toEqual(Array(40).fill('found'));
@@ -195,10 +230,17 @@ describe('a producer that never answers', () => {
   it('When the silent calls time out, then the breaker opens and sends the waiting calls back without waiting for more timeouts', async () => {
     producer.handle(() => ({ hang: true }));
     // Waiting calls may wait longer than one timeout: they are the ones the breaker must release.
-    const client = await fetcher({ timeoutMs: 300, queueTimeoutMs: 5_000, maxInFlightPerAddress: 4, breaker: { failureThreshold: 4, coolDownMs: 60_000 } });
+    const client = await fetcher({
+      timeoutMs: 300,
+      queueTimeoutMs: 5_000,
+      maxInFlightPerAddress: 4,
+      breaker: { failureThreshold: 4, coolDownMs: 60_000 },
+    });
 
     const outcomes = await Promise.all(
-      Array.from({ length: 30 }, () => client.fetch({ logicalAddress: 'SE-SILENT', bookingId: 'BOK-1', resident: resident(1) })),
+      Array.from({ length: 30 }, () =>
+        client.fetch({ logicalAddress: 'SE-SILENT', bookingId: 'BOK-1', resident: resident(1) }),
+      ),
     );
 
     expect(outcomes.every((o) => o.kind === 'transient')).toBe(true);
@@ -218,20 +260,32 @@ describe('calls per second per logical address', () => {
     producer.addBooking('SE-RATE-A', 'BOK-1', { subjectOfCare: resident(1) });
     producer.addBooking('SE-RATE-B', 'BOK-1', { subjectOfCare: resident(1) });
     const client = await fetcher({ maxCallsPerSecondPerAddress: 5, queueTimeoutMs: 2_500 });
-    const toA = Array.from({ length: 15 }, () => client.fetch({ logicalAddress: 'SE-RATE-A', bookingId: 'BOK-1', resident: resident(1) }));
-    const toB = await Promise.all(Array.from({ length: 5 }, () => client.fetch({ logicalAddress: 'SE-RATE-B', bookingId: 'BOK-1', resident: resident(1) })));
+    const toA = Array.from({ length: 15 }, () =>
+      client.fetch({ logicalAddress: 'SE-RATE-A', bookingId: 'BOK-1', resident: resident(1) }),
+    );
+    const toB = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        client.fetch({ logicalAddress: 'SE-RATE-B', bookingId: 'BOK-1', resident: resident(1) }),
+      ),
+    );
     // B's five were answered while A's later calls still waited for their turn.
     expect(toB.map((o) => o.kind)).toEqual(Array(5).fill('found'));
     expect(producer.requestsTo('SE-RATE-A').length).toBeLessThan(15);
     const outcomes = await Promise.all(toA);
     // 5 at once, then one every 200 ms: the 15th starts 2 s after the first (a lower bound, whatever the load).
     expect(outcomes.map((o) => o.kind)).toEqual(Array(15).fill('found'));
-    const times = producer.requestsTo('SE-RATE-A').map((r) => r.receivedAt).sort((a, b) => a - b);
+    const times = producer
+      .requestsTo('SE-RATE-A')
+      .map((r) => r.receivedAt)
+      .sort((a, b) => a - b);
     expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(1_900);
-    const late = await Promise.all(Array.from({ length: 20 }, () => client.fetch({ logicalAddress: 'SE-RATE-A', bookingId: 'BOK-1', resident: resident(1) })));
+    const late = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        client.fetch({ logicalAddress: 'SE-RATE-A', bookingId: 'BOK-1', resident: resident(1) }),
+      ),
+    );
     const refused = late.filter((o) => o.kind === 'transient' && o.notSent);
     expect(refused.length).toBeGreaterThan(0);
     expect(refused[0]).toMatchObject({ reason: 'more than 5 calls a second to SE-RATE-A' });
   });
 });
-

@@ -15,7 +15,10 @@ const fetchers: GuardedDetailsFetcher[] = [];
 
 async function fetcher(options: Partial<DetailsFetcherOptions> = {}): Promise<GuardedDetailsFetcher> {
   const created = await createDetailsFetcher({
-    config: { consumerHsaId: CONSUMER, ntjp: { getBookingDetailsUrl: producer.url, tlsCert: undefined, tlsKey: undefined, tlsCa: undefined } },
+    config: {
+      consumerHsaId: CONSUMER,
+      ntjp: { getBookingDetailsUrl: producer.url, tlsCert: undefined, tlsKey: undefined, tlsCa: undefined },
+    },
     ...options,
   });
   fetchers.push(created);
@@ -37,7 +40,9 @@ afterAll(async () => {
 describe('the call', () => {
   it('When a booking is fetched, then the producer gets LogicalAddress, Actor, the consumer HSA-id, SOAPAction and the body fields', async () => {
     producer.addBooking(CARE_UNIT, 'BOK-1');
-    const outcome = await (await fetcher()).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
+    const outcome = await (
+      await fetcher()
+    ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
 
     expect(outcome.kind).toBe('found');
     expect(producer.requests).toHaveLength(1);
@@ -64,7 +69,9 @@ describe('the call', () => {
 
   it('When a request lacks a booking id, then fetch refuses it with a clear error and nothing is sent', async () => {
     const client = await fetcher();
-    await expect(client.fetch({ logicalAddress: CARE_UNIT, bookingId: ' ', resident: RESIDENT })).rejects.toThrow(/bookingId/);
+    await expect(client.fetch({ logicalAddress: CARE_UNIT, bookingId: ' ', resident: RESIDENT })).rejects.toThrow(
+      /bookingId/,
+    );
     expect(producer.requests).toHaveLength(0);
   });
 });
@@ -72,7 +79,9 @@ describe('the call', () => {
 describe('answers', () => {
   it('When the producer answers with a full booking, then every field is typed and the times are instants', async () => {
     producer.addBooking(CARE_UNIT, 'BOK-1', sampleTimeslot({ bookingId: 'BOK-1', healthcareFacility: CARE_UNIT }));
-    const outcome = await (await fetcher()).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
+    const outcome = await (
+      await fetcher()
+    ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
 
     expect(outcome).toEqual({
       kind: 'found',
@@ -103,7 +112,11 @@ describe('answers', () => {
   });
 
   it('When the producer answers with an invitation, then isInvitation is read from the 1.1 extension namespace', async () => {
-    producer.addBooking(CARE_UNIT, 'INV-1', sampleTimeslot({ isInvitation: true, startTimeInclusive: undefined, endTimeExclusive: undefined }));
+    producer.addBooking(
+      CARE_UNIT,
+      'INV-1',
+      sampleTimeslot({ isInvitation: true, startTimeInclusive: undefined, endTimeExclusive: undefined }),
+    );
     producer.addBooking(CARE_UNIT, 'BOK-2', sampleTimeslot({ isInvitation: '0' }));
     const client = await fetcher();
 
@@ -116,8 +129,14 @@ describe('answers', () => {
   });
 
   it('When isInvitation comes in the core namespace instead of the 1.1 extension, then it is not taken', async () => {
-    producer.addBooking(CARE_UNIT, 'BOK-1', sampleTimeslot({ extraXml: '<core:isInvitation>true</core:isInvitation>' }));
-    const outcome = await (await fetcher()).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
+    producer.addBooking(
+      CARE_UNIT,
+      'BOK-1',
+      sampleTimeslot({ extraXml: '<core:isInvitation>true</core:isInvitation>' }),
+    );
+    const outcome = await (
+      await fetcher()
+    ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
 
     expect(outcome.kind).toBe('found');
     expect(outcome.kind === 'found' && 'isInvitation' in outcome.details).toBe(false);
@@ -125,32 +144,61 @@ describe('answers', () => {
 
   it('When the answer holds only the mandatory healthcare_facility, then the details hold nothing else', async () => {
     producer.handle(() => ({ details: { healthcareFacility: CARE_UNIT } }));
-    const outcome = await (await fetcher()).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
+    const outcome = await (
+      await fetcher()
+    ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
 
     expect(outcome).toEqual({ kind: 'found', details: { healthcareFacility: CARE_UNIT } });
   });
 
   it('When optional fields are empty or blank, then they are absent rather than empty strings', async () => {
     producer.handle(() => ({
-      details: { healthcareFacility: ` ${CARE_UNIT} `, purpose: '', reason: '   ', performerName: '', subjectOfCare: '', messageAllowed: '' },
+      details: {
+        healthcareFacility: ` ${CARE_UNIT} `,
+        purpose: '',
+        reason: '   ',
+        performerName: '',
+        subjectOfCare: '',
+        messageAllowed: '',
+      },
     }));
-    const outcome = await (await fetcher()).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
+    const outcome = await (
+      await fetcher()
+    ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
 
     expect(outcome).toEqual({ kind: 'found', details: { healthcareFacility: CARE_UNIT } });
   });
 
   it('When booleans come as 1/0 or as nonsense, then 1/0 are read and nonsense is left absent', async () => {
     producer.handle(() => ({
-      details: { healthcareFacility: CARE_UNIT, cancelBookingAllowed: '1', rebookingAllowed: '0', messageAllowed: 'yes' },
+      details: {
+        healthcareFacility: CARE_UNIT,
+        cancelBookingAllowed: '1',
+        rebookingAllowed: '0',
+        messageAllowed: 'yes',
+      },
     }));
-    const outcome = await (await fetcher()).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
+    const outcome = await (
+      await fetcher()
+    ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
 
-    expect(outcome).toEqual({ kind: 'found', details: { healthcareFacility: CARE_UNIT, cancelBookingAllowed: true, rebookingAllowed: false } });
+    expect(outcome).toEqual({
+      kind: 'found',
+      details: { healthcareFacility: CARE_UNIT, cancelBookingAllowed: true, rebookingAllowed: false },
+    });
   });
 
   it('When a time is not a valid TS, then its instant is absent and the raw value is kept', async () => {
-    producer.handle(() => ({ details: { healthcareFacility: CARE_UNIT, startTimeInclusive: '20261322093000', endTimeExclusive: '202611221000' } }));
-    const outcome = await (await fetcher()).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
+    producer.handle(() => ({
+      details: {
+        healthcareFacility: CARE_UNIT,
+        startTimeInclusive: '20261322093000',
+        endTimeExclusive: '202611221000',
+      },
+    }));
+    const outcome = await (
+      await fetcher()
+    ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
 
     expect(outcome).toEqual({
       kind: 'found',
@@ -160,9 +208,15 @@ describe('answers', () => {
 
   it('When a booking starts in the repeated autumn hour and ends in the skipped spring hour, then the documented rules apply', async () => {
     producer.handle(() => ({
-      details: { healthcareFacility: CARE_UNIT, startTimeInclusive: '20261025023000', endTimeExclusive: '20260329023000' },
+      details: {
+        healthcareFacility: CARE_UNIT,
+        startTimeInclusive: '20261025023000',
+        endTimeExclusive: '20260329023000',
+      },
     }));
-    const outcome = await (await fetcher()).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
+    const outcome = await (
+      await fetcher()
+    ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
 
     expect(outcome.kind === 'found' && outcome.details.start?.toISOString()).toBe('2026-10-25T00:30:00.000Z');
     expect(outcome.kind === 'found' && outcome.details.end?.toISOString()).toBe('2026-03-29T01:30:00.000Z');
@@ -170,7 +224,9 @@ describe('answers', () => {
 
   it('When subject_of_care names another person than the resident, then the outcome is subject-mismatch without either number', async () => {
     producer.addBooking(CARE_UNIT, 'BOK-1', sampleTimeslot({ subjectOfCare: '197001011234' }));
-    const outcome = await (await fetcher()).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
+    const outcome = await (
+      await fetcher()
+    ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
 
     expect(outcome.kind).toBe('subject-mismatch');
     expect(JSON.stringify(outcome)).not.toMatch(/197001011234|191212121212/);
@@ -178,7 +234,9 @@ describe('answers', () => {
 
   it('When subject_of_care is the resident written with a lower-case reserve letter, then it matches', async () => {
     producer.addBooking(CARE_UNIT, 'BOK-1', sampleTimeslot({ subjectOfCare: '19121212t123' }));
-    const outcome = await (await fetcher()).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: '19121212T123' });
+    const outcome = await (
+      await fetcher()
+    ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: '19121212T123' });
 
     expect(outcome.kind).toBe('found');
   });
@@ -186,21 +244,27 @@ describe('answers', () => {
 
 describe('not found', () => {
   it('When the producer answers with a "not found" fault, then the outcome is not-found', async () => {
-    const outcome = await (await fetcher()).fetch({ logicalAddress: CARE_UNIT, bookingId: 'NO-SUCH', resident: RESIDENT });
+    const outcome = await (
+      await fetcher()
+    ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'NO-SUCH', resident: RESIDENT });
 
     expect(outcome).toMatchObject({ kind: 'not-found', reason: expect.stringContaining('Booking not found') });
   });
 
   it('When the producer says it in Swedish, then the outcome is not-found too', async () => {
     producer.handle(() => ({ fault: 'Bokningen finns inte', faultcode: 'soap:Client' }));
-    const outcome = await (await fetcher()).fetch({ logicalAddress: CARE_UNIT, bookingId: 'NO-SUCH', resident: RESIDENT });
+    const outcome = await (
+      await fetcher()
+    ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'NO-SUCH', resident: RESIDENT });
 
     expect(outcome.kind).toBe('not-found');
   });
 
   it('When the answer holds no timeslotDetail, then the outcome is not-found', async () => {
     producer.handle(() => ({ noTimeslot: true }));
-    const outcome = await (await fetcher()).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
+    const outcome = await (
+      await fetcher()
+    ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
 
     expect(outcome).toEqual({ kind: 'not-found', reason: 'the answer holds no timeslotDetail' });
   });
@@ -224,8 +288,14 @@ describe('failures', () => {
   });
 
   it('When the producer answers HTTP 500 with an HTML page, then the outcome is transient and suggests no wait (the retry policy of the queue schedules it)', async () => {
-    producer.handle(() => ({ status: 500, body: '<html><body>Internal Server Error</body></html>', contentType: 'text/html' }));
-    const outcome = await (await fetcher()).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
+    producer.handle(() => ({
+      status: 500,
+      body: '<html><body>Internal Server Error</body></html>',
+      contentType: 'text/html',
+    }));
+    const outcome = await (
+      await fetcher()
+    ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
 
     expect(outcome).toMatchObject({ kind: 'transient', reason: 'HTTP 500 without a SOAP fault' });
     expect(outcome).not.toHaveProperty('retryAfterMs');
@@ -233,7 +303,9 @@ describe('failures', () => {
 
   it('When HTTP 503 comes with an empty body and the caller gave no attempt, then the outcome is transient and leaves the wait to the caller', async () => {
     producer.handle(() => ({ status: 503 }));
-    const outcome = await (await fetcher()).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
+    const outcome = await (
+      await fetcher()
+    ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
 
     expect(outcome).toEqual({ kind: 'transient', reason: 'HTTP 503 without a SOAP fault' });
     expect('retryAfterMs' in outcome).toBe(false);
@@ -245,7 +317,9 @@ describe('failures', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
 
-    const outcome = await (await fetcher({ url: `http://127.0.0.1:${port}/GetBookingDetails/1/rivtabp21` })).fetch({
+    const outcome = await (
+      await fetcher({ url: `http://127.0.0.1:${port}/GetBookingDetails/1/rivtabp21` })
+    ).fetch({
       logicalAddress: CARE_UNIT,
       bookingId: 'BOK-1',
       resident: RESIDENT,
@@ -256,30 +330,47 @@ describe('failures', () => {
 
   it.each([
     ['VP009 Error connecting to service producer at address https://pas.example', 'transient', undefined],
-    ['VP004 No Logical Adress found for serviceNamespace:urn:riv:crm:scheduling:GetBookingDetailsResponder:1, receiverId:SE2321000016-VC1', 'configuration', 'VP004'],
-    ['VP007 Authorization missing for serviceNamespace: urn:riv:crm:scheduling:GetBookingDetailsResponder:1', 'configuration', 'VP007'],
+    [
+      'VP004 No Logical Adress found for serviceNamespace:urn:riv:crm:scheduling:GetBookingDetailsResponder:1, receiverId:SE2321000016-VC1',
+      'configuration',
+      'VP004',
+    ],
+    [
+      'VP007 Authorization missing for serviceNamespace: urn:riv:crm:scheduling:GetBookingDetailsResponder:1',
+      'configuration',
+      'VP007',
+    ],
     ['java.lang.NullPointerException at se.pas.Booking.get', 'transient', undefined],
-  ])('When the platform or producer answers the fault "%s", then the outcome is %s', async (faultstring, kind, code) => {
-    producer.handle(() => ({ fault: faultstring }));
-    const outcome = await (await fetcher({ configurationRetryMs: 600_000 })).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
+  ])(
+    'When the platform or producer answers the fault "%s", then the outcome is %s',
+    async (faultstring, kind, code) => {
+      producer.handle(() => ({ fault: faultstring }));
+      const outcome = await (
+        await fetcher({ configurationRetryMs: 600_000 })
+      ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
 
-    expect(outcome.kind).toBe(kind);
-    if (outcome.kind === 'configuration') {
-      expect(outcome.code).toBe(code);
-      expect(outcome.retryAfterMs).toBe(600_000);
-    }
-  });
+      expect(outcome.kind).toBe(kind);
+      if (outcome.kind === 'configuration') {
+        expect(outcome.code).toBe(code);
+        expect(outcome.retryAfterMs).toBe(600_000);
+      }
+    },
+  );
 
   it('When the platform answers HTTP 404 (a wrong URL), then the outcome is configuration', async () => {
     producer.handle(() => ({ status: 404, body: 'Not Found', contentType: 'text/plain' }));
-    const outcome = await (await fetcher()).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
+    const outcome = await (
+      await fetcher()
+    ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
 
     expect(outcome).toMatchObject({ kind: 'configuration', code: 'HTTP404' });
   });
 
   it('When a fault text quotes a personal identity number, then the reason masks it', async () => {
     producer.handle(() => ({ fault: `No access for patient ${RESIDENT}` }));
-    const outcome = await (await fetcher()).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
+    const outcome = await (
+      await fetcher()
+    ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
 
     expect(outcome.kind).toBe('transient');
     expect(JSON.stringify(outcome)).not.toContain(RESIDENT);
@@ -287,25 +378,53 @@ describe('failures', () => {
 
   const malformed: [string, string][] = [
     ['not XML', 'this is not xml <<'],
-    ['truncated XML', '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><gbd:GetBookingDetailsResponse xmlns:gbd="urn:riv:crm:scheduling:GetBookingDetailsResponder:1"><gbd:timeslotDetail>'],
-    ['another service\'s answer', '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><x:GetOtherResponse xmlns:x="urn:other"/></soap:Body></soap:Envelope>'],
-    ['the answer in a wrong namespace', '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><x:GetBookingDetailsResponse xmlns:x="urn:wrong"><x:timeslotDetail/></x:GetBookingDetailsResponse></soap:Body></soap:Envelope>'],
-    ['a DTD', '<!DOCTYPE x [<!ENTITY e "boom">]><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body/></soap:Envelope>'],
+    [
+      'truncated XML',
+      '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><gbd:GetBookingDetailsResponse xmlns:gbd="urn:riv:crm:scheduling:GetBookingDetailsResponder:1"><gbd:timeslotDetail>',
+    ],
+    [
+      "another service's answer",
+      '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><x:GetOtherResponse xmlns:x="urn:other"/></soap:Body></soap:Envelope>',
+    ],
+    [
+      'the answer in a wrong namespace',
+      '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><x:GetBookingDetailsResponse xmlns:x="urn:wrong"><x:timeslotDetail/></x:GetBookingDetailsResponse></soap:Body></soap:Envelope>',
+    ],
+    [
+      'a DTD',
+      '<!DOCTYPE x [<!ENTITY e "boom">]><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body/></soap:Envelope>',
+    ],
     ['an empty body', ''],
-    ['a timeslot without healthcare_facility', '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><gbd:GetBookingDetailsResponse xmlns:gbd="urn:riv:crm:scheduling:GetBookingDetailsResponder:1" xmlns:c="urn:riv:crm:scheduling:1"><gbd:timeslotDetail><c:bookingId>BOK-1</c:bookingId></gbd:timeslotDetail></gbd:GetBookingDetailsResponse></soap:Body></soap:Envelope>'],
-    ['two timeslots', '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><gbd:GetBookingDetailsResponse xmlns:gbd="urn:riv:crm:scheduling:GetBookingDetailsResponder:1" xmlns:c="urn:riv:crm:scheduling:1"><gbd:timeslotDetail><c:healthcare_facility>A</c:healthcare_facility></gbd:timeslotDetail><gbd:timeslotDetail><c:healthcare_facility>B</c:healthcare_facility></gbd:timeslotDetail></gbd:GetBookingDetailsResponse></soap:Body></soap:Envelope>'],
-    ['markup inside a value', '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><gbd:GetBookingDetailsResponse xmlns:gbd="urn:riv:crm:scheduling:GetBookingDetailsResponder:1" xmlns:c="urn:riv:crm:scheduling:1"><gbd:timeslotDetail><c:healthcare_facility><b>A</b></c:healthcare_facility></gbd:timeslotDetail></gbd:GetBookingDetailsResponse></soap:Body></soap:Envelope>'],
+    [
+      'a timeslot without healthcare_facility',
+      '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><gbd:GetBookingDetailsResponse xmlns:gbd="urn:riv:crm:scheduling:GetBookingDetailsResponder:1" xmlns:c="urn:riv:crm:scheduling:1"><gbd:timeslotDetail><c:bookingId>BOK-1</c:bookingId></gbd:timeslotDetail></gbd:GetBookingDetailsResponse></soap:Body></soap:Envelope>',
+    ],
+    [
+      'two timeslots',
+      '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><gbd:GetBookingDetailsResponse xmlns:gbd="urn:riv:crm:scheduling:GetBookingDetailsResponder:1" xmlns:c="urn:riv:crm:scheduling:1"><gbd:timeslotDetail><c:healthcare_facility>A</c:healthcare_facility></gbd:timeslotDetail><gbd:timeslotDetail><c:healthcare_facility>B</c:healthcare_facility></gbd:timeslotDetail></gbd:GetBookingDetailsResponse></soap:Body></soap:Envelope>',
+    ],
+    [
+      'markup inside a value',
+      '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><gbd:GetBookingDetailsResponse xmlns:gbd="urn:riv:crm:scheduling:GetBookingDetailsResponder:1" xmlns:c="urn:riv:crm:scheduling:1"><gbd:timeslotDetail><c:healthcare_facility><b>A</b></c:healthcare_facility></gbd:timeslotDetail></gbd:GetBookingDetailsResponse></soap:Body></soap:Envelope>',
+    ],
   ];
-  it.each(malformed)('When the producer answers HTTP 200 with %s, then the outcome is malformed', async (_name, body) => {
-    producer.handle(() => ({ status: 200, body }));
-    const outcome = await (await fetcher()).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
+  it.each(malformed)(
+    'When the producer answers HTTP 200 with %s, then the outcome is malformed',
+    async (_name, body) => {
+      producer.handle(() => ({ status: 200, body }));
+      const outcome = await (
+        await fetcher()
+      ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
 
-    expect(outcome.kind).toBe('malformed');
-  });
+      expect(outcome.kind).toBe('malformed');
+    },
+  );
 
   it('When the answer is larger than the limit, then the outcome is malformed', async () => {
     producer.handle(() => ({ details: { healthcareFacility: CARE_UNIT, purpose: 'x'.repeat(20_000) } }));
-    const outcome = await (await fetcher({ maxAnswerBytes: 10_000 })).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
+    const outcome = await (
+      await fetcher({ maxAnswerBytes: 10_000 })
+    ).fetch({ logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT });
 
     expect(outcome).toMatchObject({ kind: 'malformed', reason: 'answer longer than 10000 bytes' });
   });

@@ -5,7 +5,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDetailsFetcher, DetailsFetcherSetupError, type GuardedDetailsFetcher } from '../../src/details-fetcher/index.js';
+import {
+  createDetailsFetcher,
+  DetailsFetcherSetupError,
+  type GuardedDetailsFetcher,
+} from '../../src/details-fetcher/index.js';
 import { sampleTimeslot, startBookingProducer, type BookingProducer } from '../helpers/booking-producer.js';
 
 let dir: string;
@@ -19,18 +23,70 @@ function openssl(...args: string[]): void {
 /** A key and a certificate signed by the test CA. */
 function issue(name: string, subject: string, extensions: string): void {
   fs.writeFileSync(file(`${name}.ext`), extensions);
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${name}.crt`, '-extfile', `${name}.ext`);
+  openssl(
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    subject,
+  );
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-out',
+    `${name}.crt`,
+    '-extfile',
+    `${name}.ext`,
+  );
 }
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ntjp-tls-'));
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt',
-    '-days', '2', '-subj', '/CN=Test NTjP CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Test NTjP CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
   issue('producer', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
   issue('inbox', '/CN=SE-TEST-INBOX', 'extendedKeyUsage=clientAuth\n');
   producer = await startBookingProducer({
-    tls: { key: fs.readFileSync(file('producer.key')), cert: fs.readFileSync(file('producer.crt')), ca: fs.readFileSync(file('ca.crt')) },
+    tls: {
+      key: fs.readFileSync(file('producer.key')),
+      cert: fs.readFileSync(file('producer.crt')),
+      ca: fs.readFileSync(file('ca.crt')),
+    },
   });
   producer.addBooking('SE2321000016-VC1', 'BOK-1', sampleTimeslot());
 });
@@ -39,9 +95,16 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function fetcherWith(ntjp: { tlsCert?: string; tlsKey?: string; tlsCa?: string }): Promise<GuardedDetailsFetcher> {
+async function fetcherWith(ntjp: {
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+}): Promise<GuardedDetailsFetcher> {
   return createDetailsFetcher({
-    config: { consumerHsaId: 'SE-TEST-INBOX', ntjp: { getBookingDetailsUrl: producer.url, tlsCert: undefined, tlsKey: undefined, tlsCa: undefined, ...ntjp } },
+    config: {
+      consumerHsaId: 'SE-TEST-INBOX',
+      ntjp: { getBookingDetailsUrl: producer.url, tlsCert: undefined, tlsKey: undefined, tlsCa: undefined, ...ntjp },
+    },
     timeoutMs: 3_000,
   });
 }
@@ -82,7 +145,11 @@ describe('TLS with a client certificate', () => {
   });
 
   it('When a certificate file cannot be read, then creating the fetcher fails naming the variable', async () => {
-    await expect(fetcherWith({ tlsCert: file('missing.crt'), tlsKey: file('inbox.key') })).rejects.toThrow(DetailsFetcherSetupError);
-    await expect(fetcherWith({ tlsCert: file('missing.crt'), tlsKey: file('inbox.key') })).rejects.toThrow(/NTJP_TLS_CERT/);
+    await expect(fetcherWith({ tlsCert: file('missing.crt'), tlsKey: file('inbox.key') })).rejects.toThrow(
+      DetailsFetcherSetupError,
+    );
+    await expect(fetcherWith({ tlsCert: file('missing.crt'), tlsKey: file('inbox.key') })).rejects.toThrow(
+      /NTJP_TLS_CERT/,
+    );
   });
 });

@@ -92,7 +92,9 @@ export interface ProducerRequest {
   body: string;
 }
 
-export type ProducerHandler = (request: ProducerRequest) => ProducerAnswer | undefined | Promise<ProducerAnswer | undefined>;
+export type ProducerHandler = (
+  request: ProducerRequest,
+) => ProducerAnswer | undefined | Promise<ProducerAnswer | undefined>;
 
 export interface BookingProducerOptions {
   /** Serve HTTPS and require a client certificate signed by `ca` (PEM contents, not paths). */
@@ -182,7 +184,10 @@ export function bookingDetailsResponseXml(timeslot: TimeslotInput | undefined): 
     const fields = TIMESLOT_ELEMENTS.filter(([key]) => timeslot[key] !== undefined)
       .map(([key, element]) => `<core:${element}>${escapeXml(String(timeslot[key]))}</core:${element}>`)
       .join('');
-    const invitation = timeslot.isInvitation === undefined ? '' : `<ext:isInvitation>${String(timeslot.isInvitation)}</ext:isInvitation>`;
+    const invitation =
+      timeslot.isInvitation === undefined
+        ? ''
+        : `<ext:isInvitation>${String(timeslot.isInvitation)}</ext:isInvitation>`;
     inner = `<gbd:timeslotDetail>${fields}${invitation}${timeslot.extraXml ?? ''}</gbd:timeslotDetail>`;
   }
   return envelope(
@@ -191,7 +196,9 @@ export function bookingDetailsResponseXml(timeslot: TimeslotInput | undefined): 
 }
 
 export function soapFaultXml(faultstring: string, faultcode = 'soap:Server'): string {
-  return envelope(`<soap:Fault><faultcode>${escapeXml(faultcode)}</faultcode><faultstring>${escapeXml(faultstring)}</faultstring></soap:Fault>`);
+  return envelope(
+    `<soap:Fault><faultcode>${escapeXml(faultcode)}</faultcode><faultstring>${escapeXml(faultstring)}</faultstring></soap:Fault>`,
+  );
 }
 
 /** Reads the headers and body fields of a GetBookingDetails request (namespace-aware). */
@@ -227,7 +234,8 @@ function readRequest(body: string, request: ProducerRequest): void {
       if (tag.local === 'healthcare_facility') request.healthcareFacility = value;
       if (tag.local === 'bookingId') request.bookingId = value;
     }
-    if (tag.uri === RESPONDER && tag.local === 'GetBookingDetails' && parent?.uri === SOAP11 && parent.local === 'Body') sawCall = true;
+    if (tag.uri === RESPONDER && tag.local === 'GetBookingDetails' && parent?.uri === SOAP11 && parent.local === 'Body')
+      sawCall = true;
     text = '';
   });
   try {
@@ -336,7 +344,8 @@ export async function startBookingProducer(options: BookingProducerOptions = {})
     url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}${PRODUCER_PATH}`,
     requests,
     requestsTo: (logicalAddress) => requests.filter((r) => r.logicalAddress === logicalAddress),
-    addBooking: (logicalAddress, bookingId, details = sampleTimeslot()) => void bookings.set(key(logicalAddress, bookingId), details),
+    addBooking: (logicalAddress, bookingId, details = sampleTimeslot()) =>
+      void bookings.set(key(logicalAddress, bookingId), details),
     removeBooking: (logicalAddress, bookingId) => void bookings.delete(key(logicalAddress, bookingId)),
     handle: (next) => void (handler = next),
     inFlight: (logicalAddress) => inFlight.get(logicalAddress ?? '\u0000all') ?? 0,

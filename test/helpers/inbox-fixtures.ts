@@ -71,7 +71,13 @@ export interface PostFixture {
 /** Inserts one stored EI post (`booking_post`), as the engine keeps them. */
 export async function insertBookingPost(database: Pick<Database, 'orm'>, fixture: PostFixture): Promise<void> {
   const details =
-    fixture.details === null ? null : ({ healthcareFacility: 'SE2321000016-TEST', healthcareFacilityName: 'Vårdcentralen Test', ...fixture.details } as BookingSnapshot);
+    fixture.details === null
+      ? null
+      : ({
+          healthcareFacility: 'SE2321000016-TEST',
+          healthcareFacilityName: 'Vårdcentralen Test',
+          ...fixture.details,
+        } as BookingSnapshot);
   await database.orm.insert(bookingPosts).values({
     keyHash: `key-${randomUUID()}`,
     resident: fixture.resident,
@@ -81,7 +87,8 @@ export async function insertBookingPost(database: Pick<Database, 'orm'>, fixture
     categorization: fixture.categorization ?? 'Booking',
     present: fixture.present ?? true,
     details,
-    startAt: details?.start && !details.badTime && !Number.isNaN(Date.parse(details.start)) ? new Date(details.start) : null,
+    startAt:
+      details?.start && !details.badTime && !Number.isNaN(Date.parse(details.start)) ? new Date(details.start) : null,
   });
 }
 

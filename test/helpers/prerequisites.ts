@@ -24,7 +24,9 @@ export function javaPrerequisites(needs: { java?: boolean; maven?: boolean }): P
 export const CHROMIUM = '/usr/bin/chromium';
 
 export function chromiumPrerequisites(): Prerequisites {
-  return fs.existsSync(CHROMIUM) ? { ready: true } : { ready: false, reason: `not found: ${CHROMIUM} (Debian: apt-get install chromium)` };
+  return fs.existsSync(CHROMIUM)
+    ? { ready: true }
+    : { ready: false, reason: `not found: ${CHROMIUM} (Debian: apt-get install chromium)` };
 }
 
 /** Skips (saying why) outside CI; in CI a missing part is an error, never a silent skip. */

@@ -68,7 +68,9 @@ export function notificationEnvelope(
   logicalAddress: string | null = 'SE-TEST-INBOX',
 ): string {
   const header =
-    logicalAddress === null ? '' : `<soapenv:Header><itr:LogicalAddress>${logicalAddress}</itr:LogicalAddress></soapenv:Header>`;
+    logicalAddress === null
+      ? ''
+      : `<soapenv:Header><itr:LogicalAddress>${logicalAddress}</itr:LogicalAddress></soapenv:Header>`;
   return (
     '<?xml version="1.0" encoding="UTF-8"?>' +
     '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:itr="urn:riv:itintegration:registry:1" ' +
@@ -128,7 +130,11 @@ export async function postNotification(
 ): Promise<SoapAnswer> {
   const response = await fetch(`${baseUrl}/ProcessNotification/1/rivtabp21`, {
     method: 'POST',
-    headers: { 'content-type': 'text/xml; charset=utf-8', SOAPAction: `"${PROCESS_NOTIFICATION_SOAP_ACTION}"`, ...headers },
+    headers: {
+      'content-type': 'text/xml; charset=utf-8',
+      SOAPAction: `"${PROCESS_NOTIFICATION_SOAP_ACTION}"`,
+      ...headers,
+    },
     body: typeof body === 'string' ? body : new Uint8Array(body),
   });
   return readAnswer(response.status, response.headers.get('content-type'), await response.text());

@@ -24,7 +24,11 @@ describe.skipIf(!available)('The inbox in Chromium', () => {
   beforeAll(async () => {
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     t = await startTestApp({ ROLES: 'web' });
-    await insertMessage(t.database, { resident: CITIZEN_A, subject: 'Bokningsbekräftelse från Vårdcentralen Test', readAt: new Date('2026-01-05T09:00:00Z') });
+    await insertMessage(t.database, {
+      resident: CITIZEN_A,
+      subject: 'Bokningsbekräftelse från Vårdcentralen Test',
+      readAt: new Date('2026-01-05T09:00:00Z'),
+    });
     await insertMessage(t.database, {
       resident: CITIZEN_A,
       kind: 'invitation',
@@ -38,15 +42,31 @@ describe.skipIf(!available)('The inbox in Chromium', () => {
       kind: 'rebooking',
       subject: 'Ombokad tid hos Vårdcentralen Test',
       body: 'Hej!\n\nDin tid är ombokad.',
-      booking: bookingJson({ previousStart: '2031-03-01T09:00:00.000Z', previousEnd: '2031-03-01T09:30:00.000Z', rebookAllowed: true }),
+      booking: bookingJson({
+        previousStart: '2031-03-01T09:00:00.000Z',
+        previousEnd: '2031-03-01T09:30:00.000Z',
+        rebookAllowed: true,
+      }),
     });
     await insertBookingPost(t.database, {
       resident: CITIZEN_A,
-      details: { start: new Date(Date.now() + 7 * 86_400_000).toISOString(), careTypeName: 'Provtagning', cancelBookingAllowed: true },
+      details: {
+        start: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+        careTypeName: 'Provtagning',
+        cancelBookingAllowed: true,
+      },
     });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     page = await browser.newPage({ locale: 'sv-SE', viewport: { width: 1000, height: 900 } });
     page.on('dialog', (dialog) => {
@@ -63,7 +83,9 @@ describe.skipIf(!available)('The inbox in Chromium', () => {
   it('When a citizen signs in with the keyboard, then the inbox lists the messages with the unread ones marked', async () => {
     await page.goto(`${t.url}/inbox`);
     expect(new URL(page.url()).pathname).toBe('/inbox/logga-in');
-    await expect(page.getByRole('heading', { name: 'Utvecklingsinloggning – inte för riktiga invånare' }).isVisible()).resolves.toBe(true);
+    await expect(
+      page.getByRole('heading', { name: 'Utvecklingsinloggning – inte för riktiga invånare' }).isVisible(),
+    ).resolves.toBe(true);
     await page.screenshot({ path: path.join(SCREENSHOTS, '1-sign-in.png'), fullPage: true });
     await page.getByLabel('Personnummer').focus();
     await page.keyboard.type('19121212-1212');
@@ -80,8 +102,12 @@ describe.skipIf(!available)('The inbox in Chromium', () => {
   it('When producer text holds markup, then the browser shows it as text and runs nothing', async () => {
     await expect(page.getByText('Kallelse <script>window.__pwned = 1</script>').isVisible()).resolves.toBe(true);
     await page.getByRole('link', { name: /Kallelse <script>/ }).click();
-    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Kallelse <script>window.__pwned = 1</script>');
-    await expect(page.locator('.message-body').textContent()).resolves.toContain('<img src=x onerror="window.__pwned = 2">');
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(
+      'Kallelse <script>window.__pwned = 1</script>',
+    );
+    await expect(page.locator('.message-body').textContent()).resolves.toContain(
+      '<img src=x onerror="window.__pwned = 2">',
+    );
     await expect(page.locator('img, b, script').count()).resolves.toBe(0);
     await expect(page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).resolves.toBeUndefined();
     expect(dialogs).toEqual([]);
@@ -103,7 +129,9 @@ describe.skipIf(!available)('The inbox in Chromium', () => {
     expect(reached).toBe(true);
     await page.keyboard.press('Enter');
     await page.waitForURL(`${t.url}${target}`);
-    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Ombokad tid hos Vårdcentralen Test');
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(
+      'Ombokad tid hos Vårdcentralen Test',
+    );
     await expect(page.getByText('Din tid är ombokad.').isVisible()).resolves.toBe(true);
     // No booking service is configured here: no link promises a rebooking.
     await expect(page.getByRole('link', { name: /Boka om/ }).count()).resolves.toBe(0);

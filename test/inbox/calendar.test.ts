@@ -10,7 +10,13 @@ import { CITIZEN_A, CITIZEN_B, insertBookingPost } from '../helpers/inbox-fixtur
 import { PageClient } from './page-client.js';
 
 function booking(start: string, end: string | null): CalendarBooking {
-  return { bookingId: 'BK-1', kind: 'booking', start, end, careUnit: { hsaId: 'SE2321000016-ABCD', name: 'Vårdcentralen Åby, hus B' } };
+  return {
+    bookingId: 'BK-1',
+    kind: 'booking',
+    start,
+    end,
+    careUnit: { hsaId: 'SE2321000016-ABCD', name: 'Vårdcentralen Åby, hus B' },
+  };
 }
 
 /** Parses the file and answers its one event's instants, converted with the file's own VTIMEZONE only. */
@@ -40,10 +46,30 @@ function readBack(text: string) {
 
 describe('The calendar file', () => {
   const cases: [string, string, string, string][] = [
-    ['the day before summer time starts (CET, +01:00)', '2027-03-27T09:00:00.000Z', '2027-03-27T09:30:00.000Z', '2027-03-27T10:00:00'],
-    ['the day summer time starts (CEST, +02:00)', '2027-03-28T08:00:00.000Z', '2027-03-28T08:30:00.000Z', '2027-03-28T10:00:00'],
-    ['across the spring change itself (01:30 CET to 03:30 CEST, one hour)', '2027-03-28T00:30:00.000Z', '2027-03-28T01:30:00.000Z', '2027-03-28T01:30:00'],
-    ['the day before summer time ends (CEST)', '2027-10-30T08:00:00.000Z', '2027-10-30T08:20:00.000Z', '2027-10-30T10:00:00'],
+    [
+      'the day before summer time starts (CET, +01:00)',
+      '2027-03-27T09:00:00.000Z',
+      '2027-03-27T09:30:00.000Z',
+      '2027-03-27T10:00:00',
+    ],
+    [
+      'the day summer time starts (CEST, +02:00)',
+      '2027-03-28T08:00:00.000Z',
+      '2027-03-28T08:30:00.000Z',
+      '2027-03-28T10:00:00',
+    ],
+    [
+      'across the spring change itself (01:30 CET to 03:30 CEST, one hour)',
+      '2027-03-28T00:30:00.000Z',
+      '2027-03-28T01:30:00.000Z',
+      '2027-03-28T01:30:00',
+    ],
+    [
+      'the day before summer time ends (CEST)',
+      '2027-10-30T08:00:00.000Z',
+      '2027-10-30T08:20:00.000Z',
+      '2027-10-30T10:00:00',
+    ],
     ['the day summer time ends (CET)', '2027-10-31T09:00:00.000Z', '2027-10-31T09:20:00.000Z', '2027-10-31T10:00:00'],
   ];
   for (const [situation, start, end, wallClock] of cases) {
@@ -62,7 +88,10 @@ describe('The calendar file', () => {
   });
 
   it('When the file is written, then the care unit is the place, DTSTAMP is UTC, the UID is stable, and no health detail is in it', () => {
-    const text = bookingCalendar(booking('2027-06-01T07:00:00.000Z', '2027-06-01T07:30:00.000Z'), new Date('2027-01-01T12:00:00Z'));
+    const text = bookingCalendar(
+      booking('2027-06-01T07:00:00.000Z', '2027-06-01T07:30:00.000Z'),
+      new Date('2027-01-01T12:00:00Z'),
+    );
     const back = readBack(text);
     expect(back.location).toBe('Vårdcentralen Åby, hus B');
     expect(back.summary).toBe('Bokad tid hos Vårdcentralen Åby, hus B');
@@ -88,18 +117,31 @@ describe('The calendar file over HTTP', () => {
     await insertBookingPost(t.database, {
       resident: CITIZEN_A,
       bookingId: 'CAL-1',
-      details: { start: start.toISOString(), careTypeName: 'Psykoterapi', purpose: 'Samtal', cancelBookingAllowed: true },
+      details: {
+        start: start.toISOString(),
+        careTypeName: 'Psykoterapi',
+        purpose: 'Samtal',
+        cancelBookingAllowed: true,
+      },
     });
-    await insertBookingPost(t.database, { resident: CITIZEN_B, bookingId: 'CAL-B', details: { start: start.toISOString() } });
+    await insertBookingPost(t.database, {
+      resident: CITIZEN_B,
+      bookingId: 'CAL-B',
+      details: { start: start.toISOString() },
+    });
     const browser = new PageClient(t.url);
     await browser.signIn(CITIZEN_A);
     const inbox = await browser.get('/inbox');
-    const href = /href="(\/inbox\/kalender\.ics\?[^"]+)"[^>]*>Lägg till i kalendern/.exec(inbox.text)?.[1]?.replace(/&amp;/g, '&');
+    const href = /href="(\/inbox\/kalender\.ics\?[^"]+)"[^>]*>Lägg till i kalendern/
+      .exec(inbox.text)?.[1]
+      ?.replace(/&amp;/g, '&');
     expect(href).toBe('/inbox/kalender.ics?enhet=SE2321000016-TEST&bokning=CAL-1');
     const file = await browser.get(href!);
     expect(file.status).toBe(200);
     expect(file.headers.get('content-type')).toBe('text/calendar; charset=utf-8');
-    expect(file.headers.get('content-disposition')).toMatch(/^attachment; filename="bokad-tid-\d{4}-\d{2}-\d{2}-\d{4}\.ics"$/);
+    expect(file.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="bokad-tid-\d{4}-\d{2}-\d{2}-\d{4}\.ics"$/,
+    );
     const back = readBack(file.text);
     expect(back.start).toBe(start.toISOString());
     expect(back.location).toBe('Vårdcentralen Test');

@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevelopmentToken } from '../../src/auth/index.js';
 import { rows } from '../../src/db/database.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { bookingJson, CITIZEN_A, CITIZEN_B, insertBookingPost, insertCareUnitRelation, insertMessage } from '../helpers/inbox-fixtures.js';
+import {
+  bookingJson,
+  CITIZEN_A,
+  CITIZEN_B,
+  insertBookingPost,
+  insertCareUnitRelation,
+  insertMessage,
+} from '../helpers/inbox-fixtures.js';
 
 let t: TestApp;
 let tokenA: string;
@@ -20,8 +27,15 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function call(token: string | undefined, method: string, path: string): Promise<{ status: number; body: any; headers: Headers }> {
-  const response = await fetch(`${t.url}${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+async function call(
+  token: string | undefined,
+  method: string,
+  path: string,
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const response = await fetch(`${t.url}${path}`, {
+    method,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
   const text = await response.text();
   // `any`: the tests read whatever JSON came back and assert on it.
   let body: any = text;
@@ -41,7 +55,13 @@ describe('Messages', () => {
   beforeAll(async () => {
     token = await signDevelopmentToken(t.app.config, 'citizen', resident);
     for (let i = 1; i <= 5; i++) {
-      ids.push(await insertMessage(t.database, { resident, subject: `Meddelande ${i}`, readAt: i === 1 ? new Date('2026-01-01T00:00:00Z') : null }));
+      ids.push(
+        await insertMessage(t.database, {
+          resident,
+          subject: `Meddelande ${i}`,
+          readAt: i === 1 ? new Date('2026-01-01T00:00:00Z') : null,
+        }),
+      );
     }
     await insertMessage(t.database, { resident, subject: 'Borttaget', deletedAt: new Date() });
   });
@@ -50,7 +70,13 @@ describe('Messages', () => {
     const { status, body, headers } = await call(token, 'GET', '/api/inbox/messages');
     expect(status).toBe(200);
     expect(headers.get('cache-control')).toBe('no-store');
-    expect(body.items.map((m: { subject: string }) => m.subject)).toEqual(['Meddelande 5', 'Meddelande 4', 'Meddelande 3', 'Meddelande 2', 'Meddelande 1']);
+    expect(body.items.map((m: { subject: string }) => m.subject)).toEqual([
+      'Meddelande 5',
+      'Meddelande 4',
+      'Meddelande 3',
+      'Meddelande 2',
+      'Meddelande 1',
+    ]);
     expect(body.unreadCount).toBe(4);
     expect(body.nextCursor).toBeNull();
     expect(body.items[0]).toMatchObject({
@@ -58,7 +84,12 @@ describe('Messages', () => {
       kind: 'booking_confirmation',
       readAt: null,
       careUnit: { hsaId: 'SE2321000016-TEST', name: 'Vårdcentralen Test' },
-      booking: { categorization: 'Booking', start: '2031-03-04T13:30:00.000Z', cancelAllowed: true, rebookAllowed: false },
+      booking: {
+        categorization: 'Booking',
+        start: '2031-03-04T13:30:00.000Z',
+        cancelAllowed: true,
+        rebookAllowed: false,
+      },
     });
     expect(new Date(body.items[0].createdAt).toISOString()).toBe(body.items[0].createdAt);
   });
@@ -118,7 +149,10 @@ describe('Messages', () => {
     expect((await call(token, 'POST', `/api/inbox/messages/${ids[1]}/read`)).status).toBe(404);
     const list = await call(token, 'GET', '/api/inbox/messages');
     expect(list.body.items.map((m: { id: number }) => m.id)).not.toContain(ids[1]);
-    const [kept] = await rows<{ deleted_at: unknown; subject: string }>(t.database.orm, sql`select deleted_at, subject from inbox_message where id = ${ids[1]}`);
+    const [kept] = await rows<{ deleted_at: unknown; subject: string }>(
+      t.database.orm,
+      sql`select deleted_at, subject from inbox_message where id = ${ids[1]}`,
+    );
     expect(kept?.subject).toBe('Meddelande 2');
     expect(kept?.deleted_at).not.toBeNull();
   });
@@ -134,7 +168,7 @@ describe('Messages', () => {
 });
 
 describe('Who may call', () => {
-  it('When there is no token, a bad token or an administrator\'s token, then every citizen endpoint refuses', async () => {
+  it("When there is no token, a bad token or an administrator's token, then every citizen endpoint refuses", async () => {
     const admin = await signDevelopmentToken(t.app.config, 'admin', 'Ada Admin');
     for (const [method, path] of [
       ['GET', '/api/inbox/messages'],
@@ -160,23 +194,62 @@ describe('Bookings and care units', () => {
   beforeAll(async () => {
     token = await signDevelopmentToken(t.app.config, 'citizen', resident);
     const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
-    await insertBookingPost(t.database, { resident, bookingId: 'LATER', details: { start: inDays(20), end: inDays(20.02), careTypeName: 'Provtagning' } });
-    await insertBookingPost(t.database, { resident, bookingId: 'SOON', categorization: 'Invitation', details: { start: inDays(2), rebookingAllowed: true } });
+    await insertBookingPost(t.database, {
+      resident,
+      bookingId: 'LATER',
+      details: { start: inDays(20), end: inDays(20.02), careTypeName: 'Provtagning' },
+    });
+    await insertBookingPost(t.database, {
+      resident,
+      bookingId: 'SOON',
+      categorization: 'Invitation',
+      details: { start: inDays(2), rebookingAllowed: true },
+    });
     await insertBookingPost(t.database, { resident, bookingId: 'PASSED', details: { start: inDays(-1) } });
-    await insertBookingPost(t.database, { resident, bookingId: 'OPEN-INVITATION', categorization: 'Invitation', details: {} });
+    await insertBookingPost(t.database, {
+      resident,
+      bookingId: 'OPEN-INVITATION',
+      categorization: 'Invitation',
+      details: {},
+    });
     await insertBookingPost(t.database, { resident, bookingId: 'BAD', details: { badTime: true } });
-    await insertBookingPost(t.database, { resident, bookingId: 'NO-UNIT', details: { start: inDays(3), healthcareFacility: '' } });
+    await insertBookingPost(t.database, {
+      resident,
+      bookingId: 'NO-UNIT',
+      details: { start: inDays(3), healthcareFacility: '' },
+    });
     await insertBookingPost(t.database, { resident, bookingId: 'FAR', details: { start: inDays(365 * 3 + 2) } });
-    await insertBookingPost(t.database, { resident, bookingId: 'DELETED-IN-EI', present: false, details: { start: inDays(4) } });
-    await insertCareUnitRelation(t.database, { resident, hsaId: 'SE-UNIT-OLD', name: 'Gamla mottagningen', lastAt: new Date('2025-01-01T00:00:00Z'), firstAt: new Date('2024-01-01T00:00:00Z') });
-    await insertCareUnitRelation(t.database, { resident, hsaId: 'SE-UNIT-NEW', name: 'Nya mottagningen', lastAt: new Date('2026-01-01T00:00:00Z'), firstAt: new Date('2025-06-01T00:00:00Z') });
+    await insertBookingPost(t.database, {
+      resident,
+      bookingId: 'DELETED-IN-EI',
+      present: false,
+      details: { start: inDays(4) },
+    });
+    await insertCareUnitRelation(t.database, {
+      resident,
+      hsaId: 'SE-UNIT-OLD',
+      name: 'Gamla mottagningen',
+      lastAt: new Date('2025-01-01T00:00:00Z'),
+      firstAt: new Date('2024-01-01T00:00:00Z'),
+    });
+    await insertCareUnitRelation(t.database, {
+      resident,
+      hsaId: 'SE-UNIT-NEW',
+      name: 'Nya mottagningen',
+      lastAt: new Date('2026-01-01T00:00:00Z'),
+      firstAt: new Date('2025-06-01T00:00:00Z'),
+    });
   });
 
   it('When a citizen asks for their bookings, then only upcoming, well-formed, present times within three years come, sorted by time', async () => {
     const { status, body } = await call(token, 'GET', '/api/citizen/bookings');
     expect(status).toBe(200);
     expect(body.items.map((b: { bookingId: string }) => b.bookingId)).toEqual(['SOON', 'LATER']);
-    expect(body.items[0]).toMatchObject({ kind: 'invitation', rebookAllowed: true, careUnit: { hsaId: 'SE2321000016-TEST', name: 'Vårdcentralen Test' } });
+    expect(body.items[0]).toMatchObject({
+      kind: 'invitation',
+      rebookAllowed: true,
+      careUnit: { hsaId: 'SE2321000016-TEST', name: 'Vårdcentralen Test' },
+    });
     expect(body.items[1]).toMatchObject({ kind: 'booking', careTypeName: 'Provtagning' });
   });
 
@@ -184,8 +257,18 @@ describe('Bookings and care units', () => {
     const { status, body } = await call(token, 'GET', '/api/citizen/care-units');
     expect(status).toBe(200);
     expect(body.items).toEqual([
-      { hsaId: 'SE-UNIT-NEW', name: 'Nya mottagningen', firstAt: '2025-06-01T00:00:00.000Z', lastAt: '2026-01-01T00:00:00.000Z' },
-      { hsaId: 'SE-UNIT-OLD', name: 'Gamla mottagningen', firstAt: '2024-01-01T00:00:00.000Z', lastAt: '2025-01-01T00:00:00.000Z' },
+      {
+        hsaId: 'SE-UNIT-NEW',
+        name: 'Nya mottagningen',
+        firstAt: '2025-06-01T00:00:00.000Z',
+        lastAt: '2026-01-01T00:00:00.000Z',
+      },
+      {
+        hsaId: 'SE-UNIT-OLD',
+        name: 'Gamla mottagningen',
+        firstAt: '2024-01-01T00:00:00.000Z',
+        lastAt: '2025-01-01T00:00:00.000Z',
+      },
     ]);
   });
 });
@@ -221,9 +304,15 @@ describe('Isolation between citizens', () => {
   beforeAll(async () => {
     aIds = [];
     bIds = [];
-    for (let i = 0; i < 3; i++) aIds.push(await insertMessage(t.database, { resident: CITIZEN_A, subject: `A:s meddelande ${i}` }));
-    for (let i = 0; i < 3; i++) bIds.push(await insertMessage(t.database, { resident: CITIZEN_B, subject: `B:s hemliga meddelande ${i}` }));
-    await insertBookingPost(t.database, { resident: CITIZEN_B, bookingId: 'B-ONLY', details: { start: new Date(Date.now() + 86_400_000).toISOString() } });
+    for (let i = 0; i < 3; i++)
+      aIds.push(await insertMessage(t.database, { resident: CITIZEN_A, subject: `A:s meddelande ${i}` }));
+    for (let i = 0; i < 3; i++)
+      bIds.push(await insertMessage(t.database, { resident: CITIZEN_B, subject: `B:s hemliga meddelande ${i}` }));
+    await insertBookingPost(t.database, {
+      resident: CITIZEN_B,
+      bookingId: 'B-ONLY',
+      details: { start: new Date(Date.now() + 86_400_000).toISOString() },
+    });
     await insertCareUnitRelation(t.database, { resident: CITIZEN_B, hsaId: 'SE-B-UNIT', name: 'B:s mottagning' });
     const page = await call(tokenB, 'GET', '/api/inbox/messages?limit=1');
     bCursor = page.body.nextCursor;
@@ -268,6 +357,8 @@ describe('Isolation between citizens', () => {
     expect(bookings.body.items).toEqual([]);
     const careUnits = await call(tokenA, 'GET', '/api/citizen/care-units');
     expect(careUnits.body.items).toEqual([]);
-    expect((await call(tokenB, 'GET', '/api/citizen/bookings')).body.items.map((b: { bookingId: string }) => b.bookingId)).toEqual(['B-ONLY']);
+    expect(
+      (await call(tokenB, 'GET', '/api/citizen/bookings')).body.items.map((b: { bookingId: string }) => b.bookingId),
+    ).toEqual(['B-ONLY']);
   });
 });

@@ -23,14 +23,23 @@ afterAll(async () => {
 });
 
 function linksOf(page: string): string[] {
-  return [...page.matchAll(/<a class="button" href="(https:\/\/bokning\.example\.se[^"]+)"/g)].map((m) => m[1]!.replace(/&amp;/g, '&'));
+  return [...page.matchAll(/<a class="button" href="(https:\/\/bokning\.example\.se[^"]+)"/g)].map((m) =>
+    m[1]!.replace(/&amp;/g, '&'),
+  );
 }
 
 describe('Booking-service links', () => {
   it('When a booked time is ahead and the producer allows cancelling, then the list and the message link to cancelling it, and nothing else', async () => {
     const start = new Date(Date.now() + 3 * 86_400_000).toISOString();
-    await insertBookingPost(t.database, { resident: RESIDENT, bookingId: 'BK-A', details: { start, cancelBookingAllowed: true, rebookingAllowed: false } });
-    const id = await insertMessage(t.database, { resident: RESIDENT, booking: bookingJson({ bookingId: 'BK-A', start, cancelAllowed: true, rebookAllowed: false }) });
+    await insertBookingPost(t.database, {
+      resident: RESIDENT,
+      bookingId: 'BK-A',
+      details: { start, cancelBookingAllowed: true, rebookingAllowed: false },
+    });
+    const id = await insertMessage(t.database, {
+      resident: RESIDENT,
+      booking: bookingJson({ bookingId: 'BK-A', start, cancelAllowed: true, rebookAllowed: false }),
+    });
     const list = await browser.get('/inbox');
     expect(linksOf(list.text)).toEqual(['https://bokning.example.se/SE2321000016-TEST/BK-A?atgard=avboka']);
     const message = await browser.get(`/inbox/meddelanden/${id}`);
@@ -42,8 +51,15 @@ describe('Booking-service links', () => {
 
   it('When the booking has since changed (the producer no longer allows it), then the message follows the current state, not its old flags', async () => {
     const start = new Date(Date.now() + 4 * 86_400_000).toISOString();
-    await insertBookingPost(t.database, { resident: RESIDENT, bookingId: 'BK-B', details: { start, cancelBookingAllowed: false, rebookingAllowed: false } });
-    const id = await insertMessage(t.database, { resident: RESIDENT, booking: bookingJson({ bookingId: 'BK-B', start, cancelAllowed: true, rebookAllowed: true }) });
+    await insertBookingPost(t.database, {
+      resident: RESIDENT,
+      bookingId: 'BK-B',
+      details: { start, cancelBookingAllowed: false, rebookingAllowed: false },
+    });
+    const id = await insertMessage(t.database, {
+      resident: RESIDENT,
+      booking: bookingJson({ bookingId: 'BK-B', start, cancelAllowed: true, rebookAllowed: true }),
+    });
     const message = await browser.get(`/inbox/meddelanden/${id}`);
     expect(linksOf(message.text)).toEqual([]);
     expect(message.text).toContain('Lägg till i kalendern');
@@ -51,9 +67,19 @@ describe('Booking-service links', () => {
 
   it('When the time has passed or is no longer booked, then the message offers neither links nor a calendar file', async () => {
     const past = new Date(Date.now() - 86_400_000).toISOString();
-    await insertBookingPost(t.database, { resident: RESIDENT, bookingId: 'BK-PAST', details: { start: past, cancelBookingAllowed: true } });
-    const passed = await insertMessage(t.database, { resident: RESIDENT, booking: bookingJson({ bookingId: 'BK-PAST', start: past, cancelAllowed: true }) });
-    const gone = await insertMessage(t.database, { resident: RESIDENT, booking: bookingJson({ bookingId: 'BK-GONE', cancelAllowed: true, rebookAllowed: true }) });
+    await insertBookingPost(t.database, {
+      resident: RESIDENT,
+      bookingId: 'BK-PAST',
+      details: { start: past, cancelBookingAllowed: true },
+    });
+    const passed = await insertMessage(t.database, {
+      resident: RESIDENT,
+      booking: bookingJson({ bookingId: 'BK-PAST', start: past, cancelAllowed: true }),
+    });
+    const gone = await insertMessage(t.database, {
+      resident: RESIDENT,
+      booking: bookingJson({ bookingId: 'BK-GONE', cancelAllowed: true, rebookAllowed: true }),
+    });
     for (const id of [passed, gone]) {
       const message = await browser.get(`/inbox/meddelanden/${id}`);
       expect(linksOf(message.text), String(id)).toEqual([]);
@@ -63,8 +89,16 @@ describe('Booking-service links', () => {
   });
 
   it('When a cancelled time could be changed on the web, then the cancellation links to booking a new time; otherwise it does not', async () => {
-    const web = await insertMessage(t.database, { resident: RESIDENT, kind: 'cancellation', booking: bookingJson({ bookingId: 'BK-C', rebookAllowed: true, cancelAllowed: false }) });
-    const phone = await insertMessage(t.database, { resident: RESIDENT, kind: 'cancellation', booking: bookingJson({ bookingId: 'BK-D', rebookAllowed: false, cancelAllowed: false }) });
+    const web = await insertMessage(t.database, {
+      resident: RESIDENT,
+      kind: 'cancellation',
+      booking: bookingJson({ bookingId: 'BK-C', rebookAllowed: true, cancelAllowed: false }),
+    });
+    const phone = await insertMessage(t.database, {
+      resident: RESIDENT,
+      kind: 'cancellation',
+      booking: bookingJson({ bookingId: 'BK-D', rebookAllowed: false, cancelAllowed: false }),
+    });
     const withLink = await browser.get(`/inbox/meddelanden/${web}`);
     expect(linksOf(withLink.text)).toEqual(['https://bokning.example.se/SE2321000016-TEST/BK-C?atgard=boka']);
     expect(withLink.text).toContain('Boka en ny tid i bokningstjänsten');
@@ -76,9 +110,18 @@ describe('Booking-service links', () => {
     const id = await insertMessage(t.database, {
       resident: RESIDENT,
       kind: 'invitation',
-      booking: bookingJson({ bookingId: 'INV-X', categorization: 'Invitation', start: null, end: null, cancelAllowed: false, rebookAllowed: false }),
+      booking: bookingJson({
+        bookingId: 'INV-X',
+        categorization: 'Invitation',
+        start: null,
+        end: null,
+        cancelAllowed: false,
+        rebookAllowed: false,
+      }),
     });
-    expect(linksOf((await browser.get(`/inbox/meddelanden/${id}`)).text)).toEqual(['https://bokning.example.se/SE2321000016-TEST/INV-X?atgard=boka']);
+    expect(linksOf((await browser.get(`/inbox/meddelanden/${id}`)).text)).toEqual([
+      'https://bokning.example.se/SE2321000016-TEST/INV-X?atgard=boka',
+    ]);
   });
 });
 
@@ -86,7 +129,9 @@ describe('Read, unread and delete', () => {
   it('When the citizen marks an opened message unread, then it is unread again; without the CSRF token or for another citizen, nothing changes', async () => {
     const id = await insertMessage(t.database, { resident: RESIDENT, subject: 'Att läsa igen' });
     await browser.get(`/inbox/meddelanden/${id}`);
-    expect((await browser.get('/inbox')).text).not.toMatch(new RegExp(`<li class="unread">\\s*<a href="/inbox/meddelanden/${id}">`));
+    expect((await browser.get('/inbox')).text).not.toMatch(
+      new RegExp(`<li class="unread">\\s*<a href="/inbox/meddelanden/${id}">`),
+    );
     expect((await browser.request('POST', `/inbox/meddelanden/${id}/markera-olast`, {})).status).toBe(403);
     const marked = await browser.post(`/inbox/meddelanden/${id}/markera-olast`);
     expect(marked.status).toBe(303);

@@ -83,18 +83,30 @@ describe('The inbox', () => {
   let readId: number;
 
   beforeAll(async () => {
-    readId = await insertMessage(t.database, { resident, subject: 'Läst bekräftelse', readAt: new Date('2026-01-02T10:00:00Z') });
+    readId = await insertMessage(t.database, {
+      resident,
+      subject: 'Läst bekräftelse',
+      readAt: new Date('2026-01-02T10:00:00Z'),
+    });
     unreadId = await insertMessage(t.database, {
       resident,
       kind: 'rebooking',
       subject: 'Ombokning hos Vårdcentralen Test',
       body: 'Hej!\n\nDin tid är ombokad.',
-      booking: bookingJson({ previousStart: '2031-03-01T09:00:00.000Z', previousEnd: '2031-03-01T09:30:00.000Z', rebookAllowed: true }),
+      booking: bookingJson({
+        previousStart: '2031-03-01T09:00:00.000Z',
+        previousEnd: '2031-03-01T09:30:00.000Z',
+        rebookAllowed: true,
+      }),
     });
     await insertBookingPost(t.database, {
       resident,
       bookingId: 'UPCOMING-1',
-      details: { start: new Date(Date.now() + 5 * 86_400_000).toISOString(), careTypeName: 'Sjuksköterskebesök', cancelBookingAllowed: true },
+      details: {
+        start: new Date(Date.now() + 5 * 86_400_000).toISOString(),
+        careTypeName: 'Sjuksköterskebesök',
+        cancelBookingAllowed: true,
+      },
     });
     browser = new PageClient(t.url);
     await browser.signIn(resident);
@@ -127,7 +139,9 @@ describe('The inbox', () => {
     expect(inbox.text).toContain('Du har inga olästa meddelanden.');
     expect(inbox.text).not.toContain('<li class="unread">');
     const token = await signDevelopmentToken(t.app.config, 'citizen', resident);
-    const api = await fetch(`${t.url}/api/inbox/messages/${unreadId}`, { headers: { authorization: `Bearer ${token}` } });
+    const api = await fetch(`${t.url}/api/inbox/messages/${unreadId}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(((await api.json()) as { readAt: string | null }).readAt).not.toBeNull();
   });
 
@@ -141,7 +155,9 @@ describe('The inbox', () => {
     }
     expect((await browser.post(`/inbox/meddelanden/${othersId}/ta-bort`)).status).toBe(404);
     const token = await signDevelopmentToken(t.app.config, 'citizen', CITIZEN_B);
-    const api = await fetch(`${t.url}/api/inbox/messages/${othersId}`, { headers: { authorization: `Bearer ${token}` } });
+    const api = await fetch(`${t.url}/api/inbox/messages/${othersId}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(((await api.json()) as { readAt: string | null }).readAt).toBeNull();
   });
 
@@ -161,13 +177,25 @@ describe('The inbox', () => {
 
   it('When the citizen saves notification settings, then they are stored; a bad number is refused, kept in the form, and nothing is stored', async () => {
     await browser.get('/inbox/installningar');
-    const bad = await browser.post('/inbox/installningar', { smsEnabled: 'ja', phone: '12<b>34', emailEnabled: 'ja', address: 'namn@example.se' });
+    const bad = await browser.post('/inbox/installningar', {
+      smsEnabled: 'ja',
+      phone: '12<b>34',
+      emailEnabled: 'ja',
+      address: 'namn@example.se',
+    });
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('Ange ett mobilnummer som kan ta emot SMS');
     expect(bad.text).toContain('value="12&lt;b&gt;34"');
-    expect(await readCitizenSettings(t.database, resident)).toEqual({ sms: { enabled: false, phone: null }, email: { enabled: false, address: null } });
+    expect(await readCitizenSettings(t.database, resident)).toEqual({
+      sms: { enabled: false, phone: null },
+      email: { enabled: false, address: null },
+    });
 
-    const saved = await browser.post('/inbox/installningar', { smsEnabled: 'ja', phone: '070-123 45 67', address: 'namn@example.se' });
+    const saved = await browser.post('/inbox/installningar', {
+      smsEnabled: 'ja',
+      phone: '070-123 45 67',
+      address: 'namn@example.se',
+    });
     expect(saved.status).toBe(303);
     expect(saved.location).toBe('/inbox/installningar?klart=sparat');
     expect(await readCitizenSettings(t.database, resident)).toEqual({
@@ -206,7 +234,11 @@ describe('Producer text', () => {
       subject: `Kallelse ${hostile}`,
       body: `Hej ${hostile}\n<a href="javascript:alert(1)">klicka</a>`,
       careUnitName: `Mottagning ${hostile}`,
-      booking: bookingJson({ performerName: hostile, careTypeName: '"><svg onload=alert(1)>', resourceName: "' onmouseover='alert(1)" }),
+      booking: bookingJson({
+        performerName: hostile,
+        careTypeName: '"><svg onload=alert(1)>',
+        resourceName: "' onmouseover='alert(1)",
+      }),
     });
     await insertBookingPost(t.database, {
       resident,
@@ -225,7 +257,9 @@ describe('Producer text', () => {
       expect(page.status, path).toBe(200);
       expect(page.text, path).not.toMatch(/<script|<img|<svg|<a href="javascript/i);
       expect(page.text, path).not.toContain("' onmouseover='");
-      expect(page.text, path).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;');
+      expect(page.text, path).toContain(
+        '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;',
+      );
       expect(page.headers.get('content-security-policy'), path).toMatch(/default-src 'none'/);
     }
     const message = await browser.get(`/inbox/meddelanden/${id}`);

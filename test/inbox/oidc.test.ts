@@ -69,7 +69,10 @@ beforeAll(async () => {
     interactions: { url: (_ctx: KoaContextWithOIDC, interaction) => `/interaction/${interaction.uid}` },
     // First-party client: no consent screen, the grant is given at sign-in.
     loadExistingGrant: async (ctx: KoaContextWithOIDC) => {
-      const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId! });
+      const grant = new ctx.oidc.provider.Grant({
+        clientId: ctx.oidc.client!.clientId,
+        accountId: ctx.oidc.session!.accountId!,
+      });
       grant.addOIDCScope('openid');
       await grant.save();
       return grant;
@@ -81,7 +84,10 @@ beforeAll(async () => {
   handler = (req, res) => {
     if (req.url?.startsWith('/auth?')) authorizationRequests.push(new URL(req.url, issuer));
     if (req.url?.startsWith('/interaction/')) {
-      const result = 'error' in nextInteraction ? { error: nextInteraction.error } : { login: { accountId: nextInteraction.accountId } };
+      const result =
+        'error' in nextInteraction
+          ? { error: nextInteraction.error }
+          : { login: { accountId: nextInteraction.accountId } };
       provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false }).catch((error: unknown) => {
         res.writeHead(500).end(String(error));
       });
@@ -98,7 +104,11 @@ afterAll(async () => {
 });
 
 /** Follows redirects across the app and the provider until a page answers; the last response and the hops. */
-async function follow(browser: PageClient, start: PageResponse, stopBefore?: string): Promise<{ last: PageResponse; hops: string[] }> {
+async function follow(
+  browser: PageClient,
+  start: PageResponse,
+  stopBefore?: string,
+): Promise<{ last: PageResponse; hops: string[] }> {
   const hops: string[] = [];
   let response = start;
   let base = t.url;
@@ -159,7 +169,7 @@ describe('OpenID Connect sign-in', () => {
     expect(last.text).not.toMatch(/19900101-?2384/);
   });
 
-  it('When the provider\'s callback is replayed after the sign-in, then it is refused', async () => {
+  it("When the provider's callback is replayed after the sign-in, then it is refused", async () => {
     nextInteraction = { accountId: 'citizen-1' };
     const browser = new PageClient(t.url);
     const { hops } = await signInWithProvider(browser);

@@ -33,7 +33,15 @@ const ids: Record<string, number> = {};
 async function launch(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 
@@ -43,8 +51,22 @@ async function seed(app: TestApp): Promise<void> {
   const soon = new Date(Date.now() + 10 * 86_400_000);
   soon.setUTCHours(8, 30, 0, 0);
   const soonEnd = new Date(soon.getTime() + 20 * 60_000);
-  const invitation = { ...unit, bookingId: 'INV-1', start: soon.toISOString(), end: soonEnd.toISOString(), purpose: 'Vaccination', reason: '4-årskontroll', careTypeName: 'Sjuksköterskebesök', cancelBookingAllowed: true, rebookingAllowed: true };
-  const message = (kind: Parameters<typeof render>[0], details: Parameters<typeof render>[1], extra: Record<string, unknown> = {}) => {
+  const invitation = {
+    ...unit,
+    bookingId: 'INV-1',
+    start: soon.toISOString(),
+    end: soonEnd.toISOString(),
+    purpose: 'Vaccination',
+    reason: '4-årskontroll',
+    careTypeName: 'Sjuksköterskebesök',
+    cancelBookingAllowed: true,
+    rebookingAllowed: true,
+  };
+  const message = (
+    kind: Parameters<typeof render>[0],
+    details: Parameters<typeof render>[1],
+    extra: Record<string, unknown> = {},
+  ) => {
     const text = render(kind, details);
     return {
       resident: RESIDENT,
@@ -70,16 +92,40 @@ async function seed(app: TestApp): Promise<void> {
     };
   };
   ids.cancelled = await insertMessage(app.database, {
-    ...message('cancellation', { ...unit, bookingId: 'BK-OLD', start: '2031-02-03T09:00:00.000Z', careTypeName: 'Läkarbesök', cancelBookingAllowed: true }),
+    ...message('cancellation', {
+      ...unit,
+      bookingId: 'BK-OLD',
+      start: '2031-02-03T09:00:00.000Z',
+      careTypeName: 'Läkarbesök',
+      cancelBookingAllowed: true,
+    }),
     readAt: new Date('2026-01-05T09:00:00Z'),
   });
-  ids.open = await insertMessage(app.database, message('invitation', { ...unit, healthcareFacilityName: 'BVC Test', bookingId: 'INV-OPEN', purpose: 'Hälsobesök' }));
+  ids.open = await insertMessage(
+    app.database,
+    message('invitation', {
+      ...unit,
+      healthcareFacilityName: 'BVC Test',
+      bookingId: 'INV-OPEN',
+      purpose: 'Hälsobesök',
+    }),
+  );
   ids.invitation = await insertMessage(app.database, message('invitation', invitation));
-  await insertBookingPost(app.database, { resident: RESIDENT, bookingId: 'INV-1', categorization: 'Invitation', details: invitation });
+  await insertBookingPost(app.database, {
+    resident: RESIDENT,
+    bookingId: 'INV-1',
+    categorization: 'Invitation',
+    details: invitation,
+  });
   await insertBookingPost(app.database, {
     resident: RESIDENT,
     bookingId: 'BK-2',
-    details: { ...unit, healthcareFacilityName: 'Folktandvården Test med ett mycket långt namn utan pauser', start: new Date(soon.getTime() + 5 * 86_400_000).toISOString(), careTypeName: 'Tandvård' },
+    details: {
+      ...unit,
+      healthcareFacilityName: 'Folktandvården Test med ett mycket långt namn utan pauser',
+      start: new Date(soon.getTime() + 5 * 86_400_000).toISOString(),
+      careTypeName: 'Tandvård',
+    },
   });
 }
 
@@ -104,7 +150,10 @@ function pages(): { name: string; context: () => BrowserContext; path: string; s
 /** Contrast ratio (WCAG relative luminance) of two CSS rgb() colours. */
 function contrast(a: string, b: string): number {
   const luminance = (css: string) => {
-    const [r, g, bl] = (css.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => Number(v) / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+    const [r, g, bl] = (css.match(/[\d.]+/g) ?? [])
+      .slice(0, 3)
+      .map((v) => Number(v) / 255)
+      .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
     return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
   };
   const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
@@ -112,7 +161,9 @@ function contrast(a: string, b: string): number {
 }
 
 /** The focused element's outline and the colour behind it (the first ancestor with a background). */
-async function focusRing(page: Page): Promise<{ outline: string; width: number; style: string; behind: string; text: string; tag: string }> {
+async function focusRing(
+  page: Page,
+): Promise<{ outline: string; width: number; style: string; behind: string; text: string; tag: string }> {
   return page.evaluate(() => {
     const element = document.activeElement as HTMLElement;
     const style = getComputedStyle(element);
@@ -126,7 +177,14 @@ async function focusRing(page: Page): Promise<{ outline: string; width: number; 
       }
       node = node.parentElement;
     }
-    return { outline: style.outlineColor, width: parseFloat(style.outlineWidth), style: style.outlineStyle, behind, text: element.textContent?.trim() ?? '', tag: element.tagName };
+    return {
+      outline: style.outlineColor,
+      width: parseFloat(style.outlineWidth),
+      style: style.outlineStyle,
+      behind,
+      text: element.textContent?.trim() ?? '',
+      tag: element.tagName,
+    };
   });
 }
 
@@ -138,7 +196,11 @@ describe.skipIf(!available)('Every page in Chromium at 320, 390 and 1280 px', ()
     browser = await launch();
     // bypassCSP: the pages allow no script at all; only the test's axe-core may run.
     const options = { locale: 'sv-SE', bypassCSP: true, viewport: { width: 1280, height: 900 } };
-    [citizen, admin, anonymous] = await Promise.all([browser.newContext(options), browser.newContext(options), browser.newContext(options)]);
+    [citizen, admin, anonymous] = await Promise.all([
+      browser.newContext(options),
+      browser.newContext(options),
+      browser.newContext(options),
+    ]);
     const signIn = await citizen.newPage();
     await signIn.goto(`${t.url}/inbox/logga-in`);
     await signIn.getByLabel('Personnummer').fill(RESIDENT);
@@ -156,7 +218,9 @@ describe.skipIf(!available)('Every page in Chromium at 320, 390 and 1280 px', ()
     await adminSignIn.waitForURL(/klart=tillagt/);
     // A silent loading period, so that its table is on the page too.
     await adminSignIn.getByLabel('Vårdenhetens HSA-id').fill('SE2321000016-VARDENHET-MED-ETT-LANGT-HSA-ID');
-    await adminSignIn.getByLabel('Till (svensk tid)').fill(`${new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10)}T12:00`);
+    await adminSignIn
+      .getByLabel('Till (svensk tid)')
+      .fill(`${new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10)}T12:00`);
     await adminSignIn.getByRole('button', { name: 'Registrera tyst inläsning' }).click();
     await adminSignIn.waitForLoadState();
     await expect(adminSignIn.getByRole('region', { name: 'Tabell över tysta inläsningar' }).count()).resolves.toBe(1);
@@ -176,14 +240,33 @@ describe.skipIf(!available)('Every page in Chromium at 320, 390 and 1280 px', ()
         await page.setViewportSize({ width, height: 800 });
         const response = await page.goto(`${t.url}${target.path}`);
         expect(response?.status(), target.name).toBe(target.status ?? 200);
-        const size = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, body: document.body.scrollWidth, inner: window.innerWidth }));
-        if (size.scroll !== width || size.body > width || size.inner !== width) problems.push(`${target.name} @${width}: page is ${size.scroll} px wide (body ${size.body})`);
+        const size = await page.evaluate(() => ({
+          scroll: document.documentElement.scrollWidth,
+          body: document.body.scrollWidth,
+          inner: window.innerWidth,
+        }));
+        if (size.scroll !== width || size.body > width || size.inner !== width)
+          problems.push(`${target.name} @${width}: page is ${size.scroll} px wide (body ${size.body})`);
         await page.addScriptTag({ content: AXE });
         const result = await page.evaluate(async () => {
-          const axe = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe;
-          return axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
+          const axe = (
+            window as unknown as {
+              axe: {
+                run: (
+                  context: Document,
+                  options: object,
+                ) => Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }>;
+              };
+            }
+          ).axe;
+          return axe.run(document, {
+            runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+          });
         });
-        for (const violation of result.violations) problems.push(`${target.name} @${width}: axe ${violation.id} at ${violation.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+        for (const violation of result.violations)
+          problems.push(
+            `${target.name} @${width}: axe ${violation.id} at ${violation.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+          );
         const landmarks = await page.evaluate(() => ({
           banner: document.querySelectorAll('body > header').length,
           main: document.querySelectorAll('main').length,
@@ -218,9 +301,21 @@ describe.skipIf(!available)('Every page in Chromium at 320, 390 and 1280 px', ()
 
   it('When someone tabs through the message, settings and /admin pages, then every focused control shows a ring of at least 3:1 against what is behind it', async () => {
     const walks: { context: BrowserContext; path: string; expected: string[] }[] = [
-      { context: citizen, path: `/inbox/meddelanden/${ids.invitation}`, expected: ['Logga ut', 'Markera som oläst', 'Ta bort meddelandet', 'Tillgänglighetsredogörelse'] },
-      { context: citizen, path: '/inbox/installningar', expected: ['Aviseringar', 'Spara aviseringar', 'Hjälp och kontakt'] },
-      { context: admin, path: '/admin', expected: ['Logga ut', 'Spara läge', 'Avaktivera…', 'Lägg till', 'Registrera tyst inläsning'] },
+      {
+        context: citizen,
+        path: `/inbox/meddelanden/${ids.invitation}`,
+        expected: ['Logga ut', 'Markera som oläst', 'Ta bort meddelandet', 'Tillgänglighetsredogörelse'],
+      },
+      {
+        context: citizen,
+        path: '/inbox/installningar',
+        expected: ['Aviseringar', 'Spara aviseringar', 'Hjälp och kontakt'],
+      },
+      {
+        context: admin,
+        path: '/admin',
+        expected: ['Logga ut', 'Spara läge', 'Avaktivera…', 'Lägg till', 'Registrera tyst inläsning'],
+      },
     ];
     for (const walk of walks) {
       const page = await walk.context.newPage();
@@ -236,7 +331,10 @@ describe.skipIf(!available)('Every page in Chromium at 320, 390 and 1280 px', ()
         const where = `${walk.path}: ${ring.tag} "${ring.text.slice(0, 40)}"`;
         expect(ring.style, where).not.toBe('none');
         expect(ring.width, where).toBeGreaterThanOrEqual(2);
-        expect(contrast(ring.outline, ring.behind), `${where}: ${ring.outline} on ${ring.behind}`).toBeGreaterThanOrEqual(3);
+        expect(
+          contrast(ring.outline, ring.behind),
+          `${where}: ${ring.outline} on ${ring.behind}`,
+        ).toBeGreaterThanOrEqual(3);
       }
       expect(seen, walk.path).toEqual(expect.arrayContaining(walk.expected));
       if (walk.path.startsWith('/inbox/meddelanden')) {
@@ -268,7 +366,9 @@ describe.skipIf(!available)('Every page in Chromium at 320, 390 and 1280 px', ()
     await tabTo((f) => f.href === `/inbox/meddelanden/${ids.open}`);
     await page.keyboard.press('Enter');
     await page.waitForURL(`${t.url}/inbox/meddelanden/${ids.open}`);
-    await expect.poll(() => page.getByRole('link', { name: /Boka en tid/ }).getAttribute('href')).toBe('https://bokning.example.se/SE2321000016-TEST/INV-OPEN?atgard=boka');
+    await expect
+      .poll(() => page.getByRole('link', { name: /Boka en tid/ }).getAttribute('href'))
+      .toBe('https://bokning.example.se/SE2321000016-TEST/INV-OPEN?atgard=boka');
 
     // Mark it unread again.
     await tabTo((f) => f.text === 'Markera som oläst');

@@ -33,13 +33,32 @@ describe.skipIf(!ready)('ProcessNotification with an Apache CXF client generated
     const wsdlUrl = `${t.url}/ProcessNotification/1/rivtabp21?wsdl`;
     // A client generated from this service's URL only: nothing left over from an earlier run.
     fs.rmSync(path.join(PROJECT, 'target'), { recursive: true, force: true });
-    const args = [wsdlUrl, TEST_CONSUMER_HSA_ID, 'SE1623210002-VC7', '191212121212', TEST_SOURCE_SYSTEM, 'CXF-BOOKING-1'];
+    const args = [
+      wsdlUrl,
+      TEST_CONSUMER_HSA_ID,
+      'SE1623210002-VC7',
+      '191212121212',
+      TEST_SOURCE_SYSTEM,
+      'CXF-BOOKING-1',
+    ];
     const { stdout } = await execFileAsync(
       'mvn',
-      ['-B', '-q', '-Dstyle.color=never', '-f', path.join(PROJECT, 'pom.xml'), `-Dwsdl.url=${wsdlUrl}`, 'compile', 'exec:java', `-Dexec.args=${args.join(' ')}`],
+      [
+        '-B',
+        '-q',
+        '-Dstyle.color=never',
+        '-f',
+        path.join(PROJECT, 'pom.xml'),
+        `-Dwsdl.url=${wsdlUrl}`,
+        'compile',
+        'exec:java',
+        `-Dexec.args=${args.join(' ')}`,
+      ],
       { timeout: 480_000, maxBuffer: 16 * 2 ** 20 },
     ).catch((error: { stdout?: string; stderr?: string; message: string }) => {
-      throw new Error(`mvn failed: ${error.message}\n${(error.stdout ?? '').slice(-4000)}\n${(error.stderr ?? '').slice(-2000)}`);
+      throw new Error(
+        `mvn failed: ${error.message}\n${(error.stdout ?? '').slice(-4000)}\n${(error.stderr ?? '').slice(-2000)}`,
+      );
     });
     const answer = Object.fromEntries(
       stdout
@@ -51,7 +70,11 @@ describe.skipIf(!ready)('ProcessNotification with an Apache CXF client generated
     );
     // The generated classes came from the served schemas (wsdl2java fetched each ?xsd= URL).
     const generated = path.join(PROJECT, 'target/generated-sources/cxf/riv/itintegration');
-    expect(fs.existsSync(path.join(generated, 'engagementindex/processnotificationresponder/_1/ProcessNotificationType.java'))).toBe(true);
+    expect(
+      fs.existsSync(
+        path.join(generated, 'engagementindex/processnotificationresponder/_1/ProcessNotificationType.java'),
+      ),
+    ).toBe(true);
     expect(fs.existsSync(path.join(generated, 'registry/_1/ServiceContractType.java'))).toBe(true);
     expect(answer, stdout.slice(-3000)).toEqual({
       ResultCode: 'OK',

@@ -80,19 +80,36 @@ async function prepare(): Promise<{ provided: KafkaProvided; teardown?: () => vo
   const fetched = fs.existsSync(LIB_COMPLETE);
   const prerequisites = javaPrerequisites({ java: true, maven: !fetched });
   if (!prerequisites.ready) {
-    return { provided: { ready: false, reason: `no Kafka broker can be started (test/kafka/broker.sh): ${prerequisites.reason}` } };
+    return {
+      provided: {
+        ready: false,
+        reason: `no Kafka broker can be started (test/kafka/broker.sh): ${prerequisites.reason}`,
+      },
+    };
   }
   if (!fetched) {
     console.log('[Kafka tests] fetching the Kafka broker with Maven (once, into test/kafka/lib)');
-    const mvn = spawnSync('mvn', ['-B', '-q', '-Dstyle.color=never', 'dependency:copy-dependencies', '-DoutputDirectory=lib'], { cwd: HERE, stdio: 'inherit', timeout: 900_000 });
-    if (mvn.status !== 0) return { provided: { ready: false, reason: 'Maven could not fetch the Kafka broker (mvn dependency:copy-dependencies in test/kafka failed)' } };
+    const mvn = spawnSync(
+      'mvn',
+      ['-B', '-q', '-Dstyle.color=never', 'dependency:copy-dependencies', '-DoutputDirectory=lib'],
+      { cwd: HERE, stdio: 'inherit', timeout: 900_000 },
+    );
+    if (mvn.status !== 0)
+      return {
+        provided: {
+          ready: false,
+          reason: 'Maven could not fetch the Kafka broker (mvn dependency:copy-dependencies in test/kafka failed)',
+        },
+      };
     fs.writeFileSync(LIB_COMPLETE, `${new Date().toISOString()}\n`);
   }
   const port = process.env.KAFKA_PORT?.trim() || String(await freePortPair());
   // A broker left by an interrupted earlier run of this checkout is stopped first.
   brokerScript('clean', port);
   const address = brokerScript('start', port).trim().split('\n').at(-1)!;
-  console.log(`[Kafka tests] broker started at ${address} (test/kafka/broker.sh; data in .tmp/kafka-broker, removed afterwards)`);
+  console.log(
+    `[Kafka tests] broker started at ${address} (test/kafka/broker.sh; data in .tmp/kafka-broker, removed afterwards)`,
+  );
   return {
     provided: { ready: true, brokers: address, databaseUrl, managed: { port, runDir: RUN_DIR } },
     teardown: () => {

@@ -89,7 +89,11 @@ export async function startService(roles: string, environment: ServiceEnvironmen
     LOG_LEVEL: 'warn',
     ...environment.extra,
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   const keep = (chunk: Buffer) => {
     output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
@@ -100,8 +104,11 @@ export async function startService(roles: string, environment: ServiceEnvironmen
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the ${roles} process ended (${child.exitCode}): ${output.slice(-10).join('\n')}`);
-    const ready = await fetch(`${url}/readyz`).then((r) => r.ok).catch(() => false);
+    if (child.exitCode !== null)
+      throw new Error(`the ${roles} process ended (${child.exitCode}): ${output.slice(-10).join('\n')}`);
+    const ready = await fetch(`${url}/readyz`)
+      .then((r) => r.ok)
+      .catch(() => false);
     if (ready) return { child, url, roles, output };
     await sleep(200);
   }
@@ -110,7 +117,9 @@ export async function startService(roles: string, environment: ServiceEnvironmen
 }
 
 export function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 export async function stopService(service: Service, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -123,7 +132,9 @@ export function newTopicPrefix(): string {
 }
 
 export async function registerSourceSystem(database: Database): Promise<void> {
-  await database.orm.insert(sourceSystems).values({ environment: 'qa', hsaId: SYSTEM, name: 'Kafka test PAS', mode: 'active' });
+  await database.orm
+    .insert(sourceSystems)
+    .values({ environment: 'qa', hsaId: SYSTEM, name: 'Kafka test PAS', mode: 'active' });
 }
 
 function newBooking(i: number): EngagementInput {
@@ -195,7 +206,10 @@ export async function sendTraffic(
   await Promise.all(
     Array.from({ length: callers }, async () => {
       for (let block = next++; block < blocks; block = next++) {
-        const ids = Array.from({ length: Math.min(perBlock, citizens - block * perBlock) }, (_, k) => first + block * perBlock + k);
+        const ids = Array.from(
+          { length: Math.min(perBlock, citizens - block * perBlock) },
+          (_, k) => first + block * perBlock + k,
+        );
         await call(ids.map(newBooking));
         await call(ids.flatMap(rebooked));
       }
@@ -256,7 +270,10 @@ export async function waitForMessages(database: Database, citizens: number, time
 }
 
 /** Records on the topic, and records the workers' group has committed (both summed over partitions). */
-export async function topicProgress(brokers: string, topicPrefix: string): Promise<{ written: number; committed: number; members: number }> {
+export async function topicProgress(
+  brokers: string,
+  topicPrefix: string,
+): Promise<{ written: number; committed: number; members: number }> {
   const names = kafkaNames(topicPrefix);
   const kafka = new Kafka({ clientId: 'ei-inbox-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();

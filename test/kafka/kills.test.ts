@@ -55,7 +55,10 @@ afterEach(async () => {
   // No kafkajs line about routine group coordination at error level, in any process of the scenario.
   const routineErrors = services
     .flatMap((service) => service.output)
-    .filter((line) => line.includes('"component":"kafka"') && line.includes('"level":50') && /rebalanc|coordinator/i.test(line));
+    .filter(
+      (line) =>
+        line.includes('"component":"kafka"') && line.includes('"level":50') && /rebalanc|coordinator/i.test(line),
+    );
   await Promise.all(services.map((service) => stopService(service, 'SIGKILL')));
   services = [];
   await database?.close();
@@ -72,12 +75,21 @@ async function scenario(): Promise<ServiceEnvironment> {
   if (!setup.ready) throw new Error('unreachable');
   database = await openTestDatabase(setup.databaseUrl);
   await registerSourceSystem(database);
-  return { databaseUrl: database.url!, brokers: setup.brokers, topicPrefix: newTopicPrefix(), producerUrl: producer.url };
+  return {
+    databaseUrl: database.url!,
+    brokers: setup.brokers,
+    topicPrefix: newTopicPrefix(),
+    producerUrl: producer.url,
+  };
 }
 
 // 'warn': the reaping line and any kafkajs line at error level; at 'info' the engine's decision lines
 // (one per notification) would push them out of the last 200 lines kept per process.
-async function start(roles: string, environment: ServiceEnvironment, extra: Record<string, string> = {}): Promise<Service> {
+async function start(
+  roles: string,
+  environment: ServiceEnvironment,
+  extra: Record<string, string> = {},
+): Promise<Service> {
   const service = await startService(roles, { ...environment, extra: { LOG_LEVEL: 'warn', ...LIVENESS, ...extra } });
   services.push(service);
   return service;
@@ -125,7 +137,14 @@ describe.skipIf(!setup.ready)(`kills on Kafka${setup.ready ? '' : ` (skipped: ${
     await sleep(1500);
     const result = await outcome(database!);
     const progress = await topicProgress(setup.ready ? setup.brokers : '', environment.topicPrefix);
-    figures.ingestKilled = { citizens: CITIZENS, callsAtKill, calls: report.calls, callsWithoutAnswerRetried: report.refused, restartSeconds, recordsOnTopic: progress.written };
+    figures.ingestKilled = {
+      citizens: CITIZENS,
+      callsAtKill,
+      calls: report.calls,
+      callsWithoutAnswerRetried: report.refused,
+      restartSeconds,
+      recordsOnTopic: progress.written,
+    };
     expectExactlyOnceInOrder(result, CITIZENS);
     // The kill did cut calls short (retried by the traffic, as EI does).
     expect(report.refused).toBeGreaterThan(0);
@@ -143,7 +162,10 @@ describe.skipIf(!setup.ready)(`kills on Kafka${setup.ready ? '' : ` (skipped: ${
     await (async () => {
       while ((await count(sql`select count(*)::int as n from inbox_message`)) < CITIZENS / 2) await sleep(50);
     })();
-    const [holder] = await rows<{ process_id: string }>(database!.orm, sql`select process_id from lease_holder where process_id like ${`%:${victim.child.pid}:%`}`);
+    const [holder] = await rows<{ process_id: string }>(
+      database!.orm,
+      sql`select process_id from lease_holder where process_id like ${`%:${victim.child.pid}:%`}`,
+    );
     const leased = await count(
       sql`select count(*)::int as n from inbound_notification where status = 'pending' and lease_until > now() and split_part(lease_owner, '/', 1) = ${holder?.process_id ?? ''}`,
     );
@@ -158,8 +180,15 @@ describe.skipIf(!setup.ready)(`kills on Kafka${setup.ready ? '' : ` (skipped: ${
     const survivor = services.find((service) => service.roles === 'worker' && service !== victim)!;
     // When the victim held nothing at the kill, the backlog can be done before the survivor notices the
     // missing heartbeat: wait for the reaping itself (it needs WORKER_DEAD_AFTER_SECONDS; a minute is plenty).
-    for (let waited = 0; waited < 60_000 && !survivor.output.some((line) => line.includes('taken for dead')); waited += 250) await sleep(250);
-    const reaped = survivor.output.filter((line) => line.includes('taken for dead')).map((line) => JSON.parse(line) as { time: number; released: Record<string, number>; processes: string[] });
+    for (
+      let waited = 0;
+      waited < 60_000 && !survivor.output.some((line) => line.includes('taken for dead'));
+      waited += 250
+    )
+      await sleep(250);
+    const reaped = survivor.output
+      .filter((line) => line.includes('taken for dead'))
+      .map((line) => JSON.parse(line) as { time: number; released: Record<string, number>; processes: string[] });
     figures.workerKilled = {
       citizens: CITIZENS,
       leasedAtKill: leased,
@@ -183,7 +212,10 @@ describe.skipIf(!setup.ready)(`kills on Kafka${setup.ready ? '' : ` (skipped: ${
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
         stream.on('end', () => {
           const raw = Buffer.concat(chunks).toString('utf8');
-          mails.push({ to: session.envelope.rcptTo.map((r) => r.address).join(','), messageId: /^Message-ID: *(.+)$/im.exec(raw)?.[1]?.trim() ?? '' });
+          mails.push({
+            to: session.envelope.rcptTo.map((r) => r.address).join(','),
+            messageId: /^Message-ID: *(.+)$/im.exec(raw)?.[1]?.trim() ?? '',
+          });
           setTimeout(() => callback(), 1500);
         });
       },
@@ -211,27 +243,40 @@ describe.skipIf(!setup.ready)(`kills on Kafka${setup.ready ? '' : ` (skipped: ${
       await start('sender', environment, providers);
       for (let block = 0; block < citizens; block += 25) {
         const transactions = Array.from({ length: 25 }, (_, k) =>
-          engagement({ registeredResidentIdentification: citizen(6000 + block + k), logicalAddress: unitOf(block + k), sourceSystem: SYSTEM, businessObjectInstanceIdentifier: `KSEND-${block + k}` }),
+          engagement({
+            registeredResidentIdentification: citizen(6000 + block + k),
+            logicalAddress: unitOf(block + k),
+            sourceSystem: SYSTEM,
+            businessObjectInstanceIdentifier: `KSEND-${block + k}`,
+          }),
         );
         expect((await postNotification(ingest.url, notificationEnvelope(transactions))).resultCode).toBe('OK');
       }
-      const [holder] = await rows<{ process_id: string }>(database!.orm, sql`select process_id from lease_holder where process_id like ${`%:${victim.child.pid}:%`}`);
+      const [holder] = await rows<{ process_id: string }>(
+        database!.orm,
+        sql`select process_id from lease_holder where process_id like ${`%:${victim.child.pid}:%`}`,
+      );
       const sendingOf = () =>
-        count(sql`select count(*)::int as n from notification_delivery where status = 'sending' and split_part(lease_owner, '/', 1) = ${holder?.process_id ?? ''}`);
+        count(
+          sql`select count(*)::int as n from notification_delivery where status = 'sending' and split_part(lease_owner, '/', 1) = ${holder?.process_id ?? ''}`,
+        );
       while ((await sendingOf()) === 0) await sleep(20);
       await sleep(300);
       const inHand = await sendingOf();
       await stopService(victim, 'SIGKILL');
       const killedAt = Date.now();
-      const done = () => count(sql`select count(*)::int as n from notification_delivery where status in ('queued', 'sent')`);
+      const done = () =>
+        count(sql`select count(*)::int as n from notification_delivery where status in ('queued', 'sent')`);
       while ((await done()) < 2 * citizens) await sleep(200);
       const settledAt = Date.now();
       await sleep(5000);
 
       const smsPerNumber = new Map<string, number>();
-      for (const message of twilio.messages) smsPerNumber.set(message.to ?? '', (smsPerNumber.get(message.to ?? '') ?? 0) + 1);
+      for (const message of twilio.messages)
+        smsPerNumber.set(message.to ?? '', (smsPerNumber.get(message.to ?? '') ?? 0) + 1);
       const idsPerAddress = new Map<string, Set<string>>();
-      for (const mail of mails) idsPerAddress.set(mail.to, (idsPerAddress.get(mail.to) ?? new Set()).add(mail.messageId));
+      for (const mail of mails)
+        idsPerAddress.set(mail.to, (idsPerAddress.get(mail.to) ?? new Set()).add(mail.messageId));
       const doubts = await rows<{ channel: string; settled: string; n: number }>(
         database!.orm,
         sql`select channel, doubt_settled_by as settled, count(*)::int as n from notification_delivery where doubt_settled_by is not null group by 1, 2 order by 1, 2`,
@@ -242,7 +287,8 @@ describe.skipIf(!setup.ready)(`kills on Kafka${setup.ready ? '' : ` (skipped: ${
         deliveriesInDoubt: doubts,
         smsAtTwilio: twilio.messages.length,
         emailsReceived: mails.length,
-        emailDuplicatesSameMessageId: mails.length - [...idsPerAddress.values()].reduce((sum, ids) => sum + ids.size, 0),
+        emailDuplicatesSameMessageId:
+          mails.length - [...idsPerAddress.values()].reduce((sum, ids) => sum + ids.size, 0),
         killToAllHandedOverSeconds: (settledAt - killedAt) / 1000,
       };
       expect(smsPerNumber.size).toBe(citizens);
@@ -252,7 +298,9 @@ describe.skipIf(!setup.ready)(`kills on Kafka${setup.ready ? '' : ` (skipped: ${
       // What it had in hand and not yet recorded: each in doubt, each settled.
       expect(doubts.reduce((sum, row) => sum + row.n, 0)).toBeGreaterThan(0);
       expect(doubts.reduce((sum, row) => sum + row.n, 0)).toBeLessThanOrEqual(inHand);
-      expect(await count(sql`select count(*)::int as n from notification_delivery where status not in ('queued', 'sent')`)).toBe(0);
+      expect(
+        await count(sql`select count(*)::int as n from notification_delivery where status not in ('queued', 'sent')`),
+      ).toBe(0);
     } finally {
       await twilio.close();
       await smtp.close();

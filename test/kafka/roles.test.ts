@@ -55,7 +55,12 @@ describe.skipIf(!setup.ready)(`ROLES with Kafka${setup.ready ? '' : ` (skipped: 
     const brokers = setup.ready ? setup.brokers : '';
     const prefix = newTopicPrefix();
     const soap = '/ProcessNotification/1/rivtabp21';
-    const routes = { wsdl: `${soap}?wsdl`, inbox: '/inbox', admin: '/api/admin/dead-letters', settings: '/api/citizen/settings' };
+    const routes = {
+      wsdl: `${soap}?wsdl`,
+      inbox: '/inbox',
+      admin: '/api/admin/dead-letters',
+      settings: '/api/citizen/settings',
+    };
     const served: Record<string, Record<string, number>> = {};
     for (const role of ['ingest', 'worker', 'sender', 'web']) {
       const url = await startRole(role, brokers, prefix);
@@ -65,11 +70,18 @@ describe.skipIf(!setup.ready)(`ROLES with Kafka${setup.ready ? '' : ` (skipped: 
       expect(((await ready.json()) as { checks: { kafka?: string } }).checks.kafka).toBe('ok');
       served[role] = {};
       for (const [name, path] of Object.entries(routes)) served[role][name] = await status(`${url}${path}`);
-      served[role].post = await status(`${url}${soap}`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: '<x/>' });
+      served[role].post = await status(`${url}${soap}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/xml' },
+        body: '<x/>',
+      });
     }
     // 404: not mounted in that role; anything else: the route is there (401 without a token, 400/500 for a bad body).
     const mounted = Object.fromEntries(
-      Object.entries(served).map(([role, answers]) => [role, Object.keys(answers).filter((name) => answers[name] !== 404)]),
+      Object.entries(served).map(([role, answers]) => [
+        role,
+        Object.keys(answers).filter((name) => answers[name] !== 404),
+      ]),
     );
     expect(mounted).toEqual({
       ingest: ['wsdl', 'post'],
@@ -85,6 +97,9 @@ describe.skipIf(!setup.ready)(`ROLES with Kafka${setup.ready ? '' : ` (skipped: 
     const url = await startRole('web', `127.0.0.1:${port}`, newTopicPrefix());
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(503);
-    expect(((await ready.json()) as { checks: { kafka?: string; database?: string } }).checks).toMatchObject({ kafka: 'unreachable', database: 'ok' });
+    expect(((await ready.json()) as { checks: { kafka?: string; database?: string } }).checks).toMatchObject({
+      kafka: 'unreachable',
+      database: 'ok',
+    });
   });
 });

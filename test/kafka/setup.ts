@@ -20,7 +20,10 @@ declare module 'vitest' {
 }
 
 export function kafkaSetup(): KafkaProvided {
-  const provided: KafkaProvided = inject('kafka') ?? { ready: false, reason: 'run through vitest.config.ts (its kafka project starts the broker)' };
+  const provided: KafkaProvided = inject('kafka') ?? {
+    ready: false,
+    reason: 'run through vitest.config.ts (its kafka project starts the broker)',
+  };
   if (provided.ready) return provided;
   if (process.env.CI) throw new Error(`Kafka tests cannot run: ${provided.reason}`);
   return provided;

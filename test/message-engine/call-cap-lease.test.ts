@@ -17,7 +17,13 @@ const CAPPED_UNIT = 'SE2321000016-CAP1';
 const SLOW_UNIT = 'SE2321000016-CAP2';
 const CALLS_PER_SECOND = 20;
 
-function item(id: number, resident: string, address: string, bookingId: string, deleteFlag = false): QueuedNotification {
+function item(
+  id: number,
+  resident: string,
+  address: string,
+  bookingId: string,
+  deleteFlag = false,
+): QueuedNotification {
   return {
     id,
     keyHash: `${resident}/${address}/${bookingId}`,
@@ -25,7 +31,11 @@ function item(id: number, resident: string, address: string, bookingId: string, 
     sourceSystem: 'SYS',
     deleteFlag,
     deliveredMode: 'active',
-    engagement: { logicalAddress: address, businessObjectInstanceIdentifier: bookingId, registeredResidentIdentification: resident } as QueuedNotification['engagement'],
+    engagement: {
+      logicalAddress: address,
+      businessObjectInstanceIdentifier: bookingId,
+      registeredResidentIdentification: resident,
+    } as QueuedNotification['engagement'],
     receivedAt: new Date(0),
     attempts: 0,
   };
@@ -59,7 +69,13 @@ describe('withinCallBudget (which claimed items a round keeps under the per-unit
     },
     {
       name: 'a citizen is cut as a whole from its first item beyond the budget (its later delete waits too)',
-      items: [item(1, 'a', 'U1', 'B1'), item(2, 'b', 'U1', 'B2'), item(3, 'a', 'U1', 'B3'), item(4, 'a', 'U2', 'B4', true), item(5, 'b', 'U2', 'B5')],
+      items: [
+        item(1, 'a', 'U1', 'B1'),
+        item(2, 'b', 'U1', 'B2'),
+        item(3, 'a', 'U1', 'B3'),
+        item(4, 'a', 'U2', 'B4', true),
+        item(5, 'b', 'U2', 'B5'),
+      ],
       budget: 2,
       kept: [1, 2, 5],
     },
@@ -88,7 +104,11 @@ describe('the call cap and a short lease, end to end', () => {
     producer.handle((request) => ({
       // One care unit answers slower than the lease: the lease must be kept while its calls are under way.
       ...(request.logicalAddress === SLOW_UNIT ? { delayMs: 1_600 } : {}),
-      details: sampleTimeslot({ healthcareFacility: request.logicalAddress, subjectOfCare: request.actorId, startTimeInclusive: '20270115093000' }),
+      details: sampleTimeslot({
+        healthcareFacility: request.logicalAddress,
+        subjectOfCare: request.actorId,
+        startTimeInclusive: '20270115093000',
+      }),
     }));
     t = await startTestApp(
       {
@@ -114,7 +134,12 @@ describe('the call cap and a short lease, end to end', () => {
         const n = start + i;
         const resident = `1980010${prefix}${String(n).padStart(4, '0')}`;
         residents.push(resident);
-        return engagement({ registeredResidentIdentification: resident, logicalAddress: unit, sourceSystem: TEST_SOURCE_SYSTEM, businessObjectInstanceIdentifier: `${prefix}-${n}` });
+        return engagement({
+          registeredResidentIdentification: resident,
+          logicalAddress: unit,
+          sourceSystem: TEST_SOURCE_SYSTEM,
+          businessObjectInstanceIdentifier: `${prefix}-${n}`,
+        });
       });
       const answer = await postNotification(t.url, notificationEnvelope(transactions));
       expect(answer.resultCode, answer.comment ?? answer.faultstring).toBe('OK');

@@ -54,7 +54,9 @@ function held(overrides: Partial<HeldDelete> = {}): HeldDelete {
   };
 }
 
-function input(overrides: Partial<DecisionInput> & { deleteFlag?: boolean; ref?: Partial<PostRef>; receivedAt?: Date }): DecisionInput {
+function input(
+  overrides: Partial<DecisionInput> & { deleteFlag?: boolean; ref?: Partial<PostRef>; receivedAt?: Date },
+): DecisionInput {
   const { deleteFlag = false, ref = {}, receivedAt = NOW, ...rest } = overrides;
   return {
     notification: { id: 1, deleteFlag, post: post(ref), receivedAt },
@@ -89,42 +91,211 @@ type Row = [name: string, input: DecisionInput, expected: ReturnType<typeof summ
 const none = { messages: [], held: 0, resolved: [], present: [], security: 0, careUnits: 0 };
 
 const rows: Row[] = [
-  ['UC1 staff send an invitation', input({ ref: { categorization: 'Invitation' } }), { ...none, messages: ['invitation'], present: [true], careUnits: 1 }],
-  ['UC2 citizen books a time', input({}), { ...none, messages: ['booking_confirmation'], present: [true], careUnits: 1 }],
-  ['UC3 citizen cancels a booking: the cancellation is held', input({ deleteFlag: true, stored: stored() }), { ...none, held: 1, present: [false] }],
-  ['UC4 staff cancel a booking: the cancellation is held', input({ deleteFlag: true, stored: stored() }), { ...none, held: 1, present: [false] }],
-  ['UC5 staff withdraw an invitation: held, to be dropped', input({ deleteFlag: true, ref: { categorization: 'Invitation' }, stored: stored({}, { categorization: 'Invitation' }) }), { ...none, held: 1, present: [false] }],
-  ['UC6 citizen rebooks, same booking id', input({ stored: stored(), details: { kind: 'found', details: details(LATER) } }), { ...none, messages: ['rebooking'], present: [true], careUnits: 1 }],
-  ['UC7 citizen rebooks, new id: delete held then new booking', input({ ref: { keyHash: 'key-2', bookingId: 'B2' }, held: [held()], details: { kind: 'found', details: details({ ...LATER, bookingId: 'B2' }) } }), { ...none, messages: ['rebooking'], resolved: ['merged'], present: [true], careUnits: 1 }],
-  ['UC8 citizen books the time of an invitation', input({ ref: { keyHash: 'key-2' }, held: [held({ categorization: 'Invitation' })] }), { ...none, messages: ['booking_confirmation'], resolved: ['merged'], present: [true], careUnits: 1 }],
-  ['UC9 staff rebook, same booking id', input({ stored: stored(), details: { kind: 'found', details: details({ ...LATER, performer: 'SE-DR2' }) } }), { ...none, messages: ['rebooking'], present: [true], careUnits: 1 }],
-  ['UC10 staff rebook to another unit, new id', input({ ref: { keyHash: 'key-2', logicalAddress: 'SE-VC2' }, held: [held()], details: { kind: 'found', details: details({ ...LATER, healthcareFacility: 'SE-VC2' }) } }), { ...none, messages: ['rebooking'], resolved: ['merged'], present: [true], careUnits: 1 }],
-  ['UC11 staff replace an invitation (update of the post)', input({ ref: { categorization: 'Invitation' }, stored: stored({ start: undefined, end: undefined }, { categorization: 'Invitation' }) }), { ...none, messages: ['invitation_updated'], present: [true], careUnits: 1 }],
-  ['UC11 staff replace an invitation (delete + new)', input({ ref: { keyHash: 'key-2', categorization: 'Invitation' }, held: [held({ categorization: 'Invitation', details: details({ start: undefined, end: undefined }) })] }), { ...none, messages: ['invitation_updated'], resolved: ['merged'], present: [true], careUnits: 1 }],
-  ['UC12 the booked time passes: delete without message', input({ deleteFlag: true, stored: stored(PAST) }), { ...none, present: [false] }],
-  ['UC13 an invitation expires: held, to be dropped', input({ deleteFlag: true, ref: { categorization: 'Invitation' }, stored: stored(PAST, { categorization: 'Invitation' }) }), { ...none, held: 1, present: [false] }],
-  ['a new post whose time has passed', input({ details: { kind: 'found', details: details(PAST) } }), { ...none, present: [true] }],
-  ['an update whose new time has passed', input({ stored: stored(), details: { kind: 'found', details: details(PAST) } }), { ...none, present: [true] }],
+  [
+    'UC1 staff send an invitation',
+    input({ ref: { categorization: 'Invitation' } }),
+    { ...none, messages: ['invitation'], present: [true], careUnits: 1 },
+  ],
+  [
+    'UC2 citizen books a time',
+    input({}),
+    { ...none, messages: ['booking_confirmation'], present: [true], careUnits: 1 },
+  ],
+  [
+    'UC3 citizen cancels a booking: the cancellation is held',
+    input({ deleteFlag: true, stored: stored() }),
+    { ...none, held: 1, present: [false] },
+  ],
+  [
+    'UC4 staff cancel a booking: the cancellation is held',
+    input({ deleteFlag: true, stored: stored() }),
+    { ...none, held: 1, present: [false] },
+  ],
+  [
+    'UC5 staff withdraw an invitation: held, to be dropped',
+    input({
+      deleteFlag: true,
+      ref: { categorization: 'Invitation' },
+      stored: stored({}, { categorization: 'Invitation' }),
+    }),
+    { ...none, held: 1, present: [false] },
+  ],
+  [
+    'UC6 citizen rebooks, same booking id',
+    input({ stored: stored(), details: { kind: 'found', details: details(LATER) } }),
+    { ...none, messages: ['rebooking'], present: [true], careUnits: 1 },
+  ],
+  [
+    'UC7 citizen rebooks, new id: delete held then new booking',
+    input({
+      ref: { keyHash: 'key-2', bookingId: 'B2' },
+      held: [held()],
+      details: { kind: 'found', details: details({ ...LATER, bookingId: 'B2' }) },
+    }),
+    { ...none, messages: ['rebooking'], resolved: ['merged'], present: [true], careUnits: 1 },
+  ],
+  [
+    'UC8 citizen books the time of an invitation',
+    input({ ref: { keyHash: 'key-2' }, held: [held({ categorization: 'Invitation' })] }),
+    { ...none, messages: ['booking_confirmation'], resolved: ['merged'], present: [true], careUnits: 1 },
+  ],
+  [
+    'UC9 staff rebook, same booking id',
+    input({ stored: stored(), details: { kind: 'found', details: details({ ...LATER, performer: 'SE-DR2' }) } }),
+    { ...none, messages: ['rebooking'], present: [true], careUnits: 1 },
+  ],
+  [
+    'UC10 staff rebook to another unit, new id',
+    input({
+      ref: { keyHash: 'key-2', logicalAddress: 'SE-VC2' },
+      held: [held()],
+      details: { kind: 'found', details: details({ ...LATER, healthcareFacility: 'SE-VC2' }) },
+    }),
+    { ...none, messages: ['rebooking'], resolved: ['merged'], present: [true], careUnits: 1 },
+  ],
+  [
+    'UC11 staff replace an invitation (update of the post)',
+    input({
+      ref: { categorization: 'Invitation' },
+      stored: stored({ start: undefined, end: undefined }, { categorization: 'Invitation' }),
+    }),
+    { ...none, messages: ['invitation_updated'], present: [true], careUnits: 1 },
+  ],
+  [
+    'UC11 staff replace an invitation (delete + new)',
+    input({
+      ref: { keyHash: 'key-2', categorization: 'Invitation' },
+      held: [held({ categorization: 'Invitation', details: details({ start: undefined, end: undefined }) })],
+    }),
+    { ...none, messages: ['invitation_updated'], resolved: ['merged'], present: [true], careUnits: 1 },
+  ],
+  [
+    'UC12 the booked time passes: delete without message',
+    input({ deleteFlag: true, stored: stored(PAST) }),
+    { ...none, present: [false] },
+  ],
+  [
+    'UC13 an invitation expires: held, to be dropped',
+    input({
+      deleteFlag: true,
+      ref: { categorization: 'Invitation' },
+      stored: stored(PAST, { categorization: 'Invitation' }),
+    }),
+    { ...none, held: 1, present: [false] },
+  ],
+  [
+    'a new post whose time has passed',
+    input({ details: { kind: 'found', details: details(PAST) } }),
+    { ...none, present: [true] },
+  ],
+  [
+    'an update whose new time has passed',
+    input({ stored: stored(), details: { kind: 'found', details: details(PAST) } }),
+    { ...none, present: [true] },
+  ],
   ['the same post again unchanged (redelivery, reload)', input({ stored: stored() }), { ...none, present: [true] }],
-  ['an update that changes neither time nor place', input({ stored: stored(), details: { kind: 'found', details: details({ cancelBookingAllowed: false }) } }), { ...none, present: [true] }],
-  ['delete then the same booking again, unchanged (EI reload)', input({ held: [held({ keyHash: 'key-1' })] }), { ...none, resolved: ['merged'], present: [true] }],
-  ['a new booking after the window of a held cancellation', input({ ref: { keyHash: 'key-2' }, held: [held({ dueAt: at(-1), deletedAt: at(-121) })], details: { kind: 'found', details: details(LATER) } }), { ...none, messages: ['booking_confirmation'], present: [true], careUnits: 1 }],
-  ['a new invitation does not swallow a held booking cancellation', input({ ref: { keyHash: 'key-2', categorization: 'Invitation' }, held: [held()] }), { ...none, messages: ['invitation'], present: [true], careUnits: 1 }],
+  [
+    'an update that changes neither time nor place',
+    input({ stored: stored(), details: { kind: 'found', details: details({ cancelBookingAllowed: false }) } }),
+    { ...none, present: [true] },
+  ],
+  [
+    'delete then the same booking again, unchanged (EI reload)',
+    input({ held: [held({ keyHash: 'key-1' })] }),
+    { ...none, resolved: ['merged'], present: [true] },
+  ],
+  [
+    'a new booking after the window of a held cancellation',
+    input({
+      ref: { keyHash: 'key-2' },
+      held: [held({ dueAt: at(-1), deletedAt: at(-121) })],
+      details: { kind: 'found', details: details(LATER) },
+    }),
+    { ...none, messages: ['booking_confirmation'], present: [true], careUnits: 1 },
+  ],
+  [
+    'a new invitation does not swallow a held booking cancellation',
+    input({ ref: { keyHash: 'key-2', categorization: 'Invitation' }, held: [held()] }),
+    { ...none, messages: ['invitation'], present: [true], careUnits: 1 },
+  ],
   ['silent source system: a new booking is stored only', input({ mode: 'silent' }), { ...none, present: [true] }],
-  ['silent source system: a delete is stored only', input({ mode: 'silent', deleteFlag: true, stored: stored() }), { ...none, present: [false] }],
-  ['subject_of_care differs from the resident', input({ details: { kind: 'subject-mismatch', reason: 'other person' } }), { ...none, security: 1 }],
-  ['"not found" for a new post: stored as not present (never listed as upcoming)', input({ details: { kind: 'not-found' } }), { ...none, present: [false] }],
-  ['"not found" for a post the citizen knows: state unchanged (EI\'s delete will say it)', input({ stored: stored(), details: { kind: 'not-found' } }), none],
-  ['"not found" for a cancelled post (a retried older create): stays not present', input({ stored: { ...stored(), present: false }, details: { kind: 'not-found' } }), { ...none, present: [false] }],
+  [
+    'silent source system: a delete is stored only',
+    input({ mode: 'silent', deleteFlag: true, stored: stored() }),
+    { ...none, present: [false] },
+  ],
+  [
+    'subject_of_care differs from the resident',
+    input({ details: { kind: 'subject-mismatch', reason: 'other person' } }),
+    { ...none, security: 1 },
+  ],
+  [
+    '"not found" for a new post: stored as not present (never listed as upcoming)',
+    input({ details: { kind: 'not-found' } }),
+    { ...none, present: [false] },
+  ],
+  [
+    '"not found" for a post the citizen knows: state unchanged (EI\'s delete will say it)',
+    input({ stored: stored(), details: { kind: 'not-found' } }),
+    none,
+  ],
+  [
+    '"not found" for a cancelled post (a retried older create): stays not present',
+    input({ stored: { ...stored(), present: false }, details: { kind: 'not-found' } }),
+    { ...none, present: [false] },
+  ],
   // Issue cases: what EI really sends.
-  ['in-place rebooking, notification identical to the first (after the redelivery window): the details decide', input({ stored: stored(), details: { kind: 'found', details: details(LATER) } }), { ...none, messages: ['rebooking'], present: [true], careUnits: 1 }],
-  ['identical notification after the redelivery window, producer unchanged (EI reload): no message', input({ stored: stored(), details: { kind: 'found', details: details() } }), { ...none, present: [true] }],
-  ['in-place invitation change with the time fields absent: invitation_updated', input({ ref: { categorization: 'Invitation' }, stored: stored({ start: undefined, end: undefined, careTypeName: 'Provtagning' }, { categorization: 'Invitation' }), details: { kind: 'found', details: details({ start: undefined, end: undefined }) } }), { ...none, messages: ['invitation_updated'], present: [true], careUnits: 1 }],
-  ['a new booking delivered in the same call as the delete (deletes applied first): one rebooking', input({ ref: { keyHash: 'key-2', bookingId: 'B2' }, held: [held({ deletedAt: NOW, dueAt: at(120) })], details: { kind: 'found', details: details({ ...LATER, bookingId: 'B2' }) } }), { ...none, messages: ['rebooking'], resolved: ['merged'], present: [true], careUnits: 1 }],
-  ['a retried delete after the post was created again is never queued; a delete of a post already deleted: no second cancellation', input({ deleteFlag: true, stored: { ...stored(), present: false } }), none],
-  ['delivered in silent mode, processed after the switch to active: stored only', input({ mode: 'silent', stored: stored(), details: { kind: 'found', details: details(LATER) } }), { ...none, present: [true] }],
-  ['a mode other than active (a later value of the list): stored only', input({ mode: 'held' }), { ...none, present: [true] }],
-  ['delete, then a new post whose time has passed: no rebooking, the delete stays held (a cancellation at the window\'s end)', input({ ref: { keyHash: 'key-2' }, held: [held()], details: { kind: 'found', details: details(PAST) } }), { ...none, present: [true] }],
+  [
+    'in-place rebooking, notification identical to the first (after the redelivery window): the details decide',
+    input({ stored: stored(), details: { kind: 'found', details: details(LATER) } }),
+    { ...none, messages: ['rebooking'], present: [true], careUnits: 1 },
+  ],
+  [
+    'identical notification after the redelivery window, producer unchanged (EI reload): no message',
+    input({ stored: stored(), details: { kind: 'found', details: details() } }),
+    { ...none, present: [true] },
+  ],
+  [
+    'in-place invitation change with the time fields absent: invitation_updated',
+    input({
+      ref: { categorization: 'Invitation' },
+      stored: stored(
+        { start: undefined, end: undefined, careTypeName: 'Provtagning' },
+        { categorization: 'Invitation' },
+      ),
+      details: { kind: 'found', details: details({ start: undefined, end: undefined }) },
+    }),
+    { ...none, messages: ['invitation_updated'], present: [true], careUnits: 1 },
+  ],
+  [
+    'a new booking delivered in the same call as the delete (deletes applied first): one rebooking',
+    input({
+      ref: { keyHash: 'key-2', bookingId: 'B2' },
+      held: [held({ deletedAt: NOW, dueAt: at(120) })],
+      details: { kind: 'found', details: details({ ...LATER, bookingId: 'B2' }) },
+    }),
+    { ...none, messages: ['rebooking'], resolved: ['merged'], present: [true], careUnits: 1 },
+  ],
+  [
+    'a retried delete after the post was created again is never queued; a delete of a post already deleted: no second cancellation',
+    input({ deleteFlag: true, stored: { ...stored(), present: false } }),
+    none,
+  ],
+  [
+    'delivered in silent mode, processed after the switch to active: stored only',
+    input({ mode: 'silent', stored: stored(), details: { kind: 'found', details: details(LATER) } }),
+    { ...none, present: [true] },
+  ],
+  [
+    'a mode other than active (a later value of the list): stored only',
+    input({ mode: 'held' }),
+    { ...none, present: [true] },
+  ],
+  [
+    "delete, then a new post whose time has passed: no rebooking, the delete stays held (a cancellation at the window's end)",
+    input({ ref: { keyHash: 'key-2' }, held: [held()], details: { kind: 'found', details: details(PAST) } }),
+    { ...none, present: [true] },
+  ],
   ['a delete of a post never seen', input({ deleteFlag: true }), none],
   ['a delete of a post already deleted', input({ deleteFlag: true, stored: { ...stored(), present: false } }), none],
 ];
@@ -135,16 +306,30 @@ describe('decide: one row per use case and rule', () => {
   });
 
   it('When a booking is rebooked, then the rebooking carries the old time as previous and the new as details', () => {
-    const result = decide(input({ ref: { keyHash: 'key-2', bookingId: 'B2' }, held: [held()], details: { kind: 'found', details: details({ ...LATER, bookingId: 'B2' }) } }));
+    const result = decide(
+      input({
+        ref: { keyHash: 'key-2', bookingId: 'B2' },
+        held: [held()],
+        details: { kind: 'found', details: details({ ...LATER, bookingId: 'B2' }) },
+      }),
+    );
     const created = result.actions.find((a) => a.type === 'create-message');
-    expect(created).toMatchObject({ kind: 'rebooking', previous: { start: details().start }, details: { start: LATER.start } });
+    expect(created).toMatchObject({
+      kind: 'rebooking',
+      previous: { start: details().start },
+      details: { start: LATER.start },
+    });
   });
 
   it('When a held cancellation and held invitation both exist, then a new booking merges the booking of the same care unit first', () => {
     const result = decide(
       input({
         ref: { keyHash: 'key-3' },
-        held: [held({ id: 1, categorization: 'Invitation' }), held({ id: 2, logicalAddress: 'SE-VC9' }), held({ id: 3 })],
+        held: [
+          held({ id: 1, categorization: 'Invitation' }),
+          held({ id: 2, logicalAddress: 'SE-VC9' }),
+          held({ id: 3 }),
+        ],
         details: { kind: 'found', details: details(LATER) },
       }),
     );

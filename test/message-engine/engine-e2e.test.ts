@@ -4,9 +4,20 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rows } from '../../src/db/database.js';
 import { adminToken, bearer } from '../helpers/auth.js';
-import { startBookingProducer, sampleTimeslot, type BookingProducer, type TimeslotInput } from '../helpers/booking-producer.js';
+import {
+  startBookingProducer,
+  sampleTimeslot,
+  type BookingProducer,
+  type TimeslotInput,
+} from '../helpers/booking-producer.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { engagement, notificationEnvelope, postNotification, TEST_SOURCE_SYSTEM, type EngagementInput } from '../helpers/soap.js';
+import {
+  engagement,
+  notificationEnvelope,
+  postNotification,
+  TEST_SOURCE_SYSTEM,
+  type EngagementInput,
+} from '../helpers/soap.js';
 
 const WINDOW_SECONDS = 2;
 const UNIT = 'SE2321000016-VC1';
@@ -51,7 +62,10 @@ async function messagesOf(resident: string): Promise<MessageRow[]> {
     t.database.orm,
     sql`select id::int, kind, subject, body, care_unit_hsa_id, care_unit_name, booking from inbox_message where resident = ${resident} order by id`,
   );
-  return found.map((row) => ({ ...row, booking: typeof row.booking === 'string' ? JSON.parse(row.booking) : row.booking }));
+  return found.map((row) => ({
+    ...row,
+    booking: typeof row.booking === 'string' ? JSON.parse(row.booking) : row.booking,
+  }));
 }
 
 async function pendingOf(resident: string): Promise<number> {
@@ -74,7 +88,10 @@ async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, 
 
 /** Waits until every notification of the citizen is processed. */
 async function settled(resident: string): Promise<void> {
-  await waitFor(() => pendingOf(resident), (n) => n === 0);
+  await waitFor(
+    () => pendingOf(resident),
+    (n) => n === 0,
+  );
 }
 
 /** Waits past the rebooking window (and the release sweep), then until nothing is pending. */
@@ -136,9 +153,18 @@ describe('message engine, end to end', () => {
     expect(message!.subject).toBe('Bokningsbekräftelse fredag 15 januari 2027 kl. 09:30–10:00');
     expect(message!.body).toContain('Vårdtyp: Läkarbesök');
     expect(message!.body).toContain('Syfte: Återbesök');
-    expect(message!.booking).toMatchObject({ start: '2027-01-15T08:30:00.000Z', end: '2027-01-15T09:00:00.000Z', cancelAllowed: true });
+    expect(message!.booking).toMatchObject({
+      start: '2027-01-15T08:30:00.000Z',
+      end: '2027-01-15T09:00:00.000Z',
+      cancelAllowed: true,
+    });
     const call = producer.requests.find((request) => request.bookingId === 'BOK-2' && request.actorId === resident);
-    expect(call).toMatchObject({ logicalAddress: UNIT, healthcareFacility: UNIT, actorType: 'subject_of_care', consumerHsaId: 'SE-TEST-INBOX' });
+    expect(call).toMatchObject({
+      logicalAddress: UNIT,
+      healthcareFacility: UNIT,
+      actorType: 'subject_of_care',
+      consumerHsaId: 'SE-TEST-INBOX',
+    });
   });
 
   it.each(['UC3 citizen cancels', 'UC4 staff cancel'])(
@@ -154,38 +180,58 @@ describe('message engine, end to end', () => {
       await settled(resident);
       expect((await messagesOf(resident)).map((m) => m.kind)).toEqual(['booking_confirmation']);
       // Released once the window has passed (waited for, not timed: a loaded machine only makes it later).
-      const messages = await waitFor(() => messagesOf(resident), (list) => list.length === 2, 25_000);
+      const messages = await waitFor(
+        () => messagesOf(resident),
+        (list) => list.length === 2,
+        25_000,
+      );
       expect(messages.map((m) => m.kind)).toEqual(['booking_confirmation', 'cancellation']);
       expect(messages[1]!.body).toContain('Avbokad tid: fredag 15 januari 2027 kl. 09:30–10:00');
     },
   );
 
-  it.each(['UC5 staff withdraw an invitation', 'UC13 an invitation expires'])('%s: When an invitation is deleted, then no message', async () => {
-    const resident = newCitizen();
-    const invitation = post(resident, { categorization: 'Invitation', businessObjectInstanceIdentifier: `KAL-5-${resident}` });
-    producer.addBooking(UNIT, `KAL-5-${resident}`, slot(resident, { isInvitation: true }));
-    await send(invitation);
-    await settled(resident);
-    await send({ ...invitation, deleteFlag: true });
-    await afterWindow(resident);
-    expect((await messagesOf(resident)).map((m) => m.kind)).toEqual(['invitation']);
-  });
+  it.each(['UC5 staff withdraw an invitation', 'UC13 an invitation expires'])(
+    '%s: When an invitation is deleted, then no message',
+    async () => {
+      const resident = newCitizen();
+      const invitation = post(resident, {
+        categorization: 'Invitation',
+        businessObjectInstanceIdentifier: `KAL-5-${resident}`,
+      });
+      producer.addBooking(UNIT, `KAL-5-${resident}`, slot(resident, { isInvitation: true }));
+      await send(invitation);
+      await settled(resident);
+      await send({ ...invitation, deleteFlag: true });
+      await afterWindow(resident);
+      expect((await messagesOf(resident)).map((m) => m.kind)).toEqual(['invitation']);
+    },
+  );
 
-  it.each(['UC6 citizen rebooks', 'UC9 staff rebook'])('%s, same booking id: When the post is updated with a new time, then one rebooking with old and new time', async () => {
-    const resident = newCitizen();
-    const booking = post(resident, { businessObjectInstanceIdentifier: `BOK-6-${resident}` });
-    producer.addBooking(UNIT, `BOK-6-${resident}`, slot(resident));
-    await send(booking);
-    await settled(resident);
-    producer.addBooking(UNIT, `BOK-6-${resident}`, slot(resident, { startTimeInclusive: '20270120140000', endTimeExclusive: '20270120143000' }));
-    await send(updated(booking));
-    await afterWindow(resident);
-    const messages = await messagesOf(resident);
-    expect(messages.map((m) => m.kind)).toEqual(['booking_confirmation', 'rebooking']);
-    expect(messages[1]!.body).toContain('Tidigare tid: fredag 15 januari 2027 kl. 09:30–10:00');
-    expect(messages[1]!.body).toContain('Ny tid: onsdag 20 januari 2027 kl. 14:00–14:30');
-    expect(messages[1]!.booking).toMatchObject({ previousStart: '2027-01-15T08:30:00.000Z', start: '2027-01-20T13:00:00.000Z' });
-  });
+  it.each(['UC6 citizen rebooks', 'UC9 staff rebook'])(
+    '%s, same booking id: When the post is updated with a new time, then one rebooking with old and new time',
+    async () => {
+      const resident = newCitizen();
+      const booking = post(resident, { businessObjectInstanceIdentifier: `BOK-6-${resident}` });
+      producer.addBooking(UNIT, `BOK-6-${resident}`, slot(resident));
+      await send(booking);
+      await settled(resident);
+      producer.addBooking(
+        UNIT,
+        `BOK-6-${resident}`,
+        slot(resident, { startTimeInclusive: '20270120140000', endTimeExclusive: '20270120143000' }),
+      );
+      await send(updated(booking));
+      await afterWindow(resident);
+      const messages = await messagesOf(resident);
+      expect(messages.map((m) => m.kind)).toEqual(['booking_confirmation', 'rebooking']);
+      expect(messages[1]!.body).toContain('Tidigare tid: fredag 15 januari 2027 kl. 09:30–10:00');
+      expect(messages[1]!.body).toContain('Ny tid: onsdag 20 januari 2027 kl. 14:00–14:30');
+      expect(messages[1]!.booking).toMatchObject({
+        previousStart: '2027-01-15T08:30:00.000Z',
+        start: '2027-01-20T13:00:00.000Z',
+      });
+    },
+  );
 
   describe.each([
     ['in one call', false],
@@ -201,42 +247,76 @@ describe('message engine, end to end', () => {
     it.each([
       ['UC7 citizen rebooks, new booking id', UNIT],
       ['UC10 staff rebook to another unit', OTHER_UNIT],
-    ])('%s: When a booking is deleted and a new one follows, then one rebooking and no cancellation', async (_name, newUnit) => {
-      const resident = newCitizen();
-      const old = post(resident, { businessObjectInstanceIdentifier: `OLD-${resident}` });
-      producer.addBooking(UNIT, `OLD-${resident}`, slot(resident));
-      await send(old);
-      await settled(resident);
-      producer.removeBooking(UNIT, `OLD-${resident}`);
-      producer.addBooking(newUnit, `NEW-${resident}`, slot(resident, { startTimeInclusive: '20270201080000', endTimeExclusive: '20270201083000', healthcareFacilityName: 'Vårdcentralen Björken' }));
-      await deleteThenNew({ ...old, deleteFlag: true }, post(resident, { businessObjectInstanceIdentifier: `NEW-${resident}`, logicalAddress: newUnit }));
-      await afterWindow(resident);
-      const messages = await messagesOf(resident);
-      expect(messages.map((m) => m.kind)).toEqual(['booking_confirmation', 'rebooking']);
-      expect(messages[1]).toMatchObject({ care_unit_hsa_id: newUnit, care_unit_name: 'Vårdcentralen Björken' });
-      expect(messages[1]!.body).toContain('Tidigare tid: fredag 15 januari 2027 kl. 09:30–10:00');
-    });
+    ])(
+      '%s: When a booking is deleted and a new one follows, then one rebooking and no cancellation',
+      async (_name, newUnit) => {
+        const resident = newCitizen();
+        const old = post(resident, { businessObjectInstanceIdentifier: `OLD-${resident}` });
+        producer.addBooking(UNIT, `OLD-${resident}`, slot(resident));
+        await send(old);
+        await settled(resident);
+        producer.removeBooking(UNIT, `OLD-${resident}`);
+        producer.addBooking(
+          newUnit,
+          `NEW-${resident}`,
+          slot(resident, {
+            startTimeInclusive: '20270201080000',
+            endTimeExclusive: '20270201083000',
+            healthcareFacilityName: 'Vårdcentralen Björken',
+          }),
+        );
+        await deleteThenNew(
+          { ...old, deleteFlag: true },
+          post(resident, { businessObjectInstanceIdentifier: `NEW-${resident}`, logicalAddress: newUnit }),
+        );
+        await afterWindow(resident);
+        const messages = await messagesOf(resident);
+        expect(messages.map((m) => m.kind)).toEqual(['booking_confirmation', 'rebooking']);
+        expect(messages[1]).toMatchObject({ care_unit_hsa_id: newUnit, care_unit_name: 'Vårdcentralen Björken' });
+        expect(messages[1]!.body).toContain('Tidigare tid: fredag 15 januari 2027 kl. 09:30–10:00');
+      },
+    );
 
     it('UC8: When a citizen books the time of an invitation, then a booking confirmation only', async () => {
       const resident = newCitizen();
-      const invitation = post(resident, { categorization: 'Invitation', businessObjectInstanceIdentifier: `KAL-${resident}` });
-      producer.addBooking(UNIT, `KAL-${resident}`, slot(resident, { isInvitation: true, startTimeInclusive: undefined, endTimeExclusive: undefined }));
+      const invitation = post(resident, {
+        categorization: 'Invitation',
+        businessObjectInstanceIdentifier: `KAL-${resident}`,
+      });
+      producer.addBooking(
+        UNIT,
+        `KAL-${resident}`,
+        slot(resident, { isInvitation: true, startTimeInclusive: undefined, endTimeExclusive: undefined }),
+      );
       await send(invitation);
       await settled(resident);
       producer.addBooking(UNIT, `BOK-${resident}`, slot(resident));
-      await deleteThenNew({ ...invitation, deleteFlag: true }, post(resident, { businessObjectInstanceIdentifier: `BOK-${resident}` }));
+      await deleteThenNew(
+        { ...invitation, deleteFlag: true },
+        post(resident, { businessObjectInstanceIdentifier: `BOK-${resident}` }),
+      );
       await afterWindow(resident);
       expect((await messagesOf(resident)).map((m) => m.kind)).toEqual(['invitation', 'booking_confirmation']);
     });
 
     it('UC11: When staff replace an invitation by delete + new, then one invitation_updated', async () => {
       const resident = newCitizen();
-      const first = post(resident, { categorization: 'Invitation', businessObjectInstanceIdentifier: `KAL-A-${resident}` });
-      producer.addBooking(UNIT, `KAL-A-${resident}`, slot(resident, { isInvitation: true, startTimeInclusive: undefined, endTimeExclusive: undefined }));
+      const first = post(resident, {
+        categorization: 'Invitation',
+        businessObjectInstanceIdentifier: `KAL-A-${resident}`,
+      });
+      producer.addBooking(
+        UNIT,
+        `KAL-A-${resident}`,
+        slot(resident, { isInvitation: true, startTimeInclusive: undefined, endTimeExclusive: undefined }),
+      );
       await send(first);
       await settled(resident);
       producer.addBooking(UNIT, `KAL-B-${resident}`, slot(resident, { isInvitation: true }));
-      await deleteThenNew({ ...first, deleteFlag: true }, post(resident, { categorization: 'Invitation', businessObjectInstanceIdentifier: `KAL-B-${resident}` }));
+      await deleteThenNew(
+        { ...first, deleteFlag: true },
+        post(resident, { categorization: 'Invitation', businessObjectInstanceIdentifier: `KAL-B-${resident}` }),
+      );
       await afterWindow(resident);
       expect((await messagesOf(resident)).map((m) => m.kind)).toEqual(['invitation', 'invitation_updated']);
     });
@@ -244,8 +324,15 @@ describe('message engine, end to end', () => {
 
   it('UC11: When staff update an invitation to a set time, then one invitation_updated', async () => {
     const resident = newCitizen();
-    const invitation = post(resident, { categorization: 'Invitation', businessObjectInstanceIdentifier: `KAL-U-${resident}` });
-    producer.addBooking(UNIT, `KAL-U-${resident}`, slot(resident, { isInvitation: true, startTimeInclusive: undefined, endTimeExclusive: undefined }));
+    const invitation = post(resident, {
+      categorization: 'Invitation',
+      businessObjectInstanceIdentifier: `KAL-U-${resident}`,
+    });
+    producer.addBooking(
+      UNIT,
+      `KAL-U-${resident}`,
+      slot(resident, { isInvitation: true, startTimeInclusive: undefined, endTimeExclusive: undefined }),
+    );
     await send(invitation);
     await settled(resident);
     producer.addBooking(UNIT, `KAL-U-${resident}`, slot(resident, { isInvitation: true }));
@@ -274,7 +361,11 @@ describe('message engine, end to end', () => {
 
   it('When a new post has a time that has already passed, then no message', async () => {
     const resident = newCitizen();
-    producer.addBooking(UNIT, `BOK-P-${resident}`, slot(resident, { startTimeInclusive: '20250101090000', endTimeExclusive: '20250101093000' }));
+    producer.addBooking(
+      UNIT,
+      `BOK-P-${resident}`,
+      slot(resident, { startTimeInclusive: '20250101090000', endTimeExclusive: '20250101093000' }),
+    );
     await send(post(resident, { businessObjectInstanceIdentifier: `BOK-P-${resident}` }));
     await settled(resident);
     expect(await messagesOf(resident)).toEqual([]);
@@ -308,10 +399,15 @@ describe('message engine, end to end', () => {
     const resident = newCitizen();
     await t.activate('SE-SILENT-PAS', 'silent');
     producer.addBooking(UNIT, `BOK-S-${resident}`, slot(resident));
-    await send(post(resident, { businessObjectInstanceIdentifier: `BOK-S-${resident}`, sourceSystem: 'SE-SILENT-PAS' }));
+    await send(
+      post(resident, { businessObjectInstanceIdentifier: `BOK-S-${resident}`, sourceSystem: 'SE-SILENT-PAS' }),
+    );
     await settled(resident);
     expect(await messagesOf(resident)).toEqual([]);
-    const stored = await rows<{ present: boolean }>(t.database.orm, sql`select present from booking_post where resident = ${resident}`);
+    const stored = await rows<{ present: boolean }>(
+      t.database.orm,
+      sql`select present from booking_post where resident = ${resident}`,
+    );
     expect(stored).toEqual([{ present: true }]);
   });
 
@@ -334,10 +430,16 @@ describe('message engine, end to end', () => {
     const bookingId = `BOK-T-${resident}`;
     producer.addBooking(UNIT, bookingId, slot(resident));
     let failures = 0;
-    producer.handle((request) => (request.bookingId === bookingId && failures++ < 2 ? { status: 500, body: 'busy' } : undefined));
+    producer.handle((request) =>
+      request.bookingId === bookingId && failures++ < 2 ? { status: 500, body: 'busy' } : undefined,
+    );
     try {
       await send(post(resident, { businessObjectInstanceIdentifier: bookingId }));
-      await waitFor(() => pendingOf(resident), (n) => n === 0, 15_000);
+      await waitFor(
+        () => pendingOf(resident),
+        (n) => n === 0,
+        15_000,
+      );
     } finally {
       producer.handle(undefined);
     }
@@ -348,7 +450,9 @@ describe('message engine, end to end', () => {
   it('When the producer answers malformed, then a dead letter operators can see and retry', async () => {
     const resident = newCitizen();
     const bookingId = `BOK-M-${resident}`;
-    producer.handle((request) => (request.bookingId === bookingId ? { status: 200, body: '<not-soap>', contentType: 'text/xml' } : undefined));
+    producer.handle((request) =>
+      request.bookingId === bookingId ? { status: 200, body: '<not-soap>', contentType: 'text/xml' } : undefined,
+    );
     const token = await adminToken(t.app.config);
     try {
       await send(post(resident, { businessObjectInstanceIdentifier: bookingId }));
@@ -365,18 +469,28 @@ describe('message engine, end to end', () => {
     expect((await fetch(`${t.url}/api/admin/dead-letters`)).status).toBe(401);
 
     producer.addBooking(UNIT, bookingId, slot(resident));
-    const retried = await fetch(`${t.url}/api/admin/dead-letters/${dead!.id}/retry`, { method: 'POST', headers: bearer(token) });
+    const retried = await fetch(`${t.url}/api/admin/dead-letters/${dead!.id}/retry`, {
+      method: 'POST',
+      headers: bearer(token),
+    });
     expect(retried.status).toBe(200);
     await settled(resident);
     expect((await messagesOf(resident)).map((m) => m.kind)).toEqual(['booking_confirmation']);
-    expect((await fetch(`${t.url}/api/admin/dead-letters/${dead!.id}/retry`, { method: 'POST', headers: bearer(token) })).status).toBe(404);
+    expect(
+      (await fetch(`${t.url}/api/admin/dead-letters/${dead!.id}/retry`, { method: 'POST', headers: bearer(token) }))
+        .status,
+    ).toBe(404);
   });
 
   it('When one call holds a booking and two rebookings of it, then one confirmation with the time the producer has now', async () => {
     // The producer knows only the latest state: what the citizen is told is the time that holds.
     const resident = newCitizen();
     const bookingId = `BOK-O-${resident}`;
-    producer.addBooking(UNIT, bookingId, slot(resident, { startTimeInclusive: '20270303080000', endTimeExclusive: undefined }));
+    producer.addBooking(
+      UNIT,
+      bookingId,
+      slot(resident, { startTimeInclusive: '20270303080000', endTimeExclusive: undefined }),
+    );
     const booking = post(resident, { businessObjectInstanceIdentifier: bookingId });
     const second = updated(booking);
     await send(booking, second, updated(second));
@@ -389,11 +503,19 @@ describe('message engine, end to end', () => {
   it('When a citizen has notifications in several calls, then they are decided in order: confirmation, then rebooking', async () => {
     const resident = newCitizen();
     const bookingId = `BOK-Q-${resident}`;
-    producer.addBooking(UNIT, bookingId, slot(resident, { startTimeInclusive: '20270301080000', endTimeExclusive: undefined }));
+    producer.addBooking(
+      UNIT,
+      bookingId,
+      slot(resident, { startTimeInclusive: '20270301080000', endTimeExclusive: undefined }),
+    );
     const booking = post(resident, { businessObjectInstanceIdentifier: bookingId });
     await send(booking);
     await settled(resident);
-    producer.addBooking(UNIT, bookingId, slot(resident, { startTimeInclusive: '20270302080000', endTimeExclusive: undefined }));
+    producer.addBooking(
+      UNIT,
+      bookingId,
+      slot(resident, { startTimeInclusive: '20270302080000', endTimeExclusive: undefined }),
+    );
     await send(updated(booking));
     await settled(resident);
     const messages = await messagesOf(resident);

@@ -8,9 +8,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rows } from '../../src/db/database.js';
 import { sourceSystems } from '../../src/activation-registry/schema.js';
 import { bearer, citizenToken } from '../helpers/auth.js';
-import { startBookingProducer, sampleTimeslot, type BookingProducer, type TimeslotInput } from '../helpers/booking-producer.js';
+import {
+  startBookingProducer,
+  sampleTimeslot,
+  type BookingProducer,
+  type TimeslotInput,
+} from '../helpers/booking-producer.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { engagement, notificationEnvelope, postNotification, TEST_SOURCE_SYSTEM, type EngagementInput } from '../helpers/soap.js';
+import {
+  engagement,
+  notificationEnvelope,
+  postNotification,
+  TEST_SOURCE_SYSTEM,
+  type EngagementInput,
+} from '../helpers/soap.js';
 import { eq } from 'drizzle-orm';
 
 const REBOOK_WINDOW_SECONDS = 2;
@@ -49,7 +60,10 @@ function newCitizen(): string {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function kindsOf(resident: string): Promise<string[]> {
-  const found = await rows<{ kind: string }>(t.database.orm, sql`select kind from inbox_message where resident = ${resident} order by id`);
+  const found = await rows<{ kind: string }>(
+    t.database.orm,
+    sql`select kind from inbox_message where resident = ${resident} order by id`,
+  );
   return found.map((row) => row.kind);
 }
 
@@ -70,7 +84,11 @@ async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, 
   }
 }
 
-const settled = (resident: string) => waitFor(() => pendingOf(resident), (n) => n === 0);
+const settled = (resident: string) =>
+  waitFor(
+    () => pendingOf(resident),
+    (n) => n === 0,
+  );
 
 /** Past the rebooking window (and the release), then until nothing is pending. */
 async function afterRebookWindow(resident: string): Promise<void> {
@@ -127,20 +145,30 @@ describe('1. in-place changes: an identical notification after the redelivery wi
     ['UC6 citizen rebooks in place', 'time fields absent'],
     ['UC9 staff rebook in place', 'time fields identical'],
     ['UC9 staff rebook in place', 'time fields absent'],
-  ])('%s, %s: When the same post is re-sent identically and the producer has a new time, then one rebooking', async (_name, shape) => {
-    const resident = newCitizen();
-    const id = `IP-${resident}`;
-    const notification = shape === 'time fields absent' ? bare(resident, { businessObjectInstanceIdentifier: id }) : post(resident, { businessObjectInstanceIdentifier: id });
-    producer.addBooking(UNIT, id, slot(resident));
-    await send(notification);
-    await settled(resident);
-    await afterRedeliveryWindow();
-    producer.addBooking(UNIT, id, slot(resident, _name.startsWith('UC9') ? { ...NEW_TIME, performer: 'SE2321000016-P999' } : NEW_TIME));
-    expect(await send(notification)).toContain('already received 0');
-    await settled(resident);
-    expect(await kindsOf(resident)).toEqual(['booking_confirmation', 'rebooking']);
-    expect(await upcoming(resident)).toEqual([`${id}@2027-01-20T13:00:00.000Z`]);
-  });
+  ])(
+    '%s, %s: When the same post is re-sent identically and the producer has a new time, then one rebooking',
+    async (_name, shape) => {
+      const resident = newCitizen();
+      const id = `IP-${resident}`;
+      const notification =
+        shape === 'time fields absent'
+          ? bare(resident, { businessObjectInstanceIdentifier: id })
+          : post(resident, { businessObjectInstanceIdentifier: id });
+      producer.addBooking(UNIT, id, slot(resident));
+      await send(notification);
+      await settled(resident);
+      await afterRedeliveryWindow();
+      producer.addBooking(
+        UNIT,
+        id,
+        slot(resident, _name.startsWith('UC9') ? { ...NEW_TIME, performer: 'SE2321000016-P999' } : NEW_TIME),
+      );
+      expect(await send(notification)).toContain('already received 0');
+      await settled(resident);
+      expect(await kindsOf(resident)).toEqual(['booking_confirmation', 'rebooking']);
+      expect(await upcoming(resident)).toEqual([`${id}@2027-01-20T13:00:00.000Z`]);
+    },
+  );
 
   it.each(['time fields identical', 'time fields absent'])(
     'UC11 staff update an invitation in place, %s: When re-sent identically with a new time at the producer, then one invitation_updated',
@@ -149,7 +177,11 @@ describe('1. in-place changes: an identical notification after the redelivery wi
       const id = `IPK-${resident}`;
       const fields = { categorization: 'Invitation', businessObjectInstanceIdentifier: id };
       const notification = shape === 'time fields absent' ? bare(resident, fields) : post(resident, fields);
-      producer.addBooking(UNIT, id, slot(resident, { isInvitation: true, startTimeInclusive: undefined, endTimeExclusive: undefined }));
+      producer.addBooking(
+        UNIT,
+        id,
+        slot(resident, { isInvitation: true, startTimeInclusive: undefined, endTimeExclusive: undefined }),
+      );
       await send(notification);
       await settled(resident);
       await afterRedeliveryWindow();
@@ -207,11 +239,18 @@ describe('2. a call is applied deletes first', () => {
   it('UC11: When one call lists the new invitation before the delete of the old, then one invitation_updated', async () => {
     const resident = newCitizen();
     const first = post(resident, { categorization: 'Invitation', businessObjectInstanceIdentifier: `KA2-${resident}` });
-    producer.addBooking(UNIT, `KA2-${resident}`, slot(resident, { isInvitation: true, startTimeInclusive: undefined, endTimeExclusive: undefined }));
+    producer.addBooking(
+      UNIT,
+      `KA2-${resident}`,
+      slot(resident, { isInvitation: true, startTimeInclusive: undefined, endTimeExclusive: undefined }),
+    );
     await send(first);
     await settled(resident);
     producer.addBooking(UNIT, `KB2-${resident}`, slot(resident, { isInvitation: true }));
-    await send(post(resident, { categorization: 'Invitation', businessObjectInstanceIdentifier: `KB2-${resident}` }), { ...first, deleteFlag: true });
+    await send(post(resident, { categorization: 'Invitation', businessObjectInstanceIdentifier: `KB2-${resident}` }), {
+      ...first,
+      deleteFlag: true,
+    });
     await afterRebookWindow(resident);
     expect(await kindsOf(resident)).toEqual(['invitation', 'invitation_updated']);
   });
@@ -310,15 +349,37 @@ describe('5. the mode at delivery decides silent or active', () => {
     const residents = [newCitizen(), newCitizen(), newCitizen()];
     // The producer holds the load back until the system is active: processing comes after the switch.
     let open = false;
-    producer.handle((request) => (!open && request.bookingId?.startsWith('SL-') ? { status: 503, body: 'busy' } : undefined));
+    producer.handle((request) =>
+      !open && request.bookingId?.startsWith('SL-') ? { status: 503, body: 'busy' } : undefined,
+    );
     try {
       for (const resident of residents) producer.addBooking(SILENT_UNIT, `SL-${resident}`, slot(resident));
-      await send(...residents.map((resident) => post(resident, { sourceSystem: system, logicalAddress: SILENT_UNIT, businessObjectInstanceIdentifier: `SL-${resident}` })));
-      await waitFor(() => rows<{ n: number }>(t.database.orm, sql`select count(*)::int as n from inbound_notification where source_system = ${system} and attempts > 0`), (r) => Number(r[0]!.n) === residents.length);
+      await send(
+        ...residents.map((resident) =>
+          post(resident, {
+            sourceSystem: system,
+            logicalAddress: SILENT_UNIT,
+            businessObjectInstanceIdentifier: `SL-${resident}`,
+          }),
+        ),
+      );
+      await waitFor(
+        () =>
+          rows<{ n: number }>(
+            t.database.orm,
+            sql`select count(*)::int as n from inbound_notification where source_system = ${system} and attempts > 0`,
+          ),
+        (r) => Number(r[0]!.n) === residents.length,
+      );
       await t.database.orm.update(sourceSystems).set({ mode: 'active' }).where(eq(sourceSystems.id, id));
       await t.app.directory.refresh();
       open = true;
-      for (const resident of residents) await waitFor(() => pendingOf(resident), (n) => n === 0, 90_000);
+      for (const resident of residents)
+        await waitFor(
+          () => pendingOf(resident),
+          (n) => n === 0,
+          90_000,
+        );
     } finally {
       producer.handle(undefined);
     }
@@ -329,7 +390,14 @@ describe('5. the mode at delivery decides silent or active', () => {
     // Delivered after the switch: the change is told.
     const [first] = residents;
     producer.addBooking(SILENT_UNIT, `SL-${first}`, slot(first!, NEW_TIME));
-    await send(post(first!, { sourceSystem: system, logicalAddress: SILENT_UNIT, businessObjectInstanceIdentifier: `SL-${first}`, updateTime: '20261122130000' }));
+    await send(
+      post(first!, {
+        sourceSystem: system,
+        logicalAddress: SILENT_UNIT,
+        businessObjectInstanceIdentifier: `SL-${first}`,
+        updateTime: '20261122130000',
+      }),
+    );
     await settled(first!);
     expect(await kindsOf(first!)).toEqual(['rebooking']);
   }, 150_000);
@@ -343,19 +411,33 @@ describe('6. one care unit down or one poison booking delays nothing else', () =
     await send(post(resident, { businessObjectInstanceIdentifier: id }));
     await settled(resident);
     let down = true;
-    producer.handle((request) => (down && request.logicalAddress === OTHER_UNIT ? { status: 503, body: 'down' } : undefined));
+    producer.handle((request) =>
+      down && request.logicalAddress === OTHER_UNIT ? { status: 503, body: 'down' } : undefined,
+    );
     try {
       // Before the delete: a new booking at the unit that is down, and one at the working unit.
       producer.addBooking(OTHER_UNIT, `D6-${resident}`, slot(resident, NEW_TIME));
       await send(post(resident, { businessObjectInstanceIdentifier: `D6-${resident}`, logicalAddress: OTHER_UNIT }));
-      producer.addBooking(UNIT, `G6-${resident}`, slot(resident, { startTimeInclusive: '20270301080000', endTimeExclusive: '20270301083000' }));
+      producer.addBooking(
+        UNIT,
+        `G6-${resident}`,
+        slot(resident, { startTimeInclusive: '20270301080000', endTimeExclusive: '20270301083000' }),
+      );
       await send(post(resident, { businessObjectInstanceIdentifier: `G6-${resident}` }));
       // The delete, then (inside its window) a new booking at the unit that is down.
       producer.removeBooking(UNIT, id);
       await send({ ...post(resident, { businessObjectInstanceIdentifier: id }), deleteFlag: true });
-      producer.addBooking(OTHER_UNIT, `D6B-${resident}`, slot(resident, { startTimeInclusive: '20270125140000', endTimeExclusive: '20270125143000' }));
+      producer.addBooking(
+        OTHER_UNIT,
+        `D6B-${resident}`,
+        slot(resident, { startTimeInclusive: '20270125140000', endTimeExclusive: '20270125143000' }),
+      );
       await send(post(resident, { businessObjectInstanceIdentifier: `D6B-${resident}`, logicalAddress: OTHER_UNIT }));
-      const kinds = await waitFor(() => kindsOf(resident), (list) => list.includes('cancellation'), 20_000);
+      const kinds = await waitFor(
+        () => kindsOf(resident),
+        (list) => list.includes('cancellation'),
+        20_000,
+      );
       // Told while the other unit is still down: nothing of this citizen waited for it.
       const [row] = await rows<{ delay_ms: number; waiting: number }>(
         t.database.orm,
@@ -363,7 +445,9 @@ describe('6. one care unit down or one poison booking delays nothing else', () =
                    (select count(*)::int from inbound_notification n where n.resident = ${resident} and n.status = 'pending' and n.attempts > 0) as waiting
             from inbox_message m join held_cancellation h on m.cause = 'held:' || h.id where m.resident = ${resident} and m.kind = 'cancellation'`,
       );
-      console.log(`[case 6] cancellation ${Math.round(Number(row!.delay_ms))} ms after its window ended, with ${row!.waiting} notification(s) of the down unit waiting`);
+      console.log(
+        `[case 6] cancellation ${Math.round(Number(row!.delay_ms))} ms after its window ended, with ${row!.waiting} notification(s) of the down unit waiting`,
+      );
       expect(kinds).toEqual(['booking_confirmation', 'booking_confirmation', 'cancellation']);
       expect(Number(row!.waiting)).toBe(2);
     } finally {
@@ -371,9 +455,23 @@ describe('6. one care unit down or one poison booking delays nothing else', () =
       producer.handle(undefined);
     }
     // Once the unit answers, its bookings are confirmed (no longer a rebooking: the cancellation was told).
-    await waitFor(() => kindsOf(resident), (list) => list.length === 5, 100_000);
-    expect(await kindsOf(resident)).toEqual(['booking_confirmation', 'booking_confirmation', 'cancellation', 'booking_confirmation', 'booking_confirmation']);
-    expect((await upcoming(resident)).map((item) => item.split('@')[0])).toEqual([`D6-${resident}`, `D6B-${resident}`, `G6-${resident}`]);
+    await waitFor(
+      () => kindsOf(resident),
+      (list) => list.length === 5,
+      100_000,
+    );
+    expect(await kindsOf(resident)).toEqual([
+      'booking_confirmation',
+      'booking_confirmation',
+      'cancellation',
+      'booking_confirmation',
+      'booking_confirmation',
+    ]);
+    expect((await upcoming(resident)).map((item) => item.split('@')[0])).toEqual([
+      `D6-${resident}`,
+      `D6B-${resident}`,
+      `G6-${resident}`,
+    ]);
   }, 150_000);
 
   it('When one call deletes a booking and adds one at a unit that is down, then the cancellation is told on time and the new booking once its unit answers', async () => {
@@ -383,18 +481,33 @@ describe('6. one care unit down or one poison booking delays nothing else', () =
     await send(post(resident, { businessObjectInstanceIdentifier: id }));
     await settled(resident);
     let down = true;
-    producer.handle((request) => (down && request.logicalAddress === OTHER_UNIT ? { status: 503, body: 'down' } : undefined));
+    producer.handle((request) =>
+      down && request.logicalAddress === OTHER_UNIT ? { status: 503, body: 'down' } : undefined,
+    );
     try {
       producer.removeBooking(UNIT, id);
       producer.addBooking(OTHER_UNIT, `D61-${resident}`, slot(resident, NEW_TIME));
-      await send(post(resident, { businessObjectInstanceIdentifier: `D61-${resident}`, logicalAddress: OTHER_UNIT }), { ...post(resident, { businessObjectInstanceIdentifier: id }), deleteFlag: true });
-      expect(await waitFor(() => kindsOf(resident), (list) => list.length === 2, 20_000)).toEqual(['booking_confirmation', 'cancellation']);
+      await send(post(resident, { businessObjectInstanceIdentifier: `D61-${resident}`, logicalAddress: OTHER_UNIT }), {
+        ...post(resident, { businessObjectInstanceIdentifier: id }),
+        deleteFlag: true,
+      });
+      expect(
+        await waitFor(
+          () => kindsOf(resident),
+          (list) => list.length === 2,
+          20_000,
+        ),
+      ).toEqual(['booking_confirmation', 'cancellation']);
       expect(await pendingOf(resident)).toBe(1);
     } finally {
       down = false;
       producer.handle(undefined);
     }
-    await waitFor(() => kindsOf(resident), (list) => list.length === 3, 100_000);
+    await waitFor(
+      () => kindsOf(resident),
+      (list) => list.length === 3,
+      100_000,
+    );
     expect(await kindsOf(resident)).toEqual(['booking_confirmation', 'cancellation', 'booking_confirmation']);
     expect((await upcoming(resident)).map((item) => item.split('@')[0])).toEqual([`D61-${resident}`]);
   }, 150_000);
@@ -402,16 +515,25 @@ describe('6. one care unit down or one poison booking delays nothing else', () =
   it('When one booking keeps faulting, then the care unit breaker stays closed and another booking there (same citizen too) is confirmed', async () => {
     const resident = newCitizen();
     const poison = Array.from({ length: 7 }, (_, i) => `P6-${i}-${resident}`);
-    producer.handle((request) => (request.bookingId?.startsWith('P6-') ? { fault: 'java.lang.NullPointerException at BookingService' } : undefined));
+    producer.handle((request) =>
+      request.bookingId?.startsWith('P6-') ? { fault: 'java.lang.NullPointerException at BookingService' } : undefined,
+    );
     try {
       await send(...poison.map((id) => post(resident, { businessObjectInstanceIdentifier: id })));
       await waitFor(
-        () => rows<{ n: number }>(t.database.orm, sql`select count(*)::int as n from inbound_notification where resident = ${resident} and attempts > 0`),
+        () =>
+          rows<{ n: number }>(
+            t.database.orm,
+            sql`select count(*)::int as n from inbound_notification where resident = ${resident} and attempts > 0`,
+          ),
         (r) => Number(r[0]!.n) === poison.length,
       );
       producer.addBooking(UNIT, `OK6-${resident}`, slot(resident));
       await send(post(resident, { businessObjectInstanceIdentifier: `OK6-${resident}` }));
-      const kinds = await waitFor(() => kindsOf(resident), (list) => list.length === 1);
+      const kinds = await waitFor(
+        () => kindsOf(resident),
+        (list) => list.length === 1,
+      );
       expect(kinds).toEqual(['booking_confirmation']);
       // The good booking's call was made (not refused by an open breaker), with the poison still waiting.
       expect(producer.requests.some((r) => r.bookingId === `OK6-${resident}`)).toBe(true);
@@ -421,7 +543,10 @@ describe('6. one care unit down or one poison booking delays nothing else', () =
       producer.handle(undefined);
     }
     // The poison bookings do not become dead letters while they wait (time-bounded retries).
-    const [dead] = await rows<{ n: number }>(t.database.orm, sql`select count(*)::int as n from inbound_notification where resident = ${resident} and status = 'dead'`);
+    const [dead] = await rows<{ n: number }>(
+      t.database.orm,
+      sql`select count(*)::int as n from inbound_notification where resident = ${resident} and status = 'dead'`,
+    );
     expect(Number(dead!.n)).toBe(0);
   });
 });
@@ -430,35 +555,44 @@ describe('7. a delete followed by a new post whose time has passed', () => {
   it.each([
     ['in one call', false],
     ['in two calls', true],
-  ])('%s: When a booking is deleted and a new post at a passed time follows, then the citizen still gets the cancellation', async (_how, apart) => {
-    const resident = newCitizen();
-    const old = post(resident, { businessObjectInstanceIdentifier: `O7-${resident}` });
-    producer.addBooking(UNIT, `O7-${resident}`, slot(resident));
-    await send(old);
-    await settled(resident);
-    producer.removeBooking(UNIT, `O7-${resident}`);
-    producer.addBooking(UNIT, `N7-${resident}`, slot(resident, PASSED_TIME));
-    const added = post(resident, { businessObjectInstanceIdentifier: `N7-${resident}` });
-    if (apart) {
-      await send({ ...old, deleteFlag: true });
-      await send(added);
-    } else {
-      await send(added, { ...old, deleteFlag: true });
-    }
-    await afterRebookWindow(resident);
-    expect(await kindsOf(resident)).toEqual(['booking_confirmation', 'cancellation']);
-    expect(await upcoming(resident)).toEqual([]);
-  });
+  ])(
+    '%s: When a booking is deleted and a new post at a passed time follows, then the citizen still gets the cancellation',
+    async (_how, apart) => {
+      const resident = newCitizen();
+      const old = post(resident, { businessObjectInstanceIdentifier: `O7-${resident}` });
+      producer.addBooking(UNIT, `O7-${resident}`, slot(resident));
+      await send(old);
+      await settled(resident);
+      producer.removeBooking(UNIT, `O7-${resident}`);
+      producer.addBooking(UNIT, `N7-${resident}`, slot(resident, PASSED_TIME));
+      const added = post(resident, { businessObjectInstanceIdentifier: `N7-${resident}` });
+      if (apart) {
+        await send({ ...old, deleteFlag: true });
+        await send(added);
+      } else {
+        await send(added, { ...old, deleteFlag: true });
+      }
+      await afterRebookWindow(resident);
+      expect(await kindsOf(resident)).toEqual(['booking_confirmation', 'cancellation']);
+      expect(await upcoming(resident)).toEqual([]);
+    },
+  );
 });
 
 describe('outage: a producer down for a while (short form of the resilience scenario)', () => {
   it('When the producer answers 503 for 15 s, then every acknowledged notification becomes exactly one message after it returns, and none is a dead letter', async () => {
     const residents = Array.from({ length: 10 }, () => newCitizen());
     let down = true;
-    producer.handle((request) => (down && request.bookingId?.startsWith('OUT-') ? { status: 503, body: 'down' } : undefined));
+    producer.handle((request) =>
+      down && request.bookingId?.startsWith('OUT-') ? { status: 503, body: 'down' } : undefined,
+    );
     try {
-        for (const resident of residents) producer.addBooking(OUTAGE_UNIT, `OUT-${resident}`, slot(resident));
-      await send(...residents.map((resident) => post(resident, { logicalAddress: OUTAGE_UNIT, businessObjectInstanceIdentifier: `OUT-${resident}` })));
+      for (const resident of residents) producer.addBooking(OUTAGE_UNIT, `OUT-${resident}`, slot(resident));
+      await send(
+        ...residents.map((resident) =>
+          post(resident, { logicalAddress: OUTAGE_UNIT, businessObjectInstanceIdentifier: `OUT-${resident}` }),
+        ),
+      );
       await sleep(15_000);
       const [during] = await rows<{ dead: number; messages: number }>(
         t.database.orm,
@@ -469,16 +603,30 @@ describe('outage: a producer down for a while (short form of the resilience scen
       // Operators see what waits, per logical address, and for how long.
       const metrics = await (await fetch(`${t.url}/metrics`)).text();
       expect(metrics).toContain(`ei_queue_waiting_for_producer{logical_address="${OUTAGE_UNIT}"} ${residents.length}`);
-      const age = Number(new RegExp(`ei_queue_waiting_for_producer_oldest_age_seconds\\{logical_address="${OUTAGE_UNIT}"\\} (\\d+)`).exec(metrics)?.[1]);
+      const age = Number(
+        new RegExp(
+          `ei_queue_waiting_for_producer_oldest_age_seconds\\{logical_address="${OUTAGE_UNIT}"\\} (\\d+)`,
+        ).exec(metrics)?.[1],
+      );
       expect(age).toBeGreaterThanOrEqual(14);
-      const ready = (await (await fetch(`${t.url}/readyz`)).json()) as { status: string; checks: { waitingForProducer: { byAddress: { logicalAddress: string; waiting: number }[] } } };
+      const ready = (await (await fetch(`${t.url}/readyz`)).json()) as {
+        status: string;
+        checks: { waitingForProducer: { byAddress: { logicalAddress: string; waiting: number }[] } };
+      };
       expect(ready.status).toBe('ready');
-      expect(ready.checks.waitingForProducer.byAddress).toContainEqual(expect.objectContaining({ logicalAddress: OUTAGE_UNIT, waiting: residents.length }));
+      expect(ready.checks.waitingForProducer.byAddress).toContainEqual(
+        expect.objectContaining({ logicalAddress: OUTAGE_UNIT, waiting: residents.length }),
+      );
     } finally {
       down = false;
       producer.handle(undefined);
     }
-    for (const resident of residents) await waitFor(() => pendingOf(resident), (n) => n === 0, 100_000);
+    for (const resident of residents)
+      await waitFor(
+        () => pendingOf(resident),
+        (n) => n === 0,
+        100_000,
+      );
     for (const resident of residents) expect(await kindsOf(resident)).toEqual(['booking_confirmation']);
   }, 200_000);
 });

@@ -19,8 +19,18 @@ function name(r: (typeof rendered)[number]): string {
 describe('Message texts', () => {
   it('When examples of every kind are rendered, then every kind is covered with and without a link, with purpose and reason', () => {
     const kinds = new Set(rendered.map((r) => r.example.kind));
-    expect([...kinds].sort()).toEqual(['booking_confirmation', 'cancellation', 'invitation', 'invitation_updated', 'rebooking']);
-    expect(rendered.some((r) => r.message.body.includes('Syfte: Vaccination') && r.message.body.includes('Anledning: 4-årskontroll'))).toBe(true);
+    expect([...kinds].sort()).toEqual([
+      'booking_confirmation',
+      'cancellation',
+      'invitation',
+      'invitation_updated',
+      'rebooking',
+    ]);
+    expect(
+      rendered.some(
+        (r) => r.message.body.includes('Syfte: Vaccination') && r.message.body.includes('Anledning: 4-årskontroll'),
+      ),
+    ).toBe(true);
   });
 
   it('When a text is rendered, then it never says the inbox can cancel, rebook or book', () => {
@@ -57,11 +67,17 @@ describe('Message texts', () => {
   it('When the producer does not allow changes, then no text or link offers them', () => {
     for (const r of rendered.filter((x) => x.example.details.cancelBookingAllowed !== true)) {
       expect(r.message.body, name(r)).not.toMatch(/(Du kan|behöver) avboka/);
-      expect(r.links.flatMap((l) => l.actions), name(r)).not.toContain('avboka');
+      expect(
+        r.links.flatMap((l) => l.actions),
+        name(r),
+      ).not.toContain('avboka');
     }
     for (const r of rendered.filter((x) => x.example.details.rebookingAllowed !== true)) {
       expect(r.message.body, name(r)).not.toMatch(/(Du kan|behöver)[^.]* boka om/);
-      expect(r.links.flatMap((l) => l.actions), name(r)).not.toContain('omboka');
+      expect(
+        r.links.flatMap((l) => l.actions),
+        name(r),
+      ).not.toContain('omboka');
     }
   });
 
@@ -78,13 +94,21 @@ describe('Message texts', () => {
     }
   });
 
-  it('When a text lists facts, then each label is one of the pages\' labels and each is said once', () => {
+  it("When a text lists facts, then each label is one of the pages' labels and each is said once", () => {
     for (const r of rendered) {
-      const labelled = r.message.body.split('\n').filter((line) => /^[A-ZÅÄÖ][a-zåäö ]+: /.test(line)).map((line) => line.slice(0, line.indexOf(':')));
+      const labelled = r.message.body
+        .split('\n')
+        .filter((line) => /^[A-ZÅÄÖ][a-zåäö ]+: /.test(line))
+        .map((line) => line.slice(0, line.indexOf(':')));
       for (const label of labelled) expect(LABELS.has(label), `${name(r)}: ${label}`).toBe(true);
       expect(new Set(labelled).size, name(r)).toBe(labelled.length);
-      for (const value of [r.example.details.purpose, r.example.details.reason, r.example.details.careTypeName].filter(Boolean)) {
-        expect(r.message.body.split(`: ${value}\n`).length - 1 + (r.message.body.endsWith(`: ${value}`) ? 1 : 0), `${name(r)}: ${value}`).toBeLessThanOrEqual(1);
+      for (const value of [r.example.details.purpose, r.example.details.reason, r.example.details.careTypeName].filter(
+        Boolean,
+      )) {
+        expect(
+          r.message.body.split(`: ${value}\n`).length - 1 + (r.message.body.endsWith(`: ${value}`) ? 1 : 0),
+          `${name(r)}: ${value}`,
+        ).toBeLessThanOrEqual(1);
       }
     }
   });
@@ -92,7 +116,9 @@ describe('Message texts', () => {
   it('When a text says what to do, then a blank line comes before it', () => {
     for (const r of rendered) {
       const lines = r.message.body.split('\n');
-      const action = lines.findIndex((line) => /^(Du kan|Kontakta|Kallelsen har ingen|Tiden går inte|Om du behöver)/.test(line));
+      const action = lines.findIndex((line) =>
+        /^(Du kan|Kontakta|Kallelsen har ingen|Tiden går inte|Om du behöver)/.test(line),
+      );
       expect(action, name(r)).toBeGreaterThan(0);
       expect(lines[action - 1], name(r)).toBe('');
     }

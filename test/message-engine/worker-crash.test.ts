@@ -24,7 +24,6 @@ let testDatabase: TestDatabase | undefined;
 let dataDir: string;
 let children: ChildProcess[] = [];
 
-
 function citizen(i: number): string {
   return `19700101${String(i).padStart(4, '0')}`;
 }
@@ -47,11 +46,16 @@ async function startService(port: number): Promise<ChildProcess> {
   };
   if (testDatabase?.url) env.DATABASE_URL = testDatabase.url;
   else delete env.DATABASE_URL;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.push(child);
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok).catch(() => false);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`)
+      .then((r) => r.ok)
+      .catch(() => false);
     if (ready) return child;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -59,7 +63,9 @@ async function startService(port: number): Promise<ChildProcess> {
 }
 
 function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 beforeAll(async () => {
@@ -67,7 +73,11 @@ beforeAll(async () => {
   // Slow enough that the kill lands while details are being fetched.
   producer.handle((request) => ({
     delayMs: 40,
-    details: sampleTimeslot({ healthcareFacility: UNIT, subjectOfCare: request.actorId, startTimeInclusive: '20270115093000' }),
+    details: sampleTimeslot({
+      healthcareFacility: UNIT,
+      subjectOfCare: request.actorId,
+      startTimeInclusive: '20270115093000',
+    }),
   }));
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ei-crash-'));
   if (process.env.DATABASE_URL) testDatabase = await openTestDatabase();
@@ -110,7 +120,8 @@ describe('worker crash', () => {
 
     // Kill it while the producer is half-way through the batch.
     const deadline = Date.now() + 30_000;
-    while (producer.requests.length < CITIZENS / 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (producer.requests.length < CITIZENS / 3 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     first.kill('SIGKILL');
     await exited(first);
     const fetchedBeforeKill = producer.requests.length;
@@ -135,7 +146,13 @@ describe('worker crash', () => {
 
     const database: Database = testDatabase ?? (await openDatabase({ dataDir: path.join(dataDir, 'pglite') }));
     try {
-      const [counts] = await rows<{ messages: number; residents: number; requests: number; pending: number; dead: number }>(
+      const [counts] = await rows<{
+        messages: number;
+        residents: number;
+        requests: number;
+        pending: number;
+        dead: number;
+      }>(
         database.orm,
         sql`select (select count(*)::int from inbox_message) as messages,
                    (select count(distinct resident)::int from inbox_message) as residents,
@@ -144,7 +161,10 @@ describe('worker crash', () => {
                    (select count(*)::int from inbound_notification where status = 'dead') as dead`,
       );
       expect(counts).toEqual({ messages: CITIZENS, residents: CITIZENS, requests: CITIZENS, pending: 0, dead: 0 });
-      const kinds = await rows<{ kind: string; n: number }>(database.orm, sql`select kind, count(*)::int as n from inbox_message group by kind`);
+      const kinds = await rows<{ kind: string; n: number }>(
+        database.orm,
+        sql`select kind, count(*)::int as n from inbox_message group by kind`,
+      );
       expect(kinds).toEqual([{ kind: 'booking_confirmation', n: CITIZENS }]);
     } finally {
       if (!testDatabase) await database.close();

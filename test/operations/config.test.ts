@@ -17,9 +17,18 @@ function tempDir(): string {
 
 /** Runs src/main.ts with only these variables (plus PATH); resolves with its exit code and output. */
 function start(variables: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', DATA_DIR: tempDir(), PORT: '31301', ...variables };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    DATA_DIR: tempDir(),
+    PORT: '31301',
+    ...variables,
+  };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -37,7 +46,11 @@ const missing = path.join(os.tmpdir(), 'ei-config-no-such-file.pem');
 const WRONG: { variable: string; env: Record<string, string>; secret?: string }[] = [
   // channels: Twilio's three variables together or none
   { variable: 'TWILIO_ACCOUNT_SID', env: { TWILIO_ACCOUNT_SID: 'AC-secret-sid-0001' }, secret: 'AC-secret-sid-0001' },
-  { variable: 'TWILIO_AUTH_TOKEN', env: { TWILIO_AUTH_TOKEN: 'token-secret-0002', TWILIO_FROM: '+46700000000' }, secret: 'token-secret-0002' },
+  {
+    variable: 'TWILIO_AUTH_TOKEN',
+    env: { TWILIO_AUTH_TOKEN: 'token-secret-0002', TWILIO_FROM: '+46700000000' },
+    secret: 'token-secret-0002',
+  },
   // auth: the HS256 secret's length, the JWKS URL
   { variable: 'AUTH_JWT_SECRET', env: { AUTH_JWT_SECRET: 'short-secret-0003' }, secret: 'short-secret-0003' },
   { variable: 'AUTH_JWKS_URL', env: { AUTH_JWKS_URL: 'not a url', AUTH_JWT_AUDIENCE: 'a', AUTH_JWT_ISSUER: 'i' } },
@@ -70,7 +83,9 @@ describe('a wrong value stops the start', () => {
 
   // The real service: exit code 2 and the line on stderr (two processes, not one per variable: each costs
   // a start of src/main.ts; the mapping from ConfigError to exit 2 is the same for all).
-  for (const { variable, env, secret } of WRONG.filter((wrong) => ['AUTH_JWT_SECRET', 'TLS_CERT'].includes(wrong.variable))) {
+  for (const { variable, env, secret } of WRONG.filter((wrong) =>
+    ['AUTH_JWT_SECRET', 'TLS_CERT'].includes(wrong.variable),
+  )) {
     it(`${variable}: src/main.ts exits 2`, async () => {
       const { code, output } = await start(env);
       expect(code).toBe(2);
@@ -82,10 +97,20 @@ describe('a wrong value stops the start', () => {
 
 describe('every problem at once', () => {
   it('src/main.ts names each wrong variable on its own line before it exits 2', async () => {
-    const { code, output } = await start({ PORT: 'eighty', AUTH_JWT_SECRET: 'short-secret-0005', TLS_CLIENT_CA: missing, DEV_LOGIN: 'yes' });
+    const { code, output } = await start({
+      PORT: 'eighty',
+      AUTH_JWT_SECRET: 'short-secret-0005',
+      TLS_CLIENT_CA: missing,
+      DEV_LOGIN: 'yes',
+    });
     expect(code).toBe(2);
     const lines = output.split('\n').filter((line) => line.startsWith('Configuration error: '));
-    expect(lines.map((line) => /[A-Z][A-Z0-9_]{2,}/.exec(line.slice(21))?.[0])).toEqual(['PORT', 'TLS_CLIENT_CA', 'AUTH_JWT_SECRET', 'DEV_LOGIN']);
+    expect(lines.map((line) => /[A-Z][A-Z0-9_]{2,}/.exec(line.slice(21))?.[0])).toEqual([
+      'PORT',
+      'TLS_CLIENT_CA',
+      'AUTH_JWT_SECRET',
+      'DEV_LOGIN',
+    ]);
     expect(output).not.toContain('short-secret-0005');
   }, 60_000);
 });
@@ -103,7 +128,10 @@ describe('docs/OPERATIONS.md lists every variable loadConfig reads', () => {
     loadConfig(recording({}));
     loadConfig(recording({ APP_ENVIRONMENT: 'prod' }));
     const docs = fs.readFileSync(path.join(ROOT, 'docs/OPERATIONS.md'), 'utf8');
-    const section = docs.slice(docs.indexOf('## Configuration'), docs.indexOf('\n## ', docs.indexOf('## Configuration') + 1));
+    const section = docs.slice(
+      docs.indexOf('## Configuration'),
+      docs.indexOf('\n## ', docs.indexOf('## Configuration') + 1),
+    );
     const documented = new Set<string>();
     for (const line of section.split('\n')) {
       if (!line.startsWith('| `')) continue;

@@ -4,7 +4,13 @@ import fs from 'node:fs';
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { engagement, notificationEnvelope, PROCESS_NOTIFICATION_SOAP_ACTION, readAnswer, TEST_SOURCE_SYSTEM } from '../helpers/soap.js';
+import {
+  engagement,
+  notificationEnvelope,
+  PROCESS_NOTIFICATION_SOAP_ACTION,
+  readAnswer,
+  TEST_SOURCE_SYSTEM,
+} from '../helpers/soap.js';
 import { makeCertificates, type TestCertificates } from './certificates.js';
 
 let certificates: TestCertificates;
@@ -63,7 +69,11 @@ describe('mTLS on the SOAP endpoint', () => {
 
   it('When a client calls without a certificate, with an unlisted one, or with one the CA did not sign, then it gets a soap:Client fault and nothing is stored', async () => {
     const before = t.logs.length;
-    for (const client of [undefined, certificates.client('intruder.example.se'), certificates.client('ntjp.example.se', { rogue: true })]) {
+    for (const client of [
+      undefined,
+      certificates.client('intruder.example.se'),
+      certificates.client('ntjp.example.se', { rogue: true }),
+    ]) {
       const answer = await call(t.url, client);
       expect(answer).toMatchObject({ status: 403 });
       const fault = readAnswer(403, null, (answer as { text: string }).text);
@@ -72,7 +82,7 @@ describe('mTLS on the SOAP endpoint', () => {
     }
     const refusals = t.logs.slice(before).filter((line) => line.msg === 'call refused: client certificate');
     expect(refusals.map((line) => line.reason)).toEqual(['no-certificate', 'not-allowed', 'no-certificate']);
-    const metrics = await (await call(t.url, undefined, '/healthz')) as { status: number };
+    const metrics = (await await call(t.url, undefined, '/healthz')) as { status: number };
     expect(metrics.status).toBe(200);
     const { rows } = await import('../../src/db/database.js');
     const { sql } = await import('drizzle-orm');
@@ -81,7 +91,10 @@ describe('mTLS on the SOAP endpoint', () => {
   });
 
   it('When a client speaks plain HTTP to the HTTPS port, then nothing is answered in clear', async () => {
-    const plain = await fetch(t.url.replace('https:', 'http:') + '/ProcessNotification/1/rivtabp21', { method: 'POST', body: 'x' })
+    const plain = await fetch(t.url.replace('https:', 'http:') + '/ProcessNotification/1/rivtabp21', {
+      method: 'POST',
+      body: 'x',
+    })
       .then((r) => r.status)
       .catch(() => 'refused');
     expect(plain === 'refused' || plain === 400).toBe(true);

@@ -10,7 +10,13 @@ import { createLogger } from '../../src/logging.js';
 import { bearer, citizenToken } from '../helpers/auth.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { sampleTimeslot, startBookingProducer, type BookingProducer } from '../helpers/booking-producer.js';
-import { engagement, notificationEnvelope, postNotification, PROCESS_NOTIFICATION_SOAP_ACTION, TEST_SOURCE_SYSTEM } from '../helpers/soap.js';
+import {
+  engagement,
+  notificationEnvelope,
+  postNotification,
+  PROCESS_NOTIFICATION_SOAP_ACTION,
+  TEST_SOURCE_SYSTEM,
+} from '../helpers/soap.js';
 import { temporaryDirectory } from '../channels/helpers.js';
 
 const SECRET = 'operations-test-secret-0123456789abcdef01';
@@ -65,8 +71,16 @@ describe('metrics and logs of the running service', () => {
       body: JSON.stringify({ sms: { enabled: true, phone: PHONE } }),
     });
     expect(saved.status).toBe(200);
-    producer.addBooking(UNIT, 'OPS-1', sampleTimeslot({ subjectOfCare: RESIDENT, startTimeInclusive: '20270115093000' }));
-    const booking = engagement({ registeredResidentIdentification: RESIDENT, logicalAddress: UNIT, businessObjectInstanceIdentifier: 'OPS-1' });
+    producer.addBooking(
+      UNIT,
+      'OPS-1',
+      sampleTimeslot({ subjectOfCare: RESIDENT, startTimeInclusive: '20270115093000' }),
+    );
+    const booking = engagement({
+      registeredResidentIdentification: RESIDENT,
+      logicalAddress: UNIT,
+      businessObjectInstanceIdentifier: 'OPS-1',
+    });
 
     expect((await postNotification(t.url, notificationEnvelope([booking]))).resultCode).toBe('OK');
     // The same call again: a duplicate, not a second message.
@@ -75,8 +89,15 @@ describe('metrics and logs of the running service', () => {
     const mixed = await postNotification(
       t.url,
       notificationEnvelope([
-        engagement({ registeredResidentIdentification: '200005052399', logicalAddress: UNIT, businessObjectInstanceIdentifier: 'OPS-2' }),
-        engagement({ serviceDomain: 'riv:clinicalprocess:activity:request', businessObjectInstanceIdentifier: 'OPS-3' }),
+        engagement({
+          registeredResidentIdentification: '200005052399',
+          logicalAddress: UNIT,
+          businessObjectInstanceIdentifier: 'OPS-2',
+        }),
+        engagement({
+          serviceDomain: 'riv:clinicalprocess:activity:request',
+          businessObjectInstanceIdentifier: 'OPS-3',
+        }),
         engagement({ registeredResidentIdentification: '', businessObjectInstanceIdentifier: 'OPS-4' }),
       ]),
     );
@@ -86,9 +107,17 @@ describe('metrics and logs of the running service', () => {
     let text = '';
     await until(async () => {
       text = await (await fetch(`${t.url}/metrics`)).text();
-      return metric(text, 'ei_channel_sends_total', { channel: 'sms' }) >= 1 && metric(text, 'ei_engine_notifications_total', { result: 'done' }) >= 2;
+      return (
+        metric(text, 'ei_channel_sends_total', { channel: 'sms' }) >= 1 &&
+        metric(text, 'ei_engine_notifications_total', { result: 'done' }) >= 2
+      );
     }).catch((error: unknown) => {
-      throw new Error(`${String(error)}\n${text.split('\n').filter((l) => l.startsWith('ei_') && !l.startsWith('ei_process') && !l.startsWith('ei_nodejs')).join('\n')}`);
+      throw new Error(
+        `${String(error)}\n${text
+          .split('\n')
+          .filter((l) => l.startsWith('ei_') && !l.startsWith('ei_process') && !l.startsWith('ei_nodejs'))
+          .join('\n')}`,
+      );
     });
     expect(metric(text, 'ei_ingest_calls_total', { result: 'ok' })).toBe(2);
     expect(metric(text, 'ei_ingest_calls_total', { result: 'error' })).toBe(1);
@@ -104,7 +133,10 @@ describe('metrics and logs of the running service', () => {
     // OPS-2 is not known to the producer: "not found" is a permanent answer, not a failure of the call.
     expect(metric(text, 'ei_details_fetch_total', { outcome: 'not-found' })).toBe(1);
     expect(metric(text, 'ei_details_fetch_duration_seconds_count', { outcome: 'found' })).toBe(1);
-    expect(metric(text, 'ei_channel_sends_total', { channel: 'sms', status: 'sent' }) + metric(text, 'ei_channel_sends_total', { channel: 'sms', status: 'queued' })).toBe(1);
+    expect(
+      metric(text, 'ei_channel_sends_total', { channel: 'sms', status: 'sent' }) +
+        metric(text, 'ei_channel_sends_total', { channel: 'sms', status: 'queued' }),
+    ).toBe(1);
     expect(metric(text, 'ei_queue_pending')).toBe(0);
     expect(text).toMatch(/^ei_queue_oldest_pending_age_seconds 0$/m);
     expect(text).toMatch(/^ei_details_breakers\{state="open"\} 0$/m);
@@ -118,13 +150,21 @@ describe('metrics and logs of the running service', () => {
     const id = 'skltp-corr-4711';
     const answer = await postNotification(
       `${t.url}`,
-      notificationEnvelope([engagement({ registeredResidentIdentification: '198811309281', logicalAddress: UNIT, businessObjectInstanceIdentifier: 'OPS-5' })]),
+      notificationEnvelope([
+        engagement({
+          registeredResidentIdentification: '198811309281',
+          logicalAddress: UNIT,
+          businessObjectInstanceIdentifier: 'OPS-5',
+        }),
+      ]),
       { 'x-skltp-correlation-id': id },
     );
     expect(answer.resultCode).toBe('OK');
     await until(() => t.logs.slice(before).some((line) => line.msg === 'http request' && line.correlationId === id));
     const ofCall = t.logs.slice(before).filter((line) => JSON.stringify(line).includes(id));
-    expect(ofCall.map((line) => line.msg)).toEqual(expect.arrayContaining(['ProcessNotification stored', 'http request']));
+    expect(ofCall.map((line) => line.msg)).toEqual(
+      expect.arrayContaining(['ProcessNotification stored', 'http request']),
+    );
     for (const line of t.logs.slice(before)) {
       if (line.msg === 'ProcessNotification stored' || line.msg === 'http request') expect(line.correlationId).toBe(id);
     }
@@ -164,13 +204,26 @@ describe('log masking', () => {
         },
       }),
     });
-    log.info({ resident: '191212121212', to: '+46701234567', body: 'Din tid hos barnmorskan', recipient: 'anna@example.se' }, 'sent');
-    log.warn({ detail: { note: 'call 070-123 45 67 or +46 70 123 45 67, mail anna.b@example.se about 19121212-1212' } }, 'nested');
-    log.error({ err: new Error('producer said: subject 121212-1212 does not match') }, 'failed for 191212121212 (anna@example.se)');
-    log.child({ correlationId: 'x' }).info({ subject: 'Kallelse till aborrtmottagningen', text: 'message text' }, 'child line');
+    log.info(
+      { resident: '191212121212', to: '+46701234567', body: 'Din tid hos barnmorskan', recipient: 'anna@example.se' },
+      'sent',
+    );
+    log.warn(
+      { detail: { note: 'call 070-123 45 67 or +46 70 123 45 67, mail anna.b@example.se about 19121212-1212' } },
+      'nested',
+    );
+    log.error(
+      { err: new Error('producer said: subject 121212-1212 does not match') },
+      'failed for 191212121212 (anna@example.se)',
+    );
+    log
+      .child({ correlationId: 'x' })
+      .info({ subject: 'Kallelse till aborrtmottagningen', text: 'message text' }, 'child line');
     const out = lines.join('');
     expect(lines).toHaveLength(4);
-    expect(out).not.toMatch(/191212121212|19121212-1212|121212-1212|0701234567|701234567|070-123 45 67|\+46 70 123 45 67/);
+    expect(out).not.toMatch(
+      /191212121212|19121212-1212|121212-1212|0701234567|701234567|070-123 45 67|\+46 70 123 45 67/,
+    );
     expect(out).not.toMatch(/anna(\.b)?@example\.se/);
     expect(out).not.toMatch(/barnmorskan|aborrtmottagningen|message text/);
     expect(out).toContain('[personnummer]');
@@ -198,12 +251,18 @@ describe('graceful shutdown', () => {
           port: Number(port),
           method: 'POST',
           path: '/ProcessNotification/1/rivtabp21',
-          headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: PROCESS_NOTIFICATION_SOAP_ACTION, 'content-length': body.length },
+          headers: {
+            'content-type': 'text/xml; charset=utf-8',
+            soapaction: PROCESS_NOTIFICATION_SOAP_ACTION,
+            'content-length': body.length,
+          },
         },
         (response) => {
           let text = '';
           response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, text, connection: response.headers.connection }));
+          response.on('end', () =>
+            resolve({ status: response.statusCode ?? 0, text, connection: response.headers.connection }),
+          );
         },
       );
       request.on('error', reject);

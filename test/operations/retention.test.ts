@@ -31,7 +31,10 @@ const ENGAGEMENT = { registeredResidentIdentification: RESIDENT, businessObjectI
 let database: TestDatabase;
 
 async function count(table: string, where = sql`true`): Promise<number> {
-  const [row] = await rows<{ n: number }>(database.orm, sql`select count(*)::int as n from ${sql.raw(table)} where ${where}`);
+  const [row] = await rows<{ n: number }>(
+    database.orm,
+    sql`select count(*)::int as n from ${sql.raw(table)} where ${where}`,
+  );
   return Number(row!.n);
 }
 
@@ -41,7 +44,12 @@ async function labels(query: string): Promise<string[]> {
   return found.map((row) => row.label);
 }
 
-async function queueRow(label: string, status: 'pending' | 'done' | 'dead', receivedDaysAgo: number, settledDaysAgo?: number): Promise<void> {
+async function queueRow(
+  label: string,
+  status: 'pending' | 'done' | 'dead',
+  receivedDaysAgo: number,
+  settledDaysAgo?: number,
+): Promise<void> {
   await database.orm.insert(inboundNotifications).values({
     callId: 1,
     position: 1,
@@ -92,7 +100,12 @@ async function message(label: string, createdDaysAgo: number, state: 'unread' | 
   return row!.id;
 }
 
-async function delivery(label: string, status: 'pending' | 'sending' | 'sent' | 'failed', daysAgo: number, messageId: number): Promise<void> {
+async function delivery(
+  label: string,
+  status: 'pending' | 'sending' | 'sent' | 'failed',
+  daysAgo: number,
+  messageId: number,
+): Promise<void> {
   const [row] = await database.orm
     .insert(notificationDeliveries)
     .values({
@@ -130,10 +143,19 @@ describe('Retention', () => {
       .returning({ id: notificationCalls.id });
     void oldCall;
     await database.orm.insert(rejectedTransactions).values([
-      { callId: oldCallWithRecentRejection!.id, position: 1, code: 'schema', reason: 'kept', fields: {}, receivedAt: ago(20) },
+      {
+        callId: oldCallWithRecentRejection!.id,
+        position: 1,
+        code: 'schema',
+        reason: 'kept',
+        fields: {},
+        receivedAt: ago(20),
+      },
       { callId: recentCall!.id, position: 1, code: 'schema', reason: 'recent', fields: {}, receivedAt: ago(2) },
     ]);
-    await database.orm.insert(rejectedTransactions).values({ callId: recentCall!.id, position: 2, code: 'schema', reason: 'old', fields: {}, receivedAt: ago(31) });
+    await database.orm
+      .insert(rejectedTransactions)
+      .values({ callId: recentCall!.id, position: 2, code: 'schema', reason: 'old', fields: {}, receivedAt: ago(31) });
     await database.orm.insert(ingestPosts).values([
       { keyHash: 'fp-old', sequenceHash: 'x', updatedAt: ago(31) },
       { keyHash: 'fp-recent', sequenceHash: 'x', updatedAt: ago(29) },
@@ -149,9 +171,41 @@ describe('Retention', () => {
 
     await database.orm.insert(heldCancellations).values([
       // Still held (say the worker was down): never deleted, however old.
-      { resident: RESIDENT, sourceSystem: 'SE-SYS', keyHash: 'held-waiting', logicalAddress: 'SE-VC1', categorization: 'Booking', deletedAt: ago(200), dueAt: ago(199), status: 'held', sourceNotificationId: 1 },
-      { resident: RESIDENT, sourceSystem: 'SE-SYS', keyHash: 'held-merged-old', logicalAddress: 'SE-VC1', categorization: 'Booking', deletedAt: ago(100), dueAt: ago(100), status: 'merged', sourceNotificationId: 2, resolvedAt: ago(100) },
-      { resident: RESIDENT, sourceSystem: 'SE-SYS', keyHash: 'held-released-recent', logicalAddress: 'SE-VC1', categorization: 'Booking', deletedAt: ago(10), dueAt: ago(10), status: 'released', sourceNotificationId: 3, resolvedAt: ago(10) },
+      {
+        resident: RESIDENT,
+        sourceSystem: 'SE-SYS',
+        keyHash: 'held-waiting',
+        logicalAddress: 'SE-VC1',
+        categorization: 'Booking',
+        deletedAt: ago(200),
+        dueAt: ago(199),
+        status: 'held',
+        sourceNotificationId: 1,
+      },
+      {
+        resident: RESIDENT,
+        sourceSystem: 'SE-SYS',
+        keyHash: 'held-merged-old',
+        logicalAddress: 'SE-VC1',
+        categorization: 'Booking',
+        deletedAt: ago(100),
+        dueAt: ago(100),
+        status: 'merged',
+        sourceNotificationId: 2,
+        resolvedAt: ago(100),
+      },
+      {
+        resident: RESIDENT,
+        sourceSystem: 'SE-SYS',
+        keyHash: 'held-released-recent',
+        logicalAddress: 'SE-VC1',
+        categorization: 'Booking',
+        deletedAt: ago(10),
+        dueAt: ago(10),
+        status: 'released',
+        sourceNotificationId: 3,
+        resolvedAt: ago(10),
+      },
     ]);
 
     // Messages: read or hidden ones after 730 days; unread ones never.
@@ -165,7 +219,13 @@ describe('Retention', () => {
     ]);
     await database.orm.insert(securityEvents).values([
       { at: ago(2000), kind: 'subject-of-care-mismatch', logicalAddress: 'SE-VC1', bookingId: 'sec-old', detail: 'x' },
-      { at: ago(100), kind: 'subject-of-care-mismatch', logicalAddress: 'SE-VC1', bookingId: 'sec-recent', detail: 'x' },
+      {
+        at: ago(100),
+        kind: 'subject-of-care-mismatch',
+        logicalAddress: 'SE-VC1',
+        bookingId: 'sec-recent',
+        detail: 'x',
+      },
     ]);
 
     // Channels: planned requests and finished deliveries after 90 days; waiting ones never.
@@ -184,7 +244,13 @@ describe('Retention', () => {
     ]);
 
     // The engine's decisions (the trace): as long as the notifications (done 7, dead letters 90 days).
-    const decision = { keyHash: 'k', sourceSystem: 'SE-SYS', logicalAddress: 'SE-VC1', outcome: 'no_message', because: 'x' };
+    const decision = {
+      keyHash: 'k',
+      sourceSystem: 'SE-SYS',
+      logicalAddress: 'SE-VC1',
+      outcome: 'no_message',
+      because: 'x',
+    };
     await database.orm.insert(engineDecisions).values([
       { ...decision, at: ago(91), bookingId: 'decision-old' },
       { ...decision, at: ago(80), bookingId: 'decision-recent' },
@@ -195,8 +261,22 @@ describe('Retention', () => {
       { environment: 'qa', sourceSystem: 'activity-recent', hour: ago(6), received: 1 },
     ]);
     await database.orm.insert(unregisteredSightings).values([
-      { environment: 'qa', sourceSystem: 'sighting-old', logicalAddress: 'SE-VC1', notifications: 1, firstSeenAt: ago(100), lastSeenAt: ago(40) },
-      { environment: 'qa', sourceSystem: 'sighting-recent', logicalAddress: 'SE-VC1', notifications: 1, firstSeenAt: ago(100), lastSeenAt: ago(1) },
+      {
+        environment: 'qa',
+        sourceSystem: 'sighting-old',
+        logicalAddress: 'SE-VC1',
+        notifications: 1,
+        firstSeenAt: ago(100),
+        lastSeenAt: ago(40),
+      },
+      {
+        environment: 'qa',
+        sourceSystem: 'sighting-recent',
+        logicalAddress: 'SE-VC1',
+        notifications: 1,
+        firstSeenAt: ago(100),
+        lastSeenAt: ago(1),
+      },
     ]);
   }, 60_000);
 
@@ -225,11 +305,22 @@ describe('Retention', () => {
       unregistered_sighting: 1,
     });
     await expect(labels('select booking_id as label from engine_decision')).resolves.toEqual(['decision-recent']);
-    await expect(labels('select source_system as label from source_activity_hourly')).resolves.toEqual(['activity-recent']);
-    await expect(labels('select source_system as label from unregistered_sighting')).resolves.toEqual(['sighting-recent']);
+    await expect(labels('select source_system as label from source_activity_hourly')).resolves.toEqual([
+      'activity-recent',
+    ]);
+    await expect(labels('select source_system as label from unregistered_sighting')).resolves.toEqual([
+      'sighting-recent',
+    ]);
 
-    await expect(labels('select key_hash as label from inbound_notification')).resolves.toEqual(['dead-recent', 'done-recent', 'pending-ancient']);
-    await expect(labels('select correlation_id as label from notification_call')).resolves.toEqual(['call-old-kept', 'call-recent']);
+    await expect(labels('select key_hash as label from inbound_notification')).resolves.toEqual([
+      'dead-recent',
+      'done-recent',
+      'pending-ancient',
+    ]);
+    await expect(labels('select correlation_id as label from notification_call')).resolves.toEqual([
+      'call-old-kept',
+      'call-recent',
+    ]);
     await expect(labels('select reason as label from rejected_transaction')).resolves.toEqual(['kept', 'recent']);
     await expect(labels('select key_hash as label from ingest_post')).resolves.toEqual(['fp-recent']);
     await expect(labels('select key_hash as label from booking_post')).resolves.toEqual([
@@ -238,13 +329,25 @@ describe('Retention', () => {
       'post-open-invitation',
       'post-past-recently',
     ]);
-    await expect(labels('select key_hash as label from held_cancellation')).resolves.toEqual(['held-released-recent', 'held-waiting']);
-    await expect(labels('select subject as label from inbox_message')).resolves.toEqual(['msg-read-recent', 'msg-unread-old']);
-    await expect(labels('select care_unit_hsa_id as label from care_unit_relation')).resolves.toEqual(['SE-REL-RECENT']);
+    await expect(labels('select key_hash as label from held_cancellation')).resolves.toEqual([
+      'held-released-recent',
+      'held-waiting',
+    ]);
+    await expect(labels('select subject as label from inbox_message')).resolves.toEqual([
+      'msg-read-recent',
+      'msg-unread-old',
+    ]);
+    await expect(labels('select care_unit_hsa_id as label from care_unit_relation')).resolves.toEqual([
+      'SE-REL-RECENT',
+    ]);
     await expect(labels('select booking_id as label from security_event')).resolves.toEqual(['sec-recent']);
     await expect(count('notification_request')).resolves.toBe(1);
     await expect(count('notification_request', sql`planned_at is null`)).resolves.toBe(1);
-    await expect(labels('select provider_id as label from notification_delivery')).resolves.toEqual(['dlv-failed-recent', 'dlv-pending-old', 'dlv-sending-old']);
+    await expect(labels('select provider_id as label from notification_delivery')).resolves.toEqual([
+      'dlv-failed-recent',
+      'dlv-pending-old',
+      'dlv-sending-old',
+    ]);
     // The purged delivery's link to its message went with it; the others' stay.
     await expect(count('notification_delivery_message')).resolves.toBe(3);
     await expect(labels('select entity_id as label from audit_log')).resolves.toEqual(['audit-recent']);
@@ -290,12 +393,18 @@ describe('Retention over several slices of every kind of key', () => {
     database = await openTestDatabase();
     try {
       for (let i = 0; i < 25; i++) {
-        await database.orm.insert(ingestPosts).values({ keyHash: `old-${String(i).padStart(2, '0')}`, sequenceHash: 'x', updatedAt: ago(40) });
-        await database.orm.insert(careUnitRelations).values({ resident: RESIDENT, careUnitHsaId: `SE-OLD-${i}`, firstAt: ago(900), lastAt: ago(800) });
+        await database.orm
+          .insert(ingestPosts)
+          .values({ keyHash: `old-${String(i).padStart(2, '0')}`, sequenceHash: 'x', updatedAt: ago(40) });
+        await database.orm
+          .insert(careUnitRelations)
+          .values({ resident: RESIDENT, careUnitHsaId: `SE-OLD-${i}`, firstAt: ago(900), lastAt: ago(800) });
       }
       for (let i = 0; i < 7; i++) {
         await database.orm.insert(ingestPosts).values({ keyHash: `new-${i}`, sequenceHash: 'x', updatedAt: ago(1) });
-        await database.orm.insert(careUnitRelations).values({ resident: RESIDENT, careUnitHsaId: `SE-NEW-${i}`, firstAt: ago(900), lastAt: ago(1) });
+        await database.orm
+          .insert(careUnitRelations)
+          .values({ resident: RESIDENT, careUnitHsaId: `SE-NEW-${i}`, firstAt: ago(900), lastAt: ago(1) });
       }
       const report = await purgeExpired(database, { ...loadConfig({}).retention, batchSize: 10 }, NOW);
       expect(report.ingest_post).toBe(25);

@@ -55,7 +55,9 @@ const FIELDS: Record<string, string> = {
 };
 
 function raw(overrides: Partial<RawTransaction> = {}, fields: Record<string, string | undefined> = {}): RawTransaction {
-  const merged = Object.fromEntries(Object.entries({ ...FIELDS, ...fields }).filter(([, value]) => value !== undefined));
+  const merged = Object.fromEntries(
+    Object.entries({ ...FIELDS, ...fields }).filter(([, value]) => value !== undefined),
+  );
   return { position: 1, deleteFlag: 'false', hasEngagement: true, problems: [], fields: merged, ...overrides };
 }
 
@@ -68,10 +70,25 @@ describe('checkTransaction', () => {
     ['no sourceSystem', raw({}, { sourceSystem: undefined }), 'missing-field', /sourceSystem is missing/],
     ['an empty dataController', raw({}, { dataController: '' }), 'missing-field', /dataController is missing or empty/],
     ['owner over 64', raw({}, { owner: 'o'.repeat(65) }), 'too-long', /owner is longer than 64/],
-    ['resident with a dash', raw({}, { registeredResidentIdentification: '19121212-1212' }), 'invalid-resident', /12 characters/],
-    ['resident of 10 digits', raw({}, { registeredResidentIdentification: '1212121212' }), 'invalid-resident', /12 characters/],
+    [
+      'resident with a dash',
+      raw({}, { registeredResidentIdentification: '19121212-1212' }),
+      'invalid-resident',
+      /12 characters/,
+    ],
+    [
+      'resident of 10 digits',
+      raw({}, { registeredResidentIdentification: '1212121212' }),
+      'invalid-resident',
+      /12 characters/,
+    ],
     ['an empty updateTime', raw({}, { updateTime: '' }), 'invalid-time', /updateTime is empty/],
-    ['creationTime Feb 29 2025', raw({}, { creationTime: '20250229120000' }), 'invalid-time', /creationTime must be a valid time/],
+    [
+      'creationTime Feb 29 2025',
+      raw({}, { creationTime: '20250229120000' }),
+      'invalid-time',
+      /creationTime must be a valid time/,
+    ],
   ];
   it.each(rejected)('When a transaction has %s, then it is rejected with code %s', (_name, input, code, reason) => {
     const check = checkTransaction(input);
@@ -102,14 +119,19 @@ describe('post key and hashes', () => {
   it('When only times change, then the post key stays and the transaction state changes', () => {
     const later = { ...base, mostRecentContent: '20261122100000', updateTime: '20261122100000' };
     expect(postKeyHash(later)).toBe(postKeyHash(base));
-    expect(transactionState({ deleteFlag: false, engagement: later })).not.toBe(transactionState({ deleteFlag: false, engagement: base }));
+    expect(transactionState({ deleteFlag: false, engagement: later })).not.toBe(
+      transactionState({ deleteFlag: false, engagement: base }),
+    );
   });
 
   // Each time may be absent; which one is given must still tell states apart.
   const times: [Partial<Engagement>, Partial<Engagement>][] = [
     [{ mostRecentContent: '20261122100000' }, { creationTime: '20261122100000' }],
     [{ creationTime: '20261122100000' }, { updateTime: '20261122100000' }],
-    [{ mostRecentContent: '20261122100000', updateTime: undefined }, { mostRecentContent: undefined, updateTime: '20261122100000' }],
+    [
+      { mostRecentContent: '20261122100000', updateTime: undefined },
+      { mostRecentContent: undefined, updateTime: '20261122100000' },
+    ],
   ];
   it.each(times)('When the same time moves to another field (%o vs %o), then the states differ', (a, b) => {
     const of = (times: Partial<Engagement>) =>
@@ -118,7 +140,9 @@ describe('post key and hashes', () => {
   });
 
   it('When a state is built, then it holds only the flag and the times, no personal data', () => {
-    expect(transactionState({ deleteFlag: true, engagement: { ...base, updateTime: '20261122100000' } })).toBe('D20261122093000-20261122100000');
+    expect(transactionState({ deleteFlag: true, engagement: { ...base, updateTime: '20261122100000' } })).toBe(
+      'D20261122093000-20261122100000',
+    );
   });
 
   const keyFields: (keyof Engagement)[] = [
@@ -143,7 +167,9 @@ describe('post key and hashes', () => {
   });
 
   it('When a post is deleted, then its transaction state differs from its creation', () => {
-    expect(transactionState({ deleteFlag: true, engagement: base })).not.toBe(transactionState({ deleteFlag: false, engagement: base }));
+    expect(transactionState({ deleteFlag: true, engagement: base })).not.toBe(
+      transactionState({ deleteFlag: false, engagement: base }),
+    );
   });
 
   it('When a sequence is create-delete-create, then its fingerprint differs from a single create and keeps order', () => {
@@ -162,7 +188,10 @@ describe('post key and hashes', () => {
     ['riv:crm:scheduling', 'Referral', false],
     ['riv:clinicalprocess:activity:request', 'Booking', false],
   ];
-  it.each(domains)('When the domain is %s and the categorization %s, then it is ours: %s', (serviceDomain, categorization, ours) => {
-    expect(isBookingDomain({ ...base, serviceDomain, categorization })).toBe(ours);
-  });
+  it.each(domains)(
+    'When the domain is %s and the categorization %s, then it is ours: %s',
+    (serviceDomain, categorization, ours) => {
+      expect(isBookingDomain({ ...base, serviceDomain, categorization })).toBe(ours);
+    },
+  );
 });

@@ -1,7 +1,11 @@
 // The envelope reader on its own: what it reads, and which whole-call problems it refuses (table-driven).
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { EnvelopeError, MAX_DEPTH, parseProcessNotificationEnvelope } from '../../src/process-notifications/envelope-parser.js';
+import {
+  EnvelopeError,
+  MAX_DEPTH,
+  parseProcessNotificationEnvelope,
+} from '../../src/process-notifications/envelope-parser.js';
 import { leastCpuMs } from '../helpers/cost.js';
 import { engagement, notificationEnvelope, transactionXml } from '../helpers/soap.js';
 
@@ -44,7 +48,10 @@ describe('parseProcessNotificationEnvelope', () => {
 
   it('When values carry surrounding layout white space and escaped characters, then they are trimmed and unescaped', () => {
     const xml = notificationEnvelope([
-      transactionXml(engagement({ owner: 'A & B <care>' })).replace('<ei:categorization>Booking<', '<ei:categorization>\n   Booking  \n<'),
+      transactionXml(engagement({ owner: 'A & B <care>' })).replace(
+        '<ei:categorization>Booking<',
+        '<ei:categorization>\n   Booking  \n<',
+      ),
     ]);
     const [transaction] = parseProcessNotificationEnvelope(xml).transactions;
     expect(transaction!.fields.categorization).toBe('Booking');
@@ -58,16 +65,25 @@ describe('parseProcessNotificationEnvelope', () => {
     ['markup inside a value', '<ei:owner><b>A</b></ei:owner>', 'owner must hold text only'],
     ['an element without namespace', '<owner>A</owner>', 'unexpected element owner in engagement'],
   ];
-  it.each(transactionProblems)('When a transaction has %s, then that transaction carries the problem', (_name, extra, problem) => {
-    const xml = notificationEnvelope([engagement(), transactionXml(engagement()).replace('</ei:engagement>', `${extra}</ei:engagement>`)]);
-    const { transactions } = parseProcessNotificationEnvelope(xml);
-    expect(transactions[0]!.problems).toEqual([]);
-    expect(transactions[1]!.problems).toEqual([problem]);
-  });
+  it.each(transactionProblems)(
+    'When a transaction has %s, then that transaction carries the problem',
+    (_name, extra, problem) => {
+      const xml = notificationEnvelope([
+        engagement(),
+        transactionXml(engagement()).replace('</ei:engagement>', `${extra}</ei:engagement>`),
+      ]);
+      const { transactions } = parseProcessNotificationEnvelope(xml);
+      expect(transactions[0]!.problems).toEqual([]);
+      expect(transactions[1]!.problems).toEqual([problem]);
+    },
+  );
 
   const good = notificationEnvelope([engagement()]);
   const deep = (levels: number) =>
-    good.replace('</soapenv:Header>', `${'<x:a xmlns:x="urn:example:ext">'.repeat(levels)}${'</x:a>'.repeat(levels)}</soapenv:Header>`);
+    good.replace(
+      '</soapenv:Header>',
+      `${'<x:a xmlns:x="urn:example:ext">'.repeat(levels)}${'</x:a>'.repeat(levels)}</soapenv:Header>`,
+    );
   // Header is at depth 2, so `MAX_DEPTH - 2` nested elements reach exactly the limit.
   it('When extension elements nest up to the depth limit, then the call is read', () => {
     expect(parseProcessNotificationEnvelope(deep(MAX_DEPTH - 2)).transactions).toHaveLength(1);
@@ -80,17 +96,42 @@ describe('parseProcessNotificationEnvelope', () => {
     ['an undeclared entity', good.replace('>SE-TEST-INBOX<', '>&xxe;<'), /Not well-formed XML/],
     ['a processing instruction', good.replace('<soapenv:Body>', '<soapenv:Body><?pi x?>'), /processing instruction/],
     ['a non-UTF-8 declaration', good.replace('UTF-8', 'windows-1252'), /Only UTF-8/],
-    ['a SOAP 1.2 envelope', good.replace(SOAP11, 'http://www.w3.org/2003/05/soap-envelope'), /SOAP 1.2/, 'VersionMismatch'],
+    [
+      'a SOAP 1.2 envelope',
+      good.replace(SOAP11, 'http://www.w3.org/2003/05/soap-envelope'),
+      /SOAP 1.2/,
+      'VersionMismatch',
+    ],
     ['another envelope namespace', good.replace(SOAP11, 'urn:other'), /Not a SOAP 1.1 envelope/],
-    ['another operation', good.replaceAll('pn:ProcessNotification>', 'pn:Update>'), /Not a ProcessNotification request/],
-    ['two operations in the body', good.replace('</soapenv:Body>', '<pn:ProcessNotification/></soapenv:Body>'), /exactly one/],
+    [
+      'another operation',
+      good.replaceAll('pn:ProcessNotification>', 'pn:Update>'),
+      /Not a ProcessNotification request/,
+    ],
+    [
+      'two operations in the body',
+      good.replace('</soapenv:Body>', '<pn:ProcessNotification/></soapenv:Body>'),
+      /exactly one/,
+    ],
     ['no Body', good.replace(/<soapenv:Body>.*<\/soapenv:Body>/, ''), /no Body/],
     ['an empty Body', good.replace(/<soapenv:Body>.*<\/soapenv:Body>/, '<soapenv:Body/>'), /body is empty/],
     ['no transaction', notificationEnvelope([]), /no engagementTransaction/],
-    ['a Header after the Body', good.replace('</soapenv:Envelope>', '<soapenv:Header/></soapenv:Envelope>'), /Unexpected element Header/],
-    ['a repeated LogicalAddress', good.replace('</soapenv:Header>', '<itr:LogicalAddress>X</itr:LogicalAddress></soapenv:Header>'), /more than once/],
+    [
+      'a Header after the Body',
+      good.replace('</soapenv:Envelope>', '<soapenv:Header/></soapenv:Envelope>'),
+      /Unexpected element Header/,
+    ],
+    [
+      'a repeated LogicalAddress',
+      good.replace('</soapenv:Header>', '<itr:LogicalAddress>X</itr:LogicalAddress></soapenv:Header>'),
+      /more than once/,
+    ],
     ['markup in LogicalAddress', good.replace('>SE-TEST-INBOX<', '><b>SE</b><'), /text only/],
-    ['an unknown element in ProcessNotification', good.replace('<pn:ProcessNotification>', '<pn:ProcessNotification><pn:extra/>'), /Unexpected element extra/],
+    [
+      'an unknown element in ProcessNotification',
+      good.replace('<pn:ProcessNotification>', '<pn:ProcessNotification><pn:extra/>'),
+      /Unexpected element extra/,
+    ],
     ['unclosed tags', good.slice(0, good.indexOf('</soapenv:Body>')), /Not well-formed XML/],
     ['nesting one level over the limit', deep(MAX_DEPTH - 1), /nested deeper than 64/],
     ['100,000 nested elements', deep(100_000), /nested deeper than 64/],

@@ -42,7 +42,13 @@ beforeAll(async () => {
   // The ingest threads start at the first large call (src/process-notifications/parse-pool.ts): one large
   // call for another address (refused, nothing stored) starts it, so that its one-time start-up is
   // not counted as the first hostile call's cost.
-  const warmUp = await postNotification(t.url, notificationEnvelope(Array.from({ length: 100 }, () => booking()), 'SE-SOMEONE-ELSE'));
+  const warmUp = await postNotification(
+    t.url,
+    notificationEnvelope(
+      Array.from({ length: 100 }, () => booking()),
+      'SE-SOMEONE-ELSE',
+    ),
+  );
   expect(warmUp.faultcode).toBe('soap:Client');
   secretFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ei-xxe-')), 'secret.txt');
   fs.writeFileSync(secretFile, SECRET);
@@ -64,7 +70,10 @@ afterAll(async () => {
 async function counts(): Promise<Record<string, number>> {
   const entries = await Promise.all(
     TABLES.map(async (table) => {
-      const [row] = await rows<{ n: number }>(t.database.orm, sql`select count(*)::int as n from ${sql.identifier(table)}`);
+      const [row] = await rows<{ n: number }>(
+        t.database.orm,
+        sql`select count(*)::int as n from ${sql.identifier(table)}`,
+      );
       return [table, Number(row!.n)] as const;
     }),
   );
@@ -152,11 +161,18 @@ async function expectRefused(send: () => Promise<SoapAnswer>, refusal: Refusal):
 
   expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
   const good = await postNotification(t.url, goodEnvelope());
-  expect(good).toMatchObject({ status: 200, resultCode: 'OK', comment: 'accepted 1 (already received 0), ignored 0, rejected 0' });
+  expect(good).toMatchObject({
+    status: 200,
+    resultCode: 'OK',
+    comment: 'accepted 1 (already received 0), ignored 0, rejected 0',
+  });
   return answer;
 }
 
-const post = (body: string | Uint8Array, headers: Record<string, string> = {}) => () => postNotification(t.url, body, headers);
+const post =
+  (body: string | Uint8Array, headers: Record<string, string> = {}) =>
+  () =>
+    postNotification(t.url, body, headers);
 
 /** The good envelope with a DTD in front of it and `reference` in place of the LogicalAddress value. */
 function withDoctype(doctype: string, reference?: string): string {
@@ -225,7 +241,8 @@ describe('ProcessNotification under hostile input', () => {
     it('When a 20 MB body is sent chunked without a content-length, then it is refused as too large', async () => {
       const body = Buffer.from(paddedEnvelope(20 * MB));
       const chunks: Buffer[] = [];
-      for (let offset = 0; offset < body.length; offset += 256 * 1024) chunks.push(body.subarray(offset, offset + 256 * 1024));
+      for (let offset = 0; offset < body.length; offset += 256 * 1024)
+        chunks.push(body.subarray(offset, offset + 256 * 1024));
       await expectRefused(() => rawPost({ chunks, contentLength: false }), { reason: /larger than 15728640 bytes/ });
     });
 
@@ -253,12 +270,19 @@ describe('ProcessNotification under hostile input', () => {
   describe('encoding', () => {
     it('When a value holds invalid UTF-8 bytes, then the call is refused', async () => {
       const [head, tail] = goodEnvelope().split('HOSTILE-OK-');
-      const body = Buffer.concat([Buffer.from(`${head}HOSTILE-`), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from(`-${tail}`)]);
+      const body = Buffer.concat([
+        Buffer.from(`${head}HOSTILE-`),
+        Buffer.from([0xc3, 0x28, 0xff, 0xfe]),
+        Buffer.from(`-${tail}`),
+      ]);
       await expectRefused(() => rawPost({ chunks: [body] }), { reason: /not valid UTF-8/ });
     });
 
     it('When the body is UTF-16, then the call is refused', async () => {
-      const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(goodEnvelope().replace('UTF-8', 'UTF-16'), 'utf16le')]);
+      const utf16 = Buffer.concat([
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from(goodEnvelope().replace('UTF-8', 'UTF-16'), 'utf16le'),
+      ]);
       await expectRefused(() => rawPost({ chunks: [utf16], headers: { 'content-type': 'text/xml; charset=utf-16' } }), {
         reason: /not valid UTF-8/,
       });
@@ -290,23 +314,38 @@ describe('ProcessNotification under hostile input', () => {
     });
 
     it('When a SOAP 1.2 envelope is sent, then it is refused with soap:VersionMismatch', async () => {
-      const body = goodEnvelope().replace(`xmlns:soapenv="${SOAP11}"`, 'xmlns:soapenv="http://www.w3.org/2003/05/soap-envelope"');
+      const body = goodEnvelope().replace(
+        `xmlns:soapenv="${SOAP11}"`,
+        'xmlns:soapenv="http://www.w3.org/2003/05/soap-envelope"',
+      );
       await expectRefused(post(body, { 'content-type': 'application/soap+xml; charset=utf-8' }), {
         faultcode: 'soap:VersionMismatch',
         reason: /SOAP 1.2 is not supported/,
       });
     });
 
-    it.each([['another operation', '"urn:evil:DropTables"'], ['unquoted', 'ProcessNotification'], ['missing', undefined]])(
+    it.each([
+      ['another operation', '"urn:evil:DropTables"'],
+      ['unquoted', 'ProcessNotification'],
+      ['missing', undefined],
+    ])(
       'When the SOAPAction is %s, then the body decides: a ProcessNotification is handled as one (no SOAP 1.2 TypeError fault)',
       async (_name, action) => {
         const headers: Record<string, string> = { 'content-type': 'text/xml; charset=utf-8' };
         if (action !== undefined) headers.SOAPAction = action;
-        const response = await fetch(`${t.url}/ProcessNotification/1/rivtabp21`, { method: 'POST', headers, body: goodEnvelope() });
+        const response = await fetch(`${t.url}/ProcessNotification/1/rivtabp21`, {
+          method: 'POST',
+          headers,
+          body: goodEnvelope(),
+        });
         const answer = readAnswer(response.status, response.headers.get('content-type'), await response.text());
         expect(answer).toMatchObject({ status: 200, resultCode: 'OK', envelopeNamespace: SOAP11 });
-        const hostile = goodEnvelope().replace('pn:ProcessNotification>', 'pn:Update>').replace('pn:ProcessNotification>', 'pn:Update>');
-        await expectRefused(post(hostile, { SOAPAction: action ?? '' }), { reason: /Not a ProcessNotification request/ });
+        const hostile = goodEnvelope()
+          .replace('pn:ProcessNotification>', 'pn:Update>')
+          .replace('pn:ProcessNotification>', 'pn:Update>');
+        await expectRefused(post(hostile, { SOAPAction: action ?? '' }), {
+          reason: /Not a ProcessNotification request/,
+        });
       },
     );
   });
@@ -322,12 +361,16 @@ describe('ProcessNotification under hostile input', () => {
 
     it('When JSON is posted, then the call is refused', async () => {
       const json = JSON.stringify({ ProcessNotification: { engagementTransaction: [engagement()] } });
-      await expectRefused(post(json, { 'content-type': 'application/json' }), { reason: /Content-Type must be text\/xml/ });
+      await expectRefused(post(json, { 'content-type': 'application/json' }), {
+        reason: /Content-Type must be text\/xml/,
+      });
     });
 
     it('When form data is posted, then the call is refused', async () => {
       const form = new URLSearchParams({ LogicalAddress: 'SE-TEST-INBOX', resident: '191212121212' }).toString();
-      await expectRefused(post(form, { 'content-type': 'application/x-www-form-urlencoded' }), { reason: /Content-Type must be text\/xml/ });
+      await expectRefused(post(form, { 'content-type': 'application/x-www-form-urlencoded' }), {
+        reason: /Content-Type must be text\/xml/,
+      });
     });
 
     it('When multipart form data is posted, then the call is refused', async () => {
@@ -345,14 +388,19 @@ describe('ProcessNotification under hostile input', () => {
 
     it('When random binary is posted, then the call is refused', async () => {
       const binary = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251));
-      await expectRefused(() => rawPost({ chunks: [binary], headers: { 'content-type': 'application/octet-stream' } }), {
-        reason: /Content-Type must be text\/xml/,
-      });
+      await expectRefused(
+        () => rawPost({ chunks: [binary], headers: { 'content-type': 'application/octet-stream' } }),
+        {
+          reason: /Content-Type must be text\/xml/,
+        },
+      );
     });
 
     it('When the envelope is cut off (unclosed tags), then the call is refused', async () => {
       const envelope = goodEnvelope();
-      await expectRefused(post(envelope.slice(0, envelope.indexOf('</pn:ProcessNotification>'))), { reason: /Not well-formed XML/ });
+      await expectRefused(post(envelope.slice(0, envelope.indexOf('</pn:ProcessNotification>'))), {
+        reason: /Not well-formed XML/,
+      });
     });
 
     it('When closing tags do not match, then the call is refused', async () => {
@@ -361,7 +409,9 @@ describe('ProcessNotification under hostile input', () => {
     });
 
     it('When a second root element follows the envelope, then the call is refused', async () => {
-      await expectRefused(post(`${goodEnvelope()}<soapenv:Envelope xmlns:soapenv="${SOAP11}"/>`), { reason: /Not well-formed XML/ });
+      await expectRefused(post(`${goodEnvelope()}<soapenv:Envelope xmlns:soapenv="${SOAP11}"/>`), {
+        reason: /Not well-formed XML/,
+      });
     });
 
     it('When a processing instruction stands before the root, then the call is refused (SOAP 1.1 §3)', async () => {
@@ -385,19 +435,28 @@ describe('ProcessNotification under hostile input', () => {
     });
 
     it('When 100,000 nested elements are inside a field value, then the call is refused cheaply (CPU time)', async () => {
-      const body = goodEnvelope().replace('<ei:categorization>', `<ei:categorization>${'<b>'.repeat(depth)}${'</b>'.repeat(depth)}`);
+      const body = goodEnvelope().replace(
+        '<ei:categorization>',
+        `<ei:categorization>${'<b>'.repeat(depth)}${'</b>'.repeat(depth)}`,
+      );
       await expectRefused(post(body), { reason: /nested deeper than/ });
     });
 
     it('When 100,000 elements are opened and never closed, then the call is refused cheaply (CPU time)', async () => {
-      const body = goodEnvelope().replace('</pn:ProcessNotification>', '<x:a xmlns:x="urn:example:extension">'.repeat(depth));
+      const body = goodEnvelope().replace(
+        '</pn:ProcessNotification>',
+        '<x:a xmlns:x="urn:example:extension">'.repeat(depth),
+      );
       await expectRefused(post(body), { reason: /nested deeper than/ });
     });
   });
 
   describe('markup floods under 15 MB', () => {
     const extension = (inner: string) =>
-      goodEnvelope().replace('</soapenv:Header>', `<x:a xmlns:x="urn:example:extension">${inner}</x:a></soapenv:Header>`);
+      goodEnvelope().replace(
+        '</soapenv:Header>',
+        `<x:a xmlns:x="urn:example:extension">${inner}</x:a></soapenv:Header>`,
+      );
 
     it('When one element carries 500,000 attributes, then the call is refused cheaply (CPU time)', async () => {
       const attributes = Array.from({ length: 500_000 }, (_, i) => `a${i}="1"`).join(' ');

@@ -4,7 +4,13 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rows } from '../../src/db/database.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { engagement, notificationEnvelope, postNotification, TEST_SOURCE_SYSTEM, transactionXml } from '../helpers/soap.js';
+import {
+  engagement,
+  notificationEnvelope,
+  postNotification,
+  TEST_SOURCE_SYSTEM,
+  transactionXml,
+} from '../helpers/soap.js';
 
 let t: TestApp;
 
@@ -54,7 +60,9 @@ describe('ProcessNotification endpoint', () => {
     const wsdlUrl = `${t.url}/ProcessNotification/1/rivtabp21?wsdl`;
     const wsdl = await (await fetch(wsdlUrl)).text();
     expect(wsdl).toMatch(/<wsdl:part name="LogicalAddress" element="itr:LogicalAddress">/);
-    expect(wsdl).toContain('<soap:header use="literal" message="tns:ProcessNotificationRequest" part="LogicalAddress"/>');
+    expect(wsdl).toContain(
+      '<soap:header use="literal" message="tns:ProcessNotificationRequest" part="LogicalAddress"/>',
+    );
     expect(wsdl).toContain(`<soap:address location="${t.url}/ProcessNotification/1/rivtabp21"`);
     // Follow every import, from the WSDL through the schemas, as a SOAP toolkit does.
     const served = new Map<string, string>();
@@ -77,8 +85,19 @@ describe('ProcessNotification endpoint', () => {
     ]);
     // The official names: code written against the RIVTA contract compiles against what is served.
     const all = [...served.values()].join('\n');
-    for (const name of ['ProcessNotificationType', 'ProcessNotificationResponseType', 'EngagementTransactionType', 'EngagementType', 'ResultCodeEnum']) {
-      expect(all).toContain(`<xs:complexType name="${name}">`.replace('complexType name="ResultCodeEnum"', 'simpleType name="ResultCodeEnum"'));
+    for (const name of [
+      'ProcessNotificationType',
+      'ProcessNotificationResponseType',
+      'EngagementTransactionType',
+      'EngagementType',
+      'ResultCodeEnum',
+    ]) {
+      expect(all).toContain(
+        `<xs:complexType name="${name}">`.replace(
+          'complexType name="ResultCodeEnum"',
+          'simpleType name="ResultCodeEnum"',
+        ),
+      );
     }
     expect(all).toContain('<xs:element name="LogicalAddress" type="LogicalAddressType"/>');
     expect(all).toContain('<xs:element name="ServiceContract" type="ServiceContractType"/>');
@@ -91,7 +110,11 @@ describe('ProcessNotification endpoint', () => {
     const delta = await gained(async () => {
       answer = await postNotification(t.url, body);
     });
-    expect(answer).toMatchObject({ status: 200, resultCode: 'OK', comment: 'accepted 1 (already received 0), ignored 0, rejected 0' });
+    expect(answer).toMatchObject({
+      status: 200,
+      resultCode: 'OK',
+      comment: 'accepted 1 (already received 0), ignored 0, rejected 0',
+    });
     expect(answer!.contentType).toMatch(/^text\/xml/);
     expect(delta).toEqual({ notification_call: 1, inbound_notification: 1, rejected_transaction: 0, ingest_post: 1 });
     const last = (await queued()).at(-1)!;
@@ -129,7 +152,11 @@ describe('ProcessNotification endpoint', () => {
 
   it('When the LogicalAddress header is missing, then the call is refused with soap:Client', async () => {
     const answer = await postNotification(t.url, notificationEnvelope([booking()], null));
-    expect(answer).toMatchObject({ status: 500, faultcode: 'soap:Client', faultstring: 'The LogicalAddress header is missing' });
+    expect(answer).toMatchObject({
+      status: 500,
+      faultcode: 'soap:Client',
+      faultstring: 'The LogicalAddress header is missing',
+    });
   });
 
   it('When the body holds no transaction, then the call is refused with soap:Client', async () => {
@@ -158,46 +185,126 @@ describe('ProcessNotification endpoint', () => {
         ]),
       );
     });
-    expect(answer).toMatchObject({ resultCode: 'OK', comment: 'accepted 1 (already received 0), ignored 3, rejected 0' });
+    expect(answer).toMatchObject({
+      resultCode: 'OK',
+      comment: 'accepted 1 (already received 0), ignored 3, rejected 0',
+    });
     expect(delta.inbound_notification).toBe(1);
   });
 
   it('When a system is registered only in prod, then its posts are ignored in qa', async () => {
     await t.activate('SE-PROD-ONLY', 'active', 'prod');
     const answer = await postNotification(t.url, notificationEnvelope([booking({ sourceSystem: 'SE-PROD-ONLY' })]));
-    expect(answer).toMatchObject({ resultCode: 'OK', comment: 'accepted 0 (already received 0), ignored 1, rejected 0' });
+    expect(answer).toMatchObject({
+      resultCode: 'OK',
+      comment: 'accepted 0 (already received 0), ignored 1, rejected 0',
+    });
   });
 
   it('When a system is silent, then its posts are still accepted and stored (the engine stays quiet)', async () => {
     await t.activate('SE-SILENT-LOAD', 'silent');
     const answer = await postNotification(t.url, notificationEnvelope([booking({ sourceSystem: 'SE-SILENT-LOAD' })]));
-    expect(answer).toMatchObject({ resultCode: 'OK', comment: 'accepted 1 (already received 0), ignored 0, rejected 0' });
+    expect(answer).toMatchObject({
+      resultCode: 'OK',
+      comment: 'accepted 1 (already received 0), ignored 0, rejected 0',
+    });
   });
 
   // One row per field rule: each bad transaction is rejected alone, with its reason.
   const badTransactions: [string, string, RegExp][] = [
     ['missing deleteFlag', transactionXml(booking({ deleteFlag: undefined })), /deleteFlag is missing/],
     ['deleteFlag not a boolean', transactionXml(booking({ deleteFlag: 'maybe' })), /deleteFlag must be true or false/],
-    ['missing engagement', '<pn:engagementTransaction><ei:deleteFlag>false</ei:deleteFlag></pn:engagementTransaction>', /engagement is missing/],
-    ['missing resident', transactionXml(booking({ registeredResidentIdentification: undefined })), /registeredResidentIdentification is missing/],
-    ['badly formed resident', transactionXml(booking({ registeredResidentIdentification: '19121212-1212' })), /registeredResidentIdentification must be 12/],
-    ['resident over 32', transactionXml(booking({ registeredResidentIdentification: '1'.repeat(33) })), /longer than 32/],
+    [
+      'missing engagement',
+      '<pn:engagementTransaction><ei:deleteFlag>false</ei:deleteFlag></pn:engagementTransaction>',
+      /engagement is missing/,
+    ],
+    [
+      'missing resident',
+      transactionXml(booking({ registeredResidentIdentification: undefined })),
+      /registeredResidentIdentification is missing/,
+    ],
+    [
+      'badly formed resident',
+      transactionXml(booking({ registeredResidentIdentification: '19121212-1212' })),
+      /registeredResidentIdentification must be 12/,
+    ],
+    [
+      'resident over 32',
+      transactionXml(booking({ registeredResidentIdentification: '1'.repeat(33) })),
+      /longer than 32/,
+    ],
     ['empty logicalAddress', transactionXml(booking({ logicalAddress: '' })), /logicalAddress is missing or empty/],
-    ['logicalAddress over 64', transactionXml(booking({ logicalAddress: 'L'.repeat(65) })), /logicalAddress is longer than 64/],
-    ['sourceSystem over 64', transactionXml(booking({ sourceSystem: 'S'.repeat(65) })), /sourceSystem is longer than 64/],
-    ['dataController over 64', transactionXml(booking({ dataController: 'D'.repeat(65) })), /dataController is longer than 64/],
-    ['serviceDomain over 255', transactionXml(booking({ serviceDomain: 'x'.repeat(256) })), /serviceDomain is longer than 255/],
-    ['categorization over 255', transactionXml(booking({ categorization: 'c'.repeat(256) })), /categorization is longer than 255/],
-    ['businessObjectInstanceIdentifier over 128', transactionXml(booking({ businessObjectInstanceIdentifier: 'b'.repeat(129) })), /businessObjectInstanceIdentifier is longer than 128/],
-    ['clinicalProcessInterestId over 128', transactionXml(booking({ clinicalProcessInterestId: 'c'.repeat(129) })), /clinicalProcessInterestId is longer than 128/],
-    ['missing clinicalProcessInterestId', transactionXml(booking({ clinicalProcessInterestId: undefined })), /clinicalProcessInterestId is missing/],
+    [
+      'logicalAddress over 64',
+      transactionXml(booking({ logicalAddress: 'L'.repeat(65) })),
+      /logicalAddress is longer than 64/,
+    ],
+    [
+      'sourceSystem over 64',
+      transactionXml(booking({ sourceSystem: 'S'.repeat(65) })),
+      /sourceSystem is longer than 64/,
+    ],
+    [
+      'dataController over 64',
+      transactionXml(booking({ dataController: 'D'.repeat(65) })),
+      /dataController is longer than 64/,
+    ],
+    [
+      'serviceDomain over 255',
+      transactionXml(booking({ serviceDomain: 'x'.repeat(256) })),
+      /serviceDomain is longer than 255/,
+    ],
+    [
+      'categorization over 255',
+      transactionXml(booking({ categorization: 'c'.repeat(256) })),
+      /categorization is longer than 255/,
+    ],
+    [
+      'businessObjectInstanceIdentifier over 128',
+      transactionXml(booking({ businessObjectInstanceIdentifier: 'b'.repeat(129) })),
+      /businessObjectInstanceIdentifier is longer than 128/,
+    ],
+    [
+      'clinicalProcessInterestId over 128',
+      transactionXml(booking({ clinicalProcessInterestId: 'c'.repeat(129) })),
+      /clinicalProcessInterestId is longer than 128/,
+    ],
+    [
+      'missing clinicalProcessInterestId',
+      transactionXml(booking({ clinicalProcessInterestId: undefined })),
+      /clinicalProcessInterestId is missing/,
+    ],
     ['missing dataController', transactionXml(booking({ dataController: undefined })), /dataController is missing/],
     ['time over 14', transactionXml(booking({ updateTime: '202611220930000' })), /updateTime is longer than 14/],
-    ['time not a date', transactionXml(booking({ mostRecentContent: '20260230120000' })), /mostRecentContent must be a valid time/],
-    ['time with hour 24', transactionXml(booking({ creationTime: '20261122240000' })), /creationTime must be a valid time/],
-    ['unknown element in engagement', transactionXml(booking()).replace('</ei:engagement>', '<ei:colour>red</ei:colour></ei:engagement>'), /unexpected element colour/],
-    ['repeated element', transactionXml(booking()).replace('</ei:engagement>', '<ei:owner>A</ei:owner><ei:owner>B</ei:owner></ei:engagement>'), /owner is given more than once/],
-    ['markup inside a value', transactionXml(booking()).replace('<ei:categorization>Booking', '<ei:categorization><b>Booking</b>'), /categorization must hold text only/],
+    [
+      'time not a date',
+      transactionXml(booking({ mostRecentContent: '20260230120000' })),
+      /mostRecentContent must be a valid time/,
+    ],
+    [
+      'time with hour 24',
+      transactionXml(booking({ creationTime: '20261122240000' })),
+      /creationTime must be a valid time/,
+    ],
+    [
+      'unknown element in engagement',
+      transactionXml(booking()).replace('</ei:engagement>', '<ei:colour>red</ei:colour></ei:engagement>'),
+      /unexpected element colour/,
+    ],
+    [
+      'repeated element',
+      transactionXml(booking()).replace(
+        '</ei:engagement>',
+        '<ei:owner>A</ei:owner><ei:owner>B</ei:owner></ei:engagement>',
+      ),
+      /owner is given more than once/,
+    ],
+    [
+      'markup inside a value',
+      transactionXml(booking()).replace('<ei:categorization>Booking', '<ei:categorization><b>Booking</b>'),
+      /categorization must hold text only/,
+    ],
   ];
 
   it.each(badTransactions)(
@@ -208,7 +315,9 @@ describe('ProcessNotification endpoint', () => {
         answer = await postNotification(t.url, notificationEnvelope([booking(), bad, booking()]));
       });
       expect(answer).toMatchObject({ status: 200, resultCode: 'ERROR' });
-      expect(answer!.comment).toMatch(/^accepted 2 \(already received 0\), ignored 0, rejected 1; rejected positions: 2 \(2: /);
+      expect(answer!.comment).toMatch(
+        /^accepted 2 \(already received 0\), ignored 0, rejected 1; rejected positions: 2 \(2: /,
+      );
       expect(answer!.comment).toMatch(reason);
       expect(delta).toMatchObject({ notification_call: 1, inbound_notification: 2, rejected_transaction: 1 });
       const [rejected] = await rows<{ position: number; reason: string; code: string }>(
@@ -234,7 +343,10 @@ describe('ProcessNotification endpoint', () => {
     expect(first.comment).toBe('accepted 3 (already received 0), ignored 0, rejected 0');
     const delta = await gained(async () => {
       const again = await postNotification(t.url, body);
-      expect(again).toMatchObject({ resultCode: 'OK', comment: 'accepted 3 (already received 3), ignored 0, rejected 0' });
+      expect(again).toMatchObject({
+        resultCode: 'OK',
+        comment: 'accepted 3 (already received 3), ignored 0, rejected 0',
+      });
     });
     expect(delta).toEqual({ notification_call: 1, inbound_notification: 0, rejected_transaction: 0, ingest_post: 0 });
   });
@@ -242,7 +354,11 @@ describe('ProcessNotification endpoint', () => {
   it('When the same call arrives twice at once, then its transactions are queued once', async () => {
     const body = notificationEnvelope(Array.from({ length: 50 }, () => booking()));
     const delta = await gained(async () => {
-      const answers = await Promise.all([postNotification(t.url, body), postNotification(t.url, body), postNotification(t.url, body)]);
+      const answers = await Promise.all([
+        postNotification(t.url, body),
+        postNotification(t.url, body),
+        postNotification(t.url, body),
+      ]);
       for (const answer of answers) expect(answer.resultCode).toBe('OK');
     });
     expect(delta.inbound_notification).toBe(50);
@@ -254,10 +370,16 @@ describe('ProcessNotification endpoint', () => {
     const remove = notificationEnvelope([{ ...post, deleteFlag: true }]);
     const delta = await gained(async () => {
       for (const body of [create, remove]) {
-        expect((await postNotification(t.url, body)).comment).toBe('accepted 1 (already received 0), ignored 0, rejected 0');
+        expect((await postNotification(t.url, body)).comment).toBe(
+          'accepted 1 (already received 0), ignored 0, rejected 0',
+        );
       }
-      expect((await postNotification(t.url, create)).comment).toBe('accepted 1 (already received 1), ignored 0, rejected 0');
-      expect((await postNotification(t.url, remove)).comment).toBe('accepted 1 (already received 1), ignored 0, rejected 0');
+      expect((await postNotification(t.url, create)).comment).toBe(
+        'accepted 1 (already received 1), ignored 0, rejected 0',
+      );
+      expect((await postNotification(t.url, remove)).comment).toBe(
+        'accepted 1 (already received 1), ignored 0, rejected 0',
+      );
     });
     expect(delta.inbound_notification).toBe(2);
     // Ten minutes later (the window, 300 s by default, has passed): the same create is queued, and it is
@@ -266,8 +388,12 @@ describe('ProcessNotification endpoint', () => {
       sql`update ingest_post set recent = (select jsonb_agg(jsonb_set(e, '{t}', to_jsonb((e->>'t')::float8 - 600))) from jsonb_array_elements(recent) e)`,
     );
     const later = await gained(async () => {
-      expect((await postNotification(t.url, create)).comment).toBe('accepted 1 (already received 0), ignored 0, rejected 0');
-      expect((await postNotification(t.url, create)).comment).toBe('accepted 1 (already received 1), ignored 0, rejected 0');
+      expect((await postNotification(t.url, create)).comment).toBe(
+        'accepted 1 (already received 0), ignored 0, rejected 0',
+      );
+      expect((await postNotification(t.url, create)).comment).toBe(
+        'accepted 1 (already received 1), ignored 0, rejected 0',
+      );
     });
     expect(later.inbound_notification).toBe(1);
   });
@@ -276,18 +402,34 @@ describe('ProcessNotification endpoint', () => {
     const post = booking();
     const body = notificationEnvelope([post, { ...post, deleteFlag: true }, post]);
     const delta = await gained(async () => {
-      expect((await postNotification(t.url, body)).comment).toBe('accepted 3 (already received 0), ignored 0, rejected 0');
-      expect((await postNotification(t.url, body)).comment).toBe('accepted 3 (already received 3), ignored 0, rejected 0');
+      expect((await postNotification(t.url, body)).comment).toBe(
+        'accepted 3 (already received 0), ignored 0, rejected 0',
+      );
+      expect((await postNotification(t.url, body)).comment).toBe(
+        'accepted 3 (already received 3), ignored 0, rejected 0',
+      );
     });
     expect(delta.inbound_notification).toBe(3);
     const lastThree = (await queued()).slice(-3);
-    expect(lastThree.map((row) => [row.position, row.delete_flag])).toEqual([[2, true], [1, false], [3, false]]);
+    expect(lastThree.map((row) => [row.position, row.delete_flag])).toEqual([
+      [2, true],
+      [1, false],
+      [3, false],
+    ]);
   });
 
   it('When the source system is silent at delivery, then the notification carries that mode', async () => {
     await t.activate('SE-INGEST-SILENT', 'silent');
-    await postNotification(t.url, notificationEnvelope([booking({ sourceSystem: 'SE-INGEST-SILENT', businessObjectInstanceIdentifier: 'BOK-SILENT-MODE' })]));
-    await postNotification(t.url, notificationEnvelope([booking({ businessObjectInstanceIdentifier: 'BOK-ACTIVE-MODE' })]));
+    await postNotification(
+      t.url,
+      notificationEnvelope([
+        booking({ sourceSystem: 'SE-INGEST-SILENT', businessObjectInstanceIdentifier: 'BOK-SILENT-MODE' }),
+      ]),
+    );
+    await postNotification(
+      t.url,
+      notificationEnvelope([booking({ businessObjectInstanceIdentifier: 'BOK-ACTIVE-MODE' })]),
+    );
     const found = await rows<{ id: string; delivered_mode: string }>(
       t.database.orm,
       sql`select engagement->>'businessObjectInstanceIdentifier' as id, delivered_mode from inbound_notification
@@ -314,7 +456,11 @@ describe('ProcessNotification endpoint', () => {
     const delta = await gained(async () => {
       answer = await postNotification(t.url, notificationEnvelope(transactions));
     });
-    expect(answer).toMatchObject({ status: 200, resultCode: 'OK', comment: 'accepted 5000 (already received 0), ignored 0, rejected 0' });
+    expect(answer).toMatchObject({
+      status: 200,
+      resultCode: 'OK',
+      comment: 'accepted 5000 (already received 0), ignored 0, rejected 0',
+    });
     expect(delta.inbound_notification).toBe(5000);
     const positions = (await queued()).slice(-5000).map((row) => row.position);
     expect(positions[0]).toBe(1);
@@ -354,6 +500,8 @@ describe('ProcessNotification endpoint', () => {
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${t.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ checks: { database: 'ok', detailsFetcher: 'not configured: processing waits' } });
+    expect(await ready.json()).toMatchObject({
+      checks: { database: 'ok', detailsFetcher: 'not configured: processing waits' },
+    });
   });
 });

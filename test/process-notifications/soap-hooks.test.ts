@@ -95,7 +95,11 @@ describe('soap private hooks (the installed version)', () => {
 
 describe('checkSoapHooks', () => {
   it('names each hook that is gone', () => {
-    const complete = { _process: (_a: unknown, _b: unknown, _c: unknown, _d: unknown) => {}, _sendError: (_a: unknown, _b: unknown) => {}, wsdl: { xmlToObject: (_a: unknown) => {} } };
+    const complete = {
+      _process: (_a: unknown, _b: unknown, _c: unknown, _d: unknown) => {},
+      _sendError: (_a: unknown, _b: unknown) => {},
+      wsdl: { xmlToObject: (_a: unknown) => {} },
+    };
     expect(() => checkSoapHooks(complete)).not.toThrow();
     expect(() => checkSoapHooks({ ...complete, _process: undefined })).toThrow(/Server\._process/);
     expect(() => checkSoapHooks({ ...complete, _sendError: () => {} })).toThrow(/Server\._sendError/);
@@ -109,7 +113,9 @@ describe('checkSoapHooks', () => {
     delete prototype._sendError;
     try {
       const deps = { log: createLogger({ level: 'silent' }) } as unknown as EndpointDependencies;
-      await expect(mountProcessNotification(express(), deps)).rejects.toThrow(/soap package no longer has Server\._sendError/);
+      await expect(mountProcessNotification(express(), deps)).rejects.toThrow(
+        /soap package no longer has Server\._sendError/,
+      );
     } finally {
       prototype._sendError = saved;
     }

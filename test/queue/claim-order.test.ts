@@ -48,8 +48,12 @@ async function queue(...items: Item[]): Promise<number[]> {
   return ids;
 }
 
-const byTable = async () => (await claimNotifications(database, { workerId: 'me', posts: 100, perPost: 20, leaseMs: 60_000 })).map((item) => item.id);
-const byKafka = async (ids: number[]) => (await claimNotificationsById(database, ids, 'me', 60_000)).map((item) => item.id);
+const byTable = async () =>
+  (await claimNotifications(database, { workerId: 'me', posts: 100, perPost: 20, leaseMs: 60_000 })).map(
+    (item) => item.id,
+  );
+const byKafka = async (ids: number[]) =>
+  (await claimNotificationsById(database, ids, 'me', 60_000)).map((item) => item.id);
 
 describe.each([
   ['table loop', 'table'],
@@ -73,25 +77,46 @@ describe.each([
   });
 
   it("When a new post follows a delete of the citizen's other post at the same source system, then it waits for it (the rebooking window)", async () => {
-    const ids = await queue({ post: 'A', deleteFlag: true, leased: true }, { post: 'B' }, { post: 'C', system: 'SE-OTHER' }, { post: 'D', resident: '191111111111' });
+    const ids = await queue(
+      { post: 'A', deleteFlag: true, leased: true },
+      { post: 'B' },
+      { post: 'C', system: 'SE-OTHER' },
+      { post: 'D', resident: '191111111111' },
+    );
     expect(await claim(ids)).toEqual([ids[2], ids[3]]);
   });
 
   it('When nothing is in the way, then a post comes with its followers, in order', async () => {
-    const ids = await queue({ post: 'A' }, { post: 'A', deleteFlag: true }, { post: 'A' }, { post: 'B', deleteFlag: true }, { post: 'B' });
+    const ids = await queue(
+      { post: 'A' },
+      { post: 'A', deleteFlag: true },
+      { post: 'A' },
+      { post: 'B', deleteFlag: true },
+      { post: 'B' },
+    );
     expect(await claim(ids)).toEqual(ids);
   });
 });
 
 describe('claims of two workers', () => {
   it('When two workers claim at once, then no post is in the hands of both', async () => {
-    await queue(...Array.from({ length: 40 }, (_, i) => ({ post: `P${i % 10}`, resident: `19121212${String(1000 + (i % 7)).slice(-4)}`, deleteFlag: i % 5 === 0 })));
+    await queue(
+      ...Array.from({ length: 40 }, (_, i) => ({
+        post: `P${i % 10}`,
+        resident: `19121212${String(1000 + (i % 7)).slice(-4)}`,
+        deleteFlag: i % 5 === 0,
+      })),
+    );
     const [a, b] = await Promise.all([
       claimNotifications(database, { workerId: 'w1', posts: 5, perPost: 3, leaseMs: 60_000 }),
       claimNotifications(database, { workerId: 'w2', posts: 5, perPost: 3, leaseMs: 60_000 }),
     ]);
     const postsA = new Set(a.map((item) => item.keyHash));
     expect(b.filter((item) => postsA.has(item.keyHash))).toEqual([]);
-    await releaseNotifications(database, a.map((item) => item.id), 'w1');
+    await releaseNotifications(
+      database,
+      a.map((item) => item.id),
+      'w1',
+    );
   });
 });

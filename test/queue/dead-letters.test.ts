@@ -20,7 +20,11 @@ async function deadLetter(sourceSystem: string): Promise<number> {
       resident: '191212121212',
       sourceSystem,
       deleteFlag: false,
-      engagement: { registeredResidentIdentification: '191212121212', businessObjectInstanceIdentifier: 'B-1', logicalAddress: 'SE-UNIT' },
+      engagement: {
+        registeredResidentIdentification: '191212121212',
+        businessObjectInstanceIdentifier: 'B-1',
+        logicalAddress: 'SE-UNIT',
+      },
       status: 'dead',
       attempts: 3,
       lastError: 'malformed GetBookingDetails answer',
@@ -30,12 +34,18 @@ async function deadLetter(sourceSystem: string): Promise<number> {
 }
 
 async function statusOf(id: number): Promise<string> {
-  const [row] = await rows<{ status: string }>(database.orm, sql`select status from inbound_notification where id = ${id}`);
+  const [row] = await rows<{ status: string }>(
+    database.orm,
+    sql`select status from inbound_notification where id = ${id}`,
+  );
   return row!.status;
 }
 
 async function auditsOf(entityId: string): Promise<{ action: string; actor: string }[]> {
-  return rows(database.orm, sql`select action, actor from audit_log where entity = 'dead_letter' and entity_id = ${entityId} order by id`);
+  return rows(
+    database.orm,
+    sql`select action, actor from audit_log where entity = 'dead_letter' and entity_id = ${entityId} order by id`,
+  );
 }
 
 beforeAll(async () => {
@@ -64,7 +74,9 @@ describe('dead-letter retries and their audit', () => {
     const ids = [await deadLetter('SE-SYS-C'), await deadLetter('SE-SYS-C')];
     await expect(retryDeadLettersOfSystem(database, '', 'SE-SYS-C')).rejects.toThrow(/actor/);
     for (const id of ids) expect(await statusOf(id)).toBe('dead');
-    await expect(retryDeadLettersOfSystem(database, 'operator-2', 'SE-SYS-C')).resolves.toEqual([...ids].sort((a, b) => a - b));
+    await expect(retryDeadLettersOfSystem(database, 'operator-2', 'SE-SYS-C')).resolves.toEqual(
+      [...ids].sort((a, b) => a - b),
+    );
     expect(await auditsOf('SE-SYS-C')).toEqual([{ action: 'retry_all', actor: 'operator-2' }]);
   });
 });

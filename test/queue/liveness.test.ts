@@ -56,56 +56,107 @@ async function live(processId: string, options: { deadAfterMs?: number; exclusiv
 }
 
 async function silence(processId: string, seconds: number): Promise<void> {
-  await database.orm.execute(sql`update lease_holder set heartbeat_at = now() - make_interval(secs => ${seconds}) where process_id = ${processId}`);
+  await database.orm.execute(
+    sql`update lease_holder set heartbeat_at = now() - make_interval(secs => ${seconds}) where process_id = ${processId}`,
+  );
 }
 
 describe('liveness of lease holders', () => {
   it('When a process stops beating, then a live one releases its notifications at once and takes them, though the lease is an hour', async () => {
     await queue(['191212121212', '199001012384', '197001010001']);
     const dead = await live('host-a:100:aaaaaa');
-    const claimed = await claimNotifications(database, { workerId: 'host-a:100:aaaaaa/1', posts: 10, perPost: 5, leaseMs: HOUR });
+    const claimed = await claimNotifications(database, {
+      workerId: 'host-a:100:aaaaaa/1',
+      posts: 10,
+      perPost: 5,
+      leaseMs: HOUR,
+    });
     expect(claimed).toHaveLength(3);
-    expect(await claimNotifications(database, { workerId: 'host-b:200:bbbbbb', posts: 10, perPost: 5, leaseMs: HOUR })).toHaveLength(0);
+    expect(
+      await claimNotifications(database, { workerId: 'host-b:200:bbbbbb', posts: 10, perPost: 5, leaseMs: HOUR }),
+    ).toHaveLength(0);
 
     const survivor = await live('host-b:200:bbbbbb');
     await survivor.beat();
     // Alive (a fresh heartbeat): nothing is released.
-    expect(await claimNotifications(database, { workerId: 'host-b:200:bbbbbb', posts: 10, perPost: 5, leaseMs: HOUR })).toHaveLength(0);
+    expect(
+      await claimNotifications(database, { workerId: 'host-b:200:bbbbbb', posts: 10, perPost: 5, leaseMs: HOUR }),
+    ).toHaveLength(0);
 
     // It dies: its heartbeat grows old (its loop would have written one every second).
     await dead.stop().catch(() => {});
-    await database.orm.execute(sql`insert into lease_holder (process_id, roles) values ('host-a:100:aaaaaa', 'worker')`);
+    await database.orm.execute(
+      sql`insert into lease_holder (process_id, roles) values ('host-a:100:aaaaaa', 'worker')`,
+    );
     await silence('host-a:100:aaaaaa', 5);
     await survivor.beat();
-    const [holders] = await rows<{ n: number }>(database.orm, sql`select count(*)::int as n from lease_holder where process_id = 'host-a:100:aaaaaa'`);
+    const [holders] = await rows<{ n: number }>(
+      database.orm,
+      sql`select count(*)::int as n from lease_holder where process_id = 'host-a:100:aaaaaa'`,
+    );
     expect(holders!.n).toBe(0);
-    const taken = await claimNotifications(database, { workerId: 'host-b:200:bbbbbb', posts: 10, perPost: 5, leaseMs: HOUR });
+    const taken = await claimNotifications(database, {
+      workerId: 'host-b:200:bbbbbb',
+      posts: 10,
+      perPost: 5,
+      leaseMs: HOUR,
+    });
     expect(taken.map((item) => item.id)).toEqual(claimed.map((item) => item.id));
 
     // Were it alive after all, its completion is refused: the survivor owns them now.
-    const completed = await database.orm.transaction((tx) => completeNotifications(tx, claimed.map((item) => item.id), 'host-a:100:aaaaaa/1'));
+    const completed = await database.orm.transaction((tx) =>
+      completeNotifications(
+        tx,
+        claimed.map((item) => item.id),
+        'host-a:100:aaaaaa/1',
+      ),
+    );
     expect(completed).toBe(false);
   });
 
   it('When two live processes look for the dead at once, then the dead one is reaped once', async () => {
     await queue(['191212121212']);
-    await database.orm.execute(sql`insert into lease_holder (process_id, roles, heartbeat_at) values ('host-c:300:cccccc', 'worker', now() - interval '1 minute')`);
+    await database.orm.execute(
+      sql`insert into lease_holder (process_id, roles, heartbeat_at) values ('host-c:300:cccccc', 'worker', now() - interval '1 minute')`,
+    );
     await claimNotifications(database, { workerId: 'host-c:300:cccccc', posts: 1, perPost: 1, leaseMs: HOUR });
     const reaped: Array<Record<string, number>> = [];
-    const first = await startLiveness({ database, processId: 'host-d:1:dddddd', roles: ['worker'], log, heartbeatMs: 60_000, deadAfterMs: 1_000, releasers: [notificationLeases], onReaped: (event) => reaped.push(event.released) });
-    const second = await startLiveness({ database, processId: 'host-e:1:eeeeee', roles: ['worker'], log, heartbeatMs: 60_000, deadAfterMs: 1_000, releasers: [notificationLeases], onReaped: (event) => reaped.push(event.released) });
+    const first = await startLiveness({
+      database,
+      processId: 'host-d:1:dddddd',
+      roles: ['worker'],
+      log,
+      heartbeatMs: 60_000,
+      deadAfterMs: 1_000,
+      releasers: [notificationLeases],
+      onReaped: (event) => reaped.push(event.released),
+    });
+    const second = await startLiveness({
+      database,
+      processId: 'host-e:1:eeeeee',
+      roles: ['worker'],
+      log,
+      heartbeatMs: 60_000,
+      deadAfterMs: 1_000,
+      releasers: [notificationLeases],
+      onReaped: (event) => reaped.push(event.released),
+    });
     running.push(first, second);
     await Promise.all([first.beat(), second.beat()]);
     expect(reaped).toEqual([{ notifications: 1 }]);
   });
 
-  it('When a process has a different id with the same prefix, then its claims are not taken for the dead one\'s', async () => {
+  it("When a process has a different id with the same prefix, then its claims are not taken for the dead one's", async () => {
     await queue(['191212121212']);
     await live('host-f:1:ffffff-other');
     await claimNotifications(database, { workerId: 'host-f:1:ffffff-other/k3', posts: 1, perPost: 1, leaseMs: HOUR });
-    await database.orm.execute(sql`insert into lease_holder (process_id, roles, heartbeat_at) values ('host-f:1:ffffff', 'worker', now() - interval '1 minute')`);
+    await database.orm.execute(
+      sql`insert into lease_holder (process_id, roles, heartbeat_at) values ('host-f:1:ffffff', 'worker', now() - interval '1 minute')`,
+    );
     await (await live('host-g:1:gggggg')).beat();
-    expect(await claimNotifications(database, { workerId: 'host-g:1:gggggg', posts: 1, perPost: 1, leaseMs: HOUR })).toHaveLength(0);
+    expect(
+      await claimNotifications(database, { workerId: 'host-g:1:gggggg', posts: 1, perPost: 1, leaseMs: HOUR }),
+    ).toHaveLength(0);
   });
 
   it('When a process starts on the embedded database, then every other registered process is dead at once', async () => {
@@ -113,7 +164,9 @@ describe('liveness of lease holders', () => {
     await database.orm.execute(sql`insert into lease_holder (process_id, roles) values ('host-h:1:hhhhhh', 'worker')`);
     await claimNotifications(database, { workerId: 'host-h:1:hhhhhh/1', posts: 1, perPost: 1, leaseMs: HOUR });
     await live('host-i:1:iiiiii', { deadAfterMs: HOUR, exclusive: true });
-    expect(await claimNotifications(database, { workerId: 'host-i:1:iiiiii', posts: 1, perPost: 1, leaseMs: HOUR })).toHaveLength(1);
+    expect(
+      await claimNotifications(database, { workerId: 'host-i:1:iiiiii', posts: 1, perPost: 1, leaseMs: HOUR }),
+    ).toHaveLength(1);
   });
 
   it('When this process itself could not beat for a while (the database was away for everyone), then it gives the others a period to beat again before it takes anyone for dead', async () => {
@@ -125,7 +178,8 @@ describe('liveness of lease holders', () => {
     // Both silent for longer than the limit (as in a database outage).
     await new Promise((resolve) => setTimeout(resolve, deadAfterMs + 100));
     await silence('host-l:1:llllll', 2);
-    const claim = () => claimNotifications(database, { workerId: 'host-k:1:kkkkkk', posts: 1, perPost: 1, leaseMs: HOUR });
+    const claim = () =>
+      claimNotifications(database, { workerId: 'host-k:1:kkkkkk', posts: 1, perPost: 1, leaseMs: HOUR });
     await survivor.beat();
     expect(await claim()).toHaveLength(0);
     // Beating again every 100 ms: the other is taken for dead only once a whole period has passed.

@@ -19,15 +19,55 @@ const context = (overrides: Partial<RetryContext> = {}): RetryContext => ({
 
 describe('planRetry: one row per rule', () => {
   it.each<[string, Failure, Partial<RetryContext>, object]>([
-    ['a transient failure: backoff from 1 s', { kind: 'transient', reason: 'HTTP 503' }, {}, { kind: 'retry', delayMs: 1000, spendTry: true }],
-    ['a transient failure after 10 tries: backoff capped at 5 minutes', { kind: 'transient', reason: 'HTTP 503' }, { attempts: 10 }, { kind: 'retry', delayMs: 225_000, spendTry: true }],
-    ['a refusal of the open breaker: no try spent, after its cool-down', { kind: 'not-sent', reason: 'circuit open', retryAfterMs: 20_000 }, { attempts: 3 }, { kind: 'retry', delayMs: 20_500, spendTry: false }],
-    ['a refusal after an hour of waiting: no try spent, 5 minutes', { kind: 'not-sent', reason: 'circuit open', retryAfterMs: 20_000 }, { attempts: 3, now: new Date(T0.getTime() + HOUR) }, { kind: 'retry', delayMs: 300_500, spendTry: false }],
-    ['VP004/VP007: every 15 minutes', { kind: 'configuration', reason: 'VP004' }, {}, { kind: 'retry', delayMs: 15 * 60_000, spendTry: true }],
+    [
+      'a transient failure: backoff from 1 s',
+      { kind: 'transient', reason: 'HTTP 503' },
+      {},
+      { kind: 'retry', delayMs: 1000, spendTry: true },
+    ],
+    [
+      'a transient failure after 10 tries: backoff capped at 5 minutes',
+      { kind: 'transient', reason: 'HTTP 503' },
+      { attempts: 10 },
+      { kind: 'retry', delayMs: 225_000, spendTry: true },
+    ],
+    [
+      'a refusal of the open breaker: no try spent, after its cool-down',
+      { kind: 'not-sent', reason: 'circuit open', retryAfterMs: 20_000 },
+      { attempts: 3 },
+      { kind: 'retry', delayMs: 20_500, spendTry: false },
+    ],
+    [
+      'a refusal after an hour of waiting: no try spent, 5 minutes',
+      { kind: 'not-sent', reason: 'circuit open', retryAfterMs: 20_000 },
+      { attempts: 3, now: new Date(T0.getTime() + HOUR) },
+      { kind: 'retry', delayMs: 300_500, spendTry: false },
+    ],
+    [
+      'VP004/VP007: every 15 minutes',
+      { kind: 'configuration', reason: 'VP004' },
+      {},
+      { kind: 'retry', delayMs: 15 * 60_000, spendTry: true },
+    ],
     ['a malformed answer: a dead letter at once', { kind: 'permanent', reason: 'malformed' }, {}, { kind: 'dead' }],
-    ['still failing after the retry period: a dead letter', { kind: 'transient', reason: 'HTTP 503' }, { now: new Date(T0.getTime() + 48 * HOUR) }, { kind: 'dead' }],
-    ['still failing when the booking time has passed: a dead letter', { kind: 'transient', reason: 'HTTP 503' }, { now: new Date(T0.getTime() + 2 * HOUR), bookingStart: new Date(T0.getTime() + HOUR) }, { kind: 'dead' }],
-    ['the last try falls at the end of the period, not after it', { kind: 'configuration', reason: 'VP004' }, { now: new Date(T0.getTime() + 48 * HOUR - 60_000) }, { kind: 'retry', delayMs: 60_000 }],
+    [
+      'still failing after the retry period: a dead letter',
+      { kind: 'transient', reason: 'HTTP 503' },
+      { now: new Date(T0.getTime() + 48 * HOUR) },
+      { kind: 'dead' },
+    ],
+    [
+      'still failing when the booking time has passed: a dead letter',
+      { kind: 'transient', reason: 'HTTP 503' },
+      { now: new Date(T0.getTime() + 2 * HOUR), bookingStart: new Date(T0.getTime() + HOUR) },
+      { kind: 'dead' },
+    ],
+    [
+      'the last try falls at the end of the period, not after it',
+      { kind: 'configuration', reason: 'VP004' },
+      { now: new Date(T0.getTime() + 48 * HOUR - 60_000) },
+      { kind: 'retry', delayMs: 60_000 },
+    ],
   ])('%s', (_name, failure, given, expected) => {
     expect(planRetry(failure, context(given))).toMatchObject(expected);
   });
@@ -58,7 +98,7 @@ function simulateOutage(outageMs: number, notifications: number, options: { book
     now: () => now,
   });
   let seed = 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const queue: Simulated[] = Array.from({ length: notifications }, (_, id) => ({
     id,
     attempts: 0,
@@ -77,7 +117,11 @@ function simulateOutage(outageMs: number, notifications: number, options: { book
     if (isRefusal(slot as never)) {
       refusals++;
       const refusal = slot as { reason: string; retryAfterMs?: number };
-      failure = { kind: 'not-sent', reason: refusal.reason, ...(refusal.retryAfterMs !== undefined ? { retryAfterMs: refusal.retryAfterMs } : {}) };
+      failure = {
+        kind: 'not-sent',
+        reason: refusal.reason,
+        ...(refusal.retryAfterMs !== undefined ? { retryAfterMs: refusal.retryAfterMs } : {}),
+      };
     } else {
       producerCalls++;
       const down = now < T0.getTime() + outageMs;
@@ -111,7 +155,9 @@ function simulateOutage(outageMs: number, notifications: number, options: { book
     producerCalls,
     refusals,
     maxTries: Math.max(...queue.map((item) => item.attempts)),
-    lastProcessedAfterRecoverySeconds: done.length ? Math.round((Math.max(...done.map((item) => item.done!)) - recovered) / 1000) : undefined,
+    lastProcessedAfterRecoverySeconds: done.length
+      ? Math.round((Math.max(...done.map((item) => item.done!)) - recovered) / 1000)
+      : undefined,
   };
 }
 

@@ -24,7 +24,10 @@ import { answerBookings, citizen, outcome, sendTraffic, SYSTEM, unitOf } from '.
 
 const LONG = process.env.RESILIENCE_LONG === '1';
 const ENABLED = LONG || process.env.RESILIENCE === '1';
-if (!ENABLED) console.log('[kill tests skipped] they run child processes for minutes: RESILIENCE=1 npx vitest run test/resilience, or npm run resilience');
+if (!ENABLED)
+  console.log(
+    '[kill tests skipped] they run child processes for minutes: RESILIENCE=1 npx vitest run test/resilience, or npm run resilience',
+  );
 const SECRET = 'kills-test-secret-kills-test-secret-0123456789';
 const auth = { auth: { jwtSecret: SECRET, jwksUrl: undefined }, dataDir: os.tmpdir() };
 const HEARTBEAT_SECONDS = 1;
@@ -69,19 +72,27 @@ async function startService(extra: Record<string, string>, port?: number): Promi
   else delete env.DATABASE_URL;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const service: Service = { child, url: `http://127.0.0.1:${listenOn}`, lines: [] };
-  for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk: Buffer) => service.lines.push(...chunk.toString().split('\n').filter(Boolean)));
+  for (const stream of [child.stdout!, child.stderr!])
+    stream.on('data', (chunk: Buffer) => service.lines.push(...chunk.toString().split('\n').filter(Boolean)));
   services.push(service);
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`the service ended: ${service.lines.slice(-5).join('\n')}`);
-    if (await fetch(`${service.url}/readyz`).then((r) => r.ok).catch(() => false)) return service;
+    if (
+      await fetch(`${service.url}/readyz`)
+        .then((r) => r.ok)
+        .catch(() => false)
+    )
+      return service;
     await sleep(100);
   }
   throw new Error('the service did not become ready');
 }
 
 function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 async function stopAll(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -102,16 +113,23 @@ async function withDatabase<T>(check: (database: Database) => Promise<T>): Promi
 }
 
 async function pendingOf(service: Service): Promise<number> {
-  const text = await fetch(`${service.url}/metrics`).then((r) => r.text()).catch(() => '');
+  const text = await fetch(`${service.url}/metrics`)
+    .then((r) => r.text())
+    .catch(() => '');
   const line = text.split('\n').find((l) => l.startsWith('ei_queue_pending '));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : Number.NaN;
 }
 
 /** The lines a service logged about reaping dead processes: what it released. */
-function reapings(service: Service): Array<{ time: number; processes: string[]; silentMs: number[]; released: Record<string, number> }> {
+function reapings(
+  service: Service,
+): Array<{ time: number; processes: string[]; silentMs: number[]; released: Record<string, number> }> {
   return service.lines
     .filter((line) => line.includes('taken for dead'))
-    .map((line) => JSON.parse(line) as { time: number; processes: string[]; silentMs: number[]; released: Record<string, number> });
+    .map(
+      (line) =>
+        JSON.parse(line) as { time: number; processes: string[]; silentMs: number[]; released: Record<string, number> },
+    );
 }
 
 async function registerSystem(service: Service): Promise<void> {
@@ -126,7 +144,10 @@ async function registerSystem(service: Service): Promise<void> {
 
 /** The lease holder row of a child process (its worker id carries the pid). */
 async function processIdOf(database: Database, child: ChildProcess): Promise<string | undefined> {
-  const [row] = await rows<{ process_id: string }>(database.orm, sql`select process_id from lease_holder where process_id like ${`%:${child.pid}:%`}`);
+  const [row] = await rows<{ process_id: string }>(
+    database.orm,
+    sql`select process_id from lease_holder where process_id like ${`%:${child.pid}:%`}`,
+  );
   return row?.process_id;
 }
 
@@ -151,7 +172,10 @@ afterAll(async () => {
   await stopAll('SIGKILL');
   await producer?.close();
   await testDatabase?.close();
-  if (ENABLED) console.log(`kill figures (${LONG ? 'long' : 'short'} form, ${testDatabase ? 'PostgreSQL' : 'embedded'}):\n${JSON.stringify(figures, null, 2)}`);
+  if (ENABLED)
+    console.log(
+      `kill figures (${LONG ? 'long' : 'short'} form, ${testDatabase ? 'PostgreSQL' : 'embedded'}):\n${JSON.stringify(figures, null, 2)}`,
+    );
 });
 
 describe.runIf(ENABLED)(`kills${ENABLED ? '' : ' (skipped: RESILIENCE=1 runs them)'}`, () => {
@@ -249,7 +273,12 @@ describe.runIf(ENABLED)(`kills${ENABLED ? '' : ' (skipped: RESILIENCE=1 runs the
     const held = Array.from({ length: citizens }, (_, i) => 2000 + i);
     const others = Array.from({ length: citizens }, (_, i) => 3000 + i);
     const post = (i: number, deleteFlag = false) => ({
-      ...engagement({ registeredResidentIdentification: citizen(i), logicalAddress: unitOf(i), sourceSystem: SYSTEM, businessObjectInstanceIdentifier: `HELD-${i}` }),
+      ...engagement({
+        registeredResidentIdentification: citizen(i),
+        logicalAddress: unitOf(i),
+        sourceSystem: SYSTEM,
+        businessObjectInstanceIdentifier: `HELD-${i}`,
+      }),
       deleteFlag,
     });
     expect((await postNotification(first.url, notificationEnvelope(held.map((i) => post(i))))).resultCode).toBe('OK');
@@ -257,7 +286,14 @@ describe.runIf(ENABLED)(`kills${ENABLED ? '' : ' (skipped: RESILIENCE=1 runs the
     // The deletes arrive with other citizens' bookings whose details are slow: they are claimed in the
     // same round, and the worker dies with the deletes in hand.
     answerBookings(producer, 3000);
-    expect((await postNotification(first.url, notificationEnvelope([...held.map((i) => post(i, true)), ...others.map((i) => post(i))]))).resultCode).toBe('OK');
+    expect(
+      (
+        await postNotification(
+          first.url,
+          notificationEnvelope([...held.map((i) => post(i, true)), ...others.map((i) => post(i))]),
+        )
+      ).resultCode,
+    ).toBe('OK');
     const deliveredAt = Date.now();
     await sleep(1000);
     first.child.kill('SIGKILL');
@@ -268,13 +304,22 @@ describe.runIf(ENABLED)(`kills${ENABLED ? '' : ' (skipped: RESILIENCE=1 runs the
     let cancellations = 0;
     while (cancellations < citizens) {
       const text = await fetch(`${watcher.url}/metrics`).then((r) => r.text());
-      cancellations = Number(text.split('\n').find((l) => l.startsWith('ei_messages_created_total{kind="cancellation"}'))?.split(' ').at(-1) ?? 0);
+      cancellations = Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith('ei_messages_created_total{kind="cancellation"}'))
+          ?.split(' ')
+          .at(-1) ?? 0,
+      );
       if (cancellations < citizens) await sleep(100);
     }
     const releasedAt = Date.now();
     await stopAll();
     const result = await withDatabase((database) =>
-      rows<{ kind: string; n: number }>(database.orm, sql`select kind, count(*)::int as n from inbox_message where cause like 'held:%' group by kind`),
+      rows<{ kind: string; n: number }>(
+        database.orm,
+        sql`select kind, count(*)::int as n from inbox_message where cause like 'held:%' group by kind`,
+      ),
     );
     figures.heldCancellations = {
       citizens,
@@ -302,7 +347,10 @@ describe.runIf(ENABLED)(`kills${ENABLED ? '' : ' (skipped: RESILIENCE=1 runs the
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
         stream.on('end', () => {
           const raw = Buffer.concat(chunks).toString('utf8');
-          mails.push({ to: session.envelope.rcptTo.map((r) => r.address).join(','), messageId: /^Message-ID: *(.+)$/im.exec(raw)?.[1]?.trim() ?? '' });
+          mails.push({
+            to: session.envelope.rcptTo.map((r) => r.address).join(','),
+            messageId: /^Message-ID: *(.+)$/im.exec(raw)?.[1]?.trim() ?? '',
+          });
           setTimeout(() => callback(), 1500);
         });
       },
@@ -327,14 +375,22 @@ describe.runIf(ENABLED)(`kills${ENABLED ? '' : ' (skipped: RESILIENCE=1 runs the
         const saved = await fetch(`${first.url}/api/citizen/settings`, {
           method: 'PUT',
           headers: { ...bearer(token), 'content-type': 'application/json' },
-          body: JSON.stringify({ sms: { enabled: true, phone: phone(i) }, email: { enabled: true, address: address(i) } }),
+          body: JSON.stringify({
+            sms: { enabled: true, phone: phone(i) },
+            email: { enabled: true, address: address(i) },
+          }),
         });
         expect(saved.status).toBe(200);
       }
       const second = testDatabase ? await startService({ ...providers, ROLES: 'worker,sender' }) : undefined;
       for (let block = 0; block < citizens; block += 20) {
         const transactions = Array.from({ length: Math.min(20, citizens - block) }, (_, k) =>
-          engagement({ registeredResidentIdentification: citizen(5000 + block + k), logicalAddress: unitOf(block + k), sourceSystem: SYSTEM, businessObjectInstanceIdentifier: `SEND-${block + k}` }),
+          engagement({
+            registeredResidentIdentification: citizen(5000 + block + k),
+            logicalAddress: unitOf(block + k),
+            sourceSystem: SYSTEM,
+            businessObjectInstanceIdentifier: `SEND-${block + k}`,
+          }),
         );
         expect((await postNotification(first.url, notificationEnvelope(transactions))).resultCode).toBe('OK');
       }
@@ -346,7 +402,11 @@ describe.runIf(ENABLED)(`kills${ENABLED ? '' : ' (skipped: RESILIENCE=1 runs the
       const killedAt = Date.now();
       await exited(first.child);
       // At the kill: SMS Twilio has recorded but not yet answered, and e-mails whose DATA the server took.
-      const inFlightAtKill = { smsAtTwilio: twilio.messages.length, smsRequests: twilio.requests.filter((r) => r.method === 'POST').length, emailsAtServer: mails.length };
+      const inFlightAtKill = {
+        smsAtTwilio: twilio.messages.length,
+        smsRequests: twilio.requests.filter((r) => r.method === 'POST').length,
+        emailsAtServer: mails.length,
+      };
       let restartedAt = 0;
       if (!testDatabase) {
         await startService(providers, port);
@@ -358,7 +418,9 @@ describe.runIf(ENABLED)(`kills${ENABLED ? '' : ' (skipped: RESILIENCE=1 runs the
       let quietSince = Date.now();
       while (true) {
         const count = twilio.requests.length + mails.length;
-        const everyone = new Set(twilio.messages.map((m) => m.to)).size === citizens && new Set(mails.map((m) => m.to)).size === citizens;
+        const everyone =
+          new Set(twilio.messages.map((m) => m.to)).size === citizens &&
+          new Set(mails.map((m) => m.to)).size === citizens;
         if (everyone && !settledAt) settledAt = Date.now();
         if (count !== lastCount) {
           lastCount = count;
@@ -374,9 +436,11 @@ describe.runIf(ENABLED)(`kills${ENABLED ? '' : ' (skipped: RESILIENCE=1 runs the
       expect(logged).not.toMatch(/\+4670\d{7}|citizen\d+@example\.se/);
 
       const smsPerCitizen = new Map<string, number>();
-      for (const message of twilio.messages) smsPerCitizen.set(message.to ?? '', (smsPerCitizen.get(message.to ?? '') ?? 0) + 1);
+      for (const message of twilio.messages)
+        smsPerCitizen.set(message.to ?? '', (smsPerCitizen.get(message.to ?? '') ?? 0) + 1);
       const idsPerCitizen = new Map<string, Set<string>>();
-      for (const mail of mails) idsPerCitizen.set(mail.to, (idsPerCitizen.get(mail.to) ?? new Set()).add(mail.messageId));
+      for (const mail of mails)
+        idsPerCitizen.set(mail.to, (idsPerCitizen.get(mail.to) ?? new Set()).add(mail.messageId));
       const doubts = await withDatabase((database) =>
         rows<{ channel: string; settled: string; n: number }>(
           database.orm,
@@ -391,7 +455,10 @@ describe.runIf(ENABLED)(`kills${ENABLED ? '' : ' (skipped: RESILIENCE=1 runs the
         ),
       );
       const open = await withDatabase((database) =>
-        rows<{ status: string; n: number }>(database.orm, sql`select status, count(*)::int as n from notification_delivery group by status order by status`),
+        rows<{ status: string; n: number }>(
+          database.orm,
+          sql`select status, count(*)::int as n from notification_delivery group by status order by status`,
+        ),
       );
       figures.senderKilled = {
         database: testDatabase ? 'PostgreSQL, a second sender running' : 'embedded, restarted at once',
@@ -402,7 +469,8 @@ describe.runIf(ENABLED)(`kills${ENABLED ? '' : ' (skipped: RESILIENCE=1 runs the
         smsAtTwilio: twilio.messages.length,
         smsLookups: twilio.requests.filter((r) => r.method === 'GET').length,
         emailsReceived: mails.length,
-        emailDuplicatesSameMessageId: mails.length - [...idsPerCitizen.values()].reduce((sum, ids) => sum + ids.size, 0),
+        emailDuplicatesSameMessageId:
+          mails.length - [...idsPerCitizen.values()].reduce((sum, ids) => sum + ids.size, 0),
         restartSeconds: restartedAt ? (restartedAt - killedAt) / 1000 : undefined,
         killToLastInDoubtSettledSeconds: (Number(lastSettled?.ms ?? 0) - killedAt) / 1000,
         killToAllHandedOverSeconds: (settledAt - killedAt) / 1000,

@@ -22,7 +22,10 @@ const TABLES = ['notification_call', 'inbound_notification', 'rejected_transacti
 async function counts(t: TestApp): Promise<Record<string, number>> {
   const result: Record<string, number> = {};
   for (const table of TABLES) {
-    const [row] = await rows<{ n: number }>(t.database.orm, sql`select count(*)::int as n from ${sql.identifier(table)}`);
+    const [row] = await rows<{ n: number }>(
+      t.database.orm,
+      sql`select count(*)::int as n from ${sql.identifier(table)}`,
+    );
     result[table] = row!.n;
   }
   return result;
@@ -41,7 +44,13 @@ function rawRequest(
   const target = new URL(url);
   return new Promise((resolve, reject) => {
     const request = http.request(
-      { host: target.hostname, port: target.port, method: options.method, path: options.path, headers: options.headers },
+      {
+        host: target.hostname,
+        port: target.port,
+        method: options.method,
+        path: options.path,
+        headers: options.headers,
+      },
       (response) => {
         let text = '';
         response.setEncoding('utf8');
@@ -67,35 +76,39 @@ describe('Finding 1: one request froze the whole service (quadratic log masking 
     await t?.close();
   });
 
-  it('When ProcessNotification carries a 1 MB LogicalAddress, then it is refused at the cost of any 1 MB call, /healthz answers, and no log line or fault carries the value', { timeout: 120_000 }, async () => {
-    // The baseline: a call of the same size, refused for a short wrong LogicalAddress (the megabyte in
-    // a header element of another namespace, which the reader passes over).
-    const padded = notificationEnvelope([engagement()], 'SE-SOMEONE-ELSE').replace(
-      '<soapenv:Header>',
-      `<soapenv:Header><pad:Padding xmlns:pad="urn:example:padding">${'x'.repeat(MB)}</pad:Padding>`,
-    );
-    const attack = notificationEnvelope([engagement()], 'x'.repeat(MB));
-    await postNotification(t.url, padded); // warm up the path once
+  it(
+    'When ProcessNotification carries a 1 MB LogicalAddress, then it is refused at the cost of any 1 MB call, /healthz answers, and no log line or fault carries the value',
+    { timeout: 120_000 },
+    async () => {
+      // The baseline: a call of the same size, refused for a short wrong LogicalAddress (the megabyte in
+      // a header element of another namespace, which the reader passes over).
+      const padded = notificationEnvelope([engagement()], 'SE-SOMEONE-ELSE').replace(
+        '<soapenv:Header>',
+        `<soapenv:Header><pad:Padding xmlns:pad="urn:example:padding">${'x'.repeat(MB)}</pad:Padding>`,
+      );
+      const attack = notificationEnvelope([engagement()], 'x'.repeat(MB));
+      await postNotification(t.url, padded); // warm up the path once
 
-    const beforeBaseline = cpuMicros();
-    const baseline = await postNotification(t.url, padded);
-    const baselineCpu = cpuMicros() - beforeBaseline;
-    expect(baseline).toMatchObject({ status: 500, faultcode: 'soap:Client' });
+      const beforeBaseline = cpuMicros();
+      const baseline = await postNotification(t.url, padded);
+      const baselineCpu = cpuMicros() - beforeBaseline;
+      expect(baseline).toMatchObject({ status: 500, faultcode: 'soap:Client' });
 
-    const logsBefore = t.logs.length;
-    const beforeAttack = cpuMicros();
-    const [answer, health] = await Promise.all([postNotification(t.url, attack), fetch(`${t.url}/healthz`)]);
-    const attackCpu = cpuMicros() - beforeAttack;
+      const logsBefore = t.logs.length;
+      const beforeAttack = cpuMicros();
+      const [answer, health] = await Promise.all([postNotification(t.url, attack), fetch(`${t.url}/healthz`)]);
+      const attackCpu = cpuMicros() - beforeAttack;
 
-    expect(health.status).toBe(200);
-    expect(answer).toMatchObject({ status: 500, faultcode: 'soap:Client' });
-    expect(answer.faultstring).toMatch(/^LogicalAddress x{64}\.\.\. \(1048576 characters\) is not this service/);
-    expect(answer.text.length).toBeLessThan(2_000);
-    // Linear: a megabyte costs what a megabyte costs. Quadratic masking made this call cost over 300 s.
-    expect(attackCpu).toBeLessThan(baselineCpu * 5 + 50_000);
-    for (const line of t.logs.slice(logsBefore)) expect(JSON.stringify(line).length).toBeLessThan(4_000);
-    expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
-  });
+      expect(health.status).toBe(200);
+      expect(answer).toMatchObject({ status: 500, faultcode: 'soap:Client' });
+      expect(answer.faultstring).toMatch(/^LogicalAddress x{64}\.\.\. \(1048576 characters\) is not this service/);
+      expect(answer.text.length).toBeLessThan(2_000);
+      // Linear: a megabyte costs what a megabyte costs. Quadratic masking made this call cost over 300 s.
+      expect(attackCpu).toBeLessThan(baselineCpu * 5 + 50_000);
+      for (const line of t.logs.slice(logsBefore)) expect(JSON.stringify(line).length).toBeLessThan(4_000);
+      expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+    },
+  );
 });
 
 describe('Finding 2: anyone could become national administrator without NODE_ENV=production', () => {
@@ -120,7 +133,12 @@ describe('Finding 2: anyone could become national administrator without NODE_ENV
     const signIn = await page.post('/admin/logga-in', { name: 'anyone' });
     expect(signIn.status).toBe(403);
     expect(await page.get('/admin')).toMatchObject({ status: 303, location: '/admin/logga-in' });
-    const register = await page.post('/admin/kallsystem', { environment: 'prod', hsaId: 'SE-EVIL', name: 'Evil', mode: 'active' });
+    const register = await page.post('/admin/kallsystem', {
+      environment: 'prod',
+      hsaId: 'SE-EVIL',
+      name: 'Evil',
+      mode: 'active',
+    });
     // Refused by the CSRF check (no page hands out a form here) or by the sign-in check: either way nothing is written.
     expect([303, 403]).toContain(register.status);
     const [row] = await rows<{ n: number }>(t.database.orm, sql`select count(*)::int as n from source_system`);
@@ -132,7 +150,9 @@ describe('Finding 2: anyone could become national administrator without NODE_ENV
   it('When the development sign-in is on (embedded defaults), then a warning says so at start; in production there is none', async () => {
     const newcomer = await startTestApp({ ROLES: 'web' });
     try {
-      expect(newcomer.logs.some((line) => line.level === 40 && String(line.msg).startsWith('development sign-in is ON'))).toBe(true);
+      expect(
+        newcomer.logs.some((line) => line.level === 40 && String(line.msg).startsWith('development sign-in is ON')),
+      ).toBe(true);
     } finally {
       await newcomer.close();
     }
@@ -146,7 +166,13 @@ describe('Finding 2: anyone could become national administrator without NODE_ENV
     expect(loadConfig({ DATABASE_URL: 'postgres://db.example/inbox' }).developmentSignIn).toBe(false);
     const started = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, APP_ENVIRONMENT: 'prod', DEV_LOGIN: 'true', PORT: '0', DATA_DIR: '.tmp/never-used' },
+      env: {
+        PATH: process.env.PATH,
+        APP_ENVIRONMENT: 'prod',
+        DEV_LOGIN: 'true',
+        PORT: '0',
+        DATA_DIR: '.tmp/never-used',
+      },
       encoding: 'utf8',
       timeout: 60_000,
     });
@@ -166,7 +192,16 @@ describe('Finding 3: pages leaked SQL, parameters and stack traces on errors; /a
 
   const SECRETS = ['199107232389', '19910723', '+46701234567', '0701234567', '199001019995'];
   function expectNothingLeaked(text: string, alsoRefused: string[] = ['Failed query']): void {
-    for (const leak of [...alsoRefused, 'insert into', 'params', 'URIError', 'PayloadTooLargeError', '    at ', 'node_modules', ...SECRETS]) {
+    for (const leak of [
+      ...alsoRefused,
+      'insert into',
+      'params',
+      'URIError',
+      'PayloadTooLargeError',
+      '    at ',
+      'node_modules',
+      ...SECRETS,
+    ]) {
       expect(text).not.toContain(leak);
     }
   }
@@ -176,9 +211,16 @@ describe('Finding 3: pages leaked SQL, parameters and stack traces on errors; /a
     await page.signIn('199107232389');
     await page.get('/inbox');
     // A database fault of any kind: a constraint the write must break.
-    await t.database.orm.execute(sql`alter table citizen_channel_settings add constraint forced_failure check (sms_phone is null) not valid`);
+    await t.database.orm.execute(
+      sql`alter table citizen_channel_settings add constraint forced_failure check (sms_phone is null) not valid`,
+    );
     const logsBefore = t.logs.length;
-    const answer = await page.post('/inbox/installningar', { smsEnabled: 'ja', phone: '070-123 45 67', emailEnabled: '', address: '' });
+    const answer = await page.post('/inbox/installningar', {
+      smsEnabled: 'ja',
+      phone: '070-123 45 67',
+      emailEnabled: '',
+      address: '',
+    });
     await t.database.orm.execute(sql`alter table citizen_channel_settings drop constraint forced_failure`);
     expect(answer.status).toBe(500);
     expect(answer.headers.get('content-type')).toMatch(/^text\/html/);
@@ -258,9 +300,14 @@ describe('Finding 4: sign-out did not end the session', () => {
     await page.signIn('191212121213');
     const cookie = page.cookieHeader();
     expect((await openInbox(cookie)).status).toBe(200);
-    await t.database.orm.execute(sql`update web_session set last_seen_at = now() - interval '31 minutes' where ended_at is null and subject = '191212121213'`);
+    await t.database.orm.execute(
+      sql`update web_session set last_seen_at = now() - interval '31 minutes' where ended_at is null and subject = '191212121213'`,
+    );
     expect((await openInbox(cookie)).status).toBe(303);
-    const [row] = await rows<{ end_reason: string }>(t.database.orm, sql`select end_reason from web_session where subject = '191212121213'`);
+    const [row] = await rows<{ end_reason: string }>(
+      t.database.orm,
+      sql`select end_reason from web_session where subject = '191212121213'`,
+    );
     expect(row!.end_reason).toBe('idle');
   });
 });
@@ -298,8 +345,12 @@ describe('Finding 5: tokens of other audiences and issuers were accepted; `sub` 
   });
 
   it('When AUTH_JWKS_URL is set without AUTH_JWT_AUDIENCE and AUTH_JWT_ISSUER, then the service does not start', () => {
-    expect(() => loadConfig({ AUTH_JWKS_URL: 'https://idp.example.se/jwks' })).toThrow(/AUTH_JWT_AUDIENCE and AUTH_JWT_ISSUER/);
-    expect(loadConfig({ AUTH_JWKS_URL: 'https://idp.example.se/jwks', AUTH_JWT_AUDIENCE: 'a', AUTH_JWT_ISSUER: 'b' }).auth).toMatchObject({ audience: 'a', issuer: 'b' });
+    expect(() => loadConfig({ AUTH_JWKS_URL: 'https://idp.example.se/jwks' })).toThrow(
+      /AUTH_JWT_AUDIENCE and AUTH_JWT_ISSUER/,
+    );
+    expect(
+      loadConfig({ AUTH_JWKS_URL: 'https://idp.example.se/jwks', AUTH_JWT_AUDIENCE: 'a', AUTH_JWT_ISSUER: 'b' }).auth,
+    ).toMatchObject({ audience: 'a', issuer: 'b' });
   });
 });
 
@@ -313,27 +364,41 @@ describe('Finding 6: a browser could post to ProcessNotification (text/plain, fo
     await t?.close();
   });
 
-  it.each(['text/plain', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json', 'application/xml'])(
-    'When a valid delete arrives as %s, then it is a soap:Client fault and nothing is stored',
-    async (contentType) => {
-      const before = await counts(t);
-      const answer = await postNotification(t.url, notificationEnvelope([engagement({ deleteFlag: true })]), { 'content-type': contentType });
-      expect(answer).toMatchObject({ status: 500, faultcode: 'soap:Client', faultstring: 'Content-Type must be text/xml (SOAP 1.1)' });
-      expect(await counts(t)).toEqual(before);
+  it.each([
+    'text/plain',
+    'text/plain;charset=UTF-8',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    'application/json',
+    'application/xml',
+  ])('When a valid delete arrives as %s, then it is a soap:Client fault and nothing is stored', async (contentType) => {
+    const before = await counts(t);
+    const answer = await postNotification(t.url, notificationEnvelope([engagement({ deleteFlag: true })]), {
+      'content-type': contentType,
+    });
+    expect(answer).toMatchObject({
+      status: 500,
+      faultcode: 'soap:Client',
+      faultstring: 'Content-Type must be text/xml (SOAP 1.1)',
+    });
+    expect(await counts(t)).toEqual(before);
+  });
+
+  it(
+    'When the content type is wrong, then the fault comes before the body is read (the body never arrives)',
+    { timeout: 30_000 },
+    async () => {
+      const answer = await rawRequest(t.url, {
+        method: 'POST',
+        path: '/ProcessNotification/1/rivtabp21',
+        headers: { 'content-type': 'text/plain', 'content-length': 1_000_000 },
+        body: '<soapenv:Envelope',
+        endBody: false,
+      });
+      expect(answer.status).toBe(500);
+      expect(answer.text).toContain('Content-Type must be text/xml');
     },
   );
-
-  it('When the content type is wrong, then the fault comes before the body is read (the body never arrives)', { timeout: 30_000 }, async () => {
-    const answer = await rawRequest(t.url, {
-      method: 'POST',
-      path: '/ProcessNotification/1/rivtabp21',
-      headers: { 'content-type': 'text/plain', 'content-length': 1_000_000 },
-      body: '<soapenv:Envelope',
-      endBody: false,
-    });
-    expect(answer.status).toBe(500);
-    expect(answer.text).toContain('Content-Type must be text/xml');
-  });
 
   it('When the same call is text/xml, then it is taken (the check refuses only what is not SOAP 1.1)', async () => {
     const answer = await postNotification(t.url, notificationEnvelope([engagement()]));
@@ -366,18 +431,26 @@ describe('Finding 7: the Host header was reflected into the WSDL (and OIDC redir
     expect(answer.text).not.toContain('evil.example');
     expect(answer.text).toMatch(/<soap:address location="http:\/\/localhost\/ProcessNotification\/1\/rivtabp21"/);
     // A plain host name is still used when nothing is configured (development).
-    expect((await wsdlWithHost(withoutBase, 'ei.test:8080')).text).toContain('location="http://ei.test:8080/ProcessNotification/1/rivtabp21"');
+    expect((await wsdlWithHost(withoutBase, 'ei.test:8080')).text).toContain(
+      'location="http://ei.test:8080/ProcessNotification/1/rivtabp21"',
+    );
   });
 
   it('When PUBLIC_BASE_URL is set, then soap:address is that URL whatever the Host says', async () => {
     const answer = await wsdlWithHost(withBase, 'other.example');
-    expect(answer.text).toContain('<soap:address location="https://ei-inbox.example.se/ProcessNotification/1/rivtabp21"');
+    expect(answer.text).toContain(
+      '<soap:address location="https://ei-inbox.example.se/ProcessNotification/1/rivtabp21"',
+    );
     expect(answer.text).not.toContain('other.example');
   });
 
   it('When OpenID Connect is configured, then its redirect needs PUBLIC_BASE_URL or OIDC_REDIRECT_URI (never the Host)', () => {
-    expect(() => loadConfig({ OIDC_ISSUER: 'https://idp.example.se', OIDC_CLIENT_ID: 'x' })).toThrow(/PUBLIC_BASE_URL or OIDC_REDIRECT_URI/);
-    expect(() => loadConfig({ ADMIN_OIDC_ISSUER: 'https://idp.example.se', ADMIN_OIDC_CLIENT_ID: 'x' })).toThrow(/PUBLIC_BASE_URL or ADMIN_OIDC_REDIRECT_URI/);
+    expect(() => loadConfig({ OIDC_ISSUER: 'https://idp.example.se', OIDC_CLIENT_ID: 'x' })).toThrow(
+      /PUBLIC_BASE_URL or OIDC_REDIRECT_URI/,
+    );
+    expect(() => loadConfig({ ADMIN_OIDC_ISSUER: 'https://idp.example.se', ADMIN_OIDC_CLIENT_ID: 'x' })).toThrow(
+      /PUBLIC_BASE_URL or ADMIN_OIDC_REDIRECT_URI/,
+    );
     expect(() => loadConfig({ PUBLIC_BASE_URL: 'https://a.example/?x=1' })).toThrow(ConfigError);
   });
 });
@@ -393,7 +466,11 @@ describe('Finding 8: per-logical-address state grew without bound with the addre
     producer = await startBookingProducer();
     // Every producer is down: each address keeps a failure count (the state that used to stay forever).
     producer.handle(() => ({ status: 503 }));
-    fetcher = (await createDetailsFetcher({ config: loadConfig({}), url: producer.url, maxAddresses: MAX_ADDRESSES })) as typeof fetcher;
+    fetcher = (await createDetailsFetcher({
+      config: loadConfig({}),
+      url: producer.url,
+      maxAddresses: MAX_ADDRESSES,
+    })) as typeof fetcher;
     t = await startTestApp({}, { detailsFetcher: fetcher, engine: { pollMs: 20 } });
     await t.activate(TEST_SOURCE_SYSTEM);
   });
@@ -403,22 +480,33 @@ describe('Finding 8: per-logical-address state grew without bound with the addre
     await producer?.close();
   });
 
-  it('When notifications name more logical addresses than the guard keeps, then it keeps at most its bound and /metrics names at most ten', { timeout: 120_000 }, async () => {
-    const transactions = Array.from({ length: ADDRESSES }, (_, i) =>
-      engagement({ logicalAddress: `SE-ADDR-${i}`, businessObjectInstanceIdentifier: `BOK-${i}`, registeredResidentIdentification: `1980010${String(10000 + i).slice(-5)}` }),
-    );
-    expect(await postNotification(t.url, notificationEnvelope(transactions))).toMatchObject({ status: 200, resultCode: 'OK' });
-    // Wait (bounded by the test's timeout) until every address was called at least once.
-    while (new Set(producer.requests.map((request) => request.logicalAddress)).size < ADDRESSES) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(fetcher.breakers().addresses).toBeLessThanOrEqual(MAX_ADDRESSES);
-    const metrics = await (await fetch(`${t.url}/metrics`)).text();
-    // Addresses appear only as the waiting-for-producer gauges' labels, and those are capped (ten named, the rest 'other').
-    const named = metrics.split('\n').filter((line) => line.includes('SE-ADDR'));
-    expect(named.every((line) => line.startsWith('ei_queue_waiting_for_producer'))).toBe(true);
-    const addresses = new Set(named.map((line) => /logical_address="([^"]{1,64})"/.exec(line)?.[1]));
-    expect(addresses.size).toBeLessThanOrEqual(10);
-    expect(metrics).toMatch(/ei_details_breakers\{state="open"\} \d+/);
-  });
+  it(
+    'When notifications name more logical addresses than the guard keeps, then it keeps at most its bound and /metrics names at most ten',
+    { timeout: 120_000 },
+    async () => {
+      const transactions = Array.from({ length: ADDRESSES }, (_, i) =>
+        engagement({
+          logicalAddress: `SE-ADDR-${i}`,
+          businessObjectInstanceIdentifier: `BOK-${i}`,
+          registeredResidentIdentification: `1980010${String(10000 + i).slice(-5)}`,
+        }),
+      );
+      expect(await postNotification(t.url, notificationEnvelope(transactions))).toMatchObject({
+        status: 200,
+        resultCode: 'OK',
+      });
+      // Wait (bounded by the test's timeout) until every address was called at least once.
+      while (new Set(producer.requests.map((request) => request.logicalAddress)).size < ADDRESSES) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(fetcher.breakers().addresses).toBeLessThanOrEqual(MAX_ADDRESSES);
+      const metrics = await (await fetch(`${t.url}/metrics`)).text();
+      // Addresses appear only as the waiting-for-producer gauges' labels, and those are capped (ten named, the rest 'other').
+      const named = metrics.split('\n').filter((line) => line.includes('SE-ADDR'));
+      expect(named.every((line) => line.startsWith('ei_queue_waiting_for_producer'))).toBe(true);
+      const addresses = new Set(named.map((line) => /logical_address="([^"]{1,64})"/.exec(line)?.[1]));
+      expect(addresses.size).toBeLessThanOrEqual(10);
+      expect(metrics).toMatch(/ei_details_breakers\{state="open"\} \d+/);
+    },
+  );
 });

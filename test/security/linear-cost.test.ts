@@ -7,7 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { checkChange, checkRegistration } from '../../src/activation-registry/validation.js';
 import { mergeSettings, normaliseEmailAddress, normalisePhoneNumber } from '../../src/channels/settings.js';
-import { classifyFault, DEFAULT_CONFIGURATION_FAULT_CODES, NOT_FOUND_FAULT_PATTERNS } from '../../src/details-fetcher/classify.js';
+import {
+  classifyFault,
+  DEFAULT_CONFIGURATION_FAULT_CODES,
+  NOT_FOUND_FAULT_PATTERNS,
+} from '../../src/details-fetcher/classify.js';
 import { readGetBookingDetailsAnswer } from '../../src/details-fetcher/answer-reader.js';
 import { escapeXmlAttribute, plainHost } from '../../src/http/public-url.js';
 import { errorForLog, logSafe, maskPersonalData } from '../../src/logging.js';
@@ -99,17 +103,23 @@ const SUBJECTS: Record<string, (input: string) => unknown> = {
   maskPersonalData,
   logSafe,
   errorForLog: (input) => errorForLog(new Error(input, { cause: { code: input, message: input } })),
-  'errorForLog (failed query)': (input) => errorForLog(new Error(`Failed query: ${input}\nparams: ${input}`, { cause: { message: input } })),
+  'errorForLog (failed query)': (input) =>
+    errorForLog(new Error(`Failed query: ${input}\nparams: ${input}`, { cause: { message: input } })),
   checkRegistration: (input) => checkRegistration({ environment: input, hsaId: input, name: input, mode: input }),
   checkChange: (input) => checkChange({ name: input, mode: input }),
   normalisePhoneNumber,
   normaliseEmailAddress,
   mergeSettings: (input) => {
     try {
-      return mergeSettings({ sms: { enabled: false, phone: null }, email: { enabled: false, address: null } } as Parameters<typeof mergeSettings>[0], {
-      sms: { enabled: true, phone: input },
-      email: { enabled: true, address: input },
-      });
+      return mergeSettings(
+        { sms: { enabled: false, phone: null }, email: { enabled: false, address: null } } as Parameters<
+          typeof mergeSettings
+        >[0],
+        {
+          sms: { enabled: true, phone: input },
+          email: { enabled: true, address: input },
+        },
+      );
     } catch (error) {
       return error;
     }
@@ -120,7 +130,20 @@ const SUBJECTS: Record<string, (input: string) => unknown> = {
       deleteFlag: input,
       hasEngagement: true,
       fields: Object.fromEntries(
-        ['registeredResidentIdentification', 'serviceDomain', 'categorization', 'logicalAddress', 'businessObjectInstanceIdentifier', 'clinicalProcessInterestId', 'mostRecentContent', 'sourceSystem', 'creationTime', 'updateTime', 'dataController', 'owner'].map((field) => [field, input]),
+        [
+          'registeredResidentIdentification',
+          'serviceDomain',
+          'categorization',
+          'logicalAddress',
+          'businessObjectInstanceIdentifier',
+          'clinicalProcessInterestId',
+          'mostRecentContent',
+          'sourceSystem',
+          'creationTime',
+          'updateTime',
+          'dataController',
+          'owner',
+        ].map((field) => [field, input]),
       ),
       problems: [],
     }),
@@ -145,19 +168,23 @@ const SUBJECTS: Record<string, (input: string) => unknown> = {
 
 describe('Linear cost of masking and validation', () => {
   for (const [name, subject] of Object.entries(SUBJECTS)) {
-    it(`When ${name} is fed 1 MB of each character class, then its CPU time grows linearly`, { timeout: 300_000 }, () => {
-      const worst: Record<string, number> = {};
-      for (const [characterClass, unit] of Object.entries(CHARACTER_CLASSES)) {
-        // Step 1: 16 KB against 1 KB pieces: a quadratic function shows a ratio near 16 already.
-        const small = costRatio(subject, unit, 16 * 1024);
-        expect.soft(small, `${name}, ${characterClass}, 16 KB`).toBeLessThan(LIMIT);
-        if (small >= LIMIT) continue;
-        // Step 2: the full megabyte against 64 KB pieces.
-        worst[characterClass] = costRatio(subject, unit, MB);
-      }
-      for (const [characterClass, ratio] of Object.entries(worst)) {
-        expect.soft(ratio, `${name}, ${characterClass}, 1 MB`).toBeLessThan(LIMIT);
-      }
-    });
+    it(
+      `When ${name} is fed 1 MB of each character class, then its CPU time grows linearly`,
+      { timeout: 300_000 },
+      () => {
+        const worst: Record<string, number> = {};
+        for (const [characterClass, unit] of Object.entries(CHARACTER_CLASSES)) {
+          // Step 1: 16 KB against 1 KB pieces: a quadratic function shows a ratio near 16 already.
+          const small = costRatio(subject, unit, 16 * 1024);
+          expect.soft(small, `${name}, ${characterClass}, 16 KB`).toBeLessThan(LIMIT);
+          if (small >= LIMIT) continue;
+          // Step 2: the full megabyte against 64 KB pieces.
+          worst[characterClass] = costRatio(subject, unit, MB);
+        }
+        for (const [characterClass, ratio] of Object.entries(worst)) {
+          expect.soft(ratio, `${name}, ${characterClass}, 1 MB`).toBeLessThan(LIMIT);
+        }
+      },
+    );
   }
 });

@@ -46,9 +46,17 @@ function patternsOf(file: string): { found: FoundPattern[]; unchecked: string[] 
     const regex = node.regex as { pattern: string; flags: string } | undefined;
     if (node.type === 'Literal' && regex) found.push({ file: name, source: regex.pattern, flags: regex.flags });
     const callee = node.callee as Node | undefined;
-    if ((node.type === 'NewExpression' || node.type === 'CallExpression') && callee?.type === 'Identifier' && callee.name === 'RegExp') {
+    if (
+      (node.type === 'NewExpression' || node.type === 'CallExpression') &&
+      callee?.type === 'Identifier' &&
+      callee.name === 'RegExp'
+    ) {
       const [pattern, flags] = node.arguments as Node[];
-      if (pattern?.type === 'Literal' && typeof pattern.value === 'string' && (flags === undefined || (flags.type === 'Literal' && typeof flags.value === 'string'))) {
+      if (
+        pattern?.type === 'Literal' &&
+        typeof pattern.value === 'string' &&
+        (flags === undefined || (flags.type === 'Literal' && typeof flags.value === 'string'))
+      ) {
         found.push({ file: name, source: pattern.value, flags: (flags?.value as string | undefined) ?? '' });
       } else {
         unchecked.push(`${name}: RegExp built from a value that is not a constant`);
@@ -70,22 +78,28 @@ describe('Regular expressions in src/', () => {
     expect(results.flatMap((result) => result.unchecked)).toEqual([]);
   });
 
-  it('When recheck analyses each one, then none can backtrack catastrophically (exponential or polynomial)', { timeout: 600_000 }, () => {
-    const vulnerable: string[] = [];
-    const unknown: string[] = [];
-    // One check per distinct pattern: the same pattern in two files is the same risk.
-    const distinct = new Map<string, FoundPattern>();
-    for (const pattern of patterns) distinct.set(`/${pattern.source}/${pattern.flags}`, pattern);
-    for (const [text, pattern] of distinct) {
-      const diagnostics = checkSync(pattern.source, pattern.flags, { timeout: 20_000 });
-      const where = `${pattern.file} ${text}`;
-      if (diagnostics.status === 'vulnerable') {
-        vulnerable.push(`${where}: ${diagnostics.complexity.summary}, attack ${JSON.stringify(diagnostics.attack.pattern)}`);
-      } else if (diagnostics.status === 'unknown') {
-        unknown.push(`${where}: ${diagnostics.error.kind}`);
+  it(
+    'When recheck analyses each one, then none can backtrack catastrophically (exponential or polynomial)',
+    { timeout: 600_000 },
+    () => {
+      const vulnerable: string[] = [];
+      const unknown: string[] = [];
+      // One check per distinct pattern: the same pattern in two files is the same risk.
+      const distinct = new Map<string, FoundPattern>();
+      for (const pattern of patterns) distinct.set(`/${pattern.source}/${pattern.flags}`, pattern);
+      for (const [text, pattern] of distinct) {
+        const diagnostics = checkSync(pattern.source, pattern.flags, { timeout: 20_000 });
+        const where = `${pattern.file} ${text}`;
+        if (diagnostics.status === 'vulnerable') {
+          vulnerable.push(
+            `${where}: ${diagnostics.complexity.summary}, attack ${JSON.stringify(diagnostics.attack.pattern)}`,
+          );
+        } else if (diagnostics.status === 'unknown') {
+          unknown.push(`${where}: ${diagnostics.error.kind}`);
+        }
       }
-    }
-    expect(vulnerable).toEqual([]);
-    expect(unknown).toEqual([]);
-  });
+      expect(vulnerable).toEqual([]);
+      expect(unknown).toEqual([]);
+    },
+  );
 });

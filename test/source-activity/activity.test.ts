@@ -3,7 +3,12 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logging.js';
-import { createSourceActivity, MAX_UNITS_PER_SYSTEM, purgeSourceActivity, type SourceActivity } from '../../src/source-activity/index.js';
+import {
+  createSourceActivity,
+  MAX_UNITS_PER_SYSTEM,
+  purgeSourceActivity,
+  type SourceActivity,
+} from '../../src/source-activity/index.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 let database: TestDatabase;
@@ -28,13 +33,24 @@ describe('source activity', () => {
       { sourceSystem: 'SE2321000016-CNT', counter: 'no_message' },
       { sourceSystem: 'SE2321000016-CNT', counter: 'producer_failures' },
     ]);
-    for (const [hours, received] of [[23, 10], [48, 100], [8 * 24, 1000]] as const) {
-      await database.orm.execute(sql`insert into source_activity_hourly (environment, source_system, hour, received, last_seen_at)
+    for (const [hours, received] of [
+      [23, 10],
+      [48, 100],
+      [8 * 24, 1000],
+    ] as const) {
+      await database.orm
+        .execute(sql`insert into source_activity_hourly (environment, source_system, hour, received, last_seen_at)
         values ('qa', 'SE2321000016-CNT', ${hoursAgo(hours)}, ${received}, ${hoursAgo(hours)})`);
     }
     const [stats] = await activity.statistics('qa');
     expect(stats).toMatchObject({ environment: 'qa', sourceSystem: 'SE2321000016-CNT' });
-    expect(stats!.last24h).toMatchObject({ received: 12, booking_confirmation: 1, no_message: 1, producer_failures: 1, ignored: 0 });
+    expect(stats!.last24h).toMatchObject({
+      received: 12,
+      booking_confirmation: 1,
+      no_message: 1,
+      producer_failures: 1,
+      ignored: 0,
+    });
     expect(stats!.last7d).toMatchObject({ received: 112, booking_confirmation: 1 });
     expect(Date.parse(stats!.lastSeenAt!)).toBeGreaterThan(Date.now() - 60_000);
     expect(await activity.statistics('prod')).toEqual([]);
@@ -51,7 +67,11 @@ describe('source activity', () => {
     await activity.recordIntake(sightings.slice(MAX_UNITS_PER_SYSTEM));
     await activity.recordIntake([sightings[0]!]);
     const [seen] = await activity.unregistered(new Map());
-    expect(seen).toMatchObject({ sourceSystem: 'SE2321000016-MANY', careUnitCount: MAX_UNITS_PER_SYSTEM, notifications: MAX_UNITS_PER_SYSTEM + 1 });
+    expect(seen).toMatchObject({
+      sourceSystem: 'SE2321000016-MANY',
+      careUnitCount: MAX_UNITS_PER_SYSTEM,
+      notifications: MAX_UNITS_PER_SYSTEM + 1,
+    });
     expect(seen!.careUnits).toHaveLength(20);
     expect(seen!.careUnits[0]).toBe('SE2321000016-U0');
     const many = (await activity.statistics('qa')).find((s) => s.sourceSystem === 'SE2321000016-MANY');
@@ -63,6 +83,8 @@ describe('source activity', () => {
   it('When the purge runs, then hours and sightings older than its limit go and the rest stays', async () => {
     const purged = await purgeSourceActivity(database, new Date(Date.now() - 7 * 86_400_000));
     expect(purged).toEqual({ source_activity_hourly: 1, unregistered_sighting: 0 });
-    expect((await activity.statistics('qa')).find((s) => s.sourceSystem === 'SE2321000016-CNT')!.last7d.received).toBe(112);
+    expect((await activity.statistics('qa')).find((s) => s.sourceSystem === 'SE2321000016-CNT')!.last7d.received).toBe(
+      112,
+    );
   });
 });

@@ -40,7 +40,13 @@ export function outboxSms(options: { dataDir: string; log: Logger }): SmsChannel
   return {
     provider: 'outbox',
     sendMessage: (message: SmsMessage) =>
-      writeOnce(dir, `sms-${message.reference}.json`, { channel: 'sms', ...message, writtenAt: new Date().toISOString() }, options.log, 'SMS'),
+      writeOnce(
+        dir,
+        `sms-${message.reference}.json`,
+        { channel: 'sms', ...message, writtenAt: new Date().toISOString() },
+        options.log,
+        'SMS',
+      ),
     findSent: (query: SentQuery) => findWritten(dir, `sms-${query.reference}.json`),
   };
 }

@@ -58,7 +58,8 @@ export function smtpEmail(options: SmtpEmailOptions): EmailChannel {
       } catch (error) {
         throw classifySmtpError(error);
       }
-      if (info.rejected.length > 0) throw new ChannelError('permanent', 'smtp_rejected', 'The recipient address was refused');
+      if (info.rejected.length > 0)
+        throw new ChannelError('permanent', 'smtp_rejected', 'The recipient address was refused');
       return { id: info.messageId, date: new Date(), status: 'sent', providerStatus: 'accepted' };
     },
     close() {

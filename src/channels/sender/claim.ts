@@ -41,7 +41,11 @@ export interface ClaimCounts {
 }
 
 const list = (values: readonly string[]) => sql.raw(values.map((value) => `'${value}'`).join(', '));
-const ids = (values: readonly number[]) => sql.join(values.map((id) => sql`${id}`), sql`, `);
+const ids = (values: readonly number[]) =>
+  sql.join(
+    values.map((id) => sql`${id}`),
+    sql`, `,
+  );
 
 /**
  * The sender's releaser for the queue's liveness: the deliveries a dead sender was handing over are in
@@ -123,7 +127,12 @@ export async function claimInDoubt(context: ClaimContext, at: Date): Promise<InD
 }
 
 /** Due deliveries: cancelled, held or claimed (`pending` -> `sending`) as decideClaim says. */
-export async function claimDue(context: ClaimContext, rules: SmsRules, at: Date, counts: ClaimCounts): Promise<ClaimedDelivery[]> {
+export async function claimDue(
+  context: ClaimContext,
+  rules: SmsRules,
+  at: Date,
+  counts: ClaimCounts,
+): Promise<ClaimedDelivery[]> {
   const { database, log, workerId, leaseMs, batchSize } = context;
   return database.orm.transaction(async (tx) => {
     // One statement reads each due delivery with what its decision needs: the citizen's current address on
@@ -159,7 +168,11 @@ export async function claimDue(context: ClaimContext, rules: SmsRules, at: Date,
     const claimed: ClaimedDelivery[] = [];
     for (const row of due) {
       const id = Number(row.id);
-      const decision = decideClaim({ channel: row.channel, target: row.target, smsSentToday: Number(row.sms_today) }, at, rules);
+      const decision = decideClaim(
+        { channel: row.channel, target: row.target, smsSentToday: Number(row.sms_today) },
+        at,
+        rules,
+      );
       if (decision.kind === 'cancel') {
         cancelled.push(id);
         log.info({ delivery: id, channel: row.channel }, 'notification cancelled: the channel is turned off');
@@ -167,7 +180,10 @@ export async function claimDue(context: ClaimContext, rules: SmsRules, at: Date,
         const group = held.get(decision.reason) ?? { until: decision.until, ids: [] };
         group.ids.push(id);
         held.set(decision.reason, group);
-        log.info({ delivery: id, channel: 'sms', reason: decision.reason, until: decision.until.toISOString() }, 'SMS held');
+        log.info(
+          { delivery: id, channel: 'sms', reason: decision.reason, until: decision.until.toISOString() },
+          'SMS held',
+        );
       } else {
         claimed.push({
           id,
@@ -192,7 +208,10 @@ export async function claimDue(context: ClaimContext, rules: SmsRules, at: Date,
       );
     }
     if (claimed.length > 0) {
-      const values = sql.join(claimed.map((delivery) => sql`(${delivery.id}::bigint, ${delivery.recipient}::text)`), sql`, `);
+      const values = sql.join(
+        claimed.map((delivery) => sql`(${delivery.id}::bigint, ${delivery.recipient}::text)`),
+        sql`, `,
+      );
       await tx.execute(
         sql`update notification_delivery d
                set status = 'sending', attempts = d.attempts + 1, lease_owner = ${workerId}, claimed_at = ${instant(at)},

@@ -23,7 +23,14 @@ import { ChannelError, type EmailChannel, type SentMessage, type SmsChannel } fr
 import type { QuietHours } from '../quiet-hours.js';
 import { AWAITING_PROVIDER, notificationDeliveries as d, type DoubtSettlement } from '../schema.js';
 import type { NotificationTexts } from '../texts.js';
-import { claimDue, claimInDoubt, expireLeases, type ClaimContext, type ClaimedDelivery, type InDoubtDelivery } from './claim.js';
+import {
+  claimDue,
+  claimInDoubt,
+  expireLeases,
+  type ClaimContext,
+  type ClaimedDelivery,
+  type InDoubtDelivery,
+} from './claim.js';
 import { foldWaiting, plan } from './plan.js';
 import { defaultBackoffMs, failureOutcome, instant } from './rules.js';
 import type { Channel } from './sms-rules.js';
@@ -146,16 +153,25 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
             : { ...released, notBefore: new Date(at.getTime() + backoffMs(1)) },
         )
         .where(heldInDoubt(delivery.id));
-      log.warn({ delivery: delivery.id, channel: delivery.channel, code, givingUp }, 'a delivery in doubt could not be looked up');
+      log.warn(
+        { delivery: delivery.id, channel: delivery.channel, code, givingUp },
+        'a delivery in doubt could not be looked up',
+      );
       return givingUp ? 'gave_up' : undefined;
     }
     // Not one that another delivery of ours already accounts for (two deliveries to one number, close together).
-    const known = found.length === 0 ? [] : await rows<{ provider_id: string }>(
-      database.orm,
-      sql`select provider_id from notification_delivery
+    const known =
+      found.length === 0
+        ? []
+        : await rows<{ provider_id: string }>(
+            database.orm,
+            sql`select provider_id from notification_delivery
            where channel = ${delivery.channel} and id <> ${delivery.id}
-             and provider_id in (${sql.join(found.map((message) => sql`${message.id}`), sql`, `)})`,
-    );
+             and provider_id in (${sql.join(
+               found.map((message) => sql`${message.id}`),
+               sql`, `,
+             )})`,
+          );
     const ours = found.find((message) => !known.some((row) => row.provider_id === message.id));
     if (!ours) {
       await sendAgain(delivery, 'not_found', at);
@@ -187,7 +203,10 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
         if (!outcome) return;
         settled++;
         options.onDoubtSettled?.({ channel: delivery.channel, settled: outcome });
-        log.info({ delivery: delivery.id, channel: delivery.channel, settled: outcome }, 'a delivery in doubt is settled');
+        log.info(
+          { delivery: delivery.id, channel: delivery.channel, settled: outcome },
+          'a delivery in doubt is settled',
+        );
       }),
     );
     return settled;
@@ -222,7 +241,14 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
       await foldWaiting(tx, delivery.id);
       await tx
         .update(d)
-        .set({ status: 'pending', notBefore: retryAt, lastError: outcome.code, leaseOwner: null, leaseUntil: null, updatedAt: at })
+        .set({
+          status: 'pending',
+          notBefore: retryAt,
+          lastError: outcome.code,
+          leaseOwner: null,
+          leaseUntil: null,
+          updatedAt: at,
+        })
         .where(and(eq(d.id, delivery.id), eq(d.status, 'sending')));
     });
     return 'retried';
@@ -248,7 +274,13 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
       round.sent++;
       options.onSent?.({ channel: delivery.channel, status: sent.status });
       log.info(
-        { delivery: delivery.id, channel: delivery.channel, status: sent.status, attempt: delivery.attempts, messages: delivery.messageCount },
+        {
+          delivery: delivery.id,
+          channel: delivery.channel,
+          status: sent.status,
+          attempt: delivery.attempts,
+          messages: delivery.messageCount,
+        },
         'notification handed to the provider',
       );
     } catch (error) {
@@ -261,21 +293,41 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
       options.onSent?.({ channel: delivery.channel, status: outcome });
       const level = outcome === 'failed' ? 'warn' : 'info';
       log[level](
-        { delivery: delivery.id, channel: delivery.channel, code: failure.code, kind: failure.kind, attempt: delivery.attempts },
+        {
+          delivery: delivery.id,
+          channel: delivery.channel,
+          code: failure.code,
+          kind: failure.kind,
+          attempt: delivery.attempts,
+        },
         outcome === 'failed' ? 'notification failed' : 'notification will be retried',
       );
     }
   }
 
   async function round(): Promise<SenderRound> {
-    const result: SenderRound = { expired: 0, settled: 0, planned: 0, held: 0, cancelled: 0, sent: 0, retried: 0, failed: 0 };
+    const result: SenderRound = {
+      expired: 0,
+      settled: 0,
+      planned: 0,
+      held: 0,
+      cancelled: 0,
+      sent: 0,
+      retried: 0,
+      failed: 0,
+    };
     const at = now();
     result.expired = await expireLeases(context, at);
     result.planned = await plan(database, options.digestSeconds, at);
     // With its own heartbeat late, this sender may already be taken for dead: it hands nothing over.
     if (options.mayHandOver && !options.mayHandOver()) return result;
     result.settled = await settleAllInDoubt(at);
-    const claimed = await claimDue(context, { quietHours: options.quietHours, dailyCap: options.smsDailyCap }, at, result);
+    const claimed = await claimDue(
+      context,
+      { quietHours: options.quietHours, dailyCap: options.smsDailyCap },
+      at,
+      result,
+    );
     await Promise.all(claimed.map((delivery) => send(delivery, result)));
     return result;
   }
@@ -297,7 +349,10 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
     try {
       const done = await runOnce();
       // A round that found work may have left more: go on at once rather than after pollMs.
-      busy = done.planned > 0 || done.settled > 0 || done.sent + done.retried + done.failed + done.cancelled + done.held >= batchSize;
+      busy =
+        done.planned > 0 ||
+        done.settled > 0 ||
+        done.sent + done.retried + done.failed + done.cancelled + done.held >= batchSize;
     } catch (error) {
       log.error({ err: error }, 'sender round failed; trying again');
     }

@@ -65,13 +65,21 @@ async function planCitizen(tx: Executor, resident: string, at: Date): Promise<nu
   }
   await tx.execute(
     sql`update notification_request set planned_at = ${instant(at)}
-         where id in (${sql.join(requests.map((request) => sql`${Number(request.id)}`), sql`, `)})`,
+         where id in (${sql.join(
+           requests.map((request) => sql`${Number(request.id)}`),
+           sql`, `,
+         )})`,
   );
   return requests.length;
 }
 
 async function targetsOf(executor: Executor, resident: string): Promise<Record<Channel, string | null>> {
-  const [row] = await rows<{ sms_enabled: boolean; sms_phone: string | null; email_enabled: boolean; email_address: string | null }>(
+  const [row] = await rows<{
+    sms_enabled: boolean;
+    sms_phone: string | null;
+    email_enabled: boolean;
+    email_address: string | null;
+  }>(
     executor,
     sql`select sms_enabled, sms_phone, email_enabled, email_address from citizen_channel_settings where resident = ${resident}`,
   );
@@ -115,7 +123,9 @@ export async function foldWaiting(tx: Executor, id: number): Promise<void> {
          for update of d`,
   );
   if (other) {
-    await tx.execute(sql`update notification_delivery_message set delivery_id = ${id} where delivery_id = ${Number(other.id)}`);
+    await tx.execute(
+      sql`update notification_delivery_message set delivery_id = ${id} where delivery_id = ${Number(other.id)}`,
+    );
     await tx.execute(sql`delete from notification_delivery where id = ${Number(other.id)}`);
   }
 }

@@ -7,7 +7,15 @@ import type { DeliveryState } from '../schema.js';
 export type Channel = 'sms' | 'email';
 
 /** SMS that count towards the daily cap: everything handed over or possibly handed over today. */
-export const SMS_COUNTED_STATUSES: readonly DeliveryState[] = ['sending', 'queued', 'sent', 'delivered', 'undelivered', 'in_doubt', 'unknown'];
+export const SMS_COUNTED_STATUSES: readonly DeliveryState[] = [
+  'sending',
+  'queued',
+  'sent',
+  'delivered',
+  'undelivered',
+  'in_doubt',
+  'unknown',
+];
 
 export interface SmsRules {
   /** SMS_QUIET_HOURS, Swedish local time; undefined: none. */
@@ -33,7 +41,8 @@ export function decideClaim(delivery: DueDelivery, at: Date, rules: SmsRules): C
   // Turned off (or the address removed) after the message came: the citizen's latest wish wins.
   if (delivery.target === null) return { kind: 'cancel', reason: 'channel_off' };
   if (delivery.channel === 'sms') {
-    if (isQuiet(at, rules.quietHours)) return { kind: 'hold', reason: 'quiet_hours', until: endOfQuietHours(at, rules.quietHours) };
+    if (isQuiet(at, rules.quietHours))
+      return { kind: 'hold', reason: 'quiet_hours', until: endOfQuietHours(at, rules.quietHours) };
     if (delivery.smsSentToday >= rules.dailyCap) {
       return { kind: 'hold', reason: 'daily_cap', until: nextSwedishDayForSms(at, rules.quietHours) };
     }

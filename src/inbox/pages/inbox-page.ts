@@ -74,7 +74,9 @@ function send(res: Response, status: number, page: string): void {
 }
 
 function settingsProblems(problems: readonly SettingsProblem[]): string[] {
-  const texts = problems.map((p) => SETTINGS_PROBLEM[p.field] ?? 'Inställningarna kunde inte sparas. Kontrollera fälten och försök igen.');
+  const texts = problems.map(
+    (p) => SETTINGS_PROBLEM[p.field] ?? 'Inställningarna kunde inte sparas. Kontrollera fälten och försök igen.',
+  );
   return [...new Set(texts)];
 }
 
@@ -94,7 +96,10 @@ export function inboxPageRouter(deps: InboxPageDependencies): Router {
   router.use(express.urlencoded({ extended: false, limit: '16kb' }));
   router.use(sessions.verifyCsrf);
   router.use((_req, res, next) => {
-    res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    res.set(
+      'Content-Security-Policy',
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
     res.set('X-Content-Type-Options', 'nosniff');
     res.set('Referrer-Policy', 'no-referrer');
     next();
@@ -123,7 +128,11 @@ export function inboxPageRouter(deps: InboxPageDependencies): Router {
     const personalNumber = personalNumberFromForm(body.personalNumber);
     if (!personalNumber) {
       const typed = typeof body.personalNumber === 'string' ? body.personalNumber.slice(0, 13) : '';
-      send(res, 400, signInPage(signInState(res, ['Ange personnumret med 12 siffror, till exempel 191212121212.'], typed)));
+      send(
+        res,
+        400,
+        signInPage(signInState(res, ['Ange personnumret med 12 siffror, till exempel 191212121212.'], typed)),
+      );
       return;
     }
     await sessions.signIn(res, { kind: 'citizen', personalNumber });
@@ -163,7 +172,10 @@ export function inboxPageRouter(deps: InboxPageDependencies): Router {
       if (!(error instanceof SignInError)) throw error;
       // The pending values are spent either way: a callback cannot be replayed.
       await sessions.setPending(res, {});
-      log.warn({ reason: error.reason, providerError: error.providerError, err: error.message }, 'OpenID Connect sign-in refused');
+      log.warn(
+        { reason: error.reason, providerError: error.providerError, err: error.message },
+        'OpenID Connect sign-in refused',
+      );
       const status = error.reason === 'provider_unavailable' ? 503 : error.reason === 'no_personal_number' ? 403 : 400;
       send(res, status, signInPage(signInState(res, [SIGN_IN_PROBLEM[error.reason]])));
     }
@@ -215,9 +227,16 @@ export function inboxPageRouter(deps: InboxPageDependencies): Router {
   /** What can be done about a message's booking now: its current state decides, not the message's. */
   async function messageActions(resident: string, message: InboxMessage): Promise<BookingActions> {
     const b = message.booking;
-    const subject = { careUnit: message.careUnit.hsaId, bookingId: b.bookingId, cancelAllowed: b.cancelAllowed, rebookAllowed: b.rebookAllowed };
-    if (message.kind === 'cancellation') return { links: bookingLinks(deps.bookingServiceUrl, { ...subject, state: 'cancelled' }) };
-    if (!b.start && b.categorization === 'Invitation') return { links: bookingLinks(deps.bookingServiceUrl, { ...subject, state: 'open' }) };
+    const subject = {
+      careUnit: message.careUnit.hsaId,
+      bookingId: b.bookingId,
+      cancelAllowed: b.cancelAllowed,
+      rebookAllowed: b.rebookAllowed,
+    };
+    if (message.kind === 'cancellation')
+      return { links: bookingLinks(deps.bookingServiceUrl, { ...subject, state: 'cancelled' }) };
+    if (!b.start && b.categorization === 'Invitation')
+      return { links: bookingLinks(deps.bookingServiceUrl, { ...subject, state: 'open' }) };
     const current = (await store.upcomingBookings(resident, now())).find(
       (booking) => booking.careUnit.hsaId === message.careUnit.hsaId && booking.bookingId === b.bookingId,
     );
@@ -262,7 +281,11 @@ export function inboxPageRouter(deps: InboxPageDependencies): Router {
       send(res, 404, notFoundPage(banner(res)));
       return;
     }
-    send(res, 200, messagePage({ citizen: banner(res), message, actions: await messageActions(citizen(res), message) }));
+    send(
+      res,
+      200,
+      messagePage({ citizen: banner(res), message, actions: await messageActions(citizen(res), message) }),
+    );
   });
 
   // Deleting asks first: the link on the message page leads here, and only this page's form deletes.

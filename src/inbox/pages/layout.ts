@@ -27,22 +27,30 @@ ul.bookings li.booking { border: 1px solid #c8c8c8; border-left: .3rem solid #1a
 
 /** A citizen's page in the service's frame; without `citizen` (signed out) the banner has no account. */
 export function layout(title: string, body: SafeHtml, citizen?: CitizenBanner, section?: CitizenSection): string {
-  return pageFrame({
-    title,
-    service: 'Inkorgen',
-    home: '/inbox',
-    ...(citizen && {
-      account: html`<form class="account" method="post" action="/inbox/logga-ut"><input type="hidden" name="_csrf" value="${citizen.csrf}"><span>Inloggad som <strong>${citizenName(citizen)}</strong></span> <button type="submit">Logga ut</button></form>`,
-      navigation: {
-        label: 'Inkorgen',
-        links: [
-          { href: '/inbox', text: 'Meddelanden och tider', current: section === 'inbox' },
-          { href: '/inbox/installningar', text: 'Aviseringar', current: section === 'settings' },
-        ],
-      },
-    }),
-    main: body,
-  }, INBOX_STYLE);
+  return pageFrame(
+    {
+      title,
+      service: 'Inkorgen',
+      home: '/inbox',
+      ...(citizen && {
+        account: html`<form class="account" method="post" action="/inbox/logga-ut">
+          <input type="hidden" name="_csrf" value="${citizen.csrf}" /><span
+            >Inloggad som <strong>${citizenName(citizen)}</strong></span
+          >
+          <button type="submit">Logga ut</button>
+        </form>`,
+        navigation: {
+          label: 'Inkorgen',
+          links: [
+            { href: '/inbox', text: 'Meddelanden och tider', current: section === 'inbox' },
+            { href: '/inbox/installningar', text: 'Aviseringar', current: section === 'settings' },
+          ],
+        },
+      }),
+      main: body,
+    },
+    INBOX_STYLE,
+  );
 }
 
 /** The name from the sign-in, otherwise the number with its last four digits hidden: 19121212-XXXX. */
@@ -75,5 +83,10 @@ export function personalNumberText(personalNumber: string): string {
 
 export function problemList(problems: readonly string[]): SafeHtml {
   if (problems.length === 0) return html``;
-  return html`<div class="problem" role="alert"><h2>Något behöver rättas</h2><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>`;
+  return html`<div class="problem" role="alert">
+    <h2>Något behöver rättas</h2>
+    <ul>
+      ${problems.map((p) => html`<li>${p}</li>`)}
+    </ul>
+  </div>`;
 }

@@ -2,7 +2,14 @@
 // refusals are sorted into transient (retry) and permanent (record). For tests (and a regional proxy),
 // `apiBaseUrl` sends the SDK's real requests to another host through its own RequestClient.
 import twilio from 'twilio';
-import { ChannelError, type ProviderStatus, type SentMessage, type SentQuery, type SmsChannel, type SmsMessage } from '../types.js';
+import {
+  ChannelError,
+  type ProviderStatus,
+  type SentMessage,
+  type SentQuery,
+  type SmsChannel,
+  type SmsMessage,
+} from '../types.js';
 
 export interface TwilioSmsOptions {
   accountSid: string;
@@ -44,11 +51,20 @@ export function classifyTwilioError(error: unknown): ChannelError {
   if (error instanceof twilio.RestException) {
     const code = error.code !== undefined ? `twilio_${error.code}` : `http_${error.status}`;
     // 401/403/404 mean our account or configuration, not this citizen's number: retried until fixed or given up.
-    const transient = error.status === 429 || error.status === 408 || error.status >= 500 || [401, 403, 404].includes(error.status);
-    return new ChannelError(transient ? 'transient' : 'permanent', code, `Twilio answered HTTP ${error.status} (${code})`);
+    const transient =
+      error.status === 429 || error.status === 408 || error.status >= 500 || [401, 403, 404].includes(error.status);
+    return new ChannelError(
+      transient ? 'transient' : 'permanent',
+      code,
+      `Twilio answered HTTP ${error.status} (${code})`,
+    );
   }
   const networkCode = (error as { code?: unknown } | null)?.code;
-  return new ChannelError('transient', 'network', `Twilio could not be reached${typeof networkCode === 'string' ? ` (${networkCode})` : ''}`);
+  return new ChannelError(
+    'transient',
+    'network',
+    `Twilio could not be reached${typeof networkCode === 'string' ? ` (${networkCode})` : ''}`,
+  );
 }
 
 /** Messages read back per lookup of a delivery in doubt. */
@@ -96,7 +112,11 @@ export function twilioSms(options: TwilioSmsOptions): SmsChannel {
     async findSent(query: SentQuery): Promise<SentMessage[]> {
       // Twilio lists messages by recipient (and sender number), newest first; one citizen gets a few SMS
       // a day (SMS_DAILY_CAP), so the first page reaches far back beyond any attempt in doubt.
-      const filter: Parameters<typeof client.messages.list>[0] = { to: query.to, pageSize: LOOKUP_PAGE, limit: LOOKUP_PAGE };
+      const filter: Parameters<typeof client.messages.list>[0] = {
+        to: query.to,
+        pageSize: LOOKUP_PAGE,
+        limit: LOOKUP_PAGE,
+      };
       if (!options.from.startsWith('MG')) filter.from = options.from;
       let listed;
       try {

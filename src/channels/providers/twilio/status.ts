@@ -15,7 +15,6 @@ import { deliveryIdOf, instant } from '../../sender/index.js';
 
 export const TWILIO_STATUS_PATH = '/channels/twilio/status';
 
-
 export interface TwilioStatusDependencies {
   database: Database;
   log: Logger;
@@ -40,7 +39,10 @@ export function twilioStatusRouter(deps: TwilioStatusDependencies): Router {
   router.post(TWILIO_STATUS_PATH, express.urlencoded({ extended: false, limit: '16kb' }), async (req, res) => {
     const signature = req.get('x-twilio-signature');
     const params = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, string>;
-    if (!signature || !twilio.validateRequest(deps.authToken, signature, urlTwilioCalled(req, deps.publicUrl), params)) {
+    if (
+      !signature ||
+      !twilio.validateRequest(deps.authToken, signature, urlTwilioCalled(req, deps.publicUrl), params)
+    ) {
       deps.log.warn({ signed: Boolean(signature) }, 'Twilio status report refused: signature missing or wrong');
       sendError(res, 403, 'invalid_signature', 'The X-Twilio-Signature is missing or does not match');
       return;
@@ -55,7 +57,10 @@ export function twilioStatusRouter(deps: TwilioStatusDependencies): Router {
       res.status(204).end();
       return;
     }
-    const errorCode = typeof params.ErrorCode === 'string' && /^[0-9]{1,8}$/.test(params.ErrorCode) ? `twilio_${params.ErrorCode}` : null;
+    const errorCode =
+      typeof params.ErrorCode === 'string' && /^[0-9]{1,8}$/.test(params.ErrorCode)
+        ? `twilio_${params.ErrorCode}`
+        : null;
     const [delivery] = await rows<{ id: number; status: string }>(
       deps.database.orm,
       sql`select id, status from notification_delivery
