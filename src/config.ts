@@ -7,7 +7,10 @@ import path from 'node:path';
 // load the whole inbox, which imports this file back (scripts/check-boundaries.mjs, LEAF_IMPORTS).
 import { templateProblem } from './inbox/booking-service.js';
 
-export type Environment = 'qa' | 'prod';
+// The environments, from their owner's dependency-free schema module (scripts/check-boundaries.mjs, LEAF_IMPORTS).
+import { ENVIRONMENTS, type Environment } from './activation-registry/schema.js';
+
+export { ENVIRONMENTS, type Environment };
 export type Role = 'ingest' | 'worker' | 'sender' | 'web';
 export const ALL_ROLES: readonly Role[] = ['ingest', 'worker', 'sender', 'web'];
 
@@ -293,7 +296,6 @@ const file = (description: string): Variable<string | undefined> => ({
   description,
 });
 
-export const ENVIRONMENTS = ['qa', 'prod'] as const satisfies readonly Environment[];
 /** pino's levels: another word would stop the logger at its creation, after the configuration was accepted. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const DAYS = 36_500;

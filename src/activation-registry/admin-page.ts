@@ -20,7 +20,8 @@ import {
   type GuardedUnit,
 } from './care-units.js';
 import { RegistryError, type AuditEntry, type SourceSystem, type SourceSystemRegistry } from './registry.js';
-import { ENVIRONMENTS, HSA_ID_EXAMPLE, MAX_HSA_ID_LENGTH, MAX_NAME_LENGTH, type FieldProblem } from './validation.js';
+import { ENVIRONMENTS } from './schema.js';
+import { isEnvironment, HSA_ID_EXAMPLE, MAX_HSA_ID_LENGTH, MAX_NAME_LENGTH, type FieldProblem } from './validation.js';
 
 export interface AdminPageDependencies {
   registry: SourceSystemRegistry;
@@ -868,8 +869,7 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
       const environment = String(req.params.environment);
       const logicalAddress = String(req.params.logicalAddress ?? '').slice(0, 64);
       try {
-        if (environment !== 'qa' && environment !== 'prod')
-          throw new RegistryError('not_found', `${logicalAddress} has no hold`);
+        if (!isEnvironment(environment)) throw new RegistryError('not_found', `${logicalAddress} has no hold`);
         const unit = await careUnits[decision](adminName(res), environment, logicalAddress);
         log.info(
           { logicalAddress, environment, heldMessages: unit.heldMessages, actor: adminName(res) },

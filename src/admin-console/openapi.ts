@@ -13,7 +13,8 @@ import {
   ref,
   type OpenApiFragment,
 } from '../web/index.js';
-import { SOURCE_SYSTEM_MODES } from '../activation-registry/index.js';
+import { ENVIRONMENTS, SOURCE_SYSTEM_MODES } from '../activation-registry/index.js';
+import { DECISION_OUTCOMES } from '../message-engine/index.js';
 import { ACTIVITY_COUNTERS } from '../source-activity/index.js';
 import { NOTIFICATION_STATUSES } from '../queue/index.js';
 
@@ -29,7 +30,7 @@ export const adminConsoleOpenApi: OpenApiFragment = {
       type: 'object',
       required: ['environment', 'sourceSystem', 'registration', 'last24h', 'last7d', 'deadLettersNow', 'lastSeenAt'],
       properties: {
-        environment: { type: 'string', enum: ['qa', 'prod'] },
+        environment: { type: 'string', enum: [...ENVIRONMENTS] },
         sourceSystem: { type: 'string' },
         registration: {
           type: ['object', 'null'],
@@ -58,7 +59,7 @@ export const adminConsoleOpenApi: OpenApiFragment = {
         'careUnitCount',
       ],
       properties: {
-        environment: { type: 'string', enum: ['qa', 'prod'] },
+        environment: { type: 'string', enum: [...ENVIRONMENTS] },
         sourceSystem: { type: 'string' },
         notifications: { type: 'integer', minimum: 1 },
         firstSeenAt: { type: 'string', format: 'date-time' },
@@ -112,7 +113,7 @@ export const adminConsoleOpenApi: OpenApiFragment = {
                 required: ['at', 'outcome', 'messageKind', 'because', 'becauseSv', 'message'],
                 properties: {
                   at: { type: 'string', format: 'date-time' },
-                  outcome: { type: 'string', enum: ['message', 'no_message', 'dead'] },
+                  outcome: { type: 'string', enum: [...DECISION_OUTCOMES] },
                   messageKind: nullable('string'),
                   because: { type: 'string', description: "The engine's reason" },
                   becauseSv: { type: 'string', description: 'The same in Swedish' },
@@ -179,7 +180,7 @@ export const adminConsoleOpenApi: OpenApiFragment = {
           type: 'object',
           required: ['environment', 'hsaId', 'name'],
           properties: {
-            environment: { type: 'string', enum: ['qa', 'prod'] },
+            environment: { type: 'string', enum: [...ENVIRONMENTS] },
             hsaId: { type: 'string' },
             name: { type: 'string' },
             mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] },
