@@ -36,7 +36,10 @@ export interface AdminPageDependencies {
   log: Logger;
   /** A further section of the page (the development demo's button), given the session's CSRF token. */
   extraSection?: (csrfToken: string) => SafeHtml;
-  /** The administrators' console (statistics, unregistered systems, dead letters, trace): its own sections and routes. */
+  /**
+   * The administrators' console (statistics, unregistered systems, dead letters, trace): its own sections and
+   * routes.
+   */
   console?: AdminConsoleHooks;
 }
 

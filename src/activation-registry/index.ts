@@ -80,7 +80,10 @@ export interface RegistryWebDependencies {
   console?: (registry: SourceSystemRegistry) => AdminConsoleHooks;
 }
 
-/** Mounts /api/admin/source-systems, /api/admin/audit, /api/admin/care-unit-loads, /api/admin/care-units and the /admin page. */
+/**
+ * Mounts /api/admin/source-systems, /api/admin/audit, /api/admin/care-unit-loads, /api/admin/care-units and the
+ * /admin page.
+ */
 export function mountActivationRegistry(
   app: Express,
   deps: RegistryWebDependencies,

@@ -1,4 +1,5 @@
-// The OpenAPI fragment of the administrators' console: activity per source system, unregistered systems, the trace of a booking.
+// The OpenAPI fragment of the administrators' console: activity per source system, unregistered systems, the trace
+// of a booking.
 // Composed with the other components' fragments into /api/openapi.json (src/web/openapi.ts);
 // test/inbox/openapi.test.ts keeps it true to the routes and their answers.
 import {

@@ -296,7 +296,10 @@ export function createBatchProcessor(deps: BatchDependencies) {
     return item.deliveredMode ?? directory.modeOf(item.sourceSystem) ?? 'active';
   }
 
-  /** Gives a notification whose details cannot be had now back to the queue, by the retry policy: later, or a dead letter. */
+  /**
+   * Gives a notification whose details cannot be had now back to the queue, by the retry policy: later, or a dead
+   * letter.
+   */
   async function putBack(
     item: QueuedNotification,
     failure: Failure,
