@@ -135,7 +135,10 @@ function swedish(problem: FieldProblem): string {
       if (problem.field === 'mode') return 'Välj läge: aktivt eller tyst.';
       if (problem.field === 'from') return 'Från får inte ligga bakåt i tiden (lämna tomt för att börja nu).';
       if (problem.field === 'until')
-        return `Till måste vara senare än från och än nu, och högst ${MAX_LOAD_DAYS} dagar efter från (svensk tid, t.ex. 2026-12-01 14:00).`;
+        return (
+          `Till måste vara senare än från och än nu, och högst ${MAX_LOAD_DAYS} dagar efter från ` +
+          `(svensk tid, t.ex. 2026-12-01 14:00).`
+        );
       return `${label} har ett otillåtet värde.`;
     case 'surrounding_white_space':
       return `${label} får inte börja eller sluta med mellanslag.`;
@@ -144,7 +147,10 @@ function swedish(problem: FieldProblem): string {
     case 'control_characters':
       return `${label} innehåller otillåtna tecken.`;
     case 'not_an_hsa_id':
-      return `HSA-id måste skrivas som SE, organisationsnumret (10 siffror, ibland med 16 före), bindestreck och en lokal del av bokstäver A–Z och siffror, till exempel ${HSA_ID_EXAMPLE}.`;
+      return (
+        `HSA-id måste skrivas som SE, organisationsnumret (10 siffror, ibland med 16 före), ` +
+        `bindestreck och en lokal del av bokstäver A–Z och siffror, till exempel ${HSA_ID_EXAMPLE}.`
+      );
     default:
       return 'Formuläret kunde inte tolkas. Ladda om sidan och försök igen.';
   }

@@ -34,7 +34,8 @@ export const activationRegistryOpenApi: OpenApiFragment = {
           type: 'string',
           pattern: '^SE(16)?[0-9]{10}-[A-Z0-9]+$',
           description:
-            'What the booking system sends as sourceSystem: SE, the organisation number, "-", a local part; stored upper-case (matched in any case)',
+            'What the booking system sends as sourceSystem: SE, the organisation number, "-", a local ' +
+            'part; stored upper-case (matched in any case)',
         },
         name: { type: 'string' },
         mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] },
@@ -60,7 +61,8 @@ export const activationRegistryOpenApi: OpenApiFragment = {
     CareUnitLoad: {
       type: 'object',
       description:
-        "A care unit's silent loading period: what EI delivers for it in [startsAt, the earlier of endsAt and endedAt) is stored without messages",
+        "A care unit's silent loading period: what EI delivers for it in [startsAt, the earlier of " +
+        'endsAt and endedAt) is stored without messages',
       required: [
         'id',
         'environment',

@@ -113,7 +113,9 @@ function checkHsaId(value: unknown, problems: FieldProblem[]): string | undefine
     problems.push({
       rule: 'not_an_hsa_id',
       field: 'hsaId',
-      message: `hsaId must be an HSA-id: SE, the 10-digit organisation number (optionally prefixed 16), "-", and letters A-Z or digits, e.g. ${HSA_ID_EXAMPLE}`,
+      message:
+        `hsaId must be an HSA-id: SE, the 10-digit organisation number (optionally prefixed 16), ` +
+        `"-", and letters A-Z or digits, e.g. ${HSA_ID_EXAMPLE}`,
     });
   } else {
     return normaliseHsaId(value);

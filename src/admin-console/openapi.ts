@@ -157,7 +157,8 @@ export const adminConsoleOpenApi: OpenApiFragment = {
     '/admin/source-activity': {
       get: adminList({
         summary:
-          'Per source system and environment: received, ignored, messages by kind, no message, producer failures, dead letters; last 24 hours and 7 days; last seen',
+          'Per source system and environment: received, ignored, messages by kind, no message, ' +
+          'producer failures, dead letters; last 24 hours and 7 days; last seen',
         item: 'SourceActivity',
         description: 'Activity',
         badRequest: 'A bad environment',
@@ -166,7 +167,8 @@ export const adminConsoleOpenApi: OpenApiFragment = {
     '/admin/unregistered-systems': {
       get: adminList({
         summary:
-          'Source systems that sent booking notifications while not registered, per environment, with counts, first/last seen and care units',
+          'Source systems that sent booking notifications while not registered, per environment, with ' +
+          'counts, first/last seen and care units',
         item: 'UnregisteredSystem',
         description: 'Unregistered systems seen',
         badRequest: 'A bad environment',
@@ -216,7 +218,8 @@ export const adminConsoleOpenApi: OpenApiFragment = {
       post: {
         tags: ['admin'],
         summary:
-          "The traces of a citizen's bookings, by personal identity number: needs the support role; audited with the reason",
+          "The traces of a citizen's bookings, by personal identity number: needs the support role; " +
+          'audited with the reason',
         security: adminSecurity,
         requestBody: jsonBody({
           type: 'object',

@@ -119,7 +119,8 @@ export function composeOpenApi(fragments: readonly OpenApiFragment[]) {
       version: '1',
       description:
         'The 1177 inbox of booking messages built from Engagement Index notifications. Every call takes ' +
-        '`Authorization: Bearer <JWT>`: a citizen is the claim `sub` (12-digit personal identity number) and only ever ' +
+        '`Authorization: Bearer <JWT>`: a citizen is the claim `sub` (12-digit personal identity ' +
+        'number) and only ever ' +
         'sees their own data; a national administrator has `roles` containing `national-admin`. Errors are ' +
         '`{ "error": { "code", "message" } }`.',
     },
