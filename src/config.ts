@@ -477,7 +477,9 @@ function checkValue(name: string, variable: Variable<unknown>, raw: string): Che
       if (wrong !== undefined) {
         return {
           ok: false,
-          problem: `${name} may only contain ${variable.values!.join(', ')}${variable.secret ? '' : `; got "${wrong.slice(0, 200)}"`}`,
+          problem:
+            `${name} may only contain ${variable.values!.join(', ')}` +
+            (variable.secret ? '' : `; got "${wrong.slice(0, 200)}"`),
         };
       }
       return { ok: true, value: items };

@@ -140,7 +140,8 @@ const isFailure = (value: DetailsResult | Failure): value is Failure =>
 const fetchKey = (item: QueuedNotification): string | undefined =>
   item.deleteFlag
     ? undefined
-    : `${item.engagement.logicalAddress}\u001f${item.engagement.businessObjectInstanceIdentifier}\u001f${item.resident}`;
+    : `${item.engagement.logicalAddress}\u001f${item.engagement.businessObjectInstanceIdentifier}` +
+      `\u001f${item.resident}`;
 
 /**
  * Which claimed items (in id order) a round keeps so that it makes at most `perAddress` calls to any one

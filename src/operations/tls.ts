@@ -62,8 +62,10 @@ export function requireClientCertificate(deps: {
       .status(403)
       .type('text/xml; charset=utf-8')
       .send(
-        '<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>' +
-          `<soap:Fault><faultcode>soap:Client</faultcode><faultstring>Forbidden: ${why.replace(/[<&>]/g, '')}</faultstring></soap:Fault>` +
+        '<?xml version="1.0" encoding="UTF-8"?>' +
+          '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>' +
+          '<soap:Fault><faultcode>soap:Client</faultcode>' +
+          `<faultstring>Forbidden: ${why.replace(/[<&>]/g, '')}</faultstring></soap:Fault>` +
           '</soap:Body></soap:Envelope>',
       );
   };
