@@ -240,7 +240,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
           warnedWaitingAt = Date.now();
           log.warn(
             { accepted: outcome.counts.accepted },
-            'notifications accepted but not processed: NTJP_GETBOOKINGDETAILS_URL is not set, so no booking details can be fetched and no message is made (they wait; for a demonstration run npm run demo)',
+            'notifications accepted but not processed: NTJP_GETBOOKINGDETAILS_URL is not set, so no ' +
+              'booking details can be fetched and no message is made (they wait; for a demonstration run ' +
+              'npm run demo)',
           );
         }
         options.hooks?.onReceived?.(outcome);
@@ -258,7 +260,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     if (config.developmentSignIn) {
       log.warn(
         { environment: config.environment },
-        'development sign-in is ON (DEV_LOGIN): anyone can sign in to /inbox as any citizen and to /admin as an administrator; never in production',
+        'development sign-in is ON (DEV_LOGIN): anyone can sign in to /inbox as any citizen and to ' +
+          '/admin as an administrator; never in production',
       );
     }
     mountStartPage(app, { demo: demo !== undefined });
@@ -401,7 +404,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   let waitingTimer: NodeJS.Timeout | undefined;
   if (willWait) {
     log.warn(
-      'NTJP_GETBOOKINGDETAILS_URL is not set: accepted notifications are stored and wait; no inbox messages are made (npm run demo starts a demonstration with a built-in producer)',
+      'NTJP_GETBOOKINGDETAILS_URL is not set: accepted notifications are stored and wait; no ' +
+        'inbox messages are made (npm run demo starts a demonstration with a built-in producer)',
     );
     waitingTimer = setInterval(() => {
       pendingNotificationCount(database).then(

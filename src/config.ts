@@ -7,7 +7,10 @@ import path from 'node:path';
 // load the whole inbox, which imports this file back (scripts/check-boundaries.mjs, LEAF_IMPORTS).
 import { templateProblem } from './inbox/booking-service.js';
 
-export type Environment = 'qa' | 'prod';
+// The environments, from their owner's dependency-free schema module (scripts/check-boundaries.mjs, LEAF_IMPORTS).
+import { ENVIRONMENTS, type Environment } from './activation-registry/schema.js';
+
+export { ENVIRONMENTS, type Environment };
 export type Role = 'ingest' | 'worker' | 'sender' | 'web';
 export const ALL_ROLES: readonly Role[] = ['ingest', 'worker', 'sender', 'web'];
 
@@ -30,10 +33,16 @@ export interface Config {
     allowedClients: string[];
   };
   kafkaBrokers: string[];
-  /** KAFKA_TOPIC_PREFIX: names the topic (`<prefix>.notifications`) and the workers' consumer group (`<prefix>.workers`). */
+  /**
+   * KAFKA_TOPIC_PREFIX: names the topic (`<prefix>.notifications`) and the workers' consumer group
+   * (`<prefix>.workers`).
+   */
   kafkaTopicPrefix: string;
   smtp: { url: string | undefined; from: string };
-  /** INBOX_URL: the inbox link in every SMS and e-mail; differs per environment (QA notices must not point at production). */
+  /**
+   * INBOX_URL: the inbox link in every SMS and e-mail; differs per environment (QA notices must not point at
+   * production).
+   */
   inboxUrl: string;
   twilio: {
     accountSid: string | undefined;
@@ -52,7 +61,10 @@ export interface Config {
     /** AUTH_JWT_ISSUER: the `iss` every bearer token must carry (required with AUTH_JWKS_URL). */
     issuer?: string | undefined;
   };
-  /** PUBLIC_BASE_URL: how callers reach this service (WSDL soap:address, OpenID Connect redirects); no trailing slash. */
+  /**
+   * PUBLIC_BASE_URL: how callers reach this service (WSDL soap:address, OpenID Connect redirects); no trailing
+   * slash.
+   */
   publicBaseUrl: string | undefined;
   rebookWindowSeconds: number;
   /** REDELIVERY_WINDOW_SECONDS: an identical delivery of a post within this is EI's redelivery and queues nothing. */
@@ -66,7 +78,10 @@ export interface Config {
   notificationRetryHours: number;
   /** NTJP_MAX_CALLS_PER_SECOND: GetBookingDetails calls started per second to one logical address at most. */
   ntjpMaxCallsPerSecond: number;
-  /** How long a worker's claim on a notification lasts; the backstop when a dead process is not noticed by its heartbeat. */
+  /**
+   * How long a worker's claim on a notification lasts; the backstop when a dead process is not noticed by its
+   * heartbeat.
+   */
   workerLeaseSeconds: number;
   /** WORKER_HEARTBEAT_SECONDS: how often a worker / sender process writes its heartbeat and looks for dead ones. */
   workerHeartbeatSeconds: number;
@@ -104,7 +119,10 @@ export interface Config {
    * `npm start` works for a newcomer. Never with APP_ENVIRONMENT=prod: the start is refused.
    */
   developmentSignIn: boolean;
-  /** DEMO: the built-in development GetBookingDetails producer, demo source system and sample notifications. Never in production. */
+  /**
+   * DEMO: the built-in development GetBookingDetails producer, demo source system and sample notifications. Never
+   * in production.
+   */
   demo: boolean;
   /** SESSION_SECRET: protects the pages' session cookies; unset: generated into DATA_DIR/session-secret. */
   session: {
@@ -124,7 +142,10 @@ export interface Config {
 }
 
 export interface FloodGuardSettings {
-  /** FLOOD_GUARD_THRESHOLD: more new posts than this within one window hold a watched unit's messages; 0 turns the guard off. */
+  /**
+   * FLOOD_GUARD_THRESHOLD: more new posts than this within one window hold a watched unit's messages; 0 turns the
+   * guard off.
+   */
   threshold: number;
   /** FLOOD_GUARD_WINDOW_SECONDS: the counting window. */
   windowSeconds: number;
@@ -164,7 +185,10 @@ export interface Retention {
 /** The production 1177 inbox: the default link in SMS and e-mail. */
 export const DEFAULT_INBOX_URL = 'https://www.1177.se/inkorg';
 
-/** Shortest secrets accepted: HS256 needs 32 bytes of key (RFC 7518 3.2); the session key is derived from 32+ characters. */
+/**
+ * Shortest secrets accepted: HS256 needs 32 bytes of key (RFC 7518 3.2); the session key is derived from 32+
+ * characters.
+ */
 export const MIN_JWT_SECRET_BYTES = 32;
 export const MIN_SESSION_SECRET_LENGTH = 32;
 
@@ -293,7 +317,6 @@ const file = (description: string): Variable<string | undefined> => ({
   description,
 });
 
-export const ENVIRONMENTS = ['qa', 'prod'] as const satisfies readonly Environment[];
 /** pino's levels: another word would stop the logger at its creation, after the configuration was accepted. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const DAYS = 36_500;
@@ -454,7 +477,9 @@ function checkValue(name: string, variable: Variable<unknown>, raw: string): Che
       if (wrong !== undefined) {
         return {
           ok: false,
-          problem: `${name} may only contain ${variable.values!.join(', ')}${variable.secret ? '' : `; got "${wrong.slice(0, 200)}"`}`,
+          problem:
+            `${name} may only contain ${variable.values!.join(', ')}` +
+            (variable.secret ? '' : `; got "${wrong.slice(0, 200)}"`),
         };
       }
       return { ok: true, value: items };
@@ -463,7 +488,8 @@ function checkValue(name: string, variable: Variable<unknown>, raw: string): Che
       const schemes = variable.schemes ?? ['http', 'https'];
       const scheme = /^([a-z]{1,20}):\/\/\S+$/.exec(raw)?.[1];
       const article = schemes[0] === 'http' ? 'an http(s)' : `a ${schemes[0]}://`;
-      // Web URLs must parse; a database URL may name several hosts (`postgres://h1:5432,h2:5432/db`), which URL refuses.
+      // Web URLs must parse; a database URL may name several hosts (`postgres://h1:5432,h2:5432/db`), which
+      // URL refuses.
       const parses = scheme === 'http' || scheme === 'https' ? URL.canParse(raw) : true;
       if (scheme === undefined || !schemes.includes(scheme) || !parses) return fail(`must be ${article} URL`);
       if (!variable.plain) return { ok: true, value: raw };

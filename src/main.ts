@@ -29,7 +29,8 @@ async function main(): Promise<void> {
   if (config.demo) {
     log.info(
       { start: `http://localhost:${new URL(url).port}/` },
-      'DEMO: send the sample notifications with npm run demo:send (or the button on /admin), then read them at /inbox as the test person (see README)',
+      'DEMO: send the sample notifications with npm run demo:send (or the button on /admin), then ' +
+        'read them at /inbox as the test person (see README)',
     );
   }
 

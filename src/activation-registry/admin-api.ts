@@ -7,6 +7,7 @@ import type { Logger } from '../logging.js';
 import { MAX_AUDIT_PAGE, RegistryError, type SourceSystemRegistry } from './registry.js';
 import type { CareUnitAdministration } from './care-units.js';
 import { checkEnvironment, type FieldProblem } from './validation.js';
+import type { Environment } from './schema.js';
 
 const STATUS: Record<RegistryError['kind'], { status: number; code: string }> = {
   invalid: { status: 400, code: 'invalid_request' },
@@ -193,7 +194,7 @@ export function adminApiRouter(deps: {
     res.json(load);
   });
 
-  function unitOf(req: Request): { environment: 'qa' | 'prod'; logicalAddress: string } {
+  function unitOf(req: Request): { environment: Environment; logicalAddress: string } {
     const problems: FieldProblem[] = [];
     const environment = checkEnvironment(req.params.environment, problems);
     const logicalAddress = String(req.params.logicalAddress ?? '');

@@ -20,7 +20,8 @@ import {
   type GuardedUnit,
 } from './care-units.js';
 import { RegistryError, type AuditEntry, type SourceSystem, type SourceSystemRegistry } from './registry.js';
-import { ENVIRONMENTS, HSA_ID_EXAMPLE, MAX_HSA_ID_LENGTH, MAX_NAME_LENGTH, type FieldProblem } from './validation.js';
+import { ENVIRONMENTS } from './schema.js';
+import { isEnvironment, HSA_ID_EXAMPLE, MAX_HSA_ID_LENGTH, MAX_NAME_LENGTH, type FieldProblem } from './validation.js';
 
 export interface AdminPageDependencies {
   registry: SourceSystemRegistry;
@@ -35,7 +36,10 @@ export interface AdminPageDependencies {
   log: Logger;
   /** A further section of the page (the development demo's button), given the session's CSRF token. */
   extraSection?: (csrfToken: string) => SafeHtml;
-  /** The administrators' console (statistics, unregistered systems, dead letters, trace): its own sections and routes. */
+  /**
+   * The administrators' console (statistics, unregistered systems, dead letters, trace): its own sections and
+   * routes.
+   */
   console?: AdminConsoleHooks;
 }
 
@@ -131,7 +135,10 @@ function swedish(problem: FieldProblem): string {
       if (problem.field === 'mode') return 'Välj läge: aktivt eller tyst.';
       if (problem.field === 'from') return 'Från får inte ligga bakåt i tiden (lämna tomt för att börja nu).';
       if (problem.field === 'until')
-        return `Till måste vara senare än från och än nu, och högst ${MAX_LOAD_DAYS} dagar efter från (svensk tid, t.ex. 2026-12-01 14:00).`;
+        return (
+          `Till måste vara senare än från och än nu, och högst ${MAX_LOAD_DAYS} dagar efter från ` +
+          `(svensk tid, t.ex. 2026-12-01 14:00).`
+        );
       return `${label} har ett otillåtet värde.`;
     case 'surrounding_white_space':
       return `${label} får inte börja eller sluta med mellanslag.`;
@@ -140,7 +147,10 @@ function swedish(problem: FieldProblem): string {
     case 'control_characters':
       return `${label} innehåller otillåtna tecken.`;
     case 'not_an_hsa_id':
-      return `HSA-id måste skrivas som SE, organisationsnumret (10 siffror, ibland med 16 före), bindestreck och en lokal del av bokstäver A–Z och siffror, till exempel ${HSA_ID_EXAMPLE}.`;
+      return (
+        `HSA-id måste skrivas som SE, organisationsnumret (10 siffror, ibland med 16 före), ` +
+        `bindestreck och en lokal del av bokstäver A–Z och siffror, till exempel ${HSA_ID_EXAMPLE}.`
+      );
     default:
       return 'Formuläret kunde inte tolkas. Ladda om sidan och försök igen.';
   }
@@ -740,8 +750,7 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
       const environment = String(req.params.environment);
       const logicalAddress = String(req.params.logicalAddress ?? '').slice(0, 64);
       try {
-        if (environment !== 'qa' && environment !== 'prod')
-          throw new RegistryError('not_found', `${logicalAddress} has no hold`);
+        if (!isEnvironment(environment)) throw new RegistryError('not_found', `${logicalAddress} has no hold`);
         const unit = await careUnits[decision](adminName(res), environment, logicalAddress);
         log.info(
           { logicalAddress, environment, heldMessages: unit.heldMessages, actor: adminName(res) },

@@ -365,7 +365,10 @@ export function createCareUnitAdministration(
         if (actor === GUARD_ACTOR) return undefined;
         throw new RegistryError(
           'not_held',
-          `${logicalAddress} is not held in ${environment} (its last hold was ${row.hold_status} ${iso(row.hold_decided_at) ?? ''})`.trim(),
+          (
+            `${logicalAddress} is not held in ${environment} (its last hold was ${row.hold_status} ` +
+            `${iso(row.hold_decided_at) ?? ''})`
+          ).trim(),
         );
       }
       // Decided: the unit is known from now on, so its later posts are messages as usual.

@@ -108,14 +108,16 @@ export function judgeUnit(
     return result(
       { ...record, holdStatus: 'holding', holdStartedAt: at, heldPosts: observation.notifications, lastHeldAt: at },
       true,
-      `${!previous ? 'new' : dormant ? 'returning' : 'watched'} care unit sent ${record.windowPosts} new posts within the window (threshold ${settings.threshold}): held`,
+      `${!previous ? 'new' : dormant ? 'returning' : 'watched'} care unit sent ` +
+        `${record.windowPosts} new posts within the window (threshold ${settings.threshold}): held`,
       true,
     );
   }
   return result(
     record,
     false,
-    `${!previous ? 'new' : dormant ? 'returning' : 'watched'} care unit, ${record.windowPosts} new posts in the window: below the threshold`,
+    `${!previous ? 'new' : dormant ? 'returning' : 'watched'} care unit, ${record.windowPosts} ` +
+      `new posts in the window: below the threshold`,
   );
 }
 

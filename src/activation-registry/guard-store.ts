@@ -197,7 +197,8 @@ export function createFloodGuard(options: FloodGuardOptions): FloodGuard {
           threshold: settings.threshold,
           heldEarlier: heldEarlier.get(trip.address) ?? 0,
         },
-        'flood guard: unannounced burst from a care unit; its messages are held until an administrator releases or drops them (/admin)',
+        'flood guard: unannounced burst from a care unit; its messages are held until an ' +
+          'administrator releases or drops them (/admin)',
       );
       options.onTrip?.(trip.address);
     }

@@ -52,10 +52,17 @@ export {
   type AdminSession,
 } from './admin-page.js';
 export { recordAudit } from './registry.js';
-export { checkEnvironment, describeProblems, normaliseHsaId, HSA_ID_PATTERN } from './validation.js';
+export {
+  checkEnvironment,
+  describeProblems,
+  normaliseHsaId,
+  ENVIRONMENT_CHOICES,
+  HSA_ID_PATTERN,
+  isEnvironment,
+} from './validation.js';
 export { unitTraffic } from './guard-store.js';
 export { activationRegistryOpenApi } from './openapi.js';
-export { SOURCE_SYSTEM_MODES } from './schema.js';
+export { ENVIRONMENTS, SOURCE_SYSTEM_MODES, type Environment } from './schema.js';
 
 export interface RegistryWebDependencies {
   config: Pick<Config, 'developmentSignIn' | 'adminOidc' | 'publicBaseUrl'>;
@@ -73,7 +80,10 @@ export interface RegistryWebDependencies {
   console?: (registry: SourceSystemRegistry) => AdminConsoleHooks;
 }
 
-/** Mounts /api/admin/source-systems, /api/admin/audit, /api/admin/care-unit-loads, /api/admin/care-units and the /admin page. */
+/**
+ * Mounts /api/admin/source-systems, /api/admin/audit, /api/admin/care-unit-loads, /api/admin/care-units and the
+ * /admin page.
+ */
 export function mountActivationRegistry(
   app: Express,
   deps: RegistryWebDependencies,

@@ -15,10 +15,10 @@ import {
   ref,
   type OpenApiFragment,
 } from '../web/index.js';
-import { SOURCE_SYSTEM_MODES } from './schema.js';
+import { ENVIRONMENTS, SOURCE_SYSTEM_MODES } from './schema.js';
 
 const UNIT_PARAMS = [
-  { name: 'environment', in: 'path', required: true, schema: { type: 'string', enum: ['qa', 'prod'] } },
+  { name: 'environment', in: 'path', required: true, schema: { type: 'string', enum: [...ENVIRONMENTS] } },
   { name: 'logicalAddress', in: 'path', required: true, schema: { type: 'string', maxLength: 64 } },
 ];
 
@@ -29,12 +29,13 @@ export const activationRegistryOpenApi: OpenApiFragment = {
       required: ['id', 'environment', 'hsaId', 'name', 'mode', 'createdAt', 'updatedAt', 'deactivatedAt'],
       properties: {
         id: { type: 'integer' },
-        environment: { type: 'string', enum: ['qa', 'prod'] },
+        environment: { type: 'string', enum: [...ENVIRONMENTS] },
         hsaId: {
           type: 'string',
           pattern: '^SE(16)?[0-9]{10}-[A-Z0-9]+$',
           description:
-            'What the booking system sends as sourceSystem: SE, the organisation number, "-", a local part; stored upper-case (matched in any case)',
+            'What the booking system sends as sourceSystem: SE, the organisation number, "-", a local ' +
+            'part; stored upper-case (matched in any case)',
         },
         name: { type: 'string' },
         mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] },
@@ -60,7 +61,8 @@ export const activationRegistryOpenApi: OpenApiFragment = {
     CareUnitLoad: {
       type: 'object',
       description:
-        "A care unit's silent loading period: what EI delivers for it in [startsAt, the earlier of endsAt and endedAt) is stored without messages",
+        "A care unit's silent loading period: what EI delivers for it in [startsAt, the earlier of " +
+        'endsAt and endedAt) is stored without messages',
       required: [
         'id',
         'environment',
@@ -74,7 +76,7 @@ export const activationRegistryOpenApi: OpenApiFragment = {
       ],
       properties: {
         id: { type: 'integer' },
-        environment: { type: 'string', enum: ['qa', 'prod'] },
+        environment: { type: 'string', enum: [...ENVIRONMENTS] },
         logicalAddress: { type: 'string', description: "The care unit's HSA-id, as EI sends it as logicalAddress" },
         startsAt: { type: 'string', format: 'date-time' },
         endsAt: { type: 'string', format: 'date-time', description: 'As planned' },
@@ -100,7 +102,7 @@ export const activationRegistryOpenApi: OpenApiFragment = {
         'oldestHeldAt',
       ],
       properties: {
-        environment: { type: 'string', enum: ['qa', 'prod'] },
+        environment: { type: 'string', enum: [...ENVIRONMENTS] },
         logicalAddress: { type: 'string' },
         firstSeenAt: { type: 'string', format: 'date-time' },
         lastSeenAt: { type: 'string', format: 'date-time', description: 'Kept to the hour' },
@@ -148,7 +150,7 @@ export const activationRegistryOpenApi: OpenApiFragment = {
           type: 'object',
           required: ['environment', 'hsaId', 'name'],
           properties: {
-            environment: { type: 'string', enum: ['qa', 'prod'] },
+            environment: { type: 'string', enum: [...ENVIRONMENTS] },
             hsaId: { type: 'string' },
             name: { type: 'string' },
             mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES], default: 'active' },
@@ -256,7 +258,7 @@ export const activationRegistryOpenApi: OpenApiFragment = {
           type: 'object',
           required: ['environment', 'logicalAddress', 'until'],
           properties: {
-            environment: { type: 'string', enum: ['qa', 'prod'] },
+            environment: { type: 'string', enum: [...ENVIRONMENTS] },
             logicalAddress: { type: 'string', maxLength: 64 },
             from: {
               type: 'string',

@@ -160,7 +160,8 @@ export function createSourceSystemRegistry(database: Database, options: Registry
     if (row.deactivatedAt) {
       throw new RegistryError(
         'deactivated',
-        `Source system ${id} (${row.hsaId}, ${row.environment}) was deactivated ${row.deactivatedAt.toISOString()}; register it again to use it`,
+        `Source system ${id} (${row.hsaId}, ${row.environment}) was deactivated ` +
+          `${row.deactivatedAt.toISOString()}; register it again to use it`,
       );
     }
     return row;
@@ -207,7 +208,8 @@ export function createSourceSystemRegistry(database: Database, options: Registry
       const duplicate = () =>
         new RegistryError(
           'duplicate',
-          `${registration.hsaId} is already registered in ${registration.environment}; change or deactivate that registration`,
+          `${registration.hsaId} is already registered in ${registration.environment}; change or ` +
+            `deactivate that registration`,
         );
       let created: SourceSystem;
       try {

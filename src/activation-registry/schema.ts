@@ -13,6 +13,7 @@ import {
   text,
   timestamp,
   uniqueIndex,
+  type AnyPgColumn,
 } from 'drizzle-orm/pg-core';
 import { HOLD_STATUSES } from './flood-guard.js';
 
@@ -20,6 +21,17 @@ import { HOLD_STATUSES } from './flood-guard.js';
  * How a registered source system's notifications are treated: `active` makes messages, `silent` keeps state
  * only. The one list behind the type, the CHECK constraint, the OpenAPI enums and the field rule.
  */
+/**
+ * The environments a registration applies to (APP_ENVIRONMENT picks the one this deployment serves). The one
+ * list behind the type, the CHECK constraints (here and in source-activity), the OpenAPI enums, the field
+ * rule and the configuration's allowed values.
+ */
+export const ENVIRONMENTS = ['qa', 'prod'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+/** `environment in ('qa', 'prod')` for a CHECK constraint, from ENVIRONMENTS. */
+export const environmentCheck = (column: AnyPgColumn) =>
+  sql`${column} in (${sql.raw(ENVIRONMENTS.map((environment) => `'${environment}'`).join(', '))})`;
+
 export const SOURCE_SYSTEM_MODES = ['active', 'silent'] as const;
 export type SourceSystemMode = (typeof SOURCE_SYSTEM_MODES)[number];
 /**
@@ -45,7 +57,7 @@ export const sourceSystems = pgTable(
     deactivatedAt: timestamp('deactivated_at', { withTimezone: true }),
   },
   (t) => [
-    check('source_system_environment_check', sql`${t.environment} in ('qa', 'prod')`),
+    check('source_system_environment_check', environmentCheck(t.environment)),
     check(
       'source_system_mode_check',
       sql`${t.mode} in (${sql.raw(SOURCE_SYSTEM_MODES.map((mode) => `'${mode}'`).join(', '))})`,
@@ -93,7 +105,7 @@ export const careUnitLoads = pgTable(
     endedAt: timestamp('ended_at', { withTimezone: true }),
   },
   (t) => [
-    check('care_unit_load_environment_check', sql`${t.environment} in ('qa', 'prod')`),
+    check('care_unit_load_environment_check', environmentCheck(t.environment)),
     check('care_unit_load_period_check', sql`${t.endsAt} > ${t.startsAt}`),
     check(
       'care_unit_load_address_check',
@@ -129,7 +141,7 @@ export const careUnitGuards = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.environment, t.logicalAddress] }),
-    check('care_unit_guard_environment_check', sql`${t.environment} in ('qa', 'prod')`),
+    check('care_unit_guard_environment_check', environmentCheck(t.environment)),
     check(
       'care_unit_guard_hold_status_check',
       sql.raw(`hold_status is null or hold_status in (${HOLD_STATUSES.map((s) => `'${s}'`).join(', ')})`),

@@ -1,8 +1,10 @@
 // The registry's field rules, as pure functions shared by the API, the CLI and the /admin page.
-import type { Environment } from '../config.js';
-import { SOURCE_SYSTEM_MODES, type SourceSystemMode } from './schema.js';
+import { ENVIRONMENTS, SOURCE_SYSTEM_MODES, type Environment, type SourceSystemMode } from './schema.js';
 
-export const ENVIRONMENTS: readonly Environment[] = ['qa', 'prod'];
+/** `"qa" or "prod"`, for messages. */
+export const ENVIRONMENT_CHOICES = ENVIRONMENTS.map((environment) => `"${environment}"`).join(' or ');
+export const isEnvironment = (value: unknown): value is Environment =>
+  (ENVIRONMENTS as readonly unknown[]).includes(value);
 export const MODES: readonly SourceSystemMode[] = SOURCE_SYSTEM_MODES;
 /** EI's limit on sourceSystem. */
 export const MAX_HSA_ID_LENGTH = 64;
@@ -68,15 +70,19 @@ function isObject(input: unknown): input is Input {
 
 export function checkEnvironment(value: unknown, problems: FieldProblem[]): Environment | undefined {
   if (value === undefined || value === null || value === '') {
-    problems.push({ rule: 'required', field: 'environment', message: 'environment is required: "qa" or "prod"' });
-  } else if (!(ENVIRONMENTS as readonly unknown[]).includes(value)) {
+    problems.push({
+      rule: 'required',
+      field: 'environment',
+      message: `environment is required: ${ENVIRONMENT_CHOICES}`,
+    });
+  } else if (!isEnvironment(value)) {
     problems.push({
       rule: 'not_allowed_value',
       field: 'environment',
-      message: `environment must be "qa" or "prod", got ${show(value)}`,
+      message: `environment must be ${ENVIRONMENT_CHOICES}, got ${show(value)}`,
     });
   } else {
-    return value as Environment;
+    return value;
   }
   return undefined;
 }
@@ -107,7 +113,9 @@ function checkHsaId(value: unknown, problems: FieldProblem[]): string | undefine
     problems.push({
       rule: 'not_an_hsa_id',
       field: 'hsaId',
-      message: `hsaId must be an HSA-id: SE, the 10-digit organisation number (optionally prefixed 16), "-", and letters A-Z or digits, e.g. ${HSA_ID_EXAMPLE}`,
+      message:
+        `hsaId must be an HSA-id: SE, the 10-digit organisation number (optionally prefixed 16), ` +
+        `"-", and letters A-Z or digits, e.g. ${HSA_ID_EXAMPLE}`,
     });
   } else {
     return normaliseHsaId(value);

@@ -5,6 +5,8 @@ import {
   checkRegistration,
   recordAudit,
   RegistryError,
+  ENVIRONMENT_CHOICES,
+  isEnvironment,
   type SourceSystemRegistry,
 } from '../activation-registry/index.js';
 import { adminOf, type Authenticator } from '../auth/index.js';
@@ -18,8 +20,7 @@ import { checkTraceByPerson, TRACE_AUDIT } from './trace-request.js';
 function environmentOf(req: Request): Environment | undefined {
   const value = req.query.environment;
   if (value === undefined) return undefined;
-  if (value !== 'qa' && value !== 'prod')
-    throw new HttpError(400, 'invalid_request', 'environment must be "qa" or "prod"');
+  if (!isEnvironment(value)) throw new HttpError(400, 'invalid_request', `environment must be ${ENVIRONMENT_CHOICES}`);
   return value;
 }
 

@@ -1,4 +1,5 @@
-// The OpenAPI fragment of the administrators' console: activity per source system, unregistered systems, the trace of a booking.
+// The OpenAPI fragment of the administrators' console: activity per source system, unregistered systems, the trace
+// of a booking.
 // Composed with the other components' fragments into /api/openapi.json (src/web/openapi.ts);
 // test/inbox/openapi.test.ts keeps it true to the routes and their answers.
 import {
@@ -13,7 +14,8 @@ import {
   ref,
   type OpenApiFragment,
 } from '../web/index.js';
-import { SOURCE_SYSTEM_MODES } from '../activation-registry/index.js';
+import { ENVIRONMENTS, SOURCE_SYSTEM_MODES } from '../activation-registry/index.js';
+import { DECISION_OUTCOMES } from '../message-engine/index.js';
 import { ACTIVITY_COUNTERS } from '../source-activity/index.js';
 import { NOTIFICATION_STATUSES } from '../queue/index.js';
 
@@ -29,7 +31,7 @@ export const adminConsoleOpenApi: OpenApiFragment = {
       type: 'object',
       required: ['environment', 'sourceSystem', 'registration', 'last24h', 'last7d', 'deadLettersNow', 'lastSeenAt'],
       properties: {
-        environment: { type: 'string', enum: ['qa', 'prod'] },
+        environment: { type: 'string', enum: [...ENVIRONMENTS] },
         sourceSystem: { type: 'string' },
         registration: {
           type: ['object', 'null'],
@@ -58,7 +60,7 @@ export const adminConsoleOpenApi: OpenApiFragment = {
         'careUnitCount',
       ],
       properties: {
-        environment: { type: 'string', enum: ['qa', 'prod'] },
+        environment: { type: 'string', enum: [...ENVIRONMENTS] },
         sourceSystem: { type: 'string' },
         notifications: { type: 'integer', minimum: 1 },
         firstSeenAt: { type: 'string', format: 'date-time' },
@@ -112,7 +114,7 @@ export const adminConsoleOpenApi: OpenApiFragment = {
                 required: ['at', 'outcome', 'messageKind', 'because', 'becauseSv', 'message'],
                 properties: {
                   at: { type: 'string', format: 'date-time' },
-                  outcome: { type: 'string', enum: ['message', 'no_message', 'dead'] },
+                  outcome: { type: 'string', enum: [...DECISION_OUTCOMES] },
                   messageKind: nullable('string'),
                   because: { type: 'string', description: "The engine's reason" },
                   becauseSv: { type: 'string', description: 'The same in Swedish' },
@@ -155,7 +157,8 @@ export const adminConsoleOpenApi: OpenApiFragment = {
     '/admin/source-activity': {
       get: adminList({
         summary:
-          'Per source system and environment: received, ignored, messages by kind, no message, producer failures, dead letters; last 24 hours and 7 days; last seen',
+          'Per source system and environment: received, ignored, messages by kind, no message, ' +
+          'producer failures, dead letters; last 24 hours and 7 days; last seen',
         item: 'SourceActivity',
         description: 'Activity',
         badRequest: 'A bad environment',
@@ -164,7 +167,8 @@ export const adminConsoleOpenApi: OpenApiFragment = {
     '/admin/unregistered-systems': {
       get: adminList({
         summary:
-          'Source systems that sent booking notifications while not registered, per environment, with counts, first/last seen and care units',
+          'Source systems that sent booking notifications while not registered, per environment, with ' +
+          'counts, first/last seen and care units',
         item: 'UnregisteredSystem',
         description: 'Unregistered systems seen',
         badRequest: 'A bad environment',
@@ -179,7 +183,7 @@ export const adminConsoleOpenApi: OpenApiFragment = {
           type: 'object',
           required: ['environment', 'hsaId', 'name'],
           properties: {
-            environment: { type: 'string', enum: ['qa', 'prod'] },
+            environment: { type: 'string', enum: [...ENVIRONMENTS] },
             hsaId: { type: 'string' },
             name: { type: 'string' },
             mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] },
@@ -214,7 +218,8 @@ export const adminConsoleOpenApi: OpenApiFragment = {
       post: {
         tags: ['admin'],
         summary:
-          "The traces of a citizen's bookings, by personal identity number: needs the support role; audited with the reason",
+          "The traces of a citizen's bookings, by personal identity number: needs the support role; " +
+          'audited with the reason',
         security: adminSecurity,
         requestBody: jsonBody({
           type: 'object',

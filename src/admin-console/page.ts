@@ -339,7 +339,8 @@ function routes(
           ? ['Det HSA-id:t är redan registrerat i den miljön.']
           : error.problems.map((problem) =>
               problem.rule === 'not_an_hsa_id'
-                ? `${input.hsaId} är inte ett giltigt HSA-id (SE, organisationsnummer, bindestreck, bokstäver A–Z och siffror). Be regionen rätta systemets sourceSystem.`
+                ? `${input.hsaId} är inte ett giltigt HSA-id (SE, organisationsnummer, bindestreck, bokstäver ` +
+                  `A–Z och siffror). Be regionen rätta systemets sourceSystem.`
                 : problem.field === 'name'
                   ? 'Ange systemets namn för att registrera det.'
                   : `${problem.field}: ${problem.message}`,

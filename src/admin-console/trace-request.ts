@@ -23,8 +23,12 @@ export function checkTraceByPerson(input: unknown): TraceByPerson {
   if (reason.length < MIN_REASON_LENGTH || reason.length > MAX_REASON_LENGTH || /[\u0000-\u001f\u007f]/.test(reason)) {
     return {
       ok: false,
-      message: `reason is required: why the look-up is needed (${MIN_REASON_LENGTH} to ${MAX_REASON_LENGTH} characters, e.g. the support case)`,
-      swedish: `Ange skälet till sökningen (${MIN_REASON_LENGTH}–${MAX_REASON_LENGTH} tecken), till exempel ärendenumret.`,
+      message:
+        `reason is required: why the look-up is needed (${MIN_REASON_LENGTH} to ` +
+        `${MAX_REASON_LENGTH} characters, e.g. the support case)`,
+      swedish:
+        `Ange skälet till sökningen (${MIN_REASON_LENGTH}–${MAX_REASON_LENGTH} tecken), till ` +
+        `exempel ärendenumret.`,
     };
   }
   return { ok: true, personalIdentityNumber: number, reason };

@@ -13,7 +13,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
-import { ConfigError, MIN_JWT_SECRET_BYTES, type Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
 import { HttpError, sendError } from '../http/index.js';
 import { readOrCreateSecretFile } from './secret-file.js';
 
@@ -35,8 +35,6 @@ const ASYMMETRIC_ALGORITHMS = [
   'EdDSA',
   'Ed25519',
 ];
-// RFC 7518 §3.2: an HS256 key must be at least as long as the hash (256 bits).
-const MIN_SECRET_BYTES = MIN_JWT_SECRET_BYTES;
 const CLOCK_TOLERANCE_SECONDS = 5;
 const PERSONAL_NUMBER = /^\d{12}$/;
 
@@ -70,11 +68,8 @@ export interface Authenticator {
 /** The HS256 secret: AUTH_JWT_SECRET, else (without AUTH_JWKS_URL) DATA_DIR/jwt-secret, generated once. */
 export function jwtSecretOf(config: AuthConfig): Uint8Array | undefined {
   if (config.auth.jwtSecret !== undefined) {
-    const secret = new TextEncoder().encode(config.auth.jwtSecret);
-    if (secret.length < MIN_SECRET_BYTES) {
-      throw new ConfigError(`AUTH_JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes long (HS256)`);
-    }
-    return secret;
+    // Its length (RFC 7518 §3.2: at least the hash's 256 bits, MIN_JWT_SECRET_BYTES) is loadConfig's rule.
+    return new TextEncoder().encode(config.auth.jwtSecret);
   }
   if (config.auth.jwksUrl !== undefined) return undefined;
   return new TextEncoder().encode(readOrCreateSecretFile(config.dataDir, JWT_SECRET_FILE));
@@ -84,13 +79,8 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
   const secret = jwtSecretOf(config);
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   if (config.auth.jwksUrl !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(config.auth.jwksUrl);
-    } catch {
-      throw new ConfigError(`AUTH_JWKS_URL is not a URL: "${config.auth.jwksUrl}"`);
-    }
-    jwks = createRemoteJWKSet(url, { timeoutDuration: 5_000, cooldownDuration: 30_000 });
+    // A URL: loadConfig refuses AUTH_JWKS_URL otherwise.
+    jwks = createRemoteJWKSet(new URL(config.auth.jwksUrl), { timeoutDuration: 5_000, cooldownDuration: 30_000 });
   }
   const algorithms = [...(secret ? [HS_ALGORITHM] : []), ...(jwks ? ASYMMETRIC_ALGORITHMS : [])];
 

@@ -3,7 +3,7 @@
 // loop, and Twilio's status reports.
 import { sql } from 'drizzle-orm';
 import type { Express } from 'express';
-import { ConfigError, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import { rows, type Database, type Executor } from '../db/index.js';
 import type { Logger } from '../logging.js';
 import { outboxEmail, outboxSms } from './providers/outbox.js';
@@ -81,10 +81,7 @@ export interface ChannelProviders {
 /** Twilio when TWILIO_* is set, SMTP when SMTP_URL is set; otherwise the outbox files under DATA_DIR/outbox/. */
 export function channelProvidersOf(config: ChannelConfig, log: Logger): ChannelProviders {
   const { accountSid, authToken, from, statusCallbackUrl, apiUrl } = config.twilio;
-  const twilioSet = [accountSid, authToken, from].filter((value) => value !== undefined).length;
-  if (twilioSet !== 0 && twilioSet !== 3) {
-    throw new ConfigError('TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM must be set together');
-  }
+  // loadConfig has made sure that Twilio's three variables are set together or not at all.
   const sms =
     accountSid && authToken && from
       ? twilioSms({ accountSid, authToken, from, statusCallbackUrl, apiBaseUrl: apiUrl })

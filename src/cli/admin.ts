@@ -321,7 +321,8 @@ async function run(argv: string[], open: () => Promise<Database>): Promise<numbe
         const load = await careUnits.addLoad(actor(), loadOf(values));
         print(
           load,
-          `Loading period ${load.id}: ${load.logicalAddress} in ${load.environment} loads silently from ${load.startsAt} until ${load.endsAt}`,
+          `Loading period ${load.id}: ${load.logicalAddress} in ${load.environment} loads silently ` +
+            `from ${load.startsAt} until ${load.endsAt}`,
         );
         break;
       }
@@ -329,7 +330,8 @@ async function run(argv: string[], open: () => Promise<Database>): Promise<numbe
         const load = await careUnits.endLoad(actor(), Number(values.id));
         print(
           load,
-          `Loading period ${load.id} of ${load.logicalAddress} ended; what is delivered from now on makes messages as usual`,
+          `Loading period ${load.id} of ${load.logicalAddress} ended; what is delivered from now on ` +
+            `makes messages as usual`,
         );
         break;
       }
@@ -347,8 +349,10 @@ async function run(argv: string[], open: () => Promise<Database>): Promise<numbe
         print(
           unit,
           release
-            ? `Released: the ${unit.heldMessages} held messages of ${logicalAddress} become messages (oldest first) within seconds`
-            : `Dropped: the ${unit.heldMessages} held messages of ${logicalAddress} are deleted within seconds; the bookings stay`,
+            ? `Released: the ${unit.heldMessages} held messages of ${logicalAddress} become messages ` +
+                `(oldest first) within seconds`
+            : `Dropped: the ${unit.heldMessages} held messages of ${logicalAddress} are deleted within ` +
+                `seconds; the bookings stay`,
         );
         break;
       }
@@ -397,7 +401,8 @@ async function main(): Promise<number> {
     }
     if (error instanceof RegistryError) {
       console.error(`admin: ${error.message}`);
-      return error.kind === 'invalid' ? EXIT.usage : error.kind === 'not_found' ? EXIT.notFound : EXIT.conflict; // duplicate, deactivated, not_held, load_ended
+      // conflict: duplicate, deactivated, not_held, load_ended
+      return error.kind === 'invalid' ? EXIT.usage : error.kind === 'not_found' ? EXIT.notFound : EXIT.conflict;
     }
     if (error instanceof DatabaseInUseError || error instanceof DatabaseUnavailableError) {
       console.error(`admin: ${error.message}`);

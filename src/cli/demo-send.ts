@@ -62,7 +62,8 @@ async function main(): Promise<number> {
   }
   console.log(
     `Sent ${String(body.transactions)} sample notifications in ${String(body.calls)} calls. ` +
-      `Open ${base}/inbox and sign in as 19121212-1212; the cancellations arrive after ${String(body.cancellationsAfterSeconds)} s (the rebooking window).`,
+      `Open ${base}/inbox and sign in as 19121212-1212; the cancellations arrive after ` +
+      `${String(body.cancellationsAfterSeconds)} s (the rebooking window).`,
   );
   return 0;
 }

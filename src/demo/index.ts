@@ -109,7 +109,9 @@ export async function startDemo(deps: DemoDependencies): Promise<Demo> {
         ok: false,
         reason: 'window-open',
         retryAfterSeconds,
-        message: `The previous run's cancellations are still held for the rebooking window; try again in ${retryAfterSeconds} s`,
+        message:
+          `The previous run's cancellations are still held for the rebooking window; try again in ` +
+          `${retryAfterSeconds} s`,
       };
     }
     running = true;

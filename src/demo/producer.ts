@@ -49,7 +49,10 @@ function escapeXml(value: string): string {
 }
 
 function envelope(body: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="${SOAP11}"><soap:Header/><soap:Body>${body}</soap:Body></soap:Envelope>`;
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="${SOAP11}"><soap:Header/>` +
+    `<soap:Body>${body}</soap:Body></soap:Envelope>`
+  );
 }
 
 function fault(code: 'soap:Client' | 'soap:Server', text: string): string {
@@ -84,7 +87,8 @@ function answer(logicalAddress: string, bookingId: string, timeslot: DemoTimeslo
   const invitation =
     timeslot.isInvitation === undefined ? '' : `<ext:isInvitation>${timeslot.isInvitation}</ext:isInvitation>`;
   return envelope(
-    `<gbd:GetBookingDetailsResponse xmlns:gbd="${RESPONDER}" xmlns:core="${SCHEDULING}" xmlns:ext="${SCHEDULING_EXT}">` +
+    `<gbd:GetBookingDetailsResponse xmlns:gbd="${RESPONDER}" xmlns:core="${SCHEDULING}" ` +
+      `xmlns:ext="${SCHEDULING_EXT}">` +
       `<gbd:timeslotDetail>${fields}${invitation}</gbd:timeslotDetail></gbd:GetBookingDetailsResponse>`,
   );
 }

@@ -161,7 +161,10 @@ export class AddressGuard {
     return state;
   }
 
-  /** Forgets idle addresses unused for idleEvictMs, and then, to make room for `atLeast`, the least recently used idle ones. */
+  /**
+   * Forgets idle addresses unused for idleEvictMs, and then, to make room for `atLeast`, the least recently used
+   * idle ones.
+   */
   private evictIdle(at: number, atLeast = 0): void {
     this.lastSweepAt = at;
     let evicted = 0;

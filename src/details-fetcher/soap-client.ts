@@ -78,7 +78,10 @@ export interface DetailsFetcherOptions {
     /** Open for this long, then one trial call. Default 30 s. */
     coolDownMs?: number;
   };
-  /** The suggested retryAfterMs of configuration outcomes. Default: the queue's retry policy (CONFIGURATION_RETRY_MS). */
+  /**
+   * The suggested retryAfterMs of configuration outcomes. Default: the queue's retry policy
+   * (CONFIGURATION_RETRY_MS).
+   */
   configurationRetryMs?: number;
   /** Platform fault codes that are configuration errors. Default VP004, VP007. */
   configurationFaultCodes?: readonly string[];

@@ -68,10 +68,15 @@ export type DetailsOutcome =
       /** The producer answered with a SOAP fault about this booking: it is alive, its breaker is not moved. */
       perBooking?: true;
     }
-  /** The platform is not set up for this address (VP004 no route, VP007 not authorised): retry slowly, tell operators. */
+  /**
+   * The platform is not set up for this address (VP004 no route, VP007 not authorised): retry slowly, tell
+   * operators.
+   */
   | { kind: 'configuration'; code: string; reason: string; retryAfterMs?: number };
 
-/** The per-care-unit call cap a fetcher keeps (NTJP_MAX_CALLS_PER_SECOND), so that callers can size their work to it. */
+/**
+ * The per-care-unit call cap a fetcher keeps (NTJP_MAX_CALLS_PER_SECOND), so that callers can size their work to it.
+ */
 export interface CallPace {
   /** Calls started per second to one logical address at most. */
   callsPerSecondPerAddress: number;

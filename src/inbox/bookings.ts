@@ -1,4 +1,5 @@
-// The citizen's upcoming bookings and invitations ("Bokade tider"; the rules: docs/RULES.md, "Upcoming bookings"), from the engine's stored
+// The citizen's upcoming bookings and invitations ("Bokade tider"; the rules: docs/RULES.md, "Upcoming bookings"),
+// from the engine's stored
 // state of each EI post. Pure: the rules are table-tested in test/inbox/bookings.test.ts.
 //
 // Seed 002 leaves out every time that

@@ -38,7 +38,10 @@ export interface EngineOptions {
    * (NOTIFICATION_RETRY_HOURS; also given up once the booking's known time has passed).
    */
   retryPeriodMs?: number;
-  /** How long after a held delete's window ends a new post delivered inside the window is still awaited (default 3 s). */
+  /**
+   * How long after a held delete's window ends a new post delivered inside the window is still awaited (default 3
+   * s).
+   */
   releaseGraceMs?: number;
   /** How often held deletes are looked at (default 500 ms), on a loop of its own. */
   releaseEveryMs?: number;

@@ -6,5 +6,6 @@ export { loadMessageRenderer, type MessageRenderer } from './render-message.js';
 export { bookingsOfPerson, traceBooking, type BookingTrace, type TraceEvent } from './trace.js';
 export { becauseInSwedish } from './trace-words.js';
 export { purgeEngineRecords, type EngineRetention } from './retention.js';
+export { DECISION_OUTCOMES, type DecisionOutcome } from './decision-log.js';
 // The decision's vocabulary, which the inbox shows.
 export type { BookingSnapshot, Categorization, MessageKind, StoredPost } from './decide.js';

@@ -140,7 +140,8 @@ const isFailure = (value: DetailsResult | Failure): value is Failure =>
 const fetchKey = (item: QueuedNotification): string | undefined =>
   item.deleteFlag
     ? undefined
-    : `${item.engagement.logicalAddress}\u001f${item.engagement.businessObjectInstanceIdentifier}\u001f${item.resident}`;
+    : `${item.engagement.logicalAddress}\u001f${item.engagement.businessObjectInstanceIdentifier}` +
+      `\u001f${item.resident}`;
 
 /**
  * Which claimed items (in id order) a round keeps so that it makes at most `perAddress` calls to any one
@@ -296,7 +297,10 @@ export function createBatchProcessor(deps: BatchDependencies) {
     return item.deliveredMode ?? directory.modeOf(item.sourceSystem) ?? 'active';
   }
 
-  /** Gives a notification whose details cannot be had now back to the queue, by the retry policy: later, or a dead letter. */
+  /**
+   * Gives a notification whose details cannot be had now back to the queue, by the retry policy: later, or a dead
+   * letter.
+   */
   async function putBack(
     item: QueuedNotification,
     failure: Failure,

@@ -57,19 +57,25 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
 
   const calls = new client.Counter({
     name: `${p}ingest_calls_total`,
-    help: 'ProcessNotification calls answered, by result: ok (ResultCode OK), error (ResultCode ERROR), fault (refused with a SOAP fault)',
+    help:
+      'ProcessNotification calls answered, by result: ok (ResultCode OK), error (ResultCode ' +
+      'ERROR), fault (refused with a SOAP fault)',
     labelNames: ['result'],
     registers: [registry],
   });
   const transactions = new client.Counter({
     name: `${p}ingest_transactions_total`,
-    help: 'engagementTransactions in stored calls, by outcome: received (all), accepted (new, queued), duplicate (already received), ignored, rejected',
+    help:
+      'engagementTransactions in stored calls, by outcome: received (all), accepted (new, ' +
+      'queued), duplicate (already received), ignored, rejected',
     labelNames: ['outcome'],
     registers: [registry],
   });
   const refusedCalls = new client.Counter({
     name: `${p}ingest_refused_total`,
-    help: 'ProcessNotification calls refused with a SOAP fault, by faultcode (Client: bad input, Server: could not store, retry)',
+    help:
+      'ProcessNotification calls refused with a SOAP fault, by faultcode (Client: bad input, ' +
+      'Server: could not store, retry)',
     labelNames: ['faultcode'],
     registers: [registry],
   });
@@ -123,7 +129,9 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
   const sharedWaiting = () => (waitingRead ??= readWaiting().finally(() => (waitingRead = undefined)));
   new client.Gauge({
     name: `${p}queue_waiting_for_producer`,
-    help: 'Notifications waiting for their producer (down, refusing or faulting), by logical address (the 10 with most; the rest as other)',
+    help:
+      'Notifications waiting for their producer (down, refusing or faulting), by logical address ' +
+      '(the 10 with most; the rest as other)',
     labelNames: ['logical_address'],
     registers: [registry],
     async collect() {
@@ -220,12 +228,16 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
 
   const guardTrips = new client.Counter({
     name: `${p}flood_guard_holds_total`,
-    help: 'Care units whose messages the flood guard started to hold (an unannounced burst from a new or returning unit)',
+    help:
+      'Care units whose messages the flood guard started to hold (an unannounced burst from a new ' +
+      'or returning unit)',
     registers: [registry],
   });
   const heldMessages = new client.Counter({
     name: `${p}held_messages_settled_total`,
-    help: 'Messages held by the flood guard and settled after a decision: released (became messages; a passed time makes none) or dropped',
+    help:
+      'Messages held by the flood guard and settled after a decision: released (became messages; ' +
+      'a passed time makes none) or dropped',
     labelNames: ['result'],
     registers: [registry],
   });
@@ -249,13 +261,18 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
   });
   const doubts = new client.Counter({
     name: `${p}channel_in_doubt_settled_total`,
-    help: 'SMS and e-mail deliveries in doubt (their sender stopped mid-hand-over), by channel and how each was settled: found (the provider had it), not_found (sent again), resent (SMTP: sent again, same Message-ID), gave_up',
+    help:
+      'SMS and e-mail deliveries in doubt (their sender stopped mid-hand-over), by channel and ' +
+      'how each was settled: found (the provider had it), not_found (sent again), resent (SMTP: ' +
+      'sent again, same Message-ID), gave_up',
     labelNames: ['channel', 'settled'],
     registers: [registry],
   });
   const deadProcesses = new client.Counter({
     name: `${p}dead_processes_total`,
-    help: 'Worker / sender processes taken for dead (no heartbeat for WORKER_DEAD_AFTER_SECONDS) and reaped by this process',
+    help:
+      'Worker / sender processes taken for dead (no heartbeat for WORKER_DEAD_AFTER_SECONDS) and ' +
+      'reaped by this process',
     registers: [registry],
   });
   const leasesReleased = new client.Counter({

@@ -7,27 +7,17 @@ import fs from 'node:fs';
 import type { ServerOptions } from 'node:https';
 import { TLSSocket } from 'node:tls';
 import type { NextFunction, Request, Response } from 'express';
-import { ConfigError, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import type { Logger } from '../logging.js';
 
 export function httpsOptionsOf(tls: Config['tls']): ServerOptions | undefined {
-  if (!tls.cert || !tls.key) {
-    if (tls.clientCa) throw new ConfigError('TLS_CLIENT_CA needs TLS_CERT and TLS_KEY');
-    return undefined;
-  }
-  const read = (file: string, variable: string) => {
-    try {
-      return fs.readFileSync(file);
-    } catch (error) {
-      throw new ConfigError(
-        `${variable}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
-      );
-    }
-  };
+  // loadConfig has checked that the certificate and key come together, that a client CA has them, and that
+  // each file is readable.
+  if (!tls.cert || !tls.key) return undefined;
   return {
-    cert: read(tls.cert, 'TLS_CERT'),
-    key: read(tls.key, 'TLS_KEY'),
-    ...(tls.clientCa ? { ca: read(tls.clientCa, 'TLS_CLIENT_CA'), requestCert: true, rejectUnauthorized: false } : {}),
+    cert: fs.readFileSync(tls.cert),
+    key: fs.readFileSync(tls.key),
+    ...(tls.clientCa ? { ca: fs.readFileSync(tls.clientCa), requestCert: true, rejectUnauthorized: false } : {}),
     minVersion: 'TLSv1.2',
   };
 }
@@ -72,8 +62,10 @@ export function requireClientCertificate(deps: {
       .status(403)
       .type('text/xml; charset=utf-8')
       .send(
-        '<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>' +
-          `<soap:Fault><faultcode>soap:Client</faultcode><faultstring>Forbidden: ${why.replace(/[<&>]/g, '')}</faultstring></soap:Fault>` +
+        '<?xml version="1.0" encoding="UTF-8"?>' +
+          '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>' +
+          '<soap:Fault><faultcode>soap:Client</faultcode>' +
+          `<faultstring>Forbidden: ${why.replace(/[<&>]/g, '')}</faultstring></soap:Fault>` +
           '</soap:Body></soap:Envelope>',
       );
   };

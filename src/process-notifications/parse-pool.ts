@@ -48,7 +48,9 @@ function newWorker(): Worker {
   if (!FROM_SOURCES) return new Worker(WORKER_URL);
   // Resolved from here (not from the working directory) where the runtime can; vitest runs from the root anyway.
   const tsx = typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx/esm/api') : 'tsx/esm/api';
-  const boot = `import(${JSON.stringify(tsx)}).then(({ tsImport }) => tsImport(${JSON.stringify(WORKER_URL.href)}, ${JSON.stringify(import.meta.url)}))`;
+  const boot =
+    `import(${JSON.stringify(tsx)})` +
+    `.then(({ tsImport }) => tsImport(${JSON.stringify(WORKER_URL.href)}, ${JSON.stringify(import.meta.url)}))`;
   return new Worker(boot, { eval: true });
 }
 

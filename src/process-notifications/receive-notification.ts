@@ -135,7 +135,9 @@ export async function receiveNotification(
     ignored,
     rejected: rejected.length,
   };
-  let comment = `accepted ${counts.accepted} (already received ${counts.duplicates}), ignored ${ignored}, rejected ${rejected.length}`;
+  let comment =
+    `accepted ${counts.accepted} (already received ${counts.duplicates}), ignored ${ignored}, ` +
+    `rejected ${rejected.length}`;
   if (rejected.length > 0) {
     // Every rejected position is named; the reasons of the first ten keep the answer readable.
     const reasons = rejected.slice(0, 10).map((r) => `${r.position}: ${r.reason}`);

@@ -51,7 +51,10 @@ export interface Liveness {
   stop(): Promise<void>;
 }
 
-/** Whether a lease owner column names one of the processes: the id itself, or `<id>/<suffix>` (rounds, partitions, sender). */
+/**
+ * Whether a lease owner column names one of the processes: the id itself, or `<id>/<suffix>` (rounds, partitions,
+ * sender).
+ */
 export function ownedBy(column: SQL, processes: readonly string[]): SQL {
   return sql`split_part(${column}, '/', 1) in (${sql.join(
     processes.map((process) => sql`${process}`),

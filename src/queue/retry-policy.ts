@@ -52,7 +52,9 @@ export function planRetry(failure: Failure, context: RetryContext): RetryPlan {
   if (now >= periodEnd) {
     return {
       kind: 'dead',
-      reason: `still failing after the retry period (${Math.round(context.retryPeriodMs / 3600_000)} h): ${failure.reason}`,
+      reason:
+        `still failing after the retry period (${Math.round(context.retryPeriodMs / 3600_000)} h): ` +
+        `${failure.reason}`,
     };
   }
   if (bookingStart !== undefined && now >= bookingStart) {

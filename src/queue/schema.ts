@@ -1,4 +1,5 @@
-// The queue of accepted notifications: the work list of the database mode, and the ledger of what is done in both modes.
+// The queue of accepted notifications: the work list of the database mode, and the ledger of what is done in both
+// modes.
 import { sql, type SQL } from 'drizzle-orm';
 // Another component's schema.ts, not its index.ts: schema files are loaded by drizzle-kit and src/db on
 // their own, and an index would load the whole component (scripts/check-boundaries.mjs allows this).

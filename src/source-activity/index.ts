@@ -73,7 +73,9 @@ export interface SourceActivity {
   ): Promise<UnregisteredSystem[]>;
 }
 
-/** Deletes hourly counters and unregistered sightings not seen since `before` (default: ACTIVITY_RETENTION_DAYS ago). */
+/**
+ * Deletes hourly counters and unregistered sightings not seen since `before` (default: ACTIVITY_RETENTION_DAYS ago).
+ */
 export async function purgeSourceActivity(
   database: Database,
   before: Date = new Date(Date.now() - ACTIVITY_RETENTION_DAYS * 86_400_000),

@@ -1,7 +1,7 @@
 // Tables of the source-activity counters: per environment, source system and hour, what was received,
 // ignored and made of it; and which unregistered systems sent booking notifications, for which care units.
 // Small by design: /admin reads these, never the big notification tables.
-import { sql } from 'drizzle-orm';
+import { environmentCheck } from '../activation-registry/schema.js';
 import { bigint, check, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /** One row per environment, source system and hour; each counter a column (ACTIVITY_COUNTERS). */
@@ -25,7 +25,7 @@ export const sourceActivityHourly = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.environment, t.sourceSystem, t.hour] }),
-    check('source_activity_hourly_environment_check', sql`${t.environment} in ('qa', 'prod')`),
+    check('source_activity_hourly_environment_check', environmentCheck(t.environment)),
   ],
 );
 
@@ -42,6 +42,6 @@ export const unregisteredSightings = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.environment, t.sourceSystem, t.logicalAddress] }),
-    check('unregistered_sighting_environment_check', sql`${t.environment} in ('qa', 'prod')`),
+    check('unregistered_sighting_environment_check', environmentCheck(t.environment)),
   ],
 );

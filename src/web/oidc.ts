@@ -69,7 +69,10 @@ export class SignInError extends Error {
 export interface CitizenOidc {
   /** Where to send the browser, and what to keep in the session until the callback. */
   start(redirectUri: string): Promise<{ authorizationUrl: URL; pending: PendingSignIn }>;
-  /** Checks the provider's callback (`callbackQuery`: the query string, with or without `?`) and answers whose it is. */
+  /**
+   * Checks the provider's callback (`callbackQuery`: the query string, with or without `?`) and answers whose it
+   * is.
+   */
   finish(
     callbackQuery: string,
     pending: Readonly<Record<string, string>>,

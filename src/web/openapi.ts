@@ -5,6 +5,7 @@
 // registered under /api is described and every path described is registered, and the API's answers in
 // the tests validate against these schemas.
 import type { Request, Response } from 'express';
+import { ENVIRONMENTS } from '../config.js';
 
 export type Schema = Record<string, unknown>;
 
@@ -44,7 +45,11 @@ export const numericIdPath = {
   schema: { type: 'string', pattern: '^[0-9]+$' },
 };
 /** The optional `environment` query of the administrators' lists. */
-export const environmentQuery = { name: 'environment', in: 'query', schema: { type: 'string', enum: ['qa', 'prod'] } };
+export const environmentQuery = {
+  name: 'environment',
+  in: 'query',
+  schema: { type: 'string', enum: [...ENVIRONMENTS] },
+};
 /** An answer `{ items: [...] }` of one schema. */
 export const listOf = (item: string, description: string) =>
   json(
@@ -114,7 +119,8 @@ export function composeOpenApi(fragments: readonly OpenApiFragment[]) {
       version: '1',
       description:
         'The 1177 inbox of booking messages built from Engagement Index notifications. Every call takes ' +
-        '`Authorization: Bearer <JWT>`: a citizen is the claim `sub` (12-digit personal identity number) and only ever ' +
+        '`Authorization: Bearer <JWT>`: a citizen is the claim `sub` (12-digit personal identity ' +
+        'number) and only ever ' +
         'sees their own data; a national administrator has `roles` containing `national-admin`. Errors are ' +
         '`{ "error": { "code", "message" } }`.',
     },

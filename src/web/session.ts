@@ -66,11 +66,15 @@ const DEFAULT_IDLE_SECONDS = 30 * 60;
 const TOUCH_INTERVAL_MS = 30_000;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** SESSION_SECRET, or a secret generated once into DATA_DIR/session-secret. */
+/**
+ * SESSION_SECRET (its length is loadConfig's rule), or a secret generated once into DATA_DIR/session-secret;
+ * the file's length is checked here, as the file does not pass through loadConfig (it may have been edited).
+ */
 export function sessionSecretOf(config: Pick<Config, 'session' | 'dataDir'>): string {
-  const secret = config.session.secret ?? readOrCreateSecretFile(config.dataDir, SESSION_SECRET_FILE);
+  if (config.session.secret !== undefined) return config.session.secret;
+  const secret = readOrCreateSecretFile(config.dataDir, SESSION_SECRET_FILE);
   if (secret.length < MIN_SECRET_LENGTH)
-    throw new ConfigError(`SESSION_SECRET must be at least ${MIN_SECRET_LENGTH} characters long`);
+    throw new ConfigError(`DATA_DIR/${SESSION_SECRET_FILE} must be at least ${MIN_SECRET_LENGTH} characters long`);
   return secret;
 }
 

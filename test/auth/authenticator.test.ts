@@ -9,7 +9,7 @@ import express from 'express';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { citizenOf, createAuthenticator, signDevelopmentToken, type AuthConfig } from '../../src/auth/index.js';
-import { ConfigError } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { jsonErrorHandler } from '../../src/http/errors.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { ADMIN_CLAIMS, adminToken, bearer, citizenToken, signedToken, unsignedToken } from '../helpers/auth.js';
@@ -202,9 +202,9 @@ describe('Keys', () => {
   });
 
   it('When AUTH_JWT_SECRET is shorter than 32 bytes, then the start stops with a clear message', () => {
-    expect(() => createAuthenticator({ auth: { jwksUrl: undefined, jwtSecret: 'short' }, dataDir: tempDir() })).toThrow(
-      ConfigError,
-    );
+    // loadConfig's rule (the authenticator receives the validated value).
+    expect(() => loadConfig({ AUTH_JWT_SECRET: 'short' })).toThrow(ConfigError);
+    expect(() => loadConfig({ AUTH_JWT_SECRET: 'short' })).toThrow(/AUTH_JWT_SECRET.*32 bytes/);
   });
 
   it('When AUTH_JWKS_URL is configured, then RS256 tokens of its keys pass, and HS256, unknown keys and alg none do not', async () => {

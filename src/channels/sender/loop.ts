@@ -1,4 +1,5 @@
-// The sender's loop (sender/index.ts is its public face): its own loop over its own tables, separate from message creation, so that an SMTP or Twilio
+// The sender's loop (sender/index.ts is its public face): its own loop over its own tables, separate from message
+// creation, so that an SMTP or Twilio
 // outage never delays an inbox message. Each round:
 //   1. expire:  a delivery still `sending` after its lease ran out belonged to a sender that stopped
 //               while talking to the provider (a dead sender's deliveries get there sooner: the queue's

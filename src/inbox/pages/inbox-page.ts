@@ -208,7 +208,8 @@ export function inboxPageRouter(deps: InboxPageDependencies): Router {
   }
 
   function calendarHref(booking: UpcomingBooking): string {
-    return `/inbox/kalender.ics?${new URLSearchParams({ enhet: booking.careUnit.hsaId, bokning: booking.bookingId }).toString()}`;
+    const query = new URLSearchParams({ enhet: booking.careUnit.hsaId, bokning: booking.bookingId });
+    return `/inbox/kalender.ics?${query.toString()}`;
   }
 
   function upcomingActions(booking: UpcomingBooking): BookingActions {
