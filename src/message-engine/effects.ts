@@ -2,7 +2,7 @@
 // collected in memory (one citizen's in order, each seeing the state the previous left) and written
 // with a handful of set-based statements in one transaction: a round trip per batch, not per message.
 import { sql } from 'drizzle-orm';
-import { rows, type Executor } from '../db/index.js';
+import { decodeDate, decodeId, decodeJson, rows, type Executor } from '../db/index.js';
 import type {
   Action,
   BookingSnapshot,
@@ -23,8 +23,6 @@ import {
 import type { MessageRenderer } from './render-message.js';
 
 const json = (value: unknown) => JSON.stringify(value);
-const parsed = <T>(value: T | string | null): T | null =>
-  typeof value === 'string' ? (JSON.parse(value) as T) : value;
 
 export interface HeldRow {
   id: string | number;
@@ -39,15 +37,15 @@ export interface HeldRow {
 }
 
 export function toHeld(row: HeldRow): HeldDelete {
-  const details = parsed(row.details);
+  const details = decodeJson<BookingSnapshot>(row.details);
   return {
-    id: Number(row.id),
+    id: decodeId(row.id),
     keyHash: row.key_hash,
     logicalAddress: row.logical_address,
     categorization: row.categorization,
     ...(details ? { details } : {}),
-    deletedAt: new Date(row.deleted_at),
-    dueAt: new Date(row.due_at),
+    deletedAt: decodeDate(row.deleted_at),
+    dueAt: decodeDate(row.due_at),
   };
 }
 

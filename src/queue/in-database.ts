@@ -13,7 +13,7 @@ import os from 'node:os';
 import { sql } from 'drizzle-orm';
 import { maskPersonalData } from '../logging.js';
 import { DELIVERY_MODES, type DeliveryMode } from '../activation-registry/index.js';
-import { rows, type Database, type Executor } from '../db/index.js';
+import { decodeCount, decodeDate, decodeId, decodeJson, rows, type Database, type Executor } from '../db/index.js';
 import { STATUS } from './schema.js';
 import type { Engagement } from '../process-notifications/index.js';
 
@@ -48,7 +48,7 @@ const RETURNING = sql.raw(
 
 function toQueued(row: QueueRow): QueuedNotification {
   return {
-    id: Number(row.id),
+    id: decodeId(row.id),
     keyHash: row.key_hash,
     resident: row.resident,
     sourceSystem: row.source_system,
@@ -56,8 +56,8 @@ function toQueued(row: QueueRow): QueuedNotification {
     deliveredMode: (DELIVERY_MODES as readonly string[]).includes(row.delivered_mode ?? '')
       ? (row.delivered_mode as DeliveryMode)
       : undefined,
-    engagement: typeof row.engagement === 'string' ? (JSON.parse(row.engagement) as Engagement) : row.engagement,
-    receivedAt: new Date(row.received_at),
+    engagement: decodeJson<Engagement>(row.engagement),
+    receivedAt: decodeDate(row.received_at),
     attempts: row.attempts,
   };
 }
@@ -253,7 +253,7 @@ export async function claimNotificationsById(
     const claimable = claimableTogether(
       candidates,
       others.map((row) => ({
-        id: Number(row.id),
+        id: decodeId(row.id),
         keyHash: row.key_hash,
         resident: row.resident,
         sourceSystem: row.source_system,
@@ -281,7 +281,7 @@ export async function existingNotificationIds(database: Database, ids: readonly 
     database.orm,
     sql`select id from inbound_notification where id = any(${`{${ids.join(',')}}`}::bigint[])`,
   );
-  return new Set(found.map((row) => Number(row.id)));
+  return new Set(found.map((row) => decodeId(row.id)));
 }
 
 /**
@@ -415,10 +415,10 @@ export async function listDeadLetters(database: Database, limit = 100, sourceSys
         order by id limit ${limit}`,
   );
   return found.map((row) => {
-    const engagement = typeof row.engagement === 'string' ? (JSON.parse(row.engagement) as Engagement) : row.engagement;
+    const engagement = decodeJson<Engagement>(row.engagement);
     // Operators see where it came from and why it failed; not whose it is.
     return {
-      id: Number(row.id),
+      id: decodeId(row.id),
       sourceSystem: row.source_system,
       logicalAddress: engagement.logicalAddress,
       categorization: engagement.categorization,
@@ -427,7 +427,7 @@ export async function listDeadLetters(database: Database, limit = 100, sourceSys
       deleteFlag: row.delete_flag,
       attempts: row.attempts,
       lastError: row.last_error === null ? null : maskPersonalData(row.last_error),
-      receivedAt: new Date(row.received_at).toISOString(),
+      receivedAt: decodeDate(row.received_at).toISOString(),
     };
   });
 }
@@ -438,7 +438,7 @@ export async function countDeadLetters(database: Database): Promise<{ sourceSyst
     database.orm,
     sql`select source_system, count(*)::int as n from inbound_notification where status = ${STATUS.dead} group by source_system order by source_system`,
   );
-  return found.map((row) => ({ sourceSystem: row.source_system, deadLetters: Number(row.n) }));
+  return found.map((row) => ({ sourceSystem: row.source_system, deadLetters: decodeCount(row.n) }));
 }
 
 /** An operator's retry of every dead letter of one source system; resolves to the ids queued again. */
@@ -448,7 +448,7 @@ export async function retryDeadLettersOf(executor: Executor, sourceSystem: strin
     sql`update inbound_notification set status = ${STATUS.pending}, attempts = 0, available_at = now(), lease_owner = null, lease_until = null
         where status = ${STATUS.dead} and source_system = ${sourceSystem} returning id`,
   );
-  return updated.map((row) => Number(row.id)).sort((a, b) => a - b);
+  return updated.map((row) => decodeId(row.id)).sort((a, b) => a - b);
 }
 
 /** An operator's retry: the dead letter is queued again from the start. */
@@ -482,7 +482,7 @@ export async function holdPendingOfUnits(
           returning u.address)
         select address, count(*)::int as n from held group by address`,
   );
-  return new Map(updated.map((row) => [row.address, Number(row.n)]));
+  return new Map(updated.map((row) => [row.address, decodeCount(row.n)]));
 }
 
 export interface WaitingAddress {
@@ -505,15 +505,17 @@ export async function waitingByAddress(database: Database, top = 10): Promise<Wa
         group by 1 order by 2 desc, 1 limit 1000`,
   );
   const now = Date.now();
-  const age = (oldest: Date | string) => Math.max(0, Math.round((now - new Date(oldest).getTime()) / 1000));
-  const listed = found
-    .slice(0, top)
-    .map((row) => ({ logicalAddress: row.address, waiting: Number(row.waiting), oldestAgeSeconds: age(row.oldest) }));
+  const age = (oldest: Date | string) => Math.max(0, Math.round((now - decodeDate(oldest).getTime()) / 1000));
+  const listed = found.slice(0, top).map((row) => ({
+    logicalAddress: row.address,
+    waiting: decodeCount(row.waiting),
+    oldestAgeSeconds: age(row.oldest),
+  }));
   const rest = found.slice(top);
   if (rest.length > 0) {
     listed.push({
       logicalAddress: 'other',
-      waiting: rest.reduce((sum, row) => sum + Number(row.waiting), 0),
+      waiting: rest.reduce((sum, row) => sum + decodeCount(row.waiting), 0),
       oldestAgeSeconds: Math.max(...rest.map((row) => age(row.oldest))),
     });
   }

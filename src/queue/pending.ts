@@ -1,7 +1,7 @@
 // How many accepted notifications still wait for the worker: for the demo (which waits for each of its
 // steps) and for the log line that says why nothing happens when GetBookingDetails is not configured.
 import { sql } from 'drizzle-orm';
-import { rows, type Database } from '../db/index.js';
+import { decodeCount, rows, type Database } from '../db/index.js';
 import { STATUS } from './schema.js';
 
 /** Pending notifications, of one citizen or of all (both counts use a partial index on pending rows). */
@@ -12,5 +12,5 @@ export async function pendingNotificationCount(database: Database, resident?: st
       ? sql`select count(*)::int as pending from inbound_notification where status = ${STATUS.pending}`
       : sql`select count(*)::int as pending from inbound_notification where status = ${STATUS.pending} and resident = ${resident}`,
   );
-  return Number(row?.pending ?? 0);
+  return decodeCount(row?.pending);
 }

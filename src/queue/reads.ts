@@ -2,7 +2,7 @@
 // depth for /metrics, whether a notification waits for a retry, whether a new post is still on its first
 // try (the release of held deletes waits for it), and one booking's notifications for the trace.
 import { sql, type SQL } from 'drizzle-orm';
-import { rows, type Database, type Executor } from '../db/index.js';
+import { decodeCount, decodeDate, decodeId, rows, type Database, type Executor } from '../db/index.js';
 import { STATUS, type NotificationStatus } from './schema.js';
 
 /** Pending notifications and when the oldest was received; one query, both on the pending index. */
@@ -12,7 +12,7 @@ export async function queueDepth(database: Database): Promise<{ pending: number;
     sql`select (select count(*)::int from inbound_notification where status = ${STATUS.pending}) as pending,
                (select received_at from inbound_notification where status = ${STATUS.pending} order by id limit 1) as oldest`,
   );
-  return { pending: Number(row?.pending ?? 0), oldest: row?.oldest ? new Date(row.oldest) : undefined };
+  return { pending: decodeCount(row?.pending), oldest: row?.oldest ? decodeDate(row.oldest) : undefined };
 }
 
 /** Whether a notification is pending with its next try in the future (it was put back for a retry). */
@@ -21,7 +21,7 @@ export async function waitsForRetry(executor: Executor, id: number): Promise<boo
     executor,
     sql`select count(*)::int as n from inbound_notification where id = ${id} and status = ${STATUS.pending} and available_at > now()`,
   );
-  return Number(row?.n ?? 0) > 0;
+  return decodeCount(row?.n) > 0;
 }
 
 /**
@@ -84,8 +84,8 @@ export async function notificationsOfBooking(
         order by id limit ${booking.limit}`,
   );
   return found.map((row) => ({
-    id: Number(row.id),
-    receivedAt: new Date(row.received_at),
+    id: decodeId(row.id),
+    receivedAt: decodeDate(row.received_at),
     deleteFlag: row.delete_flag,
     status: row.status,
     attempts: row.attempts,
