@@ -4,3 +4,4 @@ export { type Database, type Executor, openDatabase, type Orm, preparedRows, row
 export { purgeInSlices, purgeOlderThan, type PurgeOptions } from './purge.js';
 export { DatabaseInUseError } from './embedded-lock.js';
 export { decodeCount, decodeDate, decodeId, decodeJson } from './decode.js';
+export { columnNames, type ColumnNames } from './columns.js';
