@@ -168,12 +168,7 @@ function scrollingTable(label: string, table: SafeHtml): SafeHtml {
 
 export function problemList(problems: string[]): SafeHtml {
   if (problems.length === 0) return html``;
-  return html`<div class="problem" role="alert">
-    <h2>Något behöver rättas</h2>
-    <ul>
-      ${problems.map((p) => html`<li>${p}</li>`)}
-    </ul>
-  </div>`;
+  return html`<div class="problem" role="alert"><h2>Något behöver rättas</h2><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>`;
 }
 
 interface PageState {
@@ -191,140 +186,83 @@ function careUnitSections(
 ): SafeHtml {
   const form = state.loadForm ?? {};
   const loadRows = loads.map(
-    (load) =>
-      html`<tr>
-        <td>${ENVIRONMENT_LABEL[load.environment]}</td>
-        <td><code>${load.logicalAddress}</code></td>
-        <td>${when(load.startsAt)}</td>
-        <td>${when(load.endsAt)}</td>
-        <td>${load.current ? 'Pågår' : 'Kommande'}</td>
-        <td>${load.note ?? ''}</td>
-        <td>
-          <form class="inline" method="post" action="/admin/vardenheter/inlasning/${load.id}/avsluta">
-            ${csrfField}<button type="submit">Avsluta nu</button>
-          </form>
-        </td>
-      </tr>`,
+    (load) => html`<tr>
+  <td>${ENVIRONMENT_LABEL[load.environment]}</td>
+  <td><code>${load.logicalAddress}</code></td>
+  <td>${when(load.startsAt)}</td>
+  <td>${when(load.endsAt)}</td>
+  <td>${load.current ? 'Pågår' : 'Kommande'}</td>
+  <td>${load.note ?? ''}</td>
+  <td><form class="inline" method="post" action="/admin/vardenheter/inlasning/${load.id}/avsluta">${csrfField}<button type="submit">Avsluta nu</button></form></td>
+</tr>`,
   );
   const unitRows = guarded.map((unit) => {
     const holding = unit.hold?.status === 'holding';
     const unitPath = `/admin/vardenheter/${unit.environment}/${encodeURIComponent(unit.logicalAddress)}`;
     return html`<tr>
-      <td>${ENVIRONMENT_LABEL[unit.environment]}</td>
-      <td><code>${unit.logicalAddress}</code></td>
-      <td>
-        ${unit.hold ? HOLD_LABEL[unit.hold.status] : `Bevakas till ${when(unit.watchedUntil)}`}${unit.hold?.decidedBy ? html`<br /><small>${unit.hold.decidedBy}, ${when(unit.hold.decidedAt)}</small>` : ''}
-      </td>
-      <td>${when(unit.hold?.startedAt ?? unit.firstSeenAt)}</td>
-      <td>${unit.hold ? String(unit.hold.notifications) : `${unit.windowPosts} nya i fönstret`}</td>
-      <td>${String(unit.heldMessages)}</td>
-      <td>${String(unit.citizens)}</td>
-      <td>${when(unit.lastSeenAt)}</td>
-      <td>
-        ${
-          holding
-            ? html`<form class="inline" method="post" action="${unitPath}/slapp">
-                  ${csrfField}<button type="submit">Släpp meddelandena</button>
-                </form>
-                <form class="inline" method="post" action="${unitPath}/kasta">
-                  ${csrfField}<button type="submit">Kasta meddelandena</button>
-                </form>`
-            : ''
-        }
-      </td>
-    </tr>`;
+  <td>${ENVIRONMENT_LABEL[unit.environment]}</td>
+  <td><code>${unit.logicalAddress}</code></td>
+  <td>${unit.hold ? HOLD_LABEL[unit.hold.status] : `Bevakas till ${when(unit.watchedUntil)}`}${unit.hold?.decidedBy ? html`<br><small>${unit.hold.decidedBy}, ${when(unit.hold.decidedAt)}</small>` : ''}</td>
+  <td>${when(unit.hold?.startedAt ?? unit.firstSeenAt)}</td>
+  <td>${unit.hold ? String(unit.hold.notifications) : `${unit.windowPosts} nya i fönstret`}</td>
+  <td>${String(unit.heldMessages)}</td>
+  <td>${String(unit.citizens)}</td>
+  <td>${when(unit.lastSeenAt)}</td>
+  <td>${
+    holding
+      ? html`<form class="inline" method="post" action="${unitPath}/slapp">${csrfField}<button type="submit">Släpp meddelandena</button></form>
+    <form class="inline" method="post" action="${unitPath}/kasta">${csrfField}<button type="submit">Kasta meddelandena</button></form>`
+      : ''
+  }</td>
+</tr>`;
   });
   return html`<section aria-labelledby="loads-heading">
-      <h2 id="loads-heading">Tyst inläsning per vårdenhet</h2>
-      <p>
-        Under en tyst inläsning lagras det som levereras för vårdenheten (EI:s <code>logicalAddress</code>) utan
-        meddelanden, SMS eller e-post – till exempel när enheten börjar med webbokning och läser in sina befintliga
-        bokningar, eller vid EI:s reservrutin. Det som avgör är när EI levererade aviseringen. Ändringar efter
-        inläsningen ger meddelanden som vanligt.
-      </p>
-      ${
-        loads.length === 0
-          ? html`<p>Inga pågående eller kommande inläsningar.</p>`
-          : scrollingTable(
-              'Tabell över tysta inläsningar',
-              html`<table>
-                <thead>
-                  <tr>
-                    <th scope="col">Miljö</th>
-                    <th scope="col">Vårdenhet</th>
-                    <th scope="col">Från</th>
-                    <th scope="col">Till</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Anteckning</th>
-                    <th scope="col">Åtgärd</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${loadRows}
-                </tbody>
-              </table>`,
-            )
-      }
-      <form method="post" action="/admin/vardenheter/inlasning">
-        ${csrfField}
-        <fieldset>
-          <legend>Ny tyst inläsning</legend>
-          <label for="load-environment">Miljö</label>
-          <select id="load-environment" name="environment" required>
-            ${ENVIRONMENTS.map((environment) => html`<option value="${environment}" ${form.environment === environment ? html` selected` : ''}>${ENVIRONMENT_LABEL[environment]}</option>`)}
-          </select>
-          <label for="logicalAddress">Vårdenhetens HSA-id (som EI skickar som logicalAddress)</label>
-          <input
-            id="logicalAddress"
-            name="logicalAddress"
-            required
-            maxlength="${MAX_HSA_ID_LENGTH}"
-            value="${form.logicalAddress ?? ''}"
-          />
-          <label for="load-from">Från (svensk tid; tomt: nu)</label>
-          <input id="load-from" name="from" type="datetime-local" value="${form.from ?? ''}" />
-          <label for="load-until">Till (svensk tid)</label>
-          <input id="load-until" name="until" type="datetime-local" required value="${form.until ?? ''}" />
-          <label for="load-note">Anteckning (valfri)</label>
-          <input id="load-note" name="note" maxlength="${MAX_NOTE_LENGTH}" value="${form.note ?? ''}" />
-          <p><button type="submit">Registrera tyst inläsning</button></p>
-        </fieldset>
-      </form>
-    </section>
-    <section aria-labelledby="guard-heading">
-      <h2 id="guard-heading">Flodskydd: nya vårdenheter</h2>
-      <p>
-        En vårdenhet som är ny (eller har varit tyst länge) och som utan aviserad inläsning skickar många nya bokningar
-        på kort tid hålls av flodskyddet: bokningarna lagras, men meddelandena visas inte och inga SMS eller e-post
-        skickas. Släpp dem (de blir meddelanden, äldst först, med SMS och e-post som vanligt) eller kasta dem
-        (bokningarna finns kvar, inga meddelanden).
-      </p>
-      ${
-        guarded.length === 0
-          ? html`<p>Inga vårdenheter bevakas eller hålls.</p>`
-          : scrollingTable(
-              'Tabell över vårdenheter i flodskyddet',
-              html`<table>
-                <thead>
-                  <tr>
-                    <th scope="col">Miljö</th>
-                    <th scope="col">Vårdenhet</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Sedan</th>
-                    <th scope="col">Aviseringar</th>
-                    <th scope="col">Hållna meddelanden</th>
-                    <th scope="col">Invånare</th>
-                    <th scope="col">Senast levererat</th>
-                    <th scope="col">Åtgärder</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${unitRows}
-                </tbody>
-              </table>`,
-            )
-      }
-    </section>`;
+<h2 id="loads-heading">Tyst inläsning per vårdenhet</h2>
+<p>Under en tyst inläsning lagras det som levereras för vårdenheten (EI:s <code>logicalAddress</code>) utan meddelanden,
+SMS eller e-post – till exempel när enheten börjar med webbokning och läser in sina befintliga bokningar, eller vid EI:s
+reservrutin. Det som avgör är när EI levererade aviseringen. Ändringar efter inläsningen ger meddelanden som vanligt.</p>
+${
+  loads.length === 0
+    ? html`<p>Inga pågående eller kommande inläsningar.</p>`
+    : scrollingTable(
+        'Tabell över tysta inläsningar',
+        html`<table><thead><tr><th scope="col">Miljö</th><th scope="col">Vårdenhet</th><th scope="col">Från</th><th scope="col">Till</th><th scope="col">Status</th><th scope="col">Anteckning</th><th scope="col">Åtgärd</th></tr></thead><tbody>${loadRows}</tbody></table>`,
+      )
+}
+<form method="post" action="/admin/vardenheter/inlasning">
+${csrfField}
+<fieldset>
+<legend>Ny tyst inläsning</legend>
+<label for="load-environment">Miljö</label>
+<select id="load-environment" name="environment" required>
+  ${ENVIRONMENTS.map((environment) => html`<option value="${environment}"${form.environment === environment ? html` selected` : ''}>${ENVIRONMENT_LABEL[environment]}</option>`)}
+</select>
+<label for="logicalAddress">Vårdenhetens HSA-id (som EI skickar som logicalAddress)</label>
+<input id="logicalAddress" name="logicalAddress" required maxlength="${MAX_HSA_ID_LENGTH}" value="${form.logicalAddress ?? ''}">
+<label for="load-from">Från (svensk tid; tomt: nu)</label>
+<input id="load-from" name="from" type="datetime-local" value="${form.from ?? ''}">
+<label for="load-until">Till (svensk tid)</label>
+<input id="load-until" name="until" type="datetime-local" required value="${form.until ?? ''}">
+<label for="load-note">Anteckning (valfri)</label>
+<input id="load-note" name="note" maxlength="${MAX_NOTE_LENGTH}" value="${form.note ?? ''}">
+<p><button type="submit">Registrera tyst inläsning</button></p>
+</fieldset>
+</form>
+</section>
+<section aria-labelledby="guard-heading">
+<h2 id="guard-heading">Flodskydd: nya vårdenheter</h2>
+<p>En vårdenhet som är ny (eller har varit tyst länge) och som utan aviserad inläsning skickar många nya bokningar på kort
+tid hålls av flodskyddet: bokningarna lagras, men meddelandena visas inte och inga SMS eller e-post skickas. Släpp dem
+(de blir meddelanden, äldst först, med SMS och e-post som vanligt) eller kasta dem (bokningarna finns kvar, inga meddelanden).</p>
+${
+  guarded.length === 0
+    ? html`<p>Inga vårdenheter bevakas eller hålls.</p>`
+    : scrollingTable(
+        'Tabell över vårdenheter i flodskyddet',
+        html`<table><thead><tr><th scope="col">Miljö</th><th scope="col">Vårdenhet</th><th scope="col">Status</th><th scope="col">Sedan</th><th scope="col">Aviseringar</th><th scope="col">Hållna meddelanden</th><th scope="col">Invånare</th><th scope="col">Senast levererat</th><th scope="col">Åtgärder</th></tr></thead><tbody>${unitRows}</tbody></table>`,
+      )
+}
+</section>`;
 }
 
 function registryPage(
@@ -340,37 +278,30 @@ function registryPage(
   consoleSections?: SafeHtml,
 ): string {
   const form = state.form ?? {};
-  const csrfField = html`<input type="hidden" name="_csrf" value="${csrf}" />`;
+  const csrfField = html`<input type="hidden" name="_csrf" value="${csrf}">`;
   const rows = live.map(
-    (system) =>
-      html`<tr>
-        <td>${ENVIRONMENT_LABEL[system.environment]}</td>
-        <td><code>${system.hsaId}</code></td>
-        <td>${system.name}</td>
-        <td>${MODE_LABEL[system.mode]}</td>
-        <td>${when(system.createdAt)}</td>
-        <td>
-          <form class="inline" method="post" action="/admin/kallsystem/${system.id}/lage">
-            ${csrfField}
-            <select id="mode-${system.id}" name="mode" aria-label="Läge för ${system.name}">
-              <option value="active" ${system.mode === 'active' ? html` selected` : ''}>Aktivt</option>
-              <option value="silent" ${system.mode === 'silent' ? html` selected` : ''}>Tyst</option>
-            </select>
-            <button type="submit">Spara läge</button>
-          </form>
-          <a href="/admin/kallsystem/${system.id}/avaktivera">Avaktivera…</a>
-        </td>
-      </tr>`,
+    (system) => html`<tr>
+  <td>${ENVIRONMENT_LABEL[system.environment]}</td>
+  <td><code>${system.hsaId}</code></td>
+  <td>${system.name}</td>
+  <td>${MODE_LABEL[system.mode]}</td>
+  <td>${when(system.createdAt)}</td>
+  <td>
+    <form class="inline" method="post" action="/admin/kallsystem/${system.id}/lage">
+      ${csrfField}
+      <select id="mode-${system.id}" name="mode" aria-label="Läge för ${system.name}">
+        <option value="active"${system.mode === 'active' ? html` selected` : ''}>Aktivt</option>
+        <option value="silent"${system.mode === 'silent' ? html` selected` : ''}>Tyst</option>
+      </select>
+      <button type="submit">Spara läge</button>
+    </form>
+    <a href="/admin/kallsystem/${system.id}/avaktivera">Avaktivera…</a>
+  </td>
+</tr>`,
   );
   const history = deactivated.map(
     (system) =>
-      html`<tr>
-        <td>${ENVIRONMENT_LABEL[system.environment]}</td>
-        <td><code>${system.hsaId}</code></td>
-        <td>${system.name}</td>
-        <td>${when(system.createdAt)}</td>
-        <td>${when(system.deactivatedAt)}</td>
-      </tr>`,
+      html`<tr><td>${ENVIRONMENT_LABEL[system.environment]}</td><td><code>${system.hsaId}</code></td><td>${system.name}</td><td>${when(system.createdAt)}</td><td>${when(system.deactivatedAt)}</td></tr>`,
   );
   const changes = audit.map((entry) => {
     const after = (entry.after ?? {}) as Partial<SourceSystem> & { logicalAddress?: string };
@@ -381,128 +312,80 @@ function registryPage(
     ]
       .filter(Boolean)
       .join(', ');
-    return html`<tr>
-      <td>${when(entry.at)}</td>
-      <td>${entry.actor}</td>
-      <td>${ACTION_LABEL[entry.action] ?? entry.action}</td>
-      <td>${what}</td>
-    </tr>`;
+    return html`<tr><td>${when(entry.at)}</td><td>${entry.actor}</td><td>${ACTION_LABEL[entry.action] ?? entry.action}</td><td>${what}</td></tr>`;
   });
 
   return layout(
     'Källsystem',
     html`<h1>Aktiverade källsystem</h1>
-      <p>
-        1177 skapar meddelanden i inkorgen bara för bokningssystem som är aktiverade här, per miljö, med det HSA-id
-        systemet skickar som <code>sourceSystem</code>. Läget <strong>tyst</strong> tar emot och lagrar aviseringar men
-        skapar inga meddelanden, SMS eller e-post – till exempel under systemets första inläsning.
-      </p>
-      ${state.done ? html`<p class="notice" role="status">${state.done}</p>` : ''} ${problemList(state.problems ?? [])}
-      ${extraSection ?? ''}
-      <section aria-labelledby="live-heading">
-        <h2 id="live-heading">Aktiva registreringar</h2>
-        ${
-          live.length === 0
-            ? html`<p>Inga källsystem är aktiverade.</p>`
-            : scrollingTable(
-                'Tabell över aktiva registreringar',
-                html`<table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Miljö</th>
-                      <th scope="col">HSA-id</th>
-                      <th scope="col">Namn</th>
-                      <th scope="col">Läge</th>
-                      <th scope="col">Tillagt</th>
-                      <th scope="col">Åtgärder</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${rows}
-                  </tbody>
-                </table>`,
-              )
-        }
-      </section>
-      <section aria-labelledby="add-heading">
-        <h2 id="add-heading">Lägg till källsystem</h2>
-        <form method="post" action="/admin/kallsystem">
-          ${csrfField}
-          <fieldset>
-            <legend>Nytt källsystem</legend>
-            <label for="environment">Miljö</label>
-            <select id="environment" name="environment" required>
-              ${ENVIRONMENTS.map((environment) => html`<option value="${environment}" ${form.environment === environment ? html` selected` : ''}>${ENVIRONMENT_LABEL[environment]}</option>`)}
-            </select>
-            <label for="hsaId">HSA-id (som systemet skickar som sourceSystem)</label>
-            <input id="hsaId" name="hsaId" required maxlength="${MAX_HSA_ID_LENGTH}" value="${form.hsaId ?? ''}" />
-            <label for="name">Namn</label>
-            <input id="name" name="name" required maxlength="${MAX_NAME_LENGTH}" value="${form.name ?? ''}" />
-            <label for="mode">Läge</label>
-            <select id="mode" name="mode">
-              <option value="active" ${form.mode !== 'silent' ? html` selected` : ''}>
-                Aktivt – skapar meddelanden
-              </option>
-              <option value="silent" ${form.mode === 'silent' ? html` selected` : ''}>
-                Tyst – lagrar aviseringar utan meddelanden
-              </option>
-            </select>
-            <p><button type="submit">Lägg till</button></p>
-          </fieldset>
-        </form>
-      </section>
-      ${careUnitSections(csrfField, loads, guarded, state)}
-      <section aria-labelledby="history-heading">
-        <h2 id="history-heading">Avaktiverade</h2>
-        ${
-          history.length === 0
-            ? html`<p>Inga avaktiverade källsystem.</p>`
-            : scrollingTable(
-                'Tabell över avaktiverade',
-                html`<table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Miljö</th>
-                      <th scope="col">HSA-id</th>
-                      <th scope="col">Namn</th>
-                      <th scope="col">Tillagt</th>
-                      <th scope="col">Avaktiverat</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${history}
-                  </tbody>
-                </table>`,
-              )
-        }
-      </section>
-      <section aria-labelledby="audit-heading">
-        <h2 id="audit-heading">Senaste ändringar</h2>
-        ${
-          changes.length === 0
-            ? html`<p>Inga ändringar ännu.</p>`
-            : scrollingTable(
-                'Tabell över senaste ändringar',
-                html`<table>
-                  <thead>
-                    <tr>
-                      <th scope="col">När</th>
-                      <th scope="col">Vem</th>
-                      <th scope="col">Vad</th>
-                      <th scope="col">Källsystem / vårdenhet</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${changes}
-                  </tbody>
-                </table>`,
-              )
-        }
-      </section>
-      ${consoleSections ?? ''}`,
-    html`<form class="account" method="post" action="/admin/logga-ut">
-      ${csrfField}<span>Inloggad som <strong>${adminName}</strong></span> <button type="submit">Logga ut</button>
-    </form>`,
+<p>1177 skapar meddelanden i inkorgen bara för bokningssystem som är aktiverade här, per miljö, med det HSA-id
+systemet skickar som <code>sourceSystem</code>. Läget <strong>tyst</strong> tar emot och lagrar aviseringar men skapar
+inga meddelanden, SMS eller e-post – till exempel under systemets första inläsning.</p>
+${state.done ? html`<p class="notice" role="status">${state.done}</p>` : ''}
+${problemList(state.problems ?? [])}
+${extraSection ?? ''}
+<section aria-labelledby="live-heading">
+<h2 id="live-heading">Aktiva registreringar</h2>
+${
+  live.length === 0
+    ? html`<p>Inga källsystem är aktiverade.</p>`
+    : scrollingTable(
+        'Tabell över aktiva registreringar',
+        html`<table>
+<thead><tr><th scope="col">Miljö</th><th scope="col">HSA-id</th><th scope="col">Namn</th><th scope="col">Läge</th><th scope="col">Tillagt</th><th scope="col">Åtgärder</th></tr></thead>
+<tbody>${rows}</tbody>
+</table>`,
+      )
+}
+</section>
+<section aria-labelledby="add-heading">
+<h2 id="add-heading">Lägg till källsystem</h2>
+<form method="post" action="/admin/kallsystem">
+${csrfField}
+<fieldset>
+<legend>Nytt källsystem</legend>
+<label for="environment">Miljö</label>
+<select id="environment" name="environment" required>
+  ${ENVIRONMENTS.map((environment) => html`<option value="${environment}"${form.environment === environment ? html` selected` : ''}>${ENVIRONMENT_LABEL[environment]}</option>`)}
+</select>
+<label for="hsaId">HSA-id (som systemet skickar som sourceSystem)</label>
+<input id="hsaId" name="hsaId" required maxlength="${MAX_HSA_ID_LENGTH}" value="${form.hsaId ?? ''}">
+<label for="name">Namn</label>
+<input id="name" name="name" required maxlength="${MAX_NAME_LENGTH}" value="${form.name ?? ''}">
+<label for="mode">Läge</label>
+<select id="mode" name="mode">
+  <option value="active"${form.mode !== 'silent' ? html` selected` : ''}>Aktivt – skapar meddelanden</option>
+  <option value="silent"${form.mode === 'silent' ? html` selected` : ''}>Tyst – lagrar aviseringar utan meddelanden</option>
+</select>
+<p><button type="submit">Lägg till</button></p>
+</fieldset>
+</form>
+</section>
+${careUnitSections(csrfField, loads, guarded, state)}
+<section aria-labelledby="history-heading">
+<h2 id="history-heading">Avaktiverade</h2>
+${
+  history.length === 0
+    ? html`<p>Inga avaktiverade källsystem.</p>`
+    : scrollingTable(
+        'Tabell över avaktiverade',
+        html`<table><thead><tr><th scope="col">Miljö</th><th scope="col">HSA-id</th><th scope="col">Namn</th><th scope="col">Tillagt</th><th scope="col">Avaktiverat</th></tr></thead><tbody>${history}</tbody></table>`,
+      )
+}
+</section>
+<section aria-labelledby="audit-heading">
+<h2 id="audit-heading">Senaste ändringar</h2>
+${
+  changes.length === 0
+    ? html`<p>Inga ändringar ännu.</p>`
+    : scrollingTable(
+        'Tabell över senaste ändringar',
+        html`<table><thead><tr><th scope="col">När</th><th scope="col">Vem</th><th scope="col">Vad</th><th scope="col">Källsystem / vårdenhet</th></tr></thead><tbody>${changes}</tbody></table>`,
+      )
+}
+</section>
+${consoleSections ?? ''}`,
+    html`<form class="account" method="post" action="/admin/logga-ut">${csrfField}<span>Inloggad som <strong>${adminName}</strong></span> <button type="submit">Logga ut</button></form>`,
   );
 }
 
@@ -510,21 +393,17 @@ function confirmDeactivationPage(csrf: string, system: SourceSystem): string {
   return layout(
     'Avaktivera källsystem',
     html`<h1>Avaktivera källsystemet?</h1>
-      <div class="confirm" role="alert">
-        <p>
-          Du är på väg att avaktivera <strong>${system.name}</strong> (<code>${system.hsaId}</code>) i miljön
-          <strong>${ENVIRONMENT_LABEL[system.environment]}</strong>.
-        </p>
-        <p>
-          Aviseringar från systemet tas då inte längre emot i den miljön och inga nya meddelanden, SMS eller e-post
-          skapas. Registreringen finns kvar i historiken och systemet kan registreras igen.
-        </p>
-      </div>
-      <form method="post" action="/admin/kallsystem/${system.id}/avaktivera">
-        <input type="hidden" name="_csrf" value="${csrf}" />
-        <input type="hidden" name="bekrafta" value="ja" />
-        <p><button type="submit">Ja, avaktivera</button> <a href="/admin">Avbryt</a></p>
-      </form>`,
+<div class="confirm" role="alert">
+<p>Du är på väg att avaktivera <strong>${system.name}</strong> (<code>${system.hsaId}</code>) i miljön
+<strong>${ENVIRONMENT_LABEL[system.environment]}</strong>.</p>
+<p>Aviseringar från systemet tas då inte längre emot i den miljön och inga nya meddelanden, SMS eller e-post
+skapas. Registreringen finns kvar i historiken och systemet kan registreras igen.</p>
+</div>
+<form method="post" action="/admin/kallsystem/${system.id}/avaktivera">
+<input type="hidden" name="_csrf" value="${csrf}">
+<input type="hidden" name="bekrafta" value="ja">
+<p><button type="submit">Ja, avaktivera</button> <a href="/admin">Avbryt</a></p>
+</form>`,
   );
 }
 
@@ -532,33 +411,26 @@ function signInPage(csrf: string, developmentSignIn: boolean, problems: string[]
   return layout(
     'Logga in',
     html`<h1>Logga in som nationell administratör</h1>
-      ${problemList(problems)}
-      ${oidc ? html`<p><a href="/admin/logga-in/oidc">Logga in med din organisations inloggning</a></p>` : ''}
-      ${
-        developmentSignIn
-          ? html`<section class="development" aria-labelledby="dev-heading">
-              <h2 id="dev-heading">Utvecklingsinloggning</h2>
-              <p>
-                Endast för utveckling och test: vem som helst kan logga in här med valfritt namn. Den finns inte i
-                produktion.
-              </p>
-              <form method="post" action="/admin/logga-in">
-                <input type="hidden" name="_csrf" value="${csrf}" />
-                <label for="admin-name">Ditt namn (syns i ändringsloggen)</label>
-                <input id="admin-name" name="name" required maxlength="${MAX_ADMIN_NAME_LENGTH}" autocomplete="name" />
-                <label
-                  ><input type="checkbox" name="support" value="ja" /> Med supportroll (får söka på personnummer)</label
-                >
-                <p><button type="submit">Logga in</button></p>
-              </form>
-            </section>`
-          : oidc
-            ? ''
-            : html`<p>
-                Inloggning på sidan är inte konfigurerad. Använd API:t med en administratörstoken
-                (<code>/api/admin/source-systems</code>) eller kommandoraden (<code>npm run admin</code>).
-              </p>`
-      }`,
+${problemList(problems)}
+${oidc ? html`<p><a href="/admin/logga-in/oidc">Logga in med din organisations inloggning</a></p>` : ''}
+${
+  developmentSignIn
+    ? html`<section class="development" aria-labelledby="dev-heading">
+<h2 id="dev-heading">Utvecklingsinloggning</h2>
+<p>Endast för utveckling och test: vem som helst kan logga in här med valfritt namn. Den finns inte i produktion.</p>
+<form method="post" action="/admin/logga-in">
+<input type="hidden" name="_csrf" value="${csrf}">
+<label for="admin-name">Ditt namn (syns i ändringsloggen)</label>
+<input id="admin-name" name="name" required maxlength="${MAX_ADMIN_NAME_LENGTH}" autocomplete="name">
+<label><input type="checkbox" name="support" value="ja"> Med supportroll (får söka på personnummer)</label>
+<p><button type="submit">Logga in</button></p>
+</form>
+</section>`
+    : oidc
+      ? ''
+      : html`<p>Inloggning på sidan är inte konfigurerad. Använd API:t med en administratörstoken
+(<code>/api/admin/source-systems</code>) eller kommandoraden (<code>npm run admin</code>).</p>`
+}`,
   );
 }
 
@@ -889,12 +761,7 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
       const identity = sessionOf(res).identity;
       const account =
         identity?.kind === 'admin'
-          ? html`<form class="account" method="post" action="/admin/logga-ut">
-              <input type="hidden" name="_csrf" value="${sessionOf(res).csrfToken}" /><span
-                >Inloggad som <strong>${identity.name}</strong></span
-              >
-              <button type="submit">Logga ut</button>
-            </form>`
+          ? html`<form class="account" method="post" action="/admin/logga-ut"><input type="hidden" name="_csrf" value="${sessionOf(res).csrfToken}"><span>Inloggad som <strong>${identity.name}</strong></span> <button type="submit">Logga ut</button></form>`
           : undefined;
       send(res, status, layout(title, body, account));
     },

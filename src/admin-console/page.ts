@@ -91,28 +91,21 @@ async function sections(
     unregisteredSystems(deps, registry),
     listDeadLetters(deps.database, MAX_DEAD_LETTERS_SHOWN),
   ]);
-  const csrfField = html`<input type="hidden" name="_csrf" value="${session.csrfToken}" />`;
+  const csrfField = html`<input type="hidden" name="_csrf" value="${session.csrfToken}">`;
 
   const activityRows = activity.map(
-    (row) =>
-      html`<tr>
-        <td>${ENVIRONMENT_LABEL[row.environment]}</td>
-        <th scope="row">
-          <code>${row.sourceSystem}</code>${row.registration ? html`<br /><small>${row.registration.name}</small>` : ''}
-        </th>
-        <td>${row.registration ? MODE_LABEL[row.registration.mode] : 'Inte registrerat'}</td>
-        <td>${pair(row.last24h.received, row.last7d.received)}</td>
-        <td>${pair(row.last24h.ignored, row.last7d.ignored)}</td>
-        <td title="${byKind(row.last7d)}">
-          ${pair(messages(row.last24h), messages(row.last7d))}<br /><small>${byKind(row.last24h)}</small>
-        </td>
-        <td>${pair(row.last24h.no_message, row.last7d.no_message)}</td>
-        <td>${pair(row.last24h.producer_failures, row.last7d.producer_failures)}</td>
-        <td>
-          ${pair(row.last24h.dead_letters, row.last7d.dead_letters)}${row.deadLettersNow > 0 ? html`<br /><strong>${row.deadLettersNow} väntar</strong>` : ''}
-        </td>
-        <td>${when(row.lastSeenAt)}</td>
-      </tr>`,
+    (row) => html`<tr>
+  <td>${ENVIRONMENT_LABEL[row.environment]}</td>
+  <th scope="row"><code>${row.sourceSystem}</code>${row.registration ? html`<br><small>${row.registration.name}</small>` : ''}</th>
+  <td>${row.registration ? MODE_LABEL[row.registration.mode] : 'Inte registrerat'}</td>
+  <td>${pair(row.last24h.received, row.last7d.received)}</td>
+  <td>${pair(row.last24h.ignored, row.last7d.ignored)}</td>
+  <td title="${byKind(row.last7d)}">${pair(messages(row.last24h), messages(row.last7d))}<br><small>${byKind(row.last24h)}</small></td>
+  <td>${pair(row.last24h.no_message, row.last7d.no_message)}</td>
+  <td>${pair(row.last24h.producer_failures, row.last7d.producer_failures)}</td>
+  <td>${pair(row.last24h.dead_letters, row.last7d.dead_letters)}${row.deadLettersNow > 0 ? html`<br><strong>${row.deadLettersNow} väntar</strong>` : ''}</td>
+  <td>${when(row.lastSeenAt)}</td>
+</tr>`,
   );
 
   const unregisteredRows = unregistered.map((system, index) => {
@@ -122,208 +115,122 @@ async function sections(
         ? ` och ${system.careUnitCount - system.careUnits.length} till`
         : '';
     return html`<tr>
-      <td>${ENVIRONMENT_LABEL[system.environment]}</td>
-      <th scope="row"><code>${system.sourceSystem}</code></th>
-      <td>${system.notifications.toLocaleString('sv-SE')}</td>
-      <td>${when(system.firstSeenAt)}</td>
-      <td>${when(system.lastSeenAt)}</td>
-      <td>${units.map((unit, i) => html`${i > 0 ? ', ' : ''}${unit}`)}${more}</td>
-      <td>
-        <form class="inline" method="post" action="/admin/oregistrerade/registrera">
-          ${csrfField}
-          <input type="hidden" name="environment" value="${system.environment}" />
-          <input type="hidden" name="hsaId" value="${system.sourceSystem}" />
-          <label class="visually-hidden" for="unregistered-name-${index}">Namn på ${system.sourceSystem}</label>
-          <input id="unregistered-name-${index}" name="name" required maxlength="200" placeholder="Systemets namn" />
-          <select name="mode" aria-label="Läge för ${system.sourceSystem}">
-            <option value="silent">Tyst</option>
-            <option value="active">Aktivt</option>
-          </select>
-          <button type="submit">Registrera</button>
-        </form>
-      </td>
-    </tr>`;
+  <td>${ENVIRONMENT_LABEL[system.environment]}</td>
+  <th scope="row"><code>${system.sourceSystem}</code></th>
+  <td>${system.notifications.toLocaleString('sv-SE')}</td>
+  <td>${when(system.firstSeenAt)}</td>
+  <td>${when(system.lastSeenAt)}</td>
+  <td>${units.map((unit, i) => html`${i > 0 ? ', ' : ''}${unit}`)}${more}</td>
+  <td>
+    <form class="inline" method="post" action="/admin/oregistrerade/registrera">
+      ${csrfField}
+      <input type="hidden" name="environment" value="${system.environment}">
+      <input type="hidden" name="hsaId" value="${system.sourceSystem}">
+      <label class="visually-hidden" for="unregistered-name-${index}">Namn på ${system.sourceSystem}</label>
+      <input id="unregistered-name-${index}" name="name" required maxlength="200" placeholder="Systemets namn">
+      <select name="mode" aria-label="Läge för ${system.sourceSystem}">
+        <option value="silent">Tyst</option>
+        <option value="active">Aktivt</option>
+      </select>
+      <button type="submit">Registrera</button>
+    </form>
+  </td>
+</tr>`;
   });
 
   const deadBySystem = new Map<string, number>();
   for (const row of activity) if (row.deadLettersNow > 0) deadBySystem.set(row.sourceSystem, row.deadLettersNow);
   const deadRows = deadLetters.map(
-    (letter) =>
-      html`<tr>
-        <td>${String(letter.id)}</td>
-        <td><code>${letter.sourceSystem}</code></td>
-        <td><code>${letter.logicalAddress}</code></td>
-        <td>
-          ${letter.categorization === 'Invitation' ? 'Kallelse' : 'Bokning'}${letter.deleteFlag ? ' (borttag)' : ''}
-        </td>
-        <td>
-          <a
-            href="/admin/sparning?kallsystem=${encodeURIComponent(letter.sourceSystem)}&amp;bokning=${encodeURIComponent(letter.bookingId)}"
-            >${letter.bookingId}</a
-          >
-        </td>
-        <td>${when(letter.receivedAt)}</td>
-        <td>${String(letter.attempts)}</td>
-        <td>${letter.lastError ? becauseInSwedish(letter.lastError) : ''}</td>
-        <td>
-          <form class="inline" method="post" action="/admin/doda-brev/${letter.id}/forsok-igen">
-            ${csrfField}<button type="submit">Försök igen</button>
-          </form>
-        </td>
-      </tr>`,
+    (letter) => html`<tr>
+  <td>${String(letter.id)}</td>
+  <td><code>${letter.sourceSystem}</code></td>
+  <td><code>${letter.logicalAddress}</code></td>
+  <td>${letter.categorization === 'Invitation' ? 'Kallelse' : 'Bokning'}${letter.deleteFlag ? ' (borttag)' : ''}</td>
+  <td><a href="/admin/sparning?kallsystem=${encodeURIComponent(letter.sourceSystem)}&amp;bokning=${encodeURIComponent(letter.bookingId)}">${letter.bookingId}</a></td>
+  <td>${when(letter.receivedAt)}</td>
+  <td>${String(letter.attempts)}</td>
+  <td>${letter.lastError ? becauseInSwedish(letter.lastError) : ''}</td>
+  <td><form class="inline" method="post" action="/admin/doda-brev/${letter.id}/forsok-igen">${csrfField}<button type="submit">Försök igen</button></form></td>
+</tr>`,
   );
   const deadSystems = [...deadBySystem.entries()].map(
-    ([system, count]) =>
-      html`<li>
-        <code>${system}</code>: ${count}
-        <form class="inline" method="post" action="/admin/doda-brev/forsok-igen-alla">
-          ${csrfField}<input type="hidden" name="sourceSystem" value="${system}" /><button type="submit">
-            Försök igen med alla ${count} från ${system}
-          </button>
-        </form>
-      </li>`,
+    ([system, count]) => html`<li><code>${system}</code>: ${count}
+  <form class="inline" method="post" action="/admin/doda-brev/forsok-igen-alla">${csrfField}<input type="hidden" name="sourceSystem" value="${system}"><button type="submit">Försök igen med alla ${count} från ${system}</button></form></li>`,
   );
 
   return html`<section aria-labelledby="activity-heading">
-      <h2 id="activity-heading">Källsystemens aktivitet</h2>
-      <p>
-        Per källsystem och miljö: senaste 24 timmarna <small>/ 7 dygnen</small>. <em>Mottagna</em> tas emot för
-        behandling; <em>ignorerade</em> kom från ett system som inte är registrerat i miljön (eller gällde inte
-        bokningar). <em>Fel hos bokningssystemet</em> är misslyckade hämtningar av bokningsuppgifter (de försöks igen);
-        <em>döda brev</em> är aviseringar som tjänsten gav upp.
-      </p>
-      ${
-        activity.length === 0
-          ? html`<p>Ingen aktivitet ännu.</p>`
-          : html`<div class="scroll" role="region" aria-label="Tabell över källsystemens aktivitet" tabindex="0">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Miljö</th>
-                    <th scope="col">Källsystem</th>
-                    <th scope="col">Läge</th>
-                    <th scope="col">Mottagna</th>
-                    <th scope="col">Ignorerade</th>
-                    <th scope="col">Meddelanden</th>
-                    <th scope="col">Inget meddelande</th>
-                    <th scope="col">Fel hos bokningssystemet</th>
-                    <th scope="col">Döda brev</th>
-                    <th scope="col">Senast sedd</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${activityRows}
-                </tbody>
-              </table>
-            </div>`
-      }
-    </section>
-    <section aria-labelledby="unregistered-heading">
-      <h2 id="unregistered-heading">Oregistrerade system som har skickat</h2>
-      <p>
-        System som har skickat bokningsaviseringar utan att vara registrerade i miljön. Aviseringarna har ignorerats.
-        Registrera systemet direkt från raden (läget <strong>tyst</strong> lagrar utan att skapa meddelanden, bra för en
-        första inläsning).
-      </p>
-      ${
-        unregistered.length === 0
-          ? html`<p>Inga oregistrerade system har skickat något.</p>`
-          : html`<div class="scroll" role="region" aria-label="Tabell över oregistrerade system" tabindex="0">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Miljö</th>
-                    <th scope="col">HSA-id (sourceSystem)</th>
-                    <th scope="col">Aviseringar</th>
-                    <th scope="col">Först sedd</th>
-                    <th scope="col">Senast sedd</th>
-                    <th scope="col">Vårdenheter</th>
-                    <th scope="col">Registrera</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${unregisteredRows}
-                </tbody>
-              </table>
-            </div>`
-      }
-    </section>
-    <section aria-labelledby="dead-heading">
-      <h2 id="dead-heading">Döda brev</h2>
-      <p>
-        Aviseringar som tjänsten gav upp, till exempel när bokningssystemet inte svarade under hela försöksperioden. Här
-        syns varifrån och varför, inte vem de gäller. <em>Försök igen</em> lägger dem i kön från början.
-      </p>
-      ${
-        deadRows.length === 0
-          ? html`<p>Inga döda brev.</p>`
-          : html`<ul>
-                ${deadSystems}
-              </ul>
-              <div class="scroll" role="region" aria-label="Tabell över döda brev" tabindex="0">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Nr</th>
-                      <th scope="col">Källsystem</th>
-                      <th scope="col">Vårdenhet</th>
-                      <th scope="col">Typ</th>
-                      <th scope="col">Boknings-id</th>
-                      <th scope="col">Mottagen</th>
-                      <th scope="col">Försök</th>
-                      <th scope="col">Orsak</th>
-                      <th scope="col">Åtgärd</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${deadRows}
-                  </tbody>
-                </table>
-              </div>`
-      }
-    </section>
-    ${traceForms(session)}`;
+<h2 id="activity-heading">Källsystemens aktivitet</h2>
+<p>Per källsystem och miljö: senaste 24 timmarna <small>/ 7 dygnen</small>. <em>Mottagna</em> tas emot för behandling;
+<em>ignorerade</em> kom från ett system som inte är registrerat i miljön (eller gällde inte bokningar). <em>Fel hos
+bokningssystemet</em> är misslyckade hämtningar av bokningsuppgifter (de försöks igen); <em>döda brev</em> är aviseringar
+som tjänsten gav upp.</p>
+${
+  activity.length === 0
+    ? html`<p>Ingen aktivitet ännu.</p>`
+    : html`<div class="scroll" role="region" aria-label="Tabell över källsystemens aktivitet" tabindex="0"><table>
+<thead><tr><th scope="col">Miljö</th><th scope="col">Källsystem</th><th scope="col">Läge</th><th scope="col">Mottagna</th><th scope="col">Ignorerade</th><th scope="col">Meddelanden</th><th scope="col">Inget meddelande</th><th scope="col">Fel hos bokningssystemet</th><th scope="col">Döda brev</th><th scope="col">Senast sedd</th></tr></thead>
+<tbody>${activityRows}</tbody>
+</table></div>`
+}
+</section>
+<section aria-labelledby="unregistered-heading">
+<h2 id="unregistered-heading">Oregistrerade system som har skickat</h2>
+<p>System som har skickat bokningsaviseringar utan att vara registrerade i miljön. Aviseringarna har ignorerats.
+Registrera systemet direkt från raden (läget <strong>tyst</strong> lagrar utan att skapa meddelanden, bra för en första inläsning).</p>
+${
+  unregistered.length === 0
+    ? html`<p>Inga oregistrerade system har skickat något.</p>`
+    : html`<div class="scroll" role="region" aria-label="Tabell över oregistrerade system" tabindex="0"><table>
+<thead><tr><th scope="col">Miljö</th><th scope="col">HSA-id (sourceSystem)</th><th scope="col">Aviseringar</th><th scope="col">Först sedd</th><th scope="col">Senast sedd</th><th scope="col">Vårdenheter</th><th scope="col">Registrera</th></tr></thead>
+<tbody>${unregisteredRows}</tbody>
+</table></div>`
+}
+</section>
+<section aria-labelledby="dead-heading">
+<h2 id="dead-heading">Döda brev</h2>
+<p>Aviseringar som tjänsten gav upp, till exempel när bokningssystemet inte svarade under hela försöksperioden.
+Här syns varifrån och varför, inte vem de gäller. <em>Försök igen</em> lägger dem i kön från början.</p>
+${
+  deadRows.length === 0
+    ? html`<p>Inga döda brev.</p>`
+    : html`<ul>${deadSystems}</ul>
+<div class="scroll" role="region" aria-label="Tabell över döda brev" tabindex="0"><table>
+<thead><tr><th scope="col">Nr</th><th scope="col">Källsystem</th><th scope="col">Vårdenhet</th><th scope="col">Typ</th><th scope="col">Boknings-id</th><th scope="col">Mottagen</th><th scope="col">Försök</th><th scope="col">Orsak</th><th scope="col">Åtgärd</th></tr></thead>
+<tbody>${deadRows}</tbody>
+</table></div>`
+}
+</section>
+${traceForms(session)}`;
 }
 
 function traceForms(session: AdminSession, values: { kallsystem?: string; bokning?: string } = {}): SafeHtml {
   return html`<section aria-labelledby="trace-heading">
-    <h2 id="trace-heading">Spåra en bokning</h2>
-    <p>
-      Se varje avisering för bokningen, vad tjänsten beslutade och varför, meddelandet som skapades och hur SMS och
-      e-post gick.
-    </p>
-    <form method="get" action="/admin/sparning">
-      <label for="trace-system">Källsystem (sourceSystem)</label>
-      <input id="trace-system" name="kallsystem" required maxlength="64" value="${values.kallsystem ?? ''}" />
-      <label for="trace-booking">Boknings-id</label>
-      <input id="trace-booking" name="bokning" required maxlength="200" value="${values.bokning ?? ''}" />
-      <p><button type="submit">Spåra</button></p>
-    </form>
-    ${
-      session.support
-        ? html`<form method="post" action="/admin/sparning/person">
-            <input type="hidden" name="_csrf" value="${session.csrfToken}" />
-            <fieldset>
-              <legend>Sök på personnummer (supportroll)</legend>
-              <p>Sökningen loggas med ditt namn, personnumret och skälet.</p>
-              <label for="trace-person">Personnummer</label>
-              <input
-                id="trace-person"
-                name="personalIdentityNumber"
-                required
-                maxlength="13"
-                autocomplete="off"
-                inputmode="numeric"
-                placeholder="ÅÅÅÅMMDD-NNNN"
-              />
-              <label for="trace-reason">Skäl (till exempel ärendenummer)</label>
-              <input id="trace-reason" name="reason" required maxlength="${MAX_REASON_LENGTH}" />
-              <p><button type="submit">Sök och logga</button></p>
-            </fieldset>
-          </form>`
-        : html`<p><small>Sökning på personnummer kräver supportrollen.</small></p>`
-    }
-  </section>`;
+<h2 id="trace-heading">Spåra en bokning</h2>
+<p>Se varje avisering för bokningen, vad tjänsten beslutade och varför, meddelandet som skapades och hur SMS och e-post gick.</p>
+<form method="get" action="/admin/sparning">
+<label for="trace-system">Källsystem (sourceSystem)</label>
+<input id="trace-system" name="kallsystem" required maxlength="64" value="${values.kallsystem ?? ''}">
+<label for="trace-booking">Boknings-id</label>
+<input id="trace-booking" name="bokning" required maxlength="200" value="${values.bokning ?? ''}">
+<p><button type="submit">Spåra</button></p>
+</form>
+${
+  session.support
+    ? html`<form method="post" action="/admin/sparning/person">
+<input type="hidden" name="_csrf" value="${session.csrfToken}">
+<fieldset>
+<legend>Sök på personnummer (supportroll)</legend>
+<p>Sökningen loggas med ditt namn, personnumret och skälet.</p>
+<label for="trace-person">Personnummer</label>
+<input id="trace-person" name="personalIdentityNumber" required maxlength="13" autocomplete="off" inputmode="numeric" placeholder="ÅÅÅÅMMDD-NNNN">
+<label for="trace-reason">Skäl (till exempel ärendenummer)</label>
+<input id="trace-reason" name="reason" required maxlength="${MAX_REASON_LENGTH}">
+<p><button type="submit">Sök och logga</button></p>
+</fieldset>
+</form>`
+    : html`<p><small>Sökning på personnummer kräver supportrollen.</small></p>`
+}
+</section>`;
 }
 
 function eventRow(event: TraceEvent): SafeHtml {
@@ -334,82 +241,49 @@ function eventRow(event: TraceEvent): SafeHtml {
       : `${event.categorization === 'Invitation' ? 'Kallelse' : event.categorization === 'Booking' ? 'Bokning' : 'Avisering'}${event.deleteFlag ? ': borttag' : event.deleteFlag === false ? ': ny eller ändrad' : ''}`;
   const message = decision?.message;
   return html`<tr>
-    <td>${when(event.receivedAt ?? decision?.at)}</td>
-    <td>
-      ${what}${event.notificationId !== null ? html`<br /><small>nr ${String(event.notificationId)}</small>` : ''}
-    </td>
-    <td><code>${event.logicalAddress}</code></td>
-    <td>
-      ${event.status ? (STATUS_LABEL[event.status] ?? event.status) : '–'}${event.deliveredMode && event.deliveredMode !== 'active' ? html`<br /><small>levererad i läget ${MODE_LABEL[event.deliveredMode] ?? event.deliveredMode}</small>` : ''}${event.lastError ? html`<br /><small>${event.lastError}</small>` : ''}
-    </td>
-    <td>
-      ${
-        decision
-          ? html`<strong
-                >${decision.outcome === 'message' ? (KIND_LABEL[decision.messageKind ?? ''] ?? decision.messageKind) : decision.outcome === 'dead' ? 'Gav upp' : 'Inget meddelande'}</strong
-              ><br />${decision.becauseSv}`
-          : 'Inte beslutad än'
-      }
-    </td>
-    <td>
-      ${
-        message
-          ? html`${message.subject}<br /><small
-                >skapat
-                ${when(message.createdAt)}${message.readAt ? `, läst ${when(message.readAt)}` : ', oläst'}</small
-              >`
-          : '–'
-      }
-    </td>
-    <td>
-      ${
-        message
-          ? message.deliveries.length > 0
-            ? message.deliveries.map(
-                (d) =>
-                  html`${d.channel === 'sms' ? 'SMS' : 'E-post'}:
-                    ${DELIVERY_LABEL[d.status as DeliveryState] ?? d.status}${d.providerStatus ? ` (${d.providerStatus})` : ''}${d.sentAt ? `, ${when(d.sentAt)}` : ''}<br />`,
-              )
-            : message.notice === 'held'
-              ? 'Hålls av flodskyddet (inte i inkorgen förrän meddelandena släpps)'
-              : message.notice === 'waiting'
-                ? 'Väntar på utskick'
-                : 'Inget SMS eller e-post (inte valt av invånaren)'
-          : '–'
-      }
-    </td>
-  </tr>`;
+  <td>${when(event.receivedAt ?? decision?.at)}</td>
+  <td>${what}${event.notificationId !== null ? html`<br><small>nr ${String(event.notificationId)}</small>` : ''}</td>
+  <td><code>${event.logicalAddress}</code></td>
+  <td>${event.status ? (STATUS_LABEL[event.status] ?? event.status) : '–'}${event.deliveredMode && event.deliveredMode !== 'active' ? html`<br><small>levererad i läget ${MODE_LABEL[event.deliveredMode] ?? event.deliveredMode}</small>` : ''}${event.lastError ? html`<br><small>${event.lastError}</small>` : ''}</td>
+  <td>${
+    decision
+      ? html`<strong>${decision.outcome === 'message' ? (KIND_LABEL[decision.messageKind ?? ''] ?? decision.messageKind) : decision.outcome === 'dead' ? 'Gav upp' : 'Inget meddelande'}</strong><br>${decision.becauseSv}`
+      : 'Inte beslutad än'
+  }</td>
+  <td>${
+    message
+      ? html`${message.subject}<br><small>skapat ${when(message.createdAt)}${message.readAt ? `, läst ${when(message.readAt)}` : ', oläst'}</small>`
+      : '–'
+  }</td>
+  <td>${
+    message
+      ? message.deliveries.length > 0
+        ? message.deliveries.map(
+            (d) =>
+              html`${d.channel === 'sms' ? 'SMS' : 'E-post'}: ${DELIVERY_LABEL[d.status as DeliveryState] ?? d.status}${d.providerStatus ? ` (${d.providerStatus})` : ''}${d.sentAt ? `, ${when(d.sentAt)}` : ''}<br>`,
+          )
+        : message.notice === 'held'
+          ? 'Hålls av flodskyddet (inte i inkorgen förrän meddelandena släpps)'
+          : message.notice === 'waiting'
+            ? 'Väntar på utskick'
+            : 'Inget SMS eller e-post (inte valt av invånaren)'
+      : '–'
+  }</td>
+</tr>`;
 }
 
 function traceTable(trace: BookingTrace): SafeHtml {
   return html`<section aria-label="Bokning ${trace.bookingId} från ${trace.sourceSystem}">
-    <h2>Bokning <code>${trace.bookingId}</code> från <code>${trace.sourceSystem}</code></h2>
-    ${
-      trace.events.length === 0
-        ? html`<p>
-            Inget har tagits emot för den bokningen från det källsystemet (eller så har det rensats bort efter
-            lagringstiden).
-          </p>`
-        : html`<div class="scroll" role="region" aria-label="Tabell över bokningens händelser" tabindex="0">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">När</th>
-                  <th scope="col">Vad</th>
-                  <th scope="col">Vårdenhet</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Beslut och varför</th>
-                  <th scope="col">Meddelande</th>
-                  <th scope="col">SMS och e-post</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${trace.events.map(eventRow)}
-              </tbody>
-            </table>
-          </div>`
-    }
-  </section>`;
+<h2>Bokning <code>${trace.bookingId}</code> från <code>${trace.sourceSystem}</code></h2>
+${
+  trace.events.length === 0
+    ? html`<p>Inget har tagits emot för den bokningen från det källsystemet (eller så har det rensats bort efter lagringstiden).</p>`
+    : html`<div class="scroll" role="region" aria-label="Tabell över bokningens händelser" tabindex="0"><table>
+<thead><tr><th scope="col">När</th><th scope="col">Vad</th><th scope="col">Vårdenhet</th><th scope="col">Status</th><th scope="col">Beslut och varför</th><th scope="col">Meddelande</th><th scope="col">SMS och e-post</th></tr></thead>
+<tbody>${trace.events.map(eventRow)}</tbody>
+</table></div>`
+}
+</section>`;
 }
 
 function tracePage(
@@ -420,17 +294,10 @@ function tracePage(
 ): SafeHtml {
   // The layout puts this in the page's <main>.
   return html`<p><a href="/admin">← Tillbaka till administrationen</a></p>
-    <h1>Spårning</h1>
-    ${
-      problems.length > 0
-        ? html`<div class="problem" role="alert">
-            <ul>
-              ${problems.map((p) => html`<li>${p}</li>`)}
-            </ul>
-          </div>`
-        : ''
-    }
-    ${traces.map(traceTable)} ${traceForms(session, values)}`;
+<h1>Spårning</h1>
+${problems.length > 0 ? html`<div class="problem" role="alert"><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>` : ''}
+${traces.map(traceTable)}
+${traceForms(session, values)}`;
 }
 
 function routes(

@@ -207,24 +207,20 @@ export function demoAdminPanel(demo: Demo, csrfToken: string): SafeHtml {
   const status = !last
     ? ''
     : last.outcome.ok
-      ? html`<p class="notice" role="status">
-          Demoaviseringarna är skickade (${last.outcome.transactions} transaktioner i ${last.outcome.calls} anrop).
-          Avbokningarna kommer när ombokningsfönstret har gått ut, efter ${last.outcome.cancellationsAfterSeconds}
-          sekunder. Läs dem i <a href="/inbox">inkorgen</a> som testpersonen 19121212-1212.
-        </p>`
+      ? html`<p class="notice" role="status">Demoaviseringarna är skickade (${last.outcome.transactions} transaktioner i ${last.outcome.calls} anrop).
+Avbokningarna kommer när ombokningsfönstret har gått ut, efter ${last.outcome.cancellationsAfterSeconds} sekunder.
+Läs dem i <a href="/inbox">inkorgen</a> som testpersonen 19121212-1212.</p>`
       : html`<p class="problem" role="alert">Demoaviseringarna kunde inte skickas: ${last.outcome.message}</p>`;
   return html`<section class="development" aria-labelledby="demo-heading">
-    <h2 id="demo-heading">Demonstration (endast utveckling)</h2>
-    <p>
-      Det inbyggda demo-bokningssystemet <code>${DEMO_SOURCE_SYSTEM}</code> är aktiverat. Knappen skickar
-      exempelaviseringar för alla tretton användningsfall till tjänsten, som testpersonen 19121212-1212.
-    </p>
-    ${status}
-    <form method="post" action="${DEMO_PAGE_PATH}">
-      <input type="hidden" name="_csrf" value="${csrfToken}" />
-      <button type="submit">Skicka demoaviseringar</button>
-    </form>
-  </section>`;
+<h2 id="demo-heading">Demonstration (endast utveckling)</h2>
+<p>Det inbyggda demo-bokningssystemet <code>${DEMO_SOURCE_SYSTEM}</code> är aktiverat. Knappen skickar exempelaviseringar
+för alla tretton användningsfall till tjänsten, som testpersonen 19121212-1212.</p>
+${status}
+<form method="post" action="${DEMO_PAGE_PATH}">
+<input type="hidden" name="_csrf" value="${csrfToken}">
+<button type="submit">Skicka demoaviseringar</button>
+</form>
+</section>`;
 }
 
 /** `POST /admin/demo`: the button; a signed-in administrator with the session's CSRF token. */

@@ -47,9 +47,9 @@ export function errorPage(status: number, extra?: SafeHtml): string {
     service: 'Inkorgen',
     home: '/',
     main: html`<h1>${title}</h1>
-      <p>${text}</p>
-      ${extra}
-      <p><a href="/">Till startsidan</a></p>`,
+<p>${text}</p>
+${extra}
+<p><a href="/">Till startsidan</a></p>`,
   });
 }
 

@@ -117,14 +117,10 @@ ${frame.account ?? ''}
 </div>
 ${
   nav
-    ? html`<nav aria-label="${nav.label}">
-        <ul>
-          ${nav.links.map(
-            (link) =>
-              html`<li><a href="${link.href}" ${link.current ? html` aria-current="page"` : ''}>${link.text}</a></li>`,
-          )}
-        </ul>
-      </nav>`
+    ? html`<nav aria-label="${nav.label}"><ul>${nav.links.map(
+        (link) =>
+          html`<li><a href="${link.href}"${link.current ? html` aria-current="page"` : ''}>${link.text}</a></li>`,
+      )}</ul></nav>`
     : ''
 }
 </header>

@@ -35,23 +35,21 @@ export function startPage(options: StartPageOptions): string {
   return page(
     'Start',
     html`<h1>1177 Inkorgen</h1>
-      <p>Här hamnar kallelser, bokningsbekräftelser, avbokningar och ombokningar från vårdens bokningssystem.</p>
-      <ul class="choices">
-        <li><a href="/inbox">Till inkorgen</a> – för invånare: läs dina meddelanden och se dina kommande besök.</li>
-        <li><a href="/admin">Till administrationen</a> – för nationella administratörer: aktivera bokningssystem.</li>
-      </ul>
-      ${
-        options.demo
-          ? html`<section class="development" aria-labelledby="demo-heading">
-              <h2 id="demo-heading">Demonstrationsläge</h2>
-              <p>
-                Tjänsten kör med ett inbyggt demo-bokningssystem och fiktiva data. Logga in på administrationen och välj
-                <strong>Skicka demoaviseringar</strong>, och läs sedan testpersonen 19121212-1212:s meddelanden i
-                inkorgen. Inte för riktiga invånare.
-              </p>
-            </section>`
-          : ''
-      }`,
+<p>Här hamnar kallelser, bokningsbekräftelser, avbokningar och ombokningar från vårdens bokningssystem.</p>
+<ul class="choices">
+  <li><a href="/inbox">Till inkorgen</a> – för invånare: läs dina meddelanden och se dina kommande besök.</li>
+  <li><a href="/admin">Till administrationen</a> – för nationella administratörer: aktivera bokningssystem.</li>
+</ul>
+${
+  options.demo
+    ? html`<section class="development" aria-labelledby="demo-heading">
+<h2 id="demo-heading">Demonstrationsläge</h2>
+<p>Tjänsten kör med ett inbyggt demo-bokningssystem och fiktiva data. Logga in på administrationen och välj
+<strong>Skicka demoaviseringar</strong>, och läs sedan testpersonen 19121212-1212:s meddelanden i inkorgen.
+Inte för riktiga invånare.</p>
+</section>`
+    : ''
+}`,
   );
 }
 
@@ -59,11 +57,11 @@ export function notFoundPage(): string {
   return page(
     'Sidan finns inte',
     html`<h1>Sidan finns inte</h1>
-      <p>Vi hittar inte sidan du söker. Kontrollera adressen, eller gå vidare härifrån:</p>
-      <ul class="choices">
-        <li><a href="/">Startsidan</a></li>
-        <li><a href="/inbox">Inkorgen</a></li>
-      </ul>`,
+<p>Vi hittar inte sidan du söker. Kontrollera adressen, eller gå vidare härifrån:</p>
+<ul class="choices">
+  <li><a href="/">Startsidan</a></li>
+  <li><a href="/inbox">Inkorgen</a></li>
+</ul>`,
   );
 }
 

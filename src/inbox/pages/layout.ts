@@ -33,12 +33,7 @@ export function layout(title: string, body: SafeHtml, citizen?: CitizenBanner, s
       service: 'Inkorgen',
       home: '/inbox',
       ...(citizen && {
-        account: html`<form class="account" method="post" action="/inbox/logga-ut">
-          <input type="hidden" name="_csrf" value="${citizen.csrf}" /><span
-            >Inloggad som <strong>${citizenName(citizen)}</strong></span
-          >
-          <button type="submit">Logga ut</button>
-        </form>`,
+        account: html`<form class="account" method="post" action="/inbox/logga-ut"><input type="hidden" name="_csrf" value="${citizen.csrf}"><span>Inloggad som <strong>${citizenName(citizen)}</strong></span> <button type="submit">Logga ut</button></form>`,
         navigation: {
           label: 'Inkorgen',
           links: [
@@ -83,10 +78,5 @@ export function personalNumberText(personalNumber: string): string {
 
 export function problemList(problems: readonly string[]): SafeHtml {
   if (problems.length === 0) return html``;
-  return html`<div class="problem" role="alert">
-    <h2>Något behöver rättas</h2>
-    <ul>
-      ${problems.map((p) => html`<li>${p}</li>`)}
-    </ul>
-  </div>`;
+  return html`<div class="problem" role="alert"><h2>Något behöver rättas</h2><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>`;
 }

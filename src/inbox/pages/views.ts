@@ -53,7 +53,7 @@ export function settingsFormOf(settings: CitizenSettings): SettingsForm {
 }
 
 function csrfField(csrf: string): SafeHtml {
-  return html`<input type="hidden" name="_csrf" value="${csrf}" />`;
+  return html`<input type="hidden" name="_csrf" value="${csrf}">`;
 }
 
 function careUnitName(careUnit: { hsaId: string; name: string | null }): string {
@@ -80,20 +80,11 @@ function actionLinks(actions: BookingActions, context: string): SafeHtml[] {
     // The visible words come first in the accessible name (WCAG 2.5.3), the time after them for screen readers.
     ...actions.links.map(
       (link) =>
-        html`<li>
-          <a class="button" href="${link.href}" rel="noopener"
-            >${link.label} i
-            bokningstjänsten${context ? html`<span class="visually-hidden">, ${context}</span>` : ''}</a
-          >
-        </li>`,
+        html`<li><a class="button" href="${link.href}" rel="noopener">${link.label} i bokningstjänsten${context ? html`<span class="visually-hidden">, ${context}</span>` : ''}</a></li>`,
     ),
     ...(actions.calendarHref
       ? [
-          html`<li>
-            <a class="button secondary" href="${actions.calendarHref}" download
-              >Lägg till i kalendern${context ? html`<span class="visually-hidden">, ${context}</span>` : ''}</a
-            >
-          </li>`,
+          html`<li><a class="button secondary" href="${actions.calendarHref}" download>Lägg till i kalendern${context ? html`<span class="visually-hidden">, ${context}</span>` : ''}</a></li>`,
         ]
       : []),
   ];
@@ -108,13 +99,7 @@ function facts(rows: [string, string | null | undefined][]): SafeHtml {
     seen.add(key);
     return true;
   });
-  return html`<dl class="facts">
-    ${shown.map(
-      ([term, value]) =>
-        html`<dt>${term}</dt>
-          <dd>${value}</dd>`,
-    )}
-  </dl>`;
+  return html`<dl class="facts">${shown.map(([term, value]) => html`<dt>${term}</dt><dd>${value}</dd>`)}</dl>`;
 }
 
 export interface UpcomingItem {
@@ -128,25 +113,20 @@ function bookingItem({ booking, actions }: UpcomingItem, index: number): SafeHtm
   const changeHelp =
     actions.links.length > 0
       ? ''
-      : html`<p class="meta">
-          Kontakta ${careUnitName(booking.careUnit)} om du behöver ändra
-          ${booking.kind === 'invitation' ? 'kallelsens tid' : 'tiden'}.
-        </p>`;
+      : html`<p class="meta">Kontakta ${careUnitName(booking.careUnit)} om du behöver ändra ${booking.kind === 'invitation' ? 'kallelsens tid' : 'tiden'}.</p>`;
   return html`<li class="booking" aria-labelledby="${headingId}">
-    <h3 id="${headingId}"><time datetime="${booking.start}">${time}</time></h3>
-    <p class="meta">${booking.kind === 'invitation' ? 'Kallelse' : 'Bokad tid'}</p>
-    ${facts([
-      [FACT_LABEL.careUnit, careUnitName(booking.careUnit)],
-      [FACT_LABEL.purpose, booking.purpose],
-      [FACT_LABEL.reason, booking.reason],
-      [FACT_LABEL.careTypeName, booking.careTypeName],
-      [FACT_LABEL.timeTypeName, booking.timeTypeName],
-    ])}
-    <ul class="actions">
-      ${actionLinks(actions, time)}
-    </ul>
-    ${changeHelp}
-  </li>`;
+<h3 id="${headingId}"><time datetime="${booking.start}">${time}</time></h3>
+<p class="meta">${booking.kind === 'invitation' ? 'Kallelse' : 'Bokad tid'}</p>
+${facts([
+  [FACT_LABEL.careUnit, careUnitName(booking.careUnit)],
+  [FACT_LABEL.purpose, booking.purpose],
+  [FACT_LABEL.reason, booking.reason],
+  [FACT_LABEL.careTypeName, booking.careTypeName],
+  [FACT_LABEL.timeTypeName, booking.timeTypeName],
+])}
+<ul class="actions">${actionLinks(actions, time)}</ul>
+${changeHelp}
+</li>`;
 }
 
 export interface OverviewState {
@@ -169,46 +149,34 @@ export function overviewPage(state: OverviewState): string {
   return layout(
     'Inkorgen',
     html`<h1>Inkorgen</h1>
-      ${state.done ? html`<p class="notice" role="status">${state.done}</p>` : ''}
-      <section aria-labelledby="messages-heading">
-        <h2 id="messages-heading">Meddelanden</h2>
-        <p>${unread}</p>
-        ${
-          page.items.length === 0
-            ? html`<p>${state.olderPage ? 'Det finns inga äldre meddelanden.' : 'Du har inga meddelanden.'}</p>`
-            : html`<ul class="messages">
-                ${page.items.map(messageItem)}
-              </ul>`
-        }
-        ${
-          state.olderPage || page.nextCursor
-            ? html`<nav aria-label="Bläddra bland meddelanden">
-                <ul class="actions">
-                  ${state.olderPage ? html`<li><a href="/inbox">Till de senaste meddelandena</a></li>` : ''}
-                  ${page.nextCursor ? html`<li><a href="/inbox?sida=${page.nextCursor}" rel="next">Äldre meddelanden</a></li>` : ''}
-                </ul>
-              </nav>`
-            : ''
-        }
-      </section>
-      <section aria-labelledby="bookings-heading">
-        <h2 id="bookings-heading">Kommande bokade tider</h2>
-        ${
-          state.bookings.length === 0
-            ? html`<p>Du har inga kommande bokade tider som vi känner till.</p>`
-            : html`<ul class="bookings">
-                ${state.bookings.map(bookingItem)}
-              </ul>`
-        }
-        <p class="meta">
-          Visar tider som ännu inte har passerat, högst tre år framåt. Kallelser utan bestämd tid finns bland
-          meddelandena.
-        </p>
-      </section>
-      <p>
-        Vill du få SMS eller e-post när du får ett nytt meddelande? Välj det under
-        <a href="/inbox/installningar">Aviseringar</a>.
-      </p>`,
+${state.done ? html`<p class="notice" role="status">${state.done}</p>` : ''}
+<section aria-labelledby="messages-heading">
+<h2 id="messages-heading">Meddelanden</h2>
+<p>${unread}</p>
+${
+  page.items.length === 0
+    ? html`<p>${state.olderPage ? 'Det finns inga äldre meddelanden.' : 'Du har inga meddelanden.'}</p>`
+    : html`<ul class="messages">${page.items.map(messageItem)}</ul>`
+}
+${
+  state.olderPage || page.nextCursor
+    ? html`<nav aria-label="Bläddra bland meddelanden"><ul class="actions">
+${state.olderPage ? html`<li><a href="/inbox">Till de senaste meddelandena</a></li>` : ''}
+${page.nextCursor ? html`<li><a href="/inbox?sida=${page.nextCursor}" rel="next">Äldre meddelanden</a></li>` : ''}
+</ul></nav>`
+    : ''
+}
+</section>
+<section aria-labelledby="bookings-heading">
+<h2 id="bookings-heading">Kommande bokade tider</h2>
+${
+  state.bookings.length === 0
+    ? html`<p>Du har inga kommande bokade tider som vi känner till.</p>`
+    : html`<ul class="bookings">${state.bookings.map(bookingItem)}</ul>`
+}
+<p class="meta">Visar tider som ännu inte har passerat, högst tre år framåt. Kallelser utan bestämd tid finns bland meddelandena.</p>
+</section>
+<p>Vill du få SMS eller e-post när du får ett nytt meddelande? Välj det under <a href="/inbox/installningar">Aviseringar</a>.</p>`,
     state.citizen,
     'inbox',
   );
@@ -228,39 +196,27 @@ export function messagePage(state: MessageState): string {
   return layout(
     message.subject,
     html`<p><a href="/inbox">Tillbaka till inkorgen</a></p>
-      ${state.done ? html`<p class="notice" role="status">${state.done}</p>` : ''}
-      <article aria-labelledby="message-heading">
-        <h1 id="message-heading">${message.subject}</h1>
-        <p class="meta">
-          ${KIND_LABEL[message.kind] ?? message.kind} · mottaget
-          <time datetime="${message.createdAt}">${when(message.createdAt)}</time
-          >${message.readAt ? html` · läst <time datetime="${message.readAt}">${when(message.readAt)}</time>` : ''}
-        </p>
-        <div class="message-body">${message.body}</div>
-      </article>
-      ${
-        links.length > 0
-          ? html`<section aria-labelledby="booking-actions-heading">
-              <h2 id="booking-actions-heading">
-                ${message.booking.categorization === 'Invitation' ? 'Kallelsen' : message.kind === 'cancellation' ? 'Ny tid' : 'Tiden'}
-              </h2>
-              <ul class="actions">
-                ${links}
-              </ul>
-            </section>`
-          : ''
-      }
-      <section aria-labelledby="message-actions-heading">
-        <h2 id="message-actions-heading">Meddelandet</h2>
-        <ul class="actions">
-          <li>
-            <form method="post" action="/inbox/meddelanden/${message.id}/markera-olast">
-              ${csrfField(state.citizen.csrf)}<button type="submit" class="secondary">Markera som oläst</button>
-            </form>
-          </li>
-          <li><a href="/inbox/meddelanden/${message.id}/ta-bort">Ta bort meddelandet</a></li>
-        </ul>
-      </section>`,
+${state.done ? html`<p class="notice" role="status">${state.done}</p>` : ''}
+<article aria-labelledby="message-heading">
+<h1 id="message-heading">${message.subject}</h1>
+<p class="meta">${KIND_LABEL[message.kind] ?? message.kind} · mottaget <time datetime="${message.createdAt}">${when(message.createdAt)}</time>${message.readAt ? html` · läst <time datetime="${message.readAt}">${when(message.readAt)}</time>` : ''}</p>
+<div class="message-body">${message.body}</div>
+</article>
+${
+  links.length > 0
+    ? html`<section aria-labelledby="booking-actions-heading">
+<h2 id="booking-actions-heading">${message.booking.categorization === 'Invitation' ? 'Kallelsen' : message.kind === 'cancellation' ? 'Ny tid' : 'Tiden'}</h2>
+<ul class="actions">${links}</ul>
+</section>`
+    : ''
+}
+<section aria-labelledby="message-actions-heading">
+<h2 id="message-actions-heading">Meddelandet</h2>
+<ul class="actions">
+<li><form method="post" action="/inbox/meddelanden/${message.id}/markera-olast">${csrfField(state.citizen.csrf)}<button type="submit" class="secondary">Markera som oläst</button></form></li>
+<li><a href="/inbox/meddelanden/${message.id}/ta-bort">Ta bort meddelandet</a></li>
+</ul>
+</section>`,
     state.citizen,
   );
 }
@@ -269,18 +225,15 @@ export function confirmDeletePage(citizen: CitizenBanner, message: InboxMessage)
   return layout(
     'Ta bort meddelandet?',
     html`<h1>Vill du ta bort meddelandet?</h1>
-      <p>
-        Du tar bort <strong>${message.subject}</strong> (mottaget
-        <time datetime="${message.createdAt}">${when(message.createdAt)}</time>). Meddelandet försvinner ur din inkorg
-        och går inte att få tillbaka här. Din bokade tid påverkas inte.
-      </p>
-      <form method="post" action="/inbox/meddelanden/${message.id}/ta-bort">
-        ${csrfField(citizen.csrf)}
-        <ul class="actions">
-          <li><button type="submit" class="danger">Ja, ta bort meddelandet</button></li>
-          <li><a href="/inbox/meddelanden/${message.id}">Nej, behåll det</a></li>
-        </ul>
-      </form>`,
+<p>Du tar bort <strong>${message.subject}</strong> (mottaget <time datetime="${message.createdAt}">${when(message.createdAt)}</time>).
+Meddelandet försvinner ur din inkorg och går inte att få tillbaka här. Din bokade tid påverkas inte.</p>
+<form method="post" action="/inbox/meddelanden/${message.id}/ta-bort">
+${csrfField(citizen.csrf)}
+<ul class="actions">
+<li><button type="submit" class="danger">Ja, ta bort meddelandet</button></li>
+<li><a href="/inbox/meddelanden/${message.id}">Nej, behåll det</a></li>
+</ul>
+</form>`,
     citizen,
   );
 }
@@ -295,53 +248,26 @@ export function settingsPage(citizen: CitizenBanner, state: SettingsState, done?
   return layout(
     'Aviseringar',
     html`<h1>Aviseringar</h1>
-      ${done ? html`<p class="notice" role="status">${done}</p>` : ''}
-      <p>
-        Vi kan meddela dig med SMS eller e-post när du har fått ett nytt meddelande. Aviseringen säger bara att ett
-        meddelande väntar i inkorgen, aldrig vad det gäller. SMS skickas inte mellan 21 och 08.
-      </p>
-      ${problemList(state.problems)}
-      <form method="post" action="/inbox/installningar">
-        ${csrfField(citizen.csrf)}
-        <fieldset>
-          <legend>SMS</legend>
-          <label class="check"
-            ><input
-              type="checkbox"
-              id="sms-enabled"
-              name="smsEnabled"
-              value="ja"
-              ${form.smsEnabled ? html` checked` : ''}
-            />
-            Meddela mig med SMS</label
-          >
-          <label for="sms-phone">Mobilnummer</label>
-          <input type="tel" id="sms-phone" name="phone" autocomplete="tel" maxlength="32" value="${form.phone}" />
-        </fieldset>
-        <fieldset>
-          <legend>E-post</legend>
-          <label class="check"
-            ><input
-              type="checkbox"
-              id="email-enabled"
-              name="emailEnabled"
-              value="ja"
-              ${form.emailEnabled ? html` checked` : ''}
-            />
-            Meddela mig med e-post</label
-          >
-          <label for="email-address">E-postadress</label>
-          <input
-            type="email"
-            id="email-address"
-            name="address"
-            autocomplete="email"
-            maxlength="254"
-            value="${form.address}"
-          />
-        </fieldset>
-        <p><button type="submit" class="primary">Spara aviseringar</button></p>
-      </form>`,
+${done ? html`<p class="notice" role="status">${done}</p>` : ''}
+<p>Vi kan meddela dig med SMS eller e-post när du har fått ett nytt meddelande. Aviseringen säger bara att ett
+meddelande väntar i inkorgen, aldrig vad det gäller. SMS skickas inte mellan 21 och 08.</p>
+${problemList(state.problems)}
+<form method="post" action="/inbox/installningar">
+${csrfField(citizen.csrf)}
+<fieldset>
+<legend>SMS</legend>
+<label class="check"><input type="checkbox" id="sms-enabled" name="smsEnabled" value="ja"${form.smsEnabled ? html` checked` : ''}> Meddela mig med SMS</label>
+<label for="sms-phone">Mobilnummer</label>
+<input type="tel" id="sms-phone" name="phone" autocomplete="tel" maxlength="32" value="${form.phone}">
+</fieldset>
+<fieldset>
+<legend>E-post</legend>
+<label class="check"><input type="checkbox" id="email-enabled" name="emailEnabled" value="ja"${form.emailEnabled ? html` checked` : ''}> Meddela mig med e-post</label>
+<label for="email-address">E-postadress</label>
+<input type="email" id="email-address" name="address" autocomplete="email" maxlength="254" value="${form.address}">
+</fieldset>
+<p><button type="submit" class="primary">Spara aviseringar</button></p>
+</form>`,
     citizen,
     'settings',
   );
@@ -351,8 +277,8 @@ export function notFoundPage(citizen: CitizenBanner): string {
   return layout(
     'Meddelandet finns inte',
     html`<h1>Meddelandet finns inte</h1>
-      <p>Meddelandet finns inte i din inkorg. Det kan ha tagits bort.</p>
-      <p><a href="/inbox">Tillbaka till inkorgen</a></p>`,
+<p>Meddelandet finns inte i din inkorg. Det kan ha tagits bort.</p>
+<p><a href="/inbox">Tillbaka till inkorgen</a></p>`,
     citizen,
   );
 }
@@ -371,34 +297,23 @@ export function signInPage(state: SignInState): string {
   return layout(
     'Logga in',
     html`<h1>Logga in till inkorgen</h1>
-      ${problemList(state.problems)}
-      ${state.oidc ? html`<p><a class="button" href="/inbox/logga-in/oidc">Logga in med e-legitimation</a></p>` : ''}
-      ${
-        !state.oidc && state.developmentSignIn
-          ? html`<section class="development" aria-labelledby="dev-heading">
-              <h2 id="dev-heading">Utvecklingsinloggning – inte för riktiga invånare</h2>
-              <p>
-                Endast för utveckling och test: här loggar vem som helst in med valfritt personnummer, utan
-                e-legitimation. Den finns bara när ingen OpenID Connect-inloggning är konfigurerad och aldrig i
-                produktion (om den inte uttryckligen slagits på).
-              </p>
-              <form method="post" action="/inbox/logga-in">
-                <input type="hidden" name="_csrf" value="${state.csrf}" />
-                <label for="personal-number">Personnummer (12 siffror, ÅÅÅÅMMDDNNNN)</label>
-                <input
-                  id="personal-number"
-                  name="personalNumber"
-                  required
-                  inputmode="numeric"
-                  maxlength="13"
-                  autocomplete="off"
-                  value="${state.personalNumber ?? ''}"
-                />
-                <p><button type="submit" class="primary">Logga in</button></p>
-              </form>
-            </section>`
-          : ''
-      }
-      ${!state.oidc && !state.developmentSignIn ? html`<p>Inloggning är inte tillgänglig: ingen inloggningstjänst är konfigurerad.</p>` : ''}`,
+${problemList(state.problems)}
+${state.oidc ? html`<p><a class="button" href="/inbox/logga-in/oidc">Logga in med e-legitimation</a></p>` : ''}
+${
+  !state.oidc && state.developmentSignIn
+    ? html`<section class="development" aria-labelledby="dev-heading">
+<h2 id="dev-heading">Utvecklingsinloggning – inte för riktiga invånare</h2>
+<p>Endast för utveckling och test: här loggar vem som helst in med valfritt personnummer, utan e-legitimation.
+Den finns bara när ingen OpenID Connect-inloggning är konfigurerad och aldrig i produktion (om den inte uttryckligen slagits på).</p>
+<form method="post" action="/inbox/logga-in">
+<input type="hidden" name="_csrf" value="${state.csrf}">
+<label for="personal-number">Personnummer (12 siffror, ÅÅÅÅMMDDNNNN)</label>
+<input id="personal-number" name="personalNumber" required inputmode="numeric" maxlength="13" autocomplete="off" value="${state.personalNumber ?? ''}">
+<p><button type="submit" class="primary">Logga in</button></p>
+</form>
+</section>`
+    : ''
+}
+${!state.oidc && !state.developmentSignIn ? html`<p>Inloggning är inte tillgänglig: ingen inloggningstjänst är konfigurerad.</p>` : ''}`,
   );
 }
