@@ -3,3 +3,5 @@
 export { type Database, type Executor, openDatabase, type Orm, preparedRows, rows } from './database.js';
 export { purgeInSlices, purgeOlderThan, type PurgeOptions } from './purge.js';
 export { DatabaseInUseError } from './embedded-lock.js';
+export { decodeCount, decodeDate, decodeId, decodeJson } from './decode.js';
+export { columnNames, type ColumnNames } from './columns.js';

@@ -7,7 +7,7 @@
 import { sql } from 'drizzle-orm';
 import type { HeldCounts, SourceSystemDirectory } from '../activation-registry/index.js';
 import { requestNotifications } from '../channels/index.js';
-import { rows, type Database, type Executor } from '../db/index.js';
+import { decodeCount, decodeDate, decodeId, decodeJson, rows, type Database, type Executor } from '../db/index.js';
 import type { Logger } from '../logging.js';
 
 /** Held messages per care unit (logical address). */
@@ -26,9 +26,9 @@ export async function heldCounts(db: Executor): Promise<Map<string, HeldCounts>>
     found.map((row) => [
       row.logical_address,
       {
-        messages: Number(row.messages),
-        citizens: Number(row.citizens),
-        oldestHeldAt: row.oldest ? new Date(row.oldest) : undefined,
+        messages: decodeCount(row.messages),
+        citizens: decodeCount(row.citizens),
+        oldestHeldAt: row.oldest ? decodeDate(row.oldest) : undefined,
       },
     ]),
   );
@@ -80,17 +80,14 @@ export async function releaseHeldChunk(tx: Executor, logicalAddress: string, lim
                (select json_agg(json_build_object('id', id, 'resident', resident) order by id) from shown) as shown,
                (select count(*)::int from related) as related`,
   );
-  const kinds = typeof result?.kinds === 'string' ? (JSON.parse(result.kinds) as string[]) : (result?.kinds ?? []);
-  const shown =
-    typeof result?.shown === 'string'
-      ? (JSON.parse(result.shown) as { id: number; resident: string }[])
-      : (result?.shown ?? []);
+  const kinds = decodeJson<string[]>(result?.kinds ?? null) ?? [];
+  const shown = decodeJson<{ id: number; resident: string }[]>(result?.shown ?? null) ?? [];
   // Each message shown now gets its channel request, in the same transaction (channels' hand-off).
   const created = await requestNotifications(
     tx,
-    shown.map((message) => ({ resident: message.resident, messageId: Number(message.id) })),
+    shown.map((message) => ({ resident: message.resident, messageId: decodeId(message.id) })),
   );
-  return { released: Number(result?.released ?? 0), created, kinds, dropped: 0 };
+  return { released: decodeCount(result?.released), created, kinds, dropped: 0 };
 }
 
 /** Deletes up to `limit` of a unit's held messages. */
@@ -102,7 +99,7 @@ export async function dropHeldChunk(db: Executor, logicalAddress: string, limit:
         ), gone as (delete from held_message h using chunk c where h.id = c.id returning 1)
         select count(*)::int as dropped from gone`,
   );
-  return Number(result?.dropped ?? 0);
+  return decodeCount(result?.dropped);
 }
 
 export interface HeldMessageSweeper {

@@ -4,7 +4,7 @@
 // handed to one citizen is refused for any other.
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { and, count, desc, eq, isNull, lt, sql } from 'drizzle-orm';
-import type { Database } from '../db/index.js';
+import { decodeCount, decodeDate, decodeId, decodeJson, type Database } from '../db/index.js';
 import { upcomingBookings, type UpcomingBooking } from './bookings.js';
 import type { BookingFacts } from './booking-facts.js';
 import type { BookingSnapshot, MessageKind } from '../message-engine/index.js';
@@ -76,7 +76,7 @@ function text(value: unknown): string | null {
 
 // Only the fields the API describes go out, whatever else the jsonb may hold one day.
 function bookingOf(stored: unknown): MessageBooking {
-  const raw = (typeof stored === 'string' ? JSON.parse(stored) : (stored ?? {})) as Record<string, unknown>;
+  const raw = (decodeJson<unknown>(stored) ?? {}) as Record<string, unknown>;
   const booking: MessageBooking = {
     bookingId: text(raw.bookingId),
     categorization: text(raw.categorization),
@@ -101,19 +101,19 @@ function bookingOf(stored: unknown): MessageBooking {
 
 function messageOf(row: MessageRow): InboxMessage {
   return {
-    id: Number(row.id),
+    id: decodeId(row.id),
     kind: row.kind as MessageKind,
     subject: row.subject,
     body: row.body,
-    createdAt: new Date(row.createdAt).toISOString(),
-    readAt: row.readAt ? new Date(row.readAt).toISOString() : null,
+    createdAt: decodeDate(row.createdAt).toISOString(),
+    readAt: row.readAt ? decodeDate(row.readAt).toISOString() : null,
     careUnit: { hsaId: row.careUnitHsaId, name: row.careUnitName },
     booking: bookingOf(row.booking),
   };
 }
 
 function iso(value: Date | string): string {
-  return new Date(value).toISOString();
+  return decodeDate(value).toISOString();
 }
 
 /**
@@ -161,7 +161,7 @@ export function createInboxStore(database: Pick<Database, 'orm'>, cursorSecret: 
       .select({ n: count() })
       .from(inboxMessages)
       .where(and(visible(resident), isNull(inboxMessages.readAt)));
-    return Number(row?.n ?? 0);
+    return decodeCount(row?.n);
   }
 
   async function findMessage(resident: string, id: number): Promise<InboxMessage | undefined> {
@@ -230,9 +230,7 @@ export function createInboxStore(database: Pick<Database, 'orm'>, cursorSecret: 
       return upcomingBookings(
         posts.map((post) => ({
           ...post,
-          details: (typeof post.details === 'string'
-            ? JSON.parse(post.details)
-            : post.details) as BookingSnapshot | null,
+          details: decodeJson(post.details as BookingSnapshot | string | null),
         })),
         now,
       );

@@ -5,12 +5,10 @@
 // round trip per batch, not per message.
 import { sql } from 'drizzle-orm';
 import { requestNotifications } from '../channels/index.js';
-import { rows, type Executor } from '../db/index.js';
+import { decodeId, decodeJson, rows, type Executor } from '../db/index.js';
 import type { BookingSnapshot, Categorization, MessageKind, StoredPost } from '../message-engine/index.js';
 
 const json = (value: unknown) => JSON.stringify(value);
-const parsed = <T>(value: T | string | null): T | null =>
-  typeof value === 'string' ? (JSON.parse(value) as T) : value;
 
 /** What is known of one EI post (booking_post): the engine's StoredPost. */
 export type PostState = StoredPost;
@@ -43,7 +41,7 @@ export async function loadStoredPosts(db: Executor, keyHashes: readonly string[]
   );
   const posts = new Map<string, PostState>();
   for (const row of found) {
-    const details = parsed(row.details);
+    const details = decodeJson<BookingSnapshot>(row.details);
     posts.set(row.key_hash, {
       keyHash: row.key_hash,
       resident: row.resident,
@@ -112,7 +110,7 @@ export async function createMessages(tx: Executor, messages: readonly NewInboxMe
         returning id, resident`,
   );
   const made = created
-    .map((row) => ({ resident: row.resident, messageId: Number(row.id) }))
+    .map((row) => ({ resident: row.resident, messageId: decodeId(row.id) }))
     .sort((a, b) => a.messageId - b.messageId);
   await requestNotifications(tx, made);
   return made.map((message) => message.messageId);

@@ -2,7 +2,8 @@
 // collected in memory (one citizen's in order, each seeing the state the previous left) and written
 // with a handful of set-based statements in one transaction: a round trip per batch, not per message.
 import { sql } from 'drizzle-orm';
-import { rows, type Executor } from '../db/index.js';
+import { columnNames, decodeDate, decodeId, decodeJson, rows, type Executor } from '../db/index.js';
+import { heldCancellations, securityEvents } from './schema.js';
 import type {
   Action,
   BookingSnapshot,
@@ -23,8 +24,10 @@ import {
 import type { MessageRenderer } from './render-message.js';
 
 const json = (value: unknown) => JSON.stringify(value);
-const parsed = <T>(value: T | string | null): T | null =>
-  typeof value === 'string' ? (JSON.parse(value) as T) : value;
+// Raw statements name their own tables' columns through the schema (a renamed column no longer compiles).
+// The literal 'held' stays a literal: the partial indexes on held rows are used only when the query names it.
+const hc = columnNames(heldCancellations);
+const se = columnNames(securityEvents);
 
 export interface HeldRow {
   id: string | number;
@@ -39,15 +42,15 @@ export interface HeldRow {
 }
 
 export function toHeld(row: HeldRow): HeldDelete {
-  const details = parsed(row.details);
+  const details = decodeJson<BookingSnapshot>(row.details);
   return {
-    id: Number(row.id),
+    id: decodeId(row.id),
     keyHash: row.key_hash,
     logicalAddress: row.logical_address,
     categorization: row.categorization,
     ...(details ? { details } : {}),
-    deletedAt: new Date(row.deleted_at),
-    dueAt: new Date(row.due_at),
+    deletedAt: decodeDate(row.deleted_at),
+    dueAt: decodeDate(row.due_at),
   };
 }
 
@@ -57,7 +60,7 @@ export const citizenSystem = (resident: string, sourceSystem: string) => `${resi
 export async function loadHeldDeletes(db: Executor, residents: readonly string[]): Promise<Map<string, HeldDelete[]>> {
   const found = await rows<HeldRow>(
     db,
-    sql`select * from held_cancellation where status = 'held' and resident in (select jsonb_array_elements_text(${json(residents)}::jsonb)) order by id`,
+    sql`select * from ${heldCancellations} where ${hc.status} = 'held' and ${hc.resident} in (select jsonb_array_elements_text(${json(residents)}::jsonb)) order by ${hc.id}`,
   );
   const held = new Map<string, HeldDelete[]>();
   for (const row of found) {
@@ -221,9 +224,9 @@ export async function writeEffects(
     const resolved = [...effects.resolvedHolds.entries()].map(([id, status]) => ({ id, status }));
     const updated = await rows<{ id: number }>(
       tx,
-      sql`update held_cancellation h set status = r.status, resolved_at = now()
+      sql`update ${heldCancellations} h set ${hc.status} = r.status, ${hc.resolvedAt} = now()
           from jsonb_to_recordset(${json(resolved)}::jsonb) as r(id bigint, status text)
-          where h.id = r.id and h.status = 'held' returning h.id`,
+          where h.${hc.id} = r.id and h.${hc.status} = 'held' returning h.${hc.id}`,
     );
     if (updated.length !== resolved.length) return { kind: 'stale' };
   }
@@ -241,7 +244,7 @@ export async function writeEffects(
       source_notification_id: h.sourceNotificationId,
     }));
     await tx.execute(sql`
-      insert into held_cancellation (resident, source_system, key_hash, logical_address, categorization, details, deleted_at, due_at, status, source_notification_id, resolved_at)
+      insert into ${heldCancellations} (${hc.resident}, ${hc.sourceSystem}, ${hc.keyHash}, ${hc.logicalAddress}, ${hc.categorization}, ${hc.details}, ${hc.deletedAt}, ${hc.dueAt}, ${hc.status}, ${hc.sourceNotificationId}, ${hc.resolvedAt})
       select h.resident, h.source_system, h.key_hash, h.logical_address, h.categorization, h.details, h.deleted_at, h.due_at, h.status,
              h.source_notification_id, case when h.status = 'held' then null else now() end
       from jsonb_to_recordset(${json(holds)}::jsonb) as h(resident text, source_system text, key_hash text, logical_address text,
@@ -260,7 +263,7 @@ export async function writeEffects(
       detail: e.detail,
     }));
     await tx.execute(sql`
-      insert into security_event (kind, logical_address, booking_id, source_notification_id, detail)
+      insert into ${securityEvents} (${se.kind}, ${se.logicalAddress}, ${se.bookingId}, ${se.sourceNotificationId}, ${se.detail})
       select e.kind, e.logical_address, e.booking_id, e.source_notification_id, e.detail
       from jsonb_to_recordset(${json(events)}::jsonb) as e(kind text, logical_address text, booking_id text, source_notification_id bigint, detail text)`);
   }

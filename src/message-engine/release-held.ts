@@ -3,12 +3,16 @@
 // and its effects are written like a notification's, in one transaction. Runs on a loop of its own
 // (engine.ts), so that a round waiting for a slow producer never delays a cancellation.
 import { sql } from 'drizzle-orm';
-import { rows } from '../db/index.js';
+import { columnNames, rows } from '../db/index.js';
 import { firstTryNewPostPending } from '../queue/index.js';
 import { decideRelease, type HeldDelete, type PostRef } from './decide.js';
 import { decisionRecord, logDecisions, recordDecisions, type DecisionRecord } from './decision-log.js';
 import { BatchEffects, toHeld, writeEffects, type HeldRow } from './effects.js';
 import type { EngineOptions } from './engine.js';
+import { heldCancellations } from './schema.js';
+
+// The held deletes' columns named through the schema; 'held' stays a literal (the partial index needs it).
+const hc = columnNames(heldCancellations);
 
 /** What the release needs: the engine's options, with its defaults applied (engine.ts). */
 export type ReleaseDependencies = Pick<
@@ -31,17 +35,17 @@ export function createHeldReleaser(deps: ReleaseDependencies): () => Promise<num
         const moment = deps.now();
         const due = await rows<HeldRow & { booking_id: string | null }>(
           tx,
-          sql`select h.*, p.booking_id from held_cancellation h left join booking_post p on p.key_hash = h.key_hash
-            where h.status = 'held' and h.due_at <= ${moment.toISOString()}::timestamptz
-              and (h.due_at <= ${new Date(moment.getTime() - deps.releaseGraceMs).toISOString()}::timestamptz or not ${firstTryNewPostPending(
+          sql`select h.*, p.booking_id from ${heldCancellations} h left join booking_post p on p.key_hash = h.${hc.keyHash}
+            where h.${hc.status} = 'held' and h.${hc.dueAt} <= ${moment.toISOString()}::timestamptz
+              and (h.${hc.dueAt} <= ${new Date(moment.getTime() - deps.releaseGraceMs).toISOString()}::timestamptz or not ${firstTryNewPostPending(
                 {
-                  resident: sql`h.resident`,
-                  sourceSystem: sql`h.source_system`,
-                  from: sql`h.deleted_at`,
-                  until: sql`h.due_at`,
+                  resident: sql`h.${hc.resident}`,
+                  sourceSystem: sql`h.${hc.sourceSystem}`,
+                  from: sql`h.${hc.deletedAt}`,
+                  until: sql`h.${hc.dueAt}`,
                 },
               )})
-            order by h.due_at limit 500
+            order by h.${hc.dueAt} limit 500
             for update of h skip locked`,
         );
         if (due.length === 0) return { released: 0, kinds: [] as string[], decisions: [] as DecisionRecord[] };

@@ -3,7 +3,7 @@
 // single SQL statement (one round trip, one commit); a Kafka implementation replaces the queueing part.
 import { sql } from 'drizzle-orm';
 import type { DeliveryMode } from '../activation-registry/index.js';
-import { preparedRows, type Database, type Executor } from '../db/index.js';
+import { decodeCount, decodeId, decodeJson, preparedRows, type Database, type Executor } from '../db/index.js';
 import { enqueueNotifications } from '../queue/index.js';
 import type { EngagementTransaction, RejectionCode } from './engagement.js';
 import { sequenceHash } from './engagement.js';
@@ -170,16 +170,13 @@ export async function runIntakeStatement(
       ${listQueued ? sql`(select json_agg(json_build_object('id', id, 'resident', resident) order by id) from queued)` : sql`null`} as queued_refs`,
   );
   if (!result) throw new Error('intake statement returned no row');
-  const queued = Number(result.queued);
-  const refs =
-    typeof result.queued_refs === 'string'
-      ? (JSON.parse(result.queued_refs) as QueuedRef[])
-      : (result.queued_refs ?? []);
+  const queued = decodeCount(result.queued);
+  const refs = decodeJson<QueuedRef[]>(result.queued_refs) ?? [];
   return {
-    callId: Number(result.call_id),
+    callId: decodeId(result.call_id),
     queued,
     duplicates: call.accepted.length - queued,
-    queuedRefs: refs.map((ref) => ({ id: Number(ref.id), resident: ref.resident })),
+    queuedRefs: refs.map((ref) => ({ id: decodeId(ref.id), resident: ref.resident })),
   };
 }
 

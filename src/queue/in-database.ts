@@ -13,8 +13,17 @@ import os from 'node:os';
 import { sql } from 'drizzle-orm';
 import { maskPersonalData } from '../logging.js';
 import { DELIVERY_MODES, type DeliveryMode } from '../activation-registry/index.js';
-import { rows, type Database, type Executor } from '../db/index.js';
-import { STATUS } from './schema.js';
+import {
+  columnNames,
+  decodeCount,
+  decodeDate,
+  decodeId,
+  decodeJson,
+  rows,
+  type Database,
+  type Executor,
+} from '../db/index.js';
+import { inboundNotifications, STATUS } from './schema.js';
 import type { Engagement } from '../process-notifications/index.js';
 
 export interface QueuedNotification {
@@ -42,13 +51,27 @@ interface QueueRow {
   attempts: number;
 }
 
-const RETURNING = sql.raw(
-  'n.id, n.key_hash, n.resident, n.source_system, n.delete_flag, n.delivered_mode, n.engagement, n.received_at, n.attempts',
+// Raw statements name the table's columns through its schema (a renamed column no longer compiles).
+const c = columnNames(inboundNotifications);
+
+const RETURNING = sql.join(
+  [
+    c.id,
+    c.keyHash,
+    c.resident,
+    c.sourceSystem,
+    c.deleteFlag,
+    c.deliveredMode,
+    c.engagement,
+    c.receivedAt,
+    c.attempts,
+  ].map((column) => sql`n.${column}`),
+  sql`, `,
 );
 
 function toQueued(row: QueueRow): QueuedNotification {
   return {
-    id: Number(row.id),
+    id: decodeId(row.id),
     keyHash: row.key_hash,
     resident: row.resident,
     sourceSystem: row.source_system,
@@ -56,8 +79,8 @@ function toQueued(row: QueueRow): QueuedNotification {
     deliveredMode: (DELIVERY_MODES as readonly string[]).includes(row.delivered_mode ?? '')
       ? (row.delivered_mode as DeliveryMode)
       : undefined,
-    engagement: typeof row.engagement === 'string' ? (JSON.parse(row.engagement) as Engagement) : row.engagement,
-    receivedAt: new Date(row.received_at),
+    engagement: decodeJson<Engagement>(row.engagement),
+    receivedAt: decodeDate(row.received_at),
     attempts: row.attempts,
   };
 }
@@ -94,49 +117,49 @@ export async function claimNotifications(database: Database, options: ClaimOptio
       -- How far to look: up to the oldest 3 x posts due items, walked in id order on the pending index (not
       -- every pending row: a backlog of a million must not make each claim read a million rows).
       select max(c.id) as id from (
-        select n.id from inbound_notification n
-        where n.status = ${STATUS.pending} and n.available_at <= now()
-          and (n.lease_until is null or n.lease_until < now())
-          ${options.minAgeMs ? sql`and n.received_at <= now() - make_interval(secs => ${options.minAgeMs / 1000})` : sql``}
-        order by n.id
+        select n.${c.id} from ${inboundNotifications} n
+        where n.${c.status} = ${STATUS.pending} and n.${c.availableAt} <= now()
+          and (n.${c.leaseUntil} is null or n.${c.leaseUntil} < now())
+          ${options.minAgeMs ? sql`and n.${c.receivedAt} <= now() - make_interval(secs => ${options.minAgeMs / 1000})` : sql``}
+        order by n.${c.id}
         limit ${options.posts * 3}) c
     ), heads as (
       -- In id order on the pending index, stopping at the wanted number of posts.
-      select n.id, n.key_hash, n.resident, n.source_system from inbound_notification n
-      where n.status = ${STATUS.pending} and n.id <= (select id from horizon) and n.available_at <= now()
-        and (n.lease_until is null or n.lease_until < now())
-        ${options.minAgeMs ? sql`and n.received_at <= now() - make_interval(secs => ${options.minAgeMs / 1000})` : sql``}
+      select n.${c.id}, n.${c.keyHash}, n.${c.resident}, n.${c.sourceSystem} from ${inboundNotifications} n
+      where n.${c.status} = ${STATUS.pending} and n.${c.id} <= (select id from horizon) and n.${c.availableAt} <= now()
+        and (n.${c.leaseUntil} is null or n.${c.leaseUntil} < now())
+        ${options.minAgeMs ? sql`and n.${c.receivedAt} <= now() - make_interval(secs => ${options.minAgeMs / 1000})` : sql``}
         -- one worker per post at a time, and the post's order (a delete passes earlier items that wait for a retry)
         -- ("offset 0" keeps this a lookup per head on the post's index. Turned into a join, it read every
         -- pending row once per head when the statistics of a table of millions of done rows said "no pending
         -- rows": 2.4 s instead of 0.2 s per claim with 2,000 pending, on the bench:scale database.)
         and not exists (
-          select 1 from inbound_notification e
-          where e.status = ${STATUS.pending} and e.key_hash = n.key_hash and e.id <> n.id
-            and (e.lease_until >= now() or (e.id < n.id and (not n.delete_flag or e.available_at <= now())))
+          select 1 from ${inboundNotifications} e
+          where e.${c.status} = ${STATUS.pending} and e.${c.keyHash} = n.${c.keyHash} and e.${c.id} <> n.${c.id}
+            and (e.${c.leaseUntil} >= now() or (e.${c.id} < n.${c.id} and (not n.${c.deleteFlag} or e.${c.availableAt} <= now())))
           offset 0)
         -- a new or updated post comes after its citizen's earlier deletes at the source system
-        and (n.delete_flag or not exists (
-          select 1 from inbound_notification d
-          where d.status = ${STATUS.pending} and d.delete_flag and d.resident = n.resident and d.source_system = n.source_system and d.id < n.id))
-      order by n.id
+        and (n.${c.deleteFlag} or not exists (
+          select 1 from ${inboundNotifications} d
+          where d.${c.status} = ${STATUS.pending} and d.${c.deleteFlag} and d.${c.resident} = n.${c.resident} and d.${c.sourceSystem} = n.${c.sourceSystem} and d.${c.id} < n.${c.id}))
+      order by n.${c.id}
       limit ${options.posts}
       for update skip locked
     ), picked as (
       select f.id from heads h
       cross join lateral (
-        select x.id from inbound_notification x
-        where x.status = ${STATUS.pending} and x.key_hash = h.key_hash and x.id >= h.id
-          and x.id < coalesce((
-            select min(d.id) from inbound_notification d
-            where d.status = ${STATUS.pending} and d.delete_flag and d.resident = h.resident and d.source_system = h.source_system
-              and d.key_hash <> h.key_hash and d.id > h.id), 9223372036854775807)
-        order by x.id limit ${options.perPost}
+        select x.${c.id} from ${inboundNotifications} x
+        where x.${c.status} = ${STATUS.pending} and x.${c.keyHash} = h.key_hash and x.${c.id} >= h.id
+          and x.${c.id} < coalesce((
+            select min(d.${c.id}) from ${inboundNotifications} d
+            where d.${c.status} = ${STATUS.pending} and d.${c.deleteFlag} and d.${c.resident} = h.resident and d.${c.sourceSystem} = h.source_system
+              and d.${c.keyHash} <> h.key_hash and d.${c.id} > h.id), 9223372036854775807)
+        order by x.${c.id} limit ${options.perPost}
       ) f
     )
-    update inbound_notification n
-    set lease_owner = ${options.workerId}, lease_until = now() + make_interval(secs => ${leaseSeconds})
-    from picked where n.id = picked.id
+    update ${inboundNotifications} n
+    set ${c.leaseOwner} = ${options.workerId}, ${c.leaseUntil} = now() + make_interval(secs => ${leaseSeconds})
+    from picked where n.${c.id} = picked.id
     returning ${RETURNING}`,
   );
   return claimed.map(toQueued).sort((a, b) => a.id - b.id);
@@ -232,10 +255,10 @@ export async function claimNotificationsById(
     const candidates = (
       await rows<QueueRow>(
         tx,
-        sql`select ${RETURNING} from inbound_notification n
-            where n.id = any(${`{${ids.join(',')}}`}::bigint[]) and n.status = ${STATUS.pending} and n.available_at <= now()
-              and (n.lease_until is null or n.lease_until < now())
-            order by n.id
+        sql`select ${RETURNING} from ${inboundNotifications} n
+            where n.${c.id} = any(${`{${ids.join(',')}}`}::bigint[]) and n.${c.status} = ${STATUS.pending} and n.${c.availableAt} <= now()
+              and (n.${c.leaseUntil} is null or n.${c.leaseUntil} < now())
+            order by n.${c.id}
             for update skip locked`,
       )
     ).map(toQueued);
@@ -243,17 +266,17 @@ export async function claimNotificationsById(
     const candidateIds = `{${candidates.map((c) => c.id).join(',')}}`;
     const others = await rows<OrderingRow>(
       tx,
-      sql`select e.id, e.key_hash, e.resident, e.source_system, e.delete_flag, e.available_at <= now() as due,
-                 coalesce(e.lease_until >= now(), false) as leased
-          from inbound_notification e
-          where e.status = ${STATUS.pending} and e.id <> all(${candidateIds}::bigint[])
-            and (e.key_hash in (select jsonb_array_elements_text(${JSON.stringify([...new Set(candidates.map((c) => c.keyHash))])}::jsonb))
-              or (e.delete_flag and e.resident in (select jsonb_array_elements_text(${JSON.stringify([...new Set(candidates.map((c) => c.resident))])}::jsonb))))`,
+      sql`select e.${c.id}, e.${c.keyHash}, e.${c.resident}, e.${c.sourceSystem}, e.${c.deleteFlag}, e.${c.availableAt} <= now() as due,
+                 coalesce(e.${c.leaseUntil} >= now(), false) as leased
+          from ${inboundNotifications} e
+          where e.${c.status} = ${STATUS.pending} and e.${c.id} <> all(${candidateIds}::bigint[])
+            and (e.${c.keyHash} in (select jsonb_array_elements_text(${JSON.stringify([...new Set(candidates.map((c) => c.keyHash))])}::jsonb))
+              or (e.${c.deleteFlag} and e.${c.resident} in (select jsonb_array_elements_text(${JSON.stringify([...new Set(candidates.map((c) => c.resident))])}::jsonb))))`,
     );
     const claimable = claimableTogether(
       candidates,
       others.map((row) => ({
-        id: Number(row.id),
+        id: decodeId(row.id),
         keyHash: row.key_hash,
         resident: row.resident,
         sourceSystem: row.source_system,
@@ -265,9 +288,9 @@ export async function claimNotificationsById(
     if (claimable.length === 0) return [];
     const claimed = await rows<QueueRow>(
       tx,
-      sql`update inbound_notification n
-          set lease_owner = ${workerId}, lease_until = now() + make_interval(secs => ${leaseMs / 1000})
-          where n.id = any(${`{${claimable.map((c) => c.id).join(',')}}`}::bigint[])
+      sql`update ${inboundNotifications} n
+          set ${c.leaseOwner} = ${workerId}, ${c.leaseUntil} = now() + make_interval(secs => ${leaseMs / 1000})
+          where n.${c.id} = any(${`{${claimable.map((c) => c.id).join(',')}}`}::bigint[])
           returning ${RETURNING}`,
     );
     return claimed.map(toQueued).sort((a, b) => a.id - b.id);
@@ -279,9 +302,9 @@ export async function existingNotificationIds(database: Database, ids: readonly 
   if (ids.length === 0) return new Set();
   const found = await rows<{ id: string | number }>(
     database.orm,
-    sql`select id from inbound_notification where id = any(${`{${ids.join(',')}}`}::bigint[])`,
+    sql`select ${c.id} from ${inboundNotifications} where ${c.id} = any(${`{${ids.join(',')}}`}::bigint[])`,
   );
-  return new Set(found.map((row) => Number(row.id)));
+  return new Set(found.map((row) => decodeId(row.id)));
 }
 
 /**
@@ -291,8 +314,8 @@ export async function existingNotificationIds(database: Database, ids: readonly 
 export async function completeNotifications(tx: Executor, ids: readonly number[], workerId: string): Promise<boolean> {
   const done = await rows<{ id: number }>(
     tx,
-    sql`update inbound_notification set status = ${STATUS.done}, processed_at = now(), lease_owner = null, lease_until = null, last_error = null
-        where id = any(${`{${ids.join(',')}}`}::bigint[]) and status = ${STATUS.pending} and lease_owner = ${workerId} returning id`,
+    sql`update ${inboundNotifications} set ${c.status} = ${STATUS.done}, ${c.processedAt} = now(), ${c.leaseOwner} = null, ${c.leaseUntil} = null, ${c.lastError} = null
+        where ${c.id} = any(${`{${ids.join(',')}}`}::bigint[]) and ${c.status} = ${STATUS.pending} and ${c.leaseOwner} = ${workerId} returning ${c.id}`,
   );
   return done.length === ids.length;
 }
@@ -309,11 +332,11 @@ export async function retryNotificationLater(
   retry: { delayMs: number; reason: string; spendTry: boolean },
 ): Promise<void> {
   await database.orm.execute(
-    sql`update inbound_notification
-        set attempts = attempts + ${retry.spendTry ? 1 : 0},
-            available_at = now() + make_interval(secs => ${retry.delayMs / 1000}),
-            last_error = ${retry.reason}, lease_owner = null, lease_until = null
-        where id = ${id} and lease_owner = ${workerId}`,
+    sql`update ${inboundNotifications}
+        set ${c.attempts} = ${c.attempts} + ${retry.spendTry ? 1 : 0},
+            ${c.availableAt} = now() + make_interval(secs => ${retry.delayMs / 1000}),
+            ${c.lastError} = ${retry.reason}, ${c.leaseOwner} = null, ${c.leaseUntil} = null
+        where ${c.id} = ${id} and ${c.leaseOwner} = ${workerId}`,
   );
 }
 
@@ -328,11 +351,11 @@ export async function supersedeEarlier(
   if (deletes.length === 0) return 0;
   const done = await rows<{ id: number }>(
     tx,
-    sql`update inbound_notification n set status = ${STATUS.done}, processed_at = now(), lease_owner = null, lease_until = null,
-          last_error = 'superseded by a later delete of the post'
+    sql`update ${inboundNotifications} n set ${c.status} = ${STATUS.done}, ${c.processedAt} = now(), ${c.leaseOwner} = null, ${c.leaseUntil} = null,
+          ${c.lastError} = 'superseded by a later delete of the post'
         from jsonb_to_recordset(${JSON.stringify(deletes.map((d) => ({ id: d.id, key_hash: d.keyHash })))}::jsonb) as d(id bigint, key_hash text)
-        where n.key_hash = d.key_hash and n.id < d.id and n.status = ${STATUS.pending}
-        returning n.id`,
+        where n.${c.keyHash} = d.key_hash and n.${c.id} < d.id and n.${c.status} = ${STATUS.pending}
+        returning n.${c.id}`,
   );
   return done.length;
 }
@@ -345,8 +368,8 @@ export async function deadLetterNotification(
   reason: string,
 ): Promise<void> {
   await database.orm.execute(
-    sql`update inbound_notification set status = ${STATUS.dead}, attempts = attempts + 1, last_error = ${reason}, lease_owner = null, lease_until = null
-        where id = ${id} and lease_owner = ${workerId}`,
+    sql`update ${inboundNotifications} set ${c.status} = ${STATUS.dead}, ${c.attempts} = ${c.attempts} + 1, ${c.lastError} = ${reason}, ${c.leaseOwner} = null, ${c.leaseUntil} = null
+        where ${c.id} = ${id} and ${c.leaseOwner} = ${workerId}`,
   );
 }
 
@@ -365,9 +388,9 @@ export async function renewLeases(
   if (ids.length === 0) return 0;
   const renewed = await rows<{ id: string | number }>(
     database.orm,
-    sql`update inbound_notification set lease_until = now() + make_interval(secs => ${leaseMs / 1000})
-        where id = any(${`{${ids.join(',')}}`}::bigint[]) and status = ${STATUS.pending} and lease_owner = ${workerId}
-        returning id`,
+    sql`update ${inboundNotifications} set ${c.leaseUntil} = now() + make_interval(secs => ${leaseMs / 1000})
+        where ${c.id} = any(${`{${ids.join(',')}}`}::bigint[]) and ${c.status} = ${STATUS.pending} and ${c.leaseOwner} = ${workerId}
+        returning ${c.id}`,
   );
   return renewed.length;
 }
@@ -380,8 +403,8 @@ export async function releaseNotifications(
 ): Promise<void> {
   if (ids.length === 0) return;
   await database.orm.execute(
-    sql`update inbound_notification set lease_owner = null, lease_until = null
-        where id = any(${`{${ids.join(',')}}`}::bigint[]) and lease_owner = ${workerId}`,
+    sql`update ${inboundNotifications} set ${c.leaseOwner} = null, ${c.leaseUntil} = null
+        where ${c.id} = any(${`{${ids.join(',')}}`}::bigint[]) and ${c.leaseOwner} = ${workerId}`,
   );
 }
 
@@ -410,15 +433,15 @@ export async function listDeadLetters(database: Database, limit = 100, sourceSys
     received_at: Date | string;
   }>(
     database.orm,
-    sql`select id, source_system, engagement, delete_flag, attempts, last_error, received_at
-        from inbound_notification where status = ${STATUS.dead} ${sourceSystem !== undefined ? sql`and source_system = ${sourceSystem}` : sql``}
-        order by id limit ${limit}`,
+    sql`select ${c.id}, ${c.sourceSystem}, ${c.engagement}, ${c.deleteFlag}, ${c.attempts}, ${c.lastError}, ${c.receivedAt}
+        from ${inboundNotifications} where ${c.status} = ${STATUS.dead} ${sourceSystem !== undefined ? sql`and ${c.sourceSystem} = ${sourceSystem}` : sql``}
+        order by ${c.id} limit ${limit}`,
   );
   return found.map((row) => {
-    const engagement = typeof row.engagement === 'string' ? (JSON.parse(row.engagement) as Engagement) : row.engagement;
+    const engagement = decodeJson<Engagement>(row.engagement);
     // Operators see where it came from and why it failed; not whose it is.
     return {
-      id: Number(row.id),
+      id: decodeId(row.id),
       sourceSystem: row.source_system,
       logicalAddress: engagement.logicalAddress,
       categorization: engagement.categorization,
@@ -427,7 +450,7 @@ export async function listDeadLetters(database: Database, limit = 100, sourceSys
       deleteFlag: row.delete_flag,
       attempts: row.attempts,
       lastError: row.last_error === null ? null : maskPersonalData(row.last_error),
-      receivedAt: new Date(row.received_at).toISOString(),
+      receivedAt: decodeDate(row.received_at).toISOString(),
     };
   });
 }
@@ -436,27 +459,27 @@ export async function listDeadLetters(database: Database, limit = 100, sourceSys
 export async function countDeadLetters(database: Database): Promise<{ sourceSystem: string; deadLetters: number }[]> {
   const found = await rows<{ source_system: string; n: number }>(
     database.orm,
-    sql`select source_system, count(*)::int as n from inbound_notification where status = ${STATUS.dead} group by source_system order by source_system`,
+    sql`select ${c.sourceSystem}, count(*)::int as n from ${inboundNotifications} where ${c.status} = ${STATUS.dead} group by ${c.sourceSystem} order by ${c.sourceSystem}`,
   );
-  return found.map((row) => ({ sourceSystem: row.source_system, deadLetters: Number(row.n) }));
+  return found.map((row) => ({ sourceSystem: row.source_system, deadLetters: decodeCount(row.n) }));
 }
 
 /** An operator's retry of every dead letter of one source system; resolves to the ids queued again. */
 export async function retryDeadLettersOf(executor: Executor, sourceSystem: string): Promise<number[]> {
   const updated = await rows<{ id: string | number }>(
     executor,
-    sql`update inbound_notification set status = ${STATUS.pending}, attempts = 0, available_at = now(), lease_owner = null, lease_until = null
-        where status = ${STATUS.dead} and source_system = ${sourceSystem} returning id`,
+    sql`update ${inboundNotifications} set ${c.status} = ${STATUS.pending}, ${c.attempts} = 0, ${c.availableAt} = now(), ${c.leaseOwner} = null, ${c.leaseUntil} = null
+        where ${c.status} = ${STATUS.dead} and ${c.sourceSystem} = ${sourceSystem} returning ${c.id}`,
   );
-  return updated.map((row) => Number(row.id)).sort((a, b) => a - b);
+  return updated.map((row) => decodeId(row.id)).sort((a, b) => a - b);
 }
 
 /** An operator's retry: the dead letter is queued again from the start. */
 export async function retryDeadLetter(executor: Executor, id: number): Promise<boolean> {
   const updated = await rows<{ id: number }>(
     executor,
-    sql`update inbound_notification set status = ${STATUS.pending}, attempts = 0, available_at = now(), lease_owner = null, lease_until = null
-        where id = ${id} and status = ${STATUS.dead} returning id`,
+    sql`update ${inboundNotifications} set ${c.status} = ${STATUS.pending}, ${c.attempts} = 0, ${c.availableAt} = now(), ${c.leaseOwner} = null, ${c.leaseUntil} = null
+        where ${c.id} = ${id} and ${c.status} = ${STATUS.dead} returning ${c.id}`,
   );
   return updated.length === 1;
 }
@@ -474,15 +497,15 @@ export async function holdPendingOfUnits(
   const updated = await rows<{ address: string; n: number }>(
     executor,
     sql`with held as (
-          update inbound_notification n set delivered_mode = 'held'
+          update ${inboundNotifications} n set ${c.deliveredMode} = 'held'
           from jsonb_to_recordset(${JSON.stringify(units.map((u) => ({ address: u.logicalAddress, since: u.since.toISOString() })))}::jsonb)
             as u(address text, since timestamptz)
-          where n.status = ${STATUS.pending} and n.delivered_mode = 'active' and (n.lease_until is null or n.lease_until < now())
-            and n.engagement->>'logicalAddress' = u.address and n.received_at >= u.since
+          where n.${c.status} = ${STATUS.pending} and n.${c.deliveredMode} = 'active' and (n.${c.leaseUntil} is null or n.${c.leaseUntil} < now())
+            and n.${c.engagement}->>'logicalAddress' = u.address and n.${c.receivedAt} >= u.since
           returning u.address)
         select address, count(*)::int as n from held group by address`,
   );
-  return new Map(updated.map((row) => [row.address, Number(row.n)]));
+  return new Map(updated.map((row) => [row.address, decodeCount(row.n)]));
 }
 
 export interface WaitingAddress {
@@ -500,20 +523,22 @@ export interface WaitingAddress {
 export async function waitingByAddress(database: Database, top = 10): Promise<WaitingAddress[]> {
   const found = await rows<{ address: string; waiting: number; oldest: Date | string }>(
     database.orm,
-    sql`select engagement->>'logicalAddress' as address, count(*)::int as waiting, min(received_at) as oldest
-        from inbound_notification where status = ${STATUS.pending} and last_error is not null
+    sql`select ${c.engagement}->>'logicalAddress' as address, count(*)::int as waiting, min(${c.receivedAt}) as oldest
+        from ${inboundNotifications} where ${c.status} = ${STATUS.pending} and ${c.lastError} is not null
         group by 1 order by 2 desc, 1 limit 1000`,
   );
   const now = Date.now();
-  const age = (oldest: Date | string) => Math.max(0, Math.round((now - new Date(oldest).getTime()) / 1000));
-  const listed = found
-    .slice(0, top)
-    .map((row) => ({ logicalAddress: row.address, waiting: Number(row.waiting), oldestAgeSeconds: age(row.oldest) }));
+  const age = (oldest: Date | string) => Math.max(0, Math.round((now - decodeDate(oldest).getTime()) / 1000));
+  const listed = found.slice(0, top).map((row) => ({
+    logicalAddress: row.address,
+    waiting: decodeCount(row.waiting),
+    oldestAgeSeconds: age(row.oldest),
+  }));
   const rest = found.slice(top);
   if (rest.length > 0) {
     listed.push({
       logicalAddress: 'other',
-      waiting: rest.reduce((sum, row) => sum + Number(row.waiting), 0),
+      waiting: rest.reduce((sum, row) => sum + decodeCount(row.waiting), 0),
       oldestAgeSeconds: Math.max(...rest.map((row) => age(row.oldest))),
     });
   }

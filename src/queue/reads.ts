@@ -2,26 +2,29 @@
 // depth for /metrics, whether a notification waits for a retry, whether a new post is still on its first
 // try (the release of held deletes waits for it), and one booking's notifications for the trace.
 import { sql, type SQL } from 'drizzle-orm';
-import { rows, type Database, type Executor } from '../db/index.js';
-import { STATUS, type NotificationStatus } from './schema.js';
+import { columnNames, decodeCount, decodeDate, decodeId, rows, type Database, type Executor } from '../db/index.js';
+import { inboundNotifications, STATUS, type NotificationStatus } from './schema.js';
+
+// Raw statements name the table's columns through its schema (a renamed column no longer compiles).
+const c = columnNames(inboundNotifications);
 
 /** Pending notifications and when the oldest was received; one query, both on the pending index. */
 export async function queueDepth(database: Database): Promise<{ pending: number; oldest: Date | undefined }> {
   const [row] = await rows<{ pending: number; oldest: string | Date | null }>(
     database.orm,
-    sql`select (select count(*)::int from inbound_notification where status = ${STATUS.pending}) as pending,
-               (select received_at from inbound_notification where status = ${STATUS.pending} order by id limit 1) as oldest`,
+    sql`select (select count(*)::int from ${inboundNotifications} where ${c.status} = ${STATUS.pending}) as pending,
+               (select ${c.receivedAt} from ${inboundNotifications} where ${c.status} = ${STATUS.pending} order by ${c.id} limit 1) as oldest`,
   );
-  return { pending: Number(row?.pending ?? 0), oldest: row?.oldest ? new Date(row.oldest) : undefined };
+  return { pending: decodeCount(row?.pending), oldest: row?.oldest ? decodeDate(row.oldest) : undefined };
 }
 
 /** Whether a notification is pending with its next try in the future (it was put back for a retry). */
 export async function waitsForRetry(executor: Executor, id: number): Promise<boolean> {
   const [row] = await rows<{ n: number }>(
     executor,
-    sql`select count(*)::int as n from inbound_notification where id = ${id} and status = ${STATUS.pending} and available_at > now()`,
+    sql`select count(*)::int as n from ${inboundNotifications} where ${c.id} = ${id} and ${c.status} = ${STATUS.pending} and ${c.availableAt} > now()`,
   );
-  return Number(row?.n ?? 0) > 0;
+  return decodeCount(row?.n) > 0;
 }
 
 /**
@@ -31,10 +34,10 @@ export async function waitsForRetry(executor: Executor, id: number): Promise<boo
  */
 export function firstTryNewPostPending(of: { resident: SQL; sourceSystem: SQL; from: SQL; until: SQL }): SQL {
   return sql`exists (
-    select 1 from inbound_notification n
-    where n.status = ${STATUS.pending} and not n.delete_flag and n.attempts = 0
-      and n.resident = ${of.resident} and n.source_system = ${of.sourceSystem}
-      and n.received_at >= ${of.from} and n.received_at < ${of.until})`;
+    select 1 from ${inboundNotifications} n
+    where n.${c.status} = ${STATUS.pending} and not n.${c.deleteFlag} and n.${c.attempts} = 0
+      and n.${c.resident} = ${of.resident} and n.${c.sourceSystem} = ${of.sourceSystem}
+      and n.${c.receivedAt} >= ${of.from} and n.${c.receivedAt} < ${of.until})`;
 }
 
 export interface TracedNotification {
@@ -75,17 +78,17 @@ export async function notificationsOfBooking(
     logical_address: string | null;
   }>(
     database.orm,
-    sql`select id, received_at, delete_flag, status, attempts, last_error, delivered_mode,
-               engagement->>'categorization' as categorization, engagement->>'logicalAddress' as logical_address
-        from inbound_notification
-        where id = any(${`{${booking.decidedIds.join(',')}}`}::bigint[])
-           or (status = ${STATUS.pending} and upper(source_system) = ${booking.sourceSystem} and engagement->>'businessObjectInstanceIdentifier' = ${booking.bookingId})
-           or (status = ${STATUS.dead} and source_system in (${booking.sourceSystem}, ${booking.sourceSystemAsGiven}) and engagement->>'businessObjectInstanceIdentifier' = ${booking.bookingId})
-        order by id limit ${booking.limit}`,
+    sql`select ${c.id}, ${c.receivedAt}, ${c.deleteFlag}, ${c.status}, ${c.attempts}, ${c.lastError}, ${c.deliveredMode},
+               ${c.engagement}->>'categorization' as categorization, ${c.engagement}->>'logicalAddress' as logical_address
+        from ${inboundNotifications}
+        where ${c.id} = any(${`{${booking.decidedIds.join(',')}}`}::bigint[])
+           or (${c.status} = ${STATUS.pending} and upper(${c.sourceSystem}) = ${booking.sourceSystem} and ${c.engagement}->>'businessObjectInstanceIdentifier' = ${booking.bookingId})
+           or (${c.status} = ${STATUS.dead} and ${c.sourceSystem} in (${booking.sourceSystem}, ${booking.sourceSystemAsGiven}) and ${c.engagement}->>'businessObjectInstanceIdentifier' = ${booking.bookingId})
+        order by ${c.id} limit ${booking.limit}`,
   );
   return found.map((row) => ({
-    id: Number(row.id),
-    receivedAt: new Date(row.received_at),
+    id: decodeId(row.id),
+    receivedAt: decodeDate(row.received_at),
     deleteFlag: row.delete_flag,
     status: row.status,
     attempts: row.attempts,
