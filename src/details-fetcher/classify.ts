@@ -47,8 +47,11 @@ const VP_CODE = /^\s*(VP\d{3})\b/;
 /** The producer's text can be long (a stack trace) and may quote a person's number: operators get its start, masked. */
 const MAX_REASON_TEXT = 200;
 
+/** The producer's text is cut to this before any regular expression sees it (a fault may be megabytes). */
+const MAX_SCANNED_TEXT = 4096;
+
 function shorten(text: string): string {
-  const oneLine = logSafe(text.replace(/\s+/g, ' ').trim());
+  const oneLine = logSafe(text.slice(0, MAX_SCANNED_TEXT).replace(/\s+/g, ' ').trim());
   return oneLine.length > MAX_REASON_TEXT ? `${oneLine.slice(0, MAX_REASON_TEXT)}...` : oneLine;
 }
 
@@ -57,7 +60,8 @@ export function transient(reason: string, retryAfterMs?: number): Extract<Detail
   return retryAfterMs === undefined ? { kind: 'transient', reason } : { kind: 'transient', reason, retryAfterMs };
 }
 
-export function classifyFault(faultcode: string, faultstring: string, options: ClassifyOptions): DetailsOutcome {
+export function classifyFault(faultcode: string, fullFaultstring: string, options: ClassifyOptions): DetailsOutcome {
+  const faultstring = fullFaultstring.slice(0, MAX_SCANNED_TEXT);
   const text = shorten(faultstring);
   const vpCode = VP_CODE.exec(faultstring)?.[1];
   if (vpCode !== undefined) {
