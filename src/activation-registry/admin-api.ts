@@ -18,6 +18,7 @@ const STATUS: Record<RegistryError['kind'], { status: number; code: string }> = 
   load_ended: { status: 409, code: 'care_unit_load_ended' },
 };
 
+/** A registry's refusal as the API's answer (status, code, and the problems named); anything else as it is. */
 export function toHttpError(error: unknown): unknown {
   if (!(error instanceof RegistryError)) return error;
   const { status, code } = STATUS[error.kind];

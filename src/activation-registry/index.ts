@@ -61,7 +61,8 @@ export {
   isEnvironment,
 } from './validation.js';
 export { unitTraffic } from './guard-store.js';
-export { activationRegistryOpenApi } from './openapi.js';
+export { activationRegistryOpenApi, registrationBody } from './openapi.js';
+export { toHttpError as registryHttpError } from './admin-api.js';
 export { ENVIRONMENTS, SOURCE_SYSTEM_MODES, type Environment } from './schema.js';
 
 export interface RegistryWebDependencies {

@@ -15,12 +15,25 @@ import {
   ref,
   type OpenApiFragment,
 } from '../web/index.js';
+import { HOLD_STATUSES } from './flood-guard.js';
 import { ENVIRONMENTS, SOURCE_SYSTEM_MODES } from './schema.js';
 
 const UNIT_PARAMS = [
   { name: 'environment', in: 'path', required: true, schema: { type: 'string', enum: [...ENVIRONMENTS] } },
   { name: 'logicalAddress', in: 'path', required: true, schema: { type: 'string', maxLength: 64 } },
 ];
+
+/** A registration, as POST /admin/source-systems and the console's register-from-the-list take it. */
+export const registrationBody = jsonBody({
+  type: 'object',
+  required: ['environment', 'hsaId', 'name'],
+  properties: {
+    environment: { type: 'string', enum: [...ENVIRONMENTS] },
+    hsaId: { type: 'string' },
+    name: { type: 'string' },
+    mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES], default: 'active' },
+  },
+});
 
 export const activationRegistryOpenApi: OpenApiFragment = {
   schemas: {
@@ -112,7 +125,7 @@ export const activationRegistryOpenApi: OpenApiFragment = {
           type: ['object', 'null'],
           required: ['status', 'startedAt', 'notifications', 'lastNotificationAt', 'decidedAt', 'decidedBy'],
           properties: {
-            status: { type: 'string', enum: ['holding', 'released', 'dropped', 'expired'] },
+            status: { type: 'string', enum: [...HOLD_STATUSES] },
             startedAt: nullable('string', { format: 'date-time' }),
             notifications: { type: 'integer', description: 'Notifications delivered while held' },
             lastNotificationAt: nullable('string', { format: 'date-time' }),
@@ -146,16 +159,7 @@ export const activationRegistryOpenApi: OpenApiFragment = {
         tags: ['admin'],
         summary: 'Registers (activates) a booking system in an environment',
         security: adminSecurity,
-        requestBody: jsonBody({
-          type: 'object',
-          required: ['environment', 'hsaId', 'name'],
-          properties: {
-            environment: { type: 'string', enum: [...ENVIRONMENTS] },
-            hsaId: { type: 'string' },
-            name: { type: 'string' },
-            mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES], default: 'active' },
-          },
-        }),
+        requestBody: registrationBody,
         responses: {
           '201': json(ref('SourceSystem'), 'Registered'),
           '400': error('A bad field'),

@@ -1,14 +1,12 @@
 // The registry's retention: audit entries older than the audit period. The registrations themselves
 // (live or deactivated) stay: they are the history the audit entries describe.
-import { sql } from 'drizzle-orm';
 import type { Database } from '../db/index.js';
-import { purgeOlderThan, type PurgeOptions } from '../db/index.js';
+import { olderThan, purgeTables, type PurgeOptions } from '../db/index.js';
 
-export async function purgeAuditLog(
+export function purgeAuditLog(
   database: Database,
   rules: { before: Date },
   options: PurgeOptions,
 ): Promise<{ audit_log: number }> {
-  const deleted = await purgeOlderThan(database.orm, 'audit_log', 'at', rules.before, options);
-  return { audit_log: deleted };
+  return purgeTables(database.orm, [olderThan('audit_log', 'at', rules.before)], options);
 }

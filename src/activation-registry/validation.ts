@@ -87,6 +87,25 @@ export function checkEnvironment(value: unknown, problems: FieldProblem[]): Envi
   return undefined;
 }
 
+/**
+ * The limits every stored text keeps: at most `max` characters, no control characters. Tells the first
+ * one broken as a problem of `field`; false when the text keeps them.
+ */
+export function beyondLimits(field: string, text: string, max: number, problems: FieldProblem[]): boolean {
+  if (text.length > max) {
+    problems.push({
+      rule: 'too_long',
+      field,
+      message: `${field} must be at most ${max} characters, got ${text.length}`,
+    });
+  } else if (CONTROL_CHARACTERS.test(text)) {
+    problems.push({ rule: 'control_characters', field, message: `${field} must not contain control characters` });
+  } else {
+    return false;
+  }
+  return true;
+}
+
 function checkHsaId(value: unknown, problems: FieldProblem[]): string | undefined {
   if (typeof value !== 'string' || value === '') {
     problems.push({
@@ -101,14 +120,8 @@ function checkHsaId(value: unknown, problems: FieldProblem[]): string | undefine
       field: 'hsaId',
       message: 'hsaId must not start or end with white space',
     });
-  } else if (value.length > MAX_HSA_ID_LENGTH) {
-    problems.push({
-      rule: 'too_long',
-      field: 'hsaId',
-      message: `hsaId must be at most ${MAX_HSA_ID_LENGTH} characters, got ${value.length}`,
-    });
-  } else if (CONTROL_CHARACTERS.test(value)) {
-    problems.push({ rule: 'control_characters', field: 'hsaId', message: 'hsaId must not contain control characters' });
+  } else if (beyondLimits('hsaId', value, MAX_HSA_ID_LENGTH, problems)) {
+    return undefined;
   } else if (normaliseHsaId(value) === undefined) {
     problems.push({
       rule: 'not_an_hsa_id',
@@ -128,15 +141,7 @@ function checkName(value: unknown, problems: FieldProblem[]): string | undefined
   const name = typeof value === 'string' ? value.trim() : undefined;
   if (name === undefined || name === '') {
     problems.push({ rule: 'required', field: 'name', message: "name is required: the booking system's name" });
-  } else if (name.length > MAX_NAME_LENGTH) {
-    problems.push({
-      rule: 'too_long',
-      field: 'name',
-      message: `name must be at most ${MAX_NAME_LENGTH} characters, got ${name.length}`,
-    });
-  } else if (CONTROL_CHARACTERS.test(name)) {
-    problems.push({ rule: 'control_characters', field: 'name', message: 'name must not contain control characters' });
-  } else {
+  } else if (!beyondLimits('name', name, MAX_NAME_LENGTH, problems)) {
     return name;
   }
   return undefined;

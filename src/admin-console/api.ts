@@ -3,19 +3,18 @@
 import express, { type Request, type Router } from 'express';
 import {
   checkRegistration,
-  recordAudit,
-  RegistryError,
   ENVIRONMENT_CHOICES,
+  registryHttpError,
   isEnvironment,
   type SourceSystemRegistry,
 } from '../activation-registry/index.js';
 import { adminOf, type Authenticator } from '../auth/index.js';
 import type { Environment } from '../config.js';
 import { HttpError, jsonErrorHandler } from '../http/index.js';
-import { bookingsOfPerson, traceBooking } from '../message-engine/index.js';
+import { traceBooking } from '../message-engine/index.js';
 import type { Logger } from '../logging.js';
 import { sourceActivityOverview, unregisteredSystems, type ConsoleData } from './overview.js';
-import { checkTraceByPerson, TRACE_AUDIT } from './trace-request.js';
+import { checkTraceByPerson, traceByPerson } from './trace-request.js';
 
 function environmentOf(req: Request): Environment | undefined {
   const value = req.query.environment;
@@ -31,15 +30,6 @@ function text(req: Request, name: string, max: number): string {
   if (value.length > max) throw new HttpError(400, 'invalid_request', `${name} must be at most ${max} characters`);
   return value.trim();
 }
-
-const REGISTRY_STATUS: Record<RegistryError['kind'], { status: number; code: string }> = {
-  invalid: { status: 400, code: 'invalid_request' },
-  not_found: { status: 404, code: 'not_found' },
-  duplicate: { status: 409, code: 'duplicate_source_system' },
-  deactivated: { status: 409, code: 'source_system_deactivated' },
-  not_held: { status: 409, code: 'care_unit_not_held' },
-  load_ended: { status: 409, code: 'care_unit_load_ended' },
-};
 
 export function adminConsoleApi(
   deps: ConsoleData & { registry: SourceSystemRegistry; authenticator: Authenticator; log: Logger },
@@ -75,9 +65,7 @@ export function adminConsoleApi(
     }
     const actor = adminOf(res).name;
     const system = await deps.registry.register(actor, checked.value).catch((error: unknown) => {
-      if (!(error instanceof RegistryError)) throw error;
-      const { status, code } = REGISTRY_STATUS[error.kind];
-      throw new HttpError(status, code, error.message);
+      throw registryHttpError(error);
     });
     deps.log.info(
       {
@@ -108,19 +96,7 @@ export function adminConsoleApi(
       );
     const checked = checkTraceByPerson(req.body);
     if (!checked.ok) throw new HttpError(400, 'invalid_request', checked.message);
-    const bookings = await bookingsOfPerson(deps.database, checked.personalIdentityNumber);
-    // Audited before anything is shown: who looked, for whom, and why.
-    await recordAudit(deps.database.orm, {
-      actor: admin.name,
-      action: TRACE_AUDIT.action,
-      entity: TRACE_AUDIT.entity,
-      entityId: checked.personalIdentityNumber,
-      after: { reason: checked.reason, bookings: bookings.length, via: 'api' },
-    });
-    deps.log.info({ actor: admin.name, bookings: bookings.length }, 'trace by personal identity number (audited)');
-    const traces = [];
-    for (const booking of bookings)
-      traces.push(await traceBooking(deps.database, booking.sourceSystem, booking.bookingId));
+    const traces = await traceByPerson(deps, admin.name, checked, 'api');
     res.json({ items: traces });
   });
 

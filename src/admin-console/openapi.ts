@@ -14,10 +14,11 @@ import {
   ref,
   type OpenApiFragment,
 } from '../web/index.js';
-import { ENVIRONMENTS, SOURCE_SYSTEM_MODES } from '../activation-registry/index.js';
+import { ENVIRONMENTS, registrationBody, SOURCE_SYSTEM_MODES } from '../activation-registry/index.js';
 import { DECISION_OUTCOMES } from '../message-engine/index.js';
 import { ACTIVITY_COUNTERS } from '../source-activity/index.js';
 import { NOTIFICATION_STATUSES } from '../queue/index.js';
+import { CHANNELS } from '../channels/index.js';
 
 export const adminConsoleOpenApi: OpenApiFragment = {
   schemas: {
@@ -134,7 +135,7 @@ export const adminConsoleOpenApi: OpenApiFragment = {
                           type: 'object',
                           required: ['channel', 'status', 'providerStatus', 'attempts', 'createdAt', 'sentAt'],
                           properties: {
-                            channel: { type: 'string', enum: ['sms', 'email'] },
+                            channel: { type: 'string', enum: [...CHANNELS] },
                             status: { type: 'string' },
                             providerStatus: nullable('string'),
                             attempts: { type: 'integer' },
@@ -179,16 +180,7 @@ export const adminConsoleOpenApi: OpenApiFragment = {
         tags: ['admin'],
         summary: 'Registers a system from the unregistered list in one step (audited like any registration)',
         security: adminSecurity,
-        requestBody: jsonBody({
-          type: 'object',
-          required: ['environment', 'hsaId', 'name'],
-          properties: {
-            environment: { type: 'string', enum: [...ENVIRONMENTS] },
-            hsaId: { type: 'string' },
-            name: { type: 'string' },
-            mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES] },
-          },
-        }),
+        requestBody: registrationBody,
         responses: {
           '201': json(ref('SourceSystem'), 'Registered'),
           '400': error('A bad registration (e.g. not an HSA-id)'),

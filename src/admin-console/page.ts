@@ -10,18 +10,17 @@ import {
   type AdminSession,
   type SourceSystemRegistry,
 } from '../activation-registry/index.js';
-import { recordAudit } from '../activation-registry/index.js';
 import type { DeliveryState } from '../channels/index.js';
 import type { Environment } from '../config.js';
 import { retryDeadLettersOfSystem, retryOneDeadLetter } from '../queue/index.js';
-import { bookingsOfPerson, traceBooking, type BookingTrace, type TraceEvent } from '../message-engine/index.js';
+import { traceBooking, type BookingTrace, type TraceEvent } from '../message-engine/index.js';
 import { becauseInSwedish } from '../message-engine/index.js';
 import type { Logger } from '../logging.js';
 import { listDeadLetters } from '../queue/index.js';
 import { MESSAGE_COUNTERS, type Counts } from '../source-activity/index.js';
 import { html, type SafeHtml } from '../web/index.js';
 import { sourceActivityOverview, unregisteredSystems, type ConsoleData } from './overview.js';
-import { checkTraceByPerson, MAX_REASON_LENGTH, TRACE_AUDIT } from './trace-request.js';
+import { checkTraceByPerson, MAX_REASON_LENGTH, traceByPerson } from './trace-request.js';
 
 const ENVIRONMENT_LABEL: Record<Environment, string> = { qa: 'QA (test)', prod: 'Produktion' };
 const KIND_LABEL: Record<string, string> = {
@@ -400,18 +399,7 @@ function routes(
       helpers.page(res, 400, 'Spårning', tracePage(session, [], {}, [checked.swedish]));
       return;
     }
-    const bookings = await bookingsOfPerson(deps.database, checked.personalIdentityNumber);
-    await recordAudit(deps.database.orm, {
-      actor: session.name,
-      action: TRACE_AUDIT.action,
-      entity: TRACE_AUDIT.entity,
-      entityId: checked.personalIdentityNumber,
-      after: { reason: checked.reason, bookings: bookings.length, via: 'admin page' },
-    });
-    deps.log.info({ actor: session.name, bookings: bookings.length }, 'trace by personal identity number (audited)');
-    const traces: BookingTrace[] = [];
-    for (const booking of bookings)
-      traces.push(await traceBooking(deps.database, booking.sourceSystem, booking.bookingId));
+    const traces = await traceByPerson(deps, session.name, checked, 'admin page');
     helpers.page(
       res,
       200,
@@ -420,7 +408,7 @@ function routes(
         session,
         traces,
         {},
-        bookings.length === 0 ? ['Inga bokningar hittades för personnumret. Sökningen är loggad.'] : [],
+        traces.length === 0 ? ['Inga bokningar hittades för personnumret. Sökningen är loggad.'] : [],
       ),
     );
   });

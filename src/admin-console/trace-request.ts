@@ -1,5 +1,11 @@
 // The rules of a trace by personal identity number: the number (12 digits, as the citizen's token's
-// `sub`) and a reason of some substance, both checked before anything is read.
+// `sub`) and a reason of some substance, both checked before anything is read; and the audited look-up
+// itself, the same from the API and from /admin.
+import { recordAudit } from '../activation-registry/index.js';
+import type { Database } from '../db/index.js';
+import type { Logger } from '../logging.js';
+import { bookingsOfPerson, traceBooking, type BookingTrace } from '../message-engine/index.js';
+
 export const TRACE_AUDIT = { action: 'trace.by_person', entity: 'citizen' } as const;
 export const MIN_REASON_LENGTH = 10;
 export const MAX_REASON_LENGTH = 500;
@@ -32,4 +38,26 @@ export function checkTraceByPerson(input: unknown): TraceByPerson {
     };
   }
   return { ok: true, personalIdentityNumber: number, reason };
+}
+
+/** The traces of a person's bookings, audited before anything is shown: who looked, for whom, and why. */
+export async function traceByPerson(
+  deps: { database: Database; log: Logger },
+  actor: string,
+  request: { personalIdentityNumber: string; reason: string },
+  via: 'api' | 'admin page',
+): Promise<BookingTrace[]> {
+  const bookings = await bookingsOfPerson(deps.database, request.personalIdentityNumber);
+  await recordAudit(deps.database.orm, {
+    actor,
+    action: TRACE_AUDIT.action,
+    entity: TRACE_AUDIT.entity,
+    entityId: request.personalIdentityNumber,
+    after: { reason: request.reason, bookings: bookings.length, via },
+  });
+  deps.log.info({ actor, bookings: bookings.length }, 'trace by personal identity number (audited)');
+  const traces: BookingTrace[] = [];
+  for (const booking of bookings)
+    traces.push(await traceBooking(deps.database, booking.sourceSystem, booking.bookingId));
+  return traces;
 }

@@ -155,6 +155,6 @@ export function mountTwilioStatus(
 }
 
 export { purgeChannels, type ChannelRetention } from './retention.js';
-export type { DeliveryState } from './schema.js';
+export { CHANNELS, type Channel, type DeliveryState } from './schema.js';
 export type { SettingsProblem } from './settings.js';
 export { channelsOpenApi } from './openapi.js';

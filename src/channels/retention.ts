@@ -4,39 +4,36 @@
 // citizens' settings stay until the citizen changes them.
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/index.js';
-import { purgeInSlices, type PurgeOptions } from '../db/index.js';
+import { purgeTables, type PurgeOptions } from '../db/index.js';
 
 export interface ChannelRetention {
   deliveriesBefore: Date;
 }
 
-export async function purgeChannels(
+export function purgeChannels(
   database: Database,
   rules: ChannelRetention,
   options: PurgeOptions,
 ): Promise<{ notification_request: number; notification_delivery: number }> {
   const before = rules.deliveriesBefore.toISOString();
-  const requests = await purgeInSlices(
+  return purgeTables(
     database.orm,
-    {
-      table: 'notification_request',
-      key: { column: 'id', type: 'bigint' },
-      condition: sql`planned_at < ${before}::timestamptz`,
-      stopAt: { column: 'created_at', before: rules.deliveriesBefore },
-    },
+    [
+      {
+        table: 'notification_request',
+        key: { column: 'id', type: 'bigint' },
+        condition: sql`planned_at < ${before}::timestamptz`,
+        stopAt: { column: 'created_at', before: rules.deliveriesBefore },
+      },
+      {
+        table: 'notification_delivery',
+        key: { column: 'id', type: 'bigint' },
+        // Not while it may still be sent or settled (a delivery in doubt is looked up at the provider).
+        condition: sql`status not in ('pending', 'sending', 'in_doubt') and updated_at < ${before}::timestamptz`,
+        stopAt: { column: 'created_at', before: rules.deliveriesBefore },
+        dependents: [{ table: 'notification_delivery_message', column: 'delivery_id' }],
+      },
+    ],
     options,
   );
-  const deliveries = await purgeInSlices(
-    database.orm,
-    {
-      table: 'notification_delivery',
-      key: { column: 'id', type: 'bigint' },
-      // Not while it may still be sent or settled (a delivery in doubt is looked up at the provider).
-      condition: sql`status not in ('pending', 'sending', 'in_doubt') and updated_at < ${before}::timestamptz`,
-      stopAt: { column: 'created_at', before: rules.deliveriesBefore },
-      dependents: [{ table: 'notification_delivery_message', column: 'delivery_id' }],
-    },
-    options,
-  );
-  return { notification_request: requests, notification_delivery: deliveries };
 }

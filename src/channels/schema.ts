@@ -108,13 +108,16 @@ export const DOUBT_SETTLEMENTS = [
   'gave_up', // the provider's lookup kept failing: left `unknown`
 ] as const;
 export type DoubtSettlement = (typeof DOUBT_SETTLEMENTS)[number];
+/** The channels a citizen may be told through: the type, the CHECK constraint and the OpenAPI enums. */
+export const CHANNELS = ['sms', 'email'] as const;
+export type Channel = (typeof CHANNELS)[number];
 /** One SMS or one e-mail to one citizen, covering one or more inbox messages (the digest). */
 export const notificationDeliveries = pgTable(
   'notification_delivery',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     resident: text('resident').notNull(),
-    channel: text('channel').notNull().$type<'sms' | 'email'>(),
+    channel: text('channel').notNull().$type<Channel>(),
     status: text('status').notNull().default('pending').$type<DeliveryState>(),
     /** Not sent before this instant (end of the digest window, of the quiet hours, backoff). */
     notBefore: timestamp('not_before', { withTimezone: true }).notNull(),
@@ -138,7 +141,10 @@ export const notificationDeliveries = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    check('notification_delivery_channel_check', sql`${t.channel} in ('sms', 'email')`),
+    check(
+      'notification_delivery_channel_check',
+      sql`${t.channel} in (${sql.raw(CHANNELS.map((channel) => `'${channel}'`).join(', '))})`,
+    ),
     check(
       'notification_delivery_status_check',
       sql.raw(`status in (${DELIVERY_STATUSES.map((s) => `'${s}'`).join(', ')})`),
@@ -166,7 +172,7 @@ export const notificationDeliveryMessages = pgTable(
   'notification_delivery_message',
   {
     messageId: bigint('message_id', { mode: 'number' }).notNull(),
-    channel: text('channel').notNull().$type<'sms' | 'email'>(),
+    channel: text('channel').notNull().$type<Channel>(),
     deliveryId: bigint('delivery_id', { mode: 'number' })
       .notNull()
       .references(() => notificationDeliveries.id),

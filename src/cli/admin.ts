@@ -8,6 +8,8 @@ import {
   createCareUnitAdministration,
   createSourceSystemRegistry,
   RegistryError,
+  ENVIRONMENTS,
+  SOURCE_SYSTEM_MODES,
   type CareUnitLoad,
   type GuardedUnit,
   type SourceSystem,
@@ -26,20 +28,23 @@ import { ConfigError, loadConfig, type Environment } from '../config.js';
 import { openDatabase, type Database } from '../db/index.js';
 import { DatabaseInUseError } from '../db/index.js';
 
+// The choices come from the constant lists, so that the usage text cannot drift from what is accepted.
+const ENV = ENVIRONMENTS.join('|');
+const MODE = SOURCE_SYSTEM_MODES.join('|');
 const USAGE = `Usage: npm run admin -- <command> [options]
 
-  source-systems list   [--environment qa|prod] [--all] [--json]
-  source-systems add    --environment qa|prod --hsa-id <HSA-id> --name <name> [--mode active|silent] [--json]
-  source-systems change (--id <id> | --environment qa|prod --hsa-id <HSA-id>) [--name <name>] [--mode active|silent] [--json]
-  source-systems remove (--id <id> | --environment qa|prod --hsa-id <HSA-id>) [--json]
+  source-systems list   [--environment ${ENV}] [--all] [--json]
+  source-systems add    --environment ${ENV} --hsa-id <HSA-id> --name <name> [--mode ${MODE}] [--json]
+  source-systems change (--id <id> | --environment ${ENV} --hsa-id <HSA-id>) [--name <name>] [--mode ${MODE}] [--json]
+  source-systems remove (--id <id> | --environment ${ENV} --hsa-id <HSA-id>) [--json]
   audit                 [--limit <n>] [--json]
 
-  care-units loads      [--environment qa|prod] [--all] [--json]
-  care-units load       --environment qa|prod --logical-address <HSA-id> --until <time> [--from <time>] [--note <text>] [--json]
+  care-units loads      [--environment ${ENV}] [--all] [--json]
+  care-units load       --environment ${ENV} --logical-address <HSA-id> --until <time> [--from <time>] [--note <text>] [--json]
   care-units end-load   --id <id> [--json]
-  care-units list       [--environment qa|prod] [--json]
-  care-units release    --environment qa|prod --logical-address <HSA-id> [--json]
-  care-units drop       --environment qa|prod --logical-address <HSA-id> [--json]
+  care-units list       [--environment ${ENV}] [--json]
+  care-units release    --environment ${ENV} --logical-address <HSA-id> [--json]
+  care-units drop       --environment ${ENV} --logical-address <HSA-id> [--json]
 
 remove deactivates: the registration stays in the history. --all lists deactivated ones too.
 Times: "2026-12-01T14:00" (Swedish time) or ISO 8601 with a zone. load: the care unit's posts delivered
@@ -131,65 +136,58 @@ function changeOf(values: Values): Record<string, unknown> {
   };
 }
 
-function table(systems: SourceSystem[]): string {
-  if (systems.length === 0) return 'No source systems.';
-  const header = ['id', 'environment', 'hsaId', 'mode', 'name', 'deactivated'];
-  const lines = systems.map((s) => [String(s.id), s.environment, s.hsaId, s.mode, s.name, s.deactivatedAt ?? '']);
-  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)));
-  return [header, ...lines]
-    .map((line) =>
-      line
+/** Rows in aligned columns under a header, or `empty` when there are none. */
+function columns(header: string[], rows: string[][], empty: string): string {
+  if (rows.length === 0) return empty;
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
+  return [header, ...rows]
+    .map((row) =>
+      row
         .map((cell, i) => cell.padEnd(widths[i]!))
         .join('  ')
         .trimEnd(),
     )
     .join('\n');
+}
+
+function table(systems: SourceSystem[]): string {
+  return columns(
+    ['id', 'environment', 'hsaId', 'mode', 'name', 'deactivated'],
+    systems.map((s) => [String(s.id), s.environment, s.hsaId, s.mode, s.name, s.deactivatedAt ?? '']),
+    'No source systems.',
+  );
 }
 
 function loadTable(loads: CareUnitLoad[]): string {
-  if (loads.length === 0) return 'No loading periods.';
-  const header = ['id', 'environment', 'logicalAddress', 'from', 'until', 'ended', 'note'];
-  const lines = loads.map((l) => [
-    String(l.id),
-    l.environment,
-    l.logicalAddress,
-    l.startsAt,
-    l.endsAt,
-    l.endedAt ?? '',
-    l.note ?? '',
-  ]);
-  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)));
-  return [header, ...lines]
-    .map((line) =>
-      line
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return columns(
+    ['id', 'environment', 'logicalAddress', 'from', 'until', 'ended', 'note'],
+    loads.map((l) => [
+      String(l.id),
+      l.environment,
+      l.logicalAddress,
+      l.startsAt,
+      l.endsAt,
+      l.endedAt ?? '',
+      l.note ?? '',
+    ]),
+    'No loading periods.',
+  );
 }
 
 function unitTable(units: GuardedUnit[]): string {
-  if (units.length === 0) return 'No care units watched or held.';
-  const header = ['environment', 'logicalAddress', 'state', 'since', 'notifications', 'heldMessages', 'citizens'];
-  const lines = units.map((u) => [
-    u.environment,
-    u.logicalAddress,
-    u.hold ? u.hold.status : `watched until ${u.watchedUntil ?? ''}`,
-    u.hold?.startedAt ?? u.firstSeenAt,
-    String(u.hold ? u.hold.notifications : u.windowPosts),
-    String(u.heldMessages),
-    String(u.citizens),
-  ]);
-  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)));
-  return [header, ...lines]
-    .map((line) =>
-      line
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return columns(
+    ['environment', 'logicalAddress', 'state', 'since', 'notifications', 'heldMessages', 'citizens'],
+    units.map((u) => [
+      u.environment,
+      u.logicalAddress,
+      u.hold ? u.hold.status : `watched until ${u.watchedUntil ?? ''}`,
+      u.hold?.startedAt ?? u.firstSeenAt,
+      String(u.hold ? u.hold.notifications : u.windowPosts),
+      String(u.heldMessages),
+      String(u.citizens),
+    ]),
+    'No care units watched or held.',
+  );
 }
 
 function loadOf(values: Values): Record<string, unknown> {

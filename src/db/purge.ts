@@ -75,23 +75,31 @@ export async function purgeInSlices(executor: Executor, spec: PurgeSpec, options
 
 /**
  * The common case: rows of a table keyed by a time-ordered id whose `column` is before `before` go (the
- * walk stops at the first slice with nothing older). Returns how many were deleted.
+ * walk stops at the first slice with nothing older).
  */
-export function purgeOlderThan(
-  executor: Executor,
-  table: string,
+export function olderThan<const Table extends string>(
+  table: Table,
   column: string,
   before: Date,
+): PurgeSpec & { table: Table } {
+  return {
+    table,
+    key: { column: 'id', type: 'bigint' },
+    condition: sql`${sql.raw(column)} < ${before.toISOString()}::timestamptz`,
+    stopAt: { column, before },
+  };
+}
+
+/**
+ * A component's retention in one call: each table's spec in turn (in the order given, so that rows other
+ * rows refer to go last), and how many rows each table lost, by table name.
+ */
+export async function purgeTables<const Table extends string>(
+  executor: Executor,
+  specs: readonly (PurgeSpec & { table: Table })[],
   options: PurgeOptions,
-): Promise<number> {
-  return purgeInSlices(
-    executor,
-    {
-      table,
-      key: { column: 'id', type: 'bigint' },
-      condition: sql`${sql.raw(column)} < ${before.toISOString()}::timestamptz`,
-      stopAt: { column, before },
-    },
-    options,
-  );
+): Promise<Record<Table, number>> {
+  const deleted = {} as Record<Table, number>;
+  for (const spec of specs) deleted[spec.table] = await purgeInSlices(executor, spec, options);
+  return deleted;
 }

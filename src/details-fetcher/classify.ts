@@ -133,6 +133,34 @@ function assignPresent<K extends keyof BookingDetails>(
   if (value !== undefined) target[key] = value;
 }
 
+type KeyOf<T> = {
+  [K in keyof BookingDetails]-?: NonNullable<BookingDetails[K]> extends T ? K : never;
+}[keyof BookingDetails];
+
+/** The producer's texts, kept as given (trimmed) when there: the details' key, and its timeslotDetail field. */
+const TEXT_FIELDS: readonly (readonly [KeyOf<string>, TimeslotField])[] = [
+  ['healthcareFacilityName', 'healthcare_facility_name'],
+  ['performer', 'performer'],
+  ['performerName', 'performerName'],
+  ['bookingId', 'bookingId'],
+  ['subjectOfCare', 'subject_of_care'],
+  ['purpose', 'purpose'],
+  ['reason', 'reason'],
+  ['resourceName', 'resourceName'],
+  ['resourceId', 'resourceID'],
+  ['timeTypeName', 'timeTypeName'],
+  ['timeTypeId', 'timeTypeID'],
+  ['careTypeName', 'careTypeName'],
+  ['careTypeId', 'careTypeID'],
+];
+/** The producer's xs:boolean flags, kept when they are one. */
+const FLAG_FIELDS: readonly (readonly [KeyOf<boolean>, TimeslotField])[] = [
+  ['cancelBookingAllowed', 'cancel_booking_allowed'],
+  ['rebookingAllowed', 'rebooking_allowed'],
+  ['messageAllowed', 'message_allowed'],
+  ['isInvitation', 'isInvitation'],
+];
+
 export function toBookingDetails(
   timeslot: Partial<Record<TimeslotField, string>>,
   request: DetailsRequest,
@@ -157,22 +185,7 @@ export function toBookingDetails(
   assignPresent(details, 'start', startRaw === undefined ? undefined : parseSwedishLocalTime(startRaw));
   assignPresent(details, 'endRaw', endRaw);
   assignPresent(details, 'end', endRaw === undefined ? undefined : parseSwedishLocalTime(endRaw));
-  assignPresent(details, 'healthcareFacilityName', present(timeslot.healthcare_facility_name));
-  assignPresent(details, 'performer', present(timeslot.performer));
-  assignPresent(details, 'performerName', present(timeslot.performerName));
-  assignPresent(details, 'bookingId', present(timeslot.bookingId));
-  assignPresent(details, 'subjectOfCare', subjectOfCare);
-  assignPresent(details, 'purpose', present(timeslot.purpose));
-  assignPresent(details, 'reason', present(timeslot.reason));
-  assignPresent(details, 'resourceName', present(timeslot.resourceName));
-  assignPresent(details, 'resourceId', present(timeslot.resourceID));
-  assignPresent(details, 'timeTypeName', present(timeslot.timeTypeName));
-  assignPresent(details, 'timeTypeId', present(timeslot.timeTypeID));
-  assignPresent(details, 'careTypeName', present(timeslot.careTypeName));
-  assignPresent(details, 'careTypeId', present(timeslot.careTypeID));
-  assignPresent(details, 'cancelBookingAllowed', xsBoolean(timeslot.cancel_booking_allowed));
-  assignPresent(details, 'rebookingAllowed', xsBoolean(timeslot.rebooking_allowed));
-  assignPresent(details, 'messageAllowed', xsBoolean(timeslot.message_allowed));
-  assignPresent(details, 'isInvitation', xsBoolean(timeslot.isInvitation));
+  for (const [key, field] of TEXT_FIELDS) assignPresent(details, key, present(timeslot[field]));
+  for (const [key, field] of FLAG_FIELDS) assignPresent(details, key, xsBoolean(timeslot[field]));
   return { kind: 'found', details };
 }

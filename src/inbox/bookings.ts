@@ -14,7 +14,8 @@
 import type { BookingSnapshot } from '../message-engine/index.js';
 import { bookingFacts, type BookingFacts } from './booking-facts.js';
 
-export type Categorization = 'Booking' | 'Invitation';
+export const UPCOMING_KINDS = ['booking', 'invitation'] as const;
+export type UpcomingKind = (typeof UPCOMING_KINDS)[number];
 
 /** One stored EI post, as the list needs it (`booking_post` with present = true). */
 export interface StoredBookingPost {
@@ -26,7 +27,7 @@ export interface StoredBookingPost {
 export interface UpcomingBooking extends BookingFacts {
   bookingId: string;
   /** `booking` (a booked time) or `invitation` (a "kallelse" with a set time). */
-  kind: 'booking' | 'invitation';
+  kind: UpcomingKind;
   start: string;
   end: string | null;
   careUnit: { hsaId: string; name: string | null };

@@ -1,8 +1,22 @@
 // The OpenAPI fragment of the citizen's inbox: messages, upcoming bookings, care units.
 // Composed with the other components' fragments into /api/openapi.json (src/web/openapi.ts);
 // test/inbox/openapi.test.ts keeps it true to the routes and their answers.
-import { citizenErrors, citizenSecurity, error, json, nullable, ref, type OpenApiFragment } from '../web/index.js';
+import {
+  citizenErrors,
+  citizenSecurity,
+  error,
+  json,
+  listOf,
+  nullable,
+  ref,
+  type OpenApiFragment,
+} from '../web/index.js';
+import { CATEGORIZATIONS } from '../process-notifications/index.js';
+import { UPCOMING_KINDS } from './bookings.js';
 import { MESSAGE_KINDS } from './schema.js';
+
+/** The citizen's answers name every property they have. */
+const closed = { additionalProperties: false };
 
 const messageId = {
   name: 'id',
@@ -12,15 +26,22 @@ const messageId = {
   schema: { type: 'string', pattern: '^[0-9]+$' },
 };
 
-/** The producer's own texts about a booking, as messages and upcoming bookings show them. */
-const producerTexts = {
+/**
+ * The producer's own texts about a booking and what it allows the citizen, as messages and upcoming
+ * bookings both show them (all required; a text is null when the producer gave none).
+ */
+const bookingFacts = {
   purpose: nullable('string', { description: 'Why the visit is booked (e.g. Vaccination), as the producer gives it' }),
   reason: nullable('string', { description: 'The reason the producer gives (e.g. 4-årskontroll)' }),
   careTypeName: nullable('string'),
   timeTypeName: nullable('string'),
   performerName: nullable('string'),
   resourceName: nullable('string'),
+  cancelAllowed: { type: 'boolean', description: 'The producer allows the citizen to cancel the time' },
+  rebookAllowed: { type: 'boolean', description: 'The producer allows the citizen to rebook the time' },
+  messageAllowed: { type: 'boolean' },
 };
+const BOOKING_FACTS = Object.keys(bookingFacts);
 
 export const inboxOpenApi: OpenApiFragment = {
   schemas: {
@@ -34,33 +55,16 @@ export const inboxOpenApi: OpenApiFragment = {
       type: 'object',
       description:
         'The booking or invitation the message is about. Producer text: escape it wherever it is shown as HTML.',
-      required: [
-        'bookingId',
-        'categorization',
-        'start',
-        'end',
-        'purpose',
-        'reason',
-        'careTypeName',
-        'timeTypeName',
-        'performerName',
-        'resourceName',
-        'cancelAllowed',
-        'rebookAllowed',
-        'messageAllowed',
-      ],
+      required: ['bookingId', 'categorization', 'start', 'end', ...BOOKING_FACTS],
       additionalProperties: false,
       properties: {
         bookingId: nullable('string'),
-        categorization: { type: ['string', 'null'], enum: ['Booking', 'Invitation', null] },
+        categorization: { type: ['string', 'null'], enum: [...CATEGORIZATIONS, null] },
         start: nullable('string', { format: 'date-time', description: 'null: an invitation without a set time' }),
         end: nullable('string', { format: 'date-time' }),
         previousStart: nullable('string', { format: 'date-time', description: 'Rebookings only: the time before' }),
         previousEnd: nullable('string', { format: 'date-time' }),
-        ...producerTexts,
-        cancelAllowed: { type: 'boolean', description: 'The producer allows the citizen to cancel the time' },
-        rebookAllowed: { type: 'boolean', description: 'The producer allows the citizen to rebook the time' },
-        messageAllowed: { type: 'boolean' },
+        ...bookingFacts,
       },
     },
     Message: {
@@ -95,33 +99,15 @@ export const inboxOpenApi: OpenApiFragment = {
     },
     UpcomingBooking: {
       type: 'object',
-      required: [
-        'bookingId',
-        'kind',
-        'start',
-        'end',
-        'careUnit',
-        'purpose',
-        'reason',
-        'careTypeName',
-        'timeTypeName',
-        'performerName',
-        'resourceName',
-        'cancelAllowed',
-        'rebookAllowed',
-        'messageAllowed',
-      ],
+      required: ['bookingId', 'kind', 'start', 'end', 'careUnit', ...BOOKING_FACTS],
       additionalProperties: false,
       properties: {
         bookingId: { type: 'string' },
-        kind: { type: 'string', enum: ['booking', 'invitation'] },
+        kind: { type: 'string', enum: [...UPCOMING_KINDS] },
         start: { type: 'string', format: 'date-time' },
         end: nullable('string', { format: 'date-time' }),
         careUnit: ref('CareUnitRef'),
-        ...producerTexts,
-        cancelAllowed: { type: 'boolean' },
-        rebookAllowed: { type: 'boolean' },
-        messageAllowed: { type: 'boolean' },
+        ...bookingFacts,
       },
     },
     CareUnit: {
@@ -199,15 +185,7 @@ export const inboxOpenApi: OpenApiFragment = {
           'citizen has as an inbox message), badly formatted start or end, no care unit, more than three years ahead.',
         security: citizenSecurity,
         responses: {
-          '200': json(
-            {
-              type: 'object',
-              required: ['items'],
-              additionalProperties: false,
-              properties: { items: { type: 'array', items: ref('UpcomingBooking') } },
-            },
-            'The upcoming times',
-          ),
+          '200': listOf('UpcomingBooking', 'The upcoming times', closed),
           ...citizenErrors,
         },
       },
@@ -218,15 +196,7 @@ export const inboxOpenApi: OpenApiFragment = {
         summary: "The citizen's care-unit relations, most recent first",
         security: citizenSecurity,
         responses: {
-          '200': json(
-            {
-              type: 'object',
-              required: ['items'],
-              additionalProperties: false,
-              properties: { items: { type: 'array', items: ref('CareUnit') } },
-            },
-            'The care units',
-          ),
+          '200': listOf('CareUnit', 'The care units', closed),
           ...citizenErrors,
         },
       },

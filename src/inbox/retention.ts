@@ -4,51 +4,40 @@
 // care-unit relations no message renewed.
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/index.js';
-import { purgeInSlices, type PurgeOptions } from '../db/index.js';
+import { purgeTables, type PurgeOptions } from '../db/index.js';
 
 export interface InboxRetention {
   postsBefore: Date;
   messagesBefore: Date;
 }
 
-export async function purgeInbox(
+export function purgeInbox(
   database: Database,
   rules: InboxRetention,
   options: PurgeOptions,
 ): Promise<{ booking_post: number; inbox_message: number; care_unit_relation: number }> {
   const posts = rules.postsBefore.toISOString();
   const messages = rules.messagesBefore.toISOString();
-  const bookingPosts = await purgeInSlices(
+  return purgeTables(
     database.orm,
-    {
-      table: 'booking_post',
-      key: { column: 'key_hash', type: 'text' },
-      condition: sql`(not present and updated_at < ${posts}::timestamptz) or start_at < ${posts}::timestamptz`,
-    },
+    [
+      {
+        table: 'booking_post',
+        key: { column: 'key_hash', type: 'text' },
+        condition: sql`(not present and updated_at < ${posts}::timestamptz) or start_at < ${posts}::timestamptz`,
+      },
+      {
+        table: 'inbox_message',
+        key: { column: 'id', type: 'bigint' },
+        condition: sql`created_at < ${messages}::timestamptz and (read_at is not null or deleted_at is not null)`,
+        stopAt: { column: 'created_at', before: rules.messagesBefore },
+      },
+      {
+        table: 'care_unit_relation',
+        key: { column: 'ctid', type: 'tid' },
+        condition: sql`last_at < ${messages}::timestamptz`,
+      },
+    ],
     options,
   );
-  const inboxMessages = await purgeInSlices(
-    database.orm,
-    {
-      table: 'inbox_message',
-      key: { column: 'id', type: 'bigint' },
-      condition: sql`created_at < ${messages}::timestamptz and (read_at is not null or deleted_at is not null)`,
-      stopAt: { column: 'created_at', before: rules.messagesBefore },
-    },
-    options,
-  );
-  const relations = await purgeInSlices(
-    database.orm,
-    {
-      table: 'care_unit_relation',
-      key: { column: 'ctid', type: 'tid' },
-      condition: sql`last_at < ${messages}::timestamptz`,
-    },
-    options,
-  );
-  return {
-    booking_post: bookingPosts,
-    inbox_message: inboxMessages,
-    care_unit_relation: relations,
-  };
 }

@@ -2,7 +2,10 @@
 // deletes, mode, now) to actions. No I/O here; the engine loads the inputs and applies the actions in one
 // database transaction.
 
-export type Categorization = 'Booking' | 'Invitation';
+import type { Categorization } from '../process-notifications/index.js';
+import type { HeldStatus } from './schema.js';
+
+export type { Categorization };
 export type MessageKind = import('../inbox/index.js').MessageKind;
 /**
  * The source system's mode when EI delivered the notification (stamped at intake). Only `active` makes
@@ -84,7 +87,7 @@ export interface DecisionInput {
 export type Action =
   | { type: 'store-post'; post: StoredPost }
   | { type: 'hold-delete'; post: PostRef; details?: BookingSnapshot; deletedAt: Date; dueAt: Date }
-  | { type: 'resolve-held'; id: number; status: 'merged' | 'released' | 'dropped' }
+  | { type: 'resolve-held'; id: number; status: Exclude<HeldStatus, 'held'> }
   | { type: 'create-message'; kind: MessageKind; post: PostRef; details: BookingSnapshot; previous?: BookingSnapshot }
   | { type: 'record-care-unit'; resident: string; hsaId: string; name?: string }
   | { type: 'security-event'; kind: 'subject-of-care-mismatch'; post: PostRef; detail: string };

@@ -4,10 +4,9 @@
 import type { Orm } from '../db/index.js';
 import type { Logger } from '../logging.js';
 import type { Decision, MessageKind, PostRef } from './decide.js';
-import { engineDecisions } from './schema.js';
+import { engineDecisions, type DecisionOutcome } from './schema.js';
 
-export const DECISION_OUTCOMES = ['message', 'no_message', 'dead'] as const;
-export type DecisionOutcome = (typeof DECISION_OUTCOMES)[number];
+export { DECISION_OUTCOMES, type DecisionOutcome } from './schema.js';
 
 export interface DecisionRecord {
   notificationId?: number;

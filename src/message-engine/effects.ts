@@ -3,7 +3,7 @@
 // with a handful of set-based statements in one transaction: a round trip per batch, not per message.
 import { sql } from 'drizzle-orm';
 import { columnNames, decodeDate, decodeId, decodeJson, rows, type Executor } from '../db/index.js';
-import { heldCancellations, securityEvents } from './schema.js';
+import { heldCancellations, securityEvents, type HeldStatus } from './schema.js';
 import type {
   Action,
   BookingSnapshot,
@@ -78,7 +78,7 @@ interface NewHold {
   deletedAt: Date;
   dueAt: Date;
   sourceNotificationId: number;
-  status: 'held' | 'merged' | 'released' | 'dropped';
+  status: HeldStatus;
 }
 
 interface NewMessage extends NewInboxMessage {
@@ -94,7 +94,7 @@ interface NewMessage extends NewInboxMessage {
 export class BatchEffects {
   readonly posts = new Map<string, StoredPost>();
   readonly newHolds = new Map<number, NewHold>();
-  readonly resolvedHolds = new Map<number, 'merged' | 'released' | 'dropped'>();
+  readonly resolvedHolds = new Map<number, Exclude<HeldStatus, 'held'>>();
   readonly messages: NewMessage[] = [];
   /** Messages held back by the flood guard (held_message), made exactly like the others. */
   readonly heldMessages: NewMessage[] = [];

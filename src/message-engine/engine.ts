@@ -14,6 +14,10 @@ import { createBatchProcessor, describeError } from './process-batch.js';
 import { createHeldReleaser } from './release-held.js';
 import type { MessageRenderer } from './render-message.js';
 
+/** How a notification is settled: done, retry (put back for later), dead (a dead letter). */
+export const SETTLE_RESULTS = ['done', 'retry', 'dead'] as const;
+export type SettleResult = (typeof SETTLE_RESULTS)[number];
+
 export interface EngineOptions {
   database: Database;
   /** Undefined while NTJP_GETBOOKINGDETAILS_URL is unset: notifications wait in the queue. */
@@ -47,7 +51,7 @@ export interface EngineOptions {
   releaseEveryMs?: number;
   now?: () => Date;
   /** Told after each notification is settled (metrics, tests). */
-  onSettled?: (outcome: { id: number; result: 'done' | 'retry' | 'dead'; because: string }) => void;
+  onSettled?: (outcome: { id: number; result: SettleResult; because: string }) => void;
   /** Per-source-system counters: messages by kind, no message, producer failures, dead letters. */
   activity?: SourceActivity;
   /** Told of the kinds of the inbox messages a committed write created (metrics). */

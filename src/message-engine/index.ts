@@ -1,7 +1,13 @@
 // The message engine's interface (the worker role): the loop that claims queued notifications, fetches
 // their details, decides (pure) and writes the effects in one transaction; the release of held deletes;
 // the rendering of message texts; the trace of its decisions for /admin; its retention.
-export { startMessageEngine, type EngineOptions, type MessageEngine } from './engine.js';
+export {
+  SETTLE_RESULTS,
+  startMessageEngine,
+  type EngineOptions,
+  type MessageEngine,
+  type SettleResult,
+} from './engine.js';
 export { loadMessageRenderer, type MessageRenderer } from './render-message.js';
 export { bookingsOfPerson, traceBooking, type BookingTrace, type TraceEvent } from './trace.js';
 export { becauseInSwedish } from './trace-words.js';

@@ -3,7 +3,7 @@
 // (the trace), which are kept as long as the notifications they are about.
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/index.js';
-import { purgeInSlices, purgeOlderThan, type PurgeOptions } from '../db/index.js';
+import { olderThan, purgeTables, type PurgeOptions } from '../db/index.js';
 
 export interface EngineRetention {
   /** Settled held cancellations resolved before this go (the posts' period). */
@@ -13,29 +13,23 @@ export interface EngineRetention {
   decisionsBefore?: Date;
 }
 
-export async function purgeEngineRecords(
+export function purgeEngineRecords(
   database: Database,
   rules: EngineRetention,
   options: PurgeOptions,
 ): Promise<{ held_cancellation: number; security_event: number; engine_decision: number }> {
-  const held = await purgeInSlices(
+  return purgeTables(
     database.orm,
-    {
-      table: 'held_cancellation',
-      key: { column: 'id', type: 'bigint' },
-      condition: sql`status <> 'held' and resolved_at < ${rules.postsBefore.toISOString()}::timestamptz`,
-      stopAt: { column: 'deleted_at', before: rules.postsBefore },
-    },
+    [
+      {
+        table: 'held_cancellation',
+        key: { column: 'id', type: 'bigint' },
+        condition: sql`status <> 'held' and resolved_at < ${rules.postsBefore.toISOString()}::timestamptz`,
+        stopAt: { column: 'deleted_at', before: rules.postsBefore },
+      },
+      olderThan('security_event', 'at', rules.securityEventsBefore),
+      olderThan('engine_decision', 'at', rules.decisionsBefore ?? rules.postsBefore),
+    ],
     options,
   );
-  const securityEvents = await purgeOlderThan(
-    database.orm,
-    'security_event',
-    'at',
-    rules.securityEventsBefore,
-    options,
-  );
-  const decisionsBefore = rules.decisionsBefore ?? rules.postsBefore;
-  const decisions = await purgeOlderThan(database.orm, 'engine_decision', 'at', decisionsBefore, options);
-  return { held_cancellation: held, security_event: securityEvents, engine_decision: decisions };
 }

@@ -3,6 +3,15 @@
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, check, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
+/** What came of a held delete: still held, merged into a rebooking, released as a cancellation, or dropped. */
+export const HELD_STATUSES = ['held', 'merged', 'released', 'dropped'] as const;
+export type HeldStatus = (typeof HELD_STATUSES)[number];
+/** What came of a decision: a message, no message, or given up on (a dead letter). */
+export const DECISION_OUTCOMES = ['message', 'no_message', 'dead'] as const;
+export type DecisionOutcome = (typeof DECISION_OUTCOMES)[number];
+/** `'a', 'b'` for a CHECK constraint's `in (...)`, from a constant list. */
+const listed = (values: readonly string[]) => sql.raw(values.map((value) => `'${value}'`).join(', '));
+
 /** A delete held back for the rebooking window: merged into a rebooking, or released as a cancellation. */
 export const heldCancellations = pgTable(
   'held_cancellation',
@@ -17,12 +26,12 @@ export const heldCancellations = pgTable(
     /** When EI delivered the delete; the window runs from here. */
     deletedAt: timestamp('deleted_at', { withTimezone: true }).notNull(),
     dueAt: timestamp('due_at', { withTimezone: true }).notNull(),
-    status: text('status').notNull().default('held'),
+    status: text('status').notNull().default(HELD_STATUSES[0]).$type<HeldStatus>(),
     sourceNotificationId: bigint('source_notification_id', { mode: 'number' }).notNull(),
     resolvedAt: timestamp('resolved_at', { withTimezone: true }),
   },
   (t) => [
-    check('held_cancellation_status_check', sql`${t.status} in ('held', 'merged', 'released', 'dropped')`),
+    check('held_cancellation_status_check', sql`${t.status} in (${listed(HELD_STATUSES)})`),
     index('held_cancellation_due_idx')
       .on(t.dueAt)
       .where(sql`${t.status} = 'held'`),
@@ -58,7 +67,7 @@ export const engineDecisions = pgTable(
     sourceSystem: text('source_system').notNull(),
     logicalAddress: text('logical_address').notNull(),
     bookingId: text('booking_id').notNull(),
-    outcome: text('outcome').notNull(),
+    outcome: text('outcome').notNull().$type<DecisionOutcome>(),
     messageKind: text('message_kind'),
     /** The engine's reason, as decide.ts words it (shown in Swedish by trace-words.ts). */
     because: text('because').notNull(),
@@ -66,7 +75,7 @@ export const engineDecisions = pgTable(
     messageCause: text('message_cause'),
   },
   (t) => [
-    check('engine_decision_outcome_check', sql`${t.outcome} in ('message', 'no_message', 'dead')`),
+    check('engine_decision_outcome_check', sql`${t.outcome} in (${listed(DECISION_OUTCOMES)})`),
     index('engine_decision_booking_idx').on(t.sourceSystem, t.bookingId, t.id),
     index('engine_decision_post_idx').on(t.keyHash, t.id),
     index('engine_decision_at_idx').on(t.at),

@@ -12,6 +12,7 @@ import {
 } from '../details-fetcher/index.js';
 import type { Logger } from '../logging.js';
 import { MESSAGE_KINDS } from '../inbox/index.js';
+import { SETTLE_RESULTS, type SettleResult } from '../message-engine/index.js';
 import { queueDepth, waitingByAddress } from '../queue/index.js';
 import type { ReceiveOutcome, SoapFault } from '../process-notifications/index.js';
 
@@ -26,7 +27,7 @@ export interface ServiceMetrics {
   /** A call refused before SOAP: no or an unlisted client certificate. */
   tlsRefused(reason: 'no-certificate' | 'not-allowed'): void;
   /** EngineOptions.onSettled */
-  settled(outcome: { result: 'done' | 'retry' | 'dead' }): void;
+  settled(outcome: { result: SettleResult }): void;
   /** EngineOptions.onMessagesCreated */
   messagesCreated(kinds: readonly string[]): void;
   /** SenderOptions.onSent */
@@ -55,45 +56,62 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
   const p = deps.prefix ?? 'ei_';
   client.collectDefaultMetrics({ register: registry, prefix: p });
 
-  const calls = new client.Counter({
-    name: `${p}ingest_calls_total`,
-    help:
-      'ProcessNotification calls answered, by result: ok (ResultCode OK), error (ResultCode ' +
-      'ERROR), fault (refused with a SOAP fault)',
-    labelNames: ['result'],
-    registers: [registry],
-  });
-  const transactions = new client.Counter({
-    name: `${p}ingest_transactions_total`,
-    help:
-      'engagementTransactions in stored calls, by outcome: received (all), accepted (new, ' +
-      'queued), duplicate (already received), ignored, rejected',
-    labelNames: ['outcome'],
-    registers: [registry],
-  });
-  const refusedCalls = new client.Counter({
-    name: `${p}ingest_refused_total`,
-    help:
-      'ProcessNotification calls refused with a SOAP fault, by faultcode (Client: bad input, ' +
-      'Server: could not store, retry)',
-    labelNames: ['faultcode'],
-    registers: [registry],
-  });
-  const tlsRefused = new client.Counter({
-    name: `${p}ingest_tls_refused_total`,
-    help: 'Calls to the SOAP endpoint refused for their client certificate, by reason (no-certificate, not-allowed)',
-    labelNames: ['reason'],
-    registers: [registry],
-  });
-  for (const result of ['ok', 'error', 'fault']) calls.inc({ result }, 0);
-  for (const outcome of ['received', 'accepted', 'duplicate', 'ignored', 'rejected']) transactions.inc({ outcome }, 0);
-  for (const faultcode of ['Client', 'Server']) refusedCalls.inc({ faultcode }, 0);
+  /**
+   * A counter of this registry. Each value in `startAtZero` (of its first label) is shown at 0 from the
+   * start, so that a rate or an alert over it exists before the first event.
+   */
+  const counter = (name: string, help: string, labelNames: string[] = [], startAtZero: readonly string[] = []) => {
+    const made = new client.Counter({ name: `${p}${name}`, help, labelNames, registers: [registry] });
+    for (const value of startAtZero) made.inc({ [labelNames[0]!]: value }, 0);
+    return made;
+  };
+  /** A gauge of this registry, read when scraped. */
+  const gauge = (
+    name: string,
+    help: string,
+    collect: (this: client.Gauge) => void | Promise<void>,
+    labelNames: string[] = [],
+  ) => new client.Gauge({ name: `${p}${name}`, help, labelNames, registers: [registry], collect });
 
-  const queryFailures = new client.Counter({
-    name: `${p}metrics_query_failures_total`,
-    help: 'Scrapes whose queue query failed (the database did not answer); the queue gauges then keep their last value',
-    registers: [registry],
-  });
+  const calls = counter(
+    'ingest_calls_total',
+    'ProcessNotification calls answered, by result: ok (ResultCode OK), error (ResultCode ' +
+      'ERROR), fault (refused with a SOAP fault)',
+    ['result'],
+    ['ok', 'error', 'fault'],
+  );
+  const transactions = counter(
+    'ingest_transactions_total',
+    'engagementTransactions in stored calls, by outcome: received (all), accepted (new, ' +
+      'queued), duplicate (already received), ignored, rejected',
+    ['outcome'],
+    ['received', 'accepted', 'duplicate', 'ignored', 'rejected'],
+  );
+  const refusedCalls = counter(
+    'ingest_refused_total',
+    'ProcessNotification calls refused with a SOAP fault, by faultcode (Client: bad input, ' +
+      'Server: could not store, retry)',
+    ['faultcode'],
+    ['Client', 'Server'],
+  );
+  const tlsRefused = counter(
+    'ingest_tls_refused_total',
+    'Calls to the SOAP endpoint refused for their client certificate, by reason (no-certificate, not-allowed)',
+    ['reason'],
+  );
+
+  const queryFailures = counter(
+    'metrics_query_failures_total',
+    'Scrapes whose queue query failed (the database did not answer); the queue gauges then keep their last value',
+  );
+  const failed = (what: string) => (error: unknown) => {
+    queryFailures.inc();
+    deps.log.warn(
+      { reason: error instanceof Error ? error.message.split('\n')[0] : 'unknown' },
+      `metrics: ${what} query failed`,
+    );
+    return undefined;
+  };
   let lastQueue = { pending: 0, oldestAgeSeconds: 0 };
   let queueRead: Promise<void> | undefined;
   // Both queue gauges come from one query per scrape; both indexed on the pending rows.
@@ -105,72 +123,50 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
           oldestAgeSeconds: oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : 0,
         };
       })
-      .catch((error: unknown) => {
-        queryFailures.inc();
-        deps.log.warn(
-          { reason: error instanceof Error ? error.message.split('\n')[0] : 'unknown' },
-          'metrics: queue query failed',
-        );
-      })
+      .catch(failed('queue'))
       .finally(() => {
         queueRead = undefined;
       }));
   // Notifications waiting for their producer, per logical address (the top 10 and `other`: bounded labels).
-  const readWaiting = () =>
-    waitingByAddress(deps.database).catch((error: unknown) => {
-      queryFailures.inc();
-      deps.log.warn(
-        { reason: error instanceof Error ? error.message.split('\n')[0] : 'unknown' },
-        'metrics: waiting query failed',
-      );
-      return undefined;
-    });
+  const readWaiting = () => waitingByAddress(deps.database).catch(failed('waiting'));
   let waitingRead: ReturnType<typeof readWaiting> | undefined;
   const sharedWaiting = () => (waitingRead ??= readWaiting().finally(() => (waitingRead = undefined)));
-  new client.Gauge({
-    name: `${p}queue_waiting_for_producer`,
-    help:
-      'Notifications waiting for their producer (down, refusing or faulting), by logical address ' +
+  type Waiting = NonNullable<Awaited<ReturnType<typeof readWaiting>>>[number];
+  const waitingGauge = (name: string, help: string, value: (row: Waiting) => number) =>
+    gauge(
+      name,
+      help,
+      async function () {
+        const waiting = await sharedWaiting();
+        if (!waiting) return;
+        this.reset();
+        for (const row of waiting) this.set({ logical_address: row.logicalAddress }, value(row));
+      },
+      ['logical_address'],
+    );
+  waitingGauge(
+    'queue_waiting_for_producer',
+    'Notifications waiting for their producer (down, refusing or faulting), by logical address ' +
       '(the 10 with most; the rest as other)',
-    labelNames: ['logical_address'],
-    registers: [registry],
-    async collect() {
-      const waiting = await sharedWaiting();
-      if (!waiting) return;
-      this.reset();
-      for (const row of waiting) this.set({ logical_address: row.logicalAddress }, row.waiting);
-    },
+    (row) => row.waiting,
+  );
+  waitingGauge(
+    'queue_waiting_for_producer_oldest_age_seconds',
+    'Age of the oldest notification waiting for its producer, by logical address (as queue_waiting_for_producer)',
+    (row) => row.oldestAgeSeconds,
+  );
+  gauge('queue_pending', 'Accepted notifications waiting to be processed (in-database queue)', async function () {
+    await readQueue();
+    this.set(lastQueue.pending);
   });
-  new client.Gauge({
-    name: `${p}queue_waiting_for_producer_oldest_age_seconds`,
-    help: 'Age of the oldest notification waiting for its producer, by logical address (as queue_waiting_for_producer)',
-    labelNames: ['logical_address'],
-    registers: [registry],
-    async collect() {
-      const waiting = await sharedWaiting();
-      if (!waiting) return;
-      this.reset();
-      for (const row of waiting) this.set({ logical_address: row.logicalAddress }, row.oldestAgeSeconds);
-    },
-  });
-  new client.Gauge({
-    name: `${p}queue_pending`,
-    help: 'Accepted notifications waiting to be processed (in-database queue)',
-    registers: [registry],
-    async collect() {
-      await readQueue();
-      this.set(lastQueue.pending);
-    },
-  });
-  new client.Gauge({
-    name: `${p}queue_oldest_pending_age_seconds`,
-    help: 'Age of the oldest waiting notification (0 when none waits)',
-    registers: [registry],
-    async collect() {
+  gauge(
+    'queue_oldest_pending_age_seconds',
+    'Age of the oldest waiting notification (0 when none waits)',
+    async function () {
       await readQueue();
       this.set(lastQueue.oldestAgeSeconds);
     },
-  });
+  );
 
   const fetchDuration = new client.Histogram({
     name: `${p}details_fetch_duration_seconds`,
@@ -179,109 +175,87 @@ export function createMetrics(deps: { database: Database; log: Logger; prefix?: 
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
-  const fetches = new client.Counter({
-    name: `${p}details_fetch_total`,
-    help: 'GetBookingDetails outcomes by kind; refused: not sent (circuit open, queue full); error: the fetcher threw',
-    labelNames: ['outcome'],
-    registers: [registry],
-  });
-  for (const outcome of FETCH_OUTCOMES) fetches.inc({ outcome }, 0);
+  const fetches = counter(
+    'details_fetch_total',
+    'GetBookingDetails outcomes by kind; refused: not sent (circuit open, queue full); error: the fetcher threw',
+    ['outcome'],
+    FETCH_OUTCOMES,
+  );
   // The guard counts its own breakers: no list of addresses is kept here (they come from outside).
   let breakerSource: (() => { open: number; halfOpen: number }) | undefined;
-  new client.Gauge({
-    name: `${p}details_breakers`,
-    help: 'Logical addresses whose GetBookingDetails circuit breaker is open or half-open',
-    labelNames: ['state'],
-    registers: [registry],
-    collect() {
+  gauge(
+    'details_breakers',
+    'Logical addresses whose GetBookingDetails circuit breaker is open or half-open',
+    function () {
       const counts = breakerSource?.() ?? { open: 0, halfOpen: 0 };
       this.set({ state: 'open' }, counts.open);
       this.set({ state: 'half-open' }, counts.halfOpen);
     },
-  });
+    ['state'],
+  );
 
-  const settled = new client.Counter({
-    name: `${p}engine_notifications_total`,
-    help: 'Notifications settled by the message engine: done, retry (put back for later), dead (dead letter)',
-    labelNames: ['result'],
-    registers: [registry],
-  });
-  for (const result of ['done', 'retry', 'dead']) settled.inc({ result }, 0);
-  const deadLetters = new client.Counter({
-    name: `${p}dead_letters_total`,
-    help: 'Notifications that became dead letters (GET /api/admin/dead-letters lists them)',
-    registers: [registry],
-  });
-  const messages = new client.Counter({
-    name: `${p}messages_created_total`,
-    help: 'Inbox messages created, by kind',
-    labelNames: ['kind'],
-    registers: [registry],
-  });
-  for (const kind of MESSAGE_KINDS) messages.inc({ kind }, 0);
-  const sends = new client.Counter({
-    name: `${p}channel_sends_total`,
-    help: 'SMS and e-mail hand-overs to the provider, by channel and status (provider status, or retried / failed)',
-    labelNames: ['channel', 'status'],
-    registers: [registry],
-  });
+  const settled = counter(
+    'engine_notifications_total',
+    'Notifications settled by the message engine: done, retry (put back for later), dead (dead letter)',
+    ['result'],
+    SETTLE_RESULTS,
+  );
+  const deadLetters = counter(
+    'dead_letters_total',
+    'Notifications that became dead letters (GET /api/admin/dead-letters lists them)',
+  );
+  const messages = counter('messages_created_total', 'Inbox messages created, by kind', ['kind'], MESSAGE_KINDS);
+  const sends = counter(
+    'channel_sends_total',
+    'SMS and e-mail hand-overs to the provider, by channel and status (provider status, or retried / failed)',
+    ['channel', 'status'],
+  );
 
-  const guardTrips = new client.Counter({
-    name: `${p}flood_guard_holds_total`,
-    help:
-      'Care units whose messages the flood guard started to hold (an unannounced burst from a new ' +
+  const guardTrips = counter(
+    'flood_guard_holds_total',
+    'Care units whose messages the flood guard started to hold (an unannounced burst from a new ' +
       'or returning unit)',
-    registers: [registry],
-  });
-  const heldMessages = new client.Counter({
-    name: `${p}held_messages_settled_total`,
-    help:
-      'Messages held by the flood guard and settled after a decision: released (became messages; ' +
+  );
+  const heldMessages = counter(
+    'held_messages_settled_total',
+    'Messages held by the flood guard and settled after a decision: released (became messages; ' +
       'a passed time makes none) or dropped',
-    labelNames: ['result'],
-    registers: [registry],
-  });
-  for (const result of ['released', 'dropped']) heldMessages.inc({ result }, 0);
+    ['result'],
+    ['released', 'dropped'],
+  );
   let holdSource: { held(): number; overdue(): number } | undefined;
-  new client.Gauge({
-    name: `${p}flood_guard_held_units`,
-    help: 'Care units whose messages are held now, waiting for an administrator (/admin)',
-    registers: [registry],
-    collect() {
+  gauge(
+    'flood_guard_held_units',
+    'Care units whose messages are held now, waiting for an administrator (/admin)',
+    function () {
       this.set(holdSource?.held() ?? 0);
     },
-  });
-  new client.Gauge({
-    name: `${p}flood_guard_overdue_units`,
-    help: 'Care units whose messages have been held longer than FLOOD_GUARD_ALERT_HOURS: alert on > 0',
-    registers: [registry],
-    collect() {
+  );
+  gauge(
+    'flood_guard_overdue_units',
+    'Care units whose messages have been held longer than FLOOD_GUARD_ALERT_HOURS: alert on > 0',
+    function () {
       this.set(holdSource?.overdue() ?? 0);
     },
-  });
-  const doubts = new client.Counter({
-    name: `${p}channel_in_doubt_settled_total`,
-    help:
-      'SMS and e-mail deliveries in doubt (their sender stopped mid-hand-over), by channel and ' +
+  );
+  const doubts = counter(
+    'channel_in_doubt_settled_total',
+    'SMS and e-mail deliveries in doubt (their sender stopped mid-hand-over), by channel and ' +
       'how each was settled: found (the provider had it), not_found (sent again), resent (SMTP: ' +
       'sent again, same Message-ID), gave_up',
-    labelNames: ['channel', 'settled'],
-    registers: [registry],
-  });
-  const deadProcesses = new client.Counter({
-    name: `${p}dead_processes_total`,
-    help:
-      'Worker / sender processes taken for dead (no heartbeat for WORKER_DEAD_AFTER_SECONDS) and ' +
+    ['channel', 'settled'],
+  );
+  const deadProcesses = counter(
+    'dead_processes_total',
+    'Worker / sender processes taken for dead (no heartbeat for WORKER_DEAD_AFTER_SECONDS) and ' +
       'reaped by this process',
-    registers: [registry],
-  });
-  const leasesReleased = new client.Counter({
-    name: `${p}leases_released_total`,
-    help: 'Claims of dead processes released at once by this process, by kind (notifications, deliveries)',
-    labelNames: ['kind'],
-    registers: [registry],
-  });
-  for (const kind of ['notifications', 'deliveries']) leasesReleased.inc({ kind }, 0);
+  );
+  const leasesReleased = counter(
+    'leases_released_total',
+    'Claims of dead processes released at once by this process, by kind (notifications, deliveries)',
+    ['kind'],
+    ['notifications', 'deliveries'],
+  );
 
   const SAFE_LABEL = /^[a-z_-]{1,32}$/;
   const bounded = (value: string) => (SAFE_LABEL.test(value) ? value : 'other');

@@ -1,6 +1,6 @@
 // EI's engagement transaction: the typed value, EI's field rules, and the post key.
 import { createHash } from 'node:crypto';
-import type { EngagementField, RawTransaction } from './envelope-parser.js';
+import { ENGAGEMENT_FIELDS, type EngagementField, type RawTransaction } from './envelope-parser.js';
 
 export interface Engagement {
   registeredResidentIdentification: string;
@@ -29,18 +29,14 @@ export type TransactionCheck =
   { ok: true; transaction: EngagementTransaction } | { ok: false; code: RejectionCode; reason: string };
 
 export const BOOKING_SERVICE_DOMAIN = 'riv:crm:scheduling';
-export const BOOKING_CATEGORIZATIONS: ReadonlySet<string> = new Set(['Booking', 'Invitation']);
+/** EI's categorizations of the booking service domain: a booked time, or an invitation ("kallelse"). */
+export const CATEGORIZATIONS = ['Booking', 'Invitation'] as const;
+export type Categorization = (typeof CATEGORIZATIONS)[number];
+export const BOOKING_CATEGORIZATIONS: ReadonlySet<string> = new Set(CATEGORIZATIONS);
 
-const MANDATORY: readonly EngagementField[] = [
-  'registeredResidentIdentification',
-  'serviceDomain',
-  'categorization',
-  'logicalAddress',
-  'businessObjectInstanceIdentifier',
-  'clinicalProcessInterestId',
-  'sourceSystem',
-  'dataController',
-];
+// The fields EI may leave out (the optional members of Engagement); every other one is mandatory.
+const OPTIONAL: ReadonlySet<EngagementField> = new Set(['mostRecentContent', 'creationTime', 'updateTime', 'owner']);
+const MANDATORY: readonly EngagementField[] = ENGAGEMENT_FIELDS.filter((field) => !OPTIONAL.has(field));
 
 // EI's own limits on the engagement fields (CONTRACT §2).
 const MAX_LENGTH: Record<EngagementField, number> = {

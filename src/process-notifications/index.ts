@@ -11,4 +11,4 @@ export {
   type ProcessNotificationEndpoint,
 } from './soap-endpoint.js';
 export { type ReceiveOutcome, type SoapFault } from './receive-notification.js';
-export { type Engagement } from './engagement.js';
+export { CATEGORIZATIONS, type Categorization, type Engagement } from './engagement.js';

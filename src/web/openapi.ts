@@ -50,10 +50,10 @@ export const environmentQuery = {
   in: 'query',
   schema: { type: 'string', enum: [...ENVIRONMENTS] },
 };
-/** An answer `{ items: [...] }` of one schema. */
-export const listOf = (item: string, description: string) =>
+/** An answer `{ items: [...] }` of one schema (`extra`: more keywords of the answer's object schema). */
+export const listOf = (item: string, description: string, extra: Schema = {}) =>
   json(
-    { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref(item) } } },
+    { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref(item) } }, ...extra },
     description,
   );
 /** An administrators' GET of a list, filtered by environment. */

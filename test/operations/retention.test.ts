@@ -248,7 +248,7 @@ describe('Retention', () => {
       keyHash: 'k',
       sourceSystem: 'SE-SYS',
       logicalAddress: 'SE-VC1',
-      outcome: 'no_message',
+      outcome: 'no_message' as const,
       because: 'x',
     };
     await database.orm.insert(engineDecisions).values([
