@@ -8,7 +8,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Environment } from '../config.js';
 import type { Logger } from '../logging.js';
-import { html, type SafeHtml } from '../web/index.js';
+import { html, postButton, tableHead, tableRow, type SafeHtml } from '../web/index.js';
 import { pageFrame } from '../web/index.js';
 import { SignInError, type AdminOidc } from '../web/index.js';
 import { sessionOf, type SessionManager } from '../web/index.js';
@@ -143,7 +143,7 @@ function swedish(problem: FieldProblem): string {
     case 'surrounding_white_space':
       return `${label} får inte börja eller sluta med mellanslag.`;
     case 'too_long':
-      return `${label} får vara högst ${problem.field === 'hsaId' || problem.field === 'logicalAddress' ? MAX_HSA_ID_LENGTH : problem.field === 'note' ? MAX_NOTE_LENGTH : MAX_NAME_LENGTH} tecken.`;
+      return `${label} får vara högst ${maxLengthOf(problem.field)} tecken.`;
     case 'control_characters':
       return `${label} innehåller otillåtna tecken.`;
     case 'not_an_hsa_id':
@@ -178,7 +178,31 @@ function scrollingTable(label: string, table: SafeHtml): SafeHtml {
 
 export function problemList(problems: string[]): SafeHtml {
   if (problems.length === 0) return html``;
-  return html`<div class="problem" role="alert"><h2>Något behöver rättas</h2><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>`;
+  const items = problems.map((p) => html`<li>${p}</li>`);
+  return html`<div class="problem" role="alert"><h2>Något behöver rättas</h2><ul>${items}</ul></div>`;
+}
+
+/** The longest text a field takes (as the API's rules say). */
+function maxLengthOf(field: string): number {
+  if (field === 'hsaId' || field === 'logicalAddress') return MAX_HSA_ID_LENGTH;
+  return field === 'note' ? MAX_NOTE_LENGTH : MAX_NAME_LENGTH;
+}
+
+/** The choice of environment, `selected` marked. */
+function environmentOptions(selected: string | undefined): SafeHtml[] {
+  return ENVIRONMENTS.map(
+    (environment) =>
+      html`<option value="${environment}"${selected === environment ? html` selected` : ''}>${
+        ENVIRONMENT_LABEL[environment]
+      }</option>`,
+  );
+}
+
+/** The signed-in administrator's name, and the form that signs out. */
+function accountForm(csrfField: SafeHtml, name: string): SafeHtml {
+  return html`<form class="account" method="post" action="/admin/logga-ut">${csrfField}<span>Inloggad som <strong>${
+    name
+  }</strong></span> <button type="submit">Logga ut</button></form>`;
 }
 
 interface PageState {
@@ -203,7 +227,7 @@ function careUnitSections(
   <td>${when(load.endsAt)}</td>
   <td>${load.current ? 'Pågår' : 'Kommande'}</td>
   <td>${load.note ?? ''}</td>
-  <td><form class="inline" method="post" action="/admin/vardenheter/inlasning/${load.id}/avsluta">${csrfField}<button type="submit">Avsluta nu</button></form></td>
+  <td>${postButton(`/admin/vardenheter/inlasning/${load.id}/avsluta`, csrfField, 'Avsluta nu')}</td>
 </tr>`,
   );
   const unitRows = guarded.map((unit) => {
@@ -212,7 +236,9 @@ function careUnitSections(
     return html`<tr>
   <td>${ENVIRONMENT_LABEL[unit.environment]}</td>
   <td><code>${unit.logicalAddress}</code></td>
-  <td>${unit.hold ? HOLD_LABEL[unit.hold.status] : `Bevakas till ${when(unit.watchedUntil)}`}${unit.hold?.decidedBy ? html`<br><small>${unit.hold.decidedBy}, ${when(unit.hold.decidedAt)}</small>` : ''}</td>
+  <td>${unit.hold ? HOLD_LABEL[unit.hold.status] : `Bevakas till ${when(unit.watchedUntil)}`}${
+    unit.hold?.decidedBy ? html`<br><small>${unit.hold.decidedBy}, ${when(unit.hold.decidedAt)}</small>` : ''
+  }</td>
   <td>${when(unit.hold?.startedAt ?? unit.firstSeenAt)}</td>
   <td>${unit.hold ? String(unit.hold.notifications) : `${unit.windowPosts} nya i fönstret`}</td>
   <td>${String(unit.heldMessages)}</td>
@@ -220,8 +246,8 @@ function careUnitSections(
   <td>${when(unit.lastSeenAt)}</td>
   <td>${
     holding
-      ? html`<form class="inline" method="post" action="${unitPath}/slapp">${csrfField}<button type="submit">Släpp meddelandena</button></form>
-    <form class="inline" method="post" action="${unitPath}/kasta">${csrfField}<button type="submit">Kasta meddelandena</button></form>`
+      ? html`${postButton(`${unitPath}/slapp`, csrfField, 'Släpp meddelandena')}
+    ${postButton(`${unitPath}/kasta`, csrfField, 'Kasta meddelandena')}`
       : ''
   }</td>
 </tr>`;
@@ -230,13 +256,22 @@ function careUnitSections(
 <h2 id="loads-heading">Tyst inläsning per vårdenhet</h2>
 <p>Under en tyst inläsning lagras det som levereras för vårdenheten (EI:s <code>logicalAddress</code>) utan meddelanden,
 SMS eller e-post – till exempel när enheten börjar med webbokning och läser in sina befintliga bokningar, eller vid EI:s
-reservrutin. Det som avgör är när EI levererade aviseringen. Ändringar efter inläsningen ger meddelanden som vanligt.</p>
+reservrutin. Det som avgör är när EI levererade aviseringen. Ändringar efter inläsningen ger meddelanden som
+vanligt.</p>
 ${
   loads.length === 0
     ? html`<p>Inga pågående eller kommande inläsningar.</p>`
     : scrollingTable(
         'Tabell över tysta inläsningar',
-        html`<table><thead><tr><th scope="col">Miljö</th><th scope="col">Vårdenhet</th><th scope="col">Från</th><th scope="col">Till</th><th scope="col">Status</th><th scope="col">Anteckning</th><th scope="col">Åtgärd</th></tr></thead><tbody>${loadRows}</tbody></table>`,
+        html`<table>${tableHead(
+          'Miljö',
+          'Vårdenhet',
+          'Från',
+          'Till',
+          'Status',
+          'Anteckning',
+          'Åtgärd',
+        )}<tbody>${loadRows}</tbody></table>`,
       )
 }
 <form method="post" action="/admin/vardenheter/inlasning">
@@ -245,10 +280,12 @@ ${csrfField}
 <legend>Ny tyst inläsning</legend>
 <label for="load-environment">Miljö</label>
 <select id="load-environment" name="environment" required>
-  ${ENVIRONMENTS.map((environment) => html`<option value="${environment}"${form.environment === environment ? html` selected` : ''}>${ENVIRONMENT_LABEL[environment]}</option>`)}
+  ${environmentOptions(form.environment)}
 </select>
 <label for="logicalAddress">Vårdenhetens HSA-id (som EI skickar som logicalAddress)</label>
-<input id="logicalAddress" name="logicalAddress" required maxlength="${MAX_HSA_ID_LENGTH}" value="${form.logicalAddress ?? ''}">
+<input id="logicalAddress" name="logicalAddress" required maxlength="${MAX_HSA_ID_LENGTH}" value="${
+    form.logicalAddress ?? ''
+  }">
 <label for="load-from">Från (svensk tid; tomt: nu)</label>
 <input id="load-from" name="from" type="datetime-local" value="${form.from ?? ''}">
 <label for="load-until">Till (svensk tid)</label>
@@ -261,15 +298,26 @@ ${csrfField}
 </section>
 <section aria-labelledby="guard-heading">
 <h2 id="guard-heading">Flodskydd: nya vårdenheter</h2>
-<p>En vårdenhet som är ny (eller har varit tyst länge) och som utan aviserad inläsning skickar många nya bokningar på kort
-tid hålls av flodskyddet: bokningarna lagras, men meddelandena visas inte och inga SMS eller e-post skickas. Släpp dem
-(de blir meddelanden, äldst först, med SMS och e-post som vanligt) eller kasta dem (bokningarna finns kvar, inga meddelanden).</p>
+<p>En vårdenhet som är ny (eller har varit tyst länge) och som utan aviserad inläsning skickar många nya bokningar
+på kort tid hålls av flodskyddet: bokningarna lagras, men meddelandena visas inte och inga SMS eller e-post skickas.
+Släpp dem (de blir meddelanden, äldst först, med SMS och e-post som vanligt) eller kasta dem (bokningarna finns kvar,
+inga meddelanden).</p>
 ${
   guarded.length === 0
     ? html`<p>Inga vårdenheter bevakas eller hålls.</p>`
     : scrollingTable(
         'Tabell över vårdenheter i flodskyddet',
-        html`<table><thead><tr><th scope="col">Miljö</th><th scope="col">Vårdenhet</th><th scope="col">Status</th><th scope="col">Sedan</th><th scope="col">Aviseringar</th><th scope="col">Hållna meddelanden</th><th scope="col">Invånare</th><th scope="col">Senast levererat</th><th scope="col">Åtgärder</th></tr></thead><tbody>${unitRows}</tbody></table>`,
+        html`<table>${tableHead(
+          'Miljö',
+          'Vårdenhet',
+          'Status',
+          'Sedan',
+          'Aviseringar',
+          'Hållna meddelanden',
+          'Invånare',
+          'Senast levererat',
+          'Åtgärder',
+        )}<tbody>${unitRows}</tbody></table>`,
       )
 }
 </section>`;
@@ -309,9 +357,14 @@ function registryPage(
   </td>
 </tr>`,
   );
-  const history = deactivated.map(
-    (system) =>
-      html`<tr><td>${ENVIRONMENT_LABEL[system.environment]}</td><td><code>${system.hsaId}</code></td><td>${system.name}</td><td>${when(system.createdAt)}</td><td>${when(system.deactivatedAt)}</td></tr>`,
+  const history = deactivated.map((system) =>
+    tableRow(
+      ENVIRONMENT_LABEL[system.environment],
+      html`<code>${system.hsaId}</code>`,
+      system.name,
+      when(system.createdAt),
+      when(system.deactivatedAt),
+    ),
   );
   const changes = audit.map((entry) => {
     const after = (entry.after ?? {}) as Partial<SourceSystem> & { logicalAddress?: string };
@@ -322,7 +375,7 @@ function registryPage(
     ]
       .filter(Boolean)
       .join(', ');
-    return html`<tr><td>${when(entry.at)}</td><td>${entry.actor}</td><td>${ACTION_LABEL[entry.action] ?? entry.action}</td><td>${what}</td></tr>`;
+    return tableRow(when(entry.at), entry.actor, ACTION_LABEL[entry.action] ?? entry.action, what);
   });
 
   return layout(
@@ -342,7 +395,7 @@ ${
     : scrollingTable(
         'Tabell över aktiva registreringar',
         html`<table>
-<thead><tr><th scope="col">Miljö</th><th scope="col">HSA-id</th><th scope="col">Namn</th><th scope="col">Läge</th><th scope="col">Tillagt</th><th scope="col">Åtgärder</th></tr></thead>
+${tableHead('Miljö', 'HSA-id', 'Namn', 'Läge', 'Tillagt', 'Åtgärder')}
 <tbody>${rows}</tbody>
 </table>`,
       )
@@ -356,7 +409,7 @@ ${csrfField}
 <legend>Nytt källsystem</legend>
 <label for="environment">Miljö</label>
 <select id="environment" name="environment" required>
-  ${ENVIRONMENTS.map((environment) => html`<option value="${environment}"${form.environment === environment ? html` selected` : ''}>${ENVIRONMENT_LABEL[environment]}</option>`)}
+  ${environmentOptions(form.environment)}
 </select>
 <label for="hsaId">HSA-id (som systemet skickar som sourceSystem)</label>
 <input id="hsaId" name="hsaId" required maxlength="${MAX_HSA_ID_LENGTH}" value="${form.hsaId ?? ''}">
@@ -365,7 +418,9 @@ ${csrfField}
 <label for="mode">Läge</label>
 <select id="mode" name="mode">
   <option value="active"${form.mode !== 'silent' ? html` selected` : ''}>Aktivt – skapar meddelanden</option>
-  <option value="silent"${form.mode === 'silent' ? html` selected` : ''}>Tyst – lagrar aviseringar utan meddelanden</option>
+  <option value="silent"${
+    form.mode === 'silent' ? html` selected` : ''
+  }>Tyst – lagrar aviseringar utan meddelanden</option>
 </select>
 <p><button type="submit">Lägg till</button></p>
 </fieldset>
@@ -379,7 +434,7 @@ ${
     ? html`<p>Inga avaktiverade källsystem.</p>`
     : scrollingTable(
         'Tabell över avaktiverade',
-        html`<table><thead><tr><th scope="col">Miljö</th><th scope="col">HSA-id</th><th scope="col">Namn</th><th scope="col">Tillagt</th><th scope="col">Avaktiverat</th></tr></thead><tbody>${history}</tbody></table>`,
+        html`<table>${tableHead('Miljö', 'HSA-id', 'Namn', 'Tillagt', 'Avaktiverat')}<tbody>${history}</tbody></table>`,
       )
 }
 </section>
@@ -390,12 +445,12 @@ ${
     ? html`<p>Inga ändringar ännu.</p>`
     : scrollingTable(
         'Tabell över senaste ändringar',
-        html`<table><thead><tr><th scope="col">När</th><th scope="col">Vem</th><th scope="col">Vad</th><th scope="col">Källsystem / vårdenhet</th></tr></thead><tbody>${changes}</tbody></table>`,
+        html`<table>${tableHead('När', 'Vem', 'Vad', 'Källsystem / vårdenhet')}<tbody>${changes}</tbody></table>`,
       )
 }
 </section>
 ${consoleSections ?? ''}`,
-    html`<form class="account" method="post" action="/admin/logga-ut">${csrfField}<span>Inloggad som <strong>${adminName}</strong></span> <button type="submit">Logga ut</button></form>`,
+    accountForm(csrfField, adminName),
   );
 }
 
@@ -770,7 +825,7 @@ export function adminPageRouter(deps: AdminPageDependencies): Router {
       const identity = sessionOf(res).identity;
       const account =
         identity?.kind === 'admin'
-          ? html`<form class="account" method="post" action="/admin/logga-ut"><input type="hidden" name="_csrf" value="${sessionOf(res).csrfToken}"><span>Inloggad som <strong>${identity.name}</strong></span> <button type="submit">Logga ut</button></form>`
+          ? accountForm(html`<input type="hidden" name="_csrf" value="${sessionOf(res).csrfToken}">`, identity.name)
           : undefined;
       send(res, status, layout(title, body, account));
     },

@@ -18,11 +18,14 @@ import { becauseInSwedish } from '../message-engine/index.js';
 import type { Logger } from '../logging.js';
 import { listDeadLetters } from '../queue/index.js';
 import { MESSAGE_COUNTERS, type Counts } from '../source-activity/index.js';
-import { html, type SafeHtml } from '../web/index.js';
+import { html, postButton, tableHead, type SafeHtml } from '../web/index.js';
 import { sourceActivityOverview, unregisteredSystems, type ConsoleData } from './overview.js';
 import { checkTraceByPerson, MAX_REASON_LENGTH, traceByPerson } from './trace-request.js';
 
 const ENVIRONMENT_LABEL: Record<Environment, string> = { qa: 'QA (test)', prod: 'Produktion' };
+/** A post's categorization, as the trace names it. */
+const postLabel = (categorization: string | null) =>
+  categorization === 'Invitation' ? 'Kallelse' : categorization === 'Booking' ? 'Bokning' : 'Avisering';
 const KIND_LABEL: Record<string, string> = {
   invitation: 'Kallelse',
   booking_confirmation: 'Bokningsbekräftelse',
@@ -95,14 +98,20 @@ async function sections(
   const activityRows = activity.map(
     (row) => html`<tr>
   <td>${ENVIRONMENT_LABEL[row.environment]}</td>
-  <th scope="row"><code>${row.sourceSystem}</code>${row.registration ? html`<br><small>${row.registration.name}</small>` : ''}</th>
+  <th scope="row"><code>${row.sourceSystem}</code>${
+    row.registration ? html`<br><small>${row.registration.name}</small>` : ''
+  }</th>
   <td>${row.registration ? MODE_LABEL[row.registration.mode] : 'Inte registrerat'}</td>
   <td>${pair(row.last24h.received, row.last7d.received)}</td>
   <td>${pair(row.last24h.ignored, row.last7d.ignored)}</td>
-  <td title="${byKind(row.last7d)}">${pair(messages(row.last24h), messages(row.last7d))}<br><small>${byKind(row.last24h)}</small></td>
+  <td title="${byKind(row.last7d)}">${pair(messages(row.last24h), messages(row.last7d))}<br><small>${byKind(
+    row.last24h,
+  )}</small></td>
   <td>${pair(row.last24h.no_message, row.last7d.no_message)}</td>
   <td>${pair(row.last24h.producer_failures, row.last7d.producer_failures)}</td>
-  <td>${pair(row.last24h.dead_letters, row.last7d.dead_letters)}${row.deadLettersNow > 0 ? html`<br><strong>${row.deadLettersNow} väntar</strong>` : ''}</td>
+  <td>${pair(row.last24h.dead_letters, row.last7d.dead_letters)}${
+    row.deadLettersNow > 0 ? html`<br><strong>${row.deadLettersNow} väntar</strong>` : ''
+  }</td>
   <td>${when(row.lastSeenAt)}</td>
 </tr>`,
   );
@@ -145,29 +154,47 @@ async function sections(
   <td><code>${letter.sourceSystem}</code></td>
   <td><code>${letter.logicalAddress}</code></td>
   <td>${letter.categorization === 'Invitation' ? 'Kallelse' : 'Bokning'}${letter.deleteFlag ? ' (borttag)' : ''}</td>
-  <td><a href="/admin/sparning?kallsystem=${encodeURIComponent(letter.sourceSystem)}&amp;bokning=${encodeURIComponent(letter.bookingId)}">${letter.bookingId}</a></td>
+  <td><a href="/admin/sparning?kallsystem=${encodeURIComponent(letter.sourceSystem)}&amp;bokning=${encodeURIComponent(
+    letter.bookingId,
+  )}">${letter.bookingId}</a></td>
   <td>${when(letter.receivedAt)}</td>
   <td>${String(letter.attempts)}</td>
   <td>${letter.lastError ? becauseInSwedish(letter.lastError) : ''}</td>
-  <td><form class="inline" method="post" action="/admin/doda-brev/${letter.id}/forsok-igen">${csrfField}<button type="submit">Försök igen</button></form></td>
+  <td>${postButton(`/admin/doda-brev/${letter.id}/forsok-igen`, csrfField, 'Försök igen')}</td>
 </tr>`,
   );
   const deadSystems = [...deadBySystem.entries()].map(
     ([system, count]) => html`<li><code>${system}</code>: ${count}
-  <form class="inline" method="post" action="/admin/doda-brev/forsok-igen-alla">${csrfField}<input type="hidden" name="sourceSystem" value="${system}"><button type="submit">Försök igen med alla ${count} från ${system}</button></form></li>`,
+  ${postButton(
+    '/admin/doda-brev/forsok-igen-alla',
+    csrfField,
+    `Försök igen med alla ${count} från ${system}`,
+    html`<input type="hidden" name="sourceSystem" value="${system}">`,
+  )}</li>`,
   );
 
   return html`<section aria-labelledby="activity-heading">
 <h2 id="activity-heading">Källsystemens aktivitet</h2>
 <p>Per källsystem och miljö: senaste 24 timmarna <small>/ 7 dygnen</small>. <em>Mottagna</em> tas emot för behandling;
 <em>ignorerade</em> kom från ett system som inte är registrerat i miljön (eller gällde inte bokningar). <em>Fel hos
-bokningssystemet</em> är misslyckade hämtningar av bokningsuppgifter (de försöks igen); <em>döda brev</em> är aviseringar
-som tjänsten gav upp.</p>
+bokningssystemet</em> är misslyckade hämtningar av bokningsuppgifter (de försöks igen); <em>döda brev</em> är
+aviseringar som tjänsten gav upp.</p>
 ${
   activity.length === 0
     ? html`<p>Ingen aktivitet ännu.</p>`
     : html`<div class="scroll" role="region" aria-label="Tabell över källsystemens aktivitet" tabindex="0"><table>
-<thead><tr><th scope="col">Miljö</th><th scope="col">Källsystem</th><th scope="col">Läge</th><th scope="col">Mottagna</th><th scope="col">Ignorerade</th><th scope="col">Meddelanden</th><th scope="col">Inget meddelande</th><th scope="col">Fel hos bokningssystemet</th><th scope="col">Döda brev</th><th scope="col">Senast sedd</th></tr></thead>
+${tableHead(
+  'Miljö',
+  'Källsystem',
+  'Läge',
+  'Mottagna',
+  'Ignorerade',
+  'Meddelanden',
+  'Inget meddelande',
+  'Fel hos bokningssystemet',
+  'Döda brev',
+  'Senast sedd',
+)}
 <tbody>${activityRows}</tbody>
 </table></div>`
 }
@@ -175,12 +202,13 @@ ${
 <section aria-labelledby="unregistered-heading">
 <h2 id="unregistered-heading">Oregistrerade system som har skickat</h2>
 <p>System som har skickat bokningsaviseringar utan att vara registrerade i miljön. Aviseringarna har ignorerats.
-Registrera systemet direkt från raden (läget <strong>tyst</strong> lagrar utan att skapa meddelanden, bra för en första inläsning).</p>
+Registrera systemet direkt från raden (läget <strong>tyst</strong> lagrar utan att skapa meddelanden, bra för en
+första inläsning).</p>
 ${
   unregistered.length === 0
     ? html`<p>Inga oregistrerade system har skickat något.</p>`
     : html`<div class="scroll" role="region" aria-label="Tabell över oregistrerade system" tabindex="0"><table>
-<thead><tr><th scope="col">Miljö</th><th scope="col">HSA-id (sourceSystem)</th><th scope="col">Aviseringar</th><th scope="col">Först sedd</th><th scope="col">Senast sedd</th><th scope="col">Vårdenheter</th><th scope="col">Registrera</th></tr></thead>
+${tableHead('Miljö', 'HSA-id (sourceSystem)', 'Aviseringar', 'Först sedd', 'Senast sedd', 'Vårdenheter', 'Registrera')}
 <tbody>${unregisteredRows}</tbody>
 </table></div>`
 }
@@ -194,7 +222,7 @@ ${
     ? html`<p>Inga döda brev.</p>`
     : html`<ul>${deadSystems}</ul>
 <div class="scroll" role="region" aria-label="Tabell över döda brev" tabindex="0"><table>
-<thead><tr><th scope="col">Nr</th><th scope="col">Källsystem</th><th scope="col">Vårdenhet</th><th scope="col">Typ</th><th scope="col">Boknings-id</th><th scope="col">Mottagen</th><th scope="col">Försök</th><th scope="col">Orsak</th><th scope="col">Åtgärd</th></tr></thead>
+${tableHead('Nr', 'Källsystem', 'Vårdenhet', 'Typ', 'Boknings-id', 'Mottagen', 'Försök', 'Orsak', 'Åtgärd')}
 <tbody>${deadRows}</tbody>
 </table></div>`
 }
@@ -205,7 +233,8 @@ ${traceForms(session)}`;
 function traceForms(session: AdminSession, values: { kallsystem?: string; bokning?: string } = {}): SafeHtml {
   return html`<section aria-labelledby="trace-heading">
 <h2 id="trace-heading">Spåra en bokning</h2>
-<p>Se varje avisering för bokningen, vad tjänsten beslutade och varför, meddelandet som skapades och hur SMS och e-post gick.</p>
+<p>Se varje avisering för bokningen, vad tjänsten beslutade och varför, meddelandet som skapades och hur SMS och
+e-post gick.</p>
 <form method="get" action="/admin/sparning">
 <label for="trace-system">Källsystem (sourceSystem)</label>
 <input id="trace-system" name="kallsystem" required maxlength="64" value="${values.kallsystem ?? ''}">
@@ -221,7 +250,8 @@ ${
 <legend>Sök på personnummer (supportroll)</legend>
 <p>Sökningen loggas med ditt namn, personnumret och skälet.</p>
 <label for="trace-person">Personnummer</label>
-<input id="trace-person" name="personalIdentityNumber" required maxlength="13" autocomplete="off" inputmode="numeric" placeholder="ÅÅÅÅMMDD-NNNN">
+<input id="trace-person" name="personalIdentityNumber" required maxlength="13" autocomplete="off" inputmode="numeric"
+  placeholder="ÅÅÅÅMMDD-NNNN">
 <label for="trace-reason">Skäl (till exempel ärendenummer)</label>
 <input id="trace-reason" name="reason" required maxlength="${MAX_REASON_LENGTH}">
 <p><button type="submit">Sök och logga</button></p>
@@ -237,21 +267,35 @@ function eventRow(event: TraceEvent): SafeHtml {
   const what =
     event.type === 'window_ended'
       ? 'Ombokningsfönstret gick ut'
-      : `${event.categorization === 'Invitation' ? 'Kallelse' : event.categorization === 'Booking' ? 'Bokning' : 'Avisering'}${event.deleteFlag ? ': borttag' : event.deleteFlag === false ? ': ny eller ändrad' : ''}`;
+      : `${postLabel(event.categorization)}${
+          event.deleteFlag ? ': borttag' : event.deleteFlag === false ? ': ny eller ändrad' : ''
+        }`;
   const message = decision?.message;
   return html`<tr>
   <td>${when(event.receivedAt ?? decision?.at)}</td>
   <td>${what}${event.notificationId !== null ? html`<br><small>nr ${String(event.notificationId)}</small>` : ''}</td>
   <td><code>${event.logicalAddress}</code></td>
-  <td>${event.status ? (STATUS_LABEL[event.status] ?? event.status) : '–'}${event.deliveredMode && event.deliveredMode !== 'active' ? html`<br><small>levererad i läget ${MODE_LABEL[event.deliveredMode] ?? event.deliveredMode}</small>` : ''}${event.lastError ? html`<br><small>${event.lastError}</small>` : ''}</td>
+  <td>${event.status ? (STATUS_LABEL[event.status] ?? event.status) : '–'}${
+    event.deliveredMode && event.deliveredMode !== 'active'
+      ? html`<br><small>levererad i läget ${MODE_LABEL[event.deliveredMode] ?? event.deliveredMode}</small>`
+      : ''
+  }${event.lastError ? html`<br><small>${event.lastError}</small>` : ''}</td>
   <td>${
     decision
-      ? html`<strong>${decision.outcome === 'message' ? (KIND_LABEL[decision.messageKind ?? ''] ?? decision.messageKind) : decision.outcome === 'dead' ? 'Gav upp' : 'Inget meddelande'}</strong><br>${decision.becauseSv}`
+      ? html`<strong>${
+          decision.outcome === 'message'
+            ? (KIND_LABEL[decision.messageKind ?? ''] ?? decision.messageKind)
+            : decision.outcome === 'dead'
+              ? 'Gav upp'
+              : 'Inget meddelande'
+        }</strong><br>${decision.becauseSv}`
       : 'Inte beslutad än'
   }</td>
   <td>${
     message
-      ? html`${message.subject}<br><small>skapat ${when(message.createdAt)}${message.readAt ? `, läst ${when(message.readAt)}` : ', oläst'}</small>`
+      ? html`${message.subject}<br><small>skapat ${when(message.createdAt)}${
+          message.readAt ? `, läst ${when(message.readAt)}` : ', oläst'
+        }</small>`
       : '–'
   }</td>
   <td>${
@@ -259,7 +303,9 @@ function eventRow(event: TraceEvent): SafeHtml {
       ? message.deliveries.length > 0
         ? message.deliveries.map(
             (d) =>
-              html`${d.channel === 'sms' ? 'SMS' : 'E-post'}: ${DELIVERY_LABEL[d.status as DeliveryState] ?? d.status}${d.providerStatus ? ` (${d.providerStatus})` : ''}${d.sentAt ? `, ${when(d.sentAt)}` : ''}<br>`,
+              html`${d.channel === 'sms' ? 'SMS' : 'E-post'}: ${DELIVERY_LABEL[d.status as DeliveryState] ?? d.status}${
+                d.providerStatus ? ` (${d.providerStatus})` : ''
+              }${d.sentAt ? `, ${when(d.sentAt)}` : ''}<br>`,
           )
         : message.notice === 'held'
           ? 'Hålls av flodskyddet (inte i inkorgen förrän meddelandena släpps)'
@@ -276,9 +322,10 @@ function traceTable(trace: BookingTrace): SafeHtml {
 <h2>Bokning <code>${trace.bookingId}</code> från <code>${trace.sourceSystem}</code></h2>
 ${
   trace.events.length === 0
-    ? html`<p>Inget har tagits emot för den bokningen från det källsystemet (eller så har det rensats bort efter lagringstiden).</p>`
+    ? html`<p>Inget har tagits emot för den bokningen från det källsystemet (eller så har det rensats bort efter
+lagringstiden).</p>`
     : html`<div class="scroll" role="region" aria-label="Tabell över bokningens händelser" tabindex="0"><table>
-<thead><tr><th scope="col">När</th><th scope="col">Vad</th><th scope="col">Vårdenhet</th><th scope="col">Status</th><th scope="col">Beslut och varför</th><th scope="col">Meddelande</th><th scope="col">SMS och e-post</th></tr></thead>
+${tableHead('När', 'Vad', 'Vårdenhet', 'Status', 'Beslut och varför', 'Meddelande', 'SMS och e-post')}
 <tbody>${trace.events.map(eventRow)}</tbody>
 </table></div>`
 }
@@ -294,7 +341,11 @@ function tracePage(
   // The layout puts this in the page's <main>.
   return html`<p><a href="/admin">← Tillbaka till administrationen</a></p>
 <h1>Spårning</h1>
-${problems.length > 0 ? html`<div class="problem" role="alert"><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>` : ''}
+${
+  problems.length > 0
+    ? html`<div class="problem" role="alert"><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>`
+    : ''
+}
 ${traces.map(traceTable)}
 ${traceForms(session, values)}`;
 }

@@ -30,6 +30,23 @@ export function html(strings: TemplateStringsArray, ...values: Value[]): SafeHtm
   return new SafeHtml(out);
 }
 
+/** A table's head: one column header (`<th scope="col">`) per title, in order. */
+export function tableHead(...titles: string[]): SafeHtml {
+  return html`<thead><tr>${titles.map((title) => html`<th scope="col">${title}</th>`)}</tr></thead>`;
+}
+
+/** A table row: one cell (`<td>`) per value, in order. */
+export function tableRow(...cells: Value[]): SafeHtml {
+  return html`<tr>${cells.map((cell) => html`<td>${cell}</td>`)}</tr>`;
+}
+
+/** A form of one button that posts to `action` (with the page's CSRF field, and any hidden fields). */
+export function postButton(action: string, csrfField: SafeHtml, label: string, hidden: SafeHtml | '' = ''): SafeHtml {
+  return html`<form class="inline" method="post" action="${action}">${csrfField}${hidden}<button type="submit">${
+    label
+  }</button></form>`;
+}
+
 /** Text that is already HTML (never anything from a user or producer). */
 export function raw(text: string): SafeHtml {
   return new SafeHtml(text);

@@ -1,6 +1,6 @@
 // What every page shares: the html escaping tag, the page frame, sessions (web_session), OpenID Connect
 // sign-in, the masked Swedish error page, the start and information pages.
-export { html, type SafeHtml } from './html.js';
+export { html, postButton, tableHead, tableRow, type SafeHtml } from './html.js';
 export { pageFrame } from './page-frame.js';
 export { type AdminOidc, type CitizenOidc, createAdminOidc, createCitizenOidc, SignInError } from './oidc.js';
 export { createSessionManager, type SessionManager, sessionOf, sessionOptionsOf, sessionSecretOf } from './session.js';

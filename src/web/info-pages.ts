@@ -28,14 +28,14 @@ alla mottagningar finns på 1177.se under Hitta vård.</p>
 </section>
 <section aria-labelledby="calendar-heading">
 <h2 id="calendar-heading">Lägg till i kalendern</h2>
-<p>Knappen <strong>Lägg till i kalendern</strong> hämtar en kalenderfil (.ics) med tiden och mottagningen, som du kan öppna
-i kalendern i telefonen eller datorn. Filen innehåller inget om vad besöket gäller. Om tiden ändras uppdateras inte
-kalendern av sig själv: hämta filen igen.</p>
+<p>Knappen <strong>Lägg till i kalendern</strong> hämtar en kalenderfil (.ics) med tiden och mottagningen, som du kan
+öppna i kalendern i telefonen eller datorn. Filen innehåller inget om vad besöket gäller. Om tiden ändras uppdateras
+inte kalendern av sig själv: hämta filen igen.</p>
 </section>
 <section aria-labelledby="notify-heading">
 <h2 id="notify-heading">Aviseringar med SMS och e-post</h2>
-<p>Under <a href="/inbox/installningar">Aviseringar</a> väljer du om du vill få ett SMS eller e-postmeddelande när ett nytt
-meddelande har kommit. Aviseringen säger bara att ett meddelande väntar, aldrig vad det gäller eller från vilken
+<p>Under <a href="/inbox/installningar">Aviseringar</a> väljer du om du vill få ett SMS eller e-postmeddelande när ett
+nytt meddelande har kommit. Aviseringen säger bara att ett meddelande väntar, aldrig vad det gäller eller från vilken
 mottagning. Du kan stänga av aviseringarna när du vill.</p>
 </section>
 <section aria-labelledby="contact-heading">
@@ -63,7 +63,8 @@ function accessibilityPage(): string {
     home: '/inbox',
     main: html`<h1>Tillgänglighetsredogörelse för 1177 Inkorgen</h1>
 <p>Vi vill att så många som möjligt ska kunna använda inkorgen. Här beskriver vi hur den uppfyller lagen om
-tillgänglighet till digital offentlig service, vilka kända brister som finns och hur du kan rapportera problem till oss.</p>
+tillgänglighet till digital offentlig service, vilka kända brister som finns och hur du kan rapportera problem till
+oss.</p>
 <section aria-labelledby="status-heading">
 <h2 id="status-heading">Hur tillgänglig är tjänsten?</h2>
 <p>Tjänsten är <strong>delvis förenlig</strong> med kraven i standarden WCAG 2.1 på nivå AA, på grund av de brister

@@ -28,27 +28,35 @@ export const ACCESSIBILITY_PATH = '/tillganglighet';
 const STYLE = `
 *, *::before, *::after { box-sizing: border-box; }
 html { -webkit-text-size-adjust: 100%; }
-body { margin: 0; font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Liberation Sans", "DejaVu Sans", Arial, sans-serif; line-height: 1.5; color: #1b1b1b; background: #f4f5f7; overflow-wrap: anywhere; }
+body { margin: 0;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Liberation Sans", "DejaVu Sans", Arial, sans-serif;
+  line-height: 1.5; color: #1b1b1b; background: #f4f5f7; overflow-wrap: anywhere; }
 a { color: #14487f; text-underline-offset: .15em; }
 a:hover { text-decoration-thickness: 2px; }
 :focus-visible { outline: 3px solid #14487f; outline-offset: 2px; }
-a:focus, button:focus, input:focus, select:focus, summary:focus, [tabindex]:focus { outline: 3px solid #14487f; outline-offset: 2px; }
+a:focus, button:focus, input:focus, select:focus, summary:focus, [tabindex]:focus { outline: 3px solid #14487f;
+  outline-offset: 2px; }
 /* Date and time fields take focus in their parts: the ring goes round the whole field. */
 input:focus-within { outline: 3px solid #14487f; outline-offset: 2px; }
-.skip-link { position: absolute; left: .5rem; top: -10rem; z-index: 10; background: #fff; color: #14487f; padding: .6rem 1rem; border: 3px solid #14487f; font-weight: bold; }
+.skip-link { position: absolute; left: .5rem; top: -10rem; z-index: 10; background: #fff; color: #14487f;
+  padding: .6rem 1rem; border: 3px solid #14487f; font-weight: bold; }
 .skip-link:focus { top: .5rem; }
 .site-header { background: #13365f; color: #fff; }
-.site-header .bar, .site-header nav ul, .page, .site-footer .inner { max-width: 62rem; margin: 0 auto; padding-left: 1rem; padding-right: 1rem; }
+.site-header .bar, .site-header nav ul, .page, .site-footer .inner { max-width: 62rem; margin: 0 auto;
+  padding-left: 1rem; padding-right: 1rem; }
 .page.wide, .wide .bar, .wide nav ul, .wide .inner { max-width: 80rem; }
-.site-header .bar { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: center; gap: .5rem 1rem; padding-top: .6rem; padding-bottom: .6rem; }
+.site-header .bar { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: center;
+  gap: .5rem 1rem; padding-top: .6rem; padding-bottom: .6rem; }
 .site-header a, .site-header .account { color: #fff; }
 .site-header a:focus, .site-header button:focus, .site-header :focus-visible { outline-color: #ffd24d; }
 .brand { font-size: 1.25rem; font-weight: bold; text-decoration: none; }
 .brand .mark177 { background: #fff; color: #13365f; border-radius: .3rem; padding: 0 .35rem; margin-right: .35rem; }
 .account { display: flex; flex-wrap: wrap; align-items: center; gap: .4rem .8rem; margin: 0; }
-.account button { background: transparent; color: #fff; border: 2px solid #fff; border-radius: .3rem; padding: .2rem .7rem; font: inherit; cursor: pointer; }
+.account button { background: transparent; color: #fff; border: 2px solid #fff; border-radius: .3rem;
+  padding: .2rem .7rem; font: inherit; cursor: pointer; }
 .site-header nav { background: #0f2b4c; }
-.site-header nav ul { list-style: none; display: flex; flex-wrap: wrap; gap: 0 1.2rem; margin: 0 auto; padding-top: .4rem; padding-bottom: .4rem; }
+.site-header nav ul { list-style: none; display: flex; flex-wrap: wrap; gap: 0 1.2rem; margin: 0 auto;
+  padding-top: .4rem; padding-bottom: .4rem; }
 .site-header nav a[aria-current="page"] { font-weight: bold; text-decoration-thickness: 3px; }
 .page { padding-top: 1rem; padding-bottom: 2rem; background: #fff; min-height: 50vh; }
 main:focus { outline: none; }
@@ -61,9 +69,12 @@ h3 { font-size: 1.05rem; margin: 0 0 .3rem; }
 .site-footer ul { list-style: none; padding: 0; margin: 0 0 .5rem; display: flex; flex-wrap: wrap; gap: .3rem 1.5rem; }
 .site-footer p { margin: .3rem 0; }
 button, .button { font: inherit; }
-.button, button.primary { display: inline-block; background: #14487f; color: #fff; border: 2px solid #14487f; border-radius: .3rem; padding: .35rem .9rem; text-decoration: none; cursor: pointer; }
-button.secondary, .button.secondary { background: #fff; color: #14487f; border: 2px solid #14487f; border-radius: .3rem; padding: .35rem .9rem; cursor: pointer; }
-button.danger { background: #a4231b; color: #fff; border: 2px solid #a4231b; border-radius: .3rem; padding: .35rem .9rem; cursor: pointer; }
+.button, button.primary { display: inline-block; background: #14487f; color: #fff; border: 2px solid #14487f;
+  border-radius: .3rem; padding: .35rem .9rem; text-decoration: none; cursor: pointer; }
+button.secondary, .button.secondary { background: #fff; color: #14487f; border: 2px solid #14487f;
+  border-radius: .3rem; padding: .35rem .9rem; cursor: pointer; }
+button.danger { background: #a4231b; color: #fff; border: 2px solid #a4231b; border-radius: .3rem;
+  padding: .35rem .9rem; cursor: pointer; }
 input, select { font: inherit; max-width: 100%; padding: .3rem .4rem; border: 1px solid #6b6b6b; border-radius: .2rem; }
 input[type="tel"], input[type="email"], input[type="text"], input:not([type]) { width: 24rem; }
 input[type="checkbox"] { width: 1.2rem; height: 1.2rem; }
@@ -75,11 +86,14 @@ label.check { display: flex; gap: .5rem; align-items: center; }
 .problem { border-left: .3rem solid #b3261e; padding: .5rem 1rem; background: #fdecea; }
 .development { border: 2px dashed #8a5300; padding: .5rem 1rem; background: #fff6e5; }
 .meta { color: #4a4a4a; font-size: .95rem; }
-.visually-hidden { position: absolute !important; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+.visually-hidden { position: absolute !important; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 ul.plain { list-style: none; padding: 0; }
-ul.actions { list-style: none; padding: 0; margin: .5rem 0; display: flex; flex-wrap: wrap; gap: .5rem .8rem; align-items: center; }
+ul.actions { list-style: none; padding: 0; margin: .5rem 0; display: flex; flex-wrap: wrap; gap: .5rem .8rem;
+  align-items: center; }
 ul.actions form { margin: 0; }
-dl.facts { display: grid; grid-template-columns: minmax(0, max-content) minmax(0, 1fr); gap: .15rem 1rem; margin: .3rem 0; }
+dl.facts { display: grid; grid-template-columns: minmax(0, max-content) minmax(0, 1fr); gap: .15rem 1rem;
+  margin: .3rem 0; }
 dl.facts dt { font-weight: bold; } dl.facts dd { margin: 0; }
 @media (max-width: 30rem) {
   dl.facts { grid-template-columns: minmax(0, 1fr); gap: 0; }
@@ -134,7 +148,8 @@ ${frame.main}
 <li><a href="${ACCESSIBILITY_PATH}">Tillgänglighetsredogörelse</a></li>
 <li><a href="${HELP_PATH}#personuppgifter">Personuppgifter</a></li>
 </ul></nav>
-<p>Inkorgen är en del av 1177. Vid sjukdom eller frågor om vård: ring <a href="tel:1177">1177</a>. Vid livshotande tillstånd: ring <a href="tel:112">112</a>.</p>
+<p>Inkorgen är en del av 1177. Vid sjukdom eller frågor om vård: ring <a href="tel:1177">1177</a>. Vid livshotande
+tillstånd: ring <a href="tel:112">112</a>.</p>
 </div>
 </footer>
 </body>

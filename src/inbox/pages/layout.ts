@@ -19,21 +19,31 @@ ul.messages, ul.bookings { list-style: none; padding: 0; margin: .5rem 0; }
 ul.messages li { border-bottom: 1px solid #c8c8c8; padding: .6rem .4rem; }
 ul.messages li.unread { border-left: .3rem solid #14487f; padding-left: .6rem; background: #eef3fa; }
 ul.messages li.unread .subject { font-weight: bold; }
-.mark { display: inline-block; font-size: .8rem; font-weight: bold; background: #14487f; color: #fff; border-radius: .3rem; padding: 0 .4rem; margin-right: .2rem; }
-ul.bookings li.booking { border: 1px solid #c8c8c8; border-left: .3rem solid #1a7f37; border-radius: .3rem; padding: .7rem .9rem; margin-bottom: .8rem; }
-@media (min-width: 48rem) { ul.bookings { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: .8rem; } ul.bookings li.booking { margin: 0; } }
-.message-body { white-space: pre-line; border: 1px solid #c8c8c8; border-radius: .3rem; padding: 1rem; background: #fafafa; }
+.mark { display: inline-block; font-size: .8rem; font-weight: bold; background: #14487f; color: #fff;
+  border-radius: .3rem; padding: 0 .4rem; margin-right: .2rem; }
+ul.bookings li.booking { border: 1px solid #c8c8c8; border-left: .3rem solid #1a7f37; border-radius: .3rem;
+  padding: .7rem .9rem; margin-bottom: .8rem; }
+@media (min-width: 48rem) {
+  ul.bookings { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: .8rem; }
+  ul.bookings li.booking { margin: 0; }
+}
+.message-body { white-space: pre-line; border: 1px solid #c8c8c8; border-radius: .3rem; padding: 1rem;
+  background: #fafafa; }
 `;
 
 /** A citizen's page in the service's frame; without `citizen` (signed out) the banner has no account. */
 export function layout(title: string, body: SafeHtml, citizen?: CitizenBanner, section?: CitizenSection): string {
+  const csrf = citizen && html`<input type="hidden" name="_csrf" value="${citizen.csrf}">`;
+  const name = citizen && citizenName(citizen);
   return pageFrame(
     {
       title,
       service: 'Inkorgen',
       home: '/inbox',
       ...(citizen && {
-        account: html`<form class="account" method="post" action="/inbox/logga-ut"><input type="hidden" name="_csrf" value="${citizen.csrf}"><span>Inloggad som <strong>${citizenName(citizen)}</strong></span> <button type="submit">Logga ut</button></form>`,
+        account: html`<form class="account" method="post" action="/inbox/logga-ut">${csrf}<span>Inloggad som <strong>${
+          name
+        }</strong></span> <button type="submit">Logga ut</button></form>`,
         navigation: {
           label: 'Inkorgen',
           links: [
@@ -78,5 +88,6 @@ export function personalNumberText(personalNumber: string): string {
 
 export function problemList(problems: readonly string[]): SafeHtml {
   if (problems.length === 0) return html``;
-  return html`<div class="problem" role="alert"><h2>Något behöver rättas</h2><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>`;
+  const items = problems.map((p) => html`<li>${p}</li>`);
+  return html`<div class="problem" role="alert"><h2>Något behöver rättas</h2><ul>${items}</ul></div>`;
 }

@@ -60,11 +60,20 @@ function careUnitName(careUnit: { hsaId: string; name: string | null }): string 
   return careUnit.name ?? careUnit.hsaId;
 }
 
+/** An instant as the pages show it, machine-readable in `datetime`. */
+function timeOf(iso: string): SafeHtml {
+  return html`<time datetime="${iso}">${when(iso)}</time>`;
+}
+
 function messageItem(message: InboxMessage): SafeHtml {
   const unread = message.readAt === null;
   return html`<li${unread ? html` class="unread"` : ''}>
-<a href="/inbox/meddelanden/${message.id}">${unread ? html`<span class="mark">Oläst</span> ` : ''}<span class="subject">${message.subject}</span></a>
-<div class="meta">${KIND_LABEL[message.kind] ?? message.kind} · ${careUnitName(message.careUnit)} · <time datetime="${message.createdAt}">${when(message.createdAt)}</time></div>
+<a href="/inbox/meddelanden/${message.id}">${
+    unread ? html`<span class="mark">Oläst</span> ` : ''
+  }<span class="subject">${message.subject}</span></a>
+<div class="meta">${KIND_LABEL[message.kind] ?? message.kind} · ${careUnitName(message.careUnit)} · ${timeOf(
+    message.createdAt,
+  )}</div>
 </li>`;
 }
 
@@ -76,15 +85,20 @@ export interface BookingActions {
 }
 
 function actionLinks(actions: BookingActions, context: string): SafeHtml[] {
+  const spoken = context ? html`<span class="visually-hidden">, ${context}</span>` : '';
   return [
     // The visible words come first in the accessible name (WCAG 2.5.3), the time after them for screen readers.
     ...actions.links.map(
       (link) =>
-        html`<li><a class="button" href="${link.href}" rel="noopener">${link.label} i bokningstjänsten${context ? html`<span class="visually-hidden">, ${context}</span>` : ''}</a></li>`,
+        html`<li><a class="button" href="${link.href}" rel="noopener">${link.label} i bokningstjänsten${
+          spoken
+        }</a></li>`,
     ),
     ...(actions.calendarHref
       ? [
-          html`<li><a class="button secondary" href="${actions.calendarHref}" download>Lägg till i kalendern${context ? html`<span class="visually-hidden">, ${context}</span>` : ''}</a></li>`,
+          html`<li><a class="button secondary" href="${actions.calendarHref}" download>Lägg till i kalendern${
+            spoken
+          }</a></li>`,
         ]
       : []),
   ];
@@ -113,7 +127,9 @@ function bookingItem({ booking, actions }: UpcomingItem, index: number): SafeHtm
   const changeHelp =
     actions.links.length > 0
       ? ''
-      : html`<p class="meta">Kontakta ${careUnitName(booking.careUnit)} om du behöver ändra ${booking.kind === 'invitation' ? 'kallelsens tid' : 'tiden'}.</p>`;
+      : html`<p class="meta">Kontakta ${careUnitName(booking.careUnit)} om du behöver ändra ${
+          booking.kind === 'invitation' ? 'kallelsens tid' : 'tiden'
+        }.</p>`;
   return html`<li class="booking" aria-labelledby="${headingId}">
 <h3 id="${headingId}"><time datetime="${booking.start}">${time}</time></h3>
 <p class="meta">${booking.kind === 'invitation' ? 'Kallelse' : 'Bokad tid'}</p>
@@ -174,9 +190,11 @@ ${
     ? html`<p>Du har inga kommande bokade tider som vi känner till.</p>`
     : html`<ul class="bookings">${state.bookings.map(bookingItem)}</ul>`
 }
-<p class="meta">Visar tider som ännu inte har passerat, högst tre år framåt. Kallelser utan bestämd tid finns bland meddelandena.</p>
+<p class="meta">Visar tider som ännu inte har passerat, högst tre år framåt. Kallelser utan bestämd tid finns bland
+meddelandena.</p>
 </section>
-<p>Vill du få SMS eller e-post när du får ett nytt meddelande? Välj det under <a href="/inbox/installningar">Aviseringar</a>.</p>`,
+<p>Vill du få SMS eller e-post när du får ett nytt meddelande? Välj det under
+<a href="/inbox/installningar">Aviseringar</a>.</p>`,
     state.citizen,
     'inbox',
   );
@@ -199,13 +217,21 @@ export function messagePage(state: MessageState): string {
 ${state.done ? html`<p class="notice" role="status">${state.done}</p>` : ''}
 <article aria-labelledby="message-heading">
 <h1 id="message-heading">${message.subject}</h1>
-<p class="meta">${KIND_LABEL[message.kind] ?? message.kind} · mottaget <time datetime="${message.createdAt}">${when(message.createdAt)}</time>${message.readAt ? html` · läst <time datetime="${message.readAt}">${when(message.readAt)}</time>` : ''}</p>
+<p class="meta">${KIND_LABEL[message.kind] ?? message.kind} · mottaget ${timeOf(message.createdAt)}${
+      message.readAt ? html` · läst ${timeOf(message.readAt)}` : ''
+    }</p>
 <div class="message-body">${message.body}</div>
 </article>
 ${
   links.length > 0
     ? html`<section aria-labelledby="booking-actions-heading">
-<h2 id="booking-actions-heading">${message.booking.categorization === 'Invitation' ? 'Kallelsen' : message.kind === 'cancellation' ? 'Ny tid' : 'Tiden'}</h2>
+<h2 id="booking-actions-heading">${
+        message.booking.categorization === 'Invitation'
+          ? 'Kallelsen'
+          : message.kind === 'cancellation'
+            ? 'Ny tid'
+            : 'Tiden'
+      }</h2>
 <ul class="actions">${links}</ul>
 </section>`
     : ''
@@ -213,7 +239,9 @@ ${
 <section aria-labelledby="message-actions-heading">
 <h2 id="message-actions-heading">Meddelandet</h2>
 <ul class="actions">
-<li><form method="post" action="/inbox/meddelanden/${message.id}/markera-olast">${csrfField(state.citizen.csrf)}<button type="submit" class="secondary">Markera som oläst</button></form></li>
+<li><form method="post" action="/inbox/meddelanden/${message.id}/markera-olast">${csrfField(
+      state.citizen.csrf,
+    )}<button type="submit" class="secondary">Markera som oläst</button></form></li>
 <li><a href="/inbox/meddelanden/${message.id}/ta-bort">Ta bort meddelandet</a></li>
 </ul>
 </section>`,
@@ -225,7 +253,7 @@ export function confirmDeletePage(citizen: CitizenBanner, message: InboxMessage)
   return layout(
     'Ta bort meddelandet?',
     html`<h1>Vill du ta bort meddelandet?</h1>
-<p>Du tar bort <strong>${message.subject}</strong> (mottaget <time datetime="${message.createdAt}">${when(message.createdAt)}</time>).
+<p>Du tar bort <strong>${message.subject}</strong> (mottaget ${timeOf(message.createdAt)}).
 Meddelandet försvinner ur din inkorg och går inte att få tillbaka här. Din bokade tid påverkas inte.</p>
 <form method="post" action="/inbox/meddelanden/${message.id}/ta-bort">
 ${csrfField(citizen.csrf)}
@@ -256,13 +284,17 @@ ${problemList(state.problems)}
 ${csrfField(citizen.csrf)}
 <fieldset>
 <legend>SMS</legend>
-<label class="check"><input type="checkbox" id="sms-enabled" name="smsEnabled" value="ja"${form.smsEnabled ? html` checked` : ''}> Meddela mig med SMS</label>
+<label class="check"><input type="checkbox" id="sms-enabled" name="smsEnabled" value="ja"${
+      form.smsEnabled ? html` checked` : ''
+    }> Meddela mig med SMS</label>
 <label for="sms-phone">Mobilnummer</label>
 <input type="tel" id="sms-phone" name="phone" autocomplete="tel" maxlength="32" value="${form.phone}">
 </fieldset>
 <fieldset>
 <legend>E-post</legend>
-<label class="check"><input type="checkbox" id="email-enabled" name="emailEnabled" value="ja"${form.emailEnabled ? html` checked` : ''}> Meddela mig med e-post</label>
+<label class="check"><input type="checkbox" id="email-enabled" name="emailEnabled" value="ja"${
+      form.emailEnabled ? html` checked` : ''
+    }> Meddela mig med e-post</label>
 <label for="email-address">E-postadress</label>
 <input type="email" id="email-address" name="address" autocomplete="email" maxlength="254" value="${form.address}">
 </fieldset>
@@ -304,16 +336,22 @@ ${
     ? html`<section class="development" aria-labelledby="dev-heading">
 <h2 id="dev-heading">Utvecklingsinloggning – inte för riktiga invånare</h2>
 <p>Endast för utveckling och test: här loggar vem som helst in med valfritt personnummer, utan e-legitimation.
-Den finns bara när ingen OpenID Connect-inloggning är konfigurerad och aldrig i produktion (om den inte uttryckligen slagits på).</p>
+Den finns bara när ingen OpenID Connect-inloggning är konfigurerad och aldrig i produktion (om den inte uttryckligen
+slagits på).</p>
 <form method="post" action="/inbox/logga-in">
 <input type="hidden" name="_csrf" value="${state.csrf}">
 <label for="personal-number">Personnummer (12 siffror, ÅÅÅÅMMDDNNNN)</label>
-<input id="personal-number" name="personalNumber" required inputmode="numeric" maxlength="13" autocomplete="off" value="${state.personalNumber ?? ''}">
+<input id="personal-number" name="personalNumber" required inputmode="numeric" maxlength="13" autocomplete="off"
+  value="${state.personalNumber ?? ''}">
 <p><button type="submit" class="primary">Logga in</button></p>
 </form>
 </section>`
     : ''
 }
-${!state.oidc && !state.developmentSignIn ? html`<p>Inloggning är inte tillgänglig: ingen inloggningstjänst är konfigurerad.</p>` : ''}`,
+${
+  !state.oidc && !state.developmentSignIn
+    ? html`<p>Inloggning är inte tillgänglig: ingen inloggningstjänst är konfigurerad.</p>`
+    : ''
+}`,
   );
 }
