@@ -77,7 +77,8 @@ for (const file of files) {
     if (inside === 'schema.ts' && path.basename(file) === 'schema.ts') continue;
     if ((LEAF_IMPORTS.get(rel) ?? []).includes(path.join(other, inside))) continue;
     breaches.push(
-      `${rel}:${lineOf(text, match.index)}: deep import of ${other}/${inside.replace(/\.ts$/, '.js')} (import ${other}/index.js)`,
+      `${rel}:${lineOf(text, match.index)}: deep import of ${other}/${inside.replace(/\.ts$/, '.js')} ` +
+        `(import ${other}/index.js)`,
     );
   }
   // 2. SQL writes into another component's tables (src/db's generic helpers name no table)

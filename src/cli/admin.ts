@@ -40,7 +40,8 @@ const USAGE = `Usage: npm run admin -- <command> [options]
   audit                 [--limit <n>] [--json]
 
   care-units loads      [--environment ${ENV}] [--all] [--json]
-  care-units load       --environment ${ENV} --logical-address <HSA-id> --until <time> [--from <time>] [--note <text>] [--json]
+  care-units load       --environment ${ENV} --logical-address <HSA-id> --until <time>
+                        [--from <time>] [--note <text>] [--json]
   care-units end-load   --id <id> [--json]
   care-units list       [--environment ${ENV}] [--json]
   care-units release    --environment ${ENV} --logical-address <HSA-id> [--json]

@@ -39,7 +39,9 @@ export async function purgeInSlices(executor: Executor, spec: PurgeSpec, options
   const key = sql.raw(spec.key.column);
   const keyType = sql.raw(spec.key.type);
   const olderCount = spec.stopAt
-    ? sql`(select count(*) from ${table} t where t.${key} in (select k from slice) and t.${sql.raw(spec.stopAt.column)} < ${spec.stopAt.before.toISOString()}::timestamptz)`
+    ? sql`(select count(*) from ${table} t
+           where t.${key} in (select k from slice)
+             and t.${sql.raw(spec.stopAt.column)} < ${spec.stopAt.before.toISOString()}::timestamptz)`
     : sql`null`;
   let last: string | undefined;
   let deleted = 0;

@@ -206,17 +206,18 @@ export function demoApiRouter(deps: { demo: Demo; authenticator: Authenticator; 
 /** The marked development panel on /admin: the button that sends the sample notifications. */
 export function demoAdminPanel(demo: Demo, csrfToken: string): SafeHtml {
   const last = demo.lastRun;
+  const sent = last?.outcome.ok ? `${last.outcome.transactions} transaktioner i ${last.outcome.calls} anrop` : '';
   const status = !last
     ? ''
     : last.outcome.ok
-      ? html`<p class="notice" role="status">Demoaviseringarna är skickade (${last.outcome.transactions} transaktioner i ${last.outcome.calls} anrop).
+      ? html`<p class="notice" role="status">Demoaviseringarna är skickade (${sent}).
 Avbokningarna kommer när ombokningsfönstret har gått ut, efter ${last.outcome.cancellationsAfterSeconds} sekunder.
 Läs dem i <a href="/inbox">inkorgen</a> som testpersonen 19121212-1212.</p>`
       : html`<p class="problem" role="alert">Demoaviseringarna kunde inte skickas: ${last.outcome.message}</p>`;
   return html`<section class="development" aria-labelledby="demo-heading">
 <h2 id="demo-heading">Demonstration (endast utveckling)</h2>
-<p>Det inbyggda demo-bokningssystemet <code>${DEMO_SOURCE_SYSTEM}</code> är aktiverat. Knappen skickar exempelaviseringar
-för alla tretton användningsfall till tjänsten, som testpersonen 19121212-1212.</p>
+<p>Det inbyggda demo-bokningssystemet <code>${DEMO_SOURCE_SYSTEM}</code> är aktiverat. Knappen skickar
+exempelaviseringar för alla tretton användningsfall till tjänsten, som testpersonen 19121212-1212.</p>
 ${status}
 <form method="post" action="${DEMO_PAGE_PATH}">
 <input type="hidden" name="_csrf" value="${csrfToken}">

@@ -264,7 +264,8 @@ export function processNotificationXml(consumerHsaId: string, call: DemoCall): s
     .join('\n');
   return `<?xml version="1.0" encoding="UTF-8"?>
 <soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:reg="urn:riv:itintegration:registry:1"
-  xmlns:pn="urn:riv:itintegration:engagementindex:ProcessNotificationResponder:1" xmlns:ei="urn:riv:itintegration:engagementindex:1">
+  xmlns:pn="urn:riv:itintegration:engagementindex:ProcessNotificationResponder:1"
+  xmlns:ei="urn:riv:itintegration:engagementindex:1">
 <soapenv:Header><reg:LogicalAddress>${escapeXml(consumerHsaId)}</reg:LogicalAddress></soapenv:Header>
 <soapenv:Body><pn:ProcessNotification>
 ${transactions}

@@ -19,7 +19,8 @@ export async function heldCounts(db: Executor): Promise<Map<string, HeldCounts>>
     oldest: Date | string | null;
   }>(
     db,
-    sql`select logical_address, count(*)::int as messages, count(distinct resident)::int as citizens, min(held_at) as oldest
+    sql`select logical_address, count(*)::int as messages, count(distinct resident)::int as citizens,
+      min(held_at) as oldest
         from held_message group by logical_address`,
   );
   return new Map(
@@ -55,13 +56,17 @@ export async function releaseHeldChunk(tx: Executor, logicalAddress: string, lim
   }>(
     tx,
     sql`with chunk as (
-          select id from held_message where logical_address = ${logicalAddress} order by id limit ${limit} for update skip locked
+          select id from held_message where logical_address = ${logicalAddress}
+          order by id limit ${limit} for update skip locked
         ), gone as (
           delete from held_message h using chunk c where h.id = c.id
-          returning h.id, h.resident, h.kind, h.subject, h.body, h.care_unit_hsa_id, h.care_unit_name, h.booking, h.key_hash, h.cause
+          returning h.id, h.resident, h.kind, h.subject, h.body, h.care_unit_hsa_id, h.care_unit_name, h.booking,
+            h.key_hash, h.cause
         ), shown as (
-          insert into inbox_message (resident, kind, subject, body, care_unit_hsa_id, care_unit_name, booking, key_hash, cause)
-          select g.resident, g.kind, g.subject, g.body, g.care_unit_hsa_id, g.care_unit_name, g.booking, g.key_hash, g.cause
+          insert into inbox_message
+            (resident, kind, subject, body, care_unit_hsa_id, care_unit_name, booking, key_hash, cause)
+          select g.resident, g.kind, g.subject, g.body, g.care_unit_hsa_id, g.care_unit_name, g.booking, g.key_hash,
+            g.cause
           from gone g
           where g.booking->>'start' is null or (g.booking->>'start')::timestamptz >= now()
           order by g.id
@@ -95,7 +100,8 @@ export async function dropHeldChunk(db: Executor, logicalAddress: string, limit:
   const [result] = await rows<{ dropped: number }>(
     db,
     sql`with chunk as (
-          select id from held_message where logical_address = ${logicalAddress} order by id limit ${limit} for update skip locked
+          select id from held_message where logical_address = ${logicalAddress}
+          order by id limit ${limit} for update skip locked
         ), gone as (delete from held_message h using chunk c where h.id = c.id returning 1)
         select count(*)::int as dropped from gone`,
   );
@@ -125,9 +131,10 @@ export function startHeldMessageSweeper(deps: {
     const total: SettleResult = { released: 0, created: 0, kinds: [], dropped: 0 };
     const decided = [...directory.holds()].filter(([, hold]) => hold.status !== 'holding');
     if (decided.length === 0) return total;
+    const addresses = JSON.stringify(decided.map(([address]) => address));
     const waiting = await rows<{ address: string }>(
       database.orm,
-      sql`select a.address from jsonb_array_elements_text(${JSON.stringify(decided.map(([address]) => address))}::jsonb) as a(address)
+      sql`select a.address from jsonb_array_elements_text(${addresses}::jsonb) as a(address)
           where exists (select 1 from held_message h where h.logical_address = a.address)`,
     );
     for (const { address } of waiting) {

@@ -71,13 +71,15 @@ export async function storePosts(tx: Executor, states: readonly PostState[]): Pr
     start_at: p.details?.start ?? null,
   }));
   await tx.execute(sql`
-    insert into booking_post (key_hash, resident, source_system, logical_address, booking_id, categorization, present, details, start_at, updated_at)
-    select p.key_hash, p.resident, p.source_system, p.logical_address, p.booking_id, p.categorization, p.present, p.details, p.start_at, now()
-    from jsonb_to_recordset(${json(posts)}::jsonb) as p(key_hash text, resident text, source_system text, logical_address text,
-      booking_id text, categorization text, present boolean, details jsonb, start_at timestamptz)
+    insert into booking_post (key_hash, resident, source_system, logical_address, booking_id, categorization, present,
+      details, start_at, updated_at)
+    select p.key_hash, p.resident, p.source_system, p.logical_address, p.booking_id, p.categorization, p.present,
+      p.details, p.start_at, now()
+    from jsonb_to_recordset(${json(posts)}::jsonb) as p(key_hash text, resident text, source_system text,
+      logical_address text, booking_id text, categorization text, present boolean, details jsonb, start_at timestamptz)
     order by p.key_hash
-    on conflict (key_hash) do update set present = excluded.present, details = excluded.details, start_at = excluded.start_at,
-      logical_address = excluded.logical_address, updated_at = now()`);
+    on conflict (key_hash) do update set present = excluded.present, details = excluded.details,
+      start_at = excluded.start_at, logical_address = excluded.logical_address, updated_at = now()`);
 }
 
 const messageRows = (messages: readonly NewInboxMessage[]) =>
@@ -102,10 +104,12 @@ export async function createMessages(tx: Executor, messages: readonly NewInboxMe
   if (messages.length === 0) return [];
   const created = await rows<{ id: string | number; resident: string }>(
     tx,
-    sql`insert into inbox_message (resident, kind, subject, body, care_unit_hsa_id, care_unit_name, booking, key_hash, cause)
-        select m.resident, m.kind, m.subject, m.body, m.care_unit_hsa_id, m.care_unit_name, m.booking, m.key_hash, m.cause
-        from jsonb_to_recordset(${json(messageRows(messages))}::jsonb) as m(resident text, kind text, subject text, body text,
-          care_unit_hsa_id text, care_unit_name text, booking jsonb, key_hash text, cause text)
+    sql`insert into inbox_message
+          (resident, kind, subject, body, care_unit_hsa_id, care_unit_name, booking, key_hash, cause)
+        select m.resident, m.kind, m.subject, m.body, m.care_unit_hsa_id, m.care_unit_name, m.booking, m.key_hash,
+          m.cause
+        from jsonb_to_recordset(${json(messageRows(messages))}::jsonb) as m(resident text, kind text, subject text,
+          body text, care_unit_hsa_id text, care_unit_name text, booking jsonb, key_hash text, cause text)
         on conflict (cause) do nothing
         returning id, resident`,
   );
@@ -120,10 +124,13 @@ export async function createMessages(tx: Executor, messages: readonly NewInboxMe
 export async function holdMessages(tx: Executor, messages: readonly NewInboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
   await tx.execute(sql`
-    insert into held_message (logical_address, resident, kind, subject, body, care_unit_hsa_id, care_unit_name, booking, key_hash, cause)
-    select m.logical_address, m.resident, m.kind, m.subject, m.body, m.care_unit_hsa_id, m.care_unit_name, m.booking, m.key_hash, m.cause
-    from jsonb_to_recordset(${json(messageRows(messages))}::jsonb) as m(logical_address text, resident text, kind text, subject text, body text,
-      care_unit_hsa_id text, care_unit_name text, booking jsonb, key_hash text, cause text)
+    insert into held_message (logical_address, resident, kind, subject, body, care_unit_hsa_id, care_unit_name,
+      booking, key_hash, cause)
+    select m.logical_address, m.resident, m.kind, m.subject, m.body, m.care_unit_hsa_id, m.care_unit_name, m.booking,
+      m.key_hash, m.cause
+    from jsonb_to_recordset(${json(messageRows(messages))}::jsonb) as m(logical_address text, resident text,
+      kind text, subject text, body text, care_unit_hsa_id text, care_unit_name text, booking jsonb, key_hash text,
+      cause text)
     on conflict (cause) do nothing`);
 }
 
@@ -136,7 +143,8 @@ export async function recordCareUnits(
   const json_ = json(units.map((u) => ({ resident: u.resident, hsa_id: u.hsaId, name: u.name ?? null })));
   await tx.execute(sql`
     insert into care_unit_relation (resident, care_unit_hsa_id, care_unit_name)
-    select u.resident, u.hsa_id, u.name from jsonb_to_recordset(${json_}::jsonb) as u(resident text, hsa_id text, name text)
+    select u.resident, u.hsa_id, u.name from jsonb_to_recordset(${json_}::jsonb) as u(resident text, hsa_id text,
+      name text)
     order by u.resident, u.hsa_id
     on conflict (resident, care_unit_hsa_id) do update
       set last_at = now(), care_unit_name = coalesce(excluded.care_unit_name, care_unit_relation.care_unit_name)`);

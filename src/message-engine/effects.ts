@@ -60,7 +60,9 @@ export const citizenSystem = (resident: string, sourceSystem: string) => `${resi
 export async function loadHeldDeletes(db: Executor, residents: readonly string[]): Promise<Map<string, HeldDelete[]>> {
   const found = await rows<HeldRow>(
     db,
-    sql`select * from ${heldCancellations} where ${hc.status} = 'held' and ${hc.resident} in (select jsonb_array_elements_text(${json(residents)}::jsonb)) order by ${hc.id}`,
+    sql`select * from ${heldCancellations}
+        where ${hc.status} = 'held' and ${hc.resident} in (select jsonb_array_elements_text(${json(residents)}::jsonb))
+        order by ${hc.id}`,
   );
   const held = new Map<string, HeldDelete[]>();
   for (const row of found) {
@@ -244,11 +246,14 @@ export async function writeEffects(
       source_notification_id: h.sourceNotificationId,
     }));
     await tx.execute(sql`
-      insert into ${heldCancellations} (${hc.resident}, ${hc.sourceSystem}, ${hc.keyHash}, ${hc.logicalAddress}, ${hc.categorization}, ${hc.details}, ${hc.deletedAt}, ${hc.dueAt}, ${hc.status}, ${hc.sourceNotificationId}, ${hc.resolvedAt})
-      select h.resident, h.source_system, h.key_hash, h.logical_address, h.categorization, h.details, h.deleted_at, h.due_at, h.status,
-             h.source_notification_id, case when h.status = 'held' then null else now() end
-      from jsonb_to_recordset(${json(holds)}::jsonb) as h(resident text, source_system text, key_hash text, logical_address text,
-        categorization text, details jsonb, deleted_at timestamptz, due_at timestamptz, status text, source_notification_id bigint)`);
+      insert into ${heldCancellations} (${hc.resident}, ${hc.sourceSystem}, ${hc.keyHash}, ${hc.logicalAddress},
+        ${hc.categorization}, ${hc.details}, ${hc.deletedAt}, ${hc.dueAt}, ${hc.status}, ${hc.sourceNotificationId},
+        ${hc.resolvedAt})
+      select h.resident, h.source_system, h.key_hash, h.logical_address, h.categorization, h.details, h.deleted_at,
+        h.due_at, h.status, h.source_notification_id, case when h.status = 'held' then null else now() end
+      from jsonb_to_recordset(${json(holds)}::jsonb) as h(resident text, source_system text, key_hash text,
+        logical_address text, categorization text, details jsonb, deleted_at timestamptz, due_at timestamptz,
+        status text, source_notification_id bigint)`);
   }
   // Messages (each with its channel request) and held messages are the inbox's to write.
   const messageIds = await createMessages(tx, effects.messages);
@@ -263,9 +268,11 @@ export async function writeEffects(
       detail: e.detail,
     }));
     await tx.execute(sql`
-      insert into ${securityEvents} (${se.kind}, ${se.logicalAddress}, ${se.bookingId}, ${se.sourceNotificationId}, ${se.detail})
+      insert into ${securityEvents} (${se.kind}, ${se.logicalAddress}, ${se.bookingId}, ${se.sourceNotificationId},
+        ${se.detail})
       select e.kind, e.logical_address, e.booking_id, e.source_notification_id, e.detail
-      from jsonb_to_recordset(${json(events)}::jsonb) as e(kind text, logical_address text, booking_id text, source_notification_id bigint, detail text)`);
+      from jsonb_to_recordset(${json(events)}::jsonb) as e(kind text, logical_address text, booking_id text,
+        source_notification_id bigint, detail text)`);
   }
   return { kind: 'written', messageIds };
 }

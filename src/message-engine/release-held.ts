@@ -33,18 +33,18 @@ export function createHeldReleaser(deps: ReleaseDependencies): () => Promise<num
         // cancellation within seconds of the window's end whatever other care units are doing, and of the
         // new booking (a confirmation) once its producer answers.
         const moment = deps.now();
+        const graceEnded = new Date(moment.getTime() - deps.releaseGraceMs).toISOString();
         const due = await rows<HeldRow & { booking_id: string | null }>(
           tx,
-          sql`select h.*, p.booking_id from ${heldCancellations} h left join booking_post p on p.key_hash = h.${hc.keyHash}
+          sql`select h.*, p.booking_id
+            from ${heldCancellations} h left join booking_post p on p.key_hash = h.${hc.keyHash}
             where h.${hc.status} = 'held' and h.${hc.dueAt} <= ${moment.toISOString()}::timestamptz
-              and (h.${hc.dueAt} <= ${new Date(moment.getTime() - deps.releaseGraceMs).toISOString()}::timestamptz or not ${firstTryNewPostPending(
-                {
-                  resident: sql`h.${hc.resident}`,
-                  sourceSystem: sql`h.${hc.sourceSystem}`,
-                  from: sql`h.${hc.deletedAt}`,
-                  until: sql`h.${hc.dueAt}`,
-                },
-              )})
+              and (h.${hc.dueAt} <= ${graceEnded}::timestamptz or not ${firstTryNewPostPending({
+                resident: sql`h.${hc.resident}`,
+                sourceSystem: sql`h.${hc.sourceSystem}`,
+                from: sql`h.${hc.deletedAt}`,
+                until: sql`h.${hc.dueAt}`,
+              })})
             order by h.${hc.dueAt} limit 500
             for update of h skip locked`,
         );

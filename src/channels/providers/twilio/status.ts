@@ -77,7 +77,8 @@ export function twilioStatusRouter(deps: TwilioStatusDependencies): Router {
     if (movesOn(status, delivery.status)) {
       await deps.database.orm.execute(
         sql`update notification_delivery
-               set doubt_settled_by = case when status in ('in_doubt', 'unknown') then 'reported' else doubt_settled_by end,
+               set doubt_settled_by =
+                     case when status in ('in_doubt', 'unknown') then 'reported' else doubt_settled_by end,
                    status = ${status}, provider_status = ${twilioStatus}, provider_id = coalesce(provider_id, ${sid}),
                    last_error = coalesce(${errorCode}, last_error), updated_at = ${instant(now())},
                    lease_owner = null, lease_until = null
