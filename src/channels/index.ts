@@ -10,6 +10,7 @@ import { outboxEmail, outboxSms } from './providers/outbox.js';
 import { smtpEmail } from './providers/smtp.js';
 import { twilioSms } from './providers/twilio/sms.js';
 import type { EmailChannel, SmsChannel } from './providers/types.js';
+import type { Channel } from './schema.js';
 import { startChannelSender, type ChannelSender, type SenderOptions } from './sender/index.js';
 import { loadNotificationTexts } from './texts.js';
 import { twilioStatusRouter } from './providers/twilio/status.js';
@@ -116,7 +117,7 @@ export interface ChannelsDependencies {
   database: Database;
   log: Logger;
   /** Providers built by the caller (tests); otherwise from the configuration. */
-  providers?: Pick<ChannelProviders, 'sms' | 'email'>;
+  providers?: Pick<ChannelProviders, Channel>;
   tuning?: SenderTuning;
 }
 

@@ -7,7 +7,7 @@ import { citizenOf, type Authenticator } from '../auth/index.js';
 import type { Database } from '../db/index.js';
 import { HttpError, jsonErrorHandler } from '../http/index.js';
 import type { Logger } from '../logging.js';
-import { citizenChannelSettings } from './schema.js';
+import { citizenChannelSettings, type Channel } from './schema.js';
 
 export interface CitizenSettings {
   sms: { enabled: boolean; phone: string | null };
@@ -110,7 +110,7 @@ export function mergeSettings(current: CitizenSettings, input: unknown): Citizen
 
 function channel(
   input: Record<string, unknown>,
-  name: 'sms' | 'email',
+  name: Channel,
   targetField: 'phone' | 'address',
   currentEnabled: boolean,
   currentTarget: string | null,
