@@ -5,7 +5,7 @@
 // index is needed. For tables whose key grows with time (bigserial ids), the walk stops at the first
 // slice that holds no row older than the cutoff: newer rows are never read.
 import { sql, type SQL } from 'drizzle-orm';
-import { rows, type Executor } from './database.js';
+import { rows, type RawExecutor } from './database.js';
 
 export interface PurgeSpec {
   /** Table name (a constant of the calling component, never input). */
@@ -34,7 +34,7 @@ interface SliceRow {
 }
 
 /** Deletes, slice by slice, the rows meeting the condition; returns how many were deleted. */
-export async function purgeInSlices(executor: Executor, spec: PurgeSpec, options: PurgeOptions): Promise<number> {
+export async function purgeInSlices(executor: RawExecutor, spec: PurgeSpec, options: PurgeOptions): Promise<number> {
   const table = sql.raw(spec.table);
   const key = sql.raw(spec.key.column);
   const keyType = sql.raw(spec.key.type);
@@ -78,7 +78,7 @@ export async function purgeInSlices(executor: Executor, spec: PurgeSpec, options
  * walk stops at the first slice with nothing older). Returns how many were deleted.
  */
 export function purgeOlderThan(
-  executor: Executor,
+  executor: RawExecutor,
   table: string,
   column: string,
   before: Date,

@@ -10,7 +10,7 @@
 //     producer), so that it sees their held cancellations.
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { sql } from 'drizzle-orm';
+import { and, asc, count, eq, sql, type SQL } from 'drizzle-orm';
 import { maskPersonalData } from '../logging.js';
 import { DELIVERY_MODES, type DeliveryMode } from '../activation-registry/index.js';
 import {
@@ -23,7 +23,7 @@ import {
   type Database,
   type Executor,
 } from '../db/index.js';
-import { inboundNotifications, STATUS } from './schema.js';
+import { inboundNotifications, STATUS, type NotificationStatus } from './schema.js';
 import type { Engagement } from '../process-notifications/index.js';
 
 export interface QueuedNotification {
@@ -53,6 +53,12 @@ interface QueueRow {
 
 // Raw statements name the table's columns through its schema (a renamed column no longer compiles).
 const c = columnNames(inboundNotifications);
+const n = inboundNotifications;
+
+// Conditions for the query builder. The status is a literal, not a bind parameter (see STATUS), and a set
+// of ids one array parameter, so the statement's text does not change with the number of ids.
+const statusIs = (status: NotificationStatus): SQL => sql`${n.status} = ${STATUS[status]}`;
+const idIn = (ids: readonly number[]): SQL => sql`${n.id} = any(${`{${ids.join(',')}}`}::bigint[])`;
 
 const RETURNING = sql.join(
   [
@@ -300,11 +306,8 @@ export async function claimNotificationsById(
 /** Which of the given items exist (are committed and visible). */
 export async function existingNotificationIds(database: Database, ids: readonly number[]): Promise<Set<number>> {
   if (ids.length === 0) return new Set();
-  const found = await rows<{ id: string | number }>(
-    database.orm,
-    sql`select ${c.id} from ${inboundNotifications} where ${c.id} = any(${`{${ids.join(',')}}`}::bigint[])`,
-  );
-  return new Set(found.map((row) => decodeId(row.id)));
+  const found = await database.orm.select({ id: n.id }).from(n).where(idIn(ids));
+  return new Set(found.map((row) => row.id));
 }
 
 /**
@@ -312,11 +315,11 @@ export async function existingNotificationIds(database: Database, ids: readonly 
  * worker took over after it lapsed), and the caller must roll back.
  */
 export async function completeNotifications(tx: Executor, ids: readonly number[], workerId: string): Promise<boolean> {
-  const done = await rows<{ id: number }>(
-    tx,
-    sql`update ${inboundNotifications} set ${c.status} = ${STATUS.done}, ${c.processedAt} = now(), ${c.leaseOwner} = null, ${c.leaseUntil} = null, ${c.lastError} = null
-        where ${c.id} = any(${`{${ids.join(',')}}`}::bigint[]) and ${c.status} = ${STATUS.pending} and ${c.leaseOwner} = ${workerId} returning ${c.id}`,
-  );
+  const done = await tx
+    .update(n)
+    .set({ status: STATUS.done, processedAt: sql`now()`, leaseOwner: null, leaseUntil: null, lastError: null })
+    .where(and(idIn(ids), statusIs('pending'), eq(n.leaseOwner, workerId)))
+    .returning({ id: n.id });
   return done.length === ids.length;
 }
 
@@ -331,13 +334,16 @@ export async function retryNotificationLater(
   workerId: string,
   retry: { delayMs: number; reason: string; spendTry: boolean },
 ): Promise<void> {
-  await database.orm.execute(
-    sql`update ${inboundNotifications}
-        set ${c.attempts} = ${c.attempts} + ${retry.spendTry ? 1 : 0},
-            ${c.availableAt} = now() + make_interval(secs => ${retry.delayMs / 1000}),
-            ${c.lastError} = ${retry.reason}, ${c.leaseOwner} = null, ${c.leaseUntil} = null
-        where ${c.id} = ${id} and ${c.leaseOwner} = ${workerId}`,
-  );
+  await database.orm
+    .update(n)
+    .set({
+      attempts: sql`${n.attempts} + ${retry.spendTry ? 1 : 0}`,
+      availableAt: sql`now() + make_interval(secs => ${retry.delayMs / 1000})`,
+      lastError: retry.reason,
+      leaseOwner: null,
+      leaseUntil: null,
+    })
+    .where(and(eq(n.id, id), eq(n.leaseOwner, workerId)));
 }
 
 /**
@@ -367,10 +373,16 @@ export async function deadLetterNotification(
   workerId: string,
   reason: string,
 ): Promise<void> {
-  await database.orm.execute(
-    sql`update ${inboundNotifications} set ${c.status} = ${STATUS.dead}, ${c.attempts} = ${c.attempts} + 1, ${c.lastError} = ${reason}, ${c.leaseOwner} = null, ${c.leaseUntil} = null
-        where ${c.id} = ${id} and ${c.leaseOwner} = ${workerId}`,
-  );
+  await database.orm
+    .update(n)
+    .set({
+      status: STATUS.dead,
+      attempts: sql`${n.attempts} + 1`,
+      lastError: reason,
+      leaseOwner: null,
+      leaseUntil: null,
+    })
+    .where(and(eq(n.id, id), eq(n.leaseOwner, workerId)));
 }
 
 /**
@@ -386,12 +398,11 @@ export async function renewLeases(
   leaseMs: number,
 ): Promise<number> {
   if (ids.length === 0) return 0;
-  const renewed = await rows<{ id: string | number }>(
-    database.orm,
-    sql`update ${inboundNotifications} set ${c.leaseUntil} = now() + make_interval(secs => ${leaseMs / 1000})
-        where ${c.id} = any(${`{${ids.join(',')}}`}::bigint[]) and ${c.status} = ${STATUS.pending} and ${c.leaseOwner} = ${workerId}
-        returning ${c.id}`,
-  );
+  const renewed = await database.orm
+    .update(n)
+    .set({ leaseUntil: sql`now() + make_interval(secs => ${leaseMs / 1000})` })
+    .where(and(idIn(ids), statusIs('pending'), eq(n.leaseOwner, workerId)))
+    .returning({ id: n.id });
   return renewed.length;
 }
 
@@ -402,10 +413,10 @@ export async function releaseNotifications(
   workerId: string,
 ): Promise<void> {
   if (ids.length === 0) return;
-  await database.orm.execute(
-    sql`update ${inboundNotifications} set ${c.leaseOwner} = null, ${c.leaseUntil} = null
-        where ${c.id} = any(${`{${ids.join(',')}}`}::bigint[]) and ${c.leaseOwner} = ${workerId}`,
-  );
+  await database.orm
+    .update(n)
+    .set({ leaseOwner: null, leaseUntil: null })
+    .where(and(idIn(ids), eq(n.leaseOwner, workerId)));
 }
 
 export interface DeadLetter {
@@ -423,64 +434,74 @@ export interface DeadLetter {
 
 /** Dead letters, oldest first; only those of `sourceSystem` when given (on the partial index of dead rows). */
 export async function listDeadLetters(database: Database, limit = 100, sourceSystem?: string): Promise<DeadLetter[]> {
-  const found = await rows<{
-    id: string | number;
-    source_system: string;
-    engagement: Engagement | string;
-    delete_flag: boolean;
-    attempts: number;
-    last_error: string | null;
-    received_at: Date | string;
-  }>(
-    database.orm,
-    sql`select ${c.id}, ${c.sourceSystem}, ${c.engagement}, ${c.deleteFlag}, ${c.attempts}, ${c.lastError}, ${c.receivedAt}
-        from ${inboundNotifications} where ${c.status} = ${STATUS.dead} ${sourceSystem !== undefined ? sql`and ${c.sourceSystem} = ${sourceSystem}` : sql``}
-        order by ${c.id} limit ${limit}`,
-  );
+  const found = await database.orm
+    .select({
+      id: n.id,
+      sourceSystem: n.sourceSystem,
+      engagement: n.engagement,
+      deleteFlag: n.deleteFlag,
+      attempts: n.attempts,
+      lastError: n.lastError,
+      receivedAt: n.receivedAt,
+    })
+    .from(n)
+    .where(and(statusIs('dead'), sourceSystem !== undefined ? eq(n.sourceSystem, sourceSystem) : undefined))
+    .orderBy(asc(n.id))
+    .limit(limit);
   return found.map((row) => {
-    const engagement = decodeJson<Engagement>(row.engagement);
+    const engagement = row.engagement as Engagement;
     // Operators see where it came from and why it failed; not whose it is.
     return {
-      id: decodeId(row.id),
-      sourceSystem: row.source_system,
+      id: row.id,
+      sourceSystem: row.sourceSystem,
       logicalAddress: engagement.logicalAddress,
       categorization: engagement.categorization,
       // A booking id is the producer's own; one that looks like an identity number is masked all the same.
       bookingId: maskPersonalData(engagement.businessObjectInstanceIdentifier),
-      deleteFlag: row.delete_flag,
+      deleteFlag: row.deleteFlag,
       attempts: row.attempts,
-      lastError: row.last_error === null ? null : maskPersonalData(row.last_error),
-      receivedAt: decodeDate(row.received_at).toISOString(),
+      lastError: row.lastError === null ? null : maskPersonalData(row.lastError),
+      receivedAt: row.receivedAt.toISOString(),
     };
   });
 }
 
 /** Dead letters per source system (for /admin), on the partial index of dead rows. */
 export async function countDeadLetters(database: Database): Promise<{ sourceSystem: string; deadLetters: number }[]> {
-  const found = await rows<{ source_system: string; n: number }>(
-    database.orm,
-    sql`select ${c.sourceSystem}, count(*)::int as n from ${inboundNotifications} where ${c.status} = ${STATUS.dead} group by ${c.sourceSystem} order by ${c.sourceSystem}`,
-  );
-  return found.map((row) => ({ sourceSystem: row.source_system, deadLetters: decodeCount(row.n) }));
+  return database.orm
+    .select({ sourceSystem: n.sourceSystem, deadLetters: count() })
+    .from(n)
+    .where(statusIs('dead'))
+    .groupBy(n.sourceSystem)
+    .orderBy(n.sourceSystem);
 }
+
+/** A dead letter queued again from the start. */
+const QUEUED_AGAIN = {
+  status: STATUS.pending,
+  attempts: 0,
+  availableAt: sql`now()`,
+  leaseOwner: null,
+  leaseUntil: null,
+};
 
 /** An operator's retry of every dead letter of one source system; resolves to the ids queued again. */
 export async function retryDeadLettersOf(executor: Executor, sourceSystem: string): Promise<number[]> {
-  const updated = await rows<{ id: string | number }>(
-    executor,
-    sql`update ${inboundNotifications} set ${c.status} = ${STATUS.pending}, ${c.attempts} = 0, ${c.availableAt} = now(), ${c.leaseOwner} = null, ${c.leaseUntil} = null
-        where ${c.status} = ${STATUS.dead} and ${c.sourceSystem} = ${sourceSystem} returning ${c.id}`,
-  );
-  return updated.map((row) => decodeId(row.id)).sort((a, b) => a - b);
+  const updated = await executor
+    .update(n)
+    .set(QUEUED_AGAIN)
+    .where(and(statusIs('dead'), eq(n.sourceSystem, sourceSystem)))
+    .returning({ id: n.id });
+  return updated.map((row) => row.id).sort((a, b) => a - b);
 }
 
 /** An operator's retry: the dead letter is queued again from the start. */
 export async function retryDeadLetter(executor: Executor, id: number): Promise<boolean> {
-  const updated = await rows<{ id: number }>(
-    executor,
-    sql`update ${inboundNotifications} set ${c.status} = ${STATUS.pending}, ${c.attempts} = 0, ${c.availableAt} = now(), ${c.leaseOwner} = null, ${c.leaseUntil} = null
-        where ${c.id} = ${id} and ${c.status} = ${STATUS.dead} returning ${c.id}`,
-  );
+  const updated = await executor
+    .update(n)
+    .set(QUEUED_AGAIN)
+    .where(and(eq(n.id, id), statusIs('dead')))
+    .returning({ id: n.id });
   return updated.length === 1;
 }
 
