@@ -144,9 +144,9 @@ export function createFloodGuard(options: FloodGuardOptions): FloodGuard {
       });
       await tx.execute(sql`
         update ${guards} g set ${g.firstSeenAt} = u.first_seen_at, ${g.lastSeenAt} = u.last_seen_at,
-          ${g.watchUntil} = u.watch_until, ${g.windowStartedAt} = u.window_started_at, ${g.windowPosts} = u.window_posts,
-          ${g.holdStatus} = u.hold_status, ${g.holdStartedAt} = u.hold_started_at, ${g.heldPosts} = u.held_posts,
-          ${g.lastHeldAt} = u.last_held_at,
+          ${g.watchUntil} = u.watch_until, ${g.windowStartedAt} = u.window_started_at,
+          ${g.windowPosts} = u.window_posts, ${g.holdStatus} = u.hold_status,
+          ${g.holdStartedAt} = u.hold_started_at, ${g.heldPosts} = u.held_posts, ${g.lastHeldAt} = u.last_held_at,
           ${g.holdDecidedAt} = case when u.tripped then null else g.${g.holdDecidedAt} end,
           ${g.holdDecidedBy} = case when u.tripped then null else g.${g.holdDecidedBy} end
         from jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) as u(logical_address text, first_seen_at timestamptz,
