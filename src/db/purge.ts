@@ -6,6 +6,7 @@
 // slice that holds no row older than the cutoff: newer rows are never read.
 import { sql, type SQL } from 'drizzle-orm';
 import { rows, type RawExecutor } from './database.js';
+import { decodeCount } from './decode.js';
 
 export interface PurgeSpec {
   /** Table name (a constant of the calling component, never input). */
@@ -64,10 +65,10 @@ export async function purgeInSlices(executor: RawExecutor, spec: PurgeSpec, opti
           select (select max(k)::text from slice) as last, (select count(*) from slice) as seen,
                  (select count(*) from gone) as deleted, ${olderCount} as older`,
     );
-    deleted += Number(row?.deleted ?? 0);
-    const seen = Number(row?.seen ?? 0);
+    deleted += decodeCount(row?.deleted);
+    const seen = decodeCount(row?.seen);
     if (seen < options.sliceSize || !row?.last) break;
-    if (spec.stopAt && Number(row.older ?? 0) === 0) break;
+    if (spec.stopAt && decodeCount(row.older) === 0) break;
     last = row.last;
   }
   return deleted;
