@@ -116,6 +116,9 @@ export interface ClaimOptions {
  */
 export async function claimNotifications(database: Database, options: ClaimOptions): Promise<QueuedNotification[]> {
   const leaseSeconds = options.leaseMs / 1000;
+  const oldEnough = options.minAgeMs
+    ? sql`and n.${c.receivedAt} <= now() - make_interval(secs => ${options.minAgeMs / 1000})`
+    : sql``;
   const claimed = await rows<QueueRow>(
     database.orm,
     sql`
@@ -126,7 +129,7 @@ export async function claimNotifications(database: Database, options: ClaimOptio
         select n.${c.id} from ${inboundNotifications} n
         where n.${c.status} = ${STATUS.pending} and n.${c.availableAt} <= now()
           and (n.${c.leaseUntil} is null or n.${c.leaseUntil} < now())
-          ${options.minAgeMs ? sql`and n.${c.receivedAt} <= now() - make_interval(secs => ${options.minAgeMs / 1000})` : sql``}
+          ${oldEnough}
         order by n.${c.id}
         limit ${options.posts * 3}) c
     ), heads as (
@@ -134,7 +137,7 @@ export async function claimNotifications(database: Database, options: ClaimOptio
       select n.${c.id}, n.${c.keyHash}, n.${c.resident}, n.${c.sourceSystem} from ${inboundNotifications} n
       where n.${c.status} = ${STATUS.pending} and n.${c.id} <= (select id from horizon) and n.${c.availableAt} <= now()
         and (n.${c.leaseUntil} is null or n.${c.leaseUntil} < now())
-        ${options.minAgeMs ? sql`and n.${c.receivedAt} <= now() - make_interval(secs => ${options.minAgeMs / 1000})` : sql``}
+        ${oldEnough}
         -- one worker per post at a time, and the post's order (a delete passes earlier items that wait for a retry)
         -- ("offset 0" keeps this a lookup per head on the post's index. Turned into a join, it read every
         -- pending row once per head when the statistics of a table of millions of done rows said "no pending
@@ -142,12 +145,14 @@ export async function claimNotifications(database: Database, options: ClaimOptio
         and not exists (
           select 1 from ${inboundNotifications} e
           where e.${c.status} = ${STATUS.pending} and e.${c.keyHash} = n.${c.keyHash} and e.${c.id} <> n.${c.id}
-            and (e.${c.leaseUntil} >= now() or (e.${c.id} < n.${c.id} and (not n.${c.deleteFlag} or e.${c.availableAt} <= now())))
+            and (e.${c.leaseUntil} >= now()
+              or (e.${c.id} < n.${c.id} and (not n.${c.deleteFlag} or e.${c.availableAt} <= now())))
           offset 0)
         -- a new or updated post comes after its citizen's earlier deletes at the source system
         and (n.${c.deleteFlag} or not exists (
           select 1 from ${inboundNotifications} d
-          where d.${c.status} = ${STATUS.pending} and d.${c.deleteFlag} and d.${c.resident} = n.${c.resident} and d.${c.sourceSystem} = n.${c.sourceSystem} and d.${c.id} < n.${c.id}))
+          where d.${c.status} = ${STATUS.pending} and d.${c.deleteFlag} and d.${c.resident} = n.${c.resident}
+            and d.${c.sourceSystem} = n.${c.sourceSystem} and d.${c.id} < n.${c.id}))
       order by n.${c.id}
       limit ${options.posts}
       for update skip locked
@@ -158,7 +163,8 @@ export async function claimNotifications(database: Database, options: ClaimOptio
         where x.${c.status} = ${STATUS.pending} and x.${c.keyHash} = h.key_hash and x.${c.id} >= h.id
           and x.${c.id} < coalesce((
             select min(d.${c.id}) from ${inboundNotifications} d
-            where d.${c.status} = ${STATUS.pending} and d.${c.deleteFlag} and d.${c.resident} = h.resident and d.${c.sourceSystem} = h.source_system
+            where d.${c.status} = ${STATUS.pending} and d.${c.deleteFlag} and d.${c.resident} = h.resident
+              and d.${c.sourceSystem} = h.source_system
               and d.${c.keyHash} <> h.key_hash and d.${c.id} > h.id), 9223372036854775807)
         order by x.${c.id} limit ${options.perPost}
       ) f
@@ -262,22 +268,24 @@ export async function claimNotificationsById(
       await rows<QueueRow>(
         tx,
         sql`select ${RETURNING} from ${inboundNotifications} n
-            where n.${c.id} = any(${`{${ids.join(',')}}`}::bigint[]) and n.${c.status} = ${STATUS.pending} and n.${c.availableAt} <= now()
-              and (n.${c.leaseUntil} is null or n.${c.leaseUntil} < now())
+            where n.${c.id} = any(${`{${ids.join(',')}}`}::bigint[]) and n.${c.status} = ${STATUS.pending}
+              and n.${c.availableAt} <= now() and (n.${c.leaseUntil} is null or n.${c.leaseUntil} < now())
             order by n.${c.id}
             for update skip locked`,
       )
     ).map(toQueued);
     if (candidates.length === 0) return [];
     const candidateIds = `{${candidates.map((c) => c.id).join(',')}}`;
+    const keyHashes = JSON.stringify([...new Set(candidates.map((c) => c.keyHash))]);
+    const residents = JSON.stringify([...new Set(candidates.map((c) => c.resident))]);
     const others = await rows<OrderingRow>(
       tx,
-      sql`select e.${c.id}, e.${c.keyHash}, e.${c.resident}, e.${c.sourceSystem}, e.${c.deleteFlag}, e.${c.availableAt} <= now() as due,
-                 coalesce(e.${c.leaseUntil} >= now(), false) as leased
+      sql`select e.${c.id}, e.${c.keyHash}, e.${c.resident}, e.${c.sourceSystem}, e.${c.deleteFlag},
+                 e.${c.availableAt} <= now() as due, coalesce(e.${c.leaseUntil} >= now(), false) as leased
           from ${inboundNotifications} e
           where e.${c.status} = ${STATUS.pending} and e.${c.id} <> all(${candidateIds}::bigint[])
-            and (e.${c.keyHash} in (select jsonb_array_elements_text(${JSON.stringify([...new Set(candidates.map((c) => c.keyHash))])}::jsonb))
-              or (e.${c.deleteFlag} and e.${c.resident} in (select jsonb_array_elements_text(${JSON.stringify([...new Set(candidates.map((c) => c.resident))])}::jsonb))))`,
+            and (e.${c.keyHash} in (select jsonb_array_elements_text(${keyHashes}::jsonb))
+              or (e.${c.deleteFlag} and e.${c.resident} in (select jsonb_array_elements_text(${residents}::jsonb))))`,
     );
     const claimable = claimableTogether(
       candidates,
@@ -355,11 +363,12 @@ export async function supersedeEarlier(
   deletes: readonly { id: number; keyHash: string }[],
 ): Promise<number> {
   if (deletes.length === 0) return 0;
+  const later = JSON.stringify(deletes.map((d) => ({ id: d.id, key_hash: d.keyHash })));
   const done = await rows<{ id: number }>(
     tx,
-    sql`update ${inboundNotifications} n set ${c.status} = ${STATUS.done}, ${c.processedAt} = now(), ${c.leaseOwner} = null, ${c.leaseUntil} = null,
-          ${c.lastError} = 'superseded by a later delete of the post'
-        from jsonb_to_recordset(${JSON.stringify(deletes.map((d) => ({ id: d.id, key_hash: d.keyHash })))}::jsonb) as d(id bigint, key_hash text)
+    sql`update ${inboundNotifications} n set ${c.status} = ${STATUS.done}, ${c.processedAt} = now(),
+          ${c.leaseOwner} = null, ${c.leaseUntil} = null, ${c.lastError} = 'superseded by a later delete of the post'
+        from jsonb_to_recordset(${later}::jsonb) as d(id bigint, key_hash text)
         where n.${c.keyHash} = d.key_hash and n.${c.id} < d.id and n.${c.status} = ${STATUS.pending}
         returning n.${c.id}`,
   );
@@ -515,13 +524,14 @@ export async function holdPendingOfUnits(
   units: readonly { logicalAddress: string; since: Date }[],
 ): Promise<Map<string, number>> {
   if (units.length === 0) return new Map();
+  const since = JSON.stringify(units.map((u) => ({ address: u.logicalAddress, since: u.since.toISOString() })));
   const updated = await rows<{ address: string; n: number }>(
     executor,
     sql`with held as (
           update ${inboundNotifications} n set ${c.deliveredMode} = 'held'
-          from jsonb_to_recordset(${JSON.stringify(units.map((u) => ({ address: u.logicalAddress, since: u.since.toISOString() })))}::jsonb)
-            as u(address text, since timestamptz)
-          where n.${c.status} = ${STATUS.pending} and n.${c.deliveredMode} = 'active' and (n.${c.leaseUntil} is null or n.${c.leaseUntil} < now())
+          from jsonb_to_recordset(${since}::jsonb) as u(address text, since timestamptz)
+          where n.${c.status} = ${STATUS.pending} and n.${c.deliveredMode} = 'active'
+            and (n.${c.leaseUntil} is null or n.${c.leaseUntil} < now())
             and n.${c.engagement}->>'logicalAddress' = u.address and n.${c.receivedAt} >= u.since
           returning u.address)
         select address, count(*)::int as n from held group by address`,

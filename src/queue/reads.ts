@@ -14,7 +14,8 @@ export async function queueDepth(database: Database): Promise<{ pending: number;
   const [row] = await rows<{ pending: number; oldest: string | Date | null }>(
     database.orm,
     sql`select (select count(*)::int from ${inboundNotifications} where ${c.status} = ${STATUS.pending}) as pending,
-               (select ${c.receivedAt} from ${inboundNotifications} where ${c.status} = ${STATUS.pending} order by ${c.id} limit 1) as oldest`,
+               (select ${c.receivedAt} from ${inboundNotifications} where ${c.status} = ${STATUS.pending}
+                order by ${c.id} limit 1) as oldest`,
   );
   return { pending: decodeCount(row?.pending), oldest: row?.oldest ? decodeDate(row.oldest) : undefined };
 }
