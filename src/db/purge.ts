@@ -4,21 +4,30 @@
 // statement is short (its own transaction, few locks), the table is read once per round, and no extra
 // index is needed. For tables whose key grows with time (bigserial ids), the walk stops at the first
 // slice that holds no row older than the cutoff: newer rows are never read.
-import { sql, type SQL } from 'drizzle-orm';
-import { rows, type Executor } from './database.js';
+import { getTableName, sql, type Column, type SQL, type Table } from 'drizzle-orm';
+import { rows, type RawExecutor } from './database.js';
+import { decodeCount } from './decode.js';
+
+/** A table of the calling component: its schema object, or its name (a constant, never input). */
+export type PurgeTable = Table | string;
+/** A column of that table: its schema object, or its name; `ctid` for tables with a composite key. */
+export type PurgeColumn = Column | string;
 
 export interface PurgeSpec {
-  /** Table name (a constant of the calling component, never input). */
-  table: string;
+  table: PurgeTable;
   /** The key walked: `id` (bigint, grows with time), a text primary key, or `ctid` (composite keys). */
-  key: { column: string; type: 'bigint' | 'text' | 'tid' };
-  /** Which rows of a slice go (SQL over the table's columns; values as parameters). */
+  key: { column: PurgeColumn; type: 'bigint' | 'text' | 'tid' };
+  /** Which rows of a slice go (SQL over the table's bare column names, `columnNames`; values as parameters). */
   condition: SQL;
   /** With a time-ordered key: the walk stops at a slice where no row has this column before `before`. */
-  stopAt?: { column: string; before: Date };
+  stopAt?: { column: PurgeColumn; before: Date };
   /** Rows of the same component that reference a deleted row (foreign key `column` -> key): deleted with it. */
-  dependents?: { table: string; column: string }[];
+  dependents?: readonly { table: PurgeTable; column: PurgeColumn }[];
 }
+
+// Rendered as written names (schema objects give theirs), so the statement reads as before.
+const tableName = (table: PurgeTable) => sql.raw(typeof table === 'string' ? table : getTableName(table));
+const columnName = (column: PurgeColumn) => sql.raw(typeof column === 'string' ? column : column.name);
 
 export interface PurgeOptions {
   sliceSize: number;
@@ -34,14 +43,14 @@ interface SliceRow {
 }
 
 /** Deletes, slice by slice, the rows meeting the condition; returns how many were deleted. */
-export async function purgeInSlices(executor: Executor, spec: PurgeSpec, options: PurgeOptions): Promise<number> {
-  const table = sql.raw(spec.table);
-  const key = sql.raw(spec.key.column);
+export async function purgeInSlices(executor: RawExecutor, spec: PurgeSpec, options: PurgeOptions): Promise<number> {
+  const table = tableName(spec.table);
+  const key = columnName(spec.key.column);
   const keyType = sql.raw(spec.key.type);
-  const olderCount = spec.stopAt
-    ? sql`(select count(*) from ${table} t
-           where t.${key} in (select k from slice)
-             and t.${sql.raw(spec.stopAt.column)} < ${spec.stopAt.before.toISOString()}::timestamptz)`
+  const stop = spec.stopAt;
+  const olderCount = stop
+    ? sql`(select count(*) from ${table} t where t.${key} in (select k from slice)
+             and t.${columnName(stop.column)} < ${stop.before.toISOString()}::timestamptz)`
     : sql`null`;
   let last: string | undefined;
   let deleted = 0;
@@ -57,7 +66,7 @@ export async function purgeInSlices(executor: Executor, spec: PurgeSpec, options
           )${sql.join(
             (spec.dependents ?? []).map(
               (dependent, index) => sql`, dependent_${sql.raw(String(index))} as (
-            delete from ${sql.raw(dependent.table)} where ${sql.raw(dependent.column)} in (select k from doomed))`,
+            delete from ${tableName(dependent.table)} where ${columnName(dependent.column)} in (select k from doomed))`,
             ),
           )}, gone as (
             -- Referencing rows go in the same statement: the foreign keys are checked at its end.
@@ -66,28 +75,31 @@ export async function purgeInSlices(executor: Executor, spec: PurgeSpec, options
           select (select max(k)::text from slice) as last, (select count(*) from slice) as seen,
                  (select count(*) from gone) as deleted, ${olderCount} as older`,
     );
-    deleted += Number(row?.deleted ?? 0);
-    const seen = Number(row?.seen ?? 0);
+    deleted += decodeCount(row?.deleted);
+    const seen = decodeCount(row?.seen);
     if (seen < options.sliceSize || !row?.last) break;
-    if (spec.stopAt && Number(row.older ?? 0) === 0) break;
+    if (spec.stopAt && decodeCount(row.older) === 0) break;
     last = row.last;
   }
   return deleted;
 }
 
+/** The name a table's count is reported under: its name in the database. */
+export type TableNameOf<T extends PurgeTable> = T extends string ? T : T extends Table ? T['_']['name'] : never;
+
 /**
  * The common case: rows of a table keyed by a time-ordered id whose `column` is before `before` go (the
  * walk stops at the first slice with nothing older).
  */
-export function olderThan<const Table extends string>(
-  table: Table,
-  column: string,
+export function olderThan<const T extends PurgeTable>(
+  table: T,
+  column: PurgeColumn,
   before: Date,
-): PurgeSpec & { table: Table } {
+): PurgeSpec & { table: T } {
   return {
     table,
     key: { column: 'id', type: 'bigint' },
-    condition: sql`${sql.raw(column)} < ${before.toISOString()}::timestamptz`,
+    condition: sql`${columnName(column)} < ${before.toISOString()}::timestamptz`,
     stopAt: { column, before },
   };
 }
@@ -96,12 +108,15 @@ export function olderThan<const Table extends string>(
  * A component's retention in one call: each table's spec in turn (in the order given, so that rows other
  * rows refer to go last), and how many rows each table lost, by table name.
  */
-export async function purgeTables<const Table extends string>(
-  executor: Executor,
-  specs: readonly (PurgeSpec & { table: Table })[],
+export async function purgeTables<const Specs extends readonly PurgeSpec[]>(
+  executor: RawExecutor,
+  specs: Specs,
   options: PurgeOptions,
-): Promise<Record<Table, number>> {
-  const deleted = {} as Record<Table, number>;
-  for (const spec of specs) deleted[spec.table] = await purgeInSlices(executor, spec, options);
-  return deleted;
+): Promise<Record<TableNameOf<Specs[number]['table']>, number>> {
+  const deleted = {} as Record<string, number>;
+  for (const spec of specs) {
+    const name = typeof spec.table === 'string' ? spec.table : getTableName(spec.table);
+    deleted[name] = await purgeInSlices(executor, spec, options);
+  }
+  return deleted as Record<TableNameOf<Specs[number]['table']>, number>;
 }

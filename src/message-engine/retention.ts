@@ -3,7 +3,10 @@
 // (the trace), which are kept as long as the notifications they are about.
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/index.js';
-import { olderThan, purgeTables, type PurgeOptions } from '../db/index.js';
+import { columnNames, olderThan, purgeTables, type PurgeOptions } from '../db/index.js';
+import { engineDecisions, heldCancellations, securityEvents } from './schema.js';
+
+const h = columnNames(heldCancellations);
 
 export interface EngineRetention {
   /** Settled held cancellations resolved before this go (the posts' period). */
@@ -22,13 +25,13 @@ export function purgeEngineRecords(
     database.orm,
     [
       {
-        table: 'held_cancellation',
-        key: { column: 'id', type: 'bigint' },
-        condition: sql`status <> 'held' and resolved_at < ${rules.postsBefore.toISOString()}::timestamptz`,
-        stopAt: { column: 'deleted_at', before: rules.postsBefore },
+        table: heldCancellations,
+        key: { column: heldCancellations.id, type: 'bigint' },
+        condition: sql`${h.status} <> 'held' and ${h.resolvedAt} < ${rules.postsBefore.toISOString()}::timestamptz`,
+        stopAt: { column: heldCancellations.deletedAt, before: rules.postsBefore },
       },
-      olderThan('security_event', 'at', rules.securityEventsBefore),
-      olderThan('engine_decision', 'at', rules.decisionsBefore ?? rules.postsBefore),
+      olderThan(securityEvents, securityEvents.at, rules.securityEventsBefore),
+      olderThan(engineDecisions, engineDecisions.at, rules.decisionsBefore ?? rules.postsBefore),
     ],
     options,
   );
