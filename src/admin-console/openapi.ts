@@ -15,7 +15,7 @@ import {
   type OpenApiFragment,
 } from '../web/index.js';
 import { ENVIRONMENTS, registrationBody, SOURCE_SYSTEM_MODES } from '../activation-registry/index.js';
-import { DECISION_OUTCOMES } from '../message-engine/index.js';
+import { DECISION_OUTCOMES, MESSAGE_NOTICES, TRACE_EVENT_TYPES } from '../message-engine/index.js';
 import { ACTIVITY_COUNTERS } from '../source-activity/index.js';
 import { NOTIFICATION_STATUSES } from '../queue/index.js';
 import { CHANNELS } from '../channels/index.js';
@@ -99,7 +99,7 @@ export const adminConsoleOpenApi: OpenApiFragment = {
               'decision',
             ],
             properties: {
-              type: { type: 'string', enum: ['notification', 'window_ended'] },
+              type: { type: 'string', enum: [...TRACE_EVENT_TYPES] },
               notificationId: nullable('integer'),
               heldId: nullable('integer'),
               receivedAt: nullable('string', { format: 'date-time' }),
@@ -128,7 +128,7 @@ export const adminConsoleOpenApi: OpenApiFragment = {
                       subject: { type: 'string' },
                       createdAt: { type: 'string', format: 'date-time' },
                       readAt: nullable('string', { format: 'date-time' }),
-                      notice: { type: 'string', enum: ['waiting', 'planned', 'none', 'held'] },
+                      notice: { type: 'string', enum: [...MESSAGE_NOTICES] },
                       deliveries: {
                         type: 'array',
                         items: {

@@ -9,7 +9,14 @@ export {
   type SettleResult,
 } from './engine.js';
 export { loadMessageRenderer, type MessageRenderer } from './render-message.js';
-export { bookingsOfPerson, traceBooking, type BookingTrace, type TraceEvent } from './trace.js';
+export {
+  bookingsOfPerson,
+  MESSAGE_NOTICES,
+  TRACE_EVENT_TYPES,
+  traceBooking,
+  type BookingTrace,
+  type TraceEvent,
+} from './trace.js';
 export { becauseInSwedish } from './trace-words.js';
 export { purgeEngineRecords, type EngineRetention } from './retention.js';
 export { DECISION_OUTCOMES, type DecisionOutcome } from './decision-log.js';

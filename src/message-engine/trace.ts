@@ -10,6 +10,13 @@ import { notificationsOfBooking } from '../queue/index.js';
 import { engineDecisions } from './schema.js';
 import { becauseInSwedish } from './trace-words.js';
 
+/** What became of the SMS/e-mail notice of a message (TraceMessage.notice). */
+export const MESSAGE_NOTICES = ['waiting', 'planned', 'none', 'held'] as const;
+export type MessageNotice = (typeof MESSAGE_NOTICES)[number];
+/** A trace event: a notification from EI, or the end of a held delete's rebooking window. */
+export const TRACE_EVENT_TYPES = ['notification', 'window_ended'] as const;
+export type TraceEventType = (typeof TRACE_EVENT_TYPES)[number];
+
 export interface TraceDelivery {
   channel: string;
   status: string;
@@ -29,7 +36,7 @@ export interface TraceMessage {
    * Waiting for the sender to plan SMS/e-mail, planned, nothing to send (no channel chosen), or held by the
    * flood guard (not shown to the citizen until an administrator releases it).
    */
-  notice: 'waiting' | 'planned' | 'none' | 'held';
+  notice: MessageNotice;
   deliveries: TraceDelivery[];
 }
 
@@ -44,7 +51,7 @@ export interface TraceDecision {
 
 export interface TraceEvent {
   /** A notification from EI, or the end of a held delete's rebooking window. */
-  type: 'notification' | 'window_ended';
+  type: TraceEventType;
   notificationId: number | null;
   heldId: number | null;
   receivedAt: string | null;

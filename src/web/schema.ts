@@ -22,7 +22,10 @@ export const webSessions = pgTable(
     endReason: text('end_reason', { enum: SESSION_END_REASONS }),
   },
   (t) => [
-    check('web_session_kind_check', sql`${t.kind} in ('citizen', 'admin')`),
+    check(
+      'web_session_kind_check',
+      sql`${t.kind} in (${sql.raw(SESSION_KINDS.map((kind) => `'${kind}'`).join(', '))})`,
+    ),
     check('web_session_end_check', sql`(${t.endedAt} is null) = (${t.endReason} is null)`),
     index('web_session_last_seen_idx').on(t.lastSeenAt),
   ],

@@ -5,6 +5,7 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { columnNames, decodeCount, decodeId, rows, type Database, type Executor } from '../../db/index.js';
 import {
+  CHANNELS,
   citizenChannelSettings as settings,
   notificationDeliveries as deliveries,
   notificationDeliveryMessages as deliveryMessages,
@@ -20,7 +21,6 @@ const d = columnNames(deliveries);
 /** The waiting delivery of a citizen and channel: a literal, as in the partial unique index it infers. */
 const waiting = sql`${d.status} = 'pending'`;
 
-const CHANNELS: readonly Channel[] = ['sms', 'email'];
 /** Citizens planned per round; the rest wait for the next (a round that planned goes on at once). */
 const CITIZENS_PER_ROUND = 200;
 

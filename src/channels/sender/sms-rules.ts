@@ -2,9 +2,9 @@
 // test/channels/sender-rules.test.ts): cancel it (the citizen turned the channel off), hold an SMS (quiet
 // hours until they end, the daily cap until the next Swedish day), or send it to the current address.
 import { endOfQuietHours, isQuiet, nextSwedishDayForSms, type QuietHours } from '../quiet-hours.js';
-import type { DeliveryState } from '../schema.js';
+import type { Channel, DeliveryState } from '../schema.js';
 
-export type Channel = 'sms' | 'email';
+export type { Channel };
 
 /** SMS that count towards the daily cap: everything handed over or possibly handed over today. */
 export const SMS_COUNTED_STATUSES: readonly DeliveryState[] = [
