@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { startCommand } from '../../scripts/start-command.js';
+import { heapLimitWarning } from '../../src/operations/index.js';
 
 /** V8 picks its largest heap-growing factor (4) for an old generation limit of 2048 MB or more (64-bit). */
 const V8_HIGH_GROWTH_FROM_MB = 2048;
@@ -42,6 +43,19 @@ describe('the production start command', () => {
     expect(result.heapLimitMb).toBeGreaterThanOrEqual(Number(cap));
     expect(result.heapLimitMb).toBeLessThan(Number(cap) + 256);
     expect(result.heldMb * 8).toBeLessThan(Number(cap));
+    // And the service does not warn about its heap when started so.
+    expect(heapLimitWarning(result.heapLimitMb * 1024 * 1024)).toBeUndefined();
     // A bound on waiting, no speed check: about 5 s of CPU, several times that on a loaded machine.
   }, 300_000);
+
+  it.each([
+    ['npm start (1 GB cap and 8 MB young generation)', 1036, false],
+    ['a cap of 2047 MB', 2047 + 48, true],
+    ['no flags on a 24 GB machine', 4144, true],
+    ['no flags in a 2 GB container', 1072, false],
+  ])('When the service starts with a V8 heap limit of %s, then it warns: %s', (_name, limitMb, warns) => {
+    const warning = heapLimitWarning(Number(limitMb) * 1024 * 1024);
+    expect(warning !== undefined).toBe(warns);
+    if (warning) expect(warning).toMatch(/--max-old-space-size=1024/);
+  });
 });
