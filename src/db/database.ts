@@ -70,7 +70,8 @@ export interface OpenOptions {
   /** Connections in the pool (PostgreSQL only). */
   maxConnections?: number;
   migrate?: boolean;
-  /** The archive a fresh embedded data folder starts from, when it exists (default EMBEDDED_TEMPLATE). */
+  /** The archive a fresh embedded database (folder or in memory) starts from, when it exists (default
+   * EMBEDDED_TEMPLATE). */
   embeddedTemplate?: string;
 }
 
@@ -130,7 +131,9 @@ async function openEmbedded(
     const loadDataDir = fresh && fs.existsSync(template) ? new Blob([fs.readFileSync(template)]) : undefined;
     client = new PGlite(dataDir, loadDataDir ? { loadDataDir } : {});
   } else {
-    client = new PGlite();
+    // In memory (tests): the template too, when it exists (a test run writes one once: test/helpers).
+    const loadDataDir = fs.existsSync(template) ? new Blob([fs.readFileSync(template)]) : undefined;
+    client = new PGlite(loadDataDir ? { loadDataDir } : {});
   }
   try {
     await client.waitReady;
