@@ -1,12 +1,23 @@
-// `npm test`: two projects. `main` is every test file, files in parallel, each with its own database
-// (a fresh PGlite, or with DATABASE_URL its own PostgreSQL database). `kafka` runs after it, one file at a
-// time (one of them stops and restarts the broker), against a real broker its global setup starts.
+// `npm test`: two projects. `main` is every test file, several files at a time (MAIN_WORKERS), each with
+// its own database (a fresh PGlite started from the migrated template the global setup writes once, or with
+// DATABASE_URL its own PostgreSQL database). `kafka` runs after it, one file at a time (one of them stops
+// and restarts the broker), against a real broker its global setup starts.
+import os from 'node:os';
 import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * Test files running at once in `main`: twice the cores. Most of a file's time is waiting (windows, timers,
+ * HTTP to local producers, child processes, a browser), so more files than cores fill the CPU; vitest's
+ * default (cores - 1: one file at a time on 2 cores) left it mostly idle. VITEST_MAX_WORKERS overrides.
+ */
+const MAIN_WORKERS = Number(process.env.VITEST_MAX_WORKERS) || Math.max(2, 2 * os.availableParallelism());
 
 export default defineConfig({
   test: {
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Bounds on waiting (starting an app, a database, a browser), not speed checks: several files start at
+    // once, and on a loaded machine a start can take long.
+    hookTimeout: 120_000,
     pool: 'forks',
     projects: [
       {
@@ -15,6 +26,8 @@ export default defineConfig({
           name: 'main',
           include: ['test/**/*.test.ts'],
           exclude: [...configDefaults.exclude, 'test/kafka/**'],
+          globalSetup: ['test/helpers/embedded-template-setup.ts'],
+          maxWorkers: MAIN_WORKERS,
           sequence: { groupOrder: 0 },
         },
       },

@@ -1,5 +1,6 @@
-// `npm run admin` as a real child process (npx tsx src/cli/admin.ts) on the test's own database:
-// DATABASE_URL of the test's PostgreSQL database, or on PGlite a temporary DATA_DIR.
+// `npm run admin` as a real child process (src/cli/admin.ts run by Node with tsx's loader: what `npm run admin`
+// runs, without the npx and tsx launcher processes) on the test's own database: DATABASE_URL of the test's
+// PostgreSQL database, or on PGlite a temporary DATA_DIR.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,6 +14,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const ACTOR = `cli:${os.userInfo().username}`;
+const ADMIN = ['--import', 'tsx', 'src/cli/admin.ts'];
 // Each run starts tsx and opens the database (on PGlite: a fresh one is created first): slow on a busy machine.
 const SLOW = 180_000;
 
@@ -40,7 +42,7 @@ async function admin(...args: string[]): Promise<Result> {
   if (t?.database.url) env.DATABASE_URL = t.database.url;
   else delete env.DATABASE_URL;
   try {
-    const { stdout, stderr } = await run('npx', ['tsx', 'src/cli/admin.ts', ...args], {
+    const { stdout, stderr } = await run(process.execPath, [...ADMIN, ...args], {
       cwd: ROOT,
       env,
       timeout: 120_000,
@@ -191,7 +193,7 @@ describe('npm run admin -- source-systems', () => {
           '[activation-registry] PostgreSQL in use: checking that an unreachable database gives exit code 5 instead of the embedded lock',
         );
         const env = { ...process.env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' };
-        const failed = await run('npx', ['tsx', 'src/cli/admin.ts', 'source-systems', 'list'], {
+        const failed = await run(process.execPath, [...ADMIN, 'source-systems', 'list'], {
           cwd: ROOT,
           env,
         }).catch((e: unknown) => e as Result);

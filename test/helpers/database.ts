@@ -1,7 +1,9 @@
-// A database of its own for each test file: a fresh in-memory PGlite, or, with DATABASE_URL, a fresh
-// PostgreSQL database created next to the given one (and dropped afterwards).
+// A database of its own for each test file: a fresh in-memory PGlite (started from the migrated template
+// the `main` project's global setup writes once), or, with DATABASE_URL, a fresh PostgreSQL database
+// created next to the given one (and dropped afterwards).
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { inject } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/database.js';
 
 export interface TestDatabase extends Database {
@@ -12,7 +14,8 @@ export interface TestDatabase extends Database {
 /** `serverUrl`: the PostgreSQL server to create the database on (default DATABASE_URL; none: PGlite). */
 export async function openTestDatabase(serverUrl = process.env.DATABASE_URL): Promise<TestDatabase> {
   if (!serverUrl) {
-    const database = await openDatabase({});
+    const template = inject('embeddedTemplate');
+    const database = await openDatabase(template ? { embeddedTemplate: template } : {});
     return Object.assign(database, { url: undefined });
   }
   const name = `ei_test_${process.pid}_${randomBytes(4).toString('hex')}`;
