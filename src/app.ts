@@ -496,6 +496,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
       await channels?.stop();
       // Last of the lease holders: a clean stop leaves no heartbeat row behind to be reaped.
       await liveness?.stop();
+      // The counts of the last second (after the engine and the ingest stopped counting).
+      await activity.close();
       await ownedFetcher?.close();
       clearInterval(waitingTimer);
       await demo?.close();

@@ -44,7 +44,7 @@ export interface SettleResult {
 }
 
 /**
- * Releases up to `limit` of a unit's held messages, oldest first, inside the caller's transaction: each becomes an
+ * Releases up to `limit` of a unit's held messages, oldest first (in EI's delivery order), inside the caller's transaction: each becomes an
  * inbox message (unique per cause, as always) with one channel request. A held message about a time that
  * has passed by now makes no message, like any post whose time has passed.
  */
@@ -69,7 +69,10 @@ export async function releaseHeldChunk(tx: Executor, logicalAddress: string, lim
             g.cause
           from gone g
           where g.booking->>'start' is null or (g.booking->>'start')::timestamptz >= now()
-          order by g.id
+          -- In the order EI delivered them: a citizen's posts are decided in parallel rounds, so the held
+          -- rows' own order need not be the delivery order; the causing notification's id is.
+          order by case when split_part(g.cause, ':', 1) = 'notification'
+                        then split_part(g.cause, ':', 2)::bigint end nulls last, g.id
           on conflict (cause) do nothing
           returning id, resident, kind, care_unit_hsa_id, care_unit_name
         ), related as (

@@ -1,12 +1,26 @@
 // Durable intake of one ProcessNotification call: the call, its rejected transactions, the redelivery
 // check and the queueing of what is new, all or nothing. The in-database implementation does it in a
 // single SQL statement (one round trip, one commit); a Kafka implementation replaces the queueing part.
-import { sql } from 'drizzle-orm';
+import { getTableName, sql } from 'drizzle-orm';
 import type { DeliveryMode } from '../activation-registry/index.js';
-import { decodeCount, decodeId, decodeJson, preparedRows, type Database, type Executor } from '../db/index.js';
+import {
+  columnNames,
+  decodeCount,
+  decodeId,
+  decodeJson,
+  preparedRows,
+  type Database,
+  type Executor,
+} from '../db/index.js';
 import { enqueueNotifications } from '../queue/index.js';
 import type { EngagementTransaction, RejectionCode } from './engagement.js';
 import { sequenceHash } from './engagement.js';
+import { ingestPosts, notificationCalls, rejectedTransactions } from './schema.js';
+
+// Raw statements name their own tables' columns through the schema (a renamed column no longer compiles).
+const ip = columnNames(ingestPosts);
+const nc = columnNames(notificationCalls);
+const rt = columnNames(rejectedTransactions);
 
 export interface AcceptedTransaction {
   position: number;
@@ -133,18 +147,18 @@ export async function runIntakeStatement(
     listQueued ? 'intake_listed' : 'intake',
     sql`
     with call_id as (
-      select nextval(pg_get_serial_sequence('notification_call', 'id')) as id
+      select nextval(pg_get_serial_sequence(${sql.raw(`'${getTableName(notificationCalls)}'`)}, ${sql.raw(`'${notificationCalls.id.name}'`)})) as id
     ), changed as (
-      insert into ingest_post as p (key_hash, sequence_hash, recent)
+      insert into ${ingestPosts} as p (${ip.keyHash}, ${ip.sequenceHash}, ${ip.recent})
       select k.key_hash, k.sequence_hash, jsonb_build_array(jsonb_build_object('h', k.sequence_hash, 't', extract(epoch from now())))
       from jsonb_to_recordset(${JSON.stringify(posts)}::jsonb) as k(key_hash text, sequence_hash text)
       order by k.key_hash
-      on conflict (key_hash) do update set sequence_hash = excluded.sequence_hash, updated_at = now(),
-        recent = coalesce((select jsonb_agg(e) from jsonb_array_elements(p.recent) e
-                           where (e->>'t')::float8 > extract(epoch from now()) - ${window}), '[]'::jsonb) || excluded.recent
-        where not exists (select 1 from jsonb_array_elements(p.recent) e
-                          where e->>'h' = excluded.sequence_hash and (e->>'t')::float8 > extract(epoch from now()) - ${window})
-      returning p.key_hash
+      on conflict (${ip.keyHash}) do update set ${ip.sequenceHash} = excluded.${ip.sequenceHash}, ${ip.updatedAt} = now(),
+        ${ip.recent} = coalesce((select jsonb_agg(e) from jsonb_array_elements(p.${ip.recent}) e
+                           where (e->>'t')::float8 > extract(epoch from now()) - ${window}), '[]'::jsonb) || excluded.${ip.recent}
+        where not exists (select 1 from jsonb_array_elements(p.${ip.recent}) e
+                          where e->>'h' = excluded.${ip.sequenceHash} and (e->>'t')::float8 > extract(epoch from now()) - ${window})
+      returning p.${ip.keyHash} as key_hash
     ), queued as (
       ${enqueueNotifications(sql`select call_id.id, t.position, t.key_hash, t.resident, t.source_system, t.delete_flag, t.delivered_mode, t.engagement
       from call_id, jsonb_to_recordset(${JSON.stringify(transactions)}::jsonb)
@@ -152,19 +166,18 @@ export async function runIntakeStatement(
       where t.key_hash in (select key_hash from changed)
       order by t."order"`)}
     ), rejected as (
-      insert into rejected_transaction (call_id, position, code, reason, fields)
+      insert into ${rejectedTransactions} (${rt.callId}, ${rt.position}, ${rt.code}, ${rt.reason}, ${rt.fields})
       select call_id.id, r.position, r.code, r.reason, r.fields
-      from call_id, jsonb_to_recordset(${JSON.stringify(rejected)}::jsonb)
-        as r(position int, code text, reason text, fields jsonb)
+      from call_id, jsonb_to_recordset(${JSON.stringify(rejected)}::jsonb) as r(position int, code text, reason text, fields jsonb)
       returning 1
     ), queued_count as (
       select count(*)::int as n from queued
     ), call as (
-      insert into notification_call (id, correlation_id, transactions, accepted, duplicates, ignored, rejected)
+      insert into ${notificationCalls} (${nc.id}, ${nc.correlationId}, ${nc.transactions}, ${nc.accepted}, ${nc.duplicates}, ${nc.ignored}, ${nc.rejected})
       select call_id.id, ${call.correlationId ?? null}, ${call.transactionCount}, ${call.accepted.length},
              ${call.accepted.length} - queued_count.n, ${call.ignored}, (select count(*)::int from rejected)
       from call_id, queued_count
-      returning id
+      returning ${nc.id} as id
     )
     select (select id from call) as call_id, (select n from queued_count) as queued,
       ${listQueued ? sql`(select json_agg(json_build_object('id', id, 'resident', resident) order by id) from queued)` : sql`null`} as queued_refs`,

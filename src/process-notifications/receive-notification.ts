@@ -125,8 +125,9 @@ export async function receiveNotification(
     throw new SoapFault('Server', 'The notification could not be stored; please retry', { cause: error });
   }
 
-  // Never fails the call: the counters are statistics, the notifications are already stored.
-  await deps.activity?.recordIntake(sightings);
+  // Counted in memory and written within a second, off the answer path (source-activity/index.ts); never
+  // fails the call: the counters are statistics, the notifications are already stored.
+  deps.activity?.recordIntake(sightings);
 
   const counts = {
     transactions: prepared.length,

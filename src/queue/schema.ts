@@ -70,9 +70,13 @@ export const inboundNotifications = pgTable(
     index('inbound_notification_pending_idx')
       .on(t.id)
       .where(sql`${t.status} = ${STATUS.pending}`),
-    // Finds a citizen's earliest pending item: one citizen's notifications are processed in order.
-    index('inbound_notification_pending_resident_idx')
-      .on(t.resident, t.id)
+    // A citizen's pending items at a source system: a new post waits for the citizen's earlier deletes there
+    // (the claim; the delete flag is a filter, a citizen has few pending rows), a held cancellation looks for
+    // the citizen's new post there (release-held.ts), and the demo counts a citizen's pending rows. One index
+    // for all three: each index is a write per accepted transaction at the intake (it replaced one on
+    // (resident, id) and one on (resident, source_system, id) of pending deletes).
+    index('inbound_notification_pending_citizen_idx')
+      .on(t.resident, t.sourceSystem, t.id)
       .where(sql`${t.status} = ${STATUS.pending}`),
     // One post's notifications are processed in order (the claim looks up a post's earlier items).
     index('inbound_notification_pending_post_idx')
@@ -82,10 +86,6 @@ export const inboundNotifications = pgTable(
     index('inbound_notification_dead_idx')
       .on(t.sourceSystem, t.id)
       .where(sql`${t.status} = ${STATUS.dead}`),
-    // A new post waits for its citizen's earlier deletes at the same source system (the rebooking window).
-    index('inbound_notification_pending_delete_idx')
-      .on(t.resident, t.sourceSystem, t.id)
-      .where(sql`${t.status} = ${STATUS.pending} and ${t.deleteFlag}`),
   ],
 );
 

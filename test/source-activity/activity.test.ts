@@ -2,6 +2,7 @@
 // case-insensitive source systems, the bound on an unregistered system's care units, and the purge.
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rows } from '../../src/db/index.js';
 import { createLogger } from '../../src/logging.js';
 import {
   createSourceActivity,
@@ -78,6 +79,26 @@ describe('source activity', () => {
     expect(many!.last24h.ignored).toBe(MAX_UNITS_PER_SYSTEM + 6);
     // Registered now: no longer listed.
     expect(await activity.unregistered(new Map([['qa', new Set(['SE2321000016-MANY'])]]))).toEqual([]);
+  });
+
+  it('When counts are recorded, then nothing is written at once and close() writes them to the table', async () => {
+    const own = createSourceActivity(database, 'qa', createLogger({ level: 'silent' }), { flushEveryMs: 3_600_000 });
+    const received = async () =>
+      (
+        await rows<{ n: number }>(
+          database.orm,
+          sql`select coalesce(sum(received), 0)::int as n from source_activity_hourly where source_system = 'SE2321000016-BUF'`,
+        )
+      )[0]!.n;
+    own.recordIntake([
+      { sourceSystem: 'SE2321000016-BUF', logicalAddress: 'SE2321000016-E1', outcome: 'received', unregistered: false },
+    ]);
+    own.recordIntake([
+      { sourceSystem: 'SE2321000016-BUF', logicalAddress: 'SE2321000016-E1', outcome: 'received', unregistered: false },
+    ]);
+    expect(await received()).toBe(0);
+    await own.close();
+    expect(await received()).toBe(2);
   });
 
   it('When the purge runs, then hours and sightings older than its limit go and the rest stays', async () => {
