@@ -44,9 +44,9 @@ export interface SettleResult {
 }
 
 /**
- * Releases up to `limit` of a unit's held messages, oldest first (in EI's delivery order), inside the caller's transaction: each becomes an
- * inbox message (unique per cause, as always) with one channel request. A held message about a time that
- * has passed by now makes no message, like any post whose time has passed.
+ * Releases up to `limit` of a unit's held messages, oldest first (in EI's delivery order), inside the caller's
+ * transaction: each becomes an inbox message (unique per cause, as always) with one channel request. A held
+ * message about a time that has passed by now makes no message, like any post whose time has passed.
  */
 export async function releaseHeldChunk(tx: Executor, logicalAddress: string, limit: number): Promise<SettleResult> {
   const [result] = await rows<{

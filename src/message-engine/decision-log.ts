@@ -69,8 +69,8 @@ export async function recordDecisions(executor: Executor, records: readonly Deci
     message_cause: record.messageCause ?? null,
   }));
   await executor.execute(sql`
-    insert into ${engineDecisions} (${d.notificationId}, ${d.heldId}, ${d.keyHash}, ${d.sourceSystem}, ${d.logicalAddress},
-      ${d.bookingId}, ${d.outcome}, ${d.messageKind}, ${d.because}, ${d.messageCause})
+    insert into ${engineDecisions} (${d.notificationId}, ${d.heldId}, ${d.keyHash}, ${d.sourceSystem},
+      ${d.logicalAddress}, ${d.bookingId}, ${d.outcome}, ${d.messageKind}, ${d.because}, ${d.messageCause})
     select r.notification_id, r.held_id, r.key_hash, r.source_system, r.logical_address, r.booking_id, r.outcome,
       r.message_kind, r.because, r.message_cause
     from jsonb_to_recordset(${JSON.stringify(items)}::jsonb) as r(notification_id bigint, held_id bigint, key_hash text,

@@ -21,6 +21,11 @@ import { ingestPosts, notificationCalls, rejectedTransactions } from './schema.j
 const ip = columnNames(ingestPosts);
 const nc = columnNames(notificationCalls);
 const rt = columnNames(rejectedTransactions);
+// The call id's sequence, named as literals for pg_get_serial_sequence (the schema gives the names).
+const callTable = sql.raw(`'${getTableName(notificationCalls)}'`);
+const callIdColumn = sql.raw(`'${notificationCalls.id.name}'`);
+// With listQueued: the queued notifications' ids and residents, for the caller's own bookkeeping.
+const queuedRefs = sql`(select json_agg(json_build_object('id', id, 'resident', resident) order by id) from queued)`;
 
 export interface AcceptedTransaction {
   position: number;
@@ -147,40 +152,49 @@ export async function runIntakeStatement(
     listQueued ? 'intake_listed' : 'intake',
     sql`
     with call_id as (
-      select nextval(pg_get_serial_sequence(${sql.raw(`'${getTableName(notificationCalls)}'`)}, ${sql.raw(`'${notificationCalls.id.name}'`)})) as id
+      select nextval(pg_get_serial_sequence(${callTable}, ${callIdColumn})) as id
     ), changed as (
       insert into ${ingestPosts} as p (${ip.keyHash}, ${ip.sequenceHash}, ${ip.recent})
-      select k.key_hash, k.sequence_hash, jsonb_build_array(jsonb_build_object('h', k.sequence_hash, 't', extract(epoch from now())))
+      select k.key_hash, k.sequence_hash,
+        jsonb_build_array(jsonb_build_object('h', k.sequence_hash, 't', extract(epoch from now())))
       from jsonb_to_recordset(${JSON.stringify(posts)}::jsonb) as k(key_hash text, sequence_hash text)
       order by k.key_hash
-      on conflict (${ip.keyHash}) do update set ${ip.sequenceHash} = excluded.${ip.sequenceHash}, ${ip.updatedAt} = now(),
+      on conflict (${ip.keyHash}) do update
+        set ${ip.sequenceHash} = excluded.${ip.sequenceHash}, ${ip.updatedAt} = now(),
         ${ip.recent} = coalesce((select jsonb_agg(e) from jsonb_array_elements(p.${ip.recent}) e
-                           where (e->>'t')::float8 > extract(epoch from now()) - ${window}), '[]'::jsonb) || excluded.${ip.recent}
+                           where (e->>'t')::float8 > extract(epoch from now()) - ${window}), '[]'::jsonb)
+                       || excluded.${ip.recent}
         where not exists (select 1 from jsonb_array_elements(p.${ip.recent}) e
-                          where e->>'h' = excluded.${ip.sequenceHash} and (e->>'t')::float8 > extract(epoch from now()) - ${window})
+                          where e->>'h' = excluded.${ip.sequenceHash}
+                            and (e->>'t')::float8 > extract(epoch from now()) - ${window})
       returning p.${ip.keyHash} as key_hash
     ), queued as (
-      ${enqueueNotifications(sql`select call_id.id, t.position, t.key_hash, t.resident, t.source_system, t.delete_flag, t.delivered_mode, t.engagement
+      ${enqueueNotifications(sql`select call_id.id, t.position, t.key_hash, t.resident, t.source_system, t.delete_flag,
+        t.delivered_mode, t.engagement
       from call_id, jsonb_to_recordset(${JSON.stringify(transactions)}::jsonb)
-        as t("order" int, position int, key_hash text, resident text, source_system text, delete_flag boolean, delivered_mode text, engagement jsonb)
+        as t("order" int, position int, key_hash text, resident text, source_system text, delete_flag boolean,
+          delivered_mode text, engagement jsonb)
       where t.key_hash in (select key_hash from changed)
       order by t."order"`)}
     ), rejected as (
       insert into ${rejectedTransactions} (${rt.callId}, ${rt.position}, ${rt.code}, ${rt.reason}, ${rt.fields})
       select call_id.id, r.position, r.code, r.reason, r.fields
-      from call_id, jsonb_to_recordset(${JSON.stringify(rejected)}::jsonb) as r(position int, code text, reason text, fields jsonb)
+      from call_id,
+        jsonb_to_recordset(${JSON.stringify(rejected)}::jsonb) as r(position int, code text, reason text, fields jsonb)
       returning 1
     ), queued_count as (
       select count(*)::int as n from queued
     ), call as (
-      insert into ${notificationCalls} (${nc.id}, ${nc.correlationId}, ${nc.transactions}, ${nc.accepted}, ${nc.duplicates}, ${nc.ignored}, ${nc.rejected})
+      insert into ${notificationCalls}
+        (${nc.id}, ${nc.correlationId}, ${nc.transactions}, ${nc.accepted}, ${nc.duplicates}, ${nc.ignored},
+         ${nc.rejected})
       select call_id.id, ${call.correlationId ?? null}, ${call.transactionCount}, ${call.accepted.length},
              ${call.accepted.length} - queued_count.n, ${call.ignored}, (select count(*)::int from rejected)
       from call_id, queued_count
       returning ${nc.id} as id
     )
     select (select id from call) as call_id, (select n from queued_count) as queued,
-      ${listQueued ? sql`(select json_agg(json_build_object('id', id, 'resident', resident) order by id) from queued)` : sql`null`} as queued_refs`,
+      ${listQueued ? queuedRefs : sql`null`} as queued_refs`,
   );
   if (!result) throw new Error('intake statement returned no row');
   const queued = decodeCount(result.queued);

@@ -90,11 +90,13 @@ export async function purgeSourceActivity(
   // Small tables (per hour and system; per system and care unit): one statement each.
   const hourly = await rows<{ n: number }>(
     database.orm,
-    sql`with d as (delete from ${sourceActivityHourly} where ${h.hour} < ${at}::timestamptz returning 1) select count(*)::int as n from d`,
+    sql`with d as (delete from ${sourceActivityHourly} where ${h.hour} < ${at}::timestamptz returning 1)
+        select count(*)::int as n from d`,
   );
   const sightings = await rows<{ n: number }>(
     database.orm,
-    sql`with d as (delete from ${unregisteredSightings} where ${u.lastSeenAt} < ${at}::timestamptz returning 1) select count(*)::int as n from d`,
+    sql`with d as (delete from ${unregisteredSightings} where ${u.lastSeenAt} < ${at}::timestamptz returning 1)
+        select count(*)::int as n from d`,
   );
   return { source_activity_hourly: decodeCount(hourly[0]?.n), unregistered_sighting: decodeCount(sightings[0]?.n) };
 }
@@ -249,6 +251,7 @@ export function createSourceActivity(
       sql`, `,
     );
     const types = sql.raw(ACTIVITY_COUNTERS.map((counter) => `${column(counter)} bigint`).join(', '));
+    const counted = sql.raw(ACTIVITY_COUNTERS.map((counter) => `t.${column(counter)}`).join(', '));
     const updates = sql.join(
       ACTIVITY_COUNTERS.map(
         (counter) => sql`${h[counterKey(counter)]} = h.${h[counterKey(counter)]} + excluded.${h[counterKey(counter)]}`,
@@ -259,9 +262,11 @@ export function createSourceActivity(
     await database.orm.transaction(async (tx) => {
       if (hours.length > 0) {
         await tx.execute(sql`
-          insert into ${sourceActivityHourly} as h (${h.environment}, ${h.sourceSystem}, ${h.hour}, ${columns}, ${h.lastSeenAt})
-          select ${environment}, t.source_system, to_timestamp(t.hour), ${sql.raw(ACTIVITY_COUNTERS.map((counter) => `t.${column(counter)}`).join(', '))}, to_timestamp(t.seen)
-          from jsonb_to_recordset(${JSON.stringify(hours)}::jsonb) as t(source_system text, hour float8, seen float8, ${types})
+          insert into ${sourceActivityHourly} as h
+            (${h.environment}, ${h.sourceSystem}, ${h.hour}, ${columns}, ${h.lastSeenAt})
+          select ${environment}, t.source_system, to_timestamp(t.hour), ${counted}, to_timestamp(t.seen)
+          from jsonb_to_recordset(${JSON.stringify(hours)}::jsonb)
+            as t(source_system text, hour float8, seen float8, ${types})
           order by t.source_system, t.hour
           on conflict (${h.environment}, ${h.sourceSystem}, ${h.hour}) do update set ${updates},
             ${h.lastSeenAt} = greatest(h.${h.lastSeenAt}, excluded.${h.lastSeenAt})`);
@@ -276,11 +281,15 @@ export function createSourceActivity(
             from jsonb_to_recordset(${JSON.stringify(sightings)}::jsonb)
               as t(source_system text, logical_address text, n bigint, first_seen float8, last_seen float8)
           ), numbered as (
-            select t.*, row_number() over (partition by t.source_system, t.known order by t.first_seen, t.logical_address) as rn
+            select t.*,
+              row_number() over (partition by t.source_system, t.known order by t.first_seen, t.logical_address) as rn
             from t
           )
-          insert into ${unregisteredSightings} as u (${u.environment}, ${u.sourceSystem}, ${u.logicalAddress}, ${u.notifications}, ${u.firstSeenAt}, ${u.lastSeenAt})
-          select ${environment}, t.source_system, t.logical_address, t.n, to_timestamp(t.first_seen), to_timestamp(t.last_seen)
+          insert into ${unregisteredSightings} as u
+            (${u.environment}, ${u.sourceSystem}, ${u.logicalAddress}, ${u.notifications}, ${u.firstSeenAt},
+             ${u.lastSeenAt})
+          select ${environment}, t.source_system, t.logical_address, t.n, to_timestamp(t.first_seen),
+            to_timestamp(t.last_seen)
           from numbered t
           where t.known or t.rn <= ${MAX_UNITS_PER_SYSTEM} - (select count(*) from ${unregisteredSightings} k
               where k.${u.environment} = ${environment} and k.${u.sourceSystem} = t.source_system)
@@ -347,7 +356,8 @@ export function createSourceActivity(
       const sums = sql.raw(
         ACTIVITY_COUNTERS.map(
           (counter) =>
-            `coalesce(sum(${column(counter)}) filter (where hour >= date_trunc('hour', now()) - interval '23 hours'), 0)::bigint as "d_${counter}", ` +
+            `coalesce(sum(${column(counter)}) filter ` +
+            `(where hour >= date_trunc('hour', now()) - interval '23 hours'), 0)::bigint as "d_${counter}", ` +
             `coalesce(sum(${column(counter)}), 0)::bigint as "w_${counter}"`,
         ).join(', '),
       );
@@ -355,7 +365,8 @@ export function createSourceActivity(
         database.orm,
         sql`select ${h.environment}, ${h.sourceSystem}, ${sums}, max(${h.lastSeenAt}) as last_seen_at
             from ${sourceActivityHourly}
-            where ${h.hour} >= date_trunc('hour', now()) - interval '167 hours' ${only ? sql`and ${h.environment} = ${only}` : sql``}
+            where ${h.hour} >= date_trunc('hour', now()) - interval '167 hours'
+              ${only ? sql`and ${h.environment} = ${only}` : sql``}
             group by ${h.environment}, ${h.sourceSystem}
             order by ${h.environment}, ${h.sourceSystem}`,
       );
@@ -389,9 +400,11 @@ export function createSourceActivity(
         unit_count: number;
       }>(
         database.orm,
-        sql`select ${u.environment}, ${u.sourceSystem}, sum(${u.notifications})::bigint as notifications, min(${u.firstSeenAt}) as first_seen_at,
-                   max(${u.lastSeenAt}) as last_seen_at, count(*)::int as unit_count,
-                   array_to_json((array_agg(${u.logicalAddress} order by ${u.lastSeenAt} desc, ${u.logicalAddress}))[1:${MAX_LISTED_UNITS}]) as units
+        sql`select ${u.environment}, ${u.sourceSystem}, sum(${u.notifications})::bigint as notifications,
+                   min(${u.firstSeenAt}) as first_seen_at, max(${u.lastSeenAt}) as last_seen_at,
+                   count(*)::int as unit_count,
+                   array_to_json((array_agg(${u.logicalAddress}
+                     order by ${u.lastSeenAt} desc, ${u.logicalAddress}))[1:${MAX_LISTED_UNITS}]) as units
             from ${unregisteredSightings} ${only ? sql`where ${u.environment} = ${only}` : sql``}
             group by ${u.environment}, ${u.sourceSystem}
             order by max(${u.lastSeenAt}) desc
