@@ -14,8 +14,9 @@
 //      and compared. Messages produced (must be 0), the time it takes, GetBookingDetails calls per second
 //      to each care unit (the most any unit got in one second, bounded by NTJP_MAX_CALLS_PER_SECOND) and
 //      the peak memory (VmHWM) of the service process. The service runs as in production, from the build
-//      (`node dist/main.js`, compiled first with tsc; BENCH_SERVICE=tsx runs the sources through tsx, whose
-//      in-process compiler adds about 60-80 MiB); its heap, sampled from /metrics, is printed with the peak.
+//      with `npm start`'s command and node flags (package.json; compiled first with tsc; BENCH_SERVICE=tsx
+//      runs the sources through tsx with the same flags, whose in-process compiler adds about 60-80 MiB);
+//      its heap, sampled from /metrics, is printed with the peak.
 // BENCH_PHASES (default throughput,latency,reload) picks phases; the load average is printed with each figure.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,6 +34,7 @@ import { sampleTimeslot } from '../test/helpers/booking-producer.js';
 import { isProducerProcess, serveProducer, startProducerProcess } from './producer-process.js';
 import { engagement, notificationEnvelope, postNotification, type EngagementInput } from '../test/helpers/soap.js';
 import { freePort } from '../test/helpers/net.js';
+import { startCommand } from '../scripts/start-command.js';
 
 const LATENCY_MS = 20;
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -49,6 +51,8 @@ const PHASES = new Set(
   (process.env.BENCH_PHASES ?? 'throughput,latency,reload').split(',').map((phase) => phase.trim()),
 );
 const SERVICE_FROM = process.env.BENCH_SERVICE === 'tsx' ? 'tsx' : 'dist';
+// The production start command, as package.json's `start` script has it (its node flags included).
+const START = startCommand();
 const load = () =>
   `load average ${os
     .loadavg()
@@ -214,7 +218,7 @@ async function main(): Promise<void> {
     const port = await freePort();
     const service = spawn(
       process.execPath,
-      SERVICE_FROM === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'],
+      SERVICE_FROM === 'dist' ? START.args : [...START.nodeFlags, '--import', 'tsx', 'src/main.ts'],
       {
         env: {
           ...process.env,
@@ -288,7 +292,7 @@ async function main(): Promise<void> {
       count(database, sql`select count(*)::int as n from inbound_notification where status = 'pending'`);
     try {
       console.log(
-        `reload phase: service from ${SERVICE_FROM === 'dist' ? 'dist/main.js' : 'src/main.ts via tsx'}, idle RSS ${idleRss.toFixed(0)} MiB; silent load of ${RELOAD_POSTS} posts starts, ${load()}`,
+        `reload phase: service started as ${SERVICE_FROM === 'dist' ? `npm start does (${START.command})` : `src/main.ts via tsx with ${START.nodeFlags.join(' ') || 'no node flags'}`}, idle RSS ${idleRss.toFixed(0)} MiB; silent load of ${RELOAD_POSTS} posts starts, ${load()}`,
       );
       const loadStart = performance.now();
       await sendAll(serviceBase, 2_000_000, RELOAD_POSTS, 1000, 2, 'RL', RELOAD_SYSTEM);

@@ -1,10 +1,10 @@
 // npm run bench:startup: time from process start to healthy, on a fresh data folder (the embedded
 // database created and migrated from nothing) with NODE_ENV=production, for the production build
-// (`node dist/main.js`, what `npm start` runs) and, for comparison, the TypeScript sources through tsx
-// (`npm run dev`). Healthy: /healthz answers 200; ready: /readyz answers 200 (database up, migrated).
-// Also the CPU time the process had used when healthy (Linux, /proc): on a shared, loaded machine the
-// wall-clock figures grow with the load, the CPU time hardly. BENCH_STARTUP_RUNS runs of each (default 5);
-// prints each run, then the medians and the range.
+// (`node <flags> dist/main.js`, what `npm start` runs, its flags read from package.json) and, for
+// comparison, the TypeScript sources through tsx (`npm run dev`). Healthy: /healthz answers 200; ready:
+// /readyz answers 200 (database up, migrated). Also the CPU time the process had used when healthy
+// (Linux, /proc): on a shared, loaded machine the wall-clock figures grow with the load, the CPU time
+// hardly. BENCH_STARTUP_RUNS runs of each (default 5); prints each run, then the medians and the range.
 //
 //   npm run build && npm run bench:startup
 import { spawn } from 'node:child_process';
@@ -13,11 +13,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/net.js';
+import { startCommand } from '../scripts/start-command.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 5);
 const modes: { name: string; args: string[] }[] = [
-  { name: 'node dist/main.js (npm start)', args: ['dist/main.js'] },
+  { name: `${startCommand().command} (npm start)`, args: startCommand().args },
   { name: 'tsx src/main.ts (npm run dev)', args: ['--import', 'tsx', 'src/main.ts'] },
 ];
 

@@ -1,8 +1,10 @@
 // Starts the service from the environment (a .env file may be read).
 import 'dotenv/config';
+import v8 from 'node:v8';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logging.js';
+import { heapLimitWarning } from './operations/index.js';
 
 /** The whole shutdown, calls in flight included (app.close cuts those at 20 s). */
 const SHUTDOWN_LIMIT_MS = 30_000;
@@ -26,6 +28,8 @@ async function main(): Promise<void> {
     { url, environment: config.environment, database: app.database.kind, roles: [...config.roles] },
     'ei-inbox started',
   );
+  const heapWarning = heapLimitWarning(v8.getHeapStatistics().heap_size_limit);
+  if (heapWarning) log.warn(heapWarning);
   if (config.demo) {
     log.info(
       { start: `http://localhost:${new URL(url).port}/` },

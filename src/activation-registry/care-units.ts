@@ -2,15 +2,15 @@
 // administrator, and the flood guard's holds that an administrator releases or drops. Every change is
 // audited and announced (NOTIFY) in the same transaction, like the source systems' changes. Used by the
 // API, the CLI and the /admin page.
-import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, isNotNull, or, sql, type SQL } from 'drizzle-orm';
 import type { Environment } from '../config.js';
 import { parseSwedishLocalTime as swedishLocal } from '../time/index.js';
-import { rows, type Database, type Orm } from '../db/index.js';
+import type { Database, Orm } from '../db/index.js';
 import { SOURCE_SYSTEM_CHANNEL } from './directory.js';
 import type { HoldStatus } from './flood-guard.js';
 import { GUARD_ACTOR } from './guard-store.js';
 import { RegistryError } from './registry.js';
-import { auditLog, careUnitLoads } from './schema.js';
+import { auditLog, careUnitGuards as guards, careUnitLoads } from './schema.js';
 import { checkEnvironment, describeProblems, type FieldProblem } from './validation.js';
 
 export const CARE_UNIT_AUDIT = {
@@ -265,40 +265,27 @@ function toLoad(row: LoadRow, now = Date.now()): CareUnitLoad {
   };
 }
 
-interface GuardRow {
-  environment: string;
-  logical_address: string;
-  first_seen_at: Date | string;
-  last_seen_at: Date | string;
-  watch_until: Date | string | null;
-  window_posts: number;
-  hold_status: string | null;
-  hold_started_at: Date | string | null;
-  held_posts: number;
-  last_held_at: Date | string | null;
-  hold_decided_at: Date | string | null;
-  hold_decided_by: string | null;
-}
+type GuardRow = typeof guards.$inferSelect;
 
-const iso = (value: Date | string | null): string | null => (value === null ? null : new Date(value).toISOString());
+const iso = (value: Date | null): string | null => (value === null ? null : value.toISOString());
 
 function toGuarded(row: GuardRow, counts: HeldCounts | undefined): GuardedUnit {
-  const watching = row.watch_until !== null && new Date(row.watch_until).getTime() > Date.now();
+  const watching = row.watchUntil !== null && row.watchUntil.getTime() > Date.now();
   return {
     environment: row.environment as Environment,
-    logicalAddress: row.logical_address,
-    firstSeenAt: iso(row.first_seen_at)!,
-    lastSeenAt: iso(row.last_seen_at)!,
-    watchedUntil: watching ? iso(row.watch_until) : null,
-    windowPosts: watching ? Number(row.window_posts) : 0,
-    hold: row.hold_status
+    logicalAddress: row.logicalAddress,
+    firstSeenAt: row.firstSeenAt.toISOString(),
+    lastSeenAt: row.lastSeenAt.toISOString(),
+    watchedUntil: watching ? iso(row.watchUntil) : null,
+    windowPosts: watching ? row.windowPosts : 0,
+    hold: row.holdStatus
       ? {
-          status: row.hold_status as HoldStatus,
-          startedAt: iso(row.hold_started_at),
-          notifications: Number(row.held_posts),
-          lastNotificationAt: iso(row.last_held_at),
-          decidedAt: iso(row.hold_decided_at),
-          decidedBy: row.hold_decided_by,
+          status: row.holdStatus as HoldStatus,
+          startedAt: iso(row.holdStartedAt),
+          notifications: row.heldPosts,
+          lastNotificationAt: iso(row.lastHeldAt),
+          decidedAt: iso(row.holdDecidedAt),
+          decidedBy: row.holdDecidedBy,
         }
       : null,
     heldMessages: counts?.messages ?? 0,
@@ -337,12 +324,8 @@ export function createCareUnitAdministration(
     return (await options.heldCounts?.()) ?? new Map();
   }
 
-  async function guardedRows(executor: Transaction | Orm, condition: SQL, lock = false): Promise<GuardRow[]> {
-    return rows<GuardRow>(
-      executor,
-      sql`select * from care_unit_guard where ${condition} ${lock ? sql`for update` : sql``}`,
-    );
-  }
+  const unit = (environment: Environment, logicalAddress: string): SQL =>
+    and(eq(guards.environment, environment), eq(guards.logicalAddress, logicalAddress))!;
 
   async function decide(
     actor: string,
@@ -352,32 +335,34 @@ export function createCareUnitAdministration(
     action: string,
   ): Promise<GuardedUnit | undefined> {
     const changed = await orm.transaction(async (tx) => {
-      const [row] = await guardedRows(
-        tx,
-        sql`environment = ${environment} and logical_address = ${logicalAddress}`,
-        true,
-      );
-      if (!row || row.hold_status === null) {
+      const [row] = await tx.select().from(guards).where(unit(environment, logicalAddress)).for('update');
+      if (!row || row.holdStatus === null) {
         if (actor === GUARD_ACTOR) return undefined;
         throw new RegistryError('not_found', `${logicalAddress} has no hold in ${environment}`);
       }
-      if (row.hold_status !== 'holding') {
+      if (row.holdStatus !== 'holding') {
         if (actor === GUARD_ACTOR) return undefined;
         throw new RegistryError(
           'not_held',
           (
-            `${logicalAddress} is not held in ${environment} (its last hold was ${row.hold_status} ` +
-            `${iso(row.hold_decided_at) ?? ''})`
+            `${logicalAddress} is not held in ${environment} (its last hold was ${row.holdStatus} ` +
+            `${iso(row.holdDecidedAt) ?? ''})`
           ).trim(),
         );
       }
       // Decided: the unit is known from now on, so its later posts are messages as usual.
-      const [after] = await rows<GuardRow>(
-        tx,
-        sql`update care_unit_guard set hold_status = ${status}, hold_decided_at = now(), hold_decided_by = ${actor},
-              watch_until = null, window_started_at = null, window_posts = 0
-            where environment = ${environment} and logical_address = ${logicalAddress} returning *`,
-      );
+      const [after] = await tx
+        .update(guards)
+        .set({
+          holdStatus: status,
+          holdDecidedAt: sql`now()`,
+          holdDecidedBy: actor,
+          watchUntil: null,
+          windowStartedAt: null,
+          windowPosts: 0,
+        })
+        .where(unit(environment, logicalAddress))
+        .returning();
       const unitId = `${environment}:${logicalAddress}`;
       await audit(
         tx,
@@ -385,7 +370,7 @@ export function createCareUnitAdministration(
         action,
         CARE_UNIT_AUDIT.unitEntity,
         unitId,
-        { logicalAddress, environment, hold: row.hold_status, notifications: Number(row.held_posts) },
+        { logicalAddress, environment, hold: row.holdStatus, notifications: row.heldPosts },
         { logicalAddress, environment, hold: status },
       );
       await announce(tx, { careUnit: logicalAddress, environment });
@@ -465,18 +450,27 @@ export function createCareUnitAdministration(
     },
 
     async listGuarded(filter = {}) {
-      const found = await guardedRows(
-        orm,
-        sql`${filter.environment ? sql`environment = ${filter.environment} and ` : sql``}
-            (hold_status is not null or watch_until > now())
-            order by (hold_status = 'holding') desc nulls last, hold_started_at desc nulls last, first_seen_at desc limit 500`,
-      );
+      const found = await orm
+        .select()
+        .from(guards)
+        .where(
+          and(
+            filter.environment ? eq(guards.environment, filter.environment) : undefined,
+            or(isNotNull(guards.holdStatus), gt(guards.watchUntil, sql`now()`)),
+          ),
+        )
+        .orderBy(
+          sql`(${guards.holdStatus} = 'holding') desc nulls last`,
+          sql`${guards.holdStartedAt} desc nulls last`,
+          desc(guards.firstSeenAt),
+        )
+        .limit(500);
       const held = await counts();
-      return found.map((row) => toGuarded(row, held.get(row.logical_address)));
+      return found.map((row) => toGuarded(row, held.get(row.logicalAddress)));
     },
 
     async findGuarded(environment, logicalAddress) {
-      const [row] = await guardedRows(orm, sql`environment = ${environment} and logical_address = ${logicalAddress}`);
+      const [row] = await orm.select().from(guards).where(unit(environment, logicalAddress));
       return row ? toGuarded(row, (await counts()).get(logicalAddress)) : undefined;
     },
 

@@ -4,14 +4,14 @@
 // in-memory map); otherwise one short transaction on the guard's primary key (insert the new units,
 // lock and read the call's units, write them back), i.e. while a unit is new, watched or held. The
 // database row, not the memory, is the count, so several ingest processes count together.
-import { sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Environment } from '../config.js';
-import { rows, type Database } from '../db/index.js';
+import { columnNames, type Database } from '../db/index.js';
 import type { Logger } from '../logging.js';
 import { holdPendingOfUnits } from '../queue/index.js';
 import { SOURCE_SYSTEM_CHANNEL } from './directory.js';
 import { judgeUnit, type GuardSettings, type HoldStatus, type Observation, type UnitRecord } from './flood-guard.js';
-import { auditLog } from './schema.js';
+import { auditLog, careUnitGuards as guards } from './schema.js';
 
 export const GUARD_ACTOR = 'system:flood-guard';
 /** last_seen_at is kept to this resolution (dormancy is counted in days). */
@@ -48,34 +48,23 @@ export interface FloodGuard {
   readonly settings: GuardSettings;
 }
 
-interface GuardRow {
-  logical_address: string;
-  first_seen_at: Date | string;
-  last_seen_at: Date | string;
-  watch_until: Date | string | null;
-  window_started_at: Date | string | null;
-  window_posts: number;
-  hold_status: string | null;
-  hold_started_at: Date | string | null;
-  held_posts: number;
-  last_held_at: Date | string | null;
-}
-
-const dateOf = (value: Date | string | null): Date | undefined => (value === null ? undefined : new Date(value));
+type GuardRow = typeof guards.$inferSelect;
+// The set-based statements below name the table's columns through its schema.
+const g = columnNames(guards);
 
 function toRecord(row: GuardRow): UnitRecord {
   const record: UnitRecord = {
-    firstSeenAt: new Date(row.first_seen_at),
-    lastSeenAt: new Date(row.last_seen_at),
-    windowPosts: Number(row.window_posts),
-    heldPosts: Number(row.held_posts),
+    firstSeenAt: row.firstSeenAt,
+    lastSeenAt: row.lastSeenAt,
+    windowPosts: row.windowPosts,
+    heldPosts: row.heldPosts,
   };
   const optional = {
-    watchUntil: dateOf(row.watch_until),
-    windowStartedAt: dateOf(row.window_started_at),
-    holdStatus: (row.hold_status ?? undefined) as HoldStatus | undefined,
-    holdStartedAt: dateOf(row.hold_started_at),
-    lastHeldAt: dateOf(row.last_held_at),
+    watchUntil: row.watchUntil ?? undefined,
+    windowStartedAt: row.windowStartedAt ?? undefined,
+    holdStatus: (row.holdStatus ?? undefined) as HoldStatus | undefined,
+    holdStartedAt: row.holdStartedAt ?? undefined,
+    lastHeldAt: row.lastHeldAt ?? undefined,
   };
   for (const [key, value] of Object.entries(optional))
     if (value !== undefined) (record as unknown as Record<string, unknown>)[key] = value;
@@ -109,33 +98,38 @@ export function createFloodGuard(options: FloodGuardOptions): FloodGuard {
       // A unit seen for the first time is created as new (its watch starts with this call); concurrent
       // calls for it meet at the row lock below.
       await tx.execute(sql`
-        insert into care_unit_guard (environment, logical_address, first_seen_at, last_seen_at)
+        insert into ${guards} (${g.environment}, ${g.logicalAddress}, ${g.firstSeenAt}, ${g.lastSeenAt})
         select ${environment}, a.address, ${at.toISOString()}::timestamptz, 'epoch'::timestamptz
         from jsonb_array_elements_text(${addresses}::jsonb) as a(address)
         order by a.address
         on conflict do nothing`);
-      const found = await rows<GuardRow>(
-        tx,
-        sql`select * from care_unit_guard
-            where environment = ${environment} and logical_address in (select jsonb_array_elements_text(${addresses}::jsonb))
-            order by logical_address for update`,
-      );
+      const found = await tx
+        .select()
+        .from(guards)
+        .where(
+          and(
+            eq(guards.environment, environment),
+            sql`${guards.logicalAddress} in (select jsonb_array_elements_text(${addresses}::jsonb))`,
+          ),
+        )
+        .orderBy(asc(guards.logicalAddress))
+        .for('update');
       const updates = found.map((row) => {
         const stored = toRecord(row);
         // 'epoch' marks a row this transaction (or a concurrent one) just created: a unit never seen.
         const previous = stored.lastSeenAt.getTime() === 0 ? undefined : stored;
-        const unit = traffic.get(row.logical_address)!;
+        const unit = traffic.get(row.logicalAddress)!;
         const observation: Observation = { at, ...unit };
         const decision = judgeUnit(previous, observation, settings);
         const record = previous ? decision.record : { ...decision.record, firstSeenAt: stored.firstSeenAt };
-        if (decision.held) held.add(row.logical_address);
-        if (decision.tripped) tripped.push({ address: row.logical_address, because: decision.because, record });
+        if (decision.held) held.add(row.logicalAddress);
+        if (decision.tripped) tripped.push({ address: row.logicalAddress, because: decision.because, record });
         const watched = record.watchUntil !== undefined && record.watchUntil.getTime() > at.getTime();
         if (!watched && record.holdStatus !== 'holding')
-          quiet.set(row.logical_address, at.getTime() + SEEN_RESOLUTION_MS);
-        else quiet.delete(row.logical_address);
+          quiet.set(row.logicalAddress, at.getTime() + SEEN_RESOLUTION_MS);
+        else quiet.delete(row.logicalAddress);
         return {
-          logical_address: row.logical_address,
+          logical_address: row.logicalAddress,
           first_seen_at: record.firstSeenAt.toISOString(),
           last_seen_at: record.lastSeenAt.toISOString(),
           watch_until: record.watchUntil?.toISOString() ?? null,
@@ -149,15 +143,16 @@ export function createFloodGuard(options: FloodGuardOptions): FloodGuard {
         };
       });
       await tx.execute(sql`
-        update care_unit_guard g set first_seen_at = u.first_seen_at, last_seen_at = u.last_seen_at, watch_until = u.watch_until,
-          window_started_at = u.window_started_at, window_posts = u.window_posts, hold_status = u.hold_status,
-          hold_started_at = u.hold_started_at, held_posts = u.held_posts, last_held_at = u.last_held_at,
-          hold_decided_at = case when u.tripped then null else g.hold_decided_at end,
-          hold_decided_by = case when u.tripped then null else g.hold_decided_by end
+        update ${guards} g set ${g.firstSeenAt} = u.first_seen_at, ${g.lastSeenAt} = u.last_seen_at,
+          ${g.watchUntil} = u.watch_until, ${g.windowStartedAt} = u.window_started_at,
+          ${g.windowPosts} = u.window_posts, ${g.holdStatus} = u.hold_status,
+          ${g.holdStartedAt} = u.hold_started_at, ${g.heldPosts} = u.held_posts, ${g.lastHeldAt} = u.last_held_at,
+          ${g.holdDecidedAt} = case when u.tripped then null else g.${g.holdDecidedAt} end,
+          ${g.holdDecidedBy} = case when u.tripped then null else g.${g.holdDecidedBy} end
         from jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) as u(logical_address text, first_seen_at timestamptz,
-          last_seen_at timestamptz, watch_until timestamptz, window_started_at timestamptz, window_posts int, hold_status text,
-          hold_started_at timestamptz, held_posts int, last_held_at timestamptz, tripped boolean)
-        where g.environment = ${environment} and g.logical_address = u.logical_address`);
+          last_seen_at timestamptz, watch_until timestamptz, window_started_at timestamptz, window_posts int,
+          hold_status text, hold_started_at timestamptz, held_posts int, last_held_at timestamptz, tripped boolean)
+        where g.${g.environment} = ${environment} and g.${g.logicalAddress} = u.logical_address`);
       for (const trip of tripped) {
         await tx.insert(auditLog).values({
           actor: GUARD_ACTOR,
@@ -180,10 +175,11 @@ export function createFloodGuard(options: FloodGuardOptions): FloodGuard {
           tripped.map((trip) => ({ logicalAddress: trip.address, since: trip.record.windowStartedAt ?? at })),
         );
         if (heldEarlier.size > 0) {
+          const earlier = JSON.stringify([...heldEarlier].map(([address, n]) => ({ address, n })));
           await tx.execute(sql`
-            update care_unit_guard g set held_posts = g.held_posts + e.n
-            from jsonb_to_recordset(${JSON.stringify([...heldEarlier].map(([address, n]) => ({ address, n })))}::jsonb) as e(address text, n int)
-            where g.environment = ${environment} and g.logical_address = e.address`);
+            update ${guards} g set ${g.heldPosts} = g.${g.heldPosts} + e.n
+            from jsonb_to_recordset(${earlier}::jsonb) as e(address text, n int)
+            where g.${g.environment} = ${environment} and g.${g.logicalAddress} = e.address`);
         }
         await tx.execute(sql`select pg_notify(${SOURCE_SYSTEM_CHANNEL}, ${JSON.stringify({ guard: environment })})`);
       }

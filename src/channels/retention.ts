@@ -4,7 +4,11 @@
 // citizens' settings stay until the citizen changes them.
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/index.js';
-import { purgeInSlices, type PurgeOptions } from '../db/index.js';
+import { columnNames, purgeInSlices, type PurgeOptions } from '../db/index.js';
+import { notificationDeliveries, notificationDeliveryMessages, notificationRequests } from './schema.js';
+
+const r = columnNames(notificationRequests);
+const d = columnNames(notificationDeliveries);
 
 export interface ChannelRetention {
   deliveriesBefore: Date;
@@ -19,22 +23,22 @@ export async function purgeChannels(
   const requests = await purgeInSlices(
     database.orm,
     {
-      table: 'notification_request',
-      key: { column: 'id', type: 'bigint' },
-      condition: sql`planned_at < ${before}::timestamptz`,
-      stopAt: { column: 'created_at', before: rules.deliveriesBefore },
+      table: notificationRequests,
+      key: { column: notificationRequests.id, type: 'bigint' },
+      condition: sql`${r.plannedAt} < ${before}::timestamptz`,
+      stopAt: { column: notificationRequests.createdAt, before: rules.deliveriesBefore },
     },
     options,
   );
   const deliveries = await purgeInSlices(
     database.orm,
     {
-      table: 'notification_delivery',
-      key: { column: 'id', type: 'bigint' },
+      table: notificationDeliveries,
+      key: { column: notificationDeliveries.id, type: 'bigint' },
       // Not while it may still be sent or settled (a delivery in doubt is looked up at the provider).
-      condition: sql`status not in ('pending', 'sending', 'in_doubt') and updated_at < ${before}::timestamptz`,
-      stopAt: { column: 'created_at', before: rules.deliveriesBefore },
-      dependents: [{ table: 'notification_delivery_message', column: 'delivery_id' }],
+      condition: sql`${d.status} not in ('pending', 'sending', 'in_doubt') and ${d.updatedAt} < ${before}::timestamptz`,
+      stopAt: { column: notificationDeliveries.createdAt, before: rules.deliveriesBefore },
+      dependents: [{ table: notificationDeliveryMessages, column: notificationDeliveryMessages.deliveryId }],
     },
     options,
   );

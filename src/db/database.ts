@@ -11,8 +11,15 @@ import * as schema from './schema.js';
 export type Schema = typeof schema;
 export type Orm = PgDatabase<PgQueryResultHKT, Schema>;
 
-/** Anything that can run a drizzle SQL query: the database itself or a transaction. */
-export interface Executor {
+/**
+ * What a component's statements run on: the database itself (`database.orm`) or the caller's transaction
+ * (`orm.transaction(async (tx) => ...)`), raw (`execute`) or with the query builder on the component's
+ * tables, so a one-row statement inside the caller's transaction needs no second connection.
+ */
+export type Executor = Pick<Orm, 'execute' | 'select' | 'insert' | 'update' | 'delete'>;
+
+/** Enough to run a raw statement (rows(), the purge): an Executor, or a wrapper of its `execute`. */
+export interface RawExecutor {
   execute(query: SQL): PromiseLike<unknown>;
 }
 
@@ -35,7 +42,7 @@ export const MIGRATIONS_FOLDER = path.resolve(path.dirname(fileURLToPath(import.
 export const EMBEDDED_TEMPLATE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'embedded-template.tar.gz');
 
 /** Rows of a raw query, whichever driver ran it (postgres-js answers an array, PGlite `{ rows }`). */
-export async function rows<T>(executor: Executor, query: SQL): Promise<T[]> {
+export async function rows<T>(executor: RawExecutor, query: SQL): Promise<T[]> {
   const result = await executor.execute(query);
   if (Array.isArray(result)) return result as T[];
   return ((result as { rows?: T[] }).rows ?? []) as T[];
@@ -55,7 +62,7 @@ interface DrizzleInternals {
  * call; drizzle's execute() never prepares). For hot statements whose text does not change between calls:
  * `name` must be the same for the same text.
  */
-export async function preparedRows<T>(executor: Executor, name: string, query: SQL): Promise<T[]> {
+export async function preparedRows<T>(executor: RawExecutor, name: string, query: SQL): Promise<T[]> {
   const { dialect, session } = executor as unknown as DrizzleInternals;
   if (!dialect || !session) return rows<T>(executor, query);
   const result = await session.prepareQuery(dialect.sqlToQuery(query), undefined, name, false).execute();

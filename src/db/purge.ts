@@ -4,21 +4,30 @@
 // statement is short (its own transaction, few locks), the table is read once per round, and no extra
 // index is needed. For tables whose key grows with time (bigserial ids), the walk stops at the first
 // slice that holds no row older than the cutoff: newer rows are never read.
-import { sql, type SQL } from 'drizzle-orm';
-import { rows, type Executor } from './database.js';
+import { getTableName, sql, type Column, type SQL, type Table } from 'drizzle-orm';
+import { rows, type RawExecutor } from './database.js';
+import { decodeCount } from './decode.js';
+
+/** A table of the calling component: its schema object, or its name (a constant, never input). */
+export type PurgeTable = Table | string;
+/** A column of that table: its schema object, or its name; `ctid` for tables with a composite key. */
+export type PurgeColumn = Column | string;
 
 export interface PurgeSpec {
-  /** Table name (a constant of the calling component, never input). */
-  table: string;
+  table: PurgeTable;
   /** The key walked: `id` (bigint, grows with time), a text primary key, or `ctid` (composite keys). */
-  key: { column: string; type: 'bigint' | 'text' | 'tid' };
-  /** Which rows of a slice go (SQL over the table's columns; values as parameters). */
+  key: { column: PurgeColumn; type: 'bigint' | 'text' | 'tid' };
+  /** Which rows of a slice go (SQL over the table's bare column names, `columnNames`; values as parameters). */
   condition: SQL;
   /** With a time-ordered key: the walk stops at a slice where no row has this column before `before`. */
-  stopAt?: { column: string; before: Date };
+  stopAt?: { column: PurgeColumn; before: Date };
   /** Rows of the same component that reference a deleted row (foreign key `column` -> key): deleted with it. */
-  dependents?: { table: string; column: string }[];
+  dependents?: { table: PurgeTable; column: PurgeColumn }[];
 }
+
+// Rendered as written names (schema objects give theirs), so the statement reads as before.
+const tableName = (table: PurgeTable) => sql.raw(typeof table === 'string' ? table : getTableName(table));
+const columnName = (column: PurgeColumn) => sql.raw(typeof column === 'string' ? column : column.name);
 
 export interface PurgeOptions {
   sliceSize: number;
@@ -34,12 +43,14 @@ interface SliceRow {
 }
 
 /** Deletes, slice by slice, the rows meeting the condition; returns how many were deleted. */
-export async function purgeInSlices(executor: Executor, spec: PurgeSpec, options: PurgeOptions): Promise<number> {
-  const table = sql.raw(spec.table);
-  const key = sql.raw(spec.key.column);
+export async function purgeInSlices(executor: RawExecutor, spec: PurgeSpec, options: PurgeOptions): Promise<number> {
+  const table = tableName(spec.table);
+  const key = columnName(spec.key.column);
   const keyType = sql.raw(spec.key.type);
-  const olderCount = spec.stopAt
-    ? sql`(select count(*) from ${table} t where t.${key} in (select k from slice) and t.${sql.raw(spec.stopAt.column)} < ${spec.stopAt.before.toISOString()}::timestamptz)`
+  const stop = spec.stopAt;
+  const olderCount = stop
+    ? sql`(select count(*) from ${table} t where t.${key} in (select k from slice)
+             and t.${columnName(stop.column)} < ${stop.before.toISOString()}::timestamptz)`
     : sql`null`;
   let last: string | undefined;
   let deleted = 0;
@@ -55,7 +66,7 @@ export async function purgeInSlices(executor: Executor, spec: PurgeSpec, options
           )${sql.join(
             (spec.dependents ?? []).map(
               (dependent, index) => sql`, dependent_${sql.raw(String(index))} as (
-            delete from ${sql.raw(dependent.table)} where ${sql.raw(dependent.column)} in (select k from doomed))`,
+            delete from ${tableName(dependent.table)} where ${columnName(dependent.column)} in (select k from doomed))`,
             ),
           )}, gone as (
             -- Referencing rows go in the same statement: the foreign keys are checked at its end.
@@ -64,10 +75,10 @@ export async function purgeInSlices(executor: Executor, spec: PurgeSpec, options
           select (select max(k)::text from slice) as last, (select count(*) from slice) as seen,
                  (select count(*) from gone) as deleted, ${olderCount} as older`,
     );
-    deleted += Number(row?.deleted ?? 0);
-    const seen = Number(row?.seen ?? 0);
+    deleted += decodeCount(row?.deleted);
+    const seen = decodeCount(row?.seen);
     if (seen < options.sliceSize || !row?.last) break;
-    if (spec.stopAt && Number(row.older ?? 0) === 0) break;
+    if (spec.stopAt && decodeCount(row.older) === 0) break;
     last = row.last;
   }
   return deleted;
@@ -78,9 +89,9 @@ export async function purgeInSlices(executor: Executor, spec: PurgeSpec, options
  * walk stops at the first slice with nothing older). Returns how many were deleted.
  */
 export function purgeOlderThan(
-  executor: Executor,
-  table: string,
-  column: string,
+  executor: RawExecutor,
+  table: PurgeTable,
+  column: PurgeColumn,
   before: Date,
   options: PurgeOptions,
 ): Promise<number> {
@@ -89,7 +100,7 @@ export function purgeOlderThan(
     {
       table,
       key: { column: 'id', type: 'bigint' },
-      condition: sql`${sql.raw(column)} < ${before.toISOString()}::timestamptz`,
+      condition: sql`${columnName(column)} < ${before.toISOString()}::timestamptz`,
       stopAt: { column, before },
     },
     options,

@@ -4,7 +4,12 @@
 // care-unit relations no message renewed.
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/index.js';
-import { purgeInSlices, type PurgeOptions } from '../db/index.js';
+import { columnNames, purgeInSlices, type PurgeOptions } from '../db/index.js';
+import { bookingPosts, careUnitRelations, inboxMessages } from './schema.js';
+
+const p = columnNames(bookingPosts);
+const m = columnNames(inboxMessages);
+const cr = columnNames(careUnitRelations);
 
 export interface InboxRetention {
   postsBefore: Date;
@@ -18,37 +23,39 @@ export async function purgeInbox(
 ): Promise<{ booking_post: number; inbox_message: number; care_unit_relation: number }> {
   const posts = rules.postsBefore.toISOString();
   const messages = rules.messagesBefore.toISOString();
-  const bookingPosts = await purgeInSlices(
+  const postsDeleted = await purgeInSlices(
     database.orm,
     {
-      table: 'booking_post',
-      key: { column: 'key_hash', type: 'text' },
-      condition: sql`(not present and updated_at < ${posts}::timestamptz) or start_at < ${posts}::timestamptz`,
+      table: bookingPosts,
+      key: { column: bookingPosts.keyHash, type: 'text' },
+      condition: sql`(not ${p.present} and ${p.updatedAt} < ${posts}::timestamptz)
+                     or ${p.startAt} < ${posts}::timestamptz`,
     },
     options,
   );
-  const inboxMessages = await purgeInSlices(
+  const messagesDeleted = await purgeInSlices(
     database.orm,
     {
-      table: 'inbox_message',
-      key: { column: 'id', type: 'bigint' },
-      condition: sql`created_at < ${messages}::timestamptz and (read_at is not null or deleted_at is not null)`,
-      stopAt: { column: 'created_at', before: rules.messagesBefore },
+      table: inboxMessages,
+      key: { column: inboxMessages.id, type: 'bigint' },
+      condition: sql`${m.createdAt} < ${messages}::timestamptz
+                     and (${m.readAt} is not null or ${m.deletedAt} is not null)`,
+      stopAt: { column: inboxMessages.createdAt, before: rules.messagesBefore },
     },
     options,
   );
   const relations = await purgeInSlices(
     database.orm,
     {
-      table: 'care_unit_relation',
+      table: careUnitRelations,
       key: { column: 'ctid', type: 'tid' },
-      condition: sql`last_at < ${messages}::timestamptz`,
+      condition: sql`${cr.lastAt} < ${messages}::timestamptz`,
     },
     options,
   );
   return {
-    booking_post: bookingPosts,
-    inbox_message: inboxMessages,
+    booking_post: postsDeleted,
+    inbox_message: messagesDeleted,
     care_unit_relation: relations,
   };
 }

@@ -3,7 +3,10 @@
 // (the trace), which are kept as long as the notifications they are about.
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/index.js';
-import { purgeInSlices, purgeOlderThan, type PurgeOptions } from '../db/index.js';
+import { columnNames, purgeInSlices, purgeOlderThan, type PurgeOptions } from '../db/index.js';
+import { engineDecisions, heldCancellations, securityEvents as securityEventTable } from './schema.js';
+
+const h = columnNames(heldCancellations);
 
 export interface EngineRetention {
   /** Settled held cancellations resolved before this go (the posts' period). */
@@ -21,21 +24,21 @@ export async function purgeEngineRecords(
   const held = await purgeInSlices(
     database.orm,
     {
-      table: 'held_cancellation',
-      key: { column: 'id', type: 'bigint' },
-      condition: sql`status <> 'held' and resolved_at < ${rules.postsBefore.toISOString()}::timestamptz`,
-      stopAt: { column: 'deleted_at', before: rules.postsBefore },
+      table: heldCancellations,
+      key: { column: heldCancellations.id, type: 'bigint' },
+      condition: sql`${h.status} <> 'held' and ${h.resolvedAt} < ${rules.postsBefore.toISOString()}::timestamptz`,
+      stopAt: { column: heldCancellations.deletedAt, before: rules.postsBefore },
     },
     options,
   );
   const securityEvents = await purgeOlderThan(
     database.orm,
-    'security_event',
-    'at',
+    securityEventTable,
+    securityEventTable.at,
     rules.securityEventsBefore,
     options,
   );
   const decisionsBefore = rules.decisionsBefore ?? rules.postsBefore;
-  const decisions = await purgeOlderThan(database.orm, 'engine_decision', 'at', decisionsBefore, options);
+  const decisions = await purgeOlderThan(database.orm, engineDecisions, engineDecisions.at, decisionsBefore, options);
   return { held_cancellation: held, security_event: securityEvents, engine_decision: decisions };
 }

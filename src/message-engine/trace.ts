@@ -3,10 +3,11 @@
 // system + booking id, or (support role only, audited by the caller) by the citizen's personal identity
 // number. Read only; no personal data in what it returns (no identity numbers, phone numbers, addresses
 // or message text). Every look-up goes through an index: decisions by (source system, booking id).
-import { sql } from 'drizzle-orm';
-import { rows, type Database } from '../db/index.js';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { decodeDate, decodeId, rows, type Database } from '../db/index.js';
 import { maskPersonalData } from '../logging.js';
 import { notificationsOfBooking } from '../queue/index.js';
+import { engineDecisions } from './schema.js';
 import { becauseInSwedish } from './trace-words.js';
 
 export interface TraceDelivery {
@@ -67,19 +68,14 @@ export interface BookingTrace {
 export const MAX_TRACE_EVENTS = 200;
 const MAX_BOOKINGS_PER_PERSON = 50;
 
-const iso = (value: Date | string | null | undefined): string | null => (value ? new Date(value).toISOString() : null);
+const iso = (value: Date | null): string | null => (value ? value.toISOString() : null);
+/** A nullable timestamptz of another component's table, as read raw (a Date or its text). */
+const dateOrNull = (value: Date | string | null): Date | null => (value === null ? null : decodeDate(value));
 
-interface DecisionRow {
-  id: string | number;
-  at: Date | string;
-  notification_id: string | number | null;
-  held_id: string | number | null;
-  logical_address: string;
-  outcome: string;
-  message_kind: string | null;
-  because: string;
-  message_cause: string | null;
-}
+type DecisionRow = Pick<
+  typeof engineDecisions.$inferSelect,
+  'id' | 'at' | 'notificationId' | 'heldId' | 'logicalAddress' | 'outcome' | 'messageKind' | 'because' | 'messageCause'
+>;
 
 export async function traceBooking(
   database: Database,
@@ -89,13 +85,24 @@ export async function traceBooking(
   const sourceSystem = sourceSystemInput.slice(0, 64).toUpperCase();
   const bookingId = bookingIdInput.slice(0, 200);
   const { orm } = database;
-  const decisions = await rows<DecisionRow>(
-    orm,
-    sql`select id, at, notification_id, held_id, logical_address, outcome, message_kind, because, message_cause
-        from engine_decision where source_system = ${sourceSystem} and booking_id = ${bookingId}
-        order by id limit ${MAX_TRACE_EVENTS}`,
-  );
-  const decidedIds = decisions.map((d) => Number(d.notification_id)).filter((id) => id > 0);
+  const e = engineDecisions;
+  const decisions: DecisionRow[] = await orm
+    .select({
+      id: e.id,
+      at: e.at,
+      notificationId: e.notificationId,
+      heldId: e.heldId,
+      logicalAddress: e.logicalAddress,
+      outcome: e.outcome,
+      messageKind: e.messageKind,
+      because: e.because,
+      messageCause: e.messageCause,
+    })
+    .from(e)
+    .where(and(eq(e.sourceSystem, sourceSystem), eq(e.bookingId, bookingId)))
+    .orderBy(asc(e.id))
+    .limit(MAX_TRACE_EVENTS);
+  const decidedIds = decisions.map((d) => d.notificationId ?? 0).filter((id) => id > 0);
   // Decided notifications by id; not yet decided (pending) or given up (dead) by the partial indexes.
   const notifications = await notificationsOfBooking(database, {
     decidedIds,
@@ -104,69 +111,100 @@ export async function traceBooking(
     bookingId,
     limit: MAX_TRACE_EVENTS,
   });
-  const causes = decisions.map((d) => d.message_cause).filter((cause): cause is string => cause !== null);
-  const messages = await rows<{
-    id: string | number;
-    kind: string;
-    subject: string;
-    created_at: Date | string;
-    read_at: Date | string | null;
-    cause: string;
-    planned_at: Date | string | null;
-    requested: boolean;
-  }>(
-    orm,
-    sql`select m.id, m.kind, m.subject, m.created_at, m.read_at, m.cause, r.planned_at, r.id is not null as requested
+  const causes = decisions.map((d) => d.messageCause).filter((cause): cause is string => cause !== null);
+  // The inbox's and the channels' tables, read raw: each row decoded once, here.
+  const messages = (
+    await rows<{
+      id: string | number;
+      kind: string;
+      subject: string;
+      created_at: Date | string;
+      read_at: Date | string | null;
+      cause: string;
+      planned_at: Date | string | null;
+      requested: boolean;
+    }>(
+      orm,
+      sql`select m.id, m.kind, m.subject, m.created_at, m.read_at, m.cause, r.planned_at, r.id is not null as requested
         from inbox_message m left join notification_request r on r.message_id = m.id
         where m.cause = any(${`{${causes.map((c) => `"${c}"`).join(',')}}`}::text[])`,
-  );
+    )
+  ).map((m) => ({
+    id: decodeId(m.id),
+    kind: m.kind,
+    subject: m.subject,
+    createdAt: decodeDate(m.created_at),
+    readAt: dateOrNull(m.read_at),
+    cause: m.cause,
+    planned: m.planned_at !== null,
+    requested: m.requested,
+  }));
   // Messages the flood guard holds for their care unit (not in the inbox until released).
-  const held = await rows<{
-    id: string | number;
-    kind: string;
-    subject: string;
-    held_at: Date | string;
-    cause: string;
-  }>(
-    orm,
-    sql`select id, kind, subject, held_at, cause from held_message where cause = any(${`{${causes.map((c) => `"${c}"`).join(',')}}`}::text[])`,
-  );
-  const messageIds = messages.map((m) => Number(m.id));
-  const deliveries = await rows<{
-    message_id: string | number;
-    channel: string;
-    status: string;
-    provider_status: string | null;
-    attempts: number;
-    created_at: Date | string;
-    sent_at: Date | string | null;
-  }>(
-    orm,
-    sql`select dm.message_id, d.channel, d.status, d.provider_status, d.attempts, d.created_at, d.sent_at
+  const held = (
+    await rows<{
+      id: string | number;
+      kind: string;
+      subject: string;
+      held_at: Date | string;
+      cause: string;
+    }>(
+      orm,
+      sql`select id, kind, subject, held_at, cause from held_message
+          where cause = any(${`{${causes.map((c) => `"${c}"`).join(',')}}`}::text[])`,
+    )
+  ).map((m) => ({
+    id: decodeId(m.id),
+    kind: m.kind,
+    subject: m.subject,
+    heldAt: decodeDate(m.held_at),
+    cause: m.cause,
+  }));
+  const messageIds = messages.map((m) => m.id);
+  const deliveries = (
+    await rows<{
+      message_id: string | number;
+      channel: string;
+      status: string;
+      provider_status: string | null;
+      attempts: number;
+      created_at: Date | string;
+      sent_at: Date | string | null;
+    }>(
+      orm,
+      sql`select dm.message_id, d.channel, d.status, d.provider_status, d.attempts, d.created_at, d.sent_at
         from notification_delivery_message dm join notification_delivery d on d.id = dm.delivery_id
         where dm.message_id = any(${`{${messageIds.join(',')}}`}::bigint[])
         order by d.id`,
-  );
+    )
+  ).map((d) => ({
+    messageId: decodeId(d.message_id),
+    channel: d.channel,
+    status: d.status,
+    providerStatus: d.provider_status,
+    attempts: d.attempts,
+    createdAt: decodeDate(d.created_at),
+    sentAt: dateOrNull(d.sent_at),
+  }));
 
   const messageByCause = new Map<string, TraceMessage>(
     messages.map((m) => [
       m.cause,
       {
-        id: Number(m.id),
+        id: m.id,
         kind: m.kind,
         subject: maskPersonalData(m.subject),
-        createdAt: iso(m.created_at)!,
-        readAt: iso(m.read_at),
-        notice: !m.requested ? 'none' : m.planned_at ? 'planned' : 'waiting',
+        createdAt: m.createdAt.toISOString(),
+        readAt: iso(m.readAt),
+        notice: !m.requested ? 'none' : m.planned ? 'planned' : 'waiting',
         deliveries: deliveries
-          .filter((d) => Number(d.message_id) === Number(m.id))
+          .filter((d) => d.messageId === m.id)
           .map((d) => ({
             channel: d.channel,
             status: d.status,
-            providerStatus: d.provider_status,
+            providerStatus: d.providerStatus,
             attempts: d.attempts,
-            createdAt: iso(d.created_at)!,
-            sentAt: iso(d.sent_at),
+            createdAt: d.createdAt.toISOString(),
+            sentAt: iso(d.sentAt),
           })),
       } satisfies TraceMessage,
     ]),
@@ -174,25 +212,25 @@ export async function traceBooking(
   for (const m of held) {
     if (messageByCause.has(m.cause)) continue;
     messageByCause.set(m.cause, {
-      id: Number(m.id),
+      id: m.id,
       kind: m.kind,
       subject: maskPersonalData(m.subject),
-      createdAt: iso(m.held_at)!,
+      createdAt: m.heldAt.toISOString(),
       readAt: null,
       notice: 'held',
       deliveries: [],
     });
   }
   const toDecision = (d: DecisionRow): TraceDecision => ({
-    at: iso(d.at)!,
+    at: d.at.toISOString(),
     outcome: d.outcome,
-    messageKind: d.message_kind,
+    messageKind: d.messageKind,
     because: d.because,
     becauseSv: becauseInSwedish(d.because),
-    message: d.message_cause ? (messageByCause.get(d.message_cause) ?? null) : null,
+    message: d.messageCause ? (messageByCause.get(d.messageCause) ?? null) : null,
   });
   const decisionOf = new Map<number, DecisionRow>();
-  for (const d of decisions) if (d.notification_id !== null) decisionOf.set(Number(d.notification_id), d);
+  for (const d of decisions) if (d.notificationId !== null) decisionOf.set(d.notificationId, d);
 
   // Sorted by when the notification came (or, without one, when the decision was taken); one notification's
   // decisions in the order they were taken.
@@ -206,7 +244,7 @@ export async function traceBooking(
       receivedAt: iso(n.receivedAt),
       deleteFlag: n.deleteFlag,
       categorization: n.categorization,
-      logicalAddress: n.logicalAddress ?? d?.logical_address ?? '',
+      logicalAddress: n.logicalAddress ?? d?.logicalAddress ?? '',
       status: n.status,
       attempts: n.attempts,
       // The queue's reason is the engine's or the producer's words, never personal data (engine.ts describeError).
@@ -214,36 +252,29 @@ export async function traceBooking(
       deliveredMode: n.deliveredMode,
       decision: d ? toDecision(d) : null,
       sortAt: n.receivedAt.getTime(),
-      order: d ? Number(d.id) : Number.MAX_SAFE_INTEGER,
+      order: d ? d.id : Number.MAX_SAFE_INTEGER,
     };
   });
   // A decided notification whose queue row has been purged still shows its decision, and a notification
   // decided twice (given up, then retried by an operator) shows the earlier decision as a line of its own.
   const shown = new Set(notifications.map((n) => n.id));
   for (const d of decisions) {
-    if (
-      d.notification_id !== null &&
-      shown.has(Number(d.notification_id)) &&
-      decisionOf.get(Number(d.notification_id)) === d
-    )
-      continue;
+    if (d.notificationId !== null && shown.has(d.notificationId) && decisionOf.get(d.notificationId) === d) continue;
     events.push({
-      type: d.held_id !== null ? 'window_ended' : 'notification',
-      notificationId: d.notification_id !== null ? Number(d.notification_id) : null,
-      heldId: d.held_id !== null ? Number(d.held_id) : null,
+      type: d.heldId !== null ? 'window_ended' : 'notification',
+      notificationId: d.notificationId,
+      heldId: d.heldId,
       receivedAt: null,
       deleteFlag: null,
       categorization: null,
-      logicalAddress: d.logical_address,
+      logicalAddress: d.logicalAddress,
       status: null,
       attempts: null,
       lastError: null,
       deliveredMode: null,
       decision: toDecision(d),
-      sortAt:
-        (d.notification_id !== null ? receivedOf.get(Number(d.notification_id)) : undefined) ??
-        new Date(d.at).getTime(),
-      order: Number(d.id),
+      sortAt: (d.notificationId !== null ? receivedOf.get(d.notificationId) : undefined) ?? d.at.getTime(),
+      order: d.id,
     });
   }
   events.sort((a, b) => a.sortAt - b.sortAt || (a.notificationId ?? 0) - (b.notificationId ?? 0) || a.order - b.order);

@@ -10,7 +10,7 @@
 //     producer), so that it sees their held cancellations.
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { sql } from 'drizzle-orm';
+import { and, asc, count, eq, sql, type SQL } from 'drizzle-orm';
 import { maskPersonalData } from '../logging.js';
 import { DELIVERY_MODES, type DeliveryMode } from '../activation-registry/index.js';
 import {
@@ -23,7 +23,7 @@ import {
   type Database,
   type Executor,
 } from '../db/index.js';
-import { inboundNotifications, STATUS } from './schema.js';
+import { inboundNotifications, STATUS, type NotificationStatus } from './schema.js';
 import type { Engagement } from '../process-notifications/index.js';
 
 export interface QueuedNotification {
@@ -53,6 +53,12 @@ interface QueueRow {
 
 // Raw statements name the table's columns through its schema (a renamed column no longer compiles).
 const c = columnNames(inboundNotifications);
+const n = inboundNotifications;
+
+// Conditions for the query builder. The status is a literal, not a bind parameter (see STATUS), and a set
+// of ids one array parameter, so the statement's text does not change with the number of ids.
+const statusIs = (status: NotificationStatus): SQL => sql`${n.status} = ${STATUS[status]}`;
+const idIn = (ids: readonly number[]): SQL => sql`${n.id} = any(${`{${ids.join(',')}}`}::bigint[])`;
 
 const RETURNING = sql.join(
   [
@@ -110,6 +116,9 @@ export interface ClaimOptions {
  */
 export async function claimNotifications(database: Database, options: ClaimOptions): Promise<QueuedNotification[]> {
   const leaseSeconds = options.leaseMs / 1000;
+  const oldEnough = options.minAgeMs
+    ? sql`and n.${c.receivedAt} <= now() - make_interval(secs => ${options.minAgeMs / 1000})`
+    : sql``;
   const claimed = await rows<QueueRow>(
     database.orm,
     sql`
@@ -120,7 +129,7 @@ export async function claimNotifications(database: Database, options: ClaimOptio
         select n.${c.id} from ${inboundNotifications} n
         where n.${c.status} = ${STATUS.pending} and n.${c.availableAt} <= now()
           and (n.${c.leaseUntil} is null or n.${c.leaseUntil} < now())
-          ${options.minAgeMs ? sql`and n.${c.receivedAt} <= now() - make_interval(secs => ${options.minAgeMs / 1000})` : sql``}
+          ${oldEnough}
         order by n.${c.id}
         limit ${options.posts * 3}) c
     ), heads as (
@@ -128,7 +137,7 @@ export async function claimNotifications(database: Database, options: ClaimOptio
       select n.${c.id}, n.${c.keyHash}, n.${c.resident}, n.${c.sourceSystem} from ${inboundNotifications} n
       where n.${c.status} = ${STATUS.pending} and n.${c.id} <= (select id from horizon) and n.${c.availableAt} <= now()
         and (n.${c.leaseUntil} is null or n.${c.leaseUntil} < now())
-        ${options.minAgeMs ? sql`and n.${c.receivedAt} <= now() - make_interval(secs => ${options.minAgeMs / 1000})` : sql``}
+        ${oldEnough}
         -- one worker per post at a time, and the post's order (a delete passes earlier items that wait for a retry)
         -- ("offset 0" keeps this a lookup per head on the post's index. Turned into a join, it read every
         -- pending row once per head when the statistics of a table of millions of done rows said "no pending
@@ -136,12 +145,14 @@ export async function claimNotifications(database: Database, options: ClaimOptio
         and not exists (
           select 1 from ${inboundNotifications} e
           where e.${c.status} = ${STATUS.pending} and e.${c.keyHash} = n.${c.keyHash} and e.${c.id} <> n.${c.id}
-            and (e.${c.leaseUntil} >= now() or (e.${c.id} < n.${c.id} and (not n.${c.deleteFlag} or e.${c.availableAt} <= now())))
+            and (e.${c.leaseUntil} >= now()
+              or (e.${c.id} < n.${c.id} and (not n.${c.deleteFlag} or e.${c.availableAt} <= now())))
           offset 0)
         -- a new or updated post comes after its citizen's earlier deletes at the source system
         and (n.${c.deleteFlag} or not exists (
           select 1 from ${inboundNotifications} d
-          where d.${c.status} = ${STATUS.pending} and d.${c.deleteFlag} and d.${c.resident} = n.${c.resident} and d.${c.sourceSystem} = n.${c.sourceSystem} and d.${c.id} < n.${c.id}))
+          where d.${c.status} = ${STATUS.pending} and d.${c.deleteFlag} and d.${c.resident} = n.${c.resident}
+            and d.${c.sourceSystem} = n.${c.sourceSystem} and d.${c.id} < n.${c.id}))
       order by n.${c.id}
       limit ${options.posts}
       for update skip locked
@@ -152,7 +163,8 @@ export async function claimNotifications(database: Database, options: ClaimOptio
         where x.${c.status} = ${STATUS.pending} and x.${c.keyHash} = h.key_hash and x.${c.id} >= h.id
           and x.${c.id} < coalesce((
             select min(d.${c.id}) from ${inboundNotifications} d
-            where d.${c.status} = ${STATUS.pending} and d.${c.deleteFlag} and d.${c.resident} = h.resident and d.${c.sourceSystem} = h.source_system
+            where d.${c.status} = ${STATUS.pending} and d.${c.deleteFlag} and d.${c.resident} = h.resident
+              and d.${c.sourceSystem} = h.source_system
               and d.${c.keyHash} <> h.key_hash and d.${c.id} > h.id), 9223372036854775807)
         order by x.${c.id} limit ${options.perPost}
       ) f
@@ -256,22 +268,24 @@ export async function claimNotificationsById(
       await rows<QueueRow>(
         tx,
         sql`select ${RETURNING} from ${inboundNotifications} n
-            where n.${c.id} = any(${`{${ids.join(',')}}`}::bigint[]) and n.${c.status} = ${STATUS.pending} and n.${c.availableAt} <= now()
-              and (n.${c.leaseUntil} is null or n.${c.leaseUntil} < now())
+            where n.${c.id} = any(${`{${ids.join(',')}}`}::bigint[]) and n.${c.status} = ${STATUS.pending}
+              and n.${c.availableAt} <= now() and (n.${c.leaseUntil} is null or n.${c.leaseUntil} < now())
             order by n.${c.id}
             for update skip locked`,
       )
     ).map(toQueued);
     if (candidates.length === 0) return [];
     const candidateIds = `{${candidates.map((c) => c.id).join(',')}}`;
+    const keyHashes = JSON.stringify([...new Set(candidates.map((c) => c.keyHash))]);
+    const residents = JSON.stringify([...new Set(candidates.map((c) => c.resident))]);
     const others = await rows<OrderingRow>(
       tx,
-      sql`select e.${c.id}, e.${c.keyHash}, e.${c.resident}, e.${c.sourceSystem}, e.${c.deleteFlag}, e.${c.availableAt} <= now() as due,
-                 coalesce(e.${c.leaseUntil} >= now(), false) as leased
+      sql`select e.${c.id}, e.${c.keyHash}, e.${c.resident}, e.${c.sourceSystem}, e.${c.deleteFlag},
+                 e.${c.availableAt} <= now() as due, coalesce(e.${c.leaseUntil} >= now(), false) as leased
           from ${inboundNotifications} e
           where e.${c.status} = ${STATUS.pending} and e.${c.id} <> all(${candidateIds}::bigint[])
-            and (e.${c.keyHash} in (select jsonb_array_elements_text(${JSON.stringify([...new Set(candidates.map((c) => c.keyHash))])}::jsonb))
-              or (e.${c.deleteFlag} and e.${c.resident} in (select jsonb_array_elements_text(${JSON.stringify([...new Set(candidates.map((c) => c.resident))])}::jsonb))))`,
+            and (e.${c.keyHash} in (select jsonb_array_elements_text(${keyHashes}::jsonb))
+              or (e.${c.deleteFlag} and e.${c.resident} in (select jsonb_array_elements_text(${residents}::jsonb))))`,
     );
     const claimable = claimableTogether(
       candidates,
@@ -300,11 +314,8 @@ export async function claimNotificationsById(
 /** Which of the given items exist (are committed and visible). */
 export async function existingNotificationIds(database: Database, ids: readonly number[]): Promise<Set<number>> {
   if (ids.length === 0) return new Set();
-  const found = await rows<{ id: string | number }>(
-    database.orm,
-    sql`select ${c.id} from ${inboundNotifications} where ${c.id} = any(${`{${ids.join(',')}}`}::bigint[])`,
-  );
-  return new Set(found.map((row) => decodeId(row.id)));
+  const found = await database.orm.select({ id: n.id }).from(n).where(idIn(ids));
+  return new Set(found.map((row) => row.id));
 }
 
 /**
@@ -312,11 +323,11 @@ export async function existingNotificationIds(database: Database, ids: readonly 
  * worker took over after it lapsed), and the caller must roll back.
  */
 export async function completeNotifications(tx: Executor, ids: readonly number[], workerId: string): Promise<boolean> {
-  const done = await rows<{ id: number }>(
-    tx,
-    sql`update ${inboundNotifications} set ${c.status} = ${STATUS.done}, ${c.processedAt} = now(), ${c.leaseOwner} = null, ${c.leaseUntil} = null, ${c.lastError} = null
-        where ${c.id} = any(${`{${ids.join(',')}}`}::bigint[]) and ${c.status} = ${STATUS.pending} and ${c.leaseOwner} = ${workerId} returning ${c.id}`,
-  );
+  const done = await tx
+    .update(n)
+    .set({ status: STATUS.done, processedAt: sql`now()`, leaseOwner: null, leaseUntil: null, lastError: null })
+    .where(and(idIn(ids), statusIs('pending'), eq(n.leaseOwner, workerId)))
+    .returning({ id: n.id });
   return done.length === ids.length;
 }
 
@@ -331,13 +342,16 @@ export async function retryNotificationLater(
   workerId: string,
   retry: { delayMs: number; reason: string; spendTry: boolean },
 ): Promise<void> {
-  await database.orm.execute(
-    sql`update ${inboundNotifications}
-        set ${c.attempts} = ${c.attempts} + ${retry.spendTry ? 1 : 0},
-            ${c.availableAt} = now() + make_interval(secs => ${retry.delayMs / 1000}),
-            ${c.lastError} = ${retry.reason}, ${c.leaseOwner} = null, ${c.leaseUntil} = null
-        where ${c.id} = ${id} and ${c.leaseOwner} = ${workerId}`,
-  );
+  await database.orm
+    .update(n)
+    .set({
+      attempts: sql`${n.attempts} + ${retry.spendTry ? 1 : 0}`,
+      availableAt: sql`now() + make_interval(secs => ${retry.delayMs / 1000})`,
+      lastError: retry.reason,
+      leaseOwner: null,
+      leaseUntil: null,
+    })
+    .where(and(eq(n.id, id), eq(n.leaseOwner, workerId)));
 }
 
 /**
@@ -349,11 +363,12 @@ export async function supersedeEarlier(
   deletes: readonly { id: number; keyHash: string }[],
 ): Promise<number> {
   if (deletes.length === 0) return 0;
+  const later = JSON.stringify(deletes.map((d) => ({ id: d.id, key_hash: d.keyHash })));
   const done = await rows<{ id: number }>(
     tx,
-    sql`update ${inboundNotifications} n set ${c.status} = ${STATUS.done}, ${c.processedAt} = now(), ${c.leaseOwner} = null, ${c.leaseUntil} = null,
-          ${c.lastError} = 'superseded by a later delete of the post'
-        from jsonb_to_recordset(${JSON.stringify(deletes.map((d) => ({ id: d.id, key_hash: d.keyHash })))}::jsonb) as d(id bigint, key_hash text)
+    sql`update ${inboundNotifications} n set ${c.status} = ${STATUS.done}, ${c.processedAt} = now(),
+          ${c.leaseOwner} = null, ${c.leaseUntil} = null, ${c.lastError} = 'superseded by a later delete of the post'
+        from jsonb_to_recordset(${later}::jsonb) as d(id bigint, key_hash text)
         where n.${c.keyHash} = d.key_hash and n.${c.id} < d.id and n.${c.status} = ${STATUS.pending}
         returning n.${c.id}`,
   );
@@ -367,10 +382,16 @@ export async function deadLetterNotification(
   workerId: string,
   reason: string,
 ): Promise<void> {
-  await database.orm.execute(
-    sql`update ${inboundNotifications} set ${c.status} = ${STATUS.dead}, ${c.attempts} = ${c.attempts} + 1, ${c.lastError} = ${reason}, ${c.leaseOwner} = null, ${c.leaseUntil} = null
-        where ${c.id} = ${id} and ${c.leaseOwner} = ${workerId}`,
-  );
+  await database.orm
+    .update(n)
+    .set({
+      status: STATUS.dead,
+      attempts: sql`${n.attempts} + 1`,
+      lastError: reason,
+      leaseOwner: null,
+      leaseUntil: null,
+    })
+    .where(and(eq(n.id, id), eq(n.leaseOwner, workerId)));
 }
 
 /**
@@ -386,12 +407,11 @@ export async function renewLeases(
   leaseMs: number,
 ): Promise<number> {
   if (ids.length === 0) return 0;
-  const renewed = await rows<{ id: string | number }>(
-    database.orm,
-    sql`update ${inboundNotifications} set ${c.leaseUntil} = now() + make_interval(secs => ${leaseMs / 1000})
-        where ${c.id} = any(${`{${ids.join(',')}}`}::bigint[]) and ${c.status} = ${STATUS.pending} and ${c.leaseOwner} = ${workerId}
-        returning ${c.id}`,
-  );
+  const renewed = await database.orm
+    .update(n)
+    .set({ leaseUntil: sql`now() + make_interval(secs => ${leaseMs / 1000})` })
+    .where(and(idIn(ids), statusIs('pending'), eq(n.leaseOwner, workerId)))
+    .returning({ id: n.id });
   return renewed.length;
 }
 
@@ -402,10 +422,10 @@ export async function releaseNotifications(
   workerId: string,
 ): Promise<void> {
   if (ids.length === 0) return;
-  await database.orm.execute(
-    sql`update ${inboundNotifications} set ${c.leaseOwner} = null, ${c.leaseUntil} = null
-        where ${c.id} = any(${`{${ids.join(',')}}`}::bigint[]) and ${c.leaseOwner} = ${workerId}`,
-  );
+  await database.orm
+    .update(n)
+    .set({ leaseOwner: null, leaseUntil: null })
+    .where(and(idIn(ids), eq(n.leaseOwner, workerId)));
 }
 
 export interface DeadLetter {
@@ -423,64 +443,74 @@ export interface DeadLetter {
 
 /** Dead letters, oldest first; only those of `sourceSystem` when given (on the partial index of dead rows). */
 export async function listDeadLetters(database: Database, limit = 100, sourceSystem?: string): Promise<DeadLetter[]> {
-  const found = await rows<{
-    id: string | number;
-    source_system: string;
-    engagement: Engagement | string;
-    delete_flag: boolean;
-    attempts: number;
-    last_error: string | null;
-    received_at: Date | string;
-  }>(
-    database.orm,
-    sql`select ${c.id}, ${c.sourceSystem}, ${c.engagement}, ${c.deleteFlag}, ${c.attempts}, ${c.lastError}, ${c.receivedAt}
-        from ${inboundNotifications} where ${c.status} = ${STATUS.dead} ${sourceSystem !== undefined ? sql`and ${c.sourceSystem} = ${sourceSystem}` : sql``}
-        order by ${c.id} limit ${limit}`,
-  );
+  const found = await database.orm
+    .select({
+      id: n.id,
+      sourceSystem: n.sourceSystem,
+      engagement: n.engagement,
+      deleteFlag: n.deleteFlag,
+      attempts: n.attempts,
+      lastError: n.lastError,
+      receivedAt: n.receivedAt,
+    })
+    .from(n)
+    .where(and(statusIs('dead'), sourceSystem !== undefined ? eq(n.sourceSystem, sourceSystem) : undefined))
+    .orderBy(asc(n.id))
+    .limit(limit);
   return found.map((row) => {
-    const engagement = decodeJson<Engagement>(row.engagement);
+    const engagement = row.engagement as Engagement;
     // Operators see where it came from and why it failed; not whose it is.
     return {
-      id: decodeId(row.id),
-      sourceSystem: row.source_system,
+      id: row.id,
+      sourceSystem: row.sourceSystem,
       logicalAddress: engagement.logicalAddress,
       categorization: engagement.categorization,
       // A booking id is the producer's own; one that looks like an identity number is masked all the same.
       bookingId: maskPersonalData(engagement.businessObjectInstanceIdentifier),
-      deleteFlag: row.delete_flag,
+      deleteFlag: row.deleteFlag,
       attempts: row.attempts,
-      lastError: row.last_error === null ? null : maskPersonalData(row.last_error),
-      receivedAt: decodeDate(row.received_at).toISOString(),
+      lastError: row.lastError === null ? null : maskPersonalData(row.lastError),
+      receivedAt: row.receivedAt.toISOString(),
     };
   });
 }
 
 /** Dead letters per source system (for /admin), on the partial index of dead rows. */
 export async function countDeadLetters(database: Database): Promise<{ sourceSystem: string; deadLetters: number }[]> {
-  const found = await rows<{ source_system: string; n: number }>(
-    database.orm,
-    sql`select ${c.sourceSystem}, count(*)::int as n from ${inboundNotifications} where ${c.status} = ${STATUS.dead} group by ${c.sourceSystem} order by ${c.sourceSystem}`,
-  );
-  return found.map((row) => ({ sourceSystem: row.source_system, deadLetters: decodeCount(row.n) }));
+  return database.orm
+    .select({ sourceSystem: n.sourceSystem, deadLetters: count() })
+    .from(n)
+    .where(statusIs('dead'))
+    .groupBy(n.sourceSystem)
+    .orderBy(n.sourceSystem);
 }
+
+/** A dead letter queued again from the start. */
+const QUEUED_AGAIN = {
+  status: STATUS.pending,
+  attempts: 0,
+  availableAt: sql`now()`,
+  leaseOwner: null,
+  leaseUntil: null,
+};
 
 /** An operator's retry of every dead letter of one source system; resolves to the ids queued again. */
 export async function retryDeadLettersOf(executor: Executor, sourceSystem: string): Promise<number[]> {
-  const updated = await rows<{ id: string | number }>(
-    executor,
-    sql`update ${inboundNotifications} set ${c.status} = ${STATUS.pending}, ${c.attempts} = 0, ${c.availableAt} = now(), ${c.leaseOwner} = null, ${c.leaseUntil} = null
-        where ${c.status} = ${STATUS.dead} and ${c.sourceSystem} = ${sourceSystem} returning ${c.id}`,
-  );
-  return updated.map((row) => decodeId(row.id)).sort((a, b) => a - b);
+  const updated = await executor
+    .update(n)
+    .set(QUEUED_AGAIN)
+    .where(and(statusIs('dead'), eq(n.sourceSystem, sourceSystem)))
+    .returning({ id: n.id });
+  return updated.map((row) => row.id).sort((a, b) => a - b);
 }
 
 /** An operator's retry: the dead letter is queued again from the start. */
 export async function retryDeadLetter(executor: Executor, id: number): Promise<boolean> {
-  const updated = await rows<{ id: number }>(
-    executor,
-    sql`update ${inboundNotifications} set ${c.status} = ${STATUS.pending}, ${c.attempts} = 0, ${c.availableAt} = now(), ${c.leaseOwner} = null, ${c.leaseUntil} = null
-        where ${c.id} = ${id} and ${c.status} = ${STATUS.dead} returning ${c.id}`,
-  );
+  const updated = await executor
+    .update(n)
+    .set(QUEUED_AGAIN)
+    .where(and(eq(n.id, id), statusIs('dead')))
+    .returning({ id: n.id });
   return updated.length === 1;
 }
 
@@ -494,13 +524,14 @@ export async function holdPendingOfUnits(
   units: readonly { logicalAddress: string; since: Date }[],
 ): Promise<Map<string, number>> {
   if (units.length === 0) return new Map();
+  const since = JSON.stringify(units.map((u) => ({ address: u.logicalAddress, since: u.since.toISOString() })));
   const updated = await rows<{ address: string; n: number }>(
     executor,
     sql`with held as (
           update ${inboundNotifications} n set ${c.deliveredMode} = 'held'
-          from jsonb_to_recordset(${JSON.stringify(units.map((u) => ({ address: u.logicalAddress, since: u.since.toISOString() })))}::jsonb)
-            as u(address text, since timestamptz)
-          where n.${c.status} = ${STATUS.pending} and n.${c.deliveredMode} = 'active' and (n.${c.leaseUntil} is null or n.${c.leaseUntil} < now())
+          from jsonb_to_recordset(${since}::jsonb) as u(address text, since timestamptz)
+          where n.${c.status} = ${STATUS.pending} and n.${c.deliveredMode} = 'active'
+            and (n.${c.leaseUntil} is null or n.${c.leaseUntil} < now())
             and n.${c.engagement}->>'logicalAddress' = u.address and n.${c.receivedAt} >= u.since
           returning u.address)
         select address, count(*)::int as n from held group by address`,

@@ -10,9 +10,9 @@
 // Safety does not rest on this: completing a notification is fenced on its lease owner, so a process
 // declared dead that is in fact alive (its event loop stalled longer than the limit) loses its batch
 // when another worker has taken it, and its effects roll back.
-import { sql, type SQL } from 'drizzle-orm';
-import { rows, type Database, type Executor } from '../db/index.js';
-import { STATUS } from './schema.js';
+import { and, eq, lt, ne, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import type { Database, Executor } from '../db/index.js';
+import { inboundNotifications as n, leaseHolders as holders, STATUS } from './schema.js';
 import type { Logger } from '../logging.js';
 
 /** Releases the claims of dead processes in one component's tables, inside the reaping transaction. */
@@ -55,7 +55,7 @@ export interface Liveness {
  * Whether a lease owner column names one of the processes: the id itself, or `<id>/<suffix>` (rounds, partitions,
  * sender).
  */
-export function ownedBy(column: SQL, processes: readonly string[]): SQL {
+export function ownedBy(column: SQLWrapper, processes: readonly string[]): SQL {
   return sql`split_part(${column}, '/', 1) in (${sql.join(
     processes.map((process) => sql`${process}`),
     sql`, `,
@@ -66,12 +66,13 @@ export function ownedBy(column: SQL, processes: readonly string[]): SQL {
 export const notificationLeases: LeaseReleaser = {
   name: 'notifications',
   async release(tx, deadProcesses) {
-    const released = await rows<{ id: number }>(
-      tx,
-      sql`update inbound_notification set lease_until = now()
-           where status = ${STATUS.pending} and lease_until > now() and ${ownedBy(sql.raw('lease_owner'), deadProcesses)}
-       returning id`,
-    );
+    const released = await tx
+      .update(n)
+      .set({ leaseUntil: sql`now()` })
+      .where(
+        and(sql`${n.status} = ${STATUS.pending}`, sql`${n.leaseUntil} > now()`, ownedBy(n.leaseOwner, deadProcesses)),
+      )
+      .returning({ id: n.id });
     return released.length;
   },
 };
@@ -85,10 +86,10 @@ export async function startLiveness(options: LivenessOptions): Promise<Liveness>
   let beatingSince = 0;
 
   async function heartbeat(): Promise<void> {
-    await database.orm.execute(
-      sql`insert into lease_holder (process_id, roles) values (${processId}, ${options.roles.join(',')})
-          on conflict (process_id) do update set heartbeat_at = now()`,
-    );
+    await database.orm
+      .insert(holders)
+      .values({ processId, roles: options.roles.join(',') })
+      .onConflictDoUpdate({ target: holders.processId, set: { heartbeatAt: sql`now()` } });
     const at = Date.now();
     if (at - lastBeat >= deadAfterMs) beatingSince = at;
     lastBeat = at;
@@ -97,19 +98,24 @@ export async function startLiveness(options: LivenessOptions): Promise<Liveness>
   async function reap(everyOther: boolean): Promise<void> {
     const outcome = await database.orm.transaction(async (tx) => {
       // Deleting the rows takes them: two live processes never reap the same dead one twice.
-      const dead = await rows<{ process_id: string; silent_ms: number | string }>(
-        tx,
-        everyOther
-          ? sql`delete from lease_holder where process_id <> ${processId}
-                returning process_id, floor(extract(epoch from now() - heartbeat_at) * 1000)::bigint as silent_ms`
-          : sql`delete from lease_holder where heartbeat_at < now() - make_interval(secs => ${deadAfterMs / 1000})
-                returning process_id, floor(extract(epoch from now() - heartbeat_at) * 1000)::bigint as silent_ms`,
-      );
+      const dead = await tx
+        .delete(holders)
+        .where(
+          everyOther
+            ? ne(holders.processId, processId)
+            : lt(holders.heartbeatAt, sql`now() - make_interval(secs => ${deadAfterMs / 1000})`),
+        )
+        .returning({
+          processId: holders.processId,
+          silentMs: sql<number>`floor(extract(epoch from now() - ${holders.heartbeatAt}) * 1000)::bigint`.mapWith(
+            Number,
+          ),
+        });
       if (dead.length === 0) return undefined;
-      const processes = dead.map((row) => row.process_id);
+      const processes = dead.map((row) => row.processId);
       const released: Record<string, number> = {};
       for (const releaser of options.releasers) released[releaser.name] = await releaser.release(tx, processes);
-      return { processes, released, silentMs: dead.map((row) => Number(row.silent_ms)) };
+      return { processes, released, silentMs: dead.map((row) => row.silentMs) };
     });
     if (!outcome) return;
     log.warn(
@@ -152,7 +158,10 @@ export async function startLiveness(options: LivenessOptions): Promise<Liveness>
       stopped = true;
       clearInterval(timer);
       await running;
-      await database.orm.execute(sql`delete from lease_holder where process_id = ${processId}`).catch(() => {});
+      await database.orm
+        .delete(holders)
+        .where(eq(holders.processId, processId))
+        .catch(() => {});
     },
   };
 }

@@ -1,30 +1,32 @@
 // What the other components may know of the queue, asked here rather than of inbound_notification: the
 // depth for /metrics, whether a notification waits for a retry, whether a new post is still on its first
 // try (the release of held deletes waits for it), and one booking's notifications for the trace.
-import { sql, type SQL } from 'drizzle-orm';
-import { columnNames, decodeCount, decodeDate, decodeId, rows, type Database, type Executor } from '../db/index.js';
+import { and, asc, eq, or, sql, type SQL } from 'drizzle-orm';
+import { columnNames, decodeCount, decodeDate, rows, type Database, type Executor } from '../db/index.js';
 import { inboundNotifications, STATUS, type NotificationStatus } from './schema.js';
 
 // Raw statements name the table's columns through its schema (a renamed column no longer compiles).
 const c = columnNames(inboundNotifications);
+const n = inboundNotifications;
 
 /** Pending notifications and when the oldest was received; one query, both on the pending index. */
 export async function queueDepth(database: Database): Promise<{ pending: number; oldest: Date | undefined }> {
   const [row] = await rows<{ pending: number; oldest: string | Date | null }>(
     database.orm,
     sql`select (select count(*)::int from ${inboundNotifications} where ${c.status} = ${STATUS.pending}) as pending,
-               (select ${c.receivedAt} from ${inboundNotifications} where ${c.status} = ${STATUS.pending} order by ${c.id} limit 1) as oldest`,
+               (select ${c.receivedAt} from ${inboundNotifications} where ${c.status} = ${STATUS.pending}
+                order by ${c.id} limit 1) as oldest`,
   );
   return { pending: decodeCount(row?.pending), oldest: row?.oldest ? decodeDate(row.oldest) : undefined };
 }
 
 /** Whether a notification is pending with its next try in the future (it was put back for a retry). */
 export async function waitsForRetry(executor: Executor, id: number): Promise<boolean> {
-  const [row] = await rows<{ n: number }>(
-    executor,
-    sql`select count(*)::int as n from ${inboundNotifications} where ${c.id} = ${id} and ${c.status} = ${STATUS.pending} and ${c.availableAt} > now()`,
-  );
-  return decodeCount(row?.n) > 0;
+  const found = await executor
+    .select({ id: n.id })
+    .from(n)
+    .where(and(eq(n.id, id), sql`${n.status} = ${STATUS.pending}`, sql`${n.availableAt} > now()`));
+  return found.length > 0;
 }
 
 /**
@@ -66,35 +68,32 @@ export async function notificationsOfBooking(
     limit: number;
   },
 ): Promise<TracedNotification[]> {
-  const found = await rows<{
-    id: string | number;
-    received_at: Date | string;
-    delete_flag: boolean;
-    status: NotificationStatus;
-    attempts: number;
-    last_error: string | null;
-    delivered_mode: string | null;
-    categorization: string | null;
-    logical_address: string | null;
-  }>(
-    database.orm,
-    sql`select ${c.id}, ${c.receivedAt}, ${c.deleteFlag}, ${c.status}, ${c.attempts}, ${c.lastError}, ${c.deliveredMode},
-               ${c.engagement}->>'categorization' as categorization, ${c.engagement}->>'logicalAddress' as logical_address
-        from ${inboundNotifications}
-        where ${c.id} = any(${`{${booking.decidedIds.join(',')}}`}::bigint[])
-           or (${c.status} = ${STATUS.pending} and upper(${c.sourceSystem}) = ${booking.sourceSystem} and ${c.engagement}->>'businessObjectInstanceIdentifier' = ${booking.bookingId})
-           or (${c.status} = ${STATUS.dead} and ${c.sourceSystem} in (${booking.sourceSystem}, ${booking.sourceSystemAsGiven}) and ${c.engagement}->>'businessObjectInstanceIdentifier' = ${booking.bookingId})
-        order by ${c.id} limit ${booking.limit}`,
-  );
-  return found.map((row) => ({
-    id: decodeId(row.id),
-    receivedAt: decodeDate(row.received_at),
-    deleteFlag: row.delete_flag,
-    status: row.status,
-    attempts: row.attempts,
-    lastError: row.last_error,
-    deliveredMode: row.delivered_mode,
-    categorization: row.categorization,
-    logicalAddress: row.logical_address,
-  }));
+  const bookingId = sql`${n.engagement}->>'businessObjectInstanceIdentifier' = ${booking.bookingId}`;
+  const found = await database.orm
+    .select({
+      id: n.id,
+      receivedAt: n.receivedAt,
+      deleteFlag: n.deleteFlag,
+      status: n.status,
+      attempts: n.attempts,
+      lastError: n.lastError,
+      deliveredMode: n.deliveredMode,
+      categorization: sql<string | null>`${n.engagement}->>'categorization'`,
+      logicalAddress: sql<string | null>`${n.engagement}->>'logicalAddress'`,
+    })
+    .from(n)
+    .where(
+      or(
+        sql`${n.id} = any(${`{${booking.decidedIds.join(',')}}`}::bigint[])`,
+        and(sql`${n.status} = ${STATUS.pending}`, sql`upper(${n.sourceSystem}) = ${booking.sourceSystem}`, bookingId),
+        and(
+          sql`${n.status} = ${STATUS.dead}`,
+          sql`${n.sourceSystem} in (${booking.sourceSystem}, ${booking.sourceSystemAsGiven})`,
+          bookingId,
+        ),
+      ),
+    )
+    .orderBy(asc(n.id))
+    .limit(booking.limit);
+  return found.map((row) => ({ ...row, status: row.status as NotificationStatus }));
 }

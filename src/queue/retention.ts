@@ -2,8 +2,11 @@
 // notification never is (nothing acknowledged to EI may be lost).
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/index.js';
-import { STATUS } from './schema.js';
-import { purgeInSlices, type PurgeOptions } from '../db/index.js';
+import { inboundNotifications, STATUS } from './schema.js';
+import { columnNames, purgeInSlices, type PurgeOptions } from '../db/index.js';
+
+const c = columnNames(inboundNotifications);
+const instant = (value: Date) => sql`${value.toISOString()}::timestamptz`;
 
 export interface QueueRetention {
   /** Done notifications processed before this instant go. */
@@ -21,11 +24,11 @@ export async function purgeQueue(
   const deleted = await purgeInSlices(
     database.orm,
     {
-      table: 'inbound_notification',
-      key: { column: 'id', type: 'bigint' },
-      condition: sql`(status = ${STATUS.done} and processed_at < ${rules.doneBefore.toISOString()}::timestamptz)
-                  or (status = ${STATUS.dead} and available_at < ${rules.deadBefore.toISOString()}::timestamptz)`,
-      stopAt: { column: 'received_at', before: later },
+      table: inboundNotifications,
+      key: { column: inboundNotifications.id, type: 'bigint' },
+      condition: sql`(${c.status} = ${STATUS.done} and ${c.processedAt} < ${instant(rules.doneBefore)})
+                  or (${c.status} = ${STATUS.dead} and ${c.availableAt} < ${instant(rules.deadBefore)})`,
+      stopAt: { column: inboundNotifications.receivedAt, before: later },
     },
     options,
   );

@@ -1,11 +1,16 @@
 // The sender's claims on deliveries, each round a few set-based statements: leases that ran out put in
 // doubt (and a dead sender's deliveries, through the queue's liveness), deliveries in doubt claimed to be
 // looked up, and due deliveries claimed to be sent after the claim rules (sms-rules.ts).
-import { sql } from 'drizzle-orm';
-import { rows, type Database } from '../../db/index.js';
+import { and, inArray, sql } from 'drizzle-orm';
+import { columnNames, decodeCount, decodeId, rows, type Database } from '../../db/index.js';
 import type { Logger } from '../../logging.js';
 import { ownedBy, type LeaseReleaser } from '../../queue/index.js';
 import { startOfSwedishDay } from '../quiet-hours.js';
+import {
+  citizenChannelSettings as settings,
+  notificationDeliveries as deliveries,
+  notificationDeliveryMessages as deliveryMessages,
+} from '../schema.js';
 import { decideClaim, SMS_COUNTED_STATUSES, type Channel, type SmsRules } from './sms-rules.js';
 import { deliveryReference, instant } from './rules.js';
 
@@ -41,11 +46,12 @@ export interface ClaimCounts {
 }
 
 const list = (values: readonly string[]) => sql.raw(values.map((value) => `'${value}'`).join(', '));
-const ids = (values: readonly number[]) =>
-  sql.join(
-    values.map((id) => sql`${id}`),
-    sql`, `,
-  );
+// The raw statements name tables and columns through the schema (a renamed column no longer compiles).
+const d = columnNames(deliveries);
+const m = columnNames(deliveryMessages);
+const s = columnNames(settings);
+/** A time in milliseconds since the epoch, as the statements below answer it (bigint: text or number). */
+const msDate = (value: string | number): Date => new Date(decodeId(value));
 
 /**
  * The sender's releaser for the queue's liveness: the deliveries a dead sender was handing over are in
@@ -54,30 +60,37 @@ const ids = (values: readonly number[]) =>
 export const releaseDeadSenders: LeaseReleaser = {
   name: 'deliveries',
   async release(tx, deadProcesses) {
-    const released = await rows<{ id: number }>(
-      tx,
-      sql`update notification_delivery
-             set last_error = case when status = 'sending' then 'sender_stopped' else last_error end,
-                 status = 'in_doubt', lease_owner = null, lease_until = null
-           where status in ('sending', 'in_doubt') and lease_owner is not null and ${ownedBy(sql.raw('lease_owner'), deadProcesses)}
-       returning id`,
-    );
+    const released = await tx
+      .update(deliveries)
+      .set({
+        lastError: sql`case when ${deliveries.status} = 'sending' then 'sender_stopped'
+                       else ${deliveries.lastError} end`,
+        status: 'in_doubt',
+        leaseOwner: null,
+        leaseUntil: null,
+      })
+      .where(
+        and(
+          sql`${deliveries.status} in ('sending', 'in_doubt')`,
+          sql`${deliveries.leaseOwner} is not null`,
+          ownedBy(deliveries.leaseOwner, deadProcesses),
+        ),
+      )
+      .returning({ id: deliveries.id });
     return released.length;
   },
 };
 
 /** A delivery still `sending` after its lease ran out: its sender stopped while talking to the provider. */
 export async function expireLeases(context: ClaimContext, at: Date): Promise<number> {
-  const expired = await rows<{ id: number; channel: string }>(
-    context.database.orm,
-    sql`update notification_delivery
-           set status = 'in_doubt', last_error = 'lease_expired', lease_owner = null, lease_until = null, updated_at = ${instant(at)}
-         where status = 'sending' and lease_until < ${instant(at)}
-     returning id, channel`,
-  );
+  const expired = await context.database.orm
+    .update(deliveries)
+    .set({ status: 'in_doubt', lastError: 'lease_expired', leaseOwner: null, leaseUntil: null, updatedAt: at })
+    .where(and(sql`${deliveries.status} = 'sending'`, sql`${deliveries.leaseUntil} < ${instant(at)}`))
+    .returning({ id: deliveries.id, channel: deliveries.channel });
   for (const row of expired) {
     context.log.warn(
-      { delivery: Number(row.id), channel: row.channel },
+      { delivery: row.id, channel: row.channel },
       'a sender stopped while sending; the delivery is in doubt and is looked up at the provider',
     );
   }
@@ -88,41 +101,53 @@ export async function expireLeases(context: ClaimContext, at: Date): Promise<num
 export async function claimInDoubt(context: ClaimContext, at: Date): Promise<InDoubtDelivery[]> {
   const { workerId, leaseMs, batchSize } = context;
   return context.database.orm.transaction(async (tx) => {
-    const due = await rows<{
-      id: number;
-      channel: Channel;
-      recipient: string | null;
-      created_ms: number | string;
-      claimed_ms: number | string | null;
-      message_count: number | string;
-    }>(
-      tx,
-      sql`select d.id, d.channel, d.recipient, floor(extract(epoch from d.created_at) * 1000)::bigint as created_ms,
-                 floor(extract(epoch from d.claimed_at) * 1000)::bigint as claimed_ms,
-                 (select count(*) from notification_delivery_message m where m.delivery_id = d.id) as message_count
-            from notification_delivery d
-           where d.status = 'in_doubt' and d.not_before <= ${instant(at)} and (d.lease_until is null or d.lease_until < ${instant(at)})
-           order by d.not_before, d.id
-           limit ${batchSize}
-           for update skip locked`,
-    );
+    const due = (
+      await rows<{
+        id: number | string;
+        channel: Channel;
+        recipient: string | null;
+        created_ms: number | string;
+        claimed_ms: number | string | null;
+        message_count: number | string;
+      }>(
+        tx,
+        sql`select d.${d.id}, d.${d.channel}, d.${d.recipient},
+                   floor(extract(epoch from d.${d.createdAt}) * 1000)::bigint as created_ms,
+                   floor(extract(epoch from d.${d.claimedAt}) * 1000)::bigint as claimed_ms,
+                   (select count(*) from ${deliveryMessages} m where m.${m.deliveryId} = d.${d.id}) as message_count
+              from ${deliveries} d
+             where d.${d.status} = 'in_doubt' and d.${d.notBefore} <= ${instant(at)}
+               and (d.${d.leaseUntil} is null or d.${d.leaseUntil} < ${instant(at)})
+             order by d.${d.notBefore}, d.${d.id}
+             limit ${batchSize}
+             for update skip locked`,
+      )
+    ).map((row) => ({
+      id: decodeId(row.id),
+      channel: row.channel,
+      recipient: row.recipient,
+      createdAt: msDate(row.created_ms),
+      claimedAt: row.claimed_ms === null ? undefined : msDate(row.claimed_ms),
+      messageCount: decodeCount(row.message_count),
+    }));
     if (due.length === 0) return [];
-    await tx.execute(
-      sql`update notification_delivery set lease_owner = ${workerId}, lease_until = ${instant(new Date(at.getTime() + leaseMs))}
-           where id in (${ids(due.map((row) => Number(row.id)))})`,
-    );
-    return due.map((row) => {
-      const id = Number(row.id);
-      const createdAt = new Date(Number(row.created_ms));
-      return {
-        id,
-        channel: row.channel,
-        recipient: row.recipient ?? '',
-        reference: deliveryReference(id, createdAt),
-        claimedAt: row.claimed_ms === null ? createdAt : new Date(Number(row.claimed_ms)),
-        messageCount: Number(row.message_count),
-      };
-    });
+    await tx
+      .update(deliveries)
+      .set({ leaseOwner: workerId, leaseUntil: new Date(at.getTime() + leaseMs) })
+      .where(
+        inArray(
+          deliveries.id,
+          due.map((row) => row.id),
+        ),
+      );
+    return due.map((row) => ({
+      id: row.id,
+      channel: row.channel,
+      recipient: row.recipient ?? '',
+      reference: deliveryReference(row.id, row.createdAt),
+      claimedAt: row.claimedAt ?? row.createdAt,
+      messageCount: row.messageCount,
+    }));
   });
 }
 
@@ -137,42 +162,50 @@ export async function claimDue(
   return database.orm.transaction(async (tx) => {
     // One statement reads each due delivery with what its decision needs: the citizen's current address on
     // its channel, the SMS counted today, and how many messages it tells of.
-    const due = await rows<{
-      id: number;
-      channel: Channel;
-      attempts: number;
-      created_ms: number | string;
-      target: string | null;
-      sms_today: number | string;
-      message_count: number | string;
-    }>(
-      tx,
-      sql`select d.id, d.channel, d.attempts, floor(extract(epoch from d.created_at) * 1000)::bigint as created_ms,
-                 case when d.channel = 'sms' then case when s.sms_enabled then s.sms_phone end
-                      else case when s.email_enabled then s.email_address end end as target,
-                 case when d.channel = 'sms' then
-                   (select count(*) from notification_delivery c
-                     where c.resident = d.resident and c.channel = 'sms' and c.status in (${list(SMS_COUNTED_STATUSES)})
-                       and coalesce(c.sent_at, c.updated_at) >= ${instant(startOfSwedishDay(at))})
-                 else 0 end as sms_today,
-                 (select count(*) from notification_delivery_message m where m.delivery_id = d.id) as message_count
-            from notification_delivery d
-            left join citizen_channel_settings s on s.resident = d.resident
-           where d.status = 'pending' and d.not_before <= ${instant(at)}
-           order by d.not_before, d.id
-           limit ${batchSize}
-           for update of d skip locked`,
-    );
+    const due = (
+      await rows<{
+        id: number | string;
+        channel: Channel;
+        attempts: number;
+        created_ms: number | string;
+        target: string | null;
+        sms_today: number | string;
+        message_count: number | string;
+      }>(
+        tx,
+        sql`select d.${d.id}, d.${d.channel}, d.${d.attempts},
+                   floor(extract(epoch from d.${d.createdAt}) * 1000)::bigint as created_ms,
+                   case when d.${d.channel} = 'sms' then case when s.${s.smsEnabled} then s.${s.smsPhone} end
+                        else case when s.${s.emailEnabled} then s.${s.emailAddress} end end as target,
+                   case when d.${d.channel} = 'sms' then
+                     (select count(*) from ${deliveries} c
+                       where c.${d.resident} = d.${d.resident} and c.${d.channel} = 'sms'
+                         and c.${d.status} in (${list(SMS_COUNTED_STATUSES)})
+                         and coalesce(c.${d.sentAt}, c.${d.updatedAt}) >= ${instant(startOfSwedishDay(at))})
+                   else 0 end as sms_today,
+                   (select count(*) from ${deliveryMessages} m where m.${m.deliveryId} = d.${d.id}) as message_count
+              from ${deliveries} d
+              left join ${settings} s on s.${s.resident} = d.${d.resident}
+             where d.${d.status} = 'pending' and d.${d.notBefore} <= ${instant(at)}
+             order by d.${d.notBefore}, d.${d.id}
+             limit ${batchSize}
+             for update of d skip locked`,
+      )
+    ).map((row) => ({
+      id: decodeId(row.id),
+      channel: row.channel,
+      attempts: decodeCount(row.attempts),
+      createdAt: msDate(row.created_ms),
+      target: row.target,
+      smsToday: decodeCount(row.sms_today),
+      messageCount: decodeCount(row.message_count),
+    }));
     const cancelled: number[] = [];
     const held = new Map<string, { until: Date; ids: number[] }>();
     const claimed: ClaimedDelivery[] = [];
     for (const row of due) {
-      const id = Number(row.id);
-      const decision = decideClaim(
-        { channel: row.channel, target: row.target, smsSentToday: Number(row.sms_today) },
-        at,
-        rules,
-      );
+      const { id } = row;
+      const decision = decideClaim({ channel: row.channel, target: row.target, smsSentToday: row.smsToday }, at, rules);
       if (decision.kind === 'cancel') {
         cancelled.push(id);
         log.info({ delivery: id, channel: row.channel }, 'notification cancelled: the channel is turned off');
@@ -189,23 +222,23 @@ export async function claimDue(
           id,
           channel: row.channel,
           recipient: decision.recipient,
-          attempts: Number(row.attempts) + 1,
-          reference: deliveryReference(id, new Date(Number(row.created_ms))),
-          messageCount: Number(row.message_count),
+          attempts: row.attempts + 1,
+          reference: deliveryReference(id, row.createdAt),
+          messageCount: row.messageCount,
         });
       }
     }
     if (cancelled.length > 0) {
-      await tx.execute(
-        sql`update notification_delivery set status = 'cancelled', last_error = 'channel_off', updated_at = ${instant(at)}
-             where id in (${ids(cancelled)})`,
-      );
+      await tx
+        .update(deliveries)
+        .set({ status: 'cancelled', lastError: 'channel_off', updatedAt: at })
+        .where(inArray(deliveries.id, cancelled));
     }
     for (const [reason, group] of held) {
-      await tx.execute(
-        sql`update notification_delivery set not_before = ${instant(group.until)}, last_error = ${reason}, updated_at = ${instant(at)}
-             where id in (${ids(group.ids)})`,
-      );
+      await tx
+        .update(deliveries)
+        .set({ notBefore: group.until, lastError: reason, updatedAt: at })
+        .where(inArray(deliveries.id, group.ids));
     }
     if (claimed.length > 0) {
       const values = sql.join(
@@ -213,11 +246,12 @@ export async function claimDue(
         sql`, `,
       );
       await tx.execute(
-        sql`update notification_delivery d
-               set status = 'sending', attempts = d.attempts + 1, lease_owner = ${workerId}, claimed_at = ${instant(at)},
-                   lease_until = ${instant(new Date(at.getTime() + leaseMs))}, recipient = v.recipient, updated_at = ${instant(at)}
+        sql`update ${deliveries} d
+               set ${d.status} = 'sending', ${d.attempts} = d.${d.attempts} + 1, ${d.leaseOwner} = ${workerId},
+                   ${d.claimedAt} = ${instant(at)}, ${d.leaseUntil} = ${instant(new Date(at.getTime() + leaseMs))},
+                   ${d.recipient} = v.recipient, ${d.updatedAt} = ${instant(at)}
               from (values ${values}) as v(id, recipient)
-             where d.id = v.id`,
+             where d.${d.id} = v.id`,
       );
     }
     counts.cancelled += cancelled.length;

@@ -17,8 +17,8 @@
 // One message never leads to the same SMS or e-mail twice: notification_delivery_message holds one row per
 // message and channel (primary key), and a delivery leaves `pending` only through a claim.
 import { randomUUID } from 'node:crypto';
-import { and, eq, sql } from 'drizzle-orm';
-import { rows, type Database } from '../../db/index.js';
+import { and, eq, inArray, ne, sql } from 'drizzle-orm';
+import type { Database } from '../../db/index.js';
 import type { Logger } from '../../logging.js';
 import { ChannelError, type EmailChannel, type SentMessage, type SmsChannel } from '../providers/types.js';
 import type { QuietHours } from '../quiet-hours.js';
@@ -33,7 +33,7 @@ import {
   type InDoubtDelivery,
 } from './claim.js';
 import { foldWaiting, plan } from './plan.js';
-import { defaultBackoffMs, failureOutcome, instant } from './rules.js';
+import { defaultBackoffMs, failureOutcome } from './rules.js';
 import type { Channel } from './sms-rules.js';
 
 /** The statuses in which a provider's answer is taken (schema.ts: the one ranking). */
@@ -164,16 +164,20 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
     const known =
       found.length === 0
         ? []
-        : await rows<{ provider_id: string }>(
-            database.orm,
-            sql`select provider_id from notification_delivery
-           where channel = ${delivery.channel} and id <> ${delivery.id}
-             and provider_id in (${sql.join(
-               found.map((message) => sql`${message.id}`),
-               sql`, `,
-             )})`,
-          );
-    const ours = found.find((message) => !known.some((row) => row.provider_id === message.id));
+        : await database.orm
+            .select({ providerId: d.providerId })
+            .from(d)
+            .where(
+              and(
+                eq(d.channel, delivery.channel),
+                ne(d.id, delivery.id),
+                inArray(
+                  d.providerId,
+                  found.map((message) => message.id),
+                ),
+              ),
+            );
+    const ours = found.find((message) => !known.some((row) => row.providerId === message.id));
     if (!ours) {
       await sendAgain(delivery, 'not_found', at);
       return 'not_found';
@@ -217,14 +221,20 @@ export function startChannelSender(options: SenderOptions): ChannelSender {
     const at = now();
     // A status report may have come first (or the lease expired while the provider was slow): a later
     // word from the provider is not overwritten, a delivery in doubt is settled.
-    await database.orm.execute(
-      sql`update notification_delivery
-             set status = case when status in (${AWAITING}) then ${sent.status} else status end,
-                 provider_status = case when status in (${AWAITING}) then ${sent.providerStatus} else provider_status end,
-                 provider_id = ${sent.id}, sent_at = ${instant(at)}, lease_owner = null, lease_until = null,
-                 last_error = null, updated_at = ${instant(at)}
-           where id = ${delivery.id}`,
-    );
+    await database.orm
+      .update(d)
+      .set({
+        status: sql`case when ${d.status} in (${AWAITING}) then ${sent.status} else ${d.status} end`,
+        providerStatus: sql`case when ${d.status} in (${AWAITING}) then ${sent.providerStatus}
+                             else ${d.providerStatus} end`,
+        providerId: sent.id,
+        sentAt: at,
+        leaseOwner: null,
+        leaseUntil: null,
+        lastError: null,
+        updatedAt: at,
+      })
+      .where(eq(d.id, delivery.id));
   }
 
   async function recordFailure(delivery: ClaimedDelivery, failure: ChannelError): Promise<'retried' | 'failed'> {

@@ -2,16 +2,16 @@
 // carrying `?delivery=<reference>`). The X-Twilio-Signature is checked with the SDK's own validateRequest
 // against the public URL Twilio called (TWILIO_STATUS_CALLBACK_URL, else the request's own URL); unsigned
 // or wrongly signed reports are refused with 403 and change nothing.
-import { sql } from 'drizzle-orm';
+import { and, eq, isNull, or, sql } from 'drizzle-orm';
 import express, { type Request, type Router } from 'express';
 import twilio from 'twilio';
-import { rows, type Database } from '../../../db/index.js';
+import type { Database } from '../../../db/index.js';
 import { sendError } from '../../../http/index.js';
 import type { Logger } from '../../../logging.js';
 import { mapTwilioStatus } from './sms.js';
 import type { ProviderStatus } from '../types.js';
-import { movesOn } from '../../schema.js';
-import { deliveryIdOf, instant } from '../../sender/index.js';
+import { movesOn, notificationDeliveries as d } from '../../schema.js';
+import { deliveryIdOf } from '../../sender/index.js';
 
 export const TWILIO_STATUS_PATH = '/channels/twilio/status';
 
@@ -61,28 +61,39 @@ export function twilioStatusRouter(deps: TwilioStatusDependencies): Router {
       typeof params.ErrorCode === 'string' && /^[0-9]{1,8}$/.test(params.ErrorCode)
         ? `twilio_${params.ErrorCode}`
         : null;
-    const [delivery] = await rows<{ id: number; status: string }>(
-      deps.database.orm,
-      sql`select id, status from notification_delivery
-           where channel = 'sms' and (provider_id = ${sid} or (provider_id is null and id = ${deliveryId ?? -1}))
-           order by (provider_id = ${sid}) desc nulls last limit 1`,
-    );
+    const [delivery] = await deps.database.orm
+      .select({ id: d.id, status: d.status })
+      .from(d)
+      .where(
+        and(
+          sql`${d.channel} = 'sms'`,
+          or(eq(d.providerId, sid), and(isNull(d.providerId), eq(d.id, deliveryId ?? -1))),
+        ),
+      )
+      .orderBy(sql`(${d.providerId} = ${sid}) desc nulls last`)
+      .limit(1);
     if (!delivery) {
       deps.log.warn({ status }, 'Twilio status report for no delivery of ours');
       res.status(204).end();
       return;
     }
-    const id = Number(delivery.id);
+    const id = delivery.id;
     // Reports may arrive out of order (Twilio sends them concurrently): never step back.
     if (movesOn(status, delivery.status)) {
-      await deps.database.orm.execute(
-        sql`update notification_delivery
-               set doubt_settled_by = case when status in ('in_doubt', 'unknown') then 'reported' else doubt_settled_by end,
-                   status = ${status}, provider_status = ${twilioStatus}, provider_id = coalesce(provider_id, ${sid}),
-                   last_error = coalesce(${errorCode}, last_error), updated_at = ${instant(now())},
-                   lease_owner = null, lease_until = null
-             where id = ${id}`,
-      );
+      await deps.database.orm
+        .update(d)
+        .set({
+          doubtSettledBy: sql`case when ${d.status} in ('in_doubt', 'unknown') then 'reported'
+                              else ${d.doubtSettledBy} end`,
+          status,
+          providerStatus: twilioStatus,
+          providerId: sql`coalesce(${d.providerId}, ${sid})`,
+          lastError: sql`coalesce(${errorCode}, ${d.lastError})`,
+          updatedAt: now(),
+          leaseOwner: null,
+          leaseUntil: null,
+        })
+        .where(eq(d.id, id));
       deps.log.info({ delivery: id, status, code: errorCode ?? undefined }, 'SMS status reported by Twilio');
     } else {
       deps.log.debug({ delivery: id, status, current: delivery.status }, 'older Twilio status report ignored');
