@@ -1,9 +1,10 @@
 // `npm test`: two projects. `main` is every test file, several files at a time (MAIN_WORKERS), each with
 // its own database (a fresh PGlite started from the migrated template the global setup writes once, or with
-// DATABASE_URL its own PostgreSQL database). `kafka` runs after it, one file at a time (one of them stops
+// DATABASE_URL its own PostgreSQL database; then without the files listed in test/database-free.ts). `kafka` runs after it, one file at a time (one of them stops
 // and restarts the broker), against a real broker its global setup starts.
 import os from 'node:os';
 import { configDefaults, defineConfig } from 'vitest/config';
+import { DATABASE_FREE_TEST_FILES } from './test/database-free.js';
 
 /**
  * Test files running at once in `main`: twice the cores. Most of a file's time is waiting (windows, timers,
@@ -25,7 +26,12 @@ export default defineConfig({
         test: {
           name: 'main',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/kafka/**'],
+          // On PostgreSQL (test:postgres) the files that never open a database are left out: they ran in `npm test`.
+          exclude: [
+            ...configDefaults.exclude,
+            'test/kafka/**',
+            ...(process.env.DATABASE_URL ? DATABASE_FREE_TEST_FILES : []),
+          ],
           globalSetup: ['test/helpers/embedded-template-setup.ts'],
           maxWorkers: MAIN_WORKERS,
           sequence: { groupOrder: 0 },

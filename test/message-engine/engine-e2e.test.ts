@@ -98,6 +98,19 @@ async function settled(resident: string): Promise<void> {
 async function afterWindow(resident: string): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, WINDOW_SECONDS * 1000 + 1500));
   await settled(resident);
+  // The release sweep runs apart from the queue: wait for it too (a loaded machine can be seconds late).
+  await waitFor(
+    () => heldOf(resident),
+    (n) => n === 0,
+  );
+}
+
+async function heldOf(resident: string): Promise<number> {
+  const [row] = await rows<{ n: number }>(
+    t.database.orm,
+    sql`select count(*)::int as n from held_cancellation where resident = ${resident} and status = 'held' and due_at <= now()`,
+  );
+  return Number(row!.n);
 }
 
 function post(resident: string, overrides: EngagementInput = {}): EngagementInput {
