@@ -272,13 +272,15 @@ describe('calls per second per logical address', () => {
     expect(toB.map((o) => o.kind)).toEqual(Array(5).fill('found'));
     expect(producer.requestsTo('SE-RATE-A').length).toBeLessThan(15);
     const outcomes = await Promise.all(toA);
-    // 5 at once, then one every 200 ms: the 15th starts 2 s after the first (a lower bound, whatever the load).
+    // 5 at once, then one every 200 ms: the 15th starts 2 s after the first was sent. Measured where the
+    // producer received them, the first arrival can itself be late on a loaded machine (new connections), so
+    // the bound allows 400 ms of that; without the cap all 15 arrive within milliseconds.
     expect(outcomes.map((o) => o.kind)).toEqual(Array(15).fill('found'));
     const times = producer
       .requestsTo('SE-RATE-A')
       .map((r) => r.receivedAt)
       .sort((a, b) => a - b);
-    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(1_900);
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(1_600);
     const late = await Promise.all(
       Array.from({ length: 20 }, () =>
         client.fetch({ logicalAddress: 'SE-RATE-A', bookingId: 'BOK-1', resident: resident(1) }),
