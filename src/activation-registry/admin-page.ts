@@ -20,8 +20,16 @@ import {
   type GuardedUnit,
 } from './care-units.js';
 import { RegistryError, type AuditEntry, type SourceSystem, type SourceSystemRegistry } from './registry.js';
-import { ENVIRONMENTS } from './schema.js';
-import { isEnvironment, HSA_ID_EXAMPLE, MAX_HSA_ID_LENGTH, MAX_NAME_LENGTH, type FieldProblem } from './validation.js';
+import { ENVIRONMENTS, SOURCE_SYSTEM_MODES, type SourceSystemMode } from './schema.js';
+import {
+  DEFAULT_MODE,
+  isEnvironment,
+  isSourceSystemMode,
+  HSA_ID_EXAMPLE,
+  MAX_HSA_ID_LENGTH,
+  MAX_NAME_LENGTH,
+  type FieldProblem,
+} from './validation.js';
 
 export interface AdminPageDependencies {
   registry: SourceSystemRegistry;
@@ -76,7 +84,12 @@ const SIGN_IN_PROBLEM: Record<SignInError['reason'], string> = {
 };
 
 const ENVIRONMENT_LABEL: Record<Environment, string> = { qa: 'QA (test)', prod: 'Produktion' };
-const MODE_LABEL: Record<string, string> = { active: 'Aktivt', silent: 'Tyst' };
+const MODE_LABEL: Record<SourceSystemMode, string> = { active: 'Aktivt', silent: 'Tyst' };
+/** A mode as the form for a new registration offers it. */
+const MODE_CHOICE_LABEL: Record<SourceSystemMode, string> = {
+  active: 'Aktivt – skapar meddelanden',
+  silent: 'Tyst – lagrar aviseringar utan meddelanden',
+};
 const FIELD_LABEL: Record<string, string> = {
   environment: 'Miljö',
   hsaId: 'HSA-id',
@@ -194,6 +207,20 @@ function environmentOptions(selected: string | undefined): SafeHtml[] {
     (environment) =>
       html`<option value="${environment}"${selected === environment ? html` selected` : ''}>${
         ENVIRONMENT_LABEL[environment]
+      }</option>`,
+  );
+}
+
+/** The choice of mode, `selected` marked: one option a line, `indent` before each but the first. */
+function modeOptions(
+  selected: SourceSystemMode,
+  label: Readonly<Record<SourceSystemMode, string>>,
+  indent: string,
+): SafeHtml[] {
+  return SOURCE_SYSTEM_MODES.map(
+    (mode, index) =>
+      html`${index > 0 ? `\n${indent}` : ''}<option value="${mode}"${selected === mode ? html` selected` : ''}>${
+        label[mode]
       }</option>`,
   );
 }
@@ -348,8 +375,7 @@ function registryPage(
     <form class="inline" method="post" action="/admin/kallsystem/${system.id}/lage">
       ${csrfField}
       <select id="mode-${system.id}" name="mode" aria-label="Läge för ${system.name}">
-        <option value="active"${system.mode === 'active' ? html` selected` : ''}>Aktivt</option>
-        <option value="silent"${system.mode === 'silent' ? html` selected` : ''}>Tyst</option>
+        ${modeOptions(system.mode, MODE_LABEL, '        ')}
       </select>
       <button type="submit">Spara läge</button>
     </form>
@@ -417,10 +443,7 @@ ${csrfField}
 <input id="name" name="name" required maxlength="${MAX_NAME_LENGTH}" value="${form.name ?? ''}">
 <label for="mode">Läge</label>
 <select id="mode" name="mode">
-  <option value="active"${form.mode !== 'silent' ? html` selected` : ''}>Aktivt – skapar meddelanden</option>
-  <option value="silent"${
-    form.mode === 'silent' ? html` selected` : ''
-  }>Tyst – lagrar aviseringar utan meddelanden</option>
+  ${modeOptions(isSourceSystemMode(form.mode) ? form.mode : DEFAULT_MODE, MODE_CHOICE_LABEL, '  ')}
 </select>
 <p><button type="submit">Lägg till</button></p>
 </fieldset>

@@ -17,6 +17,7 @@ import {
 } from '../web/index.js';
 import { HOLD_STATUSES } from './flood-guard.js';
 import { ENVIRONMENTS, SOURCE_SYSTEM_MODES } from './schema.js';
+import { DEFAULT_MODE } from './validation.js';
 
 const UNIT_PARAMS = [
   { name: 'environment', in: 'path', required: true, schema: { type: 'string', enum: [...ENVIRONMENTS] } },
@@ -31,7 +32,7 @@ export const registrationBody = jsonBody({
     environment: { type: 'string', enum: [...ENVIRONMENTS] },
     hsaId: { type: 'string' },
     name: { type: 'string' },
-    mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES], default: 'active' },
+    mode: { type: 'string', enum: [...SOURCE_SYSTEM_MODES], default: DEFAULT_MODE },
   },
 });
 

@@ -6,6 +6,10 @@ export const ENVIRONMENT_CHOICES = ENVIRONMENTS.map((environment) => `"${environ
 export const isEnvironment = (value: unknown): value is Environment =>
   (ENVIRONMENTS as readonly unknown[]).includes(value);
 export const MODES: readonly SourceSystemMode[] = SOURCE_SYSTEM_MODES;
+export const isSourceSystemMode = (value: unknown): value is SourceSystemMode =>
+  (MODES as readonly unknown[]).includes(value);
+/** The mode of a registration that names none (the API, the CLI, the /admin form's first choice). */
+export const DEFAULT_MODE: SourceSystemMode = 'active';
 /** EI's limit on sourceSystem. */
 export const MAX_HSA_ID_LENGTH = 64;
 /**
@@ -148,7 +152,7 @@ function checkName(value: unknown, problems: FieldProblem[]): string | undefined
 }
 
 function checkMode(value: unknown, problems: FieldProblem[]): SourceSystemMode | undefined {
-  if (!(MODES as readonly unknown[]).includes(value)) {
+  if (!isSourceSystemMode(value)) {
     problems.push({
       rule: 'not_allowed_value',
       field: 'mode',
@@ -156,7 +160,7 @@ function checkMode(value: unknown, problems: FieldProblem[]): SourceSystemMode |
     });
     return undefined;
   }
-  return value as SourceSystemMode;
+  return value;
 }
 
 function unknownFields(input: Input, allowed: string[], problems: FieldProblem[], hint: string): void {
@@ -186,7 +190,7 @@ export function checkRegistration(input: unknown): Checked<Registration> {
   const environment = checkEnvironment(input.environment, problems);
   const hsaId = checkHsaId(input.hsaId, problems);
   const name = checkName(input.name, problems);
-  const mode = input.mode === undefined ? 'active' : checkMode(input.mode, problems);
+  const mode = input.mode === undefined ? DEFAULT_MODE : checkMode(input.mode, problems);
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, value: { environment: environment!, hsaId: hsaId!, name: name!, mode: mode! } };
 }

@@ -9,6 +9,8 @@ import {
   type AdminPageHelpers,
   type AdminSession,
   type SourceSystemRegistry,
+  SOURCE_SYSTEM_MODES,
+  type SourceSystemMode,
 } from '../activation-registry/index.js';
 import type { DeliveryState } from '../channels/index.js';
 import type { Environment } from '../config.js';
@@ -48,6 +50,9 @@ const DELIVERY_LABEL: Record<DeliveryState, string> = {
 };
 const MODE_LABEL: Record<string, string> = { active: 'Aktivt', silent: 'Tyst', held: 'Hållen (flodskyddet)' };
 const MAX_DEAD_LETTERS_SHOWN = 50;
+/** An unregistered system is offered silent first, the choice when none is made: nobody has vouched for it yet. */
+const UNREGISTERED_MODE: SourceSystemMode = 'silent';
+const UNREGISTERED_MODE_CHOICES = [UNREGISTERED_MODE, ...SOURCE_SYSTEM_MODES.filter((m) => m !== UNREGISTERED_MODE)];
 
 const dateFormat = new Intl.DateTimeFormat('sv-SE', {
   timeZone: 'Europe/Stockholm',
@@ -137,8 +142,9 @@ async function sections(
       <label class="visually-hidden" for="unregistered-name-${index}">Namn på ${system.sourceSystem}</label>
       <input id="unregistered-name-${index}" name="name" required maxlength="200" placeholder="Systemets namn">
       <select name="mode" aria-label="Läge för ${system.sourceSystem}">
-        <option value="silent">Tyst</option>
-        <option value="active">Aktivt</option>
+        ${UNREGISTERED_MODE_CHOICES.map(
+          (mode, i) => html`${i > 0 ? '\n        ' : ''}<option value="${mode}">${MODE_LABEL[mode]}</option>`,
+        )}
       </select>
       <button type="submit">Registrera</button>
     </form>
@@ -367,7 +373,7 @@ function routes(
       environment: field(req, 'environment', 10),
       hsaId: field(req, 'hsaId', 64),
       name: field(req, 'name', 200),
-      mode: field(req, 'mode', 10) || 'silent',
+      mode: field(req, 'mode', 10) || UNREGISTERED_MODE,
     };
     try {
       const system = await registry.register(session.name, input);

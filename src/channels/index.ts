@@ -4,13 +4,13 @@
 import { sql } from 'drizzle-orm';
 import type { Express } from 'express';
 import type { Config } from '../config.js';
-import { rows, type Database, type Executor } from '../db/index.js';
+import { columnNames, rows, type Database, type Executor } from '../db/index.js';
 import type { Logger } from '../logging.js';
 import { outboxEmail, outboxSms } from './providers/outbox.js';
 import { smtpEmail } from './providers/smtp.js';
 import { twilioSms } from './providers/twilio/sms.js';
 import type { EmailChannel, SmsChannel } from './providers/types.js';
-import type { Channel } from './schema.js';
+import { notificationRequests, type Channel } from './schema.js';
 import { startChannelSender, type ChannelSender, type SenderOptions } from './sender/index.js';
 import { loadNotificationTexts } from './texts.js';
 import { twilioStatusRouter } from './providers/twilio/status.js';
@@ -45,6 +45,9 @@ export { outboxEmail, outboxSms } from './providers/outbox.js';
 export { loadNotificationTexts, type NotificationTexts } from './texts.js';
 export { TWILIO_STATUS_PATH, twilioStatusRouter } from './providers/twilio/status.js';
 
+// The requests' table and columns named through the schema (`r.message_id` below is the recordset's field).
+const nr = columnNames(notificationRequests);
+
 /** A new inbox message whose citizen may want an SMS / e-mail saying that it is waiting. */
 export interface NotificationRequest {
   resident: string;
@@ -63,10 +66,10 @@ export async function requestNotifications(tx: Executor, requests: readonly Noti
   );
   const written = await rows<{ message_id: string | number }>(
     tx,
-    sql`insert into notification_request (resident, message_id)
+    sql`insert into ${notificationRequests} (${nr.resident}, ${nr.messageId})
         select r.resident, r.message_id from jsonb_to_recordset(${json}::jsonb) as r(resident text, message_id bigint)
         order by r.message_id
-        returning message_id`,
+        returning ${nr.messageId}`,
   );
   return written.length;
 }

@@ -7,8 +7,23 @@
 import { sql } from 'drizzle-orm';
 import type { HeldCounts, SourceSystemDirectory } from '../activation-registry/index.js';
 import { requestNotifications } from '../channels/index.js';
-import { decodeCount, decodeDate, decodeId, decodeJson, rows, type Database, type Executor } from '../db/index.js';
+import {
+  columnNames,
+  decodeCount,
+  decodeDate,
+  decodeId,
+  decodeJson,
+  rows,
+  type Database,
+  type Executor,
+} from '../db/index.js';
 import type { Logger } from '../logging.js';
+import { careUnitRelations, heldMessages, inboxMessages } from './schema.js';
+
+// Tables and columns named through the schema (a renamed column no longer compiles); kinds stay literals.
+const hm = columnNames(heldMessages);
+const im = columnNames(inboxMessages);
+const cr = columnNames(careUnitRelations);
 
 /** Held messages per care unit (logical address). */
 export async function heldCounts(db: Executor): Promise<Map<string, HeldCounts>> {
@@ -19,9 +34,9 @@ export async function heldCounts(db: Executor): Promise<Map<string, HeldCounts>>
     oldest: Date | string | null;
   }>(
     db,
-    sql`select logical_address, count(*)::int as messages, count(distinct resident)::int as citizens,
-      min(held_at) as oldest
-        from held_message group by logical_address`,
+    sql`select ${hm.logicalAddress}, count(*)::int as messages, count(distinct ${hm.resident})::int as citizens,
+      min(${hm.heldAt}) as oldest
+        from ${heldMessages} group by ${hm.logicalAddress}`,
   );
   return new Map(
     found.map((row) => [
@@ -56,36 +71,40 @@ export async function releaseHeldChunk(tx: Executor, logicalAddress: string, lim
   }>(
     tx,
     sql`with chunk as (
-          select id from held_message where logical_address = ${logicalAddress}
-          order by id limit ${limit} for update skip locked
+          select ${hm.id} from ${heldMessages} where ${hm.logicalAddress} = ${logicalAddress}
+          order by ${hm.id} limit ${limit} for update skip locked
         ), gone as (
-          delete from held_message h using chunk c where h.id = c.id
-          returning h.id, h.resident, h.kind, h.subject, h.body, h.care_unit_hsa_id, h.care_unit_name, h.booking,
-            h.key_hash, h.cause
+          delete from ${heldMessages} h using chunk c where h.${hm.id} = c.${hm.id}
+          returning h.${hm.id}, h.${hm.resident}, h.${hm.kind}, h.${hm.subject}, h.${hm.body}, h.${hm.careUnitHsaId},
+            h.${hm.careUnitName}, h.${hm.booking}, h.${hm.keyHash}, h.${hm.cause}
         ), shown as (
-          insert into inbox_message
-            (resident, kind, subject, body, care_unit_hsa_id, care_unit_name, booking, key_hash, cause)
-          select g.resident, g.kind, g.subject, g.body, g.care_unit_hsa_id, g.care_unit_name, g.booking, g.key_hash,
-            g.cause
+          insert into ${inboxMessages}
+            (${im.resident}, ${im.kind}, ${im.subject}, ${im.body}, ${im.careUnitHsaId}, ${im.careUnitName},
+              ${im.booking}, ${im.keyHash}, ${im.cause})
+          select g.${hm.resident}, g.${hm.kind}, g.${hm.subject}, g.${hm.body}, g.${hm.careUnitHsaId},
+            g.${hm.careUnitName}, g.${hm.booking}, g.${hm.keyHash}, g.${hm.cause}
           from gone g
-          where g.booking->>'start' is null or (g.booking->>'start')::timestamptz >= now()
+          where g.${hm.booking}->>'start' is null or (g.${hm.booking}->>'start')::timestamptz >= now()
           -- In the order EI delivered them: a citizen's posts are decided in parallel rounds, so the held
           -- rows' own order need not be the delivery order; the causing notification's id is.
-          order by case when split_part(g.cause, ':', 1) = 'notification'
-                        then split_part(g.cause, ':', 2)::bigint end nulls last, g.id
-          on conflict (cause) do nothing
-          returning id, resident, kind, care_unit_hsa_id, care_unit_name
+          order by case when split_part(g.${hm.cause}, ':', 1) = 'notification'
+                        then split_part(g.${hm.cause}, ':', 2)::bigint end nulls last, g.${hm.id}
+          on conflict (${im.cause}) do nothing
+          returning ${im.id}, ${im.resident}, ${im.kind}, ${im.careUnitHsaId}, ${im.careUnitName}
         ), related as (
-          insert into care_unit_relation (resident, care_unit_hsa_id, care_unit_name)
-          select distinct on (resident, care_unit_hsa_id) resident, care_unit_hsa_id, care_unit_name
-          from shown where kind <> 'cancellation'
-          order by resident, care_unit_hsa_id, id desc
-          on conflict (resident, care_unit_hsa_id) do update
-            set last_at = now(), care_unit_name = coalesce(excluded.care_unit_name, care_unit_relation.care_unit_name)
+          insert into ${careUnitRelations} (${cr.resident}, ${cr.careUnitHsaId}, ${cr.careUnitName})
+          select distinct on (${im.resident}, ${im.careUnitHsaId})
+            ${im.resident}, ${im.careUnitHsaId}, ${im.careUnitName}
+          from shown where ${im.kind} <> 'cancellation'
+          order by ${im.resident}, ${im.careUnitHsaId}, ${im.id} desc
+          on conflict (${cr.resident}, ${cr.careUnitHsaId}) do update
+            set ${cr.lastAt} = now(),
+              ${cr.careUnitName} = coalesce(excluded.${cr.careUnitName}, ${careUnitRelations}.${cr.careUnitName})
           returning 1
         )
-        select (select count(*)::int from gone) as released, (select json_agg(kind) from shown) as kinds,
-               (select json_agg(json_build_object('id', id, 'resident', resident) order by id) from shown) as shown,
+        select (select count(*)::int from gone) as released, (select json_agg(${im.kind}) from shown) as kinds,
+               (select json_agg(json_build_object('id', ${im.id}, 'resident', ${im.resident}) order by ${im.id})
+                  from shown) as shown,
                (select count(*)::int from related) as related`,
   );
   const kinds = decodeJson<string[]>(result?.kinds ?? null) ?? [];
@@ -103,9 +122,9 @@ export async function dropHeldChunk(db: Executor, logicalAddress: string, limit:
   const [result] = await rows<{ dropped: number }>(
     db,
     sql`with chunk as (
-          select id from held_message where logical_address = ${logicalAddress}
-          order by id limit ${limit} for update skip locked
-        ), gone as (delete from held_message h using chunk c where h.id = c.id returning 1)
+          select ${hm.id} from ${heldMessages} where ${hm.logicalAddress} = ${logicalAddress}
+          order by ${hm.id} limit ${limit} for update skip locked
+        ), gone as (delete from ${heldMessages} h using chunk c where h.${hm.id} = c.${hm.id} returning 1)
         select count(*)::int as dropped from gone`,
   );
   return decodeCount(result?.dropped);
@@ -138,7 +157,7 @@ export function startHeldMessageSweeper(deps: {
     const waiting = await rows<{ address: string }>(
       database.orm,
       sql`select a.address from jsonb_array_elements_text(${addresses}::jsonb) as a(address)
-          where exists (select 1 from held_message h where h.logical_address = a.address)`,
+          where exists (select 1 from ${heldMessages} h where h.${hm.logicalAddress} = a.address)`,
     );
     for (const { address } of waiting) {
       const status = directory.holdOf(address)?.status;

@@ -5,10 +5,17 @@
 // round trip per batch, not per message.
 import { sql } from 'drizzle-orm';
 import { requestNotifications } from '../channels/index.js';
-import { decodeId, decodeJson, rows, type Executor } from '../db/index.js';
+import { columnNames, decodeId, decodeJson, rows, type Executor } from '../db/index.js';
 import type { BookingSnapshot, Categorization, MessageKind, StoredPost } from '../message-engine/index.js';
+import { bookingPosts, careUnitRelations, heldMessages, inboxMessages } from './schema.js';
 
 const json = (value: unknown) => JSON.stringify(value);
+// Tables and columns named through the schema (a renamed column no longer compiles). The recordsets'
+// fields (`p.key_hash`, `m.resident`...) are the JSON keys written below, not columns.
+const bp = columnNames(bookingPosts);
+const im = columnNames(inboxMessages);
+const hm = columnNames(heldMessages);
+const cr = columnNames(careUnitRelations);
 
 /** What is known of one EI post (booking_post): the engine's StoredPost. */
 export type PostState = StoredPost;
@@ -37,7 +44,8 @@ export async function loadStoredPosts(db: Executor, keyHashes: readonly string[]
     details: BookingSnapshot | string | null;
   }>(
     db,
-    sql`select * from booking_post where key_hash in (select jsonb_array_elements_text(${json(keyHashes)}::jsonb))`,
+    sql`select * from ${bookingPosts}
+        where ${bp.keyHash} in (select jsonb_array_elements_text(${json(keyHashes)}::jsonb))`,
   );
   const posts = new Map<string, PostState>();
   for (const row of found) {
@@ -71,15 +79,16 @@ export async function storePosts(tx: Executor, states: readonly PostState[]): Pr
     start_at: p.details?.start ?? null,
   }));
   await tx.execute(sql`
-    insert into booking_post (key_hash, resident, source_system, logical_address, booking_id, categorization, present,
-      details, start_at, updated_at)
+    insert into ${bookingPosts} (${bp.keyHash}, ${bp.resident}, ${bp.sourceSystem}, ${bp.logicalAddress},
+      ${bp.bookingId}, ${bp.categorization}, ${bp.present}, ${bp.details}, ${bp.startAt}, ${bp.updatedAt})
     select p.key_hash, p.resident, p.source_system, p.logical_address, p.booking_id, p.categorization, p.present,
       p.details, p.start_at, now()
     from jsonb_to_recordset(${json(posts)}::jsonb) as p(key_hash text, resident text, source_system text,
       logical_address text, booking_id text, categorization text, present boolean, details jsonb, start_at timestamptz)
     order by p.key_hash
-    on conflict (key_hash) do update set present = excluded.present, details = excluded.details,
-      start_at = excluded.start_at, logical_address = excluded.logical_address, updated_at = now()`);
+    on conflict (${bp.keyHash}) do update set ${bp.present} = excluded.${bp.present},
+      ${bp.details} = excluded.${bp.details}, ${bp.startAt} = excluded.${bp.startAt},
+      ${bp.logicalAddress} = excluded.${bp.logicalAddress}, ${bp.updatedAt} = now()`);
 }
 
 const messageRows = (messages: readonly NewInboxMessage[]) =>
@@ -104,14 +113,15 @@ export async function createMessages(tx: Executor, messages: readonly NewInboxMe
   if (messages.length === 0) return [];
   const created = await rows<{ id: string | number; resident: string }>(
     tx,
-    sql`insert into inbox_message
-          (resident, kind, subject, body, care_unit_hsa_id, care_unit_name, booking, key_hash, cause)
+    sql`insert into ${inboxMessages}
+          (${im.resident}, ${im.kind}, ${im.subject}, ${im.body}, ${im.careUnitHsaId}, ${im.careUnitName},
+            ${im.booking}, ${im.keyHash}, ${im.cause})
         select m.resident, m.kind, m.subject, m.body, m.care_unit_hsa_id, m.care_unit_name, m.booking, m.key_hash,
           m.cause
         from jsonb_to_recordset(${json(messageRows(messages))}::jsonb) as m(resident text, kind text, subject text,
           body text, care_unit_hsa_id text, care_unit_name text, booking jsonb, key_hash text, cause text)
-        on conflict (cause) do nothing
-        returning id, resident`,
+        on conflict (${im.cause}) do nothing
+        returning ${im.id}, ${im.resident}`,
   );
   const made = created
     .map((row) => ({ resident: row.resident, messageId: decodeId(row.id) }))
@@ -124,14 +134,14 @@ export async function createMessages(tx: Executor, messages: readonly NewInboxMe
 export async function holdMessages(tx: Executor, messages: readonly NewInboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
   await tx.execute(sql`
-    insert into held_message (logical_address, resident, kind, subject, body, care_unit_hsa_id, care_unit_name,
-      booking, key_hash, cause)
+    insert into ${heldMessages} (${hm.logicalAddress}, ${hm.resident}, ${hm.kind}, ${hm.subject}, ${hm.body},
+      ${hm.careUnitHsaId}, ${hm.careUnitName}, ${hm.booking}, ${hm.keyHash}, ${hm.cause})
     select m.logical_address, m.resident, m.kind, m.subject, m.body, m.care_unit_hsa_id, m.care_unit_name, m.booking,
       m.key_hash, m.cause
     from jsonb_to_recordset(${json(messageRows(messages))}::jsonb) as m(logical_address text, resident text,
       kind text, subject text, body text, care_unit_hsa_id text, care_unit_name text, booking jsonb, key_hash text,
       cause text)
-    on conflict (cause) do nothing`);
+    on conflict (${hm.cause}) do nothing`);
 }
 
 /** Records (or renews) that a citizen has to do with a care unit. */
@@ -142,10 +152,11 @@ export async function recordCareUnits(
   if (units.length === 0) return;
   const json_ = json(units.map((u) => ({ resident: u.resident, hsa_id: u.hsaId, name: u.name ?? null })));
   await tx.execute(sql`
-    insert into care_unit_relation (resident, care_unit_hsa_id, care_unit_name)
+    insert into ${careUnitRelations} (${cr.resident}, ${cr.careUnitHsaId}, ${cr.careUnitName})
     select u.resident, u.hsa_id, u.name from jsonb_to_recordset(${json_}::jsonb) as u(resident text, hsa_id text,
       name text)
     order by u.resident, u.hsa_id
-    on conflict (resident, care_unit_hsa_id) do update
-      set last_at = now(), care_unit_name = coalesce(excluded.care_unit_name, care_unit_relation.care_unit_name)`);
+    on conflict (${cr.resident}, ${cr.careUnitHsaId}) do update
+      set ${cr.lastAt} = now(),
+        ${cr.careUnitName} = coalesce(excluded.${cr.careUnitName}, ${careUnitRelations}.${cr.careUnitName})`);
 }

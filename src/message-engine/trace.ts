@@ -119,7 +119,8 @@ export async function traceBooking(
     limit: MAX_TRACE_EVENTS,
   });
   const causes = decisions.map((d) => d.messageCause).filter((cause): cause is string => cause !== null);
-  // The inbox's and the channels' tables, read raw: each row decoded once, here.
+  // The inbox's and the channels' tables, read raw: each row decoded once, here. Their names are written:
+  // no component exports its tables (ARCHITECTURE.md, "Query builder or raw SQL").
   const messages = (
     await rows<{
       id: string | number;

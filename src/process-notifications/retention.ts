@@ -4,7 +4,12 @@
 // fingerprint is gone is fetched and found unchanged, so it makes no message either.
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/index.js';
-import { olderThan, purgeTables, type PurgeOptions } from '../db/index.js';
+import { columnNames, olderThan, purgeTables, type PurgeOptions } from '../db/index.js';
+import { ingestPosts, notificationCalls, rejectedTransactions } from './schema.js';
+
+const nc = columnNames(notificationCalls);
+const rt = columnNames(rejectedTransactions);
+const ip = columnNames(ingestPosts);
 
 export interface IngestRetention {
   callsBefore: Date;
@@ -20,19 +25,20 @@ export function purgeIngestRecords(
   return purgeTables(
     database.orm,
     [
-      olderThan('rejected_transaction', 'received_at', rules.rejectedBefore),
+      olderThan(rejectedTransactions, rejectedTransactions.receivedAt, rules.rejectedBefore),
       {
-        table: 'notification_call',
-        key: { column: 'id', type: 'bigint' },
+        table: notificationCalls,
+        key: { column: notificationCalls.id, type: 'bigint' },
         // A call keeps its record while a rejected transaction of it is kept.
-        condition: sql`received_at < ${callsBefore}::timestamptz
-                     and not exists (select 1 from rejected_transaction r where r.call_id = notification_call.id)`,
-        stopAt: { column: 'received_at', before: rules.callsBefore },
+        condition: sql`${nc.receivedAt} < ${callsBefore}::timestamptz
+                     and not exists (select 1 from ${rejectedTransactions} r
+                                     where r.${rt.callId} = ${notificationCalls}.${nc.id})`,
+        stopAt: { column: notificationCalls.receivedAt, before: rules.callsBefore },
       },
       {
-        table: 'ingest_post',
-        key: { column: 'key_hash', type: 'text' },
-        condition: sql`updated_at < ${callsBefore}::timestamptz`,
+        table: ingestPosts,
+        key: { column: ingestPosts.keyHash, type: 'text' },
+        condition: sql`${ip.updatedAt} < ${callsBefore}::timestamptz`,
       },
     ],
     options,
