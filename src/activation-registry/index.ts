@@ -63,7 +63,7 @@ export {
 export { unitTraffic } from './guard-store.js';
 export { activationRegistryOpenApi, registrationBody } from './openapi.js';
 export { toHttpError as registryHttpError } from './admin-api.js';
-export { ENVIRONMENTS, SOURCE_SYSTEM_MODES, type Environment, type SourceSystemMode } from './schema.js';
+export { ENVIRONMENTS, SOURCE_SYSTEM_MODES, type Environment } from './schema.js';
 
 export interface RegistryWebDependencies {
   config: Pick<Config, 'developmentSignIn' | 'adminOidc' | 'publicBaseUrl'>;
