@@ -35,34 +35,33 @@ async function findWritten(dir: string, name: string): Promise<SentMessage[]> {
   }
 }
 
-export function outboxSms(options: { dataDir: string; log: Logger }): SmsChannel {
+/** An outbox channel: each delivery one file `<channel>-<reference>.json`, written once. */
+function outboxChannel<M extends { reference: string }>(
+  channel: 'sms' | 'email',
+  label: string,
+  options: { dataDir: string; log: Logger },
+  extra: Record<string, string> = {},
+) {
   const dir = path.join(options.dataDir, 'outbox');
+  const file = (reference: string) => `${channel}-${reference}.json`;
   return {
-    provider: 'outbox',
-    sendMessage: (message: SmsMessage) =>
+    provider: 'outbox' as const,
+    sendMessage: (message: M) =>
       writeOnce(
         dir,
-        `sms-${message.reference}.json`,
-        { channel: 'sms', ...message, writtenAt: new Date().toISOString() },
+        file(message.reference),
+        { channel, ...extra, ...message, writtenAt: new Date().toISOString() },
         options.log,
-        'SMS',
+        label,
       ),
-    findSent: (query: SentQuery) => findWritten(dir, `sms-${query.reference}.json`),
+    findSent: (query: SentQuery) => findWritten(dir, file(query.reference)),
   };
 }
 
+export function outboxSms(options: { dataDir: string; log: Logger }): SmsChannel {
+  return outboxChannel<SmsMessage>('sms', 'SMS', options);
+}
+
 export function outboxEmail(options: { dataDir: string; from: string; log: Logger }): EmailChannel {
-  const dir = path.join(options.dataDir, 'outbox');
-  return {
-    provider: 'outbox',
-    sendMessage: (message: EmailMessage) =>
-      writeOnce(
-        dir,
-        `email-${message.reference}.json`,
-        { channel: 'email', from: options.from, ...message, writtenAt: new Date().toISOString() },
-        options.log,
-        'E-mail',
-      ),
-    findSent: (query: SentQuery) => findWritten(dir, `email-${query.reference}.json`),
-  };
+  return outboxChannel<EmailMessage>('email', 'E-mail', options, { from: options.from });
 }
