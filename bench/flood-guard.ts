@@ -22,8 +22,7 @@ import { loadConfig } from '../src/config.js';
 import { openDatabase, rows, type Database } from '../src/db/database.js';
 import { heldCounts } from '../src/inbox/index.js';
 import { createLogger } from '../src/logging.js';
-import { sampleTimeslot } from '../test/helpers/booking-producer.js';
-import { isProducerProcess, serveProducer, startProducerProcess } from './producer-process.js';
+import { bookedAnswer, isProducerProcess, serveProducer, startProducerProcess } from './producer-process.js';
 import { engagement, notificationEnvelope, postNotification, type EngagementInput } from '../test/helpers/soap.js';
 
 const LATENCY_MS = 20;
@@ -192,16 +191,7 @@ async function main(): Promise<void> {
 }
 
 if (isProducerProcess()) {
-  await serveProducer((request) => ({
-    delayMs: LATENCY_MS,
-    details: sampleTimeslot({
-      healthcareFacility: request.logicalAddress,
-      bookingId: request.bookingId,
-      subjectOfCare: request.actorId,
-      startTimeInclusive: '20271015093000',
-      endTimeExclusive: '20271015100000',
-    }),
-  }));
+  await serveProducer(bookedAnswer(LATENCY_MS));
 } else {
   await main();
 }

@@ -4,9 +4,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { startBookingProducer, type ProducerHandler } from '../test/helpers/booking-producer.js';
+import { sampleTimeslot, startBookingProducer, type ProducerHandler } from '../test/helpers/booking-producer.js';
 
 export const isProducerProcess = (): boolean => process.argv.includes('--producer');
+
+/** The benches' answer: the booking asked for, at one fixed time, after `delayMs`. */
+export const bookedAnswer =
+  (delayMs: number): ProducerHandler =>
+  (request) => ({
+    delayMs,
+    details: sampleTimeslot({
+      healthcareFacility: request.logicalAddress,
+      bookingId: request.bookingId,
+      subjectOfCare: request.actorId,
+      startTimeInclusive: '20271015093000',
+      endTimeExclusive: '20271015100000',
+    }),
+  });
 
 /** The producer side: answers with `handler`, prints its URL, ends when its standard input ends. */
 export async function serveProducer(handler: ProducerHandler): Promise<void> {

@@ -22,11 +22,10 @@ import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { sourceSystems } from '../src/activation-registry/schema.js';
 import { openDatabase, rows, type Database } from '../src/db/database.js';
-import { sampleTimeslot } from '../test/helpers/booking-producer.js';
 import { freePort } from '../test/helpers/net.js';
 import { engagement, notificationEnvelope, postNotification } from '../test/helpers/soap.js';
 import { startCommand } from '../scripts/start-command.js';
-import { isProducerProcess, serveProducer, startProducerProcess } from './producer-process.js';
+import { bookedAnswer, isProducerProcess, serveProducer, startProducerProcess } from './producer-process.js';
 
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const POSTS = Number(process.env.BENCH_RELOAD_POSTS ?? 60_000);
@@ -183,16 +182,7 @@ async function run(variant: (typeof VARIANTS)[number], producerUrl: string): Pro
 }
 
 if (isProducerProcess()) {
-  await serveProducer((request) => ({
-    delayMs: 20,
-    details: sampleTimeslot({
-      healthcareFacility: request.logicalAddress,
-      bookingId: request.bookingId,
-      subjectOfCare: request.actorId,
-      startTimeInclusive: '20271015093000',
-      endTimeExclusive: '20271015100000',
-    }),
-  }));
+  await serveProducer(bookedAnswer(20));
 } else {
   if (!fs.existsSync('dist/main.js')) throw new Error('no dist/main.js: run npm run build first');
   console.log(

@@ -35,11 +35,10 @@ import { openDatabase, type Database } from '../src/db/database.js';
 import { purgeExpired } from '../src/operations/retention.js';
 import { createLogger } from '../src/logging.js';
 import { PROCESS_NOTIFICATION_PATH } from '../src/process-notifications/soap-endpoint.js';
-import { sampleTimeslot } from '../test/helpers/booking-producer.js';
 import { engagement, notificationEnvelope, postNotification } from '../test/helpers/soap.js';
 import { BENCH_SOURCE_SYSTEM } from './bodies.js';
 import type { LoadOrder, LoadReport } from './ingest-load.js';
-import { isProducerProcess, serveProducer, startProducerProcess } from './producer-process.js';
+import { bookedAnswer, isProducerProcess, serveProducer, startProducerProcess } from './producer-process.js';
 import { addReader, DAILY, fill, fillSizes, READER } from './scale-fill.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -545,16 +544,7 @@ if (process.argv.includes('--reads')) {
     void runReads(order as ReadOrder).then((report) => process.send!(report, () => process.exit(0)));
   });
 } else if (isProducerProcess()) {
-  await serveProducer((request) => ({
-    delayMs: PRODUCER_LATENCY_MS,
-    details: sampleTimeslot({
-      healthcareFacility: request.logicalAddress,
-      bookingId: request.bookingId,
-      subjectOfCare: request.actorId,
-      startTimeInclusive: '20271015093000',
-      endTimeExclusive: '20271015100000',
-    }),
-  }));
+  await serveProducer(bookedAnswer(PRODUCER_LATENCY_MS));
 } else {
   await main().catch((error: unknown) => {
     console.error(error);
