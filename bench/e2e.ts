@@ -30,8 +30,7 @@ import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase, rows, type Database } from '../src/db/database.js';
 import { createLogger } from '../src/logging.js';
-import { sampleTimeslot } from '../test/helpers/booking-producer.js';
-import { isProducerProcess, serveProducer, startProducerProcess } from './producer-process.js';
+import { bookedAnswer, isProducerProcess, serveProducer, startProducerProcess } from './producer-process.js';
 import { engagement, notificationEnvelope, postNotification, type EngagementInput } from '../test/helpers/soap.js';
 import { freePort } from '../test/helpers/net.js';
 import { startCommand } from '../scripts/start-command.js';
@@ -371,21 +370,11 @@ if (isProducerProcess()) {
         `${JSON.stringify({ total: counts.reduce((a, b) => a + b, 0), maxPerAddress: Math.max(...counts) })}\n`,
       );
   }, 1000).unref();
-  await serveProducer(
-    (request) => (
-      perAddress.set(request.logicalAddress ?? '', (perAddress.get(request.logicalAddress ?? '') ?? 0) + 1),
-      {
-        delayMs: LATENCY_MS,
-        details: sampleTimeslot({
-          healthcareFacility: request.logicalAddress,
-          bookingId: request.bookingId,
-          subjectOfCare: request.actorId,
-          startTimeInclusive: '20271015093000',
-          endTimeExclusive: '20271015100000',
-        }),
-      }
-    ),
-  );
+  const answer = bookedAnswer(LATENCY_MS);
+  await serveProducer((request) => {
+    perAddress.set(request.logicalAddress ?? '', (perAddress.get(request.logicalAddress ?? '') ?? 0) + 1);
+    return answer(request);
+  });
 } else {
   await main();
 }
