@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { inject } from 'vitest';
-import { openDatabase, type Database } from '../../src/db/database.js';
+import { sql } from 'drizzle-orm';
+import { openDatabase, rows, type Database } from '../../src/db/database.js';
 
 export interface TestDatabase extends Database {
   /** The URL of this test's own PostgreSQL database; undefined on the embedded one. */
@@ -35,4 +36,14 @@ export async function openTestDatabase(serverUrl = process.env.DATABASE_URL): Pr
       await dropper.end();
     },
   });
+}
+
+/** The citizen's held cancellations whose window has ended but which the release sweep has not yet sent. */
+export async function dueHeldCancellations(database: Database, resident: string): Promise<number> {
+  const [row] = await rows<{ n: number }>(
+    database.orm,
+    sql`select count(*)::int as n from held_cancellation
+        where resident = ${resident} and status = 'held' and due_at <= now()`,
+  );
+  return Number(row!.n);
 }

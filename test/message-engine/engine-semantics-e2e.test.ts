@@ -15,6 +15,7 @@ import {
   type TimeslotInput,
 } from '../helpers/booking-producer.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { dueHeldCancellations } from '../helpers/database.js';
 import {
   engagement,
   notificationEnvelope,
@@ -96,17 +97,9 @@ async function afterRebookWindow(resident: string): Promise<void> {
   await settled(resident);
   // The release sweep runs apart from the queue: wait for it too (a loaded machine can be seconds late).
   await waitFor(
-    () => heldOf(resident),
+    () => dueHeldCancellations(t.database, resident),
     (n) => n === 0,
   );
-}
-
-async function heldOf(resident: string): Promise<number> {
-  const [row] = await rows<{ n: number }>(
-    t.database.orm,
-    sql`select count(*)::int as n from held_cancellation where resident = ${resident} and status = 'held' and due_at <= now()`,
-  );
-  return Number(row!.n);
 }
 
 /** Past the redelivery window: an identical notification is then processed, not taken for a redelivery. */
