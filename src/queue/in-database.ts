@@ -160,13 +160,16 @@ export async function claimNotifications(database: Database, options: ClaimOptio
       select f.id from heads h
       cross join lateral (
         select x.${c.id} from ${inboundNotifications} x
-        where x.${c.status} = ${STATUS.pending} and x.${c.keyHash} = h.key_hash and x.${c.id} >= h.id
-          and x.${c.id} < coalesce((
+        where x.${c.status} = ${STATUS.pending} and x.${c.keyHash} = h.key_hash and x.${c.id} + 0 >= h.id
+          and x.${c.id} + 0 < coalesce((
             select min(d.${c.id}) from ${inboundNotifications} d
             where d.${c.status} = ${STATUS.pending} and d.${c.deleteFlag} and d.${c.resident} = h.resident
               and d.${c.sourceSystem} = h.source_system
               and d.${c.keyHash} <> h.key_hash and d.${c.id} > h.id), 9223372036854775807)
-        order by x.${c.id} limit ${options.perPost}
+        -- The walk must run on the post's index (key_hash, id): "+ 0" keeps the id bounds off the pending
+        -- index and key_hash leads the order. Otherwise a planner with stale statistics (a queue filled faster
+        -- than autovacuum analyzes it) walked every pending row in id order: 1.6-2.3 ms per head, 0.4 s a claim.
+        order by x.${c.keyHash}, x.${c.id} limit ${options.perPost}
       ) f
     )
     update ${inboundNotifications} n
