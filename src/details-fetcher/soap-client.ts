@@ -113,6 +113,16 @@ interface TransportError {
   message?: string;
 }
 
+/**
+ * The connection pool to NTjP. Idle connections are kept for more calls than the engine has in flight at
+ * most (2 rounds of up to 256 calls): with Node's default (256 idle at most) a busy engine closed the
+ * connections beyond that as their calls ended and opened new ones (for NTjP a TLS handshake each) for the
+ * next round (test/details-fetcher/concurrency.test.ts, "connections kept"). TCP keep-alive is axios's 60 s:
+ * axios sets 60 s on a socket at every request and the agent its own value (default 1 s) when it takes
+ * the socket back, so with two values every call cost two rounds of setsockopt.
+ */
+const KEEP_ALIVE = { keepAlive: true, keepAliveMsecs: 60_000, maxFreeSockets: 1024 } as const;
+
 // TLS errors that say a certificate was refused or could not be verified: fixed by configuration, not by retrying.
 const TLS_REFUSAL = /^(ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|EPROTO$|HOSTNAME_MISMATCH)/;
 
@@ -158,8 +168,8 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
   if ((cert === undefined) !== (key === undefined))
     throw new DetailsFetcherSetupError('NTJP_TLS_CERT and NTJP_TLS_KEY must be set together');
   // Keep-alive: NTjP is one host; a TLS handshake per call would cost more than most answers.
-  const httpAgent = new http.Agent({ keepAlive: true });
-  const httpsAgent = new https.Agent({ keepAlive: true, cert, key, ...(ca ? { ca } : {}) });
+  const httpAgent = new http.Agent(KEEP_ALIVE);
+  const httpsAgent = new https.Agent({ ...KEEP_ALIVE, cert, key, ...(ca ? { ca } : {}) });
   if (cert && !url.startsWith('https:'))
     log?.warn(
       { url },

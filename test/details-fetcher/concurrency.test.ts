@@ -255,6 +255,40 @@ describe('a producer that never answers', () => {
   });
 });
 
+describe('connections kept', () => {
+  it('When 320 calls are in flight at once, twice, then the second time every call goes on a connection kept from the first', async () => {
+    // 40 addresses at their cap of 8: the producer holds every answer until the whole wave has arrived.
+    const wave = 320;
+    let arrived = 0;
+    let open = () => {};
+    let allArrived = Promise.resolve();
+    producer.handle(async () => {
+      if (++arrived === wave) open();
+      await allArrived;
+      return { details: { healthcareFacility: 'SE-POOL' } };
+    });
+    const client = await fetcher();
+    const run = async () => {
+      arrived = 0;
+      allArrived = new Promise<void>((resolve) => (open = resolve));
+      const outcomes = await Promise.all(
+        Array.from({ length: wave }, (_, i) =>
+          client.fetch({ logicalAddress: `SE-POOL-${i % 40}`, bookingId: `BOK-${i}`, resident: resident(i) }),
+        ),
+      );
+      expect(outcomes.filter((outcome) => outcome.kind !== 'found')).toEqual([]);
+    };
+    const before = producer.connections();
+    await run();
+    const afterFirst = producer.connections();
+    await run();
+
+    // One connection per call in flight; Node's default pool (256 idle at most) closed 64 of them and opened 64 anew.
+    expect(afterFirst - before).toBe(wave);
+    expect(producer.connections()).toBe(afterFirst);
+  });
+});
+
 describe('calls per second per logical address', () => {
   it('When 15 calls go to one address with a cap of 5 a second, then the first 5 go at once, the rest one every 200 ms, another address is not held back, and one that would wait past the slot wait is not sent', async () => {
     producer.addBooking('SE-RATE-A', 'BOK-1', { subjectOfCare: resident(1) });

@@ -117,6 +117,8 @@ export interface BookingProducer {
   inFlight(logicalAddress?: string): number;
   /** The most calls that were in flight at once, for one LogicalAddress or in all. */
   maxInFlight(logicalAddress?: string): number;
+  /** Connections accepted since the start (a client that reuses its connections opens few). */
+  connections(): number;
   /** Forgets recorded requests and in-flight maxima (not the bookings). */
   reset(): void;
   close(): Promise<void>;
@@ -337,6 +339,8 @@ export async function startBookingProducer(options: BookingProducerOptions = {})
     : http.createServer(listener);
   // The default keep-alive timeout (5 s) is shorter than a long test; let clients keep their connections.
   server.keepAliveTimeout = 60_000;
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
 
@@ -350,6 +354,7 @@ export async function startBookingProducer(options: BookingProducerOptions = {})
     handle: (next) => void (handler = next),
     inFlight: (logicalAddress) => inFlight.get(logicalAddress ?? '\u0000all') ?? 0,
     maxInFlight: (logicalAddress) => maxInFlight.get(logicalAddress ?? '\u0000all') ?? 0,
+    connections: () => connections,
     reset: () => {
       requests.length = 0;
       maxInFlight.clear();
