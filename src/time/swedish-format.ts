@@ -9,12 +9,32 @@ const dateFormat = new Intl.DateTimeFormat('sv-SE', {
 });
 const clockFormat = new Intl.DateTimeFormat('sv-SE', { timeZone: ZONE, hour: '2-digit', minute: '2-digit' });
 
+// Texts already made, by epoch ms: every message formats its booking's start and end (five formats for a
+// span), and bookings share their times (slots on the quarter hours of the days ahead). Bounded: emptied
+// when full.
+const MAX_REMEMBERED = 10_000;
+function remembered(format: Intl.DateTimeFormat): (instant: Date) => string {
+  const texts = new Map<number, string>();
+  return (instant) => {
+    const ms = instant.getTime();
+    let text = texts.get(ms);
+    if (text === undefined) {
+      text = format.format(instant);
+      if (texts.size >= MAX_REMEMBERED) texts.clear();
+      texts.set(ms, text);
+    }
+    return text;
+  };
+}
+const formatDate = remembered(dateFormat);
+const formatClock = remembered(clockFormat);
+
 export function formatSwedishDate(instant: Date): string {
-  return dateFormat.format(instant);
+  return formatDate(instant);
 }
 
 export function formatSwedishClock(instant: Date): string {
-  return clockFormat.format(instant);
+  return formatClock(instant);
 }
 
 /** "tisdag 3 mars 2026 kl. 14:30" */

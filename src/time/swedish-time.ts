@@ -48,11 +48,28 @@ function swedishWallClockMs(instantMs: number): number {
   return swedishWallClock(new Date(instantMs)).asUtcMs;
 }
 
+// TS values already read, as epoch ms. A booking's times come back in every answer about it and slots
+// repeat (the quarter hours of the days ahead), while reading one costs a time-zone lookup (Intl, about
+// as much CPU as the rest of a GetBookingDetails answer's fields). Bounded: emptied when full.
+const readInstants = new Map<string, number>();
+const MAX_READ_INSTANTS = 10_000;
+
 /**
  * A TS (`YYYYMMDDhhmmss`, Swedish local time) as an instant; undefined when it is not a valid TS
  * (wrong length or characters, or a date that does not exist such as 20260230...).
  */
 export function parseSwedishLocalTime(ts: string): Date | undefined {
+  const known = readInstants.get(ts);
+  if (known !== undefined) return new Date(known);
+  const instant = readSwedishLocalTime(ts);
+  if (instant) {
+    if (readInstants.size >= MAX_READ_INSTANTS) readInstants.clear();
+    readInstants.set(ts, instant.getTime());
+  }
+  return instant;
+}
+
+function readSwedishLocalTime(ts: string): Date | undefined {
   const match = TS_PATTERN.exec(ts);
   if (!match) return undefined;
   const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [

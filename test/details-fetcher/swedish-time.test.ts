@@ -1,5 +1,6 @@
-// TS (Swedish local time) to instants, across both daylight-saving changes.
+// TS (Swedish local time) to instants, across both daylight-saving changes; instants shown as Swedish text.
 import { describe, expect, it } from 'vitest';
+import { formatSwedishSpan } from '../../src/time/swedish-format.js';
 import { formatSwedishLocalTime, parseSwedishLocalTime } from '../../src/time/swedish-time.js';
 
 describe('parseSwedishLocalTime', () => {
@@ -31,6 +32,12 @@ describe('parseSwedishLocalTime', () => {
     expect(formatSwedishLocalTime(later)).toBe('20261025023000');
   });
 
+  it('When the same TS is read twice, then each reading is a Date of its own (changing one leaves the next alone)', () => {
+    const first = parseSwedishLocalTime('20261122093000') as Date;
+    first.setTime(0);
+    expect(parseSwedishLocalTime('20261122093000')?.toISOString()).toBe('2026-11-22T08:30:00.000Z');
+  });
+
   it.each([
     ['', 'empty'],
     ['2026112209300', 'thirteen digits'],
@@ -47,5 +54,19 @@ describe('parseSwedishLocalTime', () => {
     ['２０２６１１２２０９３０００', 'full-width digits'],
   ])('When the TS is %j (%s), then it is undefined', (ts) => {
     expect(parseSwedishLocalTime(ts)).toBeUndefined();
+  });
+});
+
+describe('formatSwedishSpan', () => {
+  it('When a span is shown, then it reads as Swedish local time, the same each time it is asked for', () => {
+    const start = new Date('2026-03-03T13:30:00Z');
+    const end = new Date('2026-03-03T14:00:00Z');
+    for (let i = 0; i < 2; i++) {
+      expect(formatSwedishSpan(start, end)).toBe('tisdag 3 mars 2026 kl. 14:30–15:00');
+      expect(formatSwedishSpan(new Date('2026-07-01T10:00:00Z'), undefined)).toBe('onsdag 1 juli 2026 kl. 12:00');
+    }
+    expect(formatSwedishSpan(start, new Date('2026-03-04T08:00:00Z'))).toBe(
+      'tisdag 3 mars 2026 kl. 14:30 – onsdag 4 mars 2026 kl. 09:00',
+    );
   });
 });
