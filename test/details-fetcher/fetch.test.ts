@@ -311,6 +311,42 @@ describe('failures', () => {
     expect('retryAfterMs' in outcome).toBe(false);
   });
 
+  it('When HTTP_PROXY is set, then calls go through that proxy; without it, straight to the URL', async () => {
+    producer.addBooking(CARE_UNIT, 'BOK-1');
+    const request = { logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT };
+    const proxied: string[] = [];
+    const proxyServer = http.createServer((req, res) => {
+      proxied.push(req.url ?? '');
+      res.writeHead(502).end();
+    });
+    await new Promise<void>((resolve) => proxyServer.listen(0, '127.0.0.1', resolve));
+    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, http_proxy: process.env.http_proxy };
+    const restore = () => {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    };
+    try {
+      process.env.HTTP_PROXY = `http://127.0.0.1:${(proxyServer.address() as AddressInfo).port}`;
+      delete process.env.http_proxy;
+      expect(await (await fetcher()).fetch(request)).toEqual({
+        kind: 'transient',
+        reason: 'HTTP 502 without a SOAP fault',
+      });
+      expect(proxied).toEqual([producer.url]);
+      expect(producer.requests).toHaveLength(0);
+
+      delete process.env.HTTP_PROXY;
+      expect((await (await fetcher()).fetch(request)).kind).toBe('found');
+      expect(producer.requests).toHaveLength(1);
+      expect(proxied).toHaveLength(1);
+    } finally {
+      restore();
+      await new Promise<void>((resolve) => proxyServer.close(() => resolve()));
+    }
+  });
+
   it('When nothing listens at the URL, then the outcome is transient (connection refused)', async () => {
     const closed = http.createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
