@@ -80,6 +80,8 @@ export async function recordDecisions(executor: Executor, records: readonly Deci
 
 /** One info line per decision: the kind made or "no message", and why; the post by its key hash only. */
 export function logDecisions(log: Logger, records: readonly DecisionRecord[]): void {
+  // Below LOG_LEVEL: not even the lines' fields are built (a batch has hundreds).
+  if (!log.isLevelEnabled('info')) return;
   for (const record of records) {
     log.info(
       {
