@@ -145,6 +145,9 @@ async function main(): Promise<void> {
     if (PHASES.has('throughput')) {
       // 1. Throughput.
       console.log(`throughput phase starts, ${load()}`);
+      producer.resetStats();
+      const cpuBefore = process.cpuUsage();
+      const machineBefore = machineBusySeconds();
       const started = performance.now();
       await sendAll(base, 0, NOTIFICATIONS, 1000, 2, 'TP', SYSTEM);
       const ingested = performance.now() - started;
@@ -157,6 +160,17 @@ async function main(): Promise<void> {
       console.log(
         `throughput: ${NOTIFICATIONS} notifications -> messages in ${elapsed.toFixed(1)} s = ${perSecond.toFixed(0)} notifications/s ` +
           `(ingest alone ${(ingested / 1000).toFixed(1)} s)${messagesDone ? '' : ' [TIMED OUT]'} target >= ${TARGETS.perSecond}/s; ${load()}`,
+      );
+      // CPU actually used (not time on the CPU profile's clock, which counts time waiting for a core as busy).
+      const cpu = process.cpuUsage(cpuBefore);
+      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+      const machineBusy = machineBusySeconds() - machineBefore;
+      await sleep(1_100); // the producer reports its calls once a second
+      console.log(
+        `  CPU of this process (service, ingest threads, load generator) ${cpuSeconds.toFixed(1)} s = ` +
+          `${((cpuSeconds * 1000) / NOTIFICATIONS).toFixed(2)} ms per notification; the machine busy ` +
+          `${Number.isNaN(machineBusy) ? '?' : machineBusy.toFixed(1)} s of ${(elapsed * os.availableParallelism()).toFixed(1)} ` +
+          `(${os.availableParallelism()} cores); GetBookingDetails calls ${producer.stats().total}`,
       );
     }
 
@@ -335,6 +349,22 @@ async function main(): Promise<void> {
     await database.close();
     await admin.unsafe(`drop database if exists ${name} with (force)`);
     await admin.end();
+  }
+}
+
+/** CPU seconds the whole machine has been busy since boot (Linux /proc/stat; NaN elsewhere). */
+function machineBusySeconds(): number {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = fs
+      .readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / 100;
+  } catch {
+    return NaN;
   }
 }
 
