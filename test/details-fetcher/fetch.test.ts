@@ -311,6 +311,35 @@ describe('failures', () => {
     expect('retryAfterMs' in outcome).toBe(false);
   });
 
+  it('When values need escaping, then the request is exactly what soap 1.13 writes (body serialised by soap before, written by us now)', async () => {
+    const client = await fetcher();
+    await client.fetch({ logicalAddress: `SE&<>"'x`, bookingId: 'B\t1\r\n2 ', resident: RESIDENT });
+    await client.fetch({ logicalAddress: 'SE1', bookingId: '<![CDATA[B&1]]>', resident: RESIDENT });
+
+    const envelope = (header: string, body: string) =>
+      '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" ' +
+      'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"  ' +
+      'xmlns:gbd="urn:riv:crm:scheduling:GetBookingDetailsResponder:1" ' +
+      'xmlns:tns="urn:riv:crm:scheduling:GetBookingDetails:1:rivtabp21"><soap:Header>' +
+      `<itr:LogicalAddress xmlns:itr="urn:riv:itintegration:registry:1">${header}</itr:LogicalAddress> ` +
+      `<ih:Actor xmlns:ih="urn:riv:interoperability:headers:1"><ih:actorId>${RESIDENT}</ih:actorId>` +
+      '<ih:actorType>subject_of_care</ih:actorType></ih:Actor></soap:Header><soap:Body>' +
+      '<gbd:GetBookingDetails xmlns:gbd="urn:riv:crm:scheduling:GetBookingDetailsResponder:1" ' +
+      `xmlns="urn:riv:crm:scheduling:GetBookingDetailsResponder:1">${body}</gbd:GetBookingDetails>` +
+      '</soap:Body></soap:Envelope>';
+    expect(producer.requests.map((request) => request.body)).toEqual([
+      envelope(
+        "SE&amp;&lt;&gt;&quot;'x",
+        '<gbd:healthcare_facility>SE&amp;&lt;&gt;&quot;&apos;x</gbd:healthcare_facility>' +
+          '<gbd:bookingId>B&#x9;1&#xD;&#xA;2 </gbd:bookingId>',
+      ),
+      envelope(
+        'SE1',
+        '<gbd:healthcare_facility>SE1</gbd:healthcare_facility><gbd:bookingId><![CDATA[B&1]]></gbd:bookingId>',
+      ),
+    ]);
+  });
+
   it('When HTTP_PROXY is set, then calls go through that proxy; without it, straight to the URL', async () => {
     producer.addBooking(CARE_UNIT, 'BOK-1');
     const request = { logicalAddress: CARE_UNIT, bookingId: 'BOK-1', resident: RESIDENT };
