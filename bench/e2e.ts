@@ -18,6 +18,7 @@
 //      runs the sources through tsx with the same flags, whose in-process compiler adds about 60-80 MiB);
 //      its heap, sampled from /metrics, is printed with the peak.
 // BENCH_PHASES (default throughput,latency,reload) picks phases; the load average is printed with each figure.
+// INGEST_THREADS, when set, is passed to the in-process service (phases 1 and 2).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -135,6 +136,8 @@ async function main(): Promise<void> {
       ROLES: 'ingest,worker',
       NTJP_GETBOOKINGDETAILS_URL: producer.url,
       DATA_DIR: '.tmp/bench-e2e',
+      // Passed through, to compare the ingest with and without its threads (default: the cores, at most 4).
+      ...(process.env.INGEST_THREADS !== undefined ? { INGEST_THREADS: process.env.INGEST_THREADS } : {}),
     });
     const app = await buildApp({ config, database, log: createLogger({ level: 'warn' }) });
     const base = await app.listen();
