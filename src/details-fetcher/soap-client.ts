@@ -157,8 +157,8 @@ function soapEscape(value: string): string {
 
 /**
  * The SOAP Body of a call, written as soap's serialiser writes it from the WSDL (its walk of the schema was
- * about 6 % of a call's CPU in bench:e2e's profile); soap sends a body given as `_xml` as it is. Locked byte for byte by
- * test/details-fetcher/fetch.test.ts ("exactly what soap 1.13 writes").
+ * about 6 % of a call's CPU in bench:e2e's profile); soap sends a body given as `_xml` as it is. Locked
+ * byte for byte by test/details-fetcher/fetch.test.ts ("exactly what soap 1.13 writes").
  */
 function requestBody(request: DetailsRequest): string {
   return (
@@ -211,7 +211,7 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
   (wsdl as unknown as { xmlToObject: (xml: string) => unknown }).xmlToObject = () => ({ Body: {} });
   const httpClient = new soap.HttpClient({});
   // axios looks in the environment for a proxy (HTTP_PROXY, ALL_PROXY, ...) at every call, about a tenth of
-  // its CPU per call: looked at once here. With none set for the URL's scheme, axios is told what it would
+  // axios's CPU per call: looked at once here. With none set for the URL's scheme, axios is told what it would
   // find (`proxy: false`: none); with one set, it looks as before.
   const scheme = new URL(url).protocol.replace(/:$/, '');
   const proxyInEnvironment = [`${scheme}_proxy`, 'all_proxy'].some(
