@@ -66,6 +66,7 @@ import {
   type ProcessNotificationEndpoint,
 } from './process-notifications/index.js';
 import {
+  autovacuumOff,
   createKafka,
   deadLettersRouter,
   kafkaNames,
@@ -410,6 +411,16 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const retention = config.roles.has('worker')
     ? startRetentionJob({ database, retention: config.retention, log })
     : undefined;
+
+  // The queue's partial indexes and the planner's statistics are kept by autovacuum (docs/OPERATIONS.md): a
+  // server without it works, but every claim gets slower as processed rows pile up. Said once, at start.
+  if (
+    config.roles.has('worker') &&
+    database.kind !== 'embedded' &&
+    (await autovacuumOff(database).catch(() => false))
+  ) {
+    log.warn('PostgreSQL runs with autovacuum off: the queue slows down as processed notifications pile up');
+  }
 
   // A worker without GetBookingDetails says so at start and, while notifications wait, every 5 minutes.
   let waitingTimer: NodeJS.Timeout | undefined;

@@ -186,6 +186,12 @@ export async function claimNotifications(database: Database, options: ClaimOptio
   return claimed.map(toQueued).sort((a, b) => a.id - b.id);
 }
 
+/** True when the server runs without autovacuum, which keeps the queue's partial indexes and statistics. */
+export async function autovacuumOff(database: Database): Promise<boolean> {
+  const [row] = await rows<{ autovacuum: string }>(database.orm, sql`show autovacuum`);
+  return row?.autovacuum === 'off';
+}
+
 interface OrderingRow {
   id: string | number;
   key_hash: string;
