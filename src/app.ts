@@ -66,6 +66,7 @@ import {
   type ProcessNotificationEndpoint,
 } from './process-notifications/index.js';
 import {
+  autovacuumOff,
   createKafka,
   deadLettersRouter,
   kafkaNames,
@@ -160,9 +161,19 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const names = kafkaNames(config.kafkaTopicPrefix);
   const publisher = kafka && config.roles.has('ingest') ? await startNotificationPublisher(kafka, names) : undefined;
   const intakeOptions = { redeliveryWindowSeconds: config.redeliveryWindowSeconds };
-  const intake = publisher
+  // Without Kafka, this process's own engine is woken as soon as a call's notifications are committed, rather
+  // than at its next poll (up to 200 ms later). Set once the engine runs (below).
+  let wakeEngine = (): void => {};
+  const tableIntake = inDatabaseIntake(database, intakeOptions);
+  const intake: NotificationIntake = publisher
     ? kafkaIntake(database, publisher, intakeOptions)
-    : inDatabaseIntake(database, intakeOptions);
+    : {
+        async record(call) {
+          const result = await tableIntake.record(call);
+          if (result.queued > 0) wakeEngine();
+          return result;
+        },
+      };
 
   // Read at start, so that a wrong certificate path stops the start rather than the first call.
   const httpsOptions = httpsOptionsOf(config.tls);
@@ -355,6 +366,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       },
       onMessagesCreated: (kinds) => metrics.messagesCreated(kinds),
     });
+    if (!kafka) wakeEngine = engine.wake;
     // Held messages: settled after an administrator's decision; holds that wait too long raise the alarm.
     const careUnits = createCareUnitAdministration(database, {
       afterChange: () => directory.refresh(),
@@ -399,6 +411,16 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const retention = config.roles.has('worker')
     ? startRetentionJob({ database, retention: config.retention, log })
     : undefined;
+
+  // The queue's partial indexes and the planner's statistics are kept by autovacuum (docs/OPERATIONS.md): a
+  // server without it works, but every claim gets slower as processed rows pile up. Said once, at start.
+  if (
+    config.roles.has('worker') &&
+    database.kind !== 'embedded' &&
+    (await autovacuumOff(database).catch(() => false))
+  ) {
+    log.warn('PostgreSQL runs with autovacuum off: the queue slows down as processed notifications pile up');
+  }
 
   // A worker without GetBookingDetails says so at start and, while notifications wait, every 5 minutes.
   let waitingTimer: NodeJS.Timeout | undefined;

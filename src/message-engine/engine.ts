@@ -65,6 +65,11 @@ export interface MessageEngine {
   processClaimed(claimed: readonly QueuedNotification[], workerId: string): Promise<number>;
   /** Releases held deletes whose window ended; resolves to the number released. */
   releaseDueHolds(): Promise<number>;
+  /**
+   * Ends the idle rounds' pause at once: this process's ingest has just committed new notifications. (Other
+   * processes find them at their next poll, `pollMs`.)
+   */
+  wake(): void;
   stop(): Promise<void>;
 }
 
@@ -120,14 +125,19 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
 
   const pollMs = options.pollMs ?? 200;
   const wakers = new Set<() => void>();
+  // The idle claim loops' wakers (a subset of wakers): what wake() ends early.
+  const idle = new Set<() => void>();
   const pause = () =>
     new Promise<void>((resolve) => {
+      const timer = setTimeout(() => done(), pollMs);
       const done = () => {
+        clearTimeout(timer);
         wakers.delete(done);
+        idle.delete(done);
         resolve();
       };
       wakers.add(done);
-      setTimeout(done, pollMs);
+      idle.add(done);
     });
   let loops: Promise<void> | undefined = Promise.all(
     Array.from({ length: parallelRounds }, async (_, index) => {
@@ -171,6 +181,9 @@ export function startMessageEngine(options: EngineOptions): MessageEngine {
     runOnce,
     processClaimed,
     releaseDueHolds,
+    wake() {
+      for (const done of idle) done();
+    },
     async stop() {
       stopped = true;
       for (const wake of wakers) wake();

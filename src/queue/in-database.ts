@@ -119,9 +119,14 @@ export async function claimNotifications(database: Database, options: ClaimOptio
   const oldEnough = options.minAgeMs
     ? sql`and n.${c.receivedAt} <= now() - make_interval(secs => ${options.minAgeMs / 1000})`
     : sql``;
-  const claimed = await rows<QueueRow>(
-    database.orm,
-    sql`
+  const claimed = await database.orm.transaction(async (tx) => {
+    // Every step below must walk an index in id order and stop early. With statistics that lag the queue
+    // (a reload of a million posts queued in minutes; autovacuum off or behind) the planner chose bitmap
+    // scans of every pending row and a sort instead: seconds a claim. These settings last this transaction.
+    await tx.execute(sql`select set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)`);
+    return rows<QueueRow>(
+      tx,
+      sql`
     with horizon as materialized (
       -- How far to look: up to the oldest 3 x posts due items, walked in id order on the pending index (not
       -- every pending row: a backlog of a million must not make each claim read a million rows).
@@ -176,8 +181,15 @@ export async function claimNotifications(database: Database, options: ClaimOptio
     set ${c.leaseOwner} = ${options.workerId}, ${c.leaseUntil} = now() + make_interval(secs => ${leaseSeconds})
     from picked where n.${c.id} = picked.id
     returning ${RETURNING}`,
-  );
+    );
+  });
   return claimed.map(toQueued).sort((a, b) => a.id - b.id);
+}
+
+/** True when the server runs without autovacuum, which keeps the queue's partial indexes and statistics. */
+export async function autovacuumOff(database: Database): Promise<boolean> {
+  const [row] = await rows<{ autovacuum: string }>(database.orm, sql`show autovacuum`);
+  return row?.autovacuum === 'off';
 }
 
 interface OrderingRow {

@@ -6,6 +6,7 @@
 export { NOTIFICATION_STATUSES, type NotificationStatus } from './schema.js';
 export { enqueueNotifications, ENQUEUE_COLUMNS } from './enqueue.js';
 export {
+  autovacuumOff,
   claimNotifications,
   completeNotifications,
   countDeadLetters,

@@ -64,7 +64,10 @@ async function silence(processId: string, seconds: number): Promise<void> {
 describe('liveness of lease holders', () => {
   it('When a process stops beating, then a live one releases its notifications at once and takes them, though the lease is an hour', async () => {
     await queue(['191212121212', '199001012384', '197001010001']);
-    const dead = await live('host-a:100:aaaaaa');
+    // Dead after a minute's silence, not the default second: on a loaded machine the steps below can take
+    // seconds, and "alive" must still hold until the test silences the process itself.
+    const deadAfterMs = 60_000;
+    const dead = await live('host-a:100:aaaaaa', { deadAfterMs });
     const claimed = await claimNotifications(database, {
       workerId: 'host-a:100:aaaaaa/1',
       posts: 10,
@@ -76,7 +79,7 @@ describe('liveness of lease holders', () => {
       await claimNotifications(database, { workerId: 'host-b:200:bbbbbb', posts: 10, perPost: 5, leaseMs: HOUR }),
     ).toHaveLength(0);
 
-    const survivor = await live('host-b:200:bbbbbb');
+    const survivor = await live('host-b:200:bbbbbb', { deadAfterMs });
     await survivor.beat();
     // Alive (a fresh heartbeat): nothing is released.
     expect(
@@ -88,7 +91,7 @@ describe('liveness of lease holders', () => {
     await database.orm.execute(
       sql`insert into lease_holder (process_id, roles) values ('host-a:100:aaaaaa', 'worker')`,
     );
-    await silence('host-a:100:aaaaaa', 5);
+    await silence('host-a:100:aaaaaa', 120);
     await survivor.beat();
     const [holders] = await rows<{ n: number }>(
       database.orm,
