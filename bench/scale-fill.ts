@@ -10,7 +10,8 @@
 //   inbound_notification    7 days × DAILY.notifications done (RETENTION_QUEUE_DAYS) + 90 days × 0.05 % dead
 //   engine_decision         one per processed notification, kept as long as the queue's rows
 //   notification_call       30 days × DAILY.calls (RETENTION_CALL_DAYS)
-//   ingest_post             posts touched within 30 days (RETENTION_CALL_DAYS): half the notifications are a post's first in the window
+//   ingest_post             posts fingerprinted within the redelivery window (300 s), the purge's hour of margin and
+//                           its interval (RETENTION_INTERVAL_MINUTES = 60): 2 h 5 min of notifications, one row each
 //   notification_request    90 days × messages/day (RETENTION_DELIVERY_DAYS), all planned
 //   notification_delivery   one per request of a citizen with a channel (25 % of citizens), delivered; with its delivery_message row
 //   citizen_channel_settings, care_unit_relation: 25 % of citizens, one relation per citizen
@@ -19,7 +20,14 @@ import type { Sql } from 'postgres';
 
 /** The national daily volume the steady-state sizes are derived from. */
 export const DAILY = { notifications: 200_000, transactionsPerCall: 100, messages: 13_700 } as const;
-export const RETENTION_DAYS = { queue: 7, deadLetter: 90, call: 30, delivery: 90, message: 730 } as const;
+export const RETENTION_DAYS = {
+  queue: 7,
+  deadLetter: 90,
+  call: 30,
+  delivery: 90,
+  message: 730,
+  fingerprint: (300 + 3600 + 3600) / 86_400,
+} as const;
 
 export interface FillSizes {
   citizens: number;
@@ -45,7 +53,7 @@ export function fillSizes(scale: number): FillSizes {
     notificationsDone,
     deadLetters: n(DAILY.notifications * RETENTION_DAYS.deadLetter * 0.0005),
     calls: n((DAILY.notifications / DAILY.transactionsPerCall) * RETENTION_DAYS.call),
-    ingestPosts: Math.min(n(5_000_000), n(DAILY.notifications * RETENTION_DAYS.call * 0.5)),
+    ingestPosts: n(DAILY.notifications * RETENTION_DAYS.fingerprint),
     requests,
     deliveries: Math.round(requests * 0.25),
     channelCitizens: n(500_000),
@@ -147,7 +155,7 @@ function statements(s: FillSizes): [string, string][] {
     [
       'ingest_post',
       `insert into ingest_post (key_hash, sequence_hash, recent, updated_at)
-       select md5('post' || i), substr(md5('seq' || i), 1, 32), '[]'::jsonb, ${msgAt(s.ingestPosts, RETENTION_DAYS.call)}
+       select md5('post' || i), substr(md5('seq' || i), 1, 32), '[]'::jsonb, ${msgAt(s.ingestPosts, RETENTION_DAYS.fingerprint)}
        from generate_series(1, ${s.ingestPosts}) as i`,
     ],
     [

@@ -164,8 +164,13 @@ export interface Retention {
   queueDays: number;
   /** RETENTION_DEAD_LETTER_DAYS: notifications the engine gave up on, kept for operators to retry. */
   deadLetterDays: number;
-  /** RETENTION_CALL_DAYS: records of ProcessNotification calls and the redelivery fingerprints of posts. */
+  /** RETENTION_CALL_DAYS: records of ProcessNotification calls. */
   callDays: number;
+  /**
+   * REDELIVERY_WINDOW_SECONDS again: the posts' redelivery fingerprints are kept this long plus an hour
+   * (past the window a fingerprint decides nothing).
+   */
+  redeliveryWindowSeconds: number;
   /** RETENTION_REJECTED_DAYS: rejected transactions (they hold the identity number). */
   rejectedDays: number;
   /** RETENTION_POST_DAYS: posts deleted or long past, and settled held cancellations. */
@@ -421,7 +426,7 @@ export const CONFIG_SCHEMA = {
   FLOOD_GUARD_EXPIRE_DAYS: integer(14, 1, 3650, 'held messages waiting longer are dropped'),
   RETENTION_QUEUE_DAYS: integer(7, 1, DAYS, 'processed notifications'),
   RETENTION_DEAD_LETTER_DAYS: integer(90, 1, DAYS, 'dead letters'),
-  RETENTION_CALL_DAYS: integer(30, 1, DAYS, 'ProcessNotification calls and redelivery fingerprints'),
+  RETENTION_CALL_DAYS: integer(30, 1, DAYS, 'ProcessNotification calls'),
   RETENTION_REJECTED_DAYS: integer(30, 1, DAYS, 'rejected transactions'),
   RETENTION_POST_DAYS: integer(90, 1, DAYS, 'posts deleted or long past'),
   RETENTION_MESSAGE_DAYS: integer(730, 1, DAYS, 'read or hidden inbox messages'),
@@ -813,6 +818,7 @@ export function loadConfig(env: Env = process.env): Config {
       queueDays: v.RETENTION_QUEUE_DAYS,
       deadLetterDays: v.RETENTION_DEAD_LETTER_DAYS,
       callDays: v.RETENTION_CALL_DAYS,
+      redeliveryWindowSeconds: v.REDELIVERY_WINDOW_SECONDS,
       rejectedDays: v.RETENTION_REJECTED_DAYS,
       postDays: v.RETENTION_POST_DAYS,
       messageDays: v.RETENTION_MESSAGE_DAYS,

@@ -15,6 +15,11 @@ import { purgeQueue } from '../queue/index.js';
 import { ACTIVITY_RETENTION_DAYS, purgeSourceActivity } from '../source-activity/index.js';
 
 const DAY_MS = 86_400_000;
+/**
+ * Redelivery fingerprints are kept an hour beyond the window: a margin for the service's and the
+ * database's clocks, and for a window raised at a restart (posts fingerprinted under the old one keep theirs).
+ */
+const FINGERPRINT_MARGIN_MS = 3_600_000;
 /** Slices per table per round: a round stays bounded; the rest waits for the next round. */
 const MAX_SLICES = 1_000;
 
@@ -32,7 +37,11 @@ export async function purgeExpired(database: Database, retention: Retention, now
     )),
     ...(await purgeIngestRecords(
       database,
-      { callsBefore: before(retention.callDays), rejectedBefore: before(retention.rejectedDays) },
+      {
+        callsBefore: before(retention.callDays),
+        rejectedBefore: before(retention.rejectedDays),
+        fingerprintsBefore: new Date(now.getTime() - retention.redeliveryWindowSeconds * 1000 - FINGERPRINT_MARGIN_MS),
+      },
       options,
     )),
     ...(await purgeEngineRecords(

@@ -1,7 +1,9 @@
 // The ingest's retention: records of calls, rejected transactions (they hold the identity number), and
-// the redelivery fingerprints of posts not touched for a long time. A fingerprint only spares the worker
-// a GetBookingDetails call for a redelivery; EI retries within minutes, and a re-send after the
-// fingerprint is gone is fetched and found unchanged, so it makes no message either.
+// the redelivery fingerprints of posts not touched within the redelivery window. A fingerprint row whose
+// newest sequence is older than the window decides nothing: the intake treats it exactly as a post it has
+// no row for (every sequence in it is outside the window), so removing it changes no answer and no queued
+// notification. Kept that short, the table holds hours of posts instead of a month of them, and its key
+// index of random hashes stays in memory at national volumes (docs/BENCHMARKS.md, "Scale").
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/index.js';
 import { columnNames, olderThan, purgeTables, type PurgeOptions } from '../db/index.js';
@@ -14,6 +16,8 @@ const ip = columnNames(ingestPosts);
 export interface IngestRetention {
   callsBefore: Date;
   rejectedBefore: Date;
+  /** Fingerprint rows last changed before this go (the redelivery window and a margin before now). */
+  fingerprintsBefore: Date;
 }
 
 export function purgeIngestRecords(
@@ -38,7 +42,7 @@ export function purgeIngestRecords(
       {
         table: ingestPosts,
         key: { column: ingestPosts.keyHash, type: 'text' },
-        condition: sql`${ip.updatedAt} < ${callsBefore}::timestamptz`,
+        condition: sql`${ip.updatedAt} < ${rules.fingerprintsBefore.toISOString()}::timestamptz`,
       },
     ],
     options,

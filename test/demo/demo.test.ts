@@ -54,6 +54,7 @@ describe('DEMO configuration', () => {
       queueDays: 7,
       deadLetterDays: 90,
       callDays: 30,
+      redeliveryWindowSeconds: 300,
       rejectedDays: 30,
       postDays: 90,
       messageDays: 730,

@@ -132,7 +132,8 @@ describe('Retention', () => {
     await queueRow('dead-recent', 'dead', 40, 39);
     await queueRow('pending-ancient', 'pending', 400, 1);
 
-    // Ingest: calls and fingerprints after 30 days; rejected transactions after 30 (their call waits for them).
+    // Ingest: calls after 30 days; rejected transactions after 30 (their call waits for them); redelivery
+    // fingerprints once past the redelivery window (300 s) and the purge's margin of an hour.
     const [oldCall, oldCallWithRecentRejection, recentCall] = await database.orm
       .insert(notificationCalls)
       .values([
@@ -157,8 +158,8 @@ describe('Retention', () => {
       .insert(rejectedTransactions)
       .values({ callId: recentCall!.id, position: 2, code: 'schema', reason: 'old', fields: {}, receivedAt: ago(31) });
     await database.orm.insert(ingestPosts).values([
-      { keyHash: 'fp-old', sequenceHash: 'x', updatedAt: ago(31) },
-      { keyHash: 'fp-recent', sequenceHash: 'x', updatedAt: ago(29) },
+      { keyHash: 'fp-old', sequenceHash: 'x', updatedAt: new Date(NOW.getTime() - (300 + 3600 + 60) * 1000) },
+      { keyHash: 'fp-recent', sequenceHash: 'x', updatedAt: new Date(NOW.getTime() - (300 + 3600 - 60) * 1000) },
     ]);
 
     // Inbox posts: gone after 90 days once deleted or long past; present posts ahead or without a time stay.
@@ -401,7 +402,9 @@ describe('Retention over several slices of every kind of key', () => {
           .values({ resident: RESIDENT, careUnitHsaId: `SE-OLD-${i}`, firstAt: ago(900), lastAt: ago(800) });
       }
       for (let i = 0; i < 7; i++) {
-        await database.orm.insert(ingestPosts).values({ keyHash: `new-${i}`, sequenceHash: 'x', updatedAt: ago(1) });
+        await database.orm
+          .insert(ingestPosts)
+          .values({ keyHash: `new-${i}`, sequenceHash: 'x', updatedAt: new Date(NOW.getTime() - 60_000) });
         await database.orm
           .insert(careUnitRelations)
           .values({ resident: RESIDENT, careUnitHsaId: `SE-NEW-${i}`, firstAt: ago(900), lastAt: ago(1) });

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rows } from '../../src/db/database.js';
+import { purgeIngestRecords } from '../../src/process-notifications/index.js';
+import { ingestPosts } from '../../src/process-notifications/schema.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import {
   engagement,
@@ -396,6 +398,53 @@ describe('ProcessNotification endpoint', () => {
       );
     });
     expect(later.inbound_notification).toBe(1);
+  });
+
+  it('When a fingerprint is past the redelivery window, then the purge removes it and a re-send is answered and queued exactly as when it is kept', async () => {
+    const kept = booking();
+    const purged = booking();
+    for (const post of [kept, purged]) {
+      expect((await postNotification(t.url, notificationEnvelope([post]))).comment).toBe(
+        'accepted 1 (already received 0), ignored 0, rejected 0',
+      );
+    }
+    // Two hours later for both posts (past the 300 s window and the purge's hour of margin).
+    await t.database.orm.execute(
+      sql`update ingest_post set updated_at = updated_at - interval '2 hours',
+            recent = (select jsonb_agg(jsonb_set(e, '{t}', to_jsonb((e->>'t')::float8 - 7200))) from jsonb_array_elements(recent) e)`,
+    );
+    const fingerprintOf = (post: typeof kept) =>
+      sql`(select key_hash from inbound_notification
+           where engagement->>'businessObjectInstanceIdentifier' = ${post.businessObjectInstanceIdentifier ?? ''} limit 1)`;
+    const [keptRow] = await t.database.orm
+      .select()
+      .from(ingestPosts)
+      .where(sql`${ingestPosts.keyHash} = ${fingerprintOf(kept)}`);
+    expect(keptRow).toBeDefined();
+    const before = await count('ingest_post');
+    const rules = {
+      callsBefore: new Date(Date.now() - 30 * 86_400_000),
+      rejectedBefore: new Date(Date.now() - 30 * 86_400_000),
+      fingerprintsBefore: new Date(Date.now() - (300 + 3600) * 1000),
+    };
+    const report = await purgeIngestRecords(t.database, rules, { sliceSize: 100, maxSlices: 100 });
+    expect(report.ingest_post).toBe(before);
+    // Only `purged`'s fingerprint stays gone: `kept` gets its row back exactly as it was.
+    await t.database.orm.insert(ingestPosts).values(keptRow!);
+    const answers: (string | undefined)[] = [];
+    const delta = await gained(async () => {
+      for (const post of [kept, purged, kept, purged]) {
+        answers.push((await postNotification(t.url, notificationEnvelope([post]))).comment);
+      }
+    });
+    expect(answers).toEqual([
+      'accepted 1 (already received 0), ignored 0, rejected 0',
+      'accepted 1 (already received 0), ignored 0, rejected 0',
+      'accepted 1 (already received 1), ignored 0, rejected 0',
+      'accepted 1 (already received 1), ignored 0, rejected 0',
+    ]);
+    expect(delta.inbound_notification).toBe(2);
+    expect(delta.ingest_post).toBe(1);
   });
 
   it('When one call holds create, delete and create of one post, then all three are queued deletes first (as EI applies a call), and its redelivery adds nothing', async () => {
