@@ -115,75 +115,84 @@ export interface ClaimOptions {
  * same source system.
  */
 export async function claimNotifications(database: Database, options: ClaimOptions): Promise<QueuedNotification[]> {
+  const claimed = await database.orm.transaction(async (tx) => {
+    await tx.execute(CLAIM_PLANNER_SETTINGS);
+    return rows<QueueRow>(tx, claimStatement(options));
+  });
+  return claimed.map(toQueued).sort((a, b) => a.id - b.id);
+}
+
+// Every step of the claim must walk an index in id order and stop early. With statistics that lag the queue
+// (a reload of a million posts queued in minutes; autovacuum off or behind) the planner chose bitmap scans
+// of every pending row and a sort instead: seconds a claim. Run first in the claim's transaction; they last
+// that transaction.
+export const CLAIM_PLANNER_SETTINGS = sql`select set_config('enable_bitmapscan', 'off', true),
+  set_config('enable_sort', 'off', true)`;
+
+/** The claim's one statement (exported for the test of its plan). */
+export function claimStatement(options: ClaimOptions): SQL {
   const leaseSeconds = options.leaseMs / 1000;
   const oldEnough = options.minAgeMs
     ? sql`and n.${c.receivedAt} <= now() - make_interval(secs => ${options.minAgeMs / 1000})`
     : sql``;
-  const claimed = await database.orm.transaction(async (tx) => {
-    // Every step below must walk an index in id order and stop early. With statistics that lag the queue
-    // (a reload of a million posts queued in minutes; autovacuum off or behind) the planner chose bitmap
-    // scans of every pending row and a sort instead: seconds a claim. These settings last this transaction.
-    await tx.execute(sql`select set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)`);
-    return rows<QueueRow>(
-      tx,
-      sql`
-    with horizon as materialized (
-      -- How far to look: up to the oldest 3 x posts due items, walked in id order on the pending index (not
-      -- every pending row: a backlog of a million must not make each claim read a million rows).
-      select max(c.id) as id from (
-        select n.${c.id} from ${inboundNotifications} n
-        where n.${c.status} = ${STATUS.pending} and n.${c.availableAt} <= now()
-          and (n.${c.leaseUntil} is null or n.${c.leaseUntil} < now())
-          ${oldEnough}
-        order by n.${c.id}
-        limit ${options.posts * 3}) c
-    ), heads as (
-      -- In id order on the pending index, stopping at the wanted number of posts.
-      select n.${c.id}, n.${c.keyHash}, n.${c.resident}, n.${c.sourceSystem} from ${inboundNotifications} n
-      where n.${c.status} = ${STATUS.pending} and n.${c.id} <= (select id from horizon) and n.${c.availableAt} <= now()
+  return sql`
+  with horizon as materialized (
+    -- How far to look: up to the oldest 3 x posts due items, walked in id order on the pending index (not
+    -- every pending row: a backlog of a million must not make each claim read a million rows).
+    select max(c.id) as id from (
+      select n.${c.id} from ${inboundNotifications} n
+      where n.${c.status} = ${STATUS.pending} and n.${c.availableAt} <= now()
         and (n.${c.leaseUntil} is null or n.${c.leaseUntil} < now())
         ${oldEnough}
-        -- one worker per post at a time, and the post's order (a delete passes earlier items that wait for a retry)
-        -- ("offset 0" keeps this a lookup per head on the post's index. Turned into a join, it read every
-        -- pending row once per head when the statistics of a table of millions of done rows said "no pending
-        -- rows": 2.4 s instead of 0.2 s per claim with 2,000 pending, on the bench:scale database.)
-        and not exists (
-          select 1 from ${inboundNotifications} e
-          where e.${c.status} = ${STATUS.pending} and e.${c.keyHash} = n.${c.keyHash} and e.${c.id} <> n.${c.id}
-            and (e.${c.leaseUntil} >= now()
-              or (e.${c.id} < n.${c.id} and (not n.${c.deleteFlag} or e.${c.availableAt} <= now())))
-          offset 0)
-        -- a new or updated post comes after its citizen's earlier deletes at the source system
-        and (n.${c.deleteFlag} or not exists (
-          select 1 from ${inboundNotifications} d
-          where d.${c.status} = ${STATUS.pending} and d.${c.deleteFlag} and d.${c.resident} = n.${c.resident}
-            and d.${c.sourceSystem} = n.${c.sourceSystem} and d.${c.id} < n.${c.id}))
       order by n.${c.id}
-      limit ${options.posts}
-      for update skip locked
-    ), picked as (
-      select f.id from heads h
-      cross join lateral (
-        select x.${c.id} from ${inboundNotifications} x
-        where x.${c.status} = ${STATUS.pending} and x.${c.keyHash} = h.key_hash and x.${c.id} + 0 >= h.id
-          and x.${c.id} + 0 < coalesce((
-            select min(d.${c.id}) from ${inboundNotifications} d
-            where d.${c.status} = ${STATUS.pending} and d.${c.deleteFlag} and d.${c.resident} = h.resident
-              and d.${c.sourceSystem} = h.source_system
-              and d.${c.keyHash} <> h.key_hash and d.${c.id} > h.id), 9223372036854775807)
-        -- The walk must run on the post's index (key_hash, id): "+ 0" keeps the id bounds off the pending
-        -- index and key_hash leads the order. Otherwise a planner with stale statistics (a queue filled faster
-        -- than autovacuum analyzes it) walked every pending row in id order: 1.6-2.3 ms per head, 0.4 s a claim.
-        order by x.${c.keyHash}, x.${c.id} limit ${options.perPost}
-      ) f
-    )
-    update ${inboundNotifications} n
-    set ${c.leaseOwner} = ${options.workerId}, ${c.leaseUntil} = now() + make_interval(secs => ${leaseSeconds})
-    from picked where n.${c.id} = picked.id
-    returning ${RETURNING}`,
-    );
-  });
-  return claimed.map(toQueued).sort((a, b) => a.id - b.id);
+      limit ${options.posts * 3}) c
+  ), heads as (
+    -- In id order on the pending index, stopping at the wanted number of posts.
+    select n.${c.id}, n.${c.keyHash}, n.${c.resident}, n.${c.sourceSystem} from ${inboundNotifications} n
+    where n.${c.status} = ${STATUS.pending} and n.${c.id} <= (select id from horizon) and n.${c.availableAt} <= now()
+      and (n.${c.leaseUntil} is null or n.${c.leaseUntil} < now())
+      ${oldEnough}
+      -- one worker per post at a time, and the post's order (a delete passes earlier items that wait for a retry)
+      -- ("offset 0" keeps this a lookup per head on the post's index. Turned into a join, it read every
+      -- pending row once per head when the statistics of a table of millions of done rows said "no pending
+      -- rows": 2.4 s instead of 0.2 s per claim with 2,000 pending, on the bench:scale database.)
+      and not exists (
+        select 1 from ${inboundNotifications} e
+        where e.${c.status} = ${STATUS.pending} and e.${c.keyHash} = n.${c.keyHash} and e.${c.id} <> n.${c.id}
+          and (e.${c.leaseUntil} >= now()
+            or (e.${c.id} < n.${c.id} and (not n.${c.deleteFlag} or e.${c.availableAt} <= now())))
+        offset 0)
+      -- a new or updated post comes after its citizen's earlier deletes at the source system
+      and (n.${c.deleteFlag} or not exists (
+        select 1 from ${inboundNotifications} d
+        where d.${c.status} = ${STATUS.pending} and d.${c.deleteFlag} and d.${c.resident} = n.${c.resident}
+          and d.${c.sourceSystem} = n.${c.sourceSystem} and d.${c.id} < n.${c.id}))
+    order by n.${c.id}
+    limit ${options.posts}
+    for update skip locked
+  ), picked as materialized (
+    select f.id from heads h
+    cross join lateral (
+      select x.${c.id} from ${inboundNotifications} x
+      where x.${c.status} = ${STATUS.pending} and x.${c.keyHash} = h.key_hash and x.${c.id} + 0 >= h.id
+        and x.${c.id} + 0 < coalesce((
+          select min(d.${c.id}) from ${inboundNotifications} d
+          where d.${c.status} = ${STATUS.pending} and d.${c.deleteFlag} and d.${c.resident} = h.resident
+            and d.${c.sourceSystem} = h.source_system
+            and d.${c.keyHash} <> h.key_hash and d.${c.id} > h.id), 9223372036854775807)
+      -- The walk must run on the post's index (key_hash, id): "+ 0" keeps the id bounds off the pending
+      -- index and key_hash leads the order. Otherwise a planner with stale statistics (a queue filled faster
+      -- than autovacuum analyzes it) walked every pending row in id order: 1.6-2.3 ms per head, 0.4 s a claim.
+      order by x.${c.keyHash}, x.${c.id} limit ${options.perPost}
+    ) f
+  )
+  -- The picked ids as an array: the update fetches them by primary key. Joined to "picked" instead, a
+  -- planner whose statistics said the queue was empty (a vacuumed empty table refilled; autovacuum off)
+  -- walked the whole table and re-ran the walk per post for each of its rows: minutes per claim.
+  update ${inboundNotifications} n
+  set ${c.leaseOwner} = ${options.workerId}, ${c.leaseUntil} = now() + make_interval(secs => ${leaseSeconds})
+  where n.${c.id} = any(array(select id from picked))
+  returning ${RETURNING}`;
 }
 
 /** True when the server runs without autovacuum, which keeps the queue's partial indexes and statistics. */
