@@ -11,7 +11,7 @@
 //           (load generator bench/ingest-load.ts in its own process): transactions/s and p99 per call.
 //           The rows it wrote are deleted afterwards, so that the filled database keeps its size.
 //   e2e:    ingest and worker roles, a GetBookingDetails producer answering after 20 ms in its own process:
-//           BENCH_SCALE_E2E (default 5,000) new bookings of existing citizens in 1000-transaction calls,
+//           BENCH_SCALE_E2E (default 10,000) new bookings of existing citizens in 1000-transaction calls,
 //           notifications/s to the last stored message; then 200 notifications/s for BENCH_SECONDS / 2,
 //           answer -> stored message p99.
 //   reads:  GET /api/inbox/messages and /api/citizen/bookings for a citizen with 1,000 messages, each at
@@ -47,7 +47,7 @@ const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const FILLED = process.env.BENCH_SCALE_DB ?? 'ei_scale';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const E2E_NOTIFICATIONS = Number(process.env.BENCH_SCALE_E2E ?? 5000);
+const E2E_NOTIFICATIONS = Number(process.env.BENCH_SCALE_E2E ?? 10_000);
 const READ_RATE = 200;
 const SEQUENTIAL_READS = 300;
 const E2E_RATE_CALLS_PER_SECOND = 10; // 20-transaction calls: 200 notifications/s
