@@ -6,17 +6,17 @@
 // holds a fill of the same BENCH_SCALE (1 = 5 million posts, 10 million messages, 2 million citizens; 0.1
 // for a trial run); BENCH_SCALE_DROP=1 drops it at the end. The empty database is created for the run and
 // dropped. Migrations are applied to both on every run (new indexes reach the kept fill).
-// Each round, for each database in turn (the order alternates between rounds):
+// Each round, for each database in turn (the order alternates between rounds), each phase after a checkpoint:
 //   ingest: 1000-transaction calls from 4 callers for BENCH_SECONDS (default 15) against the ingest role
 //           (load generator bench/ingest-load.ts in its own process): transactions/s and p99 per call.
 //           The rows it wrote are deleted afterwards, so that the filled database keeps its size.
 //   e2e:    ingest and worker roles, a GetBookingDetails producer answering after 20 ms in its own process:
 //           BENCH_SCALE_E2E (default 10,000) new bookings of existing citizens in 1000-transaction calls,
 //           notifications/s to the last stored message; then 200 notifications/s for BENCH_SECONDS / 2,
-//           answer -> stored message p99.
+//           answer -> stored message p99. The WAL written per notification (and its full-page images) too.
 //   reads:  GET /api/inbox/messages and /api/citizen/bookings for a citizen with 1,000 messages, each at
 //           200 requests/s open-loop (the load in its own process) for BENCH_SECONDS / 2: p99.
-//           Then 300 of each one after the other: p99 of the service time alone (at a load average of 15-20
+//           Then 1,000 of each one after the other: p99 of the service time alone (at a load average of 15-20
 //           on the shared machine, 200/s open-loop measures the queue in front of a saturated CPU).
 // BENCH_ROUNDS (default 2); BENCH_SCALE_MEASURE=0 only fills and prints the disk figures;
 // BENCH_SCALE_RETENTION=1 ends with one retention round on each database (on the filled one it walks up
@@ -49,7 +49,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const E2E_NOTIFICATIONS = Number(process.env.BENCH_SCALE_E2E ?? 10_000);
 const READ_RATE = 200;
-const SEQUENTIAL_READS = 300;
+const SEQUENTIAL_READS = 1000;
 const E2E_RATE_CALLS_PER_SECOND = 10; // 20-transaction calls: 200 notifications/s
 // The address test/helpers/soap.ts's envelopes carry.
 const CONSUMER_HSA_ID = 'SE-TEST-INBOX';
@@ -243,7 +243,7 @@ async function e2ePhase(
   tag: string,
   producerUrl: string,
   citizens: number,
-): Promise<Pick<Figures, 'e2eNps' | 'e2eP99'>> {
+): Promise<Pick<Figures, 'e2eNps' | 'e2eP99'> & { walKiB: number; fullPages: number }> {
   const app = await buildApp({ config: serviceConfig(name, 'ingest,worker', producerUrl), log: quietLog() });
   const base = await app.listen();
   const citizen = (n: number) => `19${String(n % citizens).padStart(10, '0')}`;
@@ -259,7 +259,14 @@ async function e2ePhase(
   const messagesAfter = async (id: number) =>
     Number((await sql<{ n: number }[]>`select count(*)::int as n from inbox_message where id > ${id}`)[0]!.n);
   try {
-    // Throughput.
+    // Throughput, with the WAL it wrote (the server's counters: nothing else writes meanwhile).
+    const wal = async () =>
+      (
+        await sql<
+          { bytes: string; fpi: string }[]
+        >`select wal_bytes::text as bytes, wal_fpi::text as fpi from pg_stat_wal`
+      )[0]!;
+    const walBefore = await wal();
     const before = await maxMessage();
     const started = performance.now();
     let next = 0;
@@ -277,6 +284,9 @@ async function e2ePhase(
     const deadline = Date.now() + 600_000;
     while ((await messagesAfter(before)) < E2E_NOTIFICATIONS && Date.now() < deadline) await sleep(100);
     const e2eNps = E2E_NOTIFICATIONS / ((performance.now() - started) / 1000);
+    const walAfter = await wal();
+    const walKiB = (Number(walAfter.bytes) - Number(walBefore.bytes)) / 1024 / E2E_NOTIFICATIONS;
+    const fullPages = (Number(walAfter.fpi) - Number(walBefore.fpi)) / E2E_NOTIFICATIONS;
 
     // Latency at 200 notifications/s.
     const latencyBefore = await maxMessage();
@@ -310,7 +320,7 @@ async function e2ePhase(
     });
     if (delays.length < latencyCalls * 20)
       console.log(`  ! only ${delays.length} of ${latencyCalls * 20} latency messages stored`);
-    return { e2eNps, e2eP99: percentile(delays, 0.99) };
+    return { e2eNps, e2eP99: percentile(delays, 0.99), walKiB, fullPages };
   } finally {
     await app.close();
   }
@@ -491,14 +501,19 @@ async function main(): Promise<void> {
           const name = which === 'empty' ? emptyName : FILLED;
           const sql = which === 'empty' ? emptySql : filledSql;
           const tag = `S${run}${round}${which[0]}`;
+          // Each phase starts after a checkpoint: none pays for writing back what the one before changed.
+          await sql`checkpoint`;
           const ingest = await ingestPhase(name, sql, tag);
           console.log(
             `round ${round + 1} ${which.padEnd(6)} ingest ${Math.round(ingest.ingestTps).toLocaleString('en')} tx/s, p99 ${ingest.ingestP99.toFixed(0)} ms; load average ${load()}`,
           );
-          const e2e = await e2ePhase(name, sql, tag, producer.url, citizens);
+          await sql`checkpoint`;
+          const { walKiB, fullPages, ...e2e } = await e2ePhase(name, sql, tag, producer.url, citizens);
           console.log(
-            `round ${round + 1} ${which.padEnd(6)} e2e ${e2e.e2eNps.toFixed(0)} notifications/s, p99 at 200/s ${e2e.e2eP99.toFixed(0)} ms; load average ${load()}`,
+            `round ${round + 1} ${which.padEnd(6)} e2e ${e2e.e2eNps.toFixed(0)} notifications/s (WAL ${walKiB.toFixed(1)} KiB, ` +
+              `${fullPages.toFixed(1)} full-page images per notification), p99 at 200/s ${e2e.e2eP99.toFixed(0)} ms; load average ${load()}`,
           );
+          await sql`checkpoint`;
           const reads = await readPhase(name);
           console.log(
             `round ${round + 1} ${which.padEnd(6)} reads p99 at ${READ_RATE}/s: messages ${reads.readMessagesP99.toFixed(1)} ms, bookings ${reads.readBookingsP99.toFixed(1)} ms; ` +
