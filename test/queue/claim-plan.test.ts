@@ -36,7 +36,7 @@ interface PlanNode {
 }
 
 describe('The claim under statistics that say the queue is empty', () => {
-  it('When hundreds of notifications are pending in a table whose statistics say 0 rows, then the claim reads the rows it leases in one scan and takes one item per post up to its limit', async () => {
+  it('When hundreds of notifications are pending in a table whose statistics say 0 rows, then the claim reads the rows it leases in one scan, takes one item per post up to its limit and brings the statistics up to date', async () => {
     await queuePosts();
     await database.orm.execute(sql`delete from inbound_notification`);
     await database.orm.execute(sql`vacuum (truncate false) inbound_notification`);
@@ -68,7 +68,19 @@ describe('The claim under statistics that say the queue is empty', () => {
     expect(scanned[0]!['Index Cond'] ?? scanned[0]!.Filter).toMatch(/= ANY/);
     expect(scanned[0]!.Plans ?? []).toEqual([]);
 
+    const planned = async () =>
+      Number(
+        (
+          await rows<{ n: number }>(
+            database.orm,
+            sql`select reltuples::float8 as n from pg_class where relname = 'inbound_notification_pending_idx'`,
+          )
+        )[0]!.n,
+      );
+    expect(await planned()).toBeLessThan(100);
     const claimed = await claimNotifications(database, options);
+    // A full claim while the planner believed fewer pending: the statistics are brought up to date at once.
+    expect(await planned()).toBe(POSTS);
     expect(claimed).toHaveLength(100);
     expect(new Set(claimed.map((item) => item.keyHash)).size).toBe(100);
     expect(claimed.map((item) => item.keyHash)).toEqual(Array.from({ length: 100 }, (_, i) => `post-${i + 1}`));
