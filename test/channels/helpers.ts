@@ -310,6 +310,9 @@ export async function startSmtpServer(
     },
     ...options,
   });
+  // A client killed mid-session (the crash tests SIGKILL senders) resets its connection; the server emits
+  // that as 'error', which without a listener would be an uncaught exception in the test process.
+  server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const address = server.server.address() as AddressInfo;
   return {

@@ -103,7 +103,7 @@ describe('the call cap and a short lease, end to end', () => {
     producer = await startBookingProducer();
     producer.handle((request) => ({
       // One care unit answers slower than the lease: the lease must be kept while its calls are under way.
-      ...(request.logicalAddress === SLOW_UNIT ? { delayMs: 1_600 } : {}),
+      ...(request.logicalAddress === SLOW_UNIT ? { delayMs: 3_200 } : {}),
       details: sampleTimeslot({
         healthcareFacility: request.logicalAddress,
         subjectOfCare: request.actorId,
@@ -114,8 +114,10 @@ describe('the call cap and a short lease, end to end', () => {
       {
         NTJP_GETBOOKINGDETAILS_URL: producer.url,
         NTJP_MAX_CALLS_PER_SECOND: String(CALLS_PER_SECOND),
-        // One second: far shorter than the 100 calls of the first test take at 20 a second.
-        WORKER_LEASE_SECONDS: '1',
+        // Two seconds: far shorter than the 100 calls of the first test take at 20 a second (and than the
+        // slow unit's answer), and still kept on a loaded machine (with one second, the CI's load once let
+        // a renewal come too late).
+        WORKER_LEASE_SECONDS: '2',
         FLOOD_GUARD_THRESHOLD: '0',
       },
       { engine: { pollMs: 20 } },
@@ -170,7 +172,7 @@ describe('the call cap and a short lease, end to end', () => {
     return byResident;
   }
 
-  it(`When 100 bookings at one care unit arrive at once with a cap of ${CALLS_PER_SECOND} calls a second and a 1 s lease, then each is fetched once and gives one confirmation, and no batch is taken over`, async () => {
+  it(`When 100 bookings at one care unit arrive at once with a cap of ${CALLS_PER_SECOND} calls a second and a 2 s lease, then each is fetched once and gives one confirmation, and no batch is taken over`, async () => {
     const residents = await send(CAPPED_UNIT, '1', 100, 25);
     expect(await drained(CAPPED_UNIT)).toBe(0);
     const messages = await messagesPerResident(residents);
