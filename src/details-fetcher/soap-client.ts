@@ -93,7 +93,23 @@ export interface DetailsFetcherOptions {
   maxAddresses?: number;
   /** An address with nothing in flight is forgotten this long after its last call. Default 10 minutes. */
   idleAddressMs?: number;
+  /**
+   * The clock the calls-per-second cap reads and waits by. Default: the monotonic clock and a timer. Tests
+   * give their own, so that what the cap decides does not depend on how loaded the machine is.
+   */
+  pacingClock?: PacingClock;
 }
+
+/** Time as the calls-per-second cap sees it, in milliseconds. */
+export interface PacingClock {
+  now(): number;
+  wait(ms: number): Promise<void>;
+}
+
+const MONOTONIC_CLOCK: PacingClock = {
+  now: () => performance.now(),
+  wait: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
 
 /** The fetcher as built here: the shared interface plus a look at one address's guard (tests, health). */
 export interface GuardedDetailsFetcher extends DetailsFetcher {
@@ -265,8 +281,9 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
   );
   const queueTimeoutMs = options.queueTimeoutMs ?? timeoutMs;
   const buckets = new Map<string, { tokens: number; at: number }>();
+  const clock = options.pacingClock ?? MONOTONIC_CLOCK;
   async function paced(logicalAddress: string): Promise<boolean> {
-    const now = performance.now();
+    const now = clock.now();
     const bucket = buckets.get(logicalAddress) ?? { tokens: rate, at: now };
     bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) * rate) / 1000);
     bucket.at = now;
@@ -279,7 +296,7 @@ export async function createDetailsFetcher(options: DetailsFetcherOptions): Prom
       for (const [address, other] of buckets)
         if (other.tokens + ((now - other.at) * rate) / 1000 >= rate) buckets.delete(address);
     }
-    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    if (waitMs > 0) await clock.wait(waitMs);
     return true;
   }
 
