@@ -114,7 +114,9 @@ describe('circuit breaker per logical address', () => {
     expect(first).toBe('refused');
     const refused = await refusing;
     expect(refused).toMatchObject({ kind: 'transient', reason: expect.stringContaining('circuit open for SE-DOWN') });
-    expect(refused.kind === 'transient' && refused.retryAfterMs).toBeGreaterThan(300);
+    // It suggests waiting out what is left of the cool-down (how much is left depends on the machine's pace).
+    expect(refused.kind === 'transient' && refused.retryAfterMs).toBeGreaterThan(0);
+    expect(refused.kind === 'transient' && refused.retryAfterMs).toBeLessThanOrEqual(400);
     expect(producer.requestsTo('SE-DOWN')).toHaveLength(3);
     // Other addresses are not affected.
     expect((await call('SE-UP')).kind).toBe('found');
