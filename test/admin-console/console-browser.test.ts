@@ -2,7 +2,8 @@
 // not one is refused in Swedish; each source system's statistics; an unregistered system registered in one
 // step from its row; dead letters retried for a whole source system; a booking traced by source system and
 // booking id; the same citizen traced by personal identity number with the support role (audited); and
-// deactivation asking first. Screenshots of each go to docs/screenshots/admin-*.png.
+// deactivation asking first. Screenshots of each go to test-results/console/, or to
+// docs/screenshots/admin-*.png with UPDATE_SCREENSHOTS=1 (kept in the repository for review).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,7 +27,7 @@ const ARGS = [
   '--disable-sync',
   '--no-first-run',
 ];
-const SHOTS = 'docs/screenshots';
+const SHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : 'test-results/console';
 const UNIT = 'SE2321000016-VC3';
 const RESIDENT = '197706062385';
 const UNREGISTERED = 'SE2321000016-NYWEBB';
